@@ -1,0 +1,257 @@
+//! Compiles a graph into a [`RenderPlan`], off the audio thread, in small passes:
+//! topological sort ([`sort`]) → step scheduling with buffer reuse by liveness ([`buffers`])
+//! → verification of the result ([`verify`]).
+
+mod buffers;
+mod sort;
+mod verify;
+
+use std::sync::Arc;
+
+use crate::plan::{Fade, PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
+use crate::{BusSpec, NodeDescription, NodeId, NodeRole, SlotKey};
+use buffers::Allocator;
+
+pub(crate) use verify::verify;
+
+/// A node as the compiler sees it.
+pub(crate) struct CompileNode {
+    pub(crate) slot: SlotKey,
+    pub(crate) id: NodeId,
+    /// Removed by the client, kept running while its outgoing connections fade out.
+    pub(crate) retiring: bool,
+    pub(crate) description: Arc<dyn NodeDescription>,
+}
+
+/// A connection as the compiler sees it (node fields index [`CompileInput::nodes`]).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct CompileEdge {
+    pub(crate) from: usize,
+    pub(crate) from_port: u16,
+    pub(crate) to: usize,
+    pub(crate) to_port: u16,
+    /// Set for a removed connection that is fading out (id of the fade).
+    pub(crate) fade: Option<u64>,
+}
+
+/// Everything the compiler reads.
+pub(crate) struct CompileInput<'a> {
+    pub(crate) nodes: Vec<CompileNode>,
+    pub(crate) edges: Vec<CompileEdge>,
+    pub(crate) buses: &'a [BusSpec],
+    pub(crate) fade_frames: u32,
+}
+
+/// Why a graph could not be compiled.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CompileError {
+    /// The input has a cycle (only possible through fading connections; the model rejects
+    /// cycles among live ones).
+    Cycle,
+    /// The result failed verification.
+    Invalid(String),
+}
+
+/// Buffers produced by one output port.
+#[derive(Clone, Debug)]
+enum Produced {
+    Signal(Vec<u32>),
+    Events(u32),
+}
+
+/// Compiles `input` into a verified plan. Deterministic: the same graph gives the same plan,
+/// whatever order its nodes and connections were created in.
+pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileError> {
+    let order = sort::topological_order(input).ok_or(CompileError::Cycle)?;
+    let n = input.nodes.len();
+
+    let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut readers: Vec<Vec<u32>> =
+        input.nodes.iter().map(|node| vec![0; node.description.ports().outputs.len()]).collect();
+    for (ei, e) in input.edges.iter().enumerate() {
+        incoming[e.to].push(ei);
+        readers[e.from][e.from_port as usize] += 1;
+    }
+    for list in &mut incoming {
+        list.sort_by_key(|&ei| {
+            let e = &input.edges[ei];
+            let src = &input.nodes[e.from];
+            (e.to_port, e.fade.is_some(), src.id, src.retiring, e.from_port, e.fade)
+        });
+    }
+
+    let mut produced: Vec<Vec<Option<Produced>>> =
+        input.nodes.iter().map(|node| vec![None; node.description.ports().outputs.len()]).collect();
+    let mut audio = Allocator::new(SILENCE);
+    let mut events = Allocator::new(NO_EVENTS);
+    let mut plan = RenderPlan::default();
+    let mut fade_index = std::collections::HashMap::new();
+    let mut release_after: Vec<(bool, u32)> = Vec::new();
+
+    for &ni in &order {
+        let node = &input.nodes[ni];
+        let ports = node.description.ports();
+        let role = node.description.role();
+        release_after.clear();
+
+        // Inputs: bind each port to its source's buffers, or sum/merge several sources.
+        let inputs_start = plan.bindings.len() as u32;
+        for (pi, spec) in ports.inputs.iter().enumerate() {
+            let edges: Vec<CompileEdge> =
+                incoming[ni].iter().map(|&ei| input.edges[ei]).filter(|e| e.to_port as usize == pi).collect();
+            let channels = spec.kind.signal_channels();
+            if channels == 0 {
+                let live: Vec<u32> = edges
+                    .iter()
+                    .filter(|e| e.fade.is_none())
+                    .filter_map(|e| match &produced[e.from][e.from_port as usize] {
+                        Some(Produced::Events(b)) => Some(*b),
+                        _ => None,
+                    })
+                    .collect();
+                let binding = match live.as_slice() {
+                    [] => NO_EVENTS,
+                    [only] => {
+                        release_after.push((false, *only));
+                        *only
+                    }
+                    many => {
+                        let dst = events.allocate(1);
+                        let start = plan.event_srcs.len() as u32;
+                        plan.event_srcs.extend_from_slice(many);
+                        plan.steps.push(Step::MergeEvents { srcs: (start, plan.event_srcs.len() as u32), dst });
+                        for &b in many {
+                            events.release(b);
+                        }
+                        release_after.push((false, dst));
+                        dst
+                    }
+                };
+                // Fading event connections are simply dropped; release their reader count.
+                for e in edges.iter().filter(|e| e.fade.is_some()) {
+                    if let Some(Produced::Events(b)) = &produced[e.from][e.from_port as usize] {
+                        events.release(*b);
+                    }
+                }
+                plan.bindings.push(PortBinding::Events(binding));
+                continue;
+            }
+
+            let first = plan.channel_bufs.len() as u32;
+            let sources: Vec<(&Vec<u32>, Option<u64>)> = edges
+                .iter()
+                .filter_map(|e| match &produced[e.from][e.from_port as usize] {
+                    Some(Produced::Signal(bufs)) => Some((bufs, e.fade)),
+                    _ => None,
+                })
+                .collect();
+            match sources.as_slice() {
+                [] => plan.channel_bufs.extend(std::iter::repeat_n(SILENCE, channels as usize)),
+                [(bufs, None)] => {
+                    plan.channel_bufs.extend(bufs.iter().copied());
+                    release_after.extend(bufs.iter().map(|&b| (true, b)));
+                }
+                many => {
+                    for c in 0..channels as usize {
+                        let dst = audio.allocate(1);
+                        let mut wrote = false;
+                        for (bufs, fade) in many {
+                            let src = bufs[c];
+                            match fade {
+                                None if !wrote => plan.steps.push(Step::Copy { src, dst }),
+                                None => plan.steps.push(Step::Add { src, dst }),
+                                Some(id) => {
+                                    if !wrote {
+                                        plan.steps.push(Step::Clear { dst });
+                                    }
+                                    let fade = *fade_index.entry(*id).or_insert_with(|| {
+                                        plan.fades.push(Fade {
+                                            id: *id,
+                                            total_frames: input.fade_frames,
+                                            remaining_frames: input.fade_frames,
+                                        });
+                                        plan.fades.len() as u32 - 1
+                                    });
+                                    plan.steps.push(Step::FadeAdd { src, dst, fade });
+                                }
+                            }
+                            wrote = true;
+                            audio.release(src);
+                        }
+                        plan.channel_bufs.push(dst);
+                        release_after.push((true, dst));
+                    }
+                }
+            }
+            plan.bindings.push(PortBinding::Signal { first, channels });
+        }
+        let inputs_end = plan.bindings.len() as u32;
+
+        // Outputs: fresh buffers, never shared with this node's inputs (those are released
+        // only after the step).
+        for (pi, spec) in ports.outputs.iter().enumerate() {
+            let count = readers[ni][pi];
+            let channels = spec.kind.signal_channels();
+            let out = if channels == 0 {
+                let b = events.allocate(count);
+                plan.bindings.push(PortBinding::Events(b));
+                if count == 0 {
+                    release_after.push((false, b));
+                }
+                Produced::Events(b)
+            } else {
+                let first = plan.channel_bufs.len() as u32;
+                let bufs: Vec<u32> = (0..channels).map(|_| audio.allocate(count)).collect();
+                plan.channel_bufs.extend_from_slice(&bufs);
+                plan.bindings.push(PortBinding::Signal { first, channels });
+                if count == 0 {
+                    release_after.extend(bufs.iter().map(|&b| (true, b)));
+                }
+                Produced::Signal(bufs)
+            };
+            produced[ni][pi] = Some(out);
+        }
+        let outputs_end = plan.bindings.len() as u32;
+
+        match role {
+            NodeRole::Processor => plan.steps.push(Step::Process {
+                slot: node.slot,
+                inputs: (inputs_start, inputs_end),
+                outputs: (inputs_end, outputs_end),
+            }),
+            NodeRole::HostMidiInput => {
+                if let Some(&PortBinding::Events(dst)) = plan.bindings.get(inputs_end as usize) {
+                    plan.steps.push(Step::HostEvents { slot: node.slot, dst });
+                }
+            }
+            NodeRole::HostOutput { bus } => {
+                if let (Some(bus_index), Some(&PortBinding::Signal { first, channels })) =
+                    (input.buses.iter().position(|b| b.name == bus), plan.bindings.get(inputs_start as usize))
+                {
+                    let bus_channels = input.buses[bus_index].channels;
+                    for c in 0..channels.min(bus_channels) {
+                        let src = plan.channel_bufs[(first + c as u32) as usize];
+                        plan.steps.push(Step::BusOut { src, bus: bus_index as u32, channel: c });
+                    }
+                }
+            }
+        }
+        for &(is_audio, b) in &release_after {
+            if is_audio {
+                audio.release(b);
+            } else {
+                events.release(b);
+            }
+        }
+    }
+
+    plan.audio_buffers = audio.count();
+    plan.event_buffers = events.count();
+    plan.slots = input.nodes.iter().map(|n| n.slot).collect();
+    plan.slots.sort();
+    verify(&plan).map_err(CompileError::Invalid)?;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests;

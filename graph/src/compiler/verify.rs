@@ -1,0 +1,146 @@
+//! Checks a plan before it may reach the audio thread: every index in range, reserved buffers
+//! never written, no processor output aliasing another of its ports, and nothing read before
+//! it was written in the same chunk. The executor's `unsafe` buffer access relies on this.
+
+use std::collections::HashSet;
+
+use crate::plan::{PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
+
+/// `Ok` if the plan is safe to execute, else what is wrong.
+pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
+    let audio_n = plan.audio_buffers;
+    let events_n = plan.event_buffers;
+    let mut audio_written = vec![false; audio_n as usize];
+    let mut events_written = vec![false; events_n as usize];
+    if audio_n == 0 || events_n == 0 {
+        return Err("the reserved buffers are missing".into());
+    }
+    audio_written[SILENCE as usize] = true;
+    events_written[NO_EVENTS as usize] = true;
+
+    let audio_read = |b: u32, written: &[bool], what: &str| -> Result<(), String> {
+        match written.get(b as usize) {
+            None => Err(format!("{what}: audio buffer {b} out of range ({audio_n})")),
+            Some(false) => Err(format!("{what}: audio buffer {b} read before it is written")),
+            Some(true) => Ok(()),
+        }
+    };
+    let audio_write = |b: u32, written: &mut [bool], what: &str| -> Result<(), String> {
+        if b == SILENCE {
+            return Err(format!("{what}: writes the reserved silent buffer"));
+        }
+        match written.get_mut(b as usize) {
+            None => Err(format!("{what}: audio buffer {b} out of range ({audio_n})")),
+            Some(w) => {
+                *w = true;
+                Ok(())
+            }
+        }
+    };
+    let events_read = |b: u32, written: &[bool], what: &str| -> Result<(), String> {
+        match written.get(b as usize) {
+            None => Err(format!("{what}: event buffer {b} out of range ({events_n})")),
+            Some(false) => Err(format!("{what}: event buffer {b} read before it is written")),
+            Some(true) => Ok(()),
+        }
+    };
+    let events_write = |b: u32, written: &mut [bool], what: &str| -> Result<(), String> {
+        if b == NO_EVENTS {
+            return Err(format!("{what}: writes the reserved empty event buffer"));
+        }
+        match written.get_mut(b as usize) {
+            None => Err(format!("{what}: event buffer {b} out of range ({events_n})")),
+            Some(w) => {
+                *w = true;
+                Ok(())
+            }
+        }
+    };
+
+    for (i, step) in plan.steps.iter().enumerate() {
+        let what = format!("step {i} ({step:?})");
+        match *step {
+            Step::Copy { src, dst } | Step::Add { src, dst } | Step::FadeAdd { src, dst, .. } => {
+                audio_read(src, &audio_written, &what)?;
+                if matches!(step, Step::Add { .. } | Step::FadeAdd { .. }) {
+                    audio_read(dst, &audio_written, &what)?;
+                }
+                if src == dst {
+                    return Err(format!("{what}: source and destination are the same buffer"));
+                }
+                if let Step::FadeAdd { fade, .. } = *step {
+                    if fade as usize >= plan.fades.len() {
+                        return Err(format!("{what}: fade {fade} out of range"));
+                    }
+                }
+                audio_write(dst, &mut audio_written, &what)?;
+            }
+            Step::Clear { dst } => audio_write(dst, &mut audio_written, &what)?,
+            Step::MergeEvents { srcs, dst } => {
+                let list = plan
+                    .event_srcs
+                    .get(srcs.0 as usize..srcs.1 as usize)
+                    .ok_or_else(|| format!("{what}: source list out of range"))?;
+                for &b in list {
+                    events_read(b, &events_written, &what)?;
+                    if b == dst {
+                        return Err(format!("{what}: merges into one of its sources"));
+                    }
+                }
+                events_write(dst, &mut events_written, &what)?;
+            }
+            Step::HostEvents { dst, .. } => events_write(dst, &mut events_written, &what)?,
+            Step::BusOut { src, .. } => audio_read(src, &audio_written, &what)?,
+            Step::Process { inputs, outputs, .. } => {
+                let bind = |r: (u32, u32)| {
+                    plan.bindings
+                        .get(r.0 as usize..r.1 as usize)
+                        .ok_or_else(|| format!("{what}: binding range out of range"))
+                };
+                let mut input_audio = HashSet::new();
+                let mut input_events = HashSet::new();
+                for b in bind(inputs)? {
+                    match *b {
+                        PortBinding::Signal { first, channels } => {
+                            for &buf in channels_of(plan, first, channels, &what)? {
+                                audio_read(buf, &audio_written, &what)?;
+                                input_audio.insert(buf);
+                            }
+                        }
+                        PortBinding::Events(buf) => {
+                            events_read(buf, &events_written, &what)?;
+                            input_events.insert(buf);
+                        }
+                    }
+                }
+                let mut out_audio = HashSet::new();
+                let mut out_events = HashSet::new();
+                for b in bind(outputs)? {
+                    match *b {
+                        PortBinding::Signal { first, channels } => {
+                            for &buf in channels_of(plan, first, channels, &what)? {
+                                if input_audio.contains(&buf) || !out_audio.insert(buf) {
+                                    return Err(format!("{what}: output audio buffer {buf} aliases another port"));
+                                }
+                                audio_write(buf, &mut audio_written, &what)?;
+                            }
+                        }
+                        PortBinding::Events(buf) => {
+                            if input_events.contains(&buf) || !out_events.insert(buf) {
+                                return Err(format!("{what}: output event buffer {buf} aliases another port"));
+                            }
+                            events_write(buf, &mut events_written, &what)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn channels_of<'a>(plan: &'a RenderPlan, first: u32, channels: u16, what: &str) -> Result<&'a [u32], String> {
+    plan.channel_bufs
+        .get(first as usize..first as usize + channels as usize)
+        .ok_or_else(|| format!("{what}: channel list out of range"))
+}

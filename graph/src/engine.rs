@@ -1,0 +1,435 @@
+//! The control-thread half of the engine: owns the graph model, turns edit batches into
+//! compiled plans, builds processors, sends both to the executor and frees what comes back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::compiler::{compile, CompileEdge, CompileError, CompileInput, CompileNode};
+use crate::error::{EngineError, GraphError};
+use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
+use crate::executor::{Executor, ExecutorStatus};
+use crate::limits::{
+    COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, PENDING_MESSAGE_CAPACITY, RETURN_QUEUE_CAPACITY,
+};
+use crate::model::{BatchOutcome, NodeEntry, RemovedConnection};
+use crate::param::ParamState;
+use crate::{
+    BusSpec, Edit, EventBuffer, EventData, Graph, NodeDescription, NodeId, NodeRole, ParamId, ProcessConfig,
+    RenderPlan, SlotKey, Transport,
+};
+
+/// Settings fixed for the life of an engine (an "activation", in plugin terms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineConfig {
+    /// Frames per second.
+    pub sample_rate: f32,
+    /// Largest chunk handed to processors; host blocks of any size are split to it.
+    pub max_block_frames: usize,
+    /// The output buses hosts receive, in order.
+    pub buses: Vec<BusSpec>,
+}
+
+impl EngineConfig {
+    /// Stereo `main` bus at `sample_rate`, default chunk size.
+    pub fn stereo(sample_rate: f32) -> Self {
+        Self {
+            sample_rate,
+            max_block_frames: crate::limits::DEFAULT_MAX_BLOCK_FRAMES,
+            buses: vec![BusSpec::stereo("main")],
+        }
+    }
+
+    /// Total channels over all buses (the number of host output slices).
+    pub fn output_channels(&self) -> usize {
+        self.buses.iter().map(|b| b.channels as usize).sum()
+    }
+
+    fn process_config(&self) -> ProcessConfig {
+        ProcessConfig { sample_rate: self.sample_rate, max_block_frames: self.max_block_frames }
+    }
+}
+
+/// A removed node kept running until its outgoing connections have faded out.
+struct RetiringNode {
+    slot: SlotKey,
+    id: NodeId,
+    description: Arc<dyn NodeDescription>,
+    retire: RetireClock,
+}
+
+/// A removed connection: feeds a retiring node, or fades out into a live one.
+struct RetiringEdge {
+    removed: RemovedConnection,
+    fade_id: u64,
+    retire: RetireClock,
+}
+
+/// When a retiring thing may go: the fade starts when the first plan of generation
+/// `started_generation` or later goes live.
+#[derive(Copy, Clone)]
+struct RetireClock {
+    started_generation: u64,
+    done_at_frame: Option<u64>,
+}
+
+/// Hands out slot indices, lowest free first, with a generation per reuse.
+#[derive(Default)]
+struct SlotAllocator {
+    generations: Vec<u32>,
+    free: std::collections::BTreeSet<u32>,
+}
+
+impl SlotAllocator {
+    fn allocate(&mut self) -> SlotKey {
+        match self.free.pop_first() {
+            Some(index) => {
+                self.generations[index as usize] += 1;
+                SlotKey { index, generation: self.generations[index as usize] }
+            }
+            None => {
+                self.generations.push(0);
+                SlotKey { index: self.generations.len() as u32 - 1, generation: 0 }
+            }
+        }
+    }
+
+    fn release(&mut self, key: SlotKey) {
+        self.free.insert(key.index);
+    }
+}
+
+/// The control side of an engine. Not real-time: edits compile here and travel to the
+/// [`Executor`] over a lock-free queue.
+pub struct Engine {
+    config: EngineConfig,
+    model: Graph,
+    commands: rtrb::Producer<Command>,
+    returns: rtrb::Consumer<Box<PlanUpdate>>,
+    status: Arc<ExecutorStatus>,
+    slots: SlotAllocator,
+    sent_table_len: usize,
+    sent_audio_buffers: usize,
+    sent_event_buffers: usize,
+    generation: u64,
+    in_flight: usize,
+    retiring_nodes: Vec<RetiringNode>,
+    retiring_edges: Vec<RetiringEdge>,
+    next_fade_id: u64,
+    fade_frames: u32,
+    plan: RenderPlan,
+}
+
+/// Creates an engine: the control half and the real-time half, joined by lock-free queues.
+pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
+    let (commands, command_rx) = rtrb::RingBuffer::new(COMMAND_QUEUE_CAPACITY);
+    let (return_tx, returns) = rtrb::RingBuffer::new(RETURN_QUEUE_CAPACITY);
+    let status = Arc::new(ExecutorStatus::default());
+    let stride = config.max_block_frames.max(1);
+    let mut bus_offsets = Vec::with_capacity(config.buses.len());
+    let mut offset = 0;
+    for bus in &config.buses {
+        bus_offsets.push(offset);
+        offset += bus.channels as usize;
+    }
+    let plan = RenderPlan { audio_buffers: 1, event_buffers: 1, ..RenderPlan::default() };
+    let executor = Executor {
+        commands: command_rx,
+        returns: return_tx,
+        plan: Box::new(plan.clone()),
+        slots: Vec::new(),
+        audio: vec![0.0; stride],
+        events: vec![EventBuffer::with_capacity(0)],
+        pending: Vec::with_capacity(PENDING_MESSAGE_CAPACITY),
+        stride,
+        sample_rate: config.sample_rate,
+        bus_offsets,
+        transport: Transport::default(),
+        status: status.clone(),
+    };
+    let fade_frames = (EDGE_FADE_SECONDS * config.sample_rate as f64).round().max(1.0) as u32;
+    let engine = Engine {
+        model: Graph::new(config.buses.clone()),
+        config,
+        commands,
+        returns,
+        status,
+        slots: SlotAllocator::default(),
+        sent_table_len: 0,
+        sent_audio_buffers: 1,
+        sent_event_buffers: 1,
+        generation: 0,
+        in_flight: 0,
+        retiring_nodes: Vec::new(),
+        retiring_edges: Vec::new(),
+        next_fade_id: 0,
+        fade_frames,
+        plan,
+    };
+    (engine, executor)
+}
+
+impl Engine {
+    /// The engine's fixed settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The graph as clients see it.
+    pub fn graph(&self) -> &Graph {
+        &self.model
+    }
+
+    /// The most recently compiled plan.
+    pub fn plan(&self) -> &RenderPlan {
+        &self.plan
+    }
+
+    /// Counters published by the audio thread.
+    pub fn status(&self) -> &Arc<ExecutorStatus> {
+        &self.status
+    }
+
+    /// True when no removed node or connection is still fading out.
+    pub fn is_settled(&self) -> bool {
+        self.retiring_nodes.is_empty() && self.retiring_edges.is_empty()
+    }
+
+    /// Applies a batch of edits atomically (a batch that fails changes nothing), then compiles
+    /// and sends the new plan. Returns the batch's inverse, for undo.
+    pub fn apply(&mut self, edits: Vec<Edit>) -> Result<Vec<Edit>, EngineError> {
+        self.maintain();
+        let params = edits.iter().filter(|e| matches!(e, Edit::SetParam { .. })).count();
+        let structural = params < edits.len();
+        if self.commands.slots() < params + structural as usize {
+            return Err(EngineError::QueueFull(COMMAND_QUEUE_CAPACITY));
+        }
+        if structural && self.in_flight >= RETURN_QUEUE_CAPACITY {
+            return Err(EngineError::TooManyPlansInFlight);
+        }
+        let outcome = self.model.apply_batch(edits)?;
+        let BatchOutcome { inverse, removed_nodes, removed_connections, param_changes } = outcome;
+        if structural {
+            let started = self.generation + 1;
+            let clock = RetireClock { started_generation: started, done_at_frame: None };
+            for NodeEntry { id, description, slot, .. } in removed_nodes {
+                let slot = slot.expect("only built nodes are reported");
+                self.retiring_nodes.push(RetiringNode { slot, id, description, retire: clock });
+            }
+            for removed in removed_connections {
+                self.next_fade_id += 1;
+                self.retiring_edges.push(RetiringEdge { removed, fade_id: self.next_fade_id, retire: clock });
+            }
+            self.send_plan(Vec::new())?;
+        }
+        for (node, param, value) in param_changes {
+            self.send_param(node, param, value, None)?;
+        }
+        Ok(inverse)
+    }
+
+    /// Sets a parameter at engine frame `at_frame` (sample-accurate), or as soon as possible.
+    pub fn set_param(
+        &mut self,
+        node: NodeId,
+        param: ParamId,
+        value: f32,
+        at_frame: Option<u64>,
+    ) -> Result<(), EngineError> {
+        if self.commands.slots() == 0 {
+            return Err(EngineError::QueueFull(COMMAND_QUEUE_CAPACITY));
+        }
+        self.model.apply_batch(vec![Edit::SetParam { node, param, value }])?;
+        self.send_param(node, param, value, at_frame)
+    }
+
+    /// Sends an event to a MIDI input node, at engine frame `at_frame` or as soon as possible.
+    pub fn send_event(&mut self, node: NodeId, data: EventData, at_frame: Option<u64>) -> Result<(), EngineError> {
+        let entry = self.model.node(node).ok_or(GraphError::UnknownNode(node))?;
+        if entry.description().role() != NodeRole::HostMidiInput {
+            return Err(GraphError::NotAnEventTarget { node: self.model.describe_node(node) }.into());
+        }
+        let slot = self.slot_of(node)?;
+        self.commands
+            .push(Command::Event { slot, data, at_frame })
+            .map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
+    }
+
+    /// Frees what the audio thread handed back and retires finished fades (recompiling when
+    /// one ends). Call it regularly from the control thread (every few milliseconds live, once
+    /// per block offline).
+    pub fn maintain(&mut self) {
+        while let Ok(update) = self.returns.pop() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            let live_frame = update.swapped_at_frame + self.fade_frames as u64;
+            for clock in self
+                .retiring_nodes
+                .iter_mut()
+                .map(|n| &mut n.retire)
+                .chain(self.retiring_edges.iter_mut().map(|e| &mut e.retire))
+            {
+                if clock.done_at_frame.is_none() && update.generation >= clock.started_generation {
+                    clock.done_at_frame = Some(live_frame);
+                }
+            }
+            drop(update); // old plan, removed processors, outgrown pools: freed here
+        }
+        let now = self.status.frames();
+        let done = |c: &RetireClock| c.done_at_frame.is_some_and(|f| now >= f);
+        let finished_nodes: Vec<SlotKey> =
+            self.retiring_nodes.iter().filter(|n| done(&n.retire)).map(|n| n.slot).collect();
+        let edges_before = self.retiring_edges.len();
+        self.retiring_edges.retain(|e| !done(&e.retire));
+        if finished_nodes.is_empty() && edges_before == self.retiring_edges.len() {
+            return;
+        }
+        self.retiring_nodes.retain(|n| !done(&n.retire));
+        if self.in_flight < RETURN_QUEUE_CAPACITY && self.commands.slots() > 0 {
+            if let Err(e) = self.send_plan(finished_nodes) {
+                tracing::error!("could not retire faded nodes: {e}");
+            }
+        }
+    }
+
+    fn slot_of(&self, node: NodeId) -> Result<SlotKey, EngineError> {
+        self.model
+            .entries()
+            .find(|e| e.id == node)
+            .and_then(|e| e.slot)
+            .ok_or(EngineError::Graph(GraphError::UnknownNode(node)))
+    }
+
+    fn send_param(
+        &mut self,
+        node: NodeId,
+        param: ParamId,
+        value: f32,
+        at_frame: Option<u64>,
+    ) -> Result<(), EngineError> {
+        let slot = self.slot_of(node)?;
+        self.commands
+            .push(Command::Param { slot, param, value, at_frame })
+            .map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
+    }
+
+    fn build_slot(&self, entry: &NodeEntry, key: SlotKey) -> Box<NodeSlot> {
+        let config = self.config.process_config();
+        let description = &entry.description;
+        Box::new(NodeSlot {
+            key,
+            processor: description.build(&config),
+            params: ParamState::new(description.params(), &entry.params, config.sample_rate, config.max_block_frames),
+            event_inbox: (description.role() == NodeRole::HostMidiInput)
+                .then(|| EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY)),
+        })
+    }
+
+    /// Builds processors for new nodes, compiles, and sends the plan with what it needs.
+    fn send_plan(&mut self, remove: Vec<SlotKey>) -> Result<(), EngineError> {
+        // New nodes get slots and processors.
+        let unbuilt: Vec<NodeId> = self.model.entries().filter(|e| e.slot.is_none()).map(|e| e.id).collect();
+        let mut install = Vec::with_capacity(unbuilt.len());
+        for id in unbuilt {
+            let key = self.slots.allocate();
+            let entry = self.model.entry_mut(id).expect("listed above");
+            entry.slot = Some(key);
+            let entry = self.model.entries().find(|e| e.id == id).expect("listed above");
+            install.push((key, Some(self.build_slot(entry, key))));
+        }
+
+        let plan = self.compile()?;
+
+        let mut update = Box::new(PlanUpdate {
+            generation: self.generation + 1,
+            plan: Box::new(plan.clone()),
+            removed: Vec::with_capacity(remove.len()),
+            remove,
+            install,
+            audio_pool: None,
+            event_pool: None,
+            slot_table: None,
+            swapped_at_frame: 0,
+        });
+        let needed_slots = update.install.iter().map(|(k, _)| k.index as usize + 1).max().unwrap_or(0);
+        if needed_slots > self.sent_table_len {
+            let len = needed_slots.max(self.sent_table_len * 2).max(16);
+            update.slot_table = Some((0..len).map(|_| None).collect());
+            self.sent_table_len = len;
+        }
+        if plan.audio_buffer_count() > self.sent_audio_buffers {
+            let n = plan.audio_buffer_count().max(self.sent_audio_buffers * 3 / 2);
+            update.audio_pool = Some(vec![0.0; n * self.config.max_block_frames.max(1)]);
+            self.sent_audio_buffers = n;
+        }
+        if plan.event_buffer_count() > self.sent_event_buffers {
+            let n = plan.event_buffer_count().max(self.sent_event_buffers * 3 / 2);
+            update.event_pool = Some((0..n).map(|_| EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY)).collect());
+            self.sent_event_buffers = n;
+        }
+        for key in &update.remove {
+            self.slots.release(*key);
+        }
+        if self.commands.push(Command::Plan(update)).is_err() {
+            return Err(EngineError::QueueFull(COMMAND_QUEUE_CAPACITY));
+        }
+        self.generation += 1;
+        self.in_flight += 1;
+        self.plan = plan;
+        Ok(())
+    }
+
+    /// Compiles the model plus whatever is still fading out.
+    fn compile(&mut self) -> Result<RenderPlan, EngineError> {
+        let first = self.compile_with_fades(true);
+        let result = match first {
+            Err(CompileError::Cycle) => {
+                // A fading connection closes a loop with a new one: cut the fades instead.
+                tracing::debug!("fading connections would form a cycle; cutting them");
+                self.retiring_edges.clear();
+                self.compile_with_fades(false)
+            }
+            other => other,
+        };
+        result.map_err(|e| EngineError::InvalidPlan(format!("{e:?}")))
+    }
+
+    fn compile_with_fades(&self, with_fades: bool) -> Result<RenderPlan, CompileError> {
+        let mut nodes: Vec<CompileNode> = Vec::with_capacity(self.model.node_count() + self.retiring_nodes.len());
+        let mut by_slot: HashMap<SlotKey, usize> = HashMap::with_capacity(nodes.capacity());
+        for e in self.model.entries() {
+            let slot = e.slot.expect("every node is built before compiling");
+            by_slot.insert(slot, nodes.len());
+            nodes.push(CompileNode { slot, id: e.id, retiring: false, description: e.description.clone() });
+        }
+        if with_fades {
+            for r in &self.retiring_nodes {
+                by_slot.insert(r.slot, nodes.len());
+                nodes.push(CompileNode { slot: r.slot, id: r.id, retiring: true, description: r.description.clone() });
+            }
+        }
+        let mut edges = Vec::with_capacity(self.model.node_count());
+        let mut live = std::collections::HashSet::new();
+        for c in self.model.connections() {
+            let from = by_slot[&self.slot_of(c.from.node).expect("built")];
+            let to = by_slot[&self.slot_of(c.to.node).expect("built")];
+            live.insert((from, c.from.port, to, c.to.port));
+            edges.push(CompileEdge { from, from_port: c.from.port.0, to, to_port: c.to.port.0, fade: None });
+        }
+        if with_fades {
+            for r in &self.retiring_edges {
+                let RemovedConnection { from_slot, from_port, to_slot, to_port } = r.removed;
+                let (Some(from), Some(to)) =
+                    (from_slot.and_then(|s| by_slot.get(&s)), to_slot.and_then(|s| by_slot.get(&s)))
+                else {
+                    continue;
+                };
+                let (from, to) = (*from, *to);
+                if live.contains(&(from, from_port, to, to_port)) {
+                    continue; // reconnected: the live connection carries the signal
+                }
+                let fade = (!nodes[to].retiring).then_some(r.fade_id);
+                edges.push(CompileEdge { from, from_port: from_port.0, to, to_port: to_port.0, fade });
+            }
+        }
+        compile(&CompileInput { nodes, edges, buses: &self.config.buses, fade_frames: self.fade_frames })
+    }
+}

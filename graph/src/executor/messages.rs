@@ -1,0 +1,60 @@
+//! What travels between the control thread and the audio thread.
+
+use crate::param::ParamState;
+use crate::plan::RenderPlan;
+use crate::{EventBuffer, EventData, ParamId, Processor, SlotKey};
+
+/// A node's processor and everything the audio thread keeps for it. Built on the control
+/// thread; lives in the executor's slot table until its node is removed, across any number of
+/// plan swaps (which is why node state survives edits).
+pub(crate) struct NodeSlot {
+    pub(crate) key: SlotKey,
+    pub(crate) processor: Box<dyn Processor>,
+    pub(crate) params: ParamState,
+    /// Events sent to this node through the control API (MIDI input nodes only).
+    pub(crate) event_inbox: Option<EventBuffer>,
+}
+
+/// A new plan plus everything the audio thread needs to adopt it without allocating: new
+/// processors, bigger pools if the plan needs them, and room to put what it lets go of.
+/// The same box goes back to the control thread carrying the old plan and removed nodes.
+pub(crate) struct PlanUpdate {
+    pub(crate) generation: u64,
+    pub(crate) plan: Box<RenderPlan>,
+    pub(crate) install: Vec<(SlotKey, Option<Box<NodeSlot>>)>,
+    pub(crate) remove: Vec<SlotKey>,
+    /// Capacity `remove.len()`: filled with the removed slots on the audio thread. The slots
+    /// stay boxed: moving them out of their boxes would free the boxes on the audio thread.
+    #[allow(clippy::vec_box)]
+    pub(crate) removed: Vec<Box<NodeSlot>>,
+    pub(crate) audio_pool: Option<Vec<f32>>,
+    pub(crate) event_pool: Option<Vec<EventBuffer>>,
+    pub(crate) slot_table: Option<Vec<Option<Box<NodeSlot>>>>,
+    /// Engine frame at which the plan went live (set by the audio thread).
+    pub(crate) swapped_at_frame: u64,
+}
+
+/// Control thread → audio thread.
+pub(crate) enum Command {
+    /// Swap in a new plan at the next block boundary.
+    Plan(Box<PlanUpdate>),
+    /// Change a parameter at `at_frame` (engine frames), or as soon as possible.
+    Param { slot: SlotKey, param: ParamId, value: f32, at_frame: Option<u64> },
+    /// Deliver an event to a MIDI input node at `at_frame`, or as soon as possible.
+    Event { slot: SlotKey, data: EventData, at_frame: Option<u64> },
+}
+
+/// A timed message waiting on the audio thread for its frame.
+#[derive(Copy, Clone)]
+pub(crate) enum Pending {
+    Param { slot: SlotKey, param: ParamId, value: f32, at_frame: u64 },
+    Event { slot: SlotKey, data: EventData, at_frame: u64 },
+}
+
+impl Pending {
+    pub(crate) fn at_frame(&self) -> u64 {
+        match *self {
+            Pending::Param { at_frame, .. } | Pending::Event { at_frame, .. } => at_frame,
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The real-time executor: runs the current plan over the host's buffers, and adopts new plans
+//! at block boundaries. Never allocates, frees, locks or blocks; everything it lets go of goes
+//! back to the control thread over the return queue.
+
+pub(crate) mod messages;
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::context::{Inputs, Outputs, Pools};
+use crate::limits::PENDING_MESSAGE_CAPACITY;
+use crate::param::ParamChangeAt;
+use crate::plan::{PortBinding, RenderPlan, Step};
+use crate::{Event, EventBuffer, ProcessContext, Transport};
+use messages::{Command, NodeSlot, Pending, PlanUpdate};
+
+/// Counters the audio thread publishes for the control side (all monotonic).
+#[derive(Debug, Default)]
+pub struct ExecutorStatus {
+    frames: AtomicU64,
+    plans_swapped: AtomicU64,
+    dropped_events: AtomicU64,
+    dropped_messages: AtomicU64,
+}
+
+impl ExecutorStatus {
+    /// Frames rendered since the engine started.
+    pub fn frames(&self) -> u64 {
+        self.frames.load(Ordering::Acquire)
+    }
+    /// Plans adopted so far.
+    pub fn plans_swapped(&self) -> u64 {
+        self.plans_swapped.load(Ordering::Acquire)
+    }
+    /// Events dropped because an event buffer was full.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped_events.load(Ordering::Acquire)
+    }
+    /// Timed messages dropped because the pending list was full.
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped_messages.load(Ordering::Acquire)
+    }
+}
+
+/// One block from the host: its output buffers (every channel of every bus, bus by bus) and
+/// the MIDI that arrived during it.
+pub struct HostBlock<'a, 'b> {
+    /// Frames in this block (any size; split into chunks of at most the maximum block size).
+    pub frames: usize,
+    /// One slice per bus channel, in bus order, each at least `frames` long. Overwritten.
+    pub outputs: &'a mut [&'b mut [f32]],
+    /// MIDI input for this block, times relative to its first frame, sorted by time.
+    pub midi_in: &'a [Event],
+}
+
+/// The audio-thread half of the engine. Owned by whoever owns the audio callback.
+pub struct Executor {
+    pub(crate) commands: rtrb::Consumer<Command>,
+    pub(crate) returns: rtrb::Producer<Box<PlanUpdate>>,
+    pub(crate) plan: Box<RenderPlan>,
+    pub(crate) slots: Vec<Option<Box<NodeSlot>>>,
+    pub(crate) audio: Vec<f32>,
+    pub(crate) events: Vec<EventBuffer>,
+    pub(crate) pending: Vec<Pending>,
+    pub(crate) stride: usize,
+    pub(crate) sample_rate: f32,
+    pub(crate) bus_offsets: Vec<usize>,
+    pub(crate) transport: Transport,
+    pub(crate) status: Arc<ExecutorStatus>,
+}
+
+impl Executor {
+    /// Renders one host block. Real-time safe.
+    pub fn process(&mut self, block: HostBlock<'_, '_>) {
+        self.receive_commands();
+        let frames = block.frames;
+        for ch in block.outputs.iter_mut() {
+            let n = frames.min(ch.len());
+            ch[..n].fill(0.0);
+        }
+        let mut done = 0usize;
+        let mut cursor = 0usize;
+        while done < frames {
+            let n = self.stride.min(frames - done);
+            let first = cursor;
+            let last_chunk = done + n == frames;
+            while cursor < block.midi_in.len()
+                && (last_chunk || (block.midi_in[cursor].time_frames as usize) < done + n)
+            {
+                cursor += 1;
+            }
+            self.run_chunk(n, done, &block.midi_in[first..cursor], block.outputs);
+            done += n;
+        }
+        self.status.frames.store(self.transport.engine_frame, Ordering::Release);
+    }
+
+    /// Musical time; a host that has its own (a DAW) sets it before each block.
+    pub fn transport_mut(&mut self) -> &mut Transport {
+        &mut self.transport
+    }
+
+    /// Status counters shared with the control side.
+    pub fn status(&self) -> &Arc<ExecutorStatus> {
+        &self.status
+    }
+
+    fn receive_commands(&mut self) {
+        while let Ok(next) = self.commands.peek() {
+            // A plan swap needs room on the return queue for what it lets go of; without it,
+            // leave the plan queued (and everything behind it, to keep order) until later.
+            if matches!(next, Command::Plan(_)) && self.returns.slots() == 0 {
+                break;
+            }
+            let Ok(command) = self.commands.pop() else { break };
+            match command {
+                Command::Plan(update) => self.adopt(update),
+                Command::Param { slot, param, value, at_frame } => {
+                    self.schedule(Pending::Param { slot, param, value, at_frame: at_frame.unwrap_or(0) })
+                }
+                Command::Event { slot, data, at_frame } => {
+                    self.schedule(Pending::Event { slot, data, at_frame: at_frame.unwrap_or(0) })
+                }
+            }
+        }
+    }
+
+    fn schedule(&mut self, message: Pending) {
+        if self.pending.len() < self.pending.capacity().min(PENDING_MESSAGE_CAPACITY) {
+            self.pending.push(message);
+        } else {
+            self.status.dropped_messages.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn adopt(&mut self, mut update: Box<PlanUpdate>) {
+        for key in &update.remove {
+            let Some(cell) = self.slots.get_mut(key.index as usize) else { continue };
+            if cell.as_ref().is_some_and(|s| s.key == *key) && update.removed.len() < update.removed.capacity() {
+                if let Some(slot) = cell.take() {
+                    update.removed.push(slot);
+                }
+            }
+        }
+        if let Some(mut table) = update.slot_table.take() {
+            for (new, old) in table.iter_mut().zip(self.slots.iter_mut()) {
+                std::mem::swap(new, old);
+            }
+            std::mem::swap(&mut self.slots, &mut table);
+            update.slot_table = Some(table);
+        }
+        if let Some(pool) = update.audio_pool.as_mut() {
+            std::mem::swap(&mut self.audio, pool);
+        }
+        if let Some(pool) = update.event_pool.as_mut() {
+            std::mem::swap(&mut self.events, pool);
+        }
+        for (key, incoming) in update.install.iter_mut() {
+            if let Some(cell) = self.slots.get_mut(key.index as usize) {
+                // Whatever was in the cell (nothing, normally) goes back with the update.
+                std::mem::swap(cell, incoming);
+            }
+        }
+        std::mem::swap(&mut self.plan, &mut update.plan);
+        // Fades in progress continue where they were.
+        let old = &update.plan.fades;
+        for fade in self.plan.fades.iter_mut() {
+            if let Some(prev) = old.iter().find(|f| f.id == fade.id) {
+                fade.remaining_frames = prev.remaining_frames;
+            }
+        }
+        update.swapped_at_frame = self.transport.engine_frame;
+        self.status.plans_swapped.fetch_add(1, Ordering::Relaxed);
+        if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
+            // Unreachable: room was checked before popping and only this thread pushes.
+            // Leaking is the only way to avoid freeing here.
+            std::mem::forget(update);
+        }
+    }
+
+    fn run_chunk(&mut self, n: usize, host_offset: usize, host_events: &[Event], outputs: &mut [&mut [f32]]) {
+        let chunk_start = self.transport.engine_frame;
+        let chunk_end = chunk_start + n as u64;
+        let Executor {
+            plan, slots, audio, events, pending, stride, sample_rate, bus_offsets, transport, status, ..
+        } = self;
+        let stride = *stride;
+
+        pending.retain(|message| {
+            if message.at_frame() >= chunk_end {
+                return true;
+            }
+            let offset = message.at_frame().saturating_sub(chunk_start) as u32;
+            match *message {
+                Pending::Param { slot, param, value, .. } => {
+                    if let Some(node) = slot_mut(slots, slot) {
+                        node.params.queue(ParamChangeAt { param, offset_frames: offset, value });
+                    }
+                }
+                Pending::Event { slot, data, .. } => {
+                    if let Some(inbox) = slot_mut(slots, slot).and_then(|node| node.event_inbox.as_mut()) {
+                        if inbox.push(Event { time_frames: offset, data }).is_err() {
+                            status.dropped_events.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            false
+        });
+
+        let RenderPlan { steps, bindings, channel_bufs, event_srcs, fades, .. } = &mut **plan;
+        let range = |b: u32| b as usize * stride..b as usize * stride + n;
+        for step in steps.iter() {
+            match *step {
+                Step::Copy { src, dst } => audio.copy_within(range(src), range(dst).start),
+                Step::Clear { dst } => audio[range(dst)].fill(0.0),
+                Step::Add { src, dst } => {
+                    let (s, d) = pair(audio, range(src), range(dst));
+                    for (d, s) in d.iter_mut().zip(s) {
+                        *d += *s;
+                    }
+                }
+                Step::FadeAdd { src, dst, fade } => {
+                    let Some(f) = fades.get(fade as usize) else { continue };
+                    let total = f.total_frames.max(1) as f32;
+                    let remaining = f.remaining_frames;
+                    let (s, d) = pair(audio, range(src), range(dst));
+                    for (i, (d, s)) in d.iter_mut().zip(s).enumerate() {
+                        let gain = remaining.saturating_sub(i as u32) as f32 / total;
+                        *d += *s * gain;
+                    }
+                }
+                Step::MergeEvents { srcs, dst } => {
+                    let list = &event_srcs[srcs.0 as usize..srcs.1 as usize];
+                    let mut merged = std::mem::replace(&mut events[dst as usize], EventBuffer::with_capacity(0));
+                    merged.clear();
+                    for &src in list {
+                        for e in events[src as usize].as_slice() {
+                            let _ = merged.push(*e);
+                        }
+                    }
+                    status.dropped_events.fetch_add(merged.take_dropped() as u64, Ordering::Relaxed);
+                    events[dst as usize] = merged;
+                }
+                Step::HostEvents { slot, dst } => {
+                    let out = &mut events[dst as usize];
+                    out.clear();
+                    for e in host_events {
+                        let time = (e.time_frames as usize).saturating_sub(host_offset).min(n - 1) as u32;
+                        let _ = out.push(Event { time_frames: time, data: e.data });
+                    }
+                    if let Some(inbox) = slot_mut(slots, slot).and_then(|node| node.event_inbox.as_mut()) {
+                        for e in inbox.as_slice() {
+                            let _ = out.push(*e);
+                        }
+                        inbox.clear();
+                    }
+                    status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
+                }
+                Step::Process { slot, inputs, outputs: outs } => {
+                    let Some(node) = slot_mut(slots, slot) else { continue };
+                    let in_bindings = &bindings[inputs.0 as usize..inputs.1 as usize];
+                    let out_bindings = &bindings[outs.0 as usize..outs.1 as usize];
+                    for b in out_bindings {
+                        if let PortBinding::Events(e) = *b {
+                            events[e as usize].clear();
+                        }
+                    }
+                    let pools = Pools { audio: audio.as_mut_ptr(), events: events.as_mut_ptr(), stride };
+                    node.params.prepare(n);
+                    let mut ctx = ProcessContext {
+                        frames: n,
+                        sample_rate: *sample_rate,
+                        inputs: Inputs { bindings: in_bindings, channel_bufs, pools, frames: n, _borrow: PhantomData },
+                        outputs: Outputs {
+                            bindings: out_bindings,
+                            channel_bufs,
+                            pools,
+                            frames: n,
+                            _borrow: PhantomData,
+                        },
+                        params: node.params.view(n),
+                        transport,
+                    };
+                    node.processor.process(&mut ctx);
+                    for b in out_bindings {
+                        if let PortBinding::Events(e) = *b {
+                            let dropped = events[e as usize].take_dropped();
+                            if dropped > 0 {
+                                status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+                Step::BusOut { src, bus, channel } => {
+                    let Some(&offset) = bus_offsets.get(bus as usize) else { continue };
+                    let Some(out) = outputs.get_mut(offset + channel as usize) else { continue };
+                    let Some(out) = out.get_mut(host_offset..host_offset + n) else { continue };
+                    for (o, s) in out.iter_mut().zip(&audio[range(src)]) {
+                        *o += *s;
+                    }
+                }
+            }
+        }
+        for fade in fades.iter_mut() {
+            fade.remaining_frames = fade.remaining_frames.saturating_sub(n as u32);
+        }
+        transport.advance(n, *sample_rate);
+    }
+}
+
+fn slot_mut(slots: &mut [Option<Box<NodeSlot>>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
+    slots.get_mut(key.index as usize)?.as_deref_mut().filter(|s| s.key == key)
+}
+
+/// Two non-overlapping ranges of one buffer: one to read, one to write.
+fn pair(buf: &mut [f32], src: std::ops::Range<usize>, dst: std::ops::Range<usize>) -> (&[f32], &mut [f32]) {
+    if src.start < dst.start {
+        let (a, b) = buf.split_at_mut(dst.start);
+        (&a[src], &mut b[..dst.end - dst.start])
+    } else {
+        let (a, b) = buf.split_at_mut(src.start);
+        (&b[..src.end - src.start], &mut a[dst])
+    }
+}

@@ -1,0 +1,39 @@
+//! noderack's engine core: the graph model clients edit, the compiler that turns it into a
+//! render plan off the audio thread, and the real-time executor that runs plans.
+//!
+//! No DSP and no I/O live here: nodes implement [`NodeDescription`] and [`Processor`]
+//! (see the `noderack-nodes` crate), hosts drive an [`Executor`] with their own buffers.
+//!
+//! ```text
+//!  control thread                               audio thread
+//!  Engine::apply(batch) ─ validate ─ compile ─▶ [commands rtrb] ─▶ Executor::process
+//!  Engine::maintain() ◀─ free old plan/nodes ◀─ [returns rtrb] ◀─ swap at block boundary
+//! ```
+
+mod compiler;
+mod context;
+mod engine;
+mod error;
+mod event;
+mod executor;
+mod id;
+pub mod limits;
+mod model;
+mod node;
+mod param;
+mod plan;
+mod port;
+mod transport;
+
+pub use context::{Inputs, Outputs, ProcessContext};
+pub use engine::{new_engine, Engine, EngineConfig};
+pub use error::{BatchError, EngineError, GraphError};
+pub use event::{Event, EventBuffer, EventBufferFull, EventData, ExpressionKind, MidiMessage, NoteExpression};
+pub use executor::{Executor, ExecutorStatus, HostBlock};
+pub use id::{NodeId, ParamId, PortIndex, SlotKey};
+pub use model::{BatchOutcome, BusSpec, Connection, Edit, Graph, NodeView, PortRef};
+pub use node::{NodeDescription, NodeRole, NoopProcessor, ProcessConfig, Processor};
+pub use param::{ParamSignal, ParamSpec, Params, Unit};
+pub use plan::RenderPlan;
+pub use port::{Direction, NodePorts, PortKind, PortSpec};
+pub use transport::Transport;

@@ -1,0 +1,68 @@
+//! The two halves of every node: a description that lives on the control thread, and a
+//! processor that lives on the audio thread.
+
+use crate::{NodePorts, ParamSpec, ProcessContext};
+
+/// Settings fixed when the engine is created, which processors may size themselves by.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct ProcessConfig {
+    /// Frames per second.
+    pub sample_rate: f32,
+    /// The most frames one process call can ask for.
+    pub max_block_frames: usize,
+}
+
+/// How the engine treats a node, beyond calling its processor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeRole {
+    /// An ordinary node: its processor runs once per chunk.
+    Processor,
+    /// Its single event output carries the host's MIDI input plus events sent to it through the
+    /// control API. Its processor is never called.
+    HostMidiInput,
+    /// Its single audio input is added to the host output bus of that name. Its processor is
+    /// never called.
+    HostOutput {
+        /// Name of the output bus (declared when the engine is created).
+        bus: String,
+    },
+}
+
+/// What the control thread knows about a node: ports, parameters and how to build its
+/// processor. Immutable once created; shared between the model, undo history and the compiler.
+pub trait NodeDescription: Send + Sync + 'static {
+    /// The kind name (`synth`, `gain`, …), as written in patch files.
+    fn kind(&self) -> &str;
+    /// Input and output ports.
+    fn ports(&self) -> &NodePorts;
+    /// Parameters, indexed by [`crate::ParamId`].
+    fn params(&self) -> &[ParamSpec];
+    /// How the engine treats this node.
+    fn role(&self) -> NodeRole {
+        NodeRole::Processor
+    }
+    /// Delay this node adds between its inputs and outputs, in frames (for latency
+    /// compensation; 0 for every built-in node).
+    fn latency_frames(&self) -> u32 {
+        0
+    }
+    /// Builds a processor. Runs off the audio thread, may allocate; the result is moved to the
+    /// audio thread afterwards.
+    fn build(&self, config: &ProcessConfig) -> Box<dyn Processor>;
+}
+
+/// The audio-thread half of a node.
+///
+/// Contract: `process` must not allocate, free, lock, block, do I/O or panic; it must write
+/// every frame of every signal output (outputs are not cleared for it; event outputs are).
+pub trait Processor: Send + 'static {
+    /// Renders one chunk of `ctx.frames` frames.
+    fn process(&mut self, ctx: &mut ProcessContext<'_>);
+}
+
+/// A processor that does nothing (for nodes whose work the executor does itself).
+pub struct NoopProcessor;
+
+impl Processor for NoopProcessor {
+    fn process(&mut self, _ctx: &mut ProcessContext<'_>) {}
+}

@@ -1,0 +1,360 @@
+//! Parameters: their description, and the smoothing that turns sample-accurate changes into
+//! click-free per-sample values on the audio thread.
+
+use std::borrow::Cow;
+
+use crate::limits::{DEFAULT_PARAM_SMOOTHING_SECONDS, PARAM_INBOX_CAPACITY};
+use crate::ParamId;
+
+/// The unit a parameter's value is expressed in (shown to users, used by patch files).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// No unit (ratios, 0..1 amounts).
+    None,
+    /// Decibels.
+    Decibels,
+    /// Hertz.
+    Hertz,
+    /// Seconds.
+    Seconds,
+    /// Semitones.
+    Semitones,
+    /// Stereo position, -1 (left) ..= 1 (right).
+    Pan,
+    /// An on/off switch (0 or 1).
+    Toggle,
+    /// One of a list of named choices (value is the index).
+    Choice,
+}
+
+/// Describes one parameter of a node: its range, default, unit and smoothing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSpec {
+    /// Name used by patch files and the control API (`cutoff_hz`, `in2_gain_db`).
+    pub name: Cow<'static, str>,
+    /// Smallest accepted value.
+    pub min: f32,
+    /// Largest accepted value.
+    pub max: f32,
+    /// Value of a new node.
+    pub default: f32,
+    /// Unit of the value.
+    pub unit: Unit,
+    /// Ramp length in seconds applied to every change (0 = jump, for switches and choices).
+    pub smoothing_seconds: f32,
+    /// For [`Unit::Choice`]: the names of the choices, index = value.
+    pub choices: &'static [&'static str],
+}
+
+impl ParamSpec {
+    /// A continuous parameter with the default smoothing.
+    pub fn continuous(name: &'static str, min: f32, max: f32, default: f32, unit: Unit) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            min,
+            max,
+            default,
+            unit,
+            smoothing_seconds: DEFAULT_PARAM_SMOOTHING_SECONDS,
+            choices: &[],
+        }
+    }
+
+    /// A stepped parameter choosing among named options (never smoothed).
+    pub fn choice(name: &'static str, choices: &'static [&'static str], default: usize) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            min: 0.0,
+            max: (choices.len().max(1) - 1) as f32,
+            default: default as f32,
+            unit: Unit::Choice,
+            smoothing_seconds: 0.0,
+            choices,
+        }
+    }
+
+    /// An on/off switch (never smoothed).
+    pub fn toggle(name: &'static str, default: bool) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            min: 0.0,
+            max: 1.0,
+            default: if default { 1.0 } else { 0.0 },
+            unit: Unit::Toggle,
+            smoothing_seconds: 0.0,
+            choices: &[],
+        }
+    }
+
+    /// The same spec with a run-time name (for generated parameters such as `in3_gain_db`).
+    pub fn renamed(mut self, name: String) -> Self {
+        self.name = Cow::Owned(name);
+        self
+    }
+
+    /// The same spec with another smoothing time.
+    pub fn with_smoothing_seconds(mut self, seconds: f32) -> Self {
+        self.smoothing_seconds = seconds;
+        self
+    }
+
+    /// Whether `value` is inside the accepted range (NaN never is).
+    pub fn accepts(&self, value: f32) -> bool {
+        value >= self.min && value <= self.max
+    }
+}
+
+/// A linear ramp towards a target, advanced one sample at a time so that the values it produces
+/// do not depend on how the timeline is cut into blocks.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Smoother {
+    current: f32,
+    target: f32,
+    step: f32,
+    remaining_frames: u32,
+    ramp_frames: u32,
+}
+
+impl Smoother {
+    pub(crate) fn new(value: f32, ramp_frames: u32) -> Self {
+        Self { current: value, target: value, step: 0.0, remaining_frames: 0, ramp_frames }
+    }
+
+    fn set_target(&mut self, target: f32) {
+        self.target = target;
+        if self.ramp_frames == 0 {
+            self.current = target;
+            self.remaining_frames = 0;
+        } else {
+            self.remaining_frames = self.ramp_frames;
+            self.step = (target - self.current) / self.ramp_frames as f32;
+        }
+    }
+
+    fn is_settled(&self) -> bool {
+        self.remaining_frames == 0
+    }
+
+    fn fill(&mut self, out: &mut [f32]) {
+        for v in out {
+            if self.remaining_frames > 0 {
+                self.remaining_frames -= 1;
+                self.current = if self.remaining_frames == 0 { self.target } else { self.current + self.step };
+            }
+            *v = self.current;
+        }
+    }
+}
+
+/// A parameter change for one chunk, at a frame offset into it.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct ParamChangeAt {
+    pub(crate) param: ParamId,
+    pub(crate) offset_frames: u32,
+    pub(crate) value: f32,
+}
+
+/// Per-node parameter state owned by the audio thread: smoothers, this chunk's changes and the
+/// per-sample value buffers handed to the processor. Built on the control thread.
+pub(crate) struct ParamState {
+    smoothers: Vec<Smoother>,
+    /// `smoothers.len() * max_block_frames` values, one run per parameter.
+    values: Vec<f32>,
+    /// Whether a parameter holds one value for the whole current chunk.
+    constant: Vec<bool>,
+    inbox: Vec<ParamChangeAt>,
+    max_block_frames: usize,
+}
+
+impl ParamState {
+    pub(crate) fn new(specs: &[ParamSpec], initial: &[f32], sample_rate: f32, max_block_frames: usize) -> Self {
+        let smoothers = specs
+            .iter()
+            .zip(initial)
+            .map(|(spec, &value)| {
+                let ramp = (spec.smoothing_seconds.max(0.0) * sample_rate).round() as u32;
+                Smoother::new(value, ramp)
+            })
+            .collect::<Vec<_>>();
+        Self {
+            values: vec![0.0; smoothers.len() * max_block_frames],
+            constant: vec![true; smoothers.len()],
+            smoothers,
+            inbox: Vec::with_capacity(PARAM_INBOX_CAPACITY),
+            max_block_frames,
+        }
+    }
+
+    /// Queues a change for the current chunk; keeps the inbox sorted by offset. Returns false
+    /// if the inbox was full (the change then replaces the latest queued one).
+    pub(crate) fn queue(&mut self, change: ParamChangeAt) -> bool {
+        if change.param.0 as usize >= self.smoothers.len() {
+            return true;
+        }
+        if self.inbox.len() == self.inbox.capacity() {
+            if let Some(last) = self.inbox.last_mut() {
+                *last = ParamChangeAt { offset_frames: last.offset_frames.max(change.offset_frames), ..change };
+            }
+            return false;
+        }
+        let at = self.inbox.partition_point(|c| c.offset_frames <= change.offset_frames);
+        self.inbox.insert(at, change);
+        true
+    }
+
+    /// Computes this chunk's values for every parameter and empties the inbox.
+    pub(crate) fn prepare(&mut self, frames: usize) {
+        let stride = self.max_block_frames;
+        for (p, smoother) in self.smoothers.iter_mut().enumerate() {
+            let run = &mut self.values[p * stride..p * stride + frames];
+            let mut pos = 0usize;
+            let mut touched = false;
+            for change in self.inbox.iter().filter(|c| c.param.0 as usize == p) {
+                let at = (change.offset_frames as usize).min(frames);
+                if at > pos {
+                    smoother.fill(&mut run[pos..at]);
+                    pos = at;
+                }
+                smoother.set_target(change.value);
+                touched = true;
+            }
+            if !touched && pos == 0 && smoother.is_settled() {
+                self.constant[p] = true;
+                run[0] = smoother.current;
+            } else {
+                self.constant[p] = false;
+                smoother.fill(&mut run[pos..]);
+            }
+        }
+        self.inbox.clear();
+    }
+
+    pub(crate) fn view(&self, frames: usize) -> Params<'_> {
+        Params { values: &self.values, constant: &self.constant, stride: self.max_block_frames, frames }
+    }
+}
+
+/// The parameter values of the current chunk, as handed to a processor.
+#[derive(Copy, Clone)]
+pub struct Params<'a> {
+    values: &'a [f32],
+    constant: &'a [bool],
+    stride: usize,
+    frames: usize,
+}
+
+impl<'a> Params<'a> {
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.constant.len()
+    }
+
+    /// True when the node has no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.constant.is_empty()
+    }
+
+    /// The values of parameter `id` over this chunk.
+    pub fn get(&self, id: ParamId) -> ParamSignal<'a> {
+        let p = id.0 as usize;
+        let start = p * self.stride;
+        if self.constant[p] {
+            ParamSignal { constant: Some(self.values[start]), values: &self.values[start..start + 1] }
+        } else {
+            ParamSignal { constant: None, values: &self.values[start..start + self.frames] }
+        }
+    }
+}
+
+/// One parameter's values over a chunk: either one constant value, or one value per frame
+/// while a change is being smoothed.
+#[derive(Copy, Clone, Debug)]
+pub struct ParamSignal<'a> {
+    constant: Option<f32>,
+    values: &'a [f32],
+}
+
+impl<'a> ParamSignal<'a> {
+    /// The value for the whole chunk, if it does not change within it.
+    pub fn constant(&self) -> Option<f32> {
+        self.constant
+    }
+
+    /// The value at frame `i` of the chunk.
+    #[inline]
+    pub fn at(&self, i: usize) -> f32 {
+        match self.constant {
+            Some(v) => v,
+            None => self.values[i],
+        }
+    }
+
+    /// The value at the end of the chunk (for state that is only read once per chunk).
+    pub fn last(&self) -> f32 {
+        self.constant.unwrap_or_else(|| self.values[self.values.len() - 1])
+    }
+
+    /// Per-frame values while ramping (`None` when constant).
+    pub fn ramp(&self) -> Option<&'a [f32]> {
+        match self.constant {
+            Some(_) => None,
+            None => Some(self.values),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(smoothing_seconds: f32) -> ParamState {
+        let spec = ParamSpec::continuous("x", 0.0, 10.0, 0.0, Unit::None).with_smoothing_seconds(smoothing_seconds);
+        ParamState::new(&[spec], &[0.0], 1000.0, 16)
+    }
+
+    #[test]
+    fn settled_parameter_is_reported_constant() {
+        let mut s = state(0.004);
+        s.prepare(16);
+        assert_eq!(s.view(16).get(ParamId(0)).constant(), Some(0.0));
+    }
+
+    #[test]
+    fn change_lands_at_its_offset_and_ramps_linearly_to_target() {
+        let mut s = state(0.004); // 4 frames at 1 kHz
+        s.queue(ParamChangeAt { param: ParamId(0), offset_frames: 3, value: 4.0 });
+        s.prepare(10);
+        let sig = s.view(10).get(ParamId(0));
+        let got: Vec<f32> = (0..10).map(|i| sig.at(i)).collect();
+        assert_eq!(got, vec![0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0, 4.0]);
+    }
+
+    #[test]
+    fn ramp_values_do_not_depend_on_chunk_boundaries() {
+        let render = |chunks: &[usize]| {
+            let mut s = state(0.007);
+            let mut out = Vec::new();
+            for (n, &frames) in chunks.iter().enumerate() {
+                if n == 0 {
+                    s.queue(ParamChangeAt { param: ParamId(0), offset_frames: 1, value: 7.3 });
+                }
+                s.prepare(frames);
+                let sig = s.view(frames).get(ParamId(0));
+                out.extend((0..frames).map(|i| sig.at(i)));
+            }
+            out
+        };
+        let whole = render(&[12]);
+        assert_eq!(whole, render(&[2, 3, 1, 6]));
+        assert_eq!(whole, render(&[1; 12]));
+    }
+
+    #[test]
+    fn unsmoothed_change_jumps() {
+        let mut s = state(0.0);
+        s.queue(ParamChangeAt { param: ParamId(0), offset_frames: 2, value: 5.0 });
+        s.prepare(4);
+        let sig = s.view(4).get(ParamId(0));
+        assert_eq!((0..4).map(|i| sig.at(i)).collect::<Vec<_>>(), vec![0.0, 0.0, 5.0, 5.0]);
+    }
+}

@@ -1,0 +1,91 @@
+//! The render plan: a flat list of steps the executor runs in order, each naming the buffers it
+//! reads and writes. Built and verified on the control thread, executed on the audio thread.
+
+use crate::SlotKey;
+
+/// Reserved audio buffer that is always silent (read by unconnected signal inputs).
+pub(crate) const SILENCE: u32 = 0;
+/// Reserved event buffer that is always empty (read by unconnected event inputs).
+pub(crate) const NO_EVENTS: u32 = 0;
+
+/// Which buffers one port of a processor uses in this plan.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PortBinding {
+    /// `channels` audio buffers whose indices start at `first` in [`RenderPlan::channel_bufs`].
+    Signal { first: u32, channels: u16 },
+    /// One event buffer.
+    Events(u32),
+}
+
+/// A fade-out of a removed connection, advanced once per chunk; its state is carried over to
+/// the next plan by `id`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fade {
+    pub(crate) id: u64,
+    pub(crate) total_frames: u32,
+    pub(crate) remaining_frames: u32,
+}
+
+/// One operation of a plan.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `dst = src` (first source of a fan-in).
+    Copy { src: u32, dst: u32 },
+    /// `dst += src` (further sources of a fan-in).
+    Add { src: u32, dst: u32 },
+    /// `dst = 0` (fan-in made only of fading connections).
+    Clear { dst: u32 },
+    /// `dst += src * ramp` where the ramp falls from the fade's remaining level to 0.
+    FadeAdd { src: u32, dst: u32, fade: u32 },
+    /// Merges event buffers `event_srcs[srcs.0..srcs.1]` into `dst`, keeping time order.
+    MergeEvents { srcs: (u32, u32), dst: u32 },
+    /// Fills `dst` with the host's MIDI input plus events sent to the input node in `slot`.
+    HostEvents { slot: SlotKey, dst: u32 },
+    /// Runs the processor in `slot` with ports `bindings[inputs]` and `bindings[outputs]`.
+    Process { slot: SlotKey, inputs: (u32, u32), outputs: (u32, u32) },
+    /// Adds audio buffer `src` into channel `channel` of host output bus `bus`.
+    BusOut { src: u32, bus: u32, channel: u16 },
+}
+
+/// A compiled, verified graph, ready to be swapped in by the executor.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RenderPlan {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) bindings: Vec<PortBinding>,
+    pub(crate) channel_bufs: Vec<u32>,
+    pub(crate) event_srcs: Vec<u32>,
+    pub(crate) fades: Vec<Fade>,
+    /// Audio buffers the plan needs (including the reserved silent one).
+    pub(crate) audio_buffers: u32,
+    /// Event buffers the plan needs (including the reserved empty one).
+    pub(crate) event_buffers: u32,
+    /// Every slot the plan touches, sorted (so installs/removals can be checked).
+    pub(crate) slots: Vec<SlotKey>,
+}
+
+impl RenderPlan {
+    /// Number of steps.
+    pub fn step_count(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Number of audio buffers (mono, one block long) the plan needs, after reuse.
+    pub fn audio_buffer_count(&self) -> usize {
+        self.audio_buffers as usize
+    }
+
+    /// Number of event buffers the plan needs, after reuse.
+    pub fn event_buffer_count(&self) -> usize {
+        self.event_buffers as usize
+    }
+
+    /// Number of processors the plan runs.
+    pub fn process_step_count(&self) -> usize {
+        self.steps.iter().filter(|s| matches!(s, Step::Process { .. })).count()
+    }
+
+    /// Number of removed connections currently fading out.
+    pub fn fade_count(&self) -> usize {
+        self.fades.len()
+    }
+}

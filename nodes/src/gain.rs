@@ -1,0 +1,105 @@
+//! `gain`: stereo gain (in dB) and constant-power pan. The simplest useful processor, and the
+//! one the executor-overhead benchmark chains a thousand times.
+
+use noderack_graph::{
+    NodeDescription, NodePorts, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
+};
+
+use crate::dsp::{db_to_gain, pan_gains};
+
+/// Input/output port indices.
+pub const IN: usize = 0;
+/// Output port index.
+pub const OUT: usize = 0;
+/// Gain in decibels.
+pub const GAIN_DB: ParamId = ParamId(0);
+/// Pan, -1 (left) ..= 1 (right); 0 leaves both channels at unity.
+pub const PAN: ParamId = ParamId(1);
+
+/// Description of a `gain` node.
+pub struct Gain {
+    ports: NodePorts,
+    params: Vec<ParamSpec>,
+}
+
+impl Gain {
+    /// Kind name in patch files.
+    pub const KIND: &'static str = "gain";
+
+    /// A stereo gain/pan node.
+    pub fn new() -> Self {
+        Self {
+            ports: NodePorts {
+                inputs: vec![PortSpec::new("in", PortKind::STEREO)],
+                outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+            },
+            params: vec![
+                ParamSpec::continuous("gain_db", -96.0, 24.0, 0.0, Unit::Decibels),
+                ParamSpec::continuous("pan", -1.0, 1.0, 0.0, Unit::Pan),
+            ],
+        }
+    }
+}
+
+impl Default for Gain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NodeDescription for Gain {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+    fn ports(&self) -> &NodePorts {
+        &self.ports
+    }
+    fn params(&self) -> &[ParamSpec] {
+        &self.params
+    }
+    fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
+        Box::new(GainProcessor { cached: (f32::NAN, f32::NAN), gains: (1.0, 1.0) })
+    }
+}
+
+struct GainProcessor {
+    /// (gain_db, pan) the cached channel gains were computed for.
+    cached: (f32, f32),
+    gains: (f32, f32),
+}
+
+impl GainProcessor {
+    fn gains_for(&mut self, gain_db: f32, pan: f32) -> (f32, f32) {
+        if self.cached != (gain_db, pan) {
+            let g = db_to_gain(gain_db);
+            let (l, r) = pan_gains(pan);
+            self.gains = (g * l, g * r);
+            self.cached = (gain_db, pan);
+        }
+        self.gains
+    }
+}
+
+impl Processor for GainProcessor {
+    fn process(&mut self, ctx: &mut ProcessContext<'_>) {
+        let (in_l, in_r) = (ctx.inputs.signal(IN, 0), ctx.inputs.signal(IN, 1));
+        let gain = ctx.params.get(GAIN_DB);
+        let pan = ctx.params.get(PAN);
+        let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);
+        if let (Some(g), Some(p)) = (gain.constant(), pan.constant()) {
+            let (gl, gr) = self.gains_for(g, p);
+            for (o, i) in out_l.iter_mut().zip(in_l) {
+                *o = *i * gl;
+            }
+            for (o, i) in out_r.iter_mut().zip(in_r) {
+                *o = *i * gr;
+            }
+        } else {
+            for i in 0..out_l.len() {
+                let (gl, gr) = self.gains_for(gain.at(i), pan.at(i));
+                out_l[i] = in_l[i] * gl;
+                out_r[i] = in_r[i] * gr;
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Host I/O nodes: `midi-in` (the host's MIDI input, plus events sent through the control API)
+//! and `output` (feeds a named output bus). The executor does their work; they only describe
+//! their ports and role.
+
+use noderack_graph::{
+    NodeDescription, NodePorts, NodeRole, NoopProcessor, ParamSpec, PortKind, PortSpec, ProcessConfig, Processor,
+};
+
+/// Description of a `midi-in` node: one event output carrying the host's MIDI input.
+pub struct MidiIn {
+    ports: NodePorts,
+}
+
+impl MidiIn {
+    /// Kind name in patch files.
+    pub const KIND: &'static str = "midi-in";
+
+    /// A MIDI input node.
+    pub fn new() -> Self {
+        Self { ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("events", PortKind::Events)] } }
+    }
+}
+
+impl Default for MidiIn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NodeDescription for MidiIn {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+    fn ports(&self) -> &NodePorts {
+        &self.ports
+    }
+    fn params(&self) -> &[ParamSpec] {
+        &[]
+    }
+    fn role(&self) -> NodeRole {
+        NodeRole::HostMidiInput
+    }
+    fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
+        Box::new(NoopProcessor)
+    }
+}
+
+/// Description of an `output` node: its audio input is added to a host output bus.
+pub struct Output {
+    bus: String,
+    ports: NodePorts,
+}
+
+impl Output {
+    /// Kind name in patch files.
+    pub const KIND: &'static str = "output";
+
+    /// An output node feeding bus `bus` with `channels` channels.
+    pub fn new(bus: &str, channels: u16) -> Self {
+        Self {
+            bus: bus.to_string(),
+            ports: NodePorts { inputs: vec![PortSpec::new("in", PortKind::Audio { channels })], outputs: vec![] },
+        }
+    }
+
+    /// The bus it feeds.
+    pub fn bus(&self) -> &str {
+        &self.bus
+    }
+}
+
+impl NodeDescription for Output {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+    fn ports(&self) -> &NodePorts {
+        &self.ports
+    }
+    fn params(&self) -> &[ParamSpec] {
+        &[]
+    }
+    fn role(&self) -> NodeRole {
+        NodeRole::HostOutput { bus: self.bus.clone() }
+    }
+    fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
+        Box::new(NoopProcessor)
+    }
+}

@@ -1,0 +1,11 @@
+//! noderack's DSP nodes. Each node is one module holding its description (ports, parameters,
+//! how to build it) and its processor (the audio-thread half).
+
+pub mod config;
+pub mod dsp;
+pub mod gain;
+pub mod io;
+
+pub use config::{ConfigError, ConfigValue, NodeConfig};
+pub use gain::Gain;
+pub use io::{MidiIn, Output};

@@ -1,0 +1,29 @@
+//! Shared test kit for noderack's integration tests and benchmarks: building engines, rendering
+//! offline through the real executor, test signal nodes, and measurements on the audio itself
+//! (RMS, peak frequency, onsets). Built once here, used by every test and bench.
+
+pub mod analysis;
+pub mod midi;
+pub mod rig;
+pub mod tone;
+
+pub use analysis::{first_onset, peak_frequency_hz, rms};
+pub use rig::Rig;
+pub use tone::TestTone;
+
+/// Where the shared third-party test data lives (`NODERACK_TESTDATA`, else `../shared/testdata`
+/// beside the checkout), or `None` with a note on stderr that tests using it are skipped.
+/// Under CI (`CI` set) its absence is an error: CI must run those tests.
+pub fn testdata_dir() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("NODERACK_TESTDATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("shared test data not found at {} (set NODERACK_TESTDATA)", dir.display());
+    }
+    eprintln!("SKIPPED: shared test data not found at {}; set NODERACK_TESTDATA to run this test", dir.display());
+    None
+}

@@ -1,0 +1,64 @@
+//! A test rig: an engine plus its offline renderer, with short names for the edits tests make.
+
+use std::sync::Arc;
+
+use noderack_graph::{new_engine, Connection, Edit, Engine, EngineConfig, NodeDescription, NodeId, PortRef};
+use noderack_host::{OfflineRenderer, TimedMidi};
+
+/// An engine driven offline through the real executor.
+pub struct Rig {
+    renderer: OfflineRenderer,
+}
+
+impl Rig {
+    /// A rig with `config`, rendering host blocks of `block_frames`.
+    pub fn new(config: EngineConfig, block_frames: usize) -> Self {
+        let (engine, executor) = new_engine(config);
+        Self { renderer: OfflineRenderer::new(engine, executor, block_frames) }
+    }
+
+    /// A stereo 48 kHz rig with a `main` bus.
+    pub fn stereo(block_frames: usize) -> Self {
+        Self::new(EngineConfig::stereo(48_000.0), block_frames)
+    }
+
+    /// The control side.
+    pub fn engine(&mut self) -> &mut Engine {
+        self.renderer.engine()
+    }
+
+    /// The renderer.
+    pub fn renderer(&mut self) -> &mut OfflineRenderer {
+        &mut self.renderer
+    }
+
+    /// Applies a batch, panicking with the engine's message if it is rejected.
+    pub fn apply(&mut self, edits: Vec<Edit>) -> Vec<Edit> {
+        self.engine().apply(edits).unwrap_or_else(|e| panic!("batch rejected: {e}"))
+    }
+
+    /// Renders `frames` frames with `midi`; one `Vec` per output channel.
+    pub fn render(&mut self, frames: u64, midi: &[TimedMidi]) -> Vec<Vec<f32>> {
+        self.renderer.render_to_vec(frames, midi)
+    }
+}
+
+/// An `AddNode` edit with default parameters.
+pub fn add(id: u64, label: &str, description: impl NodeDescription) -> Edit {
+    Edit::AddNode { id: NodeId(id), label: label.to_string(), description: Arc::new(description), params: vec![] }
+}
+
+/// A connection from output `from_port` of `from` to input `to_port` of `to`.
+pub fn conn(from: u64, from_port: u16, to: u64, to_port: u16) -> Connection {
+    Connection { from: PortRef::new(NodeId(from), from_port), to: PortRef::new(NodeId(to), to_port) }
+}
+
+/// A `Connect` edit.
+pub fn connect(from: u64, from_port: u16, to: u64, to_port: u16) -> Edit {
+    Edit::Connect(conn(from, from_port, to, to_port))
+}
+
+/// A `Disconnect` edit.
+pub fn disconnect(from: u64, from_port: u16, to: u64, to_port: u16) -> Edit {
+    Edit::Disconnect(conn(from, from_port, to, to_port))
+}
