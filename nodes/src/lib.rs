@@ -1,10 +1,15 @@
 //! noderack's DSP nodes. Each node is one module holding its description (ports, parameters,
 //! how to build it) and its processor (the audio-thread half).
 
+pub mod channel_filter;
 pub mod config;
 pub mod dsp;
 pub mod gain;
 pub mod io;
+pub mod key_split;
+pub mod mixer;
+pub mod synth;
+pub mod transpose;
 
 pub use config::{ConfigError, ConfigValue, NodeConfig};
 pub use gain::Gain;
