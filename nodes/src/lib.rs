@@ -8,6 +8,7 @@ pub mod gain;
 pub mod io;
 pub mod key_split;
 pub mod mixer;
+pub mod registry;
 pub mod synth;
 pub mod transpose;
 

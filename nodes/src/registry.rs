@@ -1,0 +1,44 @@
+//! Every node kind a patch file can name, and how to create one from its settings.
+
+use std::sync::Arc;
+
+use noderack_graph::NodeDescription;
+
+use crate::config::{ConfigError, ConfigReader, NodeConfig};
+use crate::{Gain, MidiIn, Output};
+
+/// A node kind: its patch-file name, a one-line summary and its settings.
+pub struct KindInfo {
+    /// Name in patch files.
+    pub kind: &'static str,
+    /// What it does, in one line (shown by `noderack nodes`).
+    pub summary: &'static str,
+    /// Settings it accepts in a patch's `config` object.
+    pub settings: &'static [&'static str],
+}
+
+/// All built-in node kinds, in the order listings show them.
+pub const KINDS: &[KindInfo] = &[
+    KindInfo { kind: MidiIn::KIND, summary: "the host's MIDI input (and events sent through the API)", settings: &[] },
+    KindInfo { kind: Output::KIND, summary: "feeds a named output bus", settings: &["bus", "channels"] },
+    KindInfo { kind: Gain::KIND, summary: "stereo gain (dB) and balance", settings: &[] },
+];
+
+/// Creates the description of a node of `kind` with `config`.
+pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription>, ConfigError> {
+    let Some(info) = KINDS.iter().find(|k| k.kind == kind) else {
+        return Err(ConfigError::UnknownKind {
+            kind: kind.to_string(),
+            known: KINDS.iter().map(|k| k.kind).collect::<Vec<_>>().join(", "),
+        });
+    };
+    let cfg = ConfigReader::new(info.kind, config, info.settings)?;
+    Ok(match info.kind {
+        MidiIn::KIND => Arc::new(MidiIn::new()),
+        Output::KIND => {
+            Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16))
+        }
+        Gain::KIND => Arc::new(Gain::new()),
+        _ => unreachable!("every entry of KINDS is handled"),
+    })
+}

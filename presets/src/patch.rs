@@ -1,0 +1,362 @@
+//! Patch files: a graph of nodes, their settings and parameters, connections and output buses,
+//! as JSON (`"format": "noderack-patch"`). Every error names the file, the JSON path and the
+//! line and column. Specification: `docs/PATCH_FORMAT.md`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use noderack_graph::{
+    BusSpec, Connection, Direction, Edit, EngineConfig, Graph, NodeDescription, NodeId, ParamId, PortRef, Unit,
+};
+use noderack_nodes::config::ConfigError;
+use noderack_nodes::{registry, NodeConfig};
+use serde::Deserialize;
+
+use crate::json_location::{display_path, locate, PathStep};
+
+/// The value of `format` every patch file carries.
+pub const FORMAT: &str = "noderack-patch";
+/// The newest format version this build reads (and writes).
+pub const VERSION: u32 = 1;
+
+/// Why a patch could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file's content is wrong; `json_path` and the position say where.
+    #[error("{file}:{line}:{column}: {json_path}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Path to the offending value, like `nodes[2].kind`.
+        json_path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A parameter value as written: a number, a choice name or a switch.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ParamValue {
+    Number(f32),
+    Name(String),
+    Switch(bool),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BusFile {
+    name: String,
+    #[serde(default = "two")]
+    channels: u16,
+}
+
+fn two() -> u16 {
+    2
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeFile {
+    id: String,
+    kind: String,
+    #[serde(default)]
+    config: NodeConfig,
+    #[serde(default)]
+    params: BTreeMap<String, ParamValue>,
+    /// Where an editor drew the node; kept for editors, ignored by the engine.
+    #[serde(default)]
+    #[allow(dead_code)]
+    position: Option<[f32; 2]>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionFile {
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchFile {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    buses: Option<Vec<BusFile>>,
+    nodes: Vec<NodeFile>,
+    #[serde(default)]
+    connections: Vec<ConnectionFile>,
+}
+
+/// A node of a loaded patch, resolved against the node registry.
+pub struct PatchNode {
+    /// Its name in the file (`id`), used by connections and shown in listings.
+    pub name: String,
+    /// The engine id it is given (1-based position in the file).
+    pub id: NodeId,
+    /// What it is.
+    pub description: Arc<dyn NodeDescription>,
+    /// Parameters the file sets.
+    pub params: Vec<(ParamId, f32)>,
+}
+
+/// A loaded, validated patch: turning it into engine edits cannot fail.
+pub struct Patch {
+    /// Human name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Output buses (default: one stereo `main`).
+    pub buses: Vec<BusSpec>,
+    /// Nodes in file order.
+    pub nodes: Vec<PatchNode>,
+    /// Connections in file order.
+    pub connections: Vec<Connection>,
+}
+
+/// Builds located errors for one file.
+struct Locator<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn error(&self, path: &[PathStep], message: impl Into<String>) -> PatchError {
+        let (line, column) = locate(self.text, path).unwrap_or((1, 1));
+        PatchError::Invalid {
+            file: self.file.to_string(),
+            line,
+            column,
+            json_path: display_path(path),
+            message: message.into(),
+        }
+    }
+}
+
+fn key(k: &str) -> PathStep {
+    PathStep::Key(k.to_string())
+}
+
+impl Patch {
+    /// Reads and validates the patch at `path`.
+    pub fn load(path: &Path) -> Result<Patch, PatchError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PatchError::Io { file: file.clone(), source })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Validates patch `text`; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Patch, PatchError> {
+        let at = Locator { file, text };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let raw: PatchFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let inner = e.inner();
+            let json_path = e.path().to_string();
+            PatchError::Invalid {
+                file: file.to_string(),
+                line: inner.line(),
+                column: inner.column(),
+                json_path: if json_path == "." { "(document)".into() } else { json_path },
+                message: strip_position(&inner.to_string()),
+            }
+        })?;
+        if raw.format != FORMAT {
+            return Err(at.error(&[key("format")], format!("expected \"{FORMAT}\", found \"{}\"", raw.format)));
+        }
+        if raw.version == 0 || raw.version > VERSION {
+            return Err(at.error(
+                &[key("version")],
+                format!("version {} is not supported (this build reads versions 1 to {VERSION})", raw.version),
+            ));
+        }
+
+        let buses = match raw.buses {
+            None => vec![BusSpec::stereo("main")],
+            Some(list) => {
+                let mut buses: Vec<BusSpec> = Vec::new();
+                for (i, b) in list.into_iter().enumerate() {
+                    let here = [key("buses"), PathStep::Index(i)];
+                    if buses.iter().any(|x| x.name == b.name) {
+                        return Err(at.error(&here, format!("bus \"{}\" is declared twice", b.name)));
+                    }
+                    if !(1..=64).contains(&b.channels) {
+                        return Err(
+                            at.error(&[here[0].clone(), here[1].clone(), key("channels")], "channels must be 1 to 64")
+                        );
+                    }
+                    buses.push(BusSpec { name: b.name, channels: b.channels });
+                }
+                if buses.is_empty() {
+                    return Err(at.error(&[key("buses")], "a patch needs at least one output bus"));
+                }
+                buses
+            }
+        };
+
+        let mut nodes: Vec<PatchNode> = Vec::with_capacity(raw.nodes.len());
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        for (i, n) in raw.nodes.into_iter().enumerate() {
+            let here = |rest: &[PathStep]| {
+                let mut p = vec![key("nodes"), PathStep::Index(i)];
+                p.extend_from_slice(rest);
+                p
+            };
+            if n.id.is_empty() || n.id.contains('.') || n.id.chars().any(char::is_whitespace) {
+                return Err(at.error(&here(&[key("id")]), "a node id must be non-empty, without dots or spaces"));
+            }
+            if by_name.contains_key(&n.id) {
+                return Err(at.error(&here(&[key("id")]), format!("node id \"{}\" is used twice", n.id)));
+            }
+            let description = registry::create(&n.kind, &n.config).map_err(|e| match &e {
+                ConfigError::UnknownKind { .. } => at.error(&here(&[key("kind")]), e.to_string()),
+                ConfigError::UnknownKey { key: k, .. } | ConfigError::BadValue { key: k, .. } => {
+                    at.error(&here(&[key("config"), key(k)]), e.to_string())
+                }
+            })?;
+            let mut params = Vec::with_capacity(n.params.len());
+            for (name, value) in &n.params {
+                let path = here(&[key("params"), key(name)]);
+                let specs = description.params();
+                let Some(index) = specs.iter().position(|s| s.name == name.as_str()) else {
+                    let known: Vec<&str> = specs.iter().map(|s| s.name.as_ref()).collect();
+                    return Err(at.error(
+                        &path,
+                        format!(
+                            "{} has no parameter \"{name}\" (its parameters: {})",
+                            n.kind,
+                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        ),
+                    ));
+                };
+                let spec = &specs[index];
+                let v = match (value, spec.unit) {
+                    (ParamValue::Number(v), _) => *v,
+                    (ParamValue::Switch(b), Unit::Toggle) => f32::from(u8::from(*b)),
+                    (ParamValue::Name(s), Unit::Choice) => match spec.choices.iter().position(|c| c == s) {
+                        Some(c) => c as f32,
+                        None => {
+                            return Err(at.error(&path, format!("\"{s}\" is not one of: {}", spec.choices.join(", "))))
+                        }
+                    },
+                    (ParamValue::Switch(_), _) => return Err(at.error(&path, "expected a number, found true/false")),
+                    (ParamValue::Name(s), _) => {
+                        return Err(at.error(&path, format!("expected a number, found \"{s}\"")))
+                    }
+                };
+                if !spec.accepts(v) {
+                    return Err(at.error(&path, format!("{v} is outside the range {}..={}", spec.min, spec.max)));
+                }
+                params.push((ParamId(index as u32), v));
+            }
+            by_name.insert(n.id.clone(), i);
+            nodes.push(PatchNode { name: n.id, id: NodeId(i as u64 + 1), description, params });
+        }
+
+        let mut connections = Vec::with_capacity(raw.connections.len());
+        for (i, c) in raw.connections.iter().enumerate() {
+            let endpoint = |field: &str, text: &str, direction: Direction| -> Result<PortRef, PatchError> {
+                let path = [key("connections"), PathStep::Index(i), key(field)];
+                let Some((node_name, port_name)) = text.split_once('.') else {
+                    return Err(at.error(&path, format!("expected \"node.port\", found \"{text}\"")));
+                };
+                let Some(&ni) = by_name.get(node_name) else {
+                    return Err(at.error(&path, format!("no node has id \"{node_name}\"")));
+                };
+                let node = &nodes[ni];
+                let ports = node.description.ports();
+                match ports.find(direction, port_name) {
+                    Some(port) => Ok(PortRef { node: node.id, port }),
+                    None => {
+                        let side = ports.side(direction);
+                        let names: Vec<&str> = side.iter().map(|p| p.name.as_ref()).collect();
+                        let dir = if direction == Direction::Input { "input" } else { "output" };
+                        Err(at.error(
+                            &path,
+                            format!(
+                                "node \"{node_name}\" ({}) has no {dir} port \"{port_name}\" (its {dir}s: {})",
+                                node.description.kind(),
+                                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                            ),
+                        ))
+                    }
+                }
+            };
+            let from = endpoint("from", &c.from, Direction::Output)?;
+            let to = endpoint("to", &c.to, Direction::Input)?;
+            connections.push(Connection { from, to });
+        }
+
+        let patch = Patch { name: raw.name, description: raw.description, buses, nodes, connections };
+        patch.check_graph(&at)?;
+        Ok(patch)
+    }
+
+    /// Applies the patch to a scratch graph so kind, channel, bus and cycle errors are found at
+    /// load time and located at the node or connection that causes them.
+    fn check_graph(&self, at: &Locator<'_>) -> Result<(), PatchError> {
+        let mut graph = Graph::new(self.buses.clone());
+        for (i, node) in self.nodes.iter().enumerate() {
+            graph
+                .apply_batch(vec![self.add_edit(node)])
+                .map_err(|e| at.error(&[key("nodes"), PathStep::Index(i)], e.source.to_string()))?;
+        }
+        for (i, c) in self.connections.iter().enumerate() {
+            graph
+                .apply_batch(vec![Edit::Connect(*c)])
+                .map_err(|e| at.error(&[key("connections"), PathStep::Index(i)], e.source.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn add_edit(&self, node: &PatchNode) -> Edit {
+        Edit::AddNode {
+            id: node.id,
+            label: node.name.clone(),
+            description: node.description.clone(),
+            params: node.params.clone(),
+        }
+    }
+
+    /// The edits that build this patch in an empty engine, as one batch.
+    pub fn edits(&self) -> Vec<Edit> {
+        let mut edits: Vec<Edit> = self.nodes.iter().map(|n| self.add_edit(n)).collect();
+        edits.extend(self.connections.iter().map(|&c| Edit::Connect(c)));
+        edits
+    }
+
+    /// An engine configuration with this patch's buses.
+    pub fn engine_config(&self, sample_rate: f32, max_block_frames: usize) -> EngineConfig {
+        EngineConfig { sample_rate, max_block_frames, buses: self.buses.clone() }
+    }
+
+    /// The node named `name` in the file.
+    pub fn node(&self, name: &str) -> Option<&PatchNode> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+/// serde_json appends " at line L column C"; the error already carries them as fields.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

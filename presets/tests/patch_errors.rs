@@ -1,0 +1,146 @@
+//! Bad patch files give errors that name the file, the JSON path and the line and column, and
+//! never panic.
+
+use noderack_presets::{Patch, PatchError};
+
+const GOOD: &str = r#"{
+  "format": "noderack-patch",
+  "version": 1,
+  "name": "test",
+  "nodes": [
+    { "id": "in", "kind": "midi-in" },
+    { "id": "a", "kind": "gain", "params": { "gain_db": -6 } },
+    { "id": "b", "kind": "gain" },
+    { "id": "out", "kind": "output", "config": { "bus": "main" } }
+  ],
+  "connections": [
+    { "from": "a.out", "to": "b.in" },
+    { "from": "b.out", "to": "out.in" }
+  ]
+}"#;
+
+fn invalid(text: &str) -> (usize, usize, String, String) {
+    match Patch::parse(text, "x.json") {
+        Err(PatchError::Invalid { file, line, column, json_path, message }) => {
+            assert_eq!(file, "x.json");
+            (line, column, json_path, message)
+        }
+        Err(other) => panic!("unexpected error kind: {other}"),
+        Ok(_) => panic!("accepted a bad patch:\n{text}"),
+    }
+}
+
+#[test]
+fn good_patch_loads_with_ids_in_file_order() {
+    let p = Patch::parse(GOOD, "x.json").unwrap();
+    assert_eq!(p.nodes.len(), 4);
+    assert_eq!(p.node("a").unwrap().id.0, 2);
+    assert_eq!(p.node("a").unwrap().params, vec![(noderack_graph::ParamId(0), -6.0)]);
+    assert_eq!(p.connections.len(), 2);
+    assert_eq!(p.buses, vec![noderack_graph::BusSpec::stereo("main")]);
+    assert_eq!(p.edits().len(), 6);
+}
+
+#[test]
+fn truncated_json_reports_where_it_ends() {
+    let cut = &GOOD[..GOOD.find("\"b.out\"").unwrap()];
+    let (line, _col, _path, message) = invalid(cut);
+    assert_eq!(line, 13);
+    assert!(message.contains("EOF"), "{message}");
+}
+
+#[test]
+fn every_truncation_is_an_error_never_a_panic() {
+    for end in (0..GOOD.len()).filter(|&i| GOOD.is_char_boundary(i)) {
+        assert!(Patch::parse(&GOOD[..end], "x.json").is_err(), "prefix of {end} bytes accepted");
+    }
+}
+
+#[test]
+fn unknown_node_kind_is_located_at_the_kind() {
+    let text = GOOD.replace("\"kind\": \"gain\" }", "\"kind\": \"gian\" }");
+    let (line, column, path, message) = invalid(&text);
+    assert_eq!((line, column, path.as_str()), (8, 26, "nodes[2].kind"));
+    assert!(message.contains("unknown node kind \"gian\"") && message.contains("gain"), "{message}");
+}
+
+#[test]
+fn unknown_port_lists_the_ports_that_exist() {
+    let text = GOOD.replace("\"to\": \"b.in\"", "\"to\": \"b.input\"");
+    let (line, column, path, message) = invalid(&text);
+    assert_eq!((line, column, path.as_str()), (12, 30, "connections[0].to"));
+    assert!(message.contains("no input port \"input\"") && message.contains("its inputs: in"), "{message}");
+}
+
+#[test]
+fn unknown_node_in_connection_is_named() {
+    let text = GOOD.replace("\"from\": \"a.out\"", "\"from\": \"z.out\"");
+    let (line, _, path, message) = invalid(&text);
+    assert_eq!((line, path.as_str()), (12, "connections[0].from"));
+    assert!(message.contains("no node has id \"z\""), "{message}");
+}
+
+#[test]
+fn wrong_types_name_the_field() {
+    let (line, _, path, message) = invalid(&GOOD.replace("\"version\": 1", "\"version\": \"one\""));
+    assert_eq!((line, path.as_str()), (3, "version"));
+    assert!(message.contains("invalid type"), "{message}");
+
+    let (line, _, path, message) = invalid(&GOOD.replace("\"gain_db\": -6", "\"gain_db\": \"loud\""));
+    assert_eq!((line, path.as_str()), (7, "nodes[1].params.gain_db"));
+    assert!(message.contains("expected a number"), "{message}");
+
+    let (_, _, path, _) =
+        invalid(&GOOD.replace("\"nodes\": [", "\"nodes\": {").replace("  ],\n  \"conn", "  },\n  \"conn"));
+    assert_eq!(path, "nodes");
+}
+
+#[test]
+fn out_of_range_and_unknown_parameters_are_rejected() {
+    let (_, _, path, message) = invalid(&GOOD.replace("\"gain_db\": -6", "\"gain_db\": 60"));
+    assert_eq!(path, "nodes[1].params.gain_db");
+    assert!(message.contains("outside the range"), "{message}");
+    let (_, _, path, message) = invalid(&GOOD.replace("\"gain_db\": -6", "\"volume\": -6"));
+    assert_eq!(path, "nodes[1].params.volume");
+    assert!(message.contains("its parameters: gain_db, pan"), "{message}");
+}
+
+#[test]
+fn kind_mismatch_and_cycles_are_located_at_the_connection() {
+    let text =
+        GOOD.replace("{ \"from\": \"a.out\", \"to\": \"b.in\" }", "{ \"from\": \"in.events\", \"to\": \"b.in\" }");
+    let (line, _, path, message) = invalid(&text);
+    assert_eq!((line, path.as_str()), (12, "connections[0]"));
+    assert!(message.contains("'in'.events") || message.contains("in.events"), "{message}");
+    assert!(message.contains("port kinds differ"), "{message}");
+
+    let text = GOOD.replace("{ \"from\": \"b.out\", \"to\": \"out.in\" }", "{ \"from\": \"b.out\", \"to\": \"a.in\" }");
+    let (line, _, path, message) = invalid(&text);
+    assert_eq!((line, path.as_str()), (13, "connections[1]"));
+    assert!(
+        message.contains("cycle") && message.contains("b.out -> a.in") && message.contains("a.out -> b.in"),
+        "{message}"
+    );
+}
+
+#[test]
+fn format_version_bus_and_duplicate_id_checks() {
+    assert_eq!(invalid(&GOOD.replace("noderack-patch", "songwalker-preset")).2, "format");
+    let (_, _, path, message) = invalid(&GOOD.replace("\"version\": 1", "\"version\": 9"));
+    assert_eq!(path, "version");
+    assert!(message.contains("version 9 is not supported"), "{message}");
+    let (_, _, path, message) = invalid(&GOOD.replace("\"bus\": \"main\"", "\"bus\": \"drums\""));
+    assert_eq!(path, "nodes[3]");
+    assert!(message.contains("\"drums\"") && message.contains("main"), "{message}");
+    let (_, _, path, _) = invalid(&GOOD.replace("\"id\": \"b\"", "\"id\": \"a\""));
+    assert_eq!(path, "nodes[2].id");
+    let (_, _, path, message) = invalid(&GOOD.replace("\"name\": \"test\",", "\"name\": \"test\", \"colour\": 1,"));
+    assert_eq!(path, "colour");
+    assert!(message.contains("unknown field"), "{message}");
+}
+
+#[test]
+fn missing_file_names_the_file() {
+    let err = Patch::load(std::path::Path::new("/nonexistent/p.json")).err().unwrap();
+    assert!(err.to_string().starts_with("/nonexistent/p.json: "), "{err}");
+}

@@ -1,0 +1,129 @@
+//! `noderack graph` and `noderack nodes`: what a patch contains, and what nodes exist.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use noderack_graph::{Direction, Graph, NodeDescription, ParamSpec, Unit};
+use noderack_nodes::registry::KINDS;
+use noderack_nodes::NodeConfig;
+use noderack_presets::Patch;
+
+fn model_of(patch: &Patch) -> anyhow::Result<Graph> {
+    let mut graph = Graph::new(patch.buses.clone());
+    graph.apply_batch(patch.edits())?;
+    Ok(graph)
+}
+
+fn ports_line(d: &dyn NodeDescription, direction: Direction) -> String {
+    let side = d.ports().side(direction);
+    if side.is_empty() {
+        return "-".into();
+    }
+    side.iter().map(|p| format!("{} ({})", p.name, p.kind)).collect::<Vec<_>>().join(", ")
+}
+
+fn show_value(spec: &ParamSpec, v: f32) -> String {
+    match spec.unit {
+        Unit::Choice => spec.choices.get(v as usize).map_or(format!("{v}"), |c| c.to_string()),
+        Unit::Toggle => (if v >= 0.5 { "on" } else { "off" }).to_string(),
+        _ => format!("{v}"),
+    }
+}
+
+pub fn graph(path: &Path, dot: bool) -> anyhow::Result<()> {
+    let patch = Patch::load(path)?;
+    let graph = model_of(&patch)?;
+    let mut out = String::new();
+    if dot {
+        writeln!(
+            out,
+            "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=record, fontname=\"Helvetica\"];",
+            escape(&patch.name)
+        )?;
+        for n in graph.nodes() {
+            let d = n.description();
+            let ins: Vec<String> =
+                d.ports().inputs.iter().enumerate().map(|(i, p)| format!("<i{i}> {}", escape(&p.name))).collect();
+            let outs: Vec<String> =
+                d.ports().outputs.iter().enumerate().map(|(i, p)| format!("<o{i}> {}", escape(&p.name))).collect();
+            writeln!(
+                out,
+                "  n{} [label=\"{{{{{}}}|{}\\n({})|{{{}}}}}\"];",
+                n.id().0,
+                ins.join("|"),
+                escape(n.label()),
+                d.kind(),
+                outs.join("|")
+            )?;
+        }
+        for c in graph.connections() {
+            writeln!(out, "  n{}:o{} -> n{}:i{};", c.from.node.0, c.from.port.0, c.to.node.0, c.to.port.0)?;
+        }
+        out.push_str("}\n");
+    } else {
+        let buses: Vec<String> = patch.buses.iter().map(|b| format!("{} ({} ch)", b.name, b.channels)).collect();
+        writeln!(
+            out,
+            "patch \"{}\": {} nodes, {} connections, buses: {}",
+            patch.name,
+            graph.node_count(),
+            graph.connections().len(),
+            buses.join(", ")
+        )?;
+        writeln!(out, "\nnodes:")?;
+        for n in graph.nodes() {
+            let d = n.description();
+            writeln!(out, "  {} ({})", n.label(), d.kind())?;
+            writeln!(out, "    inputs:  {}", ports_line(d.as_ref(), Direction::Input))?;
+            writeln!(out, "    outputs: {}", ports_line(d.as_ref(), Direction::Output))?;
+            if !d.params().is_empty() {
+                let params: Vec<String> = d
+                    .params()
+                    .iter()
+                    .zip(n.params())
+                    .map(|(s, v)| format!("{}={}", s.name, show_value(s, *v)))
+                    .collect();
+                writeln!(out, "    params:  {}", params.join(", "))?;
+            }
+        }
+        writeln!(out, "\nconnections:")?;
+        for c in graph.connections() {
+            writeln!(
+                out,
+                "  {} -> {}",
+                graph.describe_port(c.from, Direction::Output),
+                graph.describe_port(c.to, Direction::Input)
+            )?;
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+pub fn nodes() -> anyhow::Result<()> {
+    let mut out = String::new();
+    for kind in KINDS {
+        let d = noderack_nodes::registry::create(kind.kind, &NodeConfig::new())?;
+        writeln!(out, "{} — {}", kind.kind, kind.summary)?;
+        if !kind.settings.is_empty() {
+            writeln!(out, "  settings: {}", kind.settings.join(", "))?;
+        }
+        writeln!(out, "  inputs:  {}", ports_line(d.as_ref(), Direction::Input))?;
+        writeln!(out, "  outputs: {}", ports_line(d.as_ref(), Direction::Output))?;
+        for p in d.params() {
+            let range = match p.unit {
+                Unit::Choice => p.choices.join(" | "),
+                Unit::Toggle => "on | off".into(),
+                _ => format!("{} to {}", p.min, p.max),
+            };
+            writeln!(out, "  param {}: {} (default {})", p.name, range, show_value(p, p.default))?;
+        }
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace(['{', '}', '|', '<', '>'], "_")
+}

@@ -1,0 +1,93 @@
+//! `noderack`: a modular node-graph audio engine that hosts instruments as nodes.
+//! This binary renders patches offline and inspects them; the control server comes later.
+
+mod inspect;
+mod render;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// noderack — a modular node-graph audio engine that hosts instruments as nodes.
+///
+/// A patch (JSON, see docs/PATCH_FORMAT.md) describes nodes — synths, mixers, MIDI utilities —
+/// and the connections between them. noderack compiles it into a render plan and runs it with
+/// the same real-time executor offline or live.
+#[derive(Parser)]
+#[command(name = "noderack", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a patch playing a MIDI file to a WAV file, faster than real time.
+    ///
+    /// MIDI from the file reaches every `midi-in` node of the patch. The WAV holds every channel
+    /// of every output bus, bus after bus. Rendering goes on for --tail seconds after the last
+    /// MIDI event so releases and reverb tails are kept.
+    Render {
+        /// The patch file.
+        patch: PathBuf,
+        /// Standard MIDI File to play.
+        #[arg(long)]
+        midi: PathBuf,
+        /// Output WAV file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Sample rate in Hz.
+        #[arg(long, default_value_t = 48_000)]
+        sample_rate: u32,
+        /// Host block size in frames (any size; the engine splits large blocks). The result is
+        /// identical for every block size.
+        #[arg(long, default_value_t = 256)]
+        block_size: usize,
+        /// Seconds rendered after the MIDI file's last event.
+        #[arg(long, default_value_t = 2.0)]
+        tail: f64,
+        /// Sample format of the WAV file.
+        #[arg(long, value_enum, default_value_t = Format::F32)]
+        format: Format,
+    },
+    /// Print a patch's nodes, ports, parameters and connections (or Graphviz with --dot).
+    Graph {
+        /// The patch file.
+        patch: PathBuf,
+        /// Print a Graphviz `dot` graph instead (render with `dot -Tsvg`).
+        #[arg(long)]
+        dot: bool,
+    },
+    /// List the node kinds a patch can use, with their ports, parameters and settings.
+    Nodes,
+}
+
+/// WAV sample formats.
+#[derive(Copy, Clone, ValueEnum)]
+enum Format {
+    /// 32-bit float (exact, never clips).
+    F32,
+    /// 24-bit integer.
+    S24,
+    /// 16-bit integer.
+    S16,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("NODERACK_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Render { patch, midi, output, sample_rate, block_size, tail, format } => {
+            let format = match format {
+                Format::F32 => noderack_host::WavFormat::F32,
+                Format::S24 => noderack_host::WavFormat::S24,
+                Format::S16 => noderack_host::WavFormat::S16,
+            };
+            render::run(&render::RenderArgs { patch, midi, output, sample_rate, block_size, tail, format })
+        }
+        Command::Graph { patch, dot } => inspect::graph(&patch, dot),
+        Command::Nodes => inspect::nodes(),
+    }
+}
