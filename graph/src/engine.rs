@@ -110,6 +110,7 @@ pub struct Engine {
     sent_table_len: usize,
     sent_audio_buffers: usize,
     sent_event_buffers: usize,
+    sent_param_scratch: usize,
     generation: u64,
     in_flight: usize,
     retiring_nodes: Vec<RetiringNode>,
@@ -139,6 +140,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         slots: Vec::new(),
         audio: vec![0.0; stride],
         events: vec![EventBuffer::with_capacity(0)],
+        param_scratch: Vec::new(),
         pending: Vec::with_capacity(PENDING_MESSAGE_CAPACITY),
         stride,
         sample_rate: config.sample_rate,
@@ -157,6 +159,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         sent_table_len: 0,
         sent_audio_buffers: 1,
         sent_event_buffers: 1,
+        sent_param_scratch: 0,
         generation: 0,
         in_flight: 0,
         retiring_nodes: Vec::new(),
@@ -291,11 +294,7 @@ impl Engine {
     }
 
     fn slot_of(&self, node: NodeId) -> Result<SlotKey, EngineError> {
-        self.model
-            .entries()
-            .find(|e| e.id == node)
-            .and_then(|e| e.slot)
-            .ok_or(EngineError::Graph(GraphError::UnknownNode(node)))
+        self.model.entry(node).and_then(|e| e.slot).ok_or(EngineError::Graph(GraphError::UnknownNode(node)))
     }
 
     fn send_param(
@@ -317,7 +316,7 @@ impl Engine {
         Box::new(NodeSlot {
             key,
             processor: description.build(&config),
-            params: ParamState::new(description.params(), &entry.params, config.sample_rate, config.max_block_frames),
+            params: ParamState::new(description.params(), &entry.params, config.sample_rate),
             event_inbox: (description.role() == NodeRole::HostMidiInput)
                 .then(|| EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY)),
         })
@@ -332,7 +331,7 @@ impl Engine {
             let key = self.slots.allocate();
             let entry = self.model.entry_mut(id).expect("listed above");
             entry.slot = Some(key);
-            let entry = self.model.entries().find(|e| e.id == id).expect("listed above");
+            let entry = self.model.entry(id).expect("listed above");
             install.push((key, Some(self.build_slot(entry, key))));
         }
 
@@ -347,8 +346,15 @@ impl Engine {
             audio_pool: None,
             event_pool: None,
             slot_table: None,
+            param_scratch: None,
             swapped_at_frame: 0,
         });
+        let most_params = update.install.iter().filter_map(|(_, s)| s.as_ref()).map(|s| s.params.len()).max();
+        let scratch = most_params.unwrap_or(0) * self.config.max_block_frames;
+        if scratch > self.sent_param_scratch {
+            update.param_scratch = Some(vec![0.0; scratch]);
+            self.sent_param_scratch = scratch;
+        }
         let needed_slots = update.install.iter().map(|(k, _)| k.index as usize + 1).max().unwrap_or(0);
         if needed_slots > self.sent_table_len {
             let len = needed_slots.max(self.sent_table_len * 2).max(16);
@@ -375,6 +381,12 @@ impl Engine {
         self.in_flight += 1;
         self.plan = plan;
         Ok(())
+    }
+
+    /// Compiles the current graph without sending the plan anywhere (for inspection and
+    /// benchmarks). Every node must have been applied through [`Engine::apply`].
+    pub fn compile_plan(&self) -> Result<RenderPlan, EngineError> {
+        self.compile_with_fades(true).map_err(|e| EngineError::InvalidPlan(format!("{e:?}")))
     }
 
     /// Compiles the model plus whatever is still fading out.

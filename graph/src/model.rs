@@ -214,6 +214,10 @@ impl Graph {
         self.graph.node_weights()
     }
 
+    pub(crate) fn entry(&self, id: NodeId) -> Option<&NodeEntry> {
+        self.index.get(&id).map(|&i| &self.graph[i])
+    }
+
     pub(crate) fn entry_mut(&mut self, id: NodeId) -> Option<&mut NodeEntry> {
         self.index.get(&id).map(|&i| &mut self.graph[i])
     }

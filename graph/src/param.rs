@@ -113,11 +113,15 @@ pub(crate) struct Smoother {
     step: f32,
     remaining_frames: u32,
     ramp_frames: u32,
+    /// Whether the value holds for the whole current chunk (then `current` is that value and
+    /// the per-frame buffer is not read). Kept here, next to the value, so a processor reading
+    /// a constant parameter touches one small array instead of a block-sized buffer.
+    constant: bool,
 }
 
 impl Smoother {
     pub(crate) fn new(value: f32, ramp_frames: u32) -> Self {
-        Self { current: value, target: value, step: 0.0, remaining_frames: 0, ramp_frames }
+        Self { current: value, target: value, step: 0.0, remaining_frames: 0, ramp_frames, constant: true }
     }
 
     fn set_target(&mut self, target: f32) {
@@ -154,20 +158,19 @@ pub(crate) struct ParamChangeAt {
     pub(crate) value: f32,
 }
 
-/// Per-node parameter state owned by the audio thread: smoothers, this chunk's changes and the
-/// per-sample value buffers handed to the processor. Built on the control thread.
+/// Per-node parameter state owned by the audio thread: smoothers and this chunk's changes.
+/// Built on the control thread. Ramping values are written to a scratch buffer the executor
+/// shares between all nodes (only the node being processed needs its values), which keeps
+/// per-node state small and close together in memory.
 pub(crate) struct ParamState {
     smoothers: Vec<Smoother>,
-    /// `smoothers.len() * max_block_frames` values, one run per parameter.
-    values: Vec<f32>,
-    /// Whether a parameter holds one value for the whole current chunk.
-    constant: Vec<bool>,
     inbox: Vec<ParamChangeAt>,
-    max_block_frames: usize,
+    /// Every parameter constant and nothing queued: `prepare` has nothing to do.
+    settled: bool,
 }
 
 impl ParamState {
-    pub(crate) fn new(specs: &[ParamSpec], initial: &[f32], sample_rate: f32, max_block_frames: usize) -> Self {
+    pub(crate) fn new(specs: &[ParamSpec], initial: &[f32], sample_rate: f32) -> Self {
         let smoothers = specs
             .iter()
             .zip(initial)
@@ -176,13 +179,7 @@ impl ParamState {
                 Smoother::new(value, ramp)
             })
             .collect::<Vec<_>>();
-        Self {
-            values: vec![0.0; smoothers.len() * max_block_frames],
-            constant: vec![true; smoothers.len()],
-            smoothers,
-            inbox: Vec::with_capacity(PARAM_INBOX_CAPACITY),
-            max_block_frames,
-        }
+        Self { smoothers, inbox: Vec::with_capacity(PARAM_INBOX_CAPACITY), settled: false }
     }
 
     /// Queues a change for the current chunk; keeps the inbox sorted by offset. Returns false
@@ -191,6 +188,7 @@ impl ParamState {
         if change.param.0 as usize >= self.smoothers.len() {
             return true;
         }
+        self.settled = false;
         if self.inbox.len() == self.inbox.capacity() {
             if let Some(last) = self.inbox.last_mut() {
                 *last = ParamChangeAt { offset_frames: last.offset_frames.max(change.offset_frames), ..change };
@@ -202,11 +200,22 @@ impl ParamState {
         true
     }
 
-    /// Computes this chunk's values for every parameter and empties the inbox.
-    pub(crate) fn prepare(&mut self, frames: usize) {
-        let stride = self.max_block_frames;
+    /// Number of parameters.
+    pub(crate) fn len(&self) -> usize {
+        self.smoothers.len()
+    }
+
+    /// Computes this chunk's values for every parameter and empties the inbox. Ramping
+    /// parameters are written to `scratch` (at least `len() * frames` long), parameter `p` at
+    /// `p * frames`.
+    pub(crate) fn prepare(&mut self, frames: usize, scratch: &mut [f32]) {
+        if self.settled {
+            return;
+        }
+        let stride = frames;
+        let mut settled = true;
         for (p, smoother) in self.smoothers.iter_mut().enumerate() {
-            let run = &mut self.values[p * stride..p * stride + frames];
+            let run = &mut scratch[p * stride..p * stride + frames];
             let mut pos = 0usize;
             let mut touched = false;
             for change in self.inbox.iter().filter(|c| c.param.0 as usize == p) {
@@ -219,18 +228,20 @@ impl ParamState {
                 touched = true;
             }
             if !touched && pos == 0 && smoother.is_settled() {
-                self.constant[p] = true;
-                run[0] = smoother.current;
+                smoother.constant = true;
             } else {
-                self.constant[p] = false;
+                smoother.constant = false;
                 smoother.fill(&mut run[pos..]);
+                settled = false;
             }
         }
         self.inbox.clear();
+        self.settled = settled;
     }
 
-    pub(crate) fn view(&self, frames: usize) -> Params<'_> {
-        Params { values: &self.values, constant: &self.constant, stride: self.max_block_frames, frames }
+    /// The values of this chunk, after [`ParamState::prepare`] with the same `scratch`.
+    pub(crate) fn view<'a>(&'a self, frames: usize, scratch: &'a [f32]) -> Params<'a> {
+        Params { values: scratch, smoothers: &self.smoothers, stride: frames, frames }
     }
 }
 
@@ -238,7 +249,7 @@ impl ParamState {
 #[derive(Copy, Clone)]
 pub struct Params<'a> {
     values: &'a [f32],
-    constant: &'a [bool],
+    smoothers: &'a [Smoother],
     stride: usize,
     frames: usize,
 }
@@ -246,21 +257,23 @@ pub struct Params<'a> {
 impl<'a> Params<'a> {
     /// Number of parameters.
     pub fn len(&self) -> usize {
-        self.constant.len()
+        self.smoothers.len()
     }
 
     /// True when the node has no parameters.
     pub fn is_empty(&self) -> bool {
-        self.constant.is_empty()
+        self.smoothers.is_empty()
     }
 
     /// The values of parameter `id` over this chunk.
+    #[inline]
     pub fn get(&self, id: ParamId) -> ParamSignal<'a> {
         let p = id.0 as usize;
-        let start = p * self.stride;
-        if self.constant[p] {
-            ParamSignal { constant: Some(self.values[start]), values: &self.values[start..start + 1] }
+        let smoother = &self.smoothers[p];
+        if smoother.constant {
+            ParamSignal { constant: Some(smoother.current), values: &[] }
         } else {
+            let start = p * self.stride;
             ParamSignal { constant: None, values: &self.values[start..start + self.frames] }
         }
     }
@@ -276,6 +289,7 @@ pub struct ParamSignal<'a> {
 
 impl<'a> ParamSignal<'a> {
     /// The value for the whole chunk, if it does not change within it.
+    #[inline]
     pub fn constant(&self) -> Option<f32> {
         self.constant
     }
@@ -291,7 +305,10 @@ impl<'a> ParamSignal<'a> {
 
     /// The value at the end of the chunk (for state that is only read once per chunk).
     pub fn last(&self) -> f32 {
-        self.constant.unwrap_or_else(|| self.values[self.values.len() - 1])
+        match self.constant {
+            Some(v) => v,
+            None => self.values.last().copied().unwrap_or(0.0),
+        }
     }
 
     /// Per-frame values while ramping (`None` when constant).
@@ -309,22 +326,24 @@ mod tests {
 
     fn state(smoothing_seconds: f32) -> ParamState {
         let spec = ParamSpec::continuous("x", 0.0, 10.0, 0.0, Unit::None).with_smoothing_seconds(smoothing_seconds);
-        ParamState::new(&[spec], &[0.0], 1000.0, 16)
+        ParamState::new(&[spec], &[0.0], 1000.0)
     }
 
     #[test]
     fn settled_parameter_is_reported_constant() {
         let mut s = state(0.004);
-        s.prepare(16);
-        assert_eq!(s.view(16).get(ParamId(0)).constant(), Some(0.0));
+        let mut scratch = [0.0; 16];
+        s.prepare(16, &mut scratch);
+        assert_eq!(s.view(16, &scratch).get(ParamId(0)).constant(), Some(0.0));
     }
 
     #[test]
     fn change_lands_at_its_offset_and_ramps_linearly_to_target() {
         let mut s = state(0.004); // 4 frames at 1 kHz
         s.queue(ParamChangeAt { param: ParamId(0), offset_frames: 3, value: 4.0 });
-        s.prepare(10);
-        let sig = s.view(10).get(ParamId(0));
+        let mut scratch = [0.0; 10];
+        s.prepare(10, &mut scratch);
+        let sig = s.view(10, &scratch).get(ParamId(0));
         let got: Vec<f32> = (0..10).map(|i| sig.at(i)).collect();
         assert_eq!(got, vec![0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0, 4.0]);
     }
@@ -338,8 +357,9 @@ mod tests {
                 if n == 0 {
                     s.queue(ParamChangeAt { param: ParamId(0), offset_frames: 1, value: 7.3 });
                 }
-                s.prepare(frames);
-                let sig = s.view(frames).get(ParamId(0));
+                let mut scratch = [f32::NAN; 16];
+                s.prepare(frames, &mut scratch);
+                let sig = s.view(frames, &scratch).get(ParamId(0));
                 out.extend((0..frames).map(|i| sig.at(i)));
             }
             out
@@ -353,8 +373,9 @@ mod tests {
     fn unsmoothed_change_jumps() {
         let mut s = state(0.0);
         s.queue(ParamChangeAt { param: ParamId(0), offset_frames: 2, value: 5.0 });
-        s.prepare(4);
-        let sig = s.view(4).get(ParamId(0));
+        let mut scratch = [0.0; 4];
+        s.prepare(4, &mut scratch);
+        let sig = s.view(4, &scratch).get(ParamId(0));
         assert_eq!((0..4).map(|i| sig.at(i)).collect::<Vec<_>>(), vec![0.0, 0.0, 5.0, 5.0]);
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct PlanUpdate {
     pub(crate) audio_pool: Option<Vec<f32>>,
     pub(crate) event_pool: Option<Vec<EventBuffer>>,
     pub(crate) slot_table: Option<Vec<Option<Box<NodeSlot>>>>,
+    /// A bigger parameter scratch buffer, when a new node has more parameters than any before.
+    pub(crate) param_scratch: Option<Vec<f32>>,
     /// Engine frame at which the plan went live (set by the audio thread).
     pub(crate) swapped_at_frame: u64,
 }

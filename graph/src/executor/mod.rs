@@ -62,6 +62,8 @@ pub struct Executor {
     pub(crate) slots: Vec<Option<Box<NodeSlot>>>,
     pub(crate) audio: Vec<f32>,
     pub(crate) events: Vec<EventBuffer>,
+    /// Per-frame values of the parameters of the node being processed.
+    pub(crate) param_scratch: Vec<f32>,
     pub(crate) pending: Vec<Pending>,
     pub(crate) stride: usize,
     pub(crate) sample_rate: f32,
@@ -156,6 +158,9 @@ impl Executor {
         if let Some(pool) = update.event_pool.as_mut() {
             std::mem::swap(&mut self.events, pool);
         }
+        if let Some(scratch) = update.param_scratch.as_mut() {
+            std::mem::swap(&mut self.param_scratch, scratch);
+        }
         for (key, incoming) in update.install.iter_mut() {
             if let Some(cell) = self.slots.get_mut(key.index as usize) {
                 // Whatever was in the cell (nothing, normally) goes back with the update.
@@ -183,7 +188,18 @@ impl Executor {
         let chunk_start = self.transport.engine_frame;
         let chunk_end = chunk_start + n as u64;
         let Executor {
-            plan, slots, audio, events, pending, stride, sample_rate, bus_offsets, transport, status, ..
+            plan,
+            slots,
+            audio,
+            events,
+            param_scratch,
+            pending,
+            stride,
+            sample_rate,
+            bus_offsets,
+            transport,
+            status,
+            ..
         } = self;
         let stride = *stride;
 
@@ -268,7 +284,8 @@ impl Executor {
                         }
                     }
                     let pools = Pools { audio: audio.as_mut_ptr(), events: events.as_mut_ptr(), stride };
-                    node.params.prepare(n);
+                    let Some(scratch) = param_scratch.get_mut(..node.params.len() * n) else { continue };
+                    node.params.prepare(n, scratch);
                     let mut ctx = ProcessContext {
                         frames: n,
                         sample_rate: *sample_rate,
@@ -280,7 +297,7 @@ impl Executor {
                             frames: n,
                             _borrow: PhantomData,
                         },
-                        params: node.params.view(n),
+                        params: node.params.view(n, scratch),
                         transport,
                     };
                     node.processor.process(&mut ctx);

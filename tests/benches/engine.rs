@@ -1,0 +1,144 @@
+//! Engine benchmarks (figures in docs/PERFORMANCE.md):
+//! - executor overhead: a 1000-node chain of gain nodes against a hand-written loop doing the
+//!   same arithmetic on two ping-pong buffer pairs (the limit);
+//! - compile time for 100, 1 000 and 10 000 nodes, and the cost of one edit at 10 000 nodes.
+//!
+//! Run: `cargo bench -p noderack-tests --bench engine`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use noderack_graph::{new_engine, Edit, Engine, EngineConfig, Executor, HostBlock, NodeId};
+use noderack_nodes::dsp::{db_to_gain, pan_gains};
+use noderack_nodes::{gain, Gain, Output};
+use noderack_tests::rig::{add, connect};
+use noderack_tests::TestTone;
+
+const BLOCK: usize = 64;
+const CHAIN: u64 = 1000;
+const GAIN_DB: f32 = -0.001;
+
+/// tone → gain ×1000 → output, every gain at GAIN_DB.
+fn gain_chain() -> (Engine, Executor) {
+    let (mut engine, executor) = new_engine(EngineConfig::stereo(48_000.0));
+    let mut edits = vec![add(0, "tone", TestTone::new(440.0, 0.5))];
+    for i in 1..=CHAIN {
+        edits.push(Edit::AddNode {
+            id: NodeId(i),
+            label: format!("g{i}"),
+            description: std::sync::Arc::new(Gain::new()),
+            params: vec![(gain::GAIN_DB, GAIN_DB)],
+        });
+        edits.push(connect(i - 1, 0, i, 0));
+    }
+    edits.push(add(CHAIN + 1, "out", Output::new("main", 2)));
+    edits.push(connect(CHAIN, 0, CHAIN + 1, 0));
+    engine.apply(edits).unwrap();
+    (engine, executor)
+}
+
+fn executor_overhead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("executor_overhead");
+    group.throughput(Throughput::Elements(CHAIN));
+
+    let (_engine, mut executor) = gain_chain();
+    let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+    let run = |executor: &mut Executor, out: &mut [Vec<f32>; 2]| {
+        let [l, r] = out;
+        let mut outs: [&mut [f32]; 2] = [l, r];
+        executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
+    };
+    for _ in 0..10 {
+        run(&mut executor, &mut out); // adopt the plan
+    }
+    group.bench_function("engine_1000_gains_64_frames", |b| b.iter(|| run(&mut executor, &mut out)));
+
+    // The limit: the same multiplications, same buffer layout (mono buffers, ping-pong).
+    let g = db_to_gain(GAIN_DB);
+    let (pl, pr) = pan_gains(0.0);
+    let (gl, gr) = (g * pl, g * pr);
+    let mut a = [vec![0.25f32; BLOCK], vec![0.25f32; BLOCK]];
+    let mut b2 = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+    group.bench_function("hand_written_1000_gains_64_frames", |b| {
+        b.iter(|| {
+            for _ in 0..CHAIN {
+                for (o, i) in b2[0].iter_mut().zip(&a[0]) {
+                    *o = *i * gl;
+                }
+                for (o, i) in b2[1].iter_mut().zip(&a[1]) {
+                    *o = *i * gr;
+                }
+                std::mem::swap(&mut a, &mut b2);
+            }
+            black_box(&a);
+        })
+    });
+    group.finish();
+}
+
+/// `n` gain nodes as chains of 10 fed by tones, every chain summed into the output.
+fn wide_graph(n: u64) -> (Engine, Executor) {
+    let (mut engine, _executor) = new_engine(EngineConfig::stereo(48_000.0));
+    let mut edits = vec![add(u64::MAX, "out", Output::new("main", 2))];
+    for i in 0..n {
+        if i % 10 == 0 {
+            edits.push(add(i, &format!("n{i}"), TestTone::new(100.0 + i as f64, 0.01)));
+        } else {
+            edits.push(add(i, &format!("n{i}"), Gain::new()));
+            edits.push(connect(i - 1, 0, i, 0));
+        }
+        if i % 10 == 9 {
+            edits.push(connect(i, 0, u64::MAX, 0));
+        }
+    }
+    engine.apply(edits).unwrap();
+    (engine, _executor)
+}
+
+/// Lets the executor adopt pending plans and play past any fade, then frees what came back.
+fn settle(engine: &mut Engine, executor: &mut Executor) {
+    let mut out = [vec![0.0f32; 512], vec![0.0f32; 512]];
+    let [l, r] = &mut out;
+    let mut outs: [&mut [f32]; 2] = [l, r];
+    executor.process(HostBlock { frames: 512, outputs: &mut outs, midi_in: &[] });
+    engine.maintain();
+}
+
+fn compile_time(c: &mut Criterion) {
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(20);
+    for n in [100u64, 1_000, 10_000] {
+        let (engine, _executor) = wide_graph(n);
+        group.throughput(Throughput::Elements(n));
+        group.bench_with_input(BenchmarkId::new("nodes", n), &engine, |b, engine| {
+            b.iter(|| black_box(engine.compile_plan().unwrap()))
+        });
+    }
+    group.finish();
+
+    // What a client waits for: validate + build + compile + send one small edit, at 10 000
+    // nodes (timed: an add-and-connect batch, then its undo; untimed: the audio thread
+    // adopting both and the fade of the undo running out).
+    let mut group = c.benchmark_group("edit");
+    group.sample_size(20);
+    let (mut engine, mut executor) = wide_graph(10_000);
+    settle(&mut engine, &mut executor);
+    group.bench_function("add_connect_then_undo_at_10000", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                let start = std::time::Instant::now();
+                let undo = engine.apply(vec![add(1_000_000, "x", Gain::new()), connect(5, 0, 1_000_000, 0)]).unwrap();
+                engine.apply(undo).unwrap();
+                timed += start.elapsed();
+                settle(&mut engine, &mut executor);
+                assert!(engine.is_settled());
+            }
+            timed
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, executor_overhead, compile_time);
+criterion_main!(benches);
