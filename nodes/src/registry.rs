@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use noderack_graph::NodeDescription;
 
+use crate::channel_filter::ChannelFilter;
 use crate::config::{ConfigError, ConfigReader, NodeConfig};
+use crate::key_split::KeySplit;
+use crate::mixer::Mixer;
+use crate::transpose::Transpose;
 use crate::{Gain, MidiIn, Output};
 
 /// A node kind: its patch-file name, a one-line summary and its settings.
@@ -22,6 +26,22 @@ pub const KINDS: &[KindInfo] = &[
     KindInfo { kind: MidiIn::KIND, summary: "the host's MIDI input (and events sent through the API)", settings: &[] },
     KindInfo { kind: Output::KIND, summary: "feeds a named output bus", settings: &["bus", "channels"] },
     KindInfo { kind: Gain::KIND, summary: "stereo gain (dB) and balance", settings: &[] },
+    KindInfo {
+        kind: Mixer::KIND,
+        summary: "N stereo inputs with gain, balance, mute and solo, and a master gain",
+        settings: Mixer::CONFIG_KEYS,
+    },
+    KindInfo {
+        kind: ChannelFilter::KIND,
+        summary: "passes events of one MIDI channel (or all), optionally moved to another",
+        settings: &[],
+    },
+    KindInfo {
+        kind: KeySplit::KIND,
+        summary: "sends notes below a split key to `low`, the rest to `high`",
+        settings: &[],
+    },
+    KindInfo { kind: Transpose::KIND, summary: "shifts notes by whole semitones", settings: &[] },
 ];
 
 /// Creates the description of a node of `kind` with `config`.
@@ -35,10 +55,12 @@ pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription
     let cfg = ConfigReader::new(info.kind, config, info.settings)?;
     Ok(match info.kind {
         MidiIn::KIND => Arc::new(MidiIn::new()),
-        Output::KIND => {
-            Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16))
-        }
+        Output::KIND => Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16)),
         Gain::KIND => Arc::new(Gain::new()),
+        Mixer::KIND => Arc::new(Mixer::from_config(config)?),
+        ChannelFilter::KIND => Arc::new(ChannelFilter::new()),
+        KeySplit::KIND => Arc::new(KeySplit::new()),
+        Transpose::KIND => Arc::new(Transpose::new()),
         _ => unreachable!("every entry of KINDS is handled"),
     })
 }

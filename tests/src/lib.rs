@@ -3,6 +3,7 @@
 //! (RMS, peak frequency, onsets). Built once here, used by every test and bench.
 
 pub mod analysis;
+pub mod event_probe;
 pub mod midi;
 pub mod rig;
 pub mod tone;
