@@ -3,8 +3,10 @@
 //!
 //! Both settings are parameters, not creation-time settings, so they can be changed (and
 //! automated) live like any other control: `channel` picks the channel that passes (`omni`
-//! passes all sixteen), `remap_to` rewrites the channel of what passes (`off` keeps it). To pass
-//! several channels, fan the same events into several filters and merge their outputs.
+//! passes all sixteen), `mode` = `except` inverts the choice (everything but that channel
+//! passes: "all but the drums"), `remap_to` rewrites the channel of what passes (`off` keeps
+//! it). To pass several channels, fan the same events into several filters and merge their
+//! outputs.
 //!
 //! Every event is addressed to a channel, note expressions included, and all are filtered and
 //! remapped alike, with one exception that keeps notes whole: a note-off, polyphonic pressure
@@ -26,6 +28,11 @@ pub const OUT: usize = 0;
 pub const CHANNEL: ParamId = ParamId(0);
 /// Channel to move passing events to: 0 = keep their channel (`off`), 1 ..= 16 = that channel.
 pub const REMAP_TO: ParamId = ParamId(1);
+/// Whether `channel` is the one that passes (`only`, 0) or the one that is blocked (`except`, 1).
+pub const MODE: ParamId = ParamId(2);
+
+/// Names of the `mode` choices (index = parameter value).
+pub const MODE_CHOICES: &[&str] = &["only", "except"];
 
 /// Names of the `channel` choices (index = parameter value).
 pub const CHANNEL_CHOICES: &[&str] =
@@ -54,6 +61,7 @@ impl ChannelFilter {
             params: vec![
                 ParamSpec::choice("channel", CHANNEL_CHOICES, 0),
                 ParamSpec::choice("remap_to", REMAP_CHOICES, 0),
+                ParamSpec::choice("mode", MODE_CHOICES, 0),
             ],
         }
     }
@@ -97,23 +105,24 @@ struct Router {
 #[derive(Copy, Clone, Debug)]
 struct Settings {
     only: Option<u8>,
+    except: bool,
     remap: Option<u8>,
 }
 
 impl Settings {
     /// Reads the choice values (0 = omni / off, 1 ..= 16 = channel).
-    fn from_values(channel: f32, remap_to: f32) -> Self {
+    fn from_values(channel: f32, remap_to: f32, mode: f32) -> Self {
         let pick = |v: f32| {
             let n = v.round().clamp(0.0, 16.0) as u8;
             n.checked_sub(1)
         };
-        Self { only: pick(channel), remap: pick(remap_to) }
+        Self { only: pick(channel), except: mode >= 0.5, remap: pick(remap_to) }
     }
 
     /// Output channel for an event on `channel` now, or [`BLOCKED`].
     fn route(&self, channel: u8) -> u8 {
         match self.only {
-            Some(only) if only != channel => BLOCKED,
+            Some(only) if (only == channel) == self.except => BLOCKED,
             _ => self.remap.unwrap_or(channel),
         }
     }
@@ -201,10 +210,14 @@ impl Processor for ChannelFilterProcessor {
         let events = ctx.inputs.events(IN);
         let channel = ctx.params.get(CHANNEL);
         let remap = ctx.params.get(REMAP_TO);
+        let mode = ctx.params.get(MODE);
         let Some(out) = ctx.outputs.events_mut(OUT) else { return };
         for event in events {
-            let settings =
-                Settings::from_values(value_at(&channel, event.time_frames), value_at(&remap, event.time_frames));
+            let settings = Settings::from_values(
+                value_at(&channel, event.time_frames),
+                value_at(&remap, event.time_frames),
+                value_at(&mode, event.time_frames),
+            );
             // A full buffer drops the event and counts it; nothing else to do on this thread.
             self.router.route(event, settings, |e| {
                 let _ = out.push(e);
@@ -239,7 +252,7 @@ mod tests {
     }
 
     fn settings(channel: f32, remap: f32) -> Settings {
-        Settings::from_values(channel, remap)
+        Settings::from_values(channel, remap, 0.0)
     }
 
     #[test]
@@ -252,6 +265,17 @@ mod tests {
         let bend = MidiMessage::PitchBend { channel: 0, value: -3 };
         assert_eq!(run(&mut r, settings(1.0, 0.0), bend), [bend]);
         assert_eq!(run(&mut r, settings(2.0, 0.0), bend), []);
+    }
+
+    #[test]
+    fn except_mode_passes_every_channel_but_the_chosen_one() {
+        let mut r = Router::new();
+        let all_but_drums = Settings::from_values(10.0, 0.0, 1.0);
+        assert_eq!(run(&mut r, all_but_drums, on(9, 36)), [], "channel 10 is blocked");
+        assert_eq!(run(&mut r, all_but_drums, on(0, 60)), [on(0, 60)]);
+        assert_eq!(run(&mut r, all_but_drums, on(15, 61)), [on(15, 61)]);
+        let omni_except = Settings::from_values(0.0, 0.0, 1.0);
+        assert_eq!(run(&mut r, omni_except, on(3, 62)), [on(3, 62)], "omni passes everything in either mode");
     }
 
     #[test]

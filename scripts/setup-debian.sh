@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything noderack needs on a fresh Debian (or Ubuntu) machine: the system packages
+# and, if no Rust toolchain is present, Rust through rustup. Safe to run again.
+set -euo pipefail
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+packages=(build-essential pkg-config curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "Rust is installed in ~/.cargo/bin; add it to PATH: . \"\$HOME/.cargo/env\""
+  else
+    echo "installing Rust (rustup, stable toolchain)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  fi
+fi

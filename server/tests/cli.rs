@@ -1,0 +1,141 @@
+//! The `noderack` binary as a user runs it: commands, output, exit status and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn noderack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_noderack")).args(args).output().expect("runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("noderack-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const PATCH: &str = r#"{
+  "format": "noderack-patch",
+  "version": 1,
+  "name": "cli test",
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "amp", "kind": "gain", "params": { "gain_db": -3 } },
+    { "id": "out", "kind": "output" }
+  ],
+  "connections": [ { "from": "amp.out", "to": "out.in" } ]
+}"#;
+
+fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn graph_lists_nodes_ports_params_and_connections() {
+    let dir = scratch("graph");
+    let patch = write(&dir, "p.json", PATCH.as_bytes());
+    let out = noderack(&["graph", patch.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("patch \"cli test\": 3 nodes, 1 connections, buses: main (2 ch)"), "{s}");
+    assert!(s.contains("amp (gain)") && s.contains("inputs:  in (stereo audio)"), "{s}");
+    assert!(s.contains("params:  gain_db=-3, pan=0"), "{s}");
+    assert!(s.contains("amp.out -> out.in"), "{s}");
+}
+
+#[test]
+fn graph_dot_is_graphviz() {
+    let dir = scratch("dot");
+    let patch = write(&dir, "p.json", PATCH.as_bytes());
+    let out = noderack(&["graph", "--dot", patch.to_str().unwrap()]);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    assert!(s.starts_with("digraph \"cli test\" {"), "{s}");
+    assert!(s.contains("n2:o0 -> n3:i0;"), "{s}");
+    assert!(s.trim_end().ends_with('}'));
+}
+
+#[test]
+fn nodes_lists_every_kind_with_parameters() {
+    let out = noderack(&["nodes"]);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    for kind in ["midi-in", "output", "gain", "mixer", "channel-filter", "key-split", "transpose"] {
+        assert!(s.contains(&format!("{kind} — ")), "{kind} missing:\n{s}");
+    }
+    assert!(s.contains("param gain_db: -96 to 24 (default 0)"), "{s}");
+}
+
+#[test]
+fn bad_patch_fails_with_a_located_message() {
+    let dir = scratch("bad");
+    let patch = write(&dir, "p.json", PATCH.replace("\"gain\"", "\"gian\"").as_bytes());
+    let out = noderack(&["graph", patch.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: {}:7:28: nodes[1].kind: unknown node kind \"gian\"", patch.display())),
+        "{err}"
+    );
+    assert!(!err.contains("backtrace"), "{err}");
+}
+
+#[test]
+fn render_reports_a_bad_midi_file_by_name_and_writes_nothing() {
+    let dir = scratch("badmidi");
+    let patch = write(&dir, "p.json", PATCH.as_bytes());
+    let midi = write(&dir, "broken.mid", b"MThd\x00\x00\x00\x06\x00");
+    let wav = dir.join("out.wav");
+    let out =
+        noderack(&["render", patch.to_str().unwrap(), "--midi", midi.to_str().unwrap(), "-o", wav.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("broken.mid: not a valid MIDI file"), "{err}");
+    assert!(!wav.exists());
+}
+
+#[test]
+fn render_writes_the_requested_length_and_format() {
+    let dir = scratch("render");
+    let patch = write(&dir, "p.json", PATCH.as_bytes());
+    // Note on at tick 0, off at tick 960 (1 s at 120 bpm, 480 ticks per beat).
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100]), (960, [0x80, 60, 0])]));
+    let wav = dir.join("out.wav");
+    let out = noderack(&[
+        "render",
+        patch.to_str().unwrap(),
+        "--midi",
+        midi.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--sample-rate",
+        "44100",
+        "--tail",
+        "0.5",
+        "--format",
+        "s16",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let reader = hound::WavReader::open(&wav).unwrap();
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (2, 44_100, 16));
+    assert_eq!(reader.duration(), 44_100 + 22_050);
+    assert!(text(&out.stdout).contains("rendered"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn help_explains_each_command() {
+    let out = noderack(&["--help"]);
+    let s = text(&out.stdout);
+    assert!(s.contains("modular node-graph audio engine") && s.contains("render") && s.contains("graph"), "{s}");
+    let out = noderack(&["render", "--help"]);
+    let s = text(&out.stdout);
+    assert!(s.contains("--block-size") && s.contains("identical for every block size"), "{s}");
+}
