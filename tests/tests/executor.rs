@@ -74,3 +74,84 @@ fn removing_a_node_under_sound_fades_out_and_frees_it() {
     assert!(rig.engine().is_settled());
     assert_eq!(rig.engine().plan().process_step_count(), 1, "only the tone is left in the plan");
 }
+
+mod timing {
+    use noderack_graph::{EventData, MidiMessage, NodeId};
+    use noderack_nodes::{MidiIn, Output};
+    use noderack_tests::event_probe::EventProbe;
+    use noderack_tests::midi::{note_off, note_on};
+    use noderack_tests::rig::{add, connect};
+    use noderack_tests::Rig;
+
+    fn probe_rig(block: usize) -> Rig {
+        let mut rig = Rig::stereo(block);
+        rig.apply(vec![
+            add(1, "keys", MidiIn::new()),
+            add(2, "probe", EventProbe::new()),
+            add(3, "out", Output::new("main", 2)),
+            connect(1, 0, 2, 0),
+            connect(2, 0, 3, 0),
+        ]);
+        rig
+    }
+
+    /// Frames at which the held-note count changes.
+    fn changes(left: &[f32]) -> Vec<(usize, f32)> {
+        let mut out = Vec::new();
+        let mut last = 0.0;
+        for (i, &v) in left.iter().enumerate() {
+            if v != last {
+                out.push((i, v));
+                last = v;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn host_midi_lands_on_its_exact_frame_for_any_block_size() {
+        let midi = vec![
+            note_on(0, 0, 60, 100),
+            note_on(511, 0, 62, 100),
+            note_on(512, 0, 64, 100),
+            note_off(4095, 0, 60),
+            note_off(4097, 0, 62),
+        ];
+        for block in [1, 17, 64, 512, 4096] {
+            let out = probe_rig(block).render(6000, &midi);
+            assert_eq!(
+                changes(&out[0]),
+                vec![(0, 1.0), (511, 2.0), (512, 3.0), (4095, 2.0), (4097, 1.0)],
+                "block {block}"
+            );
+        }
+    }
+
+    #[test]
+    fn events_sent_through_the_api_land_on_their_timestamp() {
+        let mut rig = probe_rig(256);
+        rig.render(1000, &[]);
+        let on = |key| EventData::Midi(MidiMessage::NoteOn { channel: 0, key, velocity: 1 });
+        rig.engine().send_event(NodeId(1), on(60), Some(1_700)).unwrap();
+        rig.engine().send_event(NodeId(1), on(61), Some(1_000 + 4_000)).unwrap();
+        rig.engine().send_event(NodeId(1), on(62), None).unwrap(); // as soon as possible
+        let out = rig.render(5_000, &[]);
+        assert_eq!(changes(&out[0]), vec![(0, 1.0), (700, 2.0), (4_000, 3.0)]);
+    }
+}
+
+#[test]
+fn timed_parameter_change_starts_on_its_exact_frame() {
+    for block in [1usize, 100, 4096] {
+        let mut rig = Rig::stereo(block);
+        tone_to_main(&mut rig, 200.0, 0.5);
+        rig.engine().set_param(NodeId(2), ParamId(0), -20.0, Some(2_500)).unwrap();
+        let out = rig.render(4_000, &[]);
+        let tone = |i: usize| TestTone::sample_at(200.0, 0.5, i as u64, SR);
+        assert!((0..2_500).all(|i| out[0][i] == tone(i)), "unchanged before frame 2500 (block {block})");
+        assert!(out[0][2_500].abs() < tone(2_500).abs(), "ramp starts at frame 2500 (block {block})");
+        let settled = 2_500 + 480; // 10 ms ramp
+        let ratio = out[0][settled + 50] / tone(settled + 50);
+        assert!((ratio - 0.1).abs() < 1e-4, "-20 dB after the ramp, got {ratio}");
+    }
+}
