@@ -15,3 +15,5 @@ pub mod transpose;
 pub use config::{ConfigError, ConfigValue, NodeConfig};
 pub use gain::Gain;
 pub use io::{MidiIn, Output};
+pub use mixer::Mixer;
+pub use synth::Synth;

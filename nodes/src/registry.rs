@@ -8,6 +8,7 @@ use crate::channel_filter::ChannelFilter;
 use crate::config::{ConfigError, ConfigReader, NodeConfig};
 use crate::key_split::KeySplit;
 use crate::mixer::Mixer;
+use crate::synth::Synth;
 use crate::transpose::Transpose;
 use crate::{Gain, MidiIn, Output};
 
@@ -25,6 +26,11 @@ pub struct KindInfo {
 pub const KINDS: &[KindInfo] = &[
     KindInfo { kind: MidiIn::KIND, summary: "the host's MIDI input (and events sent through the API)", settings: &[] },
     KindInfo { kind: Output::KIND, summary: "feeds a named output bus", settings: &["bus", "channels"] },
+    KindInfo {
+        kind: Synth::KIND,
+        summary: "polyphonic subtractive synth: band-limited oscillator, resonant low-pass, ADSR",
+        settings: Synth::CONFIG_KEYS,
+    },
     KindInfo { kind: Gain::KIND, summary: "stereo gain (dB) and balance", settings: &[] },
     KindInfo {
         kind: Mixer::KIND,
@@ -56,6 +62,7 @@ pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription
     Ok(match info.kind {
         MidiIn::KIND => Arc::new(MidiIn::new()),
         Output::KIND => Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16)),
+        Synth::KIND => Arc::new(Synth::from_config(config)?),
         Gain::KIND => Arc::new(Gain::new()),
         Mixer::KIND => Arc::new(Mixer::from_config(config)?),
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),

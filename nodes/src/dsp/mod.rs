@@ -1,4 +1,13 @@
-//! Small DSP helpers shared by several nodes.
+//! DSP shared by several nodes: small conversions here, building blocks (oscillator, envelope,
+//! filter) in submodules.
+
+pub mod envelope;
+pub mod filter;
+pub mod oscillator;
+
+pub use envelope::{Adsr, AdsrShape, Stage};
+pub use filter::{Svf, SvfCoefficients, SvfOutputs};
+pub use oscillator::{Oscillator, Waveform};
 
 /// Decibels to linear gain; -96 dB and below is silence.
 #[inline]
