@@ -310,16 +310,16 @@ impl Engine {
             .map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
     }
 
-    fn build_slot(&self, entry: &NodeEntry, key: SlotKey) -> Box<NodeSlot> {
+    fn build_slot(&self, entry: &NodeEntry, key: SlotKey) -> NodeSlot {
         let config = self.config.process_config();
         let description = &entry.description;
-        Box::new(NodeSlot {
+        NodeSlot {
             key,
             processor: description.build(&config),
             params: ParamState::new(description.params(), &entry.params, config.sample_rate),
             event_inbox: (description.role() == NodeRole::HostMidiInput)
                 .then(|| EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY)),
-        })
+        }
     }
 
     /// Builds processors for new nodes, compiles, and sends the plan with what it needs.

@@ -208,10 +208,14 @@ impl ParamState {
     /// Computes this chunk's values for every parameter and empties the inbox. Ramping
     /// parameters are written to `scratch` (at least `len() * frames` long), parameter `p` at
     /// `p * frames`.
+    #[inline]
     pub(crate) fn prepare(&mut self, frames: usize, scratch: &mut [f32]) {
-        if self.settled {
-            return;
+        if !self.settled {
+            self.prepare_changing(frames, scratch);
         }
+    }
+
+    fn prepare_changing(&mut self, frames: usize, scratch: &mut [f32]) {
         let stride = frames;
         let mut settled = true;
         for (p, smoother) in self.smoothers.iter_mut().enumerate() {

@@ -41,8 +41,9 @@ pub(crate) enum Step {
     MergeEvents { srcs: (u32, u32), dst: u32 },
     /// Fills `dst` with the host's MIDI input plus events sent to the input node in `slot`.
     HostEvents { slot: SlotKey, dst: u32 },
-    /// Runs the processor in `slot` with ports `bindings[inputs]` and `bindings[outputs]`.
-    Process { slot: SlotKey, inputs: (u32, u32), outputs: (u32, u32) },
+    /// Runs the processor in `slot` with ports `bindings[inputs]` and `bindings[outputs]`;
+    /// `event_outputs` says whether any output is an event port (to be cleared before the call).
+    Process { slot: SlotKey, inputs: (u32, u32), outputs: (u32, u32), event_outputs: bool },
     /// Adds audio buffer `src` into channel `channel` of host output bus `bus`.
     BusOut { src: u32, bus: u32, channel: u16 },
 }

@@ -139,3 +139,11 @@ fn help_explains_each_command() {
     let s = text(&out.stdout);
     assert!(s.contains("--block-size") && s.contains("identical for every block size"), "{s}");
 }
+
+#[test]
+fn docs_nodes_md_matches_the_node_listing() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/NODES.md")).unwrap();
+    let listing = doc.split("```text\n").nth(1).and_then(|s| s.split("```").next()).expect("a text block");
+    let out = text(&noderack(&["nodes"]).stdout);
+    assert!(listing == out, "docs/NODES.md is out of date: regenerate its listing with `noderack nodes`");
+}

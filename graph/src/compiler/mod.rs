@@ -218,6 +218,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                 slot: node.slot,
                 inputs: (inputs_start, inputs_end),
                 outputs: (inputs_end, outputs_end),
+                event_outputs: ports.outputs.iter().any(|p| p.kind == crate::PortKind::Events),
             }),
             NodeRole::HostMidiInput => {
                 if let Some(&PortBinding::Events(dst)) = plan.bindings.get(inputs_end as usize) {

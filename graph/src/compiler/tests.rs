@@ -63,7 +63,7 @@ fn compile_nodes(nodes: Vec<CompileNode>, edges: Vec<CompileEdge>) -> RenderPlan
 /// The audio buffers bound to port `port` of the process step for node `id`.
 fn bound(plan: &RenderPlan, id: u64, outputs: bool, port: usize) -> Vec<u32> {
     for s in &plan.steps {
-        if let Step::Process { slot, inputs, outputs: outs } = *s {
+        if let Step::Process { slot, inputs, outputs: outs, .. } = *s {
             if slot.index == id as u32 {
                 let range = if outputs { outs } else { inputs };
                 match plan.bindings[range.0 as usize + port] {

@@ -91,7 +91,14 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
             }
             Step::HostEvents { dst, .. } => events_write(dst, &mut events_written, &what)?,
             Step::BusOut { src, .. } => audio_read(src, &audio_written, &what)?,
-            Step::Process { inputs, outputs, .. } => {
+            Step::Process { inputs, outputs, event_outputs, .. } => {
+                let has_events = plan
+                    .bindings
+                    .get(outputs.0 as usize..outputs.1 as usize)
+                    .is_some_and(|b| b.iter().any(|b| matches!(b, PortBinding::Events(_))));
+                if has_events != event_outputs {
+                    return Err(format!("{what}: event_outputs flag does not match the output ports"));
+                }
                 let bind = |r: (u32, u32)| {
                     plan.bindings
                         .get(r.0 as usize..r.1 as usize)

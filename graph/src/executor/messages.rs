@@ -6,7 +6,8 @@ use crate::{EventBuffer, EventData, ParamId, Processor, SlotKey};
 
 /// A node's processor and everything the audio thread keeps for it. Built on the control
 /// thread; lives in the executor's slot table until its node is removed, across any number of
-/// plan swaps (which is why node state survives edits).
+/// plan swaps (which is why node state survives edits). Stored inline in the table, so walking
+/// the plan reads node state sequentially instead of chasing one heap box per node.
 pub(crate) struct NodeSlot {
     pub(crate) key: SlotKey,
     pub(crate) processor: Box<dyn Processor>,
@@ -21,15 +22,13 @@ pub(crate) struct NodeSlot {
 pub(crate) struct PlanUpdate {
     pub(crate) generation: u64,
     pub(crate) plan: Box<RenderPlan>,
-    pub(crate) install: Vec<(SlotKey, Option<Box<NodeSlot>>)>,
+    pub(crate) install: Vec<(SlotKey, Option<NodeSlot>)>,
     pub(crate) remove: Vec<SlotKey>,
-    /// Capacity `remove.len()`: filled with the removed slots on the audio thread. The slots
-    /// stay boxed: moving them out of their boxes would free the boxes on the audio thread.
-    #[allow(clippy::vec_box)]
-    pub(crate) removed: Vec<Box<NodeSlot>>,
+    /// Capacity `remove.len()`: the removed slots are moved in here on the audio thread.
+    pub(crate) removed: Vec<NodeSlot>,
     pub(crate) audio_pool: Option<Vec<f32>>,
     pub(crate) event_pool: Option<Vec<EventBuffer>>,
-    pub(crate) slot_table: Option<Vec<Option<Box<NodeSlot>>>>,
+    pub(crate) slot_table: Option<Vec<Option<NodeSlot>>>,
     /// A bigger parameter scratch buffer, when a new node has more parameters than any before.
     pub(crate) param_scratch: Option<Vec<f32>>,
     /// Engine frame at which the plan went live (set by the audio thread).

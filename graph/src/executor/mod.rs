@@ -59,7 +59,7 @@ pub struct Executor {
     pub(crate) commands: rtrb::Consumer<Command>,
     pub(crate) returns: rtrb::Producer<Box<PlanUpdate>>,
     pub(crate) plan: Box<RenderPlan>,
-    pub(crate) slots: Vec<Option<Box<NodeSlot>>>,
+    pub(crate) slots: Vec<Option<NodeSlot>>,
     pub(crate) audio: Vec<f32>,
     pub(crate) events: Vec<EventBuffer>,
     /// Per-frame values of the parameters of the node being processed.
@@ -274,13 +274,15 @@ impl Executor {
                     }
                     status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
                 }
-                Step::Process { slot, inputs, outputs: outs } => {
+                Step::Process { slot, inputs, outputs: outs, event_outputs } => {
                     let Some(node) = slot_mut(slots, slot) else { continue };
                     let in_bindings = &bindings[inputs.0 as usize..inputs.1 as usize];
                     let out_bindings = &bindings[outs.0 as usize..outs.1 as usize];
-                    for b in out_bindings {
-                        if let PortBinding::Events(e) = *b {
-                            events[e as usize].clear();
+                    if event_outputs {
+                        for b in out_bindings {
+                            if let PortBinding::Events(e) = *b {
+                                events[e as usize].clear();
+                            }
                         }
                     }
                     let pools = Pools { audio: audio.as_mut_ptr(), events: events.as_mut_ptr(), stride };
@@ -301,11 +303,13 @@ impl Executor {
                         transport,
                     };
                     node.processor.process(&mut ctx);
-                    for b in out_bindings {
-                        if let PortBinding::Events(e) = *b {
-                            let dropped = events[e as usize].take_dropped();
-                            if dropped > 0 {
-                                status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
+                    if event_outputs {
+                        for b in out_bindings {
+                            if let PortBinding::Events(e) = *b {
+                                let dropped = events[e as usize].take_dropped();
+                                if dropped > 0 {
+                                    status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
+                                }
                             }
                         }
                     }
@@ -327,8 +331,8 @@ impl Executor {
     }
 }
 
-fn slot_mut(slots: &mut [Option<Box<NodeSlot>>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
-    slots.get_mut(key.index as usize)?.as_deref_mut().filter(|s| s.key == key)
+fn slot_mut(slots: &mut [Option<NodeSlot>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
+    slots.get_mut(key.index as usize)?.as_mut().filter(|s| s.key == key)
 }
 
 /// Two non-overlapping ranges of one buffer: one to read, one to write.
