@@ -105,6 +105,33 @@ pub fn inharmonic_energy_db(x: &[f32], sample_rate: f32, fundamental_hz: f32, gu
     10.0 * (off.max(1e-300) / total.max(1e-300)).log10()
 }
 
+/// Energy per pitch class (0 = C … 9 = A) of `x` between `lo_hz` and `hi_hz`: each spectral bin
+/// within 30 cents of an equal-tempered pitch adds its power to that pitch's class. Shows which
+/// chord is sounding.
+pub fn chroma(x: &[f32], sample_rate: f32, lo_hz: f32, hi_hz: f32) -> [f64; 12] {
+    let bin_hz = sample_rate as f64 / x.len().max(1) as f64;
+    let mut classes = [0.0; 12];
+    for (k, p) in power_spectrum(x).iter().enumerate().skip(1) {
+        let f = k as f64 * bin_hz;
+        if f < lo_hz as f64 || f > hi_hz as f64 {
+            continue;
+        }
+        let key = 69.0 + 12.0 * (f / 440.0).log2();
+        if (key - key.round()).abs() <= 0.3 {
+            classes[(key.round() as i64).rem_euclid(12) as usize] += p;
+        }
+    }
+    classes
+}
+
+/// The `n` strongest pitch classes of a [`chroma`], strongest first.
+pub fn strongest_classes(chroma: &[f64; 12], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..12).collect();
+    order.sort_by(|&a, &b| chroma[b].total_cmp(&chroma[a]));
+    order.truncate(n);
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,31 +168,4 @@ mod tests {
         let all = band_energy(&tone(&[200.0, 530.0]), 48_000.0, 0.0, 24_000.0);
         assert!((e / all - 0.5).abs() < 0.01);
     }
-}
-
-/// Energy per pitch class (0 = C … 9 = A) of `x` between `lo_hz` and `hi_hz`: each spectral bin
-/// within 30 cents of an equal-tempered pitch adds its power to that pitch's class. Shows which
-/// chord is sounding.
-pub fn chroma(x: &[f32], sample_rate: f32, lo_hz: f32, hi_hz: f32) -> [f64; 12] {
-    let bin_hz = sample_rate as f64 / x.len().max(1) as f64;
-    let mut classes = [0.0; 12];
-    for (k, p) in power_spectrum(x).iter().enumerate().skip(1) {
-        let f = k as f64 * bin_hz;
-        if f < lo_hz as f64 || f > hi_hz as f64 {
-            continue;
-        }
-        let key = 69.0 + 12.0 * (f / 440.0).log2();
-        if (key - key.round()).abs() <= 0.3 {
-            classes[(key.round() as i64).rem_euclid(12) as usize] += p;
-        }
-    }
-    classes
-}
-
-/// The `n` strongest pitch classes of a [`chroma`], strongest first.
-pub fn strongest_classes(chroma: &[f64; 12], n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..12).collect();
-    order.sort_by(|&a, &b| chroma[b].total_cmp(&chroma[a]));
-    order.truncate(n);
-    order
 }
