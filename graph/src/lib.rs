@@ -32,7 +32,7 @@ pub use event::{Event, EventBuffer, EventBufferFull, EventData, ExpressionKind, 
 pub use executor::{Executor, ExecutorStatus, HostBlock};
 pub use id::{NodeId, ParamId, PortIndex, SlotKey};
 pub use model::{BatchOutcome, BusSpec, Connection, Edit, Graph, NodeView, PortRef};
-pub use node::{NodeDescription, NodeRole, NoopProcessor, ProcessConfig, Processor};
+pub use node::{NodeDescription, NodeRole, NodeSignature, NoopProcessor, ProcessConfig, Processor};
 pub use param::{ParamSignal, ParamSpec, Params, Unit};
 pub use plan::RenderPlan;
 pub use port::{Direction, NodePorts, PortKind, PortSpec};

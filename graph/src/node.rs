@@ -28,15 +28,40 @@ pub enum NodeRole {
     },
 }
 
-/// What the control thread knows about a node: ports, parameters and how to build its
-/// processor. Immutable once created; shared between the model, undo history and the compiler.
-pub trait NodeDescription: Send + Sync + 'static {
-    /// The kind name (`synth`, `gain`, …), as written in patch files.
-    fn kind(&self) -> &str;
+/// What a node kind looks like from outside: its name, ports and parameters. Plain data, so
+/// descriptions hold one and the accessors of [`NodeDescription`] need no per-node code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeSignature {
+    /// Kind name (`synth`, `gain`, …), as written in patch files.
+    pub kind: &'static str,
     /// Input and output ports.
-    fn ports(&self) -> &NodePorts;
+    pub ports: NodePorts,
     /// Parameters, indexed by [`crate::ParamId`].
-    fn params(&self) -> &[ParamSpec];
+    pub params: Vec<ParamSpec>,
+}
+
+/// What the control thread knows about a node: its [`NodeSignature`] (kind, ports, parameters)
+/// and how to build its processor. Immutable once created; shared between the model, undo
+/// history and the compiler.
+///
+/// Implementors provide [`signature`](Self::signature) and [`build`](Self::build); `kind`,
+/// `ports` and `params` read from the signature, and `role` and `latency_frames` have defaults
+/// for ordinary nodes.
+pub trait NodeDescription: Send + Sync + 'static {
+    /// The node's kind name, ports and parameters.
+    fn signature(&self) -> &NodeSignature;
+    /// The kind name (`synth`, `gain`, …), as written in patch files.
+    fn kind(&self) -> &str {
+        self.signature().kind
+    }
+    /// Input and output ports.
+    fn ports(&self) -> &NodePorts {
+        &self.signature().ports
+    }
+    /// Parameters, indexed by [`crate::ParamId`].
+    fn params(&self) -> &[ParamSpec] {
+        &self.signature().params
+    }
     /// How the engine treats this node.
     fn role(&self) -> NodeRole {
         NodeRole::Processor

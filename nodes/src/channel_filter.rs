@@ -16,8 +16,8 @@
 //! begin (held before it was created) follow the current settings.
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, ParamId, ParamSignal, ParamSpec, PortKind, PortSpec,
-    ProcessConfig, ProcessContext, Processor,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec,
+    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor,
 };
 
 /// Event input port index.
@@ -43,8 +43,7 @@ pub const REMAP_CHOICES: &[&str] =
 
 /// Description of a `channel-filter` node.
 pub struct ChannelFilter {
-    ports: NodePorts,
-    params: Vec<ParamSpec>,
+    signature: NodeSignature,
 }
 
 impl ChannelFilter {
@@ -54,15 +53,18 @@ impl ChannelFilter {
     /// A filter passing all channels unchanged until its parameters are set.
     pub fn new() -> Self {
         Self {
-            ports: NodePorts {
-                inputs: vec![PortSpec::new("in", PortKind::Events)],
-                outputs: vec![PortSpec::new("out", PortKind::Events)],
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("in", PortKind::Events)],
+                    outputs: vec![PortSpec::new("out", PortKind::Events)],
+                },
+                params: vec![
+                    ParamSpec::choice("channel", CHANNEL_CHOICES, 0),
+                    ParamSpec::choice("remap_to", REMAP_CHOICES, 0),
+                    ParamSpec::choice("mode", MODE_CHOICES, 0),
+                ],
             },
-            params: vec![
-                ParamSpec::choice("channel", CHANNEL_CHOICES, 0),
-                ParamSpec::choice("remap_to", REMAP_CHOICES, 0),
-                ParamSpec::choice("mode", MODE_CHOICES, 0),
-            ],
         }
     }
 }
@@ -74,14 +76,8 @@ impl Default for ChannelFilter {
 }
 
 impl NodeDescription for ChannelFilter {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &self.params
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(ChannelFilterProcessor { router: Router::new() })

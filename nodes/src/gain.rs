@@ -2,7 +2,8 @@
 //! one the executor-overhead benchmark chains a thousand times.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
+    Processor, Unit,
 };
 
 use crate::dsp::{db_to_gain, pan_gains};
@@ -18,8 +19,7 @@ pub const PAN: ParamId = ParamId(1);
 
 /// Description of a `gain` node.
 pub struct Gain {
-    ports: NodePorts,
-    params: Vec<ParamSpec>,
+    signature: NodeSignature,
 }
 
 impl Gain {
@@ -29,14 +29,17 @@ impl Gain {
     /// A stereo gain/pan node.
     pub fn new() -> Self {
         Self {
-            ports: NodePorts {
-                inputs: vec![PortSpec::new("in", PortKind::STEREO)],
-                outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("in", PortKind::STEREO)],
+                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+                },
+                params: vec![
+                    ParamSpec::continuous("gain_db", -96.0, 24.0, 0.0, Unit::Decibels),
+                    ParamSpec::continuous("pan", -1.0, 1.0, 0.0, Unit::Pan),
+                ],
             },
-            params: vec![
-                ParamSpec::continuous("gain_db", -96.0, 24.0, 0.0, Unit::Decibels),
-                ParamSpec::continuous("pan", -1.0, 1.0, 0.0, Unit::Pan),
-            ],
         }
     }
 }
@@ -48,14 +51,8 @@ impl Default for Gain {
 }
 
 impl NodeDescription for Gain {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &self.params
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(GainProcessor { cached: (f32::NAN, f32::NAN), gains: (1.0, 1.0) })

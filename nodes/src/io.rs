@@ -3,12 +3,12 @@
 //! their ports and role.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeRole, NoopProcessor, ParamSpec, PortKind, PortSpec, ProcessConfig, Processor,
+    NodeDescription, NodePorts, NodeRole, NodeSignature, NoopProcessor, PortKind, PortSpec, ProcessConfig, Processor,
 };
 
 /// Description of a `midi-in` node: one event output carrying the host's MIDI input.
 pub struct MidiIn {
-    ports: NodePorts,
+    signature: NodeSignature,
 }
 
 impl MidiIn {
@@ -17,7 +17,13 @@ impl MidiIn {
 
     /// A MIDI input node.
     pub fn new() -> Self {
-        Self { ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("events", PortKind::Events)] } }
+        Self {
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("events", PortKind::Events)] },
+                params: vec![],
+            },
+        }
     }
 }
 
@@ -28,14 +34,8 @@ impl Default for MidiIn {
 }
 
 impl NodeDescription for MidiIn {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &[]
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn role(&self) -> NodeRole {
         NodeRole::HostMidiInput
@@ -48,7 +48,7 @@ impl NodeDescription for MidiIn {
 /// Description of an `output` node: its audio input is added to a host output bus.
 pub struct Output {
     bus: String,
-    ports: NodePorts,
+    signature: NodeSignature,
 }
 
 impl Output {
@@ -59,7 +59,11 @@ impl Output {
     pub fn new(bus: &str, channels: u16) -> Self {
         Self {
             bus: bus.to_string(),
-            ports: NodePorts { inputs: vec![PortSpec::new("in", PortKind::Audio { channels })], outputs: vec![] },
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts { inputs: vec![PortSpec::new("in", PortKind::Audio { channels })], outputs: vec![] },
+                params: vec![],
+            },
         }
     }
 
@@ -70,14 +74,8 @@ impl Output {
 }
 
 impl NodeDescription for Output {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &[]
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn role(&self) -> NodeRole {
         NodeRole::HostOutput { bus: self.bus.clone() }

@@ -10,8 +10,8 @@
 //! a stuck note).
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, ParamId, ParamSignal, ParamSpec, PortKind, PortSpec,
-    ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec,
+    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 /// Event input port index.
@@ -26,8 +26,7 @@ pub const SPLIT_KEY: ParamId = ParamId(0);
 
 /// Description of a `key-split` node.
 pub struct KeySplit {
-    ports: NodePorts,
-    params: Vec<ParamSpec>,
+    signature: NodeSignature,
 }
 
 impl KeySplit {
@@ -37,11 +36,16 @@ impl KeySplit {
     /// A key split at middle C until `split_key` is set.
     pub fn new() -> Self {
         Self {
-            ports: NodePorts {
-                inputs: vec![PortSpec::new("in", PortKind::Events)],
-                outputs: vec![PortSpec::new("low", PortKind::Events), PortSpec::new("high", PortKind::Events)],
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("in", PortKind::Events)],
+                    outputs: vec![PortSpec::new("low", PortKind::Events), PortSpec::new("high", PortKind::Events)],
+                },
+                params: vec![
+                    ParamSpec::continuous("split_key", 0.0, 127.0, 60.0, Unit::None).with_smoothing_seconds(0.0)
+                ],
             },
-            params: vec![ParamSpec::continuous("split_key", 0.0, 127.0, 60.0, Unit::None).with_smoothing_seconds(0.0)],
         }
     }
 }
@@ -53,14 +57,8 @@ impl Default for KeySplit {
 }
 
 impl NodeDescription for KeySplit {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &self.params
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(KeySplitProcessor { router: Router::new() })

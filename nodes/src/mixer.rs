@@ -11,8 +11,8 @@
 //! so the result does not depend on how the host cuts the timeline into blocks.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, ParamId, ParamSignal, ParamSpec, Params, PortKind, PortSpec, ProcessConfig,
-    ProcessContext, Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec, Params, PortKind, PortSpec,
+    ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use crate::config::{ConfigError, ConfigReader, NodeConfig};
@@ -64,8 +64,7 @@ pub const fn solo_param(input: usize) -> ParamId {
 /// Description of a `mixer` node.
 pub struct Mixer {
     inputs: usize,
-    ports: NodePorts,
-    params: Vec<ParamSpec>,
+    signature: NodeSignature,
 }
 
 impl Mixer {
@@ -94,11 +93,14 @@ impl Mixer {
         }
         Self {
             inputs,
-            ports: NodePorts {
-                inputs: (1..=inputs).map(|k| PortSpec::named(format!("in{k}"), PortKind::STEREO)).collect(),
-                outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: (1..=inputs).map(|k| PortSpec::named(format!("in{k}"), PortKind::STEREO)).collect(),
+                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+                },
+                params,
             },
-            params,
         }
     }
 
@@ -122,14 +124,8 @@ impl Default for Mixer {
 }
 
 impl NodeDescription for Mixer {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &self.params
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
         let ramp_frames = (MUTE_RAMP_SECONDS * config.sample_rate).round().max(1.0);

@@ -81,8 +81,8 @@
 //! block (its input, the raw oscillator, never decays anyway; the envelope reaches exact zero).
 
 use noderack_graph::{
-    Event, EventData, ExpressionKind, MidiMessage, NodeDescription, NodePorts, ParamId, ParamSignal, ParamSpec, Params,
-    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, ExpressionKind, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal,
+    ParamSpec, Params, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use crate::config::{ConfigError, ConfigReader, NodeConfig};
@@ -143,8 +143,7 @@ pub const KILL_FADE_SECONDS: f32 = 0.002;
 /// Description of a `synth` node.
 pub struct Synth {
     voices: usize,
-    ports: NodePorts,
-    params: Vec<ParamSpec>,
+    signature: NodeSignature,
 }
 
 impl Synth {
@@ -157,24 +156,27 @@ impl Synth {
     pub fn new(voices: usize) -> Self {
         Self {
             voices: voices.clamp(1, MAX_VOICES),
-            ports: NodePorts {
-                inputs: vec![PortSpec::new("events", PortKind::Events)],
-                outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("events", PortKind::Events)],
+                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+                },
+                params: vec![
+                    ParamSpec::choice("waveform", Waveform::NAMES, 0),
+                    ParamSpec::continuous("attack_seconds", 0.001, 10.0, 0.005, Unit::Seconds),
+                    ParamSpec::continuous("decay_seconds", 0.001, 10.0, 0.3, Unit::Seconds),
+                    ParamSpec::continuous("sustain_level", 0.0, 1.0, 0.7, Unit::None),
+                    ParamSpec::continuous("release_seconds", 0.001, 10.0, 0.25, Unit::Seconds),
+                    ParamSpec::continuous("cutoff_hz", 20.0, 20_000.0, 4000.0, Unit::Hertz),
+                    ParamSpec::continuous("resonance", 0.0, 1.0, 0.2, Unit::None),
+                    ParamSpec::continuous("filter_env_octaves", -8.0, 8.0, 2.0, Unit::None),
+                    ParamSpec::continuous("bend_range_semitones", 0.0, 48.0, 2.0, Unit::Semitones),
+                    ParamSpec::continuous("tune_cents", -100.0, 100.0, 0.0, Unit::None),
+                    ParamSpec::continuous("velocity_sensitivity", 0.0, 1.0, 0.8, Unit::None),
+                    ParamSpec::continuous("gain_db", -96.0, 12.0, 0.0, Unit::Decibels),
+                ],
             },
-            params: vec![
-                ParamSpec::choice("waveform", Waveform::NAMES, 0),
-                ParamSpec::continuous("attack_seconds", 0.001, 10.0, 0.005, Unit::Seconds),
-                ParamSpec::continuous("decay_seconds", 0.001, 10.0, 0.3, Unit::Seconds),
-                ParamSpec::continuous("sustain_level", 0.0, 1.0, 0.7, Unit::None),
-                ParamSpec::continuous("release_seconds", 0.001, 10.0, 0.25, Unit::Seconds),
-                ParamSpec::continuous("cutoff_hz", 20.0, 20_000.0, 4000.0, Unit::Hertz),
-                ParamSpec::continuous("resonance", 0.0, 1.0, 0.2, Unit::None),
-                ParamSpec::continuous("filter_env_octaves", -8.0, 8.0, 2.0, Unit::None),
-                ParamSpec::continuous("bend_range_semitones", 0.0, 48.0, 2.0, Unit::Semitones),
-                ParamSpec::continuous("tune_cents", -100.0, 100.0, 0.0, Unit::None),
-                ParamSpec::continuous("velocity_sensitivity", 0.0, 1.0, 0.8, Unit::None),
-                ParamSpec::continuous("gain_db", -96.0, 12.0, 0.0, Unit::Decibels),
-            ],
         }
     }
 
@@ -198,14 +200,8 @@ impl Default for Synth {
 }
 
 impl NodeDescription for Synth {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &self.params
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
         let sample_rate = config.sample_rate.max(1.0);

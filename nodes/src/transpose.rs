@@ -8,8 +8,8 @@
 //! begin (held before it was created) are transposed by the current amount.
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, ParamId, ParamSignal, ParamSpec, PortKind, PortSpec,
-    ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec,
+    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 /// Event input port index.
@@ -22,8 +22,7 @@ pub const SEMITONES: ParamId = ParamId(0);
 
 /// Description of a `transpose` node.
 pub struct Transpose {
-    ports: NodePorts,
-    params: Vec<ParamSpec>,
+    signature: NodeSignature,
 }
 
 impl Transpose {
@@ -33,13 +32,16 @@ impl Transpose {
     /// A transposer, by 0 semitones until `semitones` is set.
     pub fn new() -> Self {
         Self {
-            ports: NodePorts {
-                inputs: vec![PortSpec::new("in", PortKind::Events)],
-                outputs: vec![PortSpec::new("out", PortKind::Events)],
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("in", PortKind::Events)],
+                    outputs: vec![PortSpec::new("out", PortKind::Events)],
+                },
+                params: vec![
+                    ParamSpec::continuous("semitones", -48.0, 48.0, 0.0, Unit::Semitones).with_smoothing_seconds(0.0)
+                ],
             },
-            params: vec![
-                ParamSpec::continuous("semitones", -48.0, 48.0, 0.0, Unit::Semitones).with_smoothing_seconds(0.0)
-            ],
         }
     }
 }
@@ -51,14 +53,8 @@ impl Default for Transpose {
 }
 
 impl NodeDescription for Transpose {
-    fn kind(&self) -> &str {
-        Self::KIND
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &self.params
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(TransposeProcessor { mapper: Mapper::new() })

@@ -9,22 +9,26 @@
 //! small whole numbers, exact in `f32`. Not a user-facing node.
 
 use noderack_graph::{
-    EventData, MidiMessage, NodeDescription, NodePorts, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor,
+    EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, PortKind, PortSpec, ProcessConfig,
+    ProcessContext, Processor,
 };
 
 /// Description of an event probe: one event input `in`, one stereo output `out`.
 pub struct EventProbe {
-    ports: NodePorts,
+    signature: NodeSignature,
 }
 
 impl EventProbe {
     /// A probe.
     pub fn new() -> Self {
         Self {
-            ports: NodePorts {
-                inputs: vec![PortSpec::new("in", PortKind::Events)],
-                outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+            signature: NodeSignature {
+                kind: "event-probe",
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("in", PortKind::Events)],
+                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+                },
+                params: vec![],
             },
         }
     }
@@ -42,14 +46,8 @@ impl Default for EventProbe {
 }
 
 impl NodeDescription for EventProbe {
-    fn kind(&self) -> &str {
-        "event-probe"
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &[]
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(ProbeProcessor { held: [[false; 128]; 16], count: 0.0, codes: 0.0 })

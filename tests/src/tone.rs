@@ -3,14 +3,14 @@
 //! Tests use it as a known source; it is not a user-facing node.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor,
+    NodeDescription, NodePorts, NodeSignature, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor,
 };
 
 /// Description of a test tone at a fixed frequency and amplitude.
 pub struct TestTone {
     hz: f64,
     amplitude: f32,
-    ports: NodePorts,
+    signature: NodeSignature,
 }
 
 impl TestTone {
@@ -19,7 +19,11 @@ impl TestTone {
         Self {
             hz,
             amplitude,
-            ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("out", PortKind::STEREO)] },
+            signature: NodeSignature {
+                kind: "test-tone",
+                ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("out", PortKind::STEREO)] },
+                params: vec![],
+            },
         }
     }
 
@@ -31,14 +35,8 @@ impl TestTone {
 }
 
 impl NodeDescription for TestTone {
-    fn kind(&self) -> &str {
-        "test-tone"
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &[]
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(ToneProcessor { hz: self.hz, amplitude: self.amplitude })

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use noderack_graph::{
-    Edit, NodeDescription, NodeId, NodePorts, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor,
+    Edit, NodeDescription, NodeId, NodePorts, NodeSignature, PortKind, PortSpec, ProcessConfig, ProcessContext,
+    Processor,
 };
 use noderack_nodes::Output;
 use noderack_tests::rig::{add, connect, disconnect};
@@ -16,7 +17,7 @@ struct Affine {
     a: f32,
     b: f32,
     k: [f32; 2],
-    ports: NodePorts,
+    signature: NodeSignature,
 }
 
 impl Affine {
@@ -25,19 +26,13 @@ impl Affine {
             inputs: vec![PortSpec::new("in0", PortKind::STEREO), PortSpec::new("in1", PortKind::STEREO)],
             outputs: vec![PortSpec::new("out", PortKind::STEREO)],
         };
-        Self { a, b, k, ports }
+        Self { a, b, k, signature: NodeSignature { kind: "affine", ports, params: vec![] } }
     }
 }
 
 impl NodeDescription for Affine {
-    fn kind(&self) -> &str {
-        "affine"
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &[]
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn build(&self, _: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(AffineProcessor { a: self.a, b: self.b, k: self.k })

@@ -5,22 +5,16 @@ use std::sync::Arc;
 
 use super::*;
 use crate::plan::{PortBinding, Step};
-use crate::{NodePorts, NoopProcessor, ParamSpec, PortKind, PortSpec, ProcessConfig, Processor};
+use crate::{NodePorts, NodeSignature, NoopProcessor, PortKind, PortSpec, ProcessConfig, Processor};
 
 struct TestNode {
-    ports: NodePorts,
+    signature: NodeSignature,
     role: NodeRole,
 }
 
 impl NodeDescription for TestNode {
-    fn kind(&self) -> &str {
-        "test"
-    }
-    fn ports(&self) -> &NodePorts {
-        &self.ports
-    }
-    fn params(&self) -> &[ParamSpec] {
-        &[]
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
     }
     fn role(&self) -> NodeRole {
         self.role.clone()
@@ -44,7 +38,7 @@ fn node_with_role(id: u64, inputs: &[PortKind], outputs: &[PortKind], role: Node
         slot: SlotKey { index: id as u32, generation: 0 },
         id: NodeId(id),
         retiring: false,
-        description: Arc::new(TestNode { ports, role }),
+        description: Arc::new(TestNode { signature: NodeSignature { kind: "test", ports, params: vec![] }, role }),
     }
 }
 
