@@ -442,6 +442,12 @@ impl Engine {
                 edges.push(CompileEdge { from, from_port: from_port.0, to, to_port: to_port.0, fade });
             }
         }
-        compile(&CompileInput { nodes, edges, buses: &self.config.buses, fade_frames: self.fade_frames })
+        compile(&CompileInput {
+            nodes,
+            edges,
+            buses: &self.config.buses,
+            fade_frames: self.fade_frames,
+            previous: Some(&self.plan),
+        })
     }
 }

@@ -20,6 +20,7 @@ mod id;
 pub mod limits;
 mod model;
 mod node;
+mod note_tracker;
 mod param;
 mod plan;
 mod port;

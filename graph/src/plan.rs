@@ -1,6 +1,7 @@
 //! The render plan: a flat list of steps the executor runs in order, each naming the buffers it
 //! reads and writes. Built and verified on the control thread, executed on the audio thread.
 
+use crate::note_tracker::NoteTracker;
 use crate::SlotKey;
 
 /// Reserved audio buffer that is always silent (read by unconnected signal inputs).
@@ -46,6 +47,11 @@ pub(crate) enum Step {
     Process { slot: SlotKey, inputs: (u32, u32), outputs: (u32, u32), event_outputs: bool },
     /// Adds audio buffer `src` into channel `channel` of host output bus `bus`.
     BusOut { src: u32, bus: u32, channel: u16 },
+    /// Records the notes passing through a live event connection (`src`) in `trackers[tracker]`.
+    TrackNotes { src: u32, tracker: u32 },
+    /// Fills `dst` with releases (note-offs, pedal-ups) for what the removed event connection of
+    /// `trackers[tracker]` still holds; they go out once, then `dst` stays empty.
+    ReleaseNotes { tracker: u32, dst: u32 },
 }
 
 /// A compiled, verified graph, ready to be swapped in by the executor.
@@ -56,6 +62,9 @@ pub struct RenderPlan {
     pub(crate) channel_bufs: Vec<u32>,
     pub(crate) event_srcs: Vec<u32>,
     pub(crate) fades: Vec<Fade>,
+    /// Held-note state of event connections (live ones and removed ones being released),
+    /// sorted by connection; carried over to the next plan by connection.
+    pub(crate) trackers: Vec<NoteTracker>,
     /// Audio buffers the plan needs (including the reserved silent one).
     pub(crate) audio_buffers: u32,
     /// Event buffers the plan needs (including the reserved empty one).

@@ -171,3 +171,84 @@ fn parameter_and_event_requests_are_validated() {
     let err = rig.engine().apply(vec![add(1, "again", Gain::new())]).unwrap_err().to_string();
     assert!(err.contains("node #1 already exists ('keys' (midi-in #1))"), "{err}");
 }
+
+mod event_connections {
+    use std::sync::Arc;
+
+    use noderack_graph::{Edit, NodeId};
+    use noderack_nodes::{synth, MidiIn, Output, Synth};
+    use noderack_tests::analysis::{band_energy, peak};
+    use noderack_tests::midi::{cc, note_off, note_on};
+    use noderack_tests::rig::{add, connect, disconnect};
+    use noderack_tests::{rms, Rig};
+
+    const SR: f32 = 48_000.0;
+
+    /// keys A (1) and keys B (4) → sine synth (2) → out (3); release 0.1 s.
+    fn rig() -> Rig {
+        let mut rig = Rig::stereo(128);
+        rig.apply(vec![
+            add(1, "keysA", MidiIn::new()),
+            add(4, "keysB", MidiIn::new()),
+            Edit::AddNode {
+                id: NodeId(2),
+                label: "synth".into(),
+                description: Arc::new(Synth::new(8)),
+                params: vec![(synth::WAVEFORM, 3.0), (synth::RELEASE_SECONDS, 0.1), (synth::SUSTAIN_LEVEL, 0.8)],
+            },
+            add(3, "out", Output::new("main", 2)),
+            connect(1, 0, 2, 0),
+            connect(2, 0, 3, 0),
+        ]);
+        rig
+    }
+
+    fn assert_released(out: &[Vec<f32>], what: &str) {
+        let release = (0.1 * SR) as usize;
+        assert!(rms(&out[0][..release / 4]) > 0.01, "{what}: the note rings on into its release");
+        assert_eq!(peak(&out[0][release + 480..]), 0.0, "{what}: silent after the release");
+    }
+
+    #[test]
+    fn disconnecting_releases_the_notes_it_was_holding() {
+        let mut r = rig();
+        r.render(4_800, &[note_on(0, 0, 69, 100)]);
+        r.apply(vec![disconnect(1, 0, 2, 0)]);
+        assert_released(&r.render(9_600, &[]), "disconnect");
+    }
+
+    #[test]
+    fn removing_the_source_node_releases_its_notes() {
+        let mut r = rig();
+        r.render(4_800, &[note_on(0, 0, 69, 100)]);
+        r.apply(vec![Edit::RemoveNode { id: NodeId(1) }]);
+        assert_released(&r.render(9_600, &[]), "source removed");
+    }
+
+    #[test]
+    fn a_held_sustain_pedal_is_lifted_too() {
+        let mut r = rig();
+        r.render(4_800, &[cc(0, 0, 64, 127), note_on(10, 0, 69, 100), note_off(2_000, 0, 69)]);
+        let held = r.render(480, &[]);
+        assert!(rms(&held[0]) > 0.01, "the pedal holds the note");
+        r.apply(vec![disconnect(1, 0, 2, 0)]);
+        assert_released(&r.render(9_600, &[]), "pedal");
+    }
+
+    #[test]
+    fn notes_from_another_connection_keep_sounding() {
+        let mut r = rig();
+        r.apply(vec![connect(4, 0, 2, 0)]);
+        // A holds A4 (440 Hz) from frame 0; B holds E5 (659 Hz) from frame 0.
+        r.engine()
+            .send_event(NodeId(4), noderack_graph::EventData::Midi(note_on(0, 0, 76, 100).message), None)
+            .unwrap();
+        r.render(4_800, &[note_on(0, 0, 69, 100)]);
+        r.apply(vec![disconnect(1, 0, 2, 0)]);
+        let out = r.render(19_200, &[]);
+        let late = &out[0][9_600..];
+        let a4 = band_energy(late, SR, 430.0, 450.0);
+        let e5 = band_energy(late, SR, 650.0, 670.0);
+        assert!(e5 > 1e3 * a4.max(1e-12), "E5 from B still sounds ({e5}), A4 from A is released ({a4})");
+    }
+}

@@ -8,6 +8,7 @@ mod verify;
 
 use std::sync::Arc;
 
+use crate::note_tracker::{ConnectionKey, NoteTracker};
 use crate::plan::{Fade, PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
 use crate::{BusSpec, NodeDescription, NodeId, NodeRole, SlotKey};
 use buffers::Allocator;
@@ -40,6 +41,9 @@ pub(crate) struct CompileInput<'a> {
     pub(crate) edges: Vec<CompileEdge>,
     pub(crate) buses: &'a [BusSpec],
     pub(crate) fade_frames: u32,
+    /// The plan the executor will be running when this one arrives (state such as held notes
+    /// is carried over from it by connection).
+    pub(crate) previous: Option<&'a RenderPlan>,
 }
 
 /// Why a graph could not be compiled.
@@ -87,6 +91,10 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
     let mut plan = RenderPlan::default();
     let mut fade_index = std::collections::HashMap::new();
     let mut release_after: Vec<(bool, u32)> = Vec::new();
+    let previous_trackers: std::collections::HashMap<ConnectionKey, u32> = input
+        .previous
+        .map(|p| p.trackers.iter().enumerate().map(|(i, t)| (t.key, i as u32)).collect())
+        .unwrap_or_default();
 
     for &ni in &order {
         let node = &input.nodes[ni];
@@ -101,15 +109,30 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                 incoming[ni].iter().map(|&ei| input.edges[ei]).filter(|e| e.to_port as usize == pi).collect();
             let channels = spec.kind.signal_channels();
             if channels == 0 {
-                let live: Vec<u32> = edges
-                    .iter()
-                    .filter(|e| e.fade.is_none())
-                    .filter_map(|e| match &produced[e.from][e.from_port as usize] {
-                        Some(Produced::Events(b)) => Some(*b),
-                        _ => None,
-                    })
-                    .collect();
-                let binding = match live.as_slice() {
+                // Live connections pass their events and record held notes; a removed one
+                // (fading) instead releases, once, the notes it still held.
+                let mut sources: Vec<u32> = Vec::with_capacity(edges.len());
+                for e in &edges {
+                    let Some(Produced::Events(src)) = produced[e.from][e.from_port as usize] else { continue };
+                    let key = ConnectionKey {
+                        from: input.nodes[e.from].slot,
+                        from_port: e.from_port,
+                        to: node.slot,
+                        to_port: pi as u16,
+                    };
+                    let tracker = plan.trackers.len() as u32;
+                    plan.trackers.push(NoteTracker::new(key, previous_trackers.get(&key).copied()));
+                    if e.fade.is_none() {
+                        plan.steps.push(Step::TrackNotes { src, tracker });
+                        sources.push(src);
+                    } else {
+                        events.release(src);
+                        let dst = events.allocate(1);
+                        plan.steps.push(Step::ReleaseNotes { tracker, dst });
+                        sources.push(dst);
+                    }
+                }
+                let binding = match sources.as_slice() {
                     [] => NO_EVENTS,
                     [only] => {
                         release_after.push((false, *only));
@@ -127,12 +150,6 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                         dst
                     }
                 };
-                // Fading event connections are simply dropped; release their reader count.
-                for e in edges.iter().filter(|e| e.fade.is_some()) {
-                    if let Some(Produced::Events(b)) = &produced[e.from][e.from_port as usize] {
-                        events.release(*b);
-                    }
-                }
                 plan.bindings.push(PortBinding::Events(binding));
                 continue;
             }

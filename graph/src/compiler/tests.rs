@@ -51,7 +51,7 @@ const EV: PortKind = PortKind::Events;
 
 fn compile_nodes(nodes: Vec<CompileNode>, edges: Vec<CompileEdge>) -> RenderPlan {
     let buses = [BusSpec::stereo("main")];
-    compile(&CompileInput { nodes, edges, buses: &buses, fade_frames: 240 }).expect("compiles")
+    compile(&CompileInput { nodes, edges, buses: &buses, fade_frames: 240, previous: None }).expect("compiles")
 }
 
 /// The audio buffers bound to port `port` of the process step for node `id`.
@@ -214,7 +214,13 @@ fn compile_is_deterministic_across_insertion_orders() {
 fn cycles_are_reported() {
     let buses = [BusSpec::stereo("main")];
     let nodes = vec![node(0, &[M], &[M]), node(1, &[M], &[M])];
-    let input = CompileInput { nodes, edges: vec![edge(0, 1, 0), edge(1, 0, 0)], buses: &buses, fade_frames: 1 };
+    let input = CompileInput {
+        nodes,
+        edges: vec![edge(0, 1, 0), edge(1, 0, 0)],
+        buses: &buses,
+        fade_frames: 1,
+        previous: None,
+    };
     assert_eq!(compile(&input).err(), Some(CompileError::Cycle));
 }
 

@@ -91,6 +91,18 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
             }
             Step::HostEvents { dst, .. } => events_write(dst, &mut events_written, &what)?,
             Step::BusOut { src, .. } => audio_read(src, &audio_written, &what)?,
+            Step::TrackNotes { src, tracker } => {
+                events_read(src, &events_written, &what)?;
+                if tracker as usize >= plan.trackers.len() {
+                    return Err(format!("{what}: tracker {tracker} out of range"));
+                }
+            }
+            Step::ReleaseNotes { tracker, dst } => {
+                if tracker as usize >= plan.trackers.len() {
+                    return Err(format!("{what}: tracker {tracker} out of range"));
+                }
+                events_write(dst, &mut events_written, &what)?;
+            }
             Step::Process { inputs, outputs, event_outputs, .. } => {
                 let has_events = plan
                     .bindings

@@ -168,11 +168,17 @@ impl Executor {
             }
         }
         std::mem::swap(&mut self.plan, &mut update.plan);
-        // Fades in progress continue where they were.
+        // Fades in progress continue where they were; held notes stay known.
         let old = &update.plan.fades;
         for fade in self.plan.fades.iter_mut() {
             if let Some(prev) = old.iter().find(|f| f.id == fade.id) {
                 fade.remaining_frames = prev.remaining_frames;
+            }
+        }
+        let old = &update.plan.trackers;
+        for tracker in self.plan.trackers.iter_mut() {
+            if let Some(prev) = tracker.previous.and_then(|i| old.get(i as usize)) {
+                tracker.continue_from(prev);
             }
         }
         update.swapped_at_frame = self.transport.engine_frame;
@@ -225,7 +231,7 @@ impl Executor {
             false
         });
 
-        let RenderPlan { steps, bindings, channel_bufs, event_srcs, fades, .. } = &mut **plan;
+        let RenderPlan { steps, bindings, channel_bufs, event_srcs, fades, trackers, .. } = &mut **plan;
         let range = |b: u32| b as usize * stride..b as usize * stride + n;
         for step in steps.iter() {
             match *step {
@@ -313,6 +319,20 @@ impl Executor {
                             }
                         }
                     }
+                }
+                Step::TrackNotes { src, tracker } => {
+                    if let (Some(t), Some(e)) = (trackers.get_mut(tracker as usize), events.get(src as usize)) {
+                        t.observe(e.as_slice());
+                    }
+                }
+                Step::ReleaseNotes { tracker, dst } => {
+                    let (Some(t), Some(out)) = (trackers.get_mut(tracker as usize), events.get_mut(dst as usize))
+                    else {
+                        continue;
+                    };
+                    out.clear();
+                    t.release_into(out);
+                    status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
                 }
                 Step::BusOut { src, bus, channel } => {
                     let Some(&offset) = bus_offsets.get(bus as usize) else { continue };
