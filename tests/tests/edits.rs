@@ -252,3 +252,48 @@ mod event_connections {
         assert!(e5 > 1e3 * a4.max(1e-12), "E5 from B still sounds ({e5}), A4 from A is released ({a4})");
     }
 }
+
+#[test]
+fn held_notes_and_release_tails_survive_unrelated_recompiles() {
+    use noderack_nodes::Synth;
+    use noderack_tests::midi::{note_off, note_on};
+    let build = |rig: &mut Rig| {
+        rig.apply(vec![
+            add(1, "keys", MidiIn::new()),
+            add(2, "synth", Synth::new(8)),
+            add(3, "out", Output::new("main", 2)),
+            connect(1, 0, 2, 0),
+            connect(2, 0, 3, 0),
+        ]);
+    };
+    let midi = [note_on(100, 0, 57, 110), note_on(300, 0, 64, 90), note_off(6_000, 0, 57), note_off(6_500, 0, 64)];
+    let mut reference = two_bus_rig(64);
+    build(&mut reference);
+    let expected = reference.render(20_000, &midi);
+
+    let mut rig = two_bus_rig(64);
+    build(&mut rig);
+    let mut got = vec![Vec::new(); 4];
+    // Edits while the notes are held (frames ~1000-5000) and while they release (~7000-9000).
+    for (until, edit) in [
+        (1_000u64, vec![add(10, "tone", TestTone::new(500.0, 0.3)), add(11, "aux", Output::new("aux", 2))]),
+        (3_000, vec![connect(10, 0, 11, 0), add(12, "spare", Synth::new(4)), connect(1, 0, 12, 0)]),
+        (5_000, vec![Edit::RemoveNode { id: NodeId(12) }]),
+        (7_000, vec![disconnect(10, 0, 11, 0), add(13, "g", Gain::new())]),
+        (9_000, vec![Edit::RemoveNode { id: NodeId(10) }]),
+    ] {
+        let done = rig.renderer().position_frames();
+        for (g, o) in got.iter_mut().zip(rig.render(until - done, &midi)) {
+            g.extend(o);
+        }
+        rig.apply(edit);
+    }
+    let done = rig.renderer().position_frames();
+    for (g, o) in got.iter_mut().zip(rig.render(20_000 - done, &midi)) {
+        g.extend(o);
+    }
+    assert_eq!(got[0], expected[0]);
+    assert_eq!(got[1], expected[1]);
+    assert!(noderack_tests::rms(&expected[0][1_000..5_000]) > 0.05, "notes really held");
+    assert!(noderack_tests::rms(&expected[0][7_000..9_000]) > 0.001, "tails really decaying");
+}
