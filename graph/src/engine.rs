@@ -278,18 +278,19 @@ impl Engine {
         }
         let now = self.status.frames();
         let done = |c: &RetireClock| c.done_at_frame.is_some_and(|f| now >= f);
-        let finished_nodes: Vec<SlotKey> =
-            self.retiring_nodes.iter().filter(|n| done(&n.retire)).map(|n| n.slot).collect();
-        let edges_before = self.retiring_edges.len();
-        self.retiring_edges.retain(|e| !done(&e.retire));
-        if finished_nodes.is_empty() && edges_before == self.retiring_edges.len() {
+        let any_done =
+            self.retiring_nodes.iter().any(|n| done(&n.retire)) || self.retiring_edges.iter().any(|e| done(&e.retire));
+        // Retire only when the plan that drops them can be sent; otherwise try again next time
+        // (dropping them from the lists first would leave their processors on the audio thread).
+        if !any_done || self.in_flight >= RETURN_QUEUE_CAPACITY || self.commands.slots() == 0 {
             return;
         }
+        let finished_nodes: Vec<SlotKey> =
+            self.retiring_nodes.iter().filter(|n| done(&n.retire)).map(|n| n.slot).collect();
         self.retiring_nodes.retain(|n| !done(&n.retire));
-        if self.in_flight < RETURN_QUEUE_CAPACITY && self.commands.slots() > 0 {
-            if let Err(e) = self.send_plan(finished_nodes) {
-                tracing::error!("could not retire faded nodes: {e}");
-            }
+        self.retiring_edges.retain(|e| !done(&e.retire));
+        if let Err(e) = self.send_plan(finished_nodes) {
+            tracing::error!("could not retire faded nodes: {e}");
         }
     }
 

@@ -155,3 +155,46 @@ fn timed_parameter_change_starts_on_its_exact_frame() {
         assert!((ratio - 0.1).abs() < 1e-4, "-20 dB after the ramp, got {ratio}");
     }
 }
+
+#[test]
+fn retirement_waits_for_room_in_the_queue_instead_of_losing_the_node() {
+    use noderack_graph::{new_engine, EngineConfig, EngineError, Executor, HostBlock};
+    let (mut engine, mut executor) = new_engine(EngineConfig::stereo(SR));
+    engine
+        .apply(vec![
+            add(1, "tone", TestTone::new(1000.0, 0.8)),
+            add(2, "gain", Gain::new()),
+            add(3, "out", Output::new("main", 2)),
+            add(5, "spare", Gain::new()),
+            connect(1, 0, 2, 0),
+            connect(2, 0, 3, 0),
+        ])
+        .unwrap();
+    let block = |executor: &mut Executor| {
+        let (mut l, mut r) = (vec![0.0; 128], vec![0.0; 128]);
+        let mut outs: [&mut [f32]; 2] = [&mut l, &mut r];
+        executor.process(HostBlock { frames: 128, outputs: &mut outs, midi_in: &[] });
+    };
+    block(&mut executor);
+    engine.apply(vec![Edit::RemoveNode { id: NodeId(2) }]).unwrap();
+    for _ in 0..4 {
+        block(&mut executor); // adopt the plan and play past the 5 ms fade
+    }
+    // The control thread fills the queue before its next maintenance...
+    loop {
+        match engine.set_param(NodeId(5), ParamId(0), -1.0, None) {
+            Ok(()) => {}
+            Err(EngineError::QueueFull(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    engine.maintain();
+    assert!(!engine.is_settled(), "no plan could be sent, so the node must still be retiring");
+    // ...and once the audio thread has drained it, the node is retired and freed.
+    block(&mut executor);
+    engine.maintain();
+    block(&mut executor);
+    engine.maintain();
+    assert!(engine.is_settled());
+    assert_eq!(engine.plan().process_step_count(), 2, "the tone and the spare gain are left");
+}
