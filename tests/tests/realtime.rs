@@ -116,6 +116,7 @@ fn run_session(host_blocks: &[usize], blocks: usize) -> (u32, f32) {
         frame += n as u64;
     }
     assert_eq!(engine.status().dropped_messages(), 0);
+    assert_eq!(engine.status().rejected_plans(), 0);
     (violation_count(), energy)
 }
 

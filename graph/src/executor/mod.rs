@@ -22,6 +22,7 @@ pub struct ExecutorStatus {
     plans_swapped: AtomicU64,
     dropped_events: AtomicU64,
     dropped_messages: AtomicU64,
+    rejected_plans: AtomicU64,
 }
 
 impl ExecutorStatus {
@@ -40,6 +41,11 @@ impl ExecutorStatus {
     /// Timed messages dropped because the pending list was full.
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages.load(Ordering::Acquire)
+    }
+    /// Plans refused because the buffer pools sent with them were too small (always 0 unless
+    /// the control side has a bug; the previous plan keeps playing).
+    pub fn rejected_plans(&self) -> u64 {
+        self.rejected_plans.load(Ordering::Acquire)
     }
 }
 
@@ -137,6 +143,20 @@ impl Executor {
     }
 
     fn adopt(&mut self, mut update: Box<PlanUpdate>) {
+        // The buffer views handed to processors rely on the pools covering every buffer the
+        // plan names (the verifier checked the names against the plan's counts). The control
+        // side sizes the pools; check it here too, before anything changes.
+        let audio_len = update.audio_pool.as_ref().map_or(self.audio.len(), Vec::len);
+        let events_len = update.event_pool.as_ref().map_or(self.events.len(), Vec::len);
+        if audio_len < update.plan.audio_buffers as usize * self.stride
+            || events_len < update.plan.event_buffers as usize
+        {
+            self.status.rejected_plans.fetch_add(1, Ordering::Relaxed);
+            if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
+                std::mem::forget(update); // unreachable: room was checked before popping
+            }
+            return;
+        }
         for key in &update.remove {
             let Some(cell) = self.slots.get_mut(key.index as usize) else { continue };
             if cell.as_ref().is_some_and(|s| s.key == *key) && update.removed.len() < update.removed.capacity() {
