@@ -12,6 +12,7 @@
 
 mod compiler;
 mod context;
+mod delay_line;
 mod engine;
 mod error;
 mod event;

@@ -1,16 +1,8 @@
 //! Which notes (and sustain pedals) are held through one event connection, so that removing the
 //! connection can release them instead of leaving them hanging in the destination.
 
-use crate::{Event, EventBuffer, EventData, MidiMessage, SlotKey};
-
-/// Identity of an event connection across recompiles: its two ends by processor slot and port.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct ConnectionKey {
-    pub(crate) from: SlotKey,
-    pub(crate) from_port: u16,
-    pub(crate) to: SlotKey,
-    pub(crate) to_port: u16,
-}
+use crate::plan::ConnectionKey;
+use crate::{Event, EventBuffer, EventData, MidiMessage};
 
 /// Held notes (one bit per channel and key) and pedals (one bit per channel) seen on one
 /// connection. Fixed size; updating and releasing never allocate.
@@ -79,6 +71,7 @@ impl NoteTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SlotKey;
 
     fn key() -> ConnectionKey {
         let s = SlotKey { index: 0, generation: 0 };

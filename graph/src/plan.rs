@@ -1,8 +1,19 @@
 //! The render plan: a flat list of steps the executor runs in order, each naming the buffers it
 //! reads and writes. Built and verified on the control thread, executed on the audio thread.
 
+use crate::delay_line::DelayLine;
 use crate::note_tracker::NoteTracker;
 use crate::SlotKey;
+
+/// Identity of a connection across recompiles: its two ends by processor slot and port. State
+/// that belongs to a connection (held notes, delay lines) moves from plan to plan by this key.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ConnectionKey {
+    pub(crate) from: SlotKey,
+    pub(crate) from_port: u16,
+    pub(crate) to: SlotKey,
+    pub(crate) to_port: u16,
+}
 
 /// Reserved audio buffer that is always silent (read by unconnected signal inputs).
 pub(crate) const SILENCE: u32 = 0;
@@ -49,6 +60,8 @@ pub(crate) enum Step {
     BusOut { src: u32, bus: u32, channel: u16 },
     /// Records the notes passing through a live event connection (`src`) in `trackers[tracker]`.
     TrackNotes { src: u32, tracker: u32 },
+    /// `dst` = `src` delayed by `delays[line]` (latency compensation).
+    Delay { line: u32, src: u32, dst: u32 },
     /// Fills `dst` with releases (note-offs, pedal-ups) for what the removed event connection of
     /// `trackers[tracker]` still holds; they go out once, then `dst` stays empty.
     ReleaseNotes { tracker: u32, dst: u32 },
@@ -65,6 +78,10 @@ pub struct RenderPlan {
     /// Held-note state of event connections (live ones and removed ones being released),
     /// sorted by connection; carried over to the next plan by connection.
     pub(crate) trackers: Vec<NoteTracker>,
+    /// Latency-compensation delay lines, one per delayed connection and channel.
+    pub(crate) delays: Vec<DelayLine>,
+    /// Latency of the whole graph: every output bus is aligned to it.
+    pub(crate) latency_frames: u32,
     /// Audio buffers the plan needs (including the reserved silent one).
     pub(crate) audio_buffers: u32,
     /// Event buffers the plan needs (including the reserved empty one).
@@ -92,6 +109,17 @@ impl RenderPlan {
     /// Number of processors the plan runs.
     pub fn process_step_count(&self) -> usize {
         self.steps.iter().filter(|s| matches!(s, Step::Process { .. })).count()
+    }
+
+    /// Latency of the graph in frames (the largest latency from any source to an output bus;
+    /// every bus is delayed to it). Hosts report it (a plugin to its DAW).
+    pub fn latency_frames(&self) -> u32 {
+        self.latency_frames
+    }
+
+    /// Number of latency-compensation delay lines (one per delayed connection and channel).
+    pub fn delay_line_count(&self) -> usize {
+        self.delays.len()
     }
 
     /// Number of removed connections currently fading out.

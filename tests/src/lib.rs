@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod event_probe;
+pub mod latent;
 pub mod midi;
 pub mod rig;
 pub mod tone;

@@ -26,7 +26,8 @@ fn add(id: u64, kind: &str, config: &[(&str, f64)]) -> Edit {
 }
 
 /// midi-in 1 → transpose 2 → key-split 3 → (low) synth 4, (high) channel-filter 5 → synth 6;
-/// synths → mixer 7 → gain 8 → output 9.
+/// synths → mixer 7 → gain 8 → output 9, and gain 8 → a 37-frame latent node 10 → output 9
+/// (so the direct path runs through latency-compensation delay lines).
 fn initial_graph() -> Vec<Edit> {
     vec![
         add(1, "midi-in", &[]),
@@ -38,6 +39,14 @@ fn initial_graph() -> Vec<Edit> {
         add(7, "mixer", &[("inputs", 4.0)]),
         add(8, "gain", &[]),
         add(9, "output", &[]),
+        Edit::AddNode {
+            id: NodeId(10),
+            label: "latent".into(),
+            description: Arc::new(noderack_tests::latent::Latent::new(37)),
+            params: vec![],
+        },
+        connect(8, 0, 10, 0),
+        connect(10, 0, 9, 0),
         connect(1, 0, 2, 0),
         connect(2, 0, 3, 0),
         connect(3, 0, 4, 0),
@@ -91,6 +100,7 @@ fn script(engine: &mut Engine, b: usize, frame: u64) {
 fn run_session(host_blocks: &[usize], blocks: usize) -> (u32, f32) {
     let (mut engine, mut executor) = new_engine(EngineConfig::stereo(48_000.0));
     engine.apply(initial_graph()).unwrap();
+    assert_eq!(engine.plan().latency_frames(), 37);
     let total: u64 = (0..blocks).map(|b| host_blocks[b % host_blocks.len()] as u64).sum();
     let midi = dense_stream(total, 6000, 4, 42);
     let max_block = *host_blocks.iter().max().unwrap();

@@ -8,8 +8,9 @@ mod verify;
 
 use std::sync::Arc;
 
-use crate::note_tracker::{ConnectionKey, NoteTracker};
-use crate::plan::{Fade, PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
+use crate::delay_line::DelayLine;
+use crate::note_tracker::NoteTracker;
+use crate::plan::{ConnectionKey, Fade, PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
 use crate::{BusSpec, NodeDescription, NodeId, NodeRole, SlotKey};
 use buffers::Allocator;
 
@@ -95,6 +96,12 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
         .previous
         .map(|p| p.trackers.iter().enumerate().map(|(i, t)| (t.key, i as u32)).collect())
         .unwrap_or_default();
+    let previous_delays: std::collections::HashMap<(ConnectionKey, u16), u32> = input
+        .previous
+        .map(|p| p.delays.iter().enumerate().map(|(i, d)| (d.key, i as u32)).collect())
+        .unwrap_or_default();
+    let latency = latencies(input, &order);
+    plan.latency_frames = latency.total;
 
     for &ni in &order {
         let node = &input.nodes[ni];
@@ -155,13 +162,33 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
             }
 
             let first = plan.channel_bufs.len() as u32;
-            let sources: Vec<(&Vec<u32>, Option<u64>)> = edges
-                .iter()
-                .filter_map(|e| match &produced[e.from][e.from_port as usize] {
-                    Some(Produced::Signal(bufs)) => Some((bufs, e.fade)),
-                    _ => None,
-                })
-                .collect();
+            // Sources, each held back by the latency it lacks compared with this node's latest input.
+            let mut sources: Vec<(Vec<u32>, Option<u64>)> = Vec::with_capacity(edges.len());
+            for e in &edges {
+                let Some(Produced::Signal(bufs)) = &produced[e.from][e.from_port as usize] else { continue };
+                let lag = latency.input[ni].saturating_sub(latency.output[e.from]);
+                if lag == 0 {
+                    sources.push((bufs.clone(), e.fade));
+                    continue;
+                }
+                let key = ConnectionKey {
+                    from: input.nodes[e.from].slot,
+                    from_port: e.from_port,
+                    to: node.slot,
+                    to_port: pi as u16,
+                };
+                let mut delayed = Vec::with_capacity(bufs.len());
+                for (c, &src) in bufs.iter().enumerate() {
+                    let line = plan.delays.len() as u32;
+                    let previous = previous_delays.get(&(key, c as u16)).copied();
+                    plan.delays.push(DelayLine::new((key, c as u16), lag, previous));
+                    let dst = audio.allocate(1);
+                    plan.steps.push(Step::Delay { line, src, dst });
+                    audio.release(src);
+                    delayed.push(dst);
+                }
+                sources.push((delayed, e.fade));
+            }
             match sources.as_slice() {
                 [] => plan.channel_bufs.extend(std::iter::repeat_n(SILENCE, channels as usize)),
                 [(bufs, None)] => {
@@ -172,7 +199,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                     for c in 0..channels as usize {
                         let dst = audio.allocate(1);
                         let mut wrote = false;
-                        for (bufs, fade) in many {
+                        for (bufs, fade) in many.iter() {
                             let src = bufs[c];
                             match fade {
                                 None if !wrote => plan.steps.push(Step::Copy { src, dst }),
@@ -269,6 +296,41 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
     plan.slots.sort();
     verify(&plan).map_err(CompileError::Invalid)?;
     Ok(plan)
+}
+
+/// Latency at every node's inputs and outputs, in frames.
+struct Latencies {
+    /// Latest arrival over a node's signal inputs (for output nodes: the whole graph's).
+    input: Vec<u32>,
+    /// `input` plus the node's own latency.
+    output: Vec<u32>,
+    /// The largest latency at any output node; every bus is aligned to it.
+    total: u32,
+}
+
+/// Propagates latency in topological order over signal connections (events are not delayed:
+/// note timing is the source's business), then aligns every output node to the largest.
+fn latencies(input: &CompileInput<'_>, order: &[usize]) -> Latencies {
+    let n = input.nodes.len();
+    let mut lat = Latencies { input: vec![0; n], output: vec![0; n], total: 0 };
+    let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for e in &input.edges {
+        let kind = input.nodes[e.to].description.ports().inputs.get(e.to_port as usize).map(|p| p.kind);
+        if kind.is_some_and(|k| k.signal_channels() > 0) {
+            incoming[e.to].push(e.from);
+        }
+    }
+    for &ni in order {
+        let arrival = incoming[ni].iter().map(|&src| lat.output[src]).max().unwrap_or(0);
+        lat.input[ni] = arrival;
+        lat.output[ni] = arrival.saturating_add(input.nodes[ni].description.latency_frames());
+    }
+    let is_output = |ni: usize| matches!(input.nodes[ni].description.role(), NodeRole::HostOutput { .. });
+    lat.total = (0..n).filter(|&ni| is_output(ni)).map(|ni| lat.input[ni]).max().unwrap_or(0);
+    for ni in (0..n).filter(|&ni| is_output(ni)) {
+        lat.input[ni] = lat.total;
+    }
+    lat
 }
 
 #[cfg(test)]

@@ -91,6 +91,16 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
             }
             Step::HostEvents { dst, .. } => events_write(dst, &mut events_written, &what)?,
             Step::BusOut { src, .. } => audio_read(src, &audio_written, &what)?,
+            Step::Delay { line, src, dst } => {
+                audio_read(src, &audio_written, &what)?;
+                if line as usize >= plan.delays.len() {
+                    return Err(format!("{what}: delay line {line} out of range"));
+                }
+                if src == dst {
+                    return Err(format!("{what}: source and destination are the same buffer"));
+                }
+                audio_write(dst, &mut audio_written, &what)?;
+            }
             Step::TrackNotes { src, tracker } => {
                 events_read(src, &events_written, &what)?;
                 if tracker as usize >= plan.trackers.len() {

@@ -201,6 +201,12 @@ impl Executor {
                 tracker.continue_from(prev);
             }
         }
+        let old = &mut update.plan.delays;
+        for line in self.plan.delays.iter_mut() {
+            if let Some(prev) = line.previous.and_then(|i| old.get_mut(i as usize)) {
+                line.continue_from(prev);
+            }
+        }
         update.swapped_at_frame = self.transport.engine_frame;
         self.status.plans_swapped.fetch_add(1, Ordering::Relaxed);
         if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
@@ -251,7 +257,7 @@ impl Executor {
             false
         });
 
-        let RenderPlan { steps, bindings, channel_bufs, event_srcs, fades, trackers, .. } = &mut **plan;
+        let RenderPlan { steps, bindings, channel_bufs, event_srcs, fades, trackers, delays, .. } = &mut **plan;
         let range = |b: u32| b as usize * stride..b as usize * stride + n;
         for step in steps.iter() {
             match *step {
@@ -339,6 +345,11 @@ impl Executor {
                             }
                         }
                     }
+                }
+                Step::Delay { line, src, dst } => {
+                    let Some(line) = delays.get_mut(line as usize) else { continue };
+                    let (s, d) = pair(audio, range(src), range(dst));
+                    line.process(s, d);
                 }
                 Step::TrackNotes { src, tracker } => {
                     if let (Some(t), Some(e)) = (trackers.get_mut(tracker as usize), events.get(src as usize)) {
