@@ -77,9 +77,9 @@ fn every_bus_is_delayed_to_the_graph_latency() {
     ]);
     assert_eq!(rig.engine().plan().latency_frames(), 80);
     let out = rig.render(2_000, &[]);
-    for i in 0..2_000 {
-        assert_eq!(out[0][i], tone(i as i64 - 80), "main, frame {i}");
-        assert_eq!(out[2][i], tone(i as i64 - 80), "aux is aligned with main, frame {i}");
+    for (i, (main, aux)) in out[0].iter().zip(&out[2]).enumerate() {
+        assert_eq!(*main, tone(i as i64 - 80), "main, frame {i}");
+        assert_eq!(*aux, tone(i as i64 - 80), "aux is aligned with main, frame {i}");
     }
 }
 
