@@ -68,6 +68,29 @@ impl<'a> Inputs<'a> {
         }
     }
 
+    /// Both channels of a stereo input `port` with one lookup (silence when unconnected; empty
+    /// slices if the port is not stereo).
+    #[inline]
+    pub fn stereo(&self, port: usize) -> (&'a [f32], &'a [f32]) {
+        match self.bindings.get(port) {
+            Some(&PortBinding::Signal { first, channels: 2 }) => {
+                let (Some(&l), Some(&r)) =
+                    (self.channel_bufs.get(first as usize), self.channel_bufs.get(first as usize + 1))
+                else {
+                    return (&[], &[]);
+                };
+                let view = |buf: u32| {
+                    // SAFETY: as in `signal`: verified index inside the pool, no aliasing output.
+                    unsafe {
+                        std::slice::from_raw_parts(self.pools.audio.add(buf as usize * self.pools.stride), self.frames)
+                    }
+                };
+                (view(l), view(r))
+            }
+            _ => (&[], &[]),
+        }
+    }
+
     /// Events arriving on event input `port`, sorted by time; empty when unconnected.
     #[inline]
     pub fn events(&self, port: usize) -> &'a [Event] {

@@ -79,7 +79,7 @@ impl GainProcessor {
 
 impl Processor for GainProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let (in_l, in_r) = (ctx.inputs.signal(IN, 0), ctx.inputs.signal(IN, 1));
+        let (in_l, in_r) = ctx.inputs.stereo(IN);
         let gain = ctx.params.get(GAIN_DB);
         let pan = ctx.params.get(PAN);
         let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);

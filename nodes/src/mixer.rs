@@ -272,7 +272,7 @@ impl Processor for MixerProcessor {
             }
             let gain = params.get(gain_db_param(k));
             let pan = params.get(pan_param(k));
-            let (in_l, in_r) = (ctx.inputs.signal(input_port(k), 0), ctx.inputs.signal(input_port(k), 1));
+            let (in_l, in_r) = ctx.inputs.stereo(input_port(k));
 
             // Fast paths: the input's switches hold for the whole chunk and its fade is done.
             let steady_target = match (mute.constant(), solo.constant(), any_solo_steady) {
