@@ -298,12 +298,13 @@ impl<'a> ParamSignal<'a> {
         self.constant
     }
 
-    /// The value at frame `i` of the chunk.
+    /// The value at frame `i` of the chunk. Never panics: a frame past the chunk reads the
+    /// last value.
     #[inline]
     pub fn at(&self, i: usize) -> f32 {
         match self.constant {
             Some(v) => v,
-            None => self.values[i],
+            None => self.values.get(i).or(self.values.last()).copied().unwrap_or(0.0),
         }
     }
 

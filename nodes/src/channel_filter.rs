@@ -16,8 +16,8 @@
 //! begin (held before it was created) follow the current settings.
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec,
-    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
+    ProcessConfig, ProcessContext, Processor,
 };
 
 /// Event input port index.
@@ -188,15 +188,6 @@ impl Router {
     }
 }
 
-/// Value of `param` at frame `time` of the chunk (its last value for a time past the end).
-#[inline]
-fn value_at(param: &ParamSignal<'_>, time: u32) -> f32 {
-    match param.ramp() {
-        None => param.last(),
-        Some(values) => values.get(time as usize).or(values.last()).copied().unwrap_or(0.0),
-    }
-}
-
 struct ChannelFilterProcessor {
     router: Router,
 }
@@ -210,9 +201,9 @@ impl Processor for ChannelFilterProcessor {
         let Some(out) = ctx.outputs.events_mut(OUT) else { return };
         for event in events {
             let settings = Settings::from_values(
-                value_at(&channel, event.time_frames),
-                value_at(&remap, event.time_frames),
-                value_at(&mode, event.time_frames),
+                channel.at(event.time_frames as usize),
+                remap.at(event.time_frames as usize),
+                mode.at(event.time_frames as usize),
             );
             // A full buffer drops the event and counts it; nothing else to do on this thread.
             self.router.route(event, settings, |e| {

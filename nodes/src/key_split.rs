@@ -10,8 +10,8 @@
 //! a stuck note).
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec,
-    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
+    ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 /// Event input port index.
@@ -151,15 +151,6 @@ fn emit_to(dest: Dest, event: Event, emit: &mut impl FnMut(usize, Event)) {
     }
 }
 
-/// Value of `param` at frame `time` of the chunk (its last value for a time past the end).
-#[inline]
-fn value_at(param: &ParamSignal<'_>, time: u32) -> f32 {
-    match param.ramp() {
-        None => param.last(),
-        Some(values) => values.get(time as usize).or(values.last()).copied().unwrap_or(0.0),
-    }
-}
-
 struct KeySplitProcessor {
     router: Router,
 }
@@ -169,7 +160,7 @@ impl Processor for KeySplitProcessor {
         let events = ctx.inputs.events(IN);
         let split = ctx.params.get(SPLIT_KEY);
         for event in events {
-            let split_key = value_at(&split, event.time_frames).round().clamp(0.0, 127.0) as u8;
+            let split_key = split.at(event.time_frames as usize).round().clamp(0.0, 127.0) as u8;
             let outputs = &mut ctx.outputs;
             self.router.route(event, split_key, |side, e| {
                 // A full buffer drops the event and counts it; nothing else to do on this thread.

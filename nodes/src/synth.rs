@@ -81,8 +81,8 @@
 //! block (its input, the raw oscillator, never decays anyway; the envelope reaches exact zero).
 
 use noderack_graph::{
-    Event, EventData, ExpressionKind, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal,
-    ParamSpec, Params, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, ExpressionKind, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec,
+    Params, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use crate::config::{ConfigError, ConfigReader, NodeConfig};
@@ -218,16 +218,6 @@ impl NodeDescription for Synth {
     }
 }
 
-/// The value of `sig` at frame `i` without any chance of a panic (a frame past the chunk
-/// reads the last value).
-#[inline]
-fn value_at(sig: ParamSignal<'_>, i: usize) -> f32 {
-    match sig.constant() {
-        Some(v) => v,
-        None => sig.ramp().and_then(|r| r.get(i).or(r.last())).copied().unwrap_or(0.0),
-    }
-}
-
 /// Everything voices derive from the control parameters.
 #[derive(Copy, Clone, Debug)]
 struct Controls {
@@ -269,7 +259,7 @@ impl ControlCache {
     fn at(&mut self, params: &Params<'_>, i: usize) -> Controls {
         let mut raw = [0.0; CONTROL_PARAMS];
         for (p, r) in raw.iter_mut().enumerate() {
-            *r = value_at(params.get(ParamId(p as u32)), i);
+            *r = params.get(ParamId(p as u32)).at(i);
         }
         self.update(raw)
     }
@@ -566,7 +556,7 @@ impl SynthProcessor {
     }
 
     fn note_on(&mut self, params: &Params<'_>, t: usize, channel: u8, key: u8, velocity: u8) {
-        let sensitivity = value_at(params.get(VELOCITY_SENSITIVITY), t).clamp(0.0, 1.0);
+        let sensitivity = params.get(VELOCITY_SENSITIVITY).at(t).clamp(0.0, 1.0);
         let velocity_gain = (velocity.min(127) as f32 / 127.0).powf(2.0 * sensitivity);
         let (index, free) = self.allocate(channel, key);
         let serial = self.next_serial;
@@ -736,7 +726,7 @@ impl Processor for SynthProcessor {
             }
             None => {
                 for i in 0..frames {
-                    let g = self.linear_gain(value_at(gain, i));
+                    let g = self.linear_gain(gain.at(i));
                     out_l[i] *= g;
                     out_r[i] *= g;
                 }

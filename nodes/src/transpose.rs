@@ -8,8 +8,8 @@
 //! begin (held before it was created) are transposed by the current amount.
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec,
-    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
+    ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 /// Event input port index.
@@ -146,15 +146,6 @@ impl Mapper {
     }
 }
 
-/// Value of `param` at frame `time` of the chunk (its last value for a time past the end).
-#[inline]
-fn value_at(param: &ParamSignal<'_>, time: u32) -> f32 {
-    match param.ramp() {
-        None => param.last(),
-        Some(values) => values.get(time as usize).or(values.last()).copied().unwrap_or(0.0),
-    }
-}
-
 struct TransposeProcessor {
     mapper: Mapper,
 }
@@ -165,7 +156,7 @@ impl Processor for TransposeProcessor {
         let semitones = ctx.params.get(SEMITONES);
         let Some(out) = ctx.outputs.events_mut(OUT) else { return };
         for event in events {
-            let amount = value_at(&semitones, event.time_frames).round().clamp(-48.0, 48.0) as i32;
+            let amount = semitones.at(event.time_frames as usize).round().clamp(-48.0, 48.0) as i32;
             // A full buffer drops the event and counts it; nothing else to do on this thread.
             self.mapper.map(event, amount, |e| {
                 let _ = out.push(e);
