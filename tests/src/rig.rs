@@ -2,8 +2,16 @@
 
 use std::sync::Arc;
 
-use noderack_graph::{new_engine, Connection, Edit, Engine, EngineConfig, NodeDescription, NodeId, PortRef};
+use noderack_graph::{new_engine, Connection, Edit, Engine, EngineConfig, NodeDescription, NodeId, ParamId, PortRef};
 use noderack_host::{OfflineRenderer, TimedMidi};
+use noderack_nodes::{MidiIn, Output};
+
+/// Node ids used by [`Rig::add_instrument`]: the MIDI input, the instrument and the output.
+pub const KEYS: u64 = 1;
+/// See [`KEYS`].
+pub const INSTRUMENT: u64 = 2;
+/// See [`KEYS`].
+pub const OUT: u64 = 3;
 
 /// An engine driven offline through the real executor.
 pub struct Rig {
@@ -37,6 +45,19 @@ impl Rig {
         self.engine().apply(edits).unwrap_or_else(|e| panic!("batch rejected: {e}"))
     }
 
+    /// Adds `midi-in` ([`KEYS`]) → `instrument` ([`INSTRUMENT`], with `params`) → output to the
+    /// `main` bus ([`OUT`]): the usual way to hear one node play MIDI.
+    pub fn add_instrument(&mut self, instrument: impl NodeDescription, params: Vec<(ParamId, f32)>) -> &mut Self {
+        self.apply(vec![
+            add(KEYS, "keys", MidiIn::new()),
+            add_with(INSTRUMENT, "instrument", instrument, params),
+            add(OUT, "out", Output::new("main", 2)),
+            connect(KEYS, 0, INSTRUMENT, 0),
+            connect(INSTRUMENT, 0, OUT, 0),
+        ]);
+        self
+    }
+
     /// Renders `frames` frames with `midi`; one `Vec` per output channel.
     pub fn render(&mut self, frames: u64, midi: &[TimedMidi]) -> Vec<Vec<f32>> {
         self.renderer.render_to_vec(frames, midi)
@@ -45,7 +66,12 @@ impl Rig {
 
 /// An `AddNode` edit with default parameters.
 pub fn add(id: u64, label: &str, description: impl NodeDescription) -> Edit {
-    Edit::AddNode { id: NodeId(id), label: label.to_string(), description: Arc::new(description), params: vec![] }
+    add_with(id, label, description, vec![])
+}
+
+/// An `AddNode` edit with initial parameter values.
+pub fn add_with(id: u64, label: &str, description: impl NodeDescription, params: Vec<(ParamId, f32)>) -> Edit {
+    Edit::AddNode { id: NodeId(id), label: label.to_string(), description: Arc::new(description), params }
 }
 
 /// A connection from output `from_port` of `from` to input `to_port` of `to`.

@@ -173,10 +173,8 @@ fn parameter_and_event_requests_are_validated() {
 }
 
 mod event_connections {
-    use std::sync::Arc;
-
     use noderack_graph::{Edit, NodeId};
-    use noderack_nodes::{synth, MidiIn, Output, Synth};
+    use noderack_nodes::{synth, MidiIn, Synth};
     use noderack_tests::analysis::{band_energy, peak};
     use noderack_tests::midi::{cc, note_off, note_on};
     use noderack_tests::rig::{add, connect, disconnect};
@@ -187,19 +185,9 @@ mod event_connections {
     /// keys A (1) and keys B (4) → sine synth (2) → out (3); release 0.1 s.
     fn rig() -> Rig {
         let mut rig = Rig::stereo(128);
-        rig.apply(vec![
-            add(1, "keysA", MidiIn::new()),
-            add(4, "keysB", MidiIn::new()),
-            Edit::AddNode {
-                id: NodeId(2),
-                label: "synth".into(),
-                description: Arc::new(Synth::new(8)),
-                params: vec![(synth::WAVEFORM, 3.0), (synth::RELEASE_SECONDS, 0.1), (synth::SUSTAIN_LEVEL, 0.8)],
-            },
-            add(3, "out", Output::new("main", 2)),
-            connect(1, 0, 2, 0),
-            connect(2, 0, 3, 0),
-        ]);
+        let params = vec![(synth::WAVEFORM, 3.0), (synth::RELEASE_SECONDS, 0.1), (synth::SUSTAIN_LEVEL, 0.8)];
+        rig.add_instrument(Synth::new(8), params);
+        rig.apply(vec![add(4, "keysB", MidiIn::new())]);
         rig
     }
 
@@ -258,13 +246,7 @@ fn held_notes_and_release_tails_survive_unrelated_recompiles() {
     use noderack_nodes::Synth;
     use noderack_tests::midi::{note_off, note_on};
     let build = |rig: &mut Rig| {
-        rig.apply(vec![
-            add(1, "keys", MidiIn::new()),
-            add(2, "synth", Synth::new(8)),
-            add(3, "out", Output::new("main", 2)),
-            connect(1, 0, 2, 0),
-            connect(2, 0, 3, 0),
-        ]);
+        rig.add_instrument(Synth::new(8), vec![]);
     };
     let midi = [note_on(100, 0, 57, 110), note_on(300, 0, 64, 90), note_off(6_000, 0, 57), note_off(6_500, 0, 64)];
     let mut reference = two_bus_rig(64);

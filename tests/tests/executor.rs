@@ -77,21 +77,13 @@ fn removing_a_node_under_sound_fades_out_and_frees_it() {
 
 mod timing {
     use noderack_graph::{EventData, MidiMessage, NodeId};
-    use noderack_nodes::{MidiIn, Output};
     use noderack_tests::event_probe::EventProbe;
     use noderack_tests::midi::{note_off, note_on};
-    use noderack_tests::rig::{add, connect};
     use noderack_tests::Rig;
 
     fn probe_rig(block: usize) -> Rig {
         let mut rig = Rig::stereo(block);
-        rig.apply(vec![
-            add(1, "keys", MidiIn::new()),
-            add(2, "probe", EventProbe::new()),
-            add(3, "out", Output::new("main", 2)),
-            connect(1, 0, 2, 0),
-            connect(2, 0, 3, 0),
-        ]);
+        rig.add_instrument(EventProbe::new(), vec![]);
         rig
     }
 

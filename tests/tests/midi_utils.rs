@@ -2,16 +2,14 @@
 //! output events drive an event probe, whose DC levels show which notes are held at every
 //! frame: left = held note count, right = sum of the held notes' codes (channel and key).
 
-use std::sync::Arc;
-
-use noderack_graph::{BusSpec, Edit, EngineConfig, Event, HostBlock, MidiMessage, NodeDescription, NodeId, ParamId};
+use noderack_graph::{BusSpec, EngineConfig, Event, HostBlock, MidiMessage, NodeDescription, NodeId, ParamId};
 use noderack_nodes::channel_filter::{ChannelFilter, CHANNEL, REMAP_TO};
 use noderack_nodes::key_split::{KeySplit, HIGH, LOW, SPLIT_KEY};
 use noderack_nodes::transpose::{Transpose, SEMITONES};
 use noderack_nodes::{MidiIn, Output};
 use noderack_tests::event_probe::EventProbe;
 use noderack_tests::midi::{cc, note_off, note_on, sorted};
-use noderack_tests::rig::{add, connect};
+use noderack_tests::rig::{add, add_with, connect};
 use noderack_tests::Rig;
 
 #[global_allocator]
@@ -23,10 +21,6 @@ const NODE: NodeId = NodeId(2);
 /// Host block sizes every scenario is rendered with: one frame, less than a chunk, several
 /// chunks. Event and parameter timing must not depend on them.
 const BLOCKS: [usize; 3] = [1, 64, 4096];
-
-fn add_with(id: u64, label: &str, description: impl NodeDescription, params: Vec<(ParamId, f32)>) -> Edit {
-    Edit::AddNode { id: NodeId(id), label: label.to_string(), description: Arc::new(description), params }
-}
 
 /// midi-in → `node` → probe → main bus.
 fn single_output_rig(block: usize, node: impl NodeDescription, params: Vec<(ParamId, f32)>) -> Rig {

@@ -3,27 +3,22 @@
 //! channel mode messages, per-note expression, voice stealing, band-limiting and the
 //! no-allocation contract — all asserted on the rendered audio.
 
-use std::sync::Arc;
-
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
-use noderack_graph::{Edit, Event, EventData, ExpressionKind, HostBlock, MidiMessage, NodeId, NoteExpression, ParamId};
+use noderack_graph::{Event, EventData, ExpressionKind, HostBlock, MidiMessage, NodeId, NoteExpression, ParamId};
 use noderack_host::TimedMidi;
 use noderack_nodes::synth::{self, Synth};
-use noderack_nodes::{MidiIn, Output};
 use noderack_tests::analysis::{
     band_energy, cents, inharmonic_energy_db, last_above, max_step, peak, peak_frequency_hz, rms,
 };
 use noderack_tests::midi::{cc, dense_stream, note_off, note_on, sorted};
-use noderack_tests::rig::{add, connect};
 use noderack_tests::Rig;
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 const SR: f32 = 48_000.0;
-const MIDI_NODE: u64 = 1;
-const SYNTH_NODE: u64 = 2;
-const OUT_NODE: u64 = 3;
+const MIDI_NODE: u64 = noderack_tests::rig::KEYS;
+const SYNTH_NODE: u64 = noderack_tests::rig::INSTRUMENT;
 
 const SAW: f32 = 0.0;
 const SQUARE: f32 = 1.0;
@@ -34,18 +29,7 @@ const SINE: f32 = 3.0;
 /// `block_frames`.
 fn synth_rig(block_frames: usize, voices: usize, params: &[(ParamId, f32)]) -> Rig {
     let mut rig = Rig::stereo(block_frames);
-    rig.apply(vec![
-        add(MIDI_NODE, "midi", MidiIn::new()),
-        Edit::AddNode {
-            id: NodeId(SYNTH_NODE),
-            label: "synth".into(),
-            description: Arc::new(Synth::new(voices)),
-            params: params.to_vec(),
-        },
-        add(OUT_NODE, "out", Output::new("main", 2)),
-        connect(MIDI_NODE, 0, SYNTH_NODE, 0),
-        connect(SYNTH_NODE, 0, OUT_NODE, 0),
-    ]);
+    rig.add_instrument(Synth::new(voices), params.to_vec());
     rig
 }
 
