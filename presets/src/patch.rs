@@ -13,39 +13,16 @@ use noderack_nodes::config::ConfigError;
 use noderack_nodes::{registry, NodeConfig};
 use serde::Deserialize;
 
-use crate::json_location::{display_path, locate, PathStep};
+use crate::json_file::{key, read, FileError, Locator};
+use crate::json_location::PathStep;
 
 /// The value of `format` every patch file carries.
 pub const FORMAT: &str = "noderack-patch";
 /// The newest format version this build reads (and writes).
 pub const VERSION: u32 = 1;
 
-/// Why a patch could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum PatchError {
-    /// The file could not be read.
-    #[error("{file}: {source}")]
-    Io {
-        /// The file.
-        file: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file's content is wrong; `json_path` and the position say where.
-    #[error("{file}:{line}:{column}: {json_path}: {message}")]
-    Invalid {
-        /// The file.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// Path to the offending value, like `nodes[2].kind`.
-        json_path: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// Why a patch could not be loaded (every error names the file, line, column and JSON path).
+pub type PatchError = FileError;
 
 /// A parameter value as written: a number, a choice name or a switch.
 #[derive(Deserialize)]
@@ -132,52 +109,16 @@ pub struct Patch {
     pub connections: Vec<Connection>,
 }
 
-/// Builds located errors for one file.
-struct Locator<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-impl Locator<'_> {
-    fn error(&self, path: &[PathStep], message: impl Into<String>) -> PatchError {
-        let (line, column) = locate(self.text, path).unwrap_or((1, 1));
-        PatchError::Invalid {
-            file: self.file.to_string(),
-            line,
-            column,
-            json_path: display_path(path),
-            message: message.into(),
-        }
-    }
-}
-
-fn key(k: &str) -> PathStep {
-    PathStep::Key(k.to_string())
-}
-
 impl Patch {
     /// Reads and validates the patch at `path`.
     pub fn load(path: &Path) -> Result<Patch, PatchError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| PatchError::Io { file: file.clone(), source })?;
-        Self::parse(&text, &file)
+        Self::parse(&read(path)?, &path.display().to_string())
     }
 
     /// Validates patch `text`; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Patch, PatchError> {
         let at = Locator { file, text };
-        let mut de = serde_json::Deserializer::from_str(text);
-        let raw: PatchFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let inner = e.inner();
-            let json_path = e.path().to_string();
-            PatchError::Invalid {
-                file: file.to_string(),
-                line: inner.line(),
-                column: inner.column(),
-                json_path: if json_path == "." { "(document)".into() } else { json_path },
-                message: strip_position(&inner.to_string()),
-            }
-        })?;
+        let raw: PatchFile = at.parse()?;
         if raw.format != FORMAT {
             return Err(at.error(&[key("format")], format!("expected \"{FORMAT}\", found \"{}\"", raw.format)));
         }
@@ -350,13 +291,5 @@ impl Patch {
     /// The node named `name` in the file.
     pub fn node(&self, name: &str) -> Option<&PatchNode> {
         self.nodes.iter().find(|n| n.name == name)
-    }
-}
-
-/// serde_json appends " at line L column C"; the error already carries them as fields.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
     }
 }
