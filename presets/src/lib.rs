@@ -1,9 +1,10 @@
-//! noderack's file formats. For now the patch file (`"format": "noderack-patch"`), see
-//! `docs/PATCH_FORMAT.md`.
+//! noderack's file formats: patches (`"format": "noderack-patch"`, see `docs/PATCH_FORMAT.md`)
+//! and the SongWalker preset library's indexes and presets.
 
 pub mod json_file;
 pub mod json_location;
 pub mod patch;
+pub mod songwalker;
 
 pub use json_file::FileError;
 pub use patch::{Patch, PatchError, PatchNode};

@@ -1,0 +1,15 @@
+//! The public SongWalker preset library's formats, read exactly as the library writes them:
+//! library indexes ([`index`]), preset files ([`preset`]) and `"Lib/Name"` lookup.
+//!
+//! Facts this follows (checked against the full library): indexes are
+//! `format: "songwalker-index"` with `index` and `preset` entries; presets are
+//! `format: "songwalker-preset"` whose instrument sits under `node` (sometimes spelled
+//! `graph`), of type `sampler`, `oscillator`, `composite` or `effect`; metadata keys are
+//! camelCase; sample references are relative URLs with a `codec` (`mp3`, `raw`) and the first 16
+//! hex digits of their SHA-256. Turning a preset into a playable instrument is a later step.
+
+pub mod index;
+pub mod preset;
+
+pub use index::{find_preset, IndexEntry, LibraryIndex, PresetRef};
+pub use preset::{Codec, PresetFile, PresetNode, SamplerZone};
