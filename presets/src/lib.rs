@@ -4,6 +4,7 @@
 pub mod json_file;
 pub mod json_location;
 pub mod patch;
+pub mod sample;
 pub mod songwalker;
 
 pub use json_file::FileError;

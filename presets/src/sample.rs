@@ -1,0 +1,243 @@
+//! Samples: encoded audio files decoded (off the audio thread) into shared, immutable buffers,
+//! checked against recorded hashes, and deduplicated by content so the same recording used by
+//! many zones or presets is held once.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+/// Decoded audio, one buffer per channel, at the rate it decoded at.
+#[derive(Debug, PartialEq)]
+pub struct Sample {
+    /// Frames per second of the decoded audio. For library presets this may differ from the
+    /// zone's declared rate: pitch must follow this one.
+    pub sample_rate_hz: u32,
+    /// One buffer per channel, all the same length.
+    pub channels: Vec<Vec<f32>>,
+    /// SHA-256 of the encoded bytes (what deduplication and integrity checks compare).
+    pub sha256: [u8; 32],
+}
+
+impl Sample {
+    /// Length in frames.
+    pub fn frames(&self) -> usize {
+        self.channels.first().map_or(0, Vec::len)
+    }
+
+    /// Length in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.frames() as f64 / self.sample_rate_hz as f64
+    }
+}
+
+/// How a file's bytes are encoded.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Encoding<'a> {
+    /// A container symphonia recognises (WAV, FLAC, MP3, Ogg Vorbis); the extension is a hint.
+    Detect {
+        /// File extension without the dot, if known.
+        extension: Option<&'a str>,
+    },
+    /// Headerless 16-bit signed little-endian mono PCM (the library's `raw` codec).
+    Raw16 {
+        /// Its sample rate.
+        sample_rate_hz: u32,
+    },
+}
+
+/// Why a sample could not be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not audio this build can decode.
+    #[error("{file}: cannot decode: {reason}")]
+    Decode {
+        /// The file.
+        file: String,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The file's hash differs from the one recorded for it (corrupted or replaced).
+    #[error("{file}: content hash {found} does not match the recorded {expected}")]
+    HashMismatch {
+        /// The file.
+        file: String,
+        /// The recorded hash (hex, possibly a prefix).
+        expected: String,
+        /// The first digits of the actual hash.
+        found: String,
+    },
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Checks `bytes` against a recorded hex hash or hash prefix (the library records 16 digits).
+pub fn verify_hash(bytes: &[u8], expected_hex: &str, file: &str) -> Result<(), SampleError> {
+    let found: String = sha256(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let expected = expected_hex.to_ascii_lowercase();
+    if expected.is_empty() || !found.starts_with(&expected) {
+        return Err(SampleError::HashMismatch {
+            file: file.to_string(),
+            expected,
+            found: found[..expected_hex.len().clamp(16, 64)].to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes `bytes`; `file` names them in errors.
+pub fn decode(bytes: &[u8], encoding: Encoding<'_>, file: &str) -> Result<Sample, SampleError> {
+    let hash = sha256(bytes);
+    match encoding {
+        Encoding::Raw16 { sample_rate_hz } => {
+            if !bytes.len().is_multiple_of(2) {
+                return Err(SampleError::Decode {
+                    file: file.to_string(),
+                    reason: format!("raw 16-bit data has an odd length ({} bytes)", bytes.len()),
+                });
+            }
+            let mono = bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0).collect();
+            Ok(Sample { sample_rate_hz, channels: vec![mono], sha256: hash })
+        }
+        Encoding::Detect { extension } => {
+            // A decoder must never take the process down on hostile input.
+            let owned = bytes.to_vec();
+            let decoded = std::panic::catch_unwind(move || decode_container(owned, extension.map(str::to_string)))
+                .unwrap_or_else(|_| Err("the decoder failed on this input".to_string()));
+            let (sample_rate_hz, channels) =
+                decoded.map_err(|reason| SampleError::Decode { file: file.to_string(), reason })?;
+            if channels.first().is_none_or(Vec::is_empty) {
+                return Err(SampleError::Decode { file: file.to_string(), reason: "no audio frames".into() });
+            }
+            Ok(Sample { sample_rate_hz, channels, sha256: hash })
+        }
+    }
+}
+
+/// Runs symphonia over a whole file: (rate, per-channel samples).
+fn decode_container(bytes: Vec<u8>, extension: Option<String>) -> Result<(u32, Vec<Vec<f32>>), String> {
+    let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = &extension {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|e| e.to_string())?;
+    let track = format.default_track(TrackType::Audio).ok_or("no audio track")?;
+    let track_id = track.id;
+    let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or("no audio codec parameters")?;
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
+        .map_err(|e| e.to_string())?;
+
+    let mut rate = 0u32;
+    let mut channels: Vec<Vec<f32>> = Vec::new();
+    let mut interleaved: Vec<f32> = Vec::new();
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) if !channels.is_empty() => {
+                tracing::warn!("stopped decoding early: {e}");
+                break;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let audio = match decoder.decode(&packet) {
+            Ok(audio) => audio,
+            Err(SymphoniaError::DecodeError(e)) => {
+                tracing::debug!("skipped a corrupt packet: {e}");
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let count = audio.spec().channels().count().max(1);
+        if channels.is_empty() {
+            rate = audio.spec().rate();
+            channels = vec![Vec::new(); count];
+        } else if count != channels.len() {
+            return Err(format!("channel count changed from {} to {count} mid-stream", channels.len()));
+        }
+        interleaved.resize(audio.samples_interleaved(), 0.0);
+        audio.copy_to_slice_interleaved(&mut interleaved);
+        for frame in interleaved.chunks_exact(count) {
+            for (ch, s) in channels.iter_mut().zip(frame) {
+                ch.push(*s);
+            }
+        }
+    }
+    if rate == 0 {
+        return Err("no decodable audio".into());
+    }
+    Ok((rate, channels))
+}
+
+/// Decoded samples by content hash: loading the same bytes twice (the same file, or a copy
+/// under another name) returns the same shared buffer.
+#[derive(Default)]
+pub struct SampleStore {
+    by_hash: HashMap<[u8; 32], Arc<Sample>>,
+}
+
+impl SampleStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads, optionally verifies (`expected_hash`: hex or hex prefix), and decodes the file at
+    /// `path`, or returns the buffer already decoded from identical bytes.
+    pub fn load(
+        &mut self,
+        path: &Path,
+        encoding: Encoding<'_>,
+        expected_hash: Option<&str>,
+    ) -> Result<Arc<Sample>, SampleError> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| SampleError::Io { file: file.clone(), source })?;
+        if let Some(expected) = expected_hash {
+            verify_hash(&bytes, expected, &file)?;
+        }
+        let hash = sha256(&bytes);
+        if let Some(existing) = self.by_hash.get(&hash) {
+            return Ok(existing.clone());
+        }
+        let sample = Arc::new(decode(&bytes, encoding, &file)?);
+        self.by_hash.insert(hash, sample.clone());
+        Ok(sample)
+    }
+
+    /// Number of distinct samples held.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+}
