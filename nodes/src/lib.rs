@@ -2,7 +2,6 @@
 //! how to build it) and its processor (the audio-thread half).
 
 pub mod channel_filter;
-pub mod config;
 pub mod dsp;
 pub mod gain;
 pub mod io;
@@ -12,7 +11,6 @@ pub mod registry;
 pub mod synth;
 pub mod transpose;
 
-pub use config::{ConfigError, ConfigValue, NodeConfig};
 pub use gain::Gain;
 pub use io::{MidiIn, Output};
 pub use mixer::Mixer;

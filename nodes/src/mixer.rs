@@ -15,7 +15,7 @@ use noderack_graph::{
     ProcessConfig, ProcessContext, Processor, Unit,
 };
 
-use crate::config::{ConfigError, ConfigReader, NodeConfig};
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 use crate::dsp::{db_to_gain, pan_gains};
 
 /// Output port index (the stereo mix).
@@ -367,7 +367,7 @@ fn mix_per_sample(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ConfigValue;
+    use noderack_presets::ConfigValue;
 
     #[test]
     fn ports_and_params_follow_the_input_count() {

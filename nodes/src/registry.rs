@@ -5,7 +5,7 @@ use std::sync::Arc;
 use noderack_graph::NodeDescription;
 
 use crate::channel_filter::ChannelFilter;
-use crate::config::{ConfigError, ConfigReader, NodeConfig};
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig, NodeFactory};
 use crate::key_split::KeySplit;
 use crate::mixer::Mixer;
 use crate::synth::Synth;
@@ -70,4 +70,14 @@ pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription
         Transpose::KIND => Arc::new(Transpose::new()),
         _ => unreachable!("every entry of KINDS is handled"),
     })
+}
+
+/// The built-in node kinds as a [`NodeFactory`], for loading patches.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Registry;
+
+impl NodeFactory for Registry {
+    fn create(&self, kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription>, ConfigError> {
+        create(kind, config)
+    }
 }

@@ -85,7 +85,7 @@ use noderack_graph::{
     Params, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
-use crate::config::{ConfigError, ConfigReader, NodeConfig};
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 use crate::dsp::filter::resonance_to_damping;
 use crate::dsp::{
     db_to_gain, key_to_hz, pan_gains, Adsr, AdsrShape, Oscillator, Stage, Svf, SvfCoefficients, Waveform,
@@ -818,7 +818,7 @@ mod tests {
 
     #[test]
     fn config_sets_the_voice_count_and_rejects_bad_values() {
-        use crate::config::ConfigValue;
+        use noderack_presets::ConfigValue;
         let cfg = |pairs: &[(&str, ConfigValue)]| -> NodeConfig {
             pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
         };

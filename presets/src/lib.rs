@@ -3,9 +3,11 @@
 
 pub mod json_file;
 pub mod json_location;
+pub mod node_config;
 pub mod patch;
 pub mod sample;
 pub mod songwalker;
 
 pub use json_file::FileError;
-pub use patch::{Patch, PatchError, PatchNode};
+pub use node_config::{ConfigError, ConfigReader, ConfigValue, NodeConfig};
+pub use patch::{NodeFactory, Patch, PatchError, PatchNode};

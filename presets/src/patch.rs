@@ -9,12 +9,11 @@ use std::sync::Arc;
 use noderack_graph::{
     BusSpec, Connection, Direction, Edit, EngineConfig, Graph, NodeDescription, NodeId, ParamId, PortRef, Unit,
 };
-use noderack_nodes::config::ConfigError;
-use noderack_nodes::{registry, NodeConfig};
 use serde::Deserialize;
 
 use crate::json_file::{key, read, FileError, Locator};
 use crate::json_location::PathStep;
+use crate::node_config::{ConfigError, NodeConfig};
 
 /// The value of `format` every patch file carries.
 pub const FORMAT: &str = "noderack-patch";
@@ -83,7 +82,14 @@ struct PatchFile {
     connections: Vec<ConnectionFile>,
 }
 
-/// A node of a loaded patch, resolved against the node registry.
+/// Creates node descriptions by kind name while a patch loads. The node registry
+/// (`noderack_nodes::registry::Registry`) implements it; the patch format itself knows no kinds.
+pub trait NodeFactory {
+    /// The description of a node of `kind` with the settings `config`.
+    fn create(&self, kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription>, ConfigError>;
+}
+
+/// A node of a loaded patch, resolved through a [`NodeFactory`].
 pub struct PatchNode {
     /// Its name in the file (`id`), used by connections and shown in listings.
     pub name: String,
@@ -110,13 +116,13 @@ pub struct Patch {
 }
 
 impl Patch {
-    /// Reads and validates the patch at `path`.
-    pub fn load(path: &Path) -> Result<Patch, PatchError> {
-        Self::parse(&read(path)?, &path.display().to_string())
+    /// Reads and validates the patch at `path`, creating its nodes with `factory`.
+    pub fn load(path: &Path, factory: &dyn NodeFactory) -> Result<Patch, PatchError> {
+        Self::parse(&read(path)?, &path.display().to_string(), factory)
     }
 
     /// Validates patch `text`; `file` names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Patch, PatchError> {
+    pub fn parse(text: &str, file: &str, factory: &dyn NodeFactory) -> Result<Patch, PatchError> {
         let at = Locator { file, text };
         let raw: PatchFile = at.parse()?;
         if raw.format != FORMAT {
@@ -166,7 +172,7 @@ impl Patch {
             if by_name.contains_key(&n.id) {
                 return Err(at.error(&here(&[key("id")]), format!("node id \"{}\" is used twice", n.id)));
             }
-            let description = registry::create(&n.kind, &n.config).map_err(|e| match &e {
+            let description = factory.create(&n.kind, &n.config).map_err(|e| match &e {
                 ConfigError::UnknownKind { .. } => at.error(&here(&[key("kind")]), e.to_string()),
                 ConfigError::UnknownKey { key: k, .. } | ConfigError::BadValue { key: k, .. } => {
                     at.error(&here(&[key("config"), key(k)]), e.to_string())

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use noderack_graph::{Direction, Graph, NodeDescription, ParamSpec, Unit};
 use noderack_nodes::registry::KINDS;
-use noderack_nodes::NodeConfig;
+use noderack_nodes::registry::Registry;
+use noderack_presets::NodeConfig;
 use noderack_presets::Patch;
 
 fn model_of(patch: &Patch) -> anyhow::Result<Graph> {
@@ -31,7 +32,7 @@ fn show_value(spec: &ParamSpec, v: f32) -> String {
 }
 
 pub fn graph(path: &Path, dot: bool) -> anyhow::Result<()> {
-    let patch = Patch::load(path)?;
+    let patch = Patch::load(path, &Registry)?;
     let graph = model_of(&patch)?;
     let mut out = String::new();
     if dot {

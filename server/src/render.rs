@@ -29,7 +29,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     if !(0.0..=3600.0).contains(&args.tail) {
         bail!("--tail must be 0 to 3600 seconds");
     }
-    let patch = Patch::load(&args.patch)?;
+    let patch = Patch::load(&args.patch, &noderack_nodes::registry::Registry)?;
     let sample_rate = args.sample_rate as f32;
     let sequence = read_midi_file(&args.midi, args.sample_rate as f64)?;
     let (mut engine, executor) =

@@ -26,7 +26,7 @@ fn render(patch: &Patch, midi: &MidiSequence, frames: u64, block: usize) -> (Vec
 }
 
 fn demo() -> (Patch, MidiSequence) {
-    let patch = Patch::load(&repo("presets/demo.json")).unwrap();
+    let patch = Patch::load(&repo("presets/demo.json"), &noderack_nodes::registry::Registry).unwrap();
     let midi = read_midi_file(&repo("presets/demo.mid"), SR as f64).unwrap();
     (patch, midi)
 }

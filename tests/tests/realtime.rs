@@ -9,7 +9,8 @@ use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count, A
 use noderack_graph::{
     new_engine, Edit, Engine, EngineConfig, Event, EventData, HostBlock, MidiMessage, NodeDescription, NodeId, ParamId,
 };
-use noderack_nodes::{registry, ConfigValue, NodeConfig};
+use noderack_nodes::registry;
+use noderack_presets::{ConfigValue, NodeConfig};
 use noderack_tests::midi::dense_stream;
 use noderack_tests::rig::{connect, disconnect};
 

@@ -1,6 +1,7 @@
 //! Bad patch files give errors that name the file, the JSON path and the line and column, and
 //! never panic.
 
+use noderack_nodes::registry::Registry;
 use noderack_presets::{Patch, PatchError};
 
 const GOOD: &str = r#"{
@@ -20,7 +21,7 @@ const GOOD: &str = r#"{
 }"#;
 
 fn invalid(text: &str) -> (usize, usize, String, String) {
-    match Patch::parse(text, "x.json") {
+    match Patch::parse(text, "x.json", &Registry) {
         Err(PatchError::Invalid { file, line, column, json_path, message }) => {
             assert_eq!(file, "x.json");
             (line, column, json_path, message)
@@ -32,7 +33,7 @@ fn invalid(text: &str) -> (usize, usize, String, String) {
 
 #[test]
 fn good_patch_loads_with_ids_in_file_order() {
-    let p = Patch::parse(GOOD, "x.json").unwrap();
+    let p = Patch::parse(GOOD, "x.json", &Registry).unwrap();
     assert_eq!(p.nodes.len(), 4);
     assert_eq!(p.node("a").unwrap().id.0, 2);
     assert_eq!(p.node("a").unwrap().params, vec![(noderack_graph::ParamId(0), -6.0)]);
@@ -52,7 +53,7 @@ fn truncated_json_reports_where_it_ends() {
 #[test]
 fn every_truncation_is_an_error_never_a_panic() {
     for end in (0..GOOD.len()).filter(|&i| GOOD.is_char_boundary(i)) {
-        assert!(Patch::parse(&GOOD[..end], "x.json").is_err(), "prefix of {end} bytes accepted");
+        assert!(Patch::parse(&GOOD[..end], "x.json", &Registry).is_err(), "prefix of {end} bytes accepted");
     }
 }
 
@@ -141,6 +142,6 @@ fn format_version_bus_and_duplicate_id_checks() {
 
 #[test]
 fn missing_file_names_the_file() {
-    let err = Patch::load(std::path::Path::new("/nonexistent/p.json")).err().unwrap();
+    let err = Patch::load(std::path::Path::new("/nonexistent/p.json"), &Registry).err().unwrap();
     assert!(err.to_string().starts_with("/nonexistent/p.json: "), "{err}");
 }
