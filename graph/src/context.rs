@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use crate::param::Params;
 use crate::plan::PortBinding;
-use crate::{Event, EventBuffer, Transport};
+use crate::{Event, EventBuffer, Retire, Transport};
 
 /// Everything one processor call may read and write. The fields are separate views so a
 /// processor can read inputs while writing outputs.
@@ -22,6 +22,8 @@ pub struct ProcessContext<'a> {
     pub params: Params<'a>,
     /// Musical time at the first frame of this chunk.
     pub transport: &'a Transport,
+    /// Where parcels the processor no longer needs go (to be freed off the audio thread).
+    pub retire: Retire<'a>,
 }
 
 /// Shared pointers into the executor's buffer pools, valid for one process call.

@@ -9,12 +9,13 @@ use crate::error::{EngineError, GraphError};
 use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
 use crate::executor::{Executor, ExecutorStatus};
 use crate::limits::{
-    COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, PENDING_MESSAGE_CAPACITY, RETURN_QUEUE_CAPACITY,
+    COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, PARCEL_QUEUE_CAPACITY, PENDING_MESSAGE_CAPACITY,
+    RETURN_QUEUE_CAPACITY,
 };
 use crate::model::{BatchOutcome, NodeEntry, RemovedConnection};
 use crate::param::ParamState;
 use crate::{
-    BusSpec, Edit, EventBuffer, EventData, Graph, NodeDescription, NodeId, NodeRole, ParamId, ProcessConfig,
+    BusSpec, Edit, EventBuffer, EventData, Graph, NodeDescription, NodeId, NodeRole, ParamId, Parcel, ProcessConfig,
     RenderPlan, SlotKey, Transport,
 };
 
@@ -105,6 +106,7 @@ pub struct Engine {
     model: Graph,
     commands: rtrb::Producer<Command>,
     returns: rtrb::Consumer<Box<PlanUpdate>>,
+    parcels: rtrb::Consumer<Parcel>,
     status: Arc<ExecutorStatus>,
     slots: SlotAllocator,
     sent_table_len: usize,
@@ -124,6 +126,7 @@ pub struct Engine {
 pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
     let (commands, command_rx) = rtrb::RingBuffer::new(COMMAND_QUEUE_CAPACITY);
     let (return_tx, returns) = rtrb::RingBuffer::new(RETURN_QUEUE_CAPACITY);
+    let (parcel_tx, parcels) = rtrb::RingBuffer::new(PARCEL_QUEUE_CAPACITY);
     let status = Arc::new(ExecutorStatus::default());
     let stride = config.max_block_frames.max(1);
     let mut bus_offsets = Vec::with_capacity(config.buses.len());
@@ -136,6 +139,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
     let executor = Executor {
         commands: command_rx,
         returns: return_tx,
+        parcels: parcel_tx,
         plan: Box::new(plan.clone()),
         slots: Vec::new(),
         audio: vec![0.0; stride],
@@ -154,6 +158,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         config,
         commands,
         returns,
+        parcels,
         status,
         slots: SlotAllocator::default(),
         sent_table_len: 0,
@@ -257,10 +262,22 @@ impl Engine {
             .map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
     }
 
+    /// Hands `parcel` to the processor of `node` at the next block boundary (an instrument for
+    /// a sampler, …); what the processor lets go of comes back through [`Engine::maintain`].
+    /// Fails, returning nothing to the processor, if the node does not exist or the queue is
+    /// full.
+    pub fn send_parcel(&mut self, node: NodeId, parcel: Parcel) -> Result<(), EngineError> {
+        let slot = self.slot_of(node)?;
+        self.commands.push(Command::Parcel { slot, parcel }).map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
+    }
+
     /// Frees what the audio thread handed back and retires finished fades (recompiling when
     /// one ends). Call it regularly from the control thread (every few milliseconds live, once
     /// per block offline).
     pub fn maintain(&mut self) {
+        while let Ok(parcel) = self.parcels.pop() {
+            drop(parcel); // retired by a processor: freed here
+        }
         while let Ok(update) = self.returns.pop() {
             self.in_flight = self.in_flight.saturating_sub(1);
             let live_frame = update.swapped_at_frame + self.fade_frames as u64;

@@ -8,6 +8,8 @@
 //!  control thread                               audio thread
 //!  Engine::apply(batch) ─ validate ─ compile ─▶ [commands rtrb] ─▶ Executor::process
 //!  Engine::maintain() ◀─ free old plan/nodes ◀─ [returns rtrb] ◀─ swap at block boundary
+//!  Engine::send_parcel ────────────────────────▶ [commands rtrb] ─▶ Processor::receive
+//!  Engine::maintain() ◀─ drop retired parcels ◀─ [parcels rtrb] ◀─ Retire::retire
 //! ```
 
 mod compiler;
@@ -23,6 +25,7 @@ mod model;
 mod node;
 mod note_tracker;
 mod param;
+mod parcel;
 mod plan;
 mod port;
 mod transport;
@@ -36,6 +39,7 @@ pub use id::{NodeId, ParamId, PortIndex, SlotKey};
 pub use model::{BatchOutcome, BusSpec, Connection, Edit, Graph, NodeView, PortRef};
 pub use node::{NodeDescription, NodeRole, NodeSignature, NoopProcessor, ProcessConfig, Processor};
 pub use param::{ParamSignal, ParamSpec, Params, Unit};
+pub use parcel::{Parcel, Retire};
 pub use plan::RenderPlan;
 pub use port::{Direction, NodePorts, PortKind, PortSpec};
 pub use transport::Transport;

@@ -19,6 +19,11 @@ pub const COMMAND_QUEUE_CAPACITY: usize = 8192;
 /// so this bounds how many edits may be in flight before the control thread runs `maintain`.
 pub const RETURN_QUEUE_CAPACITY: usize = 256;
 
+/// Parcels (instruments, tables) processors have let go of, waiting for the control thread to
+/// drop them. A processor whose parcel does not fit keeps it and retries; 1024 covers
+/// thousands of instrument swaps between two `maintain` calls.
+pub const PARCEL_QUEUE_CAPACITY: usize = 1024;
+
 /// Timed messages (scheduled for a future frame) the audio thread can hold at once.
 pub const PENDING_MESSAGE_CAPACITY: usize = 8192;
 

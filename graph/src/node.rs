@@ -1,7 +1,7 @@
 //! The two halves of every node: a description that lives on the control thread, and a
 //! processor that lives on the audio thread.
 
-use crate::{NodePorts, ParamSpec, ProcessContext};
+use crate::{NodePorts, ParamSpec, Parcel, ProcessContext, Retire};
 
 /// Settings fixed when the engine is created, which processors may size themselves by.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -83,6 +83,13 @@ pub trait NodeDescription: Send + Sync + 'static {
 pub trait Processor: Send + 'static {
     /// Renders one chunk of `ctx.frames` frames.
     fn process(&mut self, ctx: &mut ProcessContext<'_>);
+
+    /// Takes a parcel sent with [`crate::Engine::send_parcel`], at a block boundary. Same
+    /// real-time contract as `process`: keep it, or give it (or what it replaces) to `retire`,
+    /// never drop it. The default retires it unopened.
+    fn receive(&mut self, parcel: Parcel, retire: &mut Retire<'_>) {
+        retire.retire_or_leak(parcel);
+    }
 }
 
 /// A processor that does nothing (for nodes whose work the executor does itself).

@@ -8,10 +8,12 @@ pub mod io;
 pub mod key_split;
 pub mod mixer;
 pub mod registry;
+pub mod sampler;
 pub mod synth;
 pub mod transpose;
 
 pub use gain::Gain;
 pub use io::{MidiIn, Output};
 pub use mixer::Mixer;
+pub use sampler::Sampler;
 pub use synth::Synth;

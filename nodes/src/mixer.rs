@@ -15,8 +15,8 @@ use noderack_graph::{
     ProcessConfig, ProcessContext, Processor, Unit,
 };
 
-use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 use crate::dsp::{db_to_gain, pan_gains};
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
 /// Output port index (the stereo mix).
 pub const OUT: usize = 0;

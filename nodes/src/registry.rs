@@ -5,12 +5,13 @@ use std::sync::Arc;
 use noderack_graph::NodeDescription;
 
 use crate::channel_filter::ChannelFilter;
-use noderack_presets::{ConfigError, ConfigReader, NodeConfig, NodeFactory};
 use crate::key_split::KeySplit;
 use crate::mixer::Mixer;
+use crate::sampler::Sampler;
 use crate::synth::Synth;
 use crate::transpose::Transpose;
 use crate::{Gain, MidiIn, Output};
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig, NodeFactory};
 
 /// A node kind: its patch-file name, a one-line summary and its settings.
 pub struct KindInfo {
@@ -30,6 +31,11 @@ pub const KINDS: &[KindInfo] = &[
         kind: Synth::KIND,
         summary: "polyphonic subtractive synth: band-limited oscillator, resonant low-pass, ADSR",
         settings: Synth::CONFIG_KEYS,
+    },
+    KindInfo {
+        kind: Sampler::KIND,
+        summary: "plays sampled instruments (SongWalker presets, SFZ, SF2) by program, with loops and round robin",
+        settings: Sampler::CONFIG_KEYS,
     },
     KindInfo { kind: Gain::KIND, summary: "stereo gain (dB) and balance", settings: &[] },
     KindInfo {
@@ -63,6 +69,7 @@ pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription
         MidiIn::KIND => Arc::new(MidiIn::new()),
         Output::KIND => Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16)),
         Synth::KIND => Arc::new(Synth::from_config(config)?),
+        Sampler::KIND => Arc::new(Sampler::from_config(config, None)?),
         Gain::KIND => Arc::new(Gain::new()),
         Mixer::KIND => Arc::new(Mixer::from_config(config)?),
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),

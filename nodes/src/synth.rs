@@ -85,11 +85,12 @@ use noderack_graph::{
     Params, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
-use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 use crate::dsp::filter::resonance_to_damping;
 use crate::dsp::{
-    db_to_gain, key_to_hz, pan_gains, Adsr, AdsrShape, Oscillator, Stage, Svf, SvfCoefficients, Waveform,
+    key_to_hz, pan_gains, split_at_events, Adsr, AdsrShape, Oscillator, OutputGain, Span, Stage, Svf, SvfCoefficients,
+    Waveform,
 };
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
 /// Event input port index.
 pub const EVENTS_IN: usize = 0;
@@ -213,7 +214,7 @@ impl NodeDescription for Synth {
             cache: ControlCache::new(sample_rate),
             chunk_controls: None,
             kill_fade_frames: (KILL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
-            gain_cache: (0.0, 1.0),
+            output_gain: OutputGain::default(),
         })
     }
 }
@@ -493,7 +494,7 @@ struct SynthProcessor {
     chunk_controls: Option<Controls>,
     kill_fade_frames: u32,
     /// (gain_db, linear gain) last converted.
-    gain_cache: (f32, f32),
+    output_gain: OutputGain,
 }
 
 impl SynthProcessor {
@@ -678,13 +679,6 @@ impl SynthProcessor {
             EventData::Expression(e) => self.expression(params, t, e.channel, e.key, e.kind, e.value),
         }
     }
-
-    fn linear_gain(&mut self, db: f32) -> f32 {
-        if self.gain_cache.0 != db {
-            self.gain_cache = (db, db_to_gain(db));
-        }
-        self.gain_cache.1
-    }
 }
 
 impl Processor for SynthProcessor {
@@ -703,35 +697,11 @@ impl Processor for SynthProcessor {
             self.chunk_controls = Some(self.cache.at(&params, 0));
         }
 
-        let mut pos = 0;
-        for event in events {
-            let t = (event.time_frames as usize).min(frames);
-            if t > pos {
-                self.render(&params, out_l, out_r, pos, t);
-                pos = t;
-            }
-            self.handle(event, &params, t);
-        }
-        if pos < frames {
-            self.render(&params, out_l, out_r, pos, frames);
-        }
-
-        let gain = params.get(GAIN_DB);
-        match gain.constant() {
-            Some(db) => {
-                let g = self.linear_gain(db);
-                if g != 1.0 {
-                    out_l.iter_mut().chain(out_r.iter_mut()).for_each(|s| *s *= g);
-                }
-            }
-            None => {
-                for i in 0..frames {
-                    let g = self.linear_gain(gain.at(i));
-                    out_l[i] *= g;
-                    out_r[i] *= g;
-                }
-            }
-        }
+        split_at_events(events, frames, |span| match span {
+            Span::Frames(start, end) => self.render(&params, out_l, out_r, start, end),
+            Span::Event(event, t) => self.handle(event, &params, t),
+        });
+        self.output_gain.apply(params.get(GAIN_DB), out_l, out_r);
     }
 }
 
@@ -748,7 +718,7 @@ mod tests {
             cache: ControlCache::new(48_000.0),
             chunk_controls: None,
             kill_fade_frames: 96,
-            gain_cache: (0.0, 1.0),
+            output_gain: OutputGain::default(),
         };
         let raw = [0.0, 0.005, 0.3, 0.7, 0.25, 4000.0, 0.2, 2.0, 2.0, 0.0];
         p.chunk_controls = Some(p.cache.update(raw));

@@ -1,6 +1,7 @@
 //! noderack's file formats: patches (`"format": "noderack-patch"`, see `docs/PATCH_FORMAT.md`)
 //! and the SongWalker preset library's indexes and presets.
 
+pub mod instrument;
 pub mod json_file;
 pub mod json_location;
 pub mod node_config;

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use noderack_graph::{Direction, Graph, NodeDescription, ParamSpec, Unit};
-use noderack_nodes::registry::KINDS;
 use noderack_nodes::registry::Registry;
+use noderack_nodes::registry::KINDS;
 use noderack_presets::NodeConfig;
 use noderack_presets::Patch;
 

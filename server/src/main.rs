@@ -27,9 +27,20 @@ enum Command {
     /// MIDI from the file reaches every `midi-in` node of the patch. The WAV holds every channel
     /// of every output bus, bus after bus. Rendering goes on for --tail seconds after the last
     /// MIDI event so releases and reverb tails are kept.
+    ///
+    /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
+    /// every MIDI channel.
     Render {
         /// The patch file.
-        patch: PathBuf,
+        #[arg(required_unless_present = "preset", conflicts_with = "preset")]
+        patch: Option<PathBuf>,
+        /// A SongWalker library preset ("Library/Name", e.g. "FluidR3_GM/Acoustic Grand Piano")
+        /// to play instead of a patch.
+        #[arg(long, requires = "library")]
+        preset: Option<String>,
+        /// Root folder of a SongWalker library (a local copy or mirror, with its `index.json`).
+        #[arg(long)]
+        library: Option<PathBuf>,
         /// Standard MIDI File to play.
         #[arg(long)]
         midi: PathBuf,
@@ -89,13 +100,18 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Render { patch, midi, output, sample_rate, block_size, tail, format } => {
+        Command::Render { patch, preset, library, midi, output, sample_rate, block_size, tail, format } => {
             let format = match format {
                 Format::F32 => noderack_host::WavFormat::F32,
                 Format::S24 => noderack_host::WavFormat::S24,
                 Format::S16 => noderack_host::WavFormat::S16,
             };
-            render::run(&render::RenderArgs { patch, midi, output, sample_rate, block_size, tail, format })
+            let source = match (patch, preset, library) {
+                (Some(patch), _, _) => render::Source::Patch(patch),
+                (None, Some(name), Some(library)) => render::Source::Preset { name, library },
+                _ => anyhow::bail!("give a patch file, or --preset with --library"),
+            };
+            render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }
         Command::Graph { patch, dot } => inspect::graph(&patch, dot),
         Command::Nodes => inspect::nodes(),

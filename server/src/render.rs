@@ -5,12 +5,77 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use noderack_graph::new_engine;
+use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, NodeId, PortRef};
 use noderack_host::{read_midi_file, write_wav, OfflineRenderer, WavFormat};
+use noderack_nodes::sampler::{self, Sampler};
+use noderack_nodes::{MidiIn, Output};
+use noderack_presets::instrument::Bank;
+use noderack_presets::sample::SampleStore;
+use noderack_presets::songwalker::load_instrument;
 use noderack_presets::Patch;
+use std::sync::Arc;
+
+/// What plays.
+pub enum Source {
+    /// A patch file.
+    Patch(PathBuf),
+    /// One SongWalker library preset on every channel.
+    Preset { name: String, library: PathBuf },
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Patch(path) => path.display().to_string(),
+            Source::Preset { name, .. } => format!("preset \"{name}\""),
+        }
+    }
+
+    /// The engine configuration and the edits that build the graph.
+    fn build(&self, sample_rate: f32) -> anyhow::Result<(EngineConfig, Vec<Edit>)> {
+        let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
+        match self {
+            Source::Patch(path) => {
+                let patch = Patch::load(path, &noderack_nodes::registry::Registry)?;
+                Ok((patch.engine_config(sample_rate, max_block), patch.edits()))
+            }
+            Source::Preset { name, library } => {
+                let mut store = SampleStore::new();
+                let built = load_instrument(library, name, &mut store)?;
+                for warning in &built.warnings {
+                    tracing::warn!("{warning}");
+                }
+                let voices = built.instrument.max_voices.map_or(sampler::DEFAULT_VOICES, |v| (v as usize).max(64));
+                let bank = Arc::new(Bank::single(built.instrument));
+                let node = |id: u64, label: &str, description: Arc<dyn NodeDescription>, params| Edit::AddNode {
+                    id: NodeId(id),
+                    label: label.to_string(),
+                    description,
+                    params,
+                };
+                let wire = |from: u64, to: u64| {
+                    Edit::Connect(Connection { from: PortRef::new(NodeId(from), 0), to: PortRef::new(NodeId(to), 0) })
+                };
+                let config =
+                    EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
+                let edits = vec![
+                    node(1, "keys", Arc::new(MidiIn::new()), vec![]),
+                    // Library samples are normalised near full scale: -12 dB leaves room for
+                    // chords, as the synth's voice level does.
+                    node(2, "instrument", Arc::new(Sampler::new(Some(bank), voices)), vec![(sampler::GAIN_DB, -12.0)]),
+                    node(3, "out", Arc::new(Output::new("main", 2)), vec![]),
+                    wire(1, 2),
+                    wire(2, 3),
+                ];
+                Ok((config, edits))
+            }
+        }
+    }
+}
 
 /// Arguments of one render.
 pub struct RenderArgs {
-    pub patch: PathBuf,
+    pub source: Source,
     pub midi: PathBuf,
     pub output: PathBuf,
     pub sample_rate: u32,
@@ -29,12 +94,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     if !(0.0..=3600.0).contains(&args.tail) {
         bail!("--tail must be 0 to 3600 seconds");
     }
-    let patch = Patch::load(&args.patch, &noderack_nodes::registry::Registry)?;
     let sample_rate = args.sample_rate as f32;
+    let (config, edits) = args.source.build(sample_rate)?;
     let sequence = read_midi_file(&args.midi, args.sample_rate as f64)?;
-    let (mut engine, executor) =
-        new_engine(patch.engine_config(sample_rate, noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES));
-    engine.apply(patch.edits()).with_context(|| format!("building {}", args.patch.display()))?;
+    let (mut engine, executor) = new_engine(config);
+    engine.apply(edits).with_context(|| format!("building {}", args.source.describe()))?;
     let status = engine.status().clone();
     let mut renderer = OfflineRenderer::new(engine, executor, args.block_size);
 
@@ -48,7 +112,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let peak_db = 20.0 * (report.peak.max(1e-10) as f64).log10();
     println!(
         "rendered {} ({:.1} s, {} channels, {} MIDI events) to {} in {:.2} s ({:.0}x real time)",
-        args.patch.display(),
+        args.source.describe(),
         seconds,
         channels.len(),
         sequence.events.len(),

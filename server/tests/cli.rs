@@ -147,3 +147,37 @@ fn docs_nodes_md_matches_the_node_listing() {
     let out = text(&noderack(&["nodes"]).stdout);
     assert!(listing == out, "docs/NODES.md is out of date: regenerate its listing with `noderack nodes`");
 }
+
+/// `render --preset` plays a library instrument: a note of the grand piano is heard, at a sane
+/// level; an unknown library is named in the error. Skips without the shared library.
+#[test]
+fn render_plays_a_library_preset() {
+    let Some(data) = noderack_tests::testdata_dir() else { return };
+    let library = data.join("songwalker-library");
+    let dir = scratch("preset");
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100]), (960, [0x80, 60, 0])]));
+    let wav = dir.join("out.wav");
+    let args = |preset: &str| {
+        noderack(&[
+            "render",
+            "--preset",
+            preset,
+            "--library",
+            library.to_str().unwrap(),
+            "--midi",
+            midi.to_str().unwrap(),
+            "-o",
+            wav.to_str().unwrap(),
+        ])
+    };
+    let out = args("FluidR3_GM/Acoustic Grand Piano");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
+    let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak > 0.02 && peak < 1.0, "peak {peak}");
+    let _ = std::fs::remove_file(&wav);
+    let out = args("Nowhere/Piano");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no library matches \"Nowhere\""), "{}", text(&out.stderr));
+    assert!(!wav.exists());
+}

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod event_probe;
 pub mod latent;
+pub mod library;
 pub mod midi;
 pub mod rig;
 pub mod tone;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use noderack_presets::sample::{decode, Encoding, SampleError, SampleStore};
-use noderack_presets::songwalker::{Codec, IndexEntry, LibraryIndex, PresetFile};
+use noderack_presets::songwalker::Codec;
 use noderack_tests::testdata_dir;
 
 fn scratch(name: &str) -> PathBuf {
@@ -18,20 +18,13 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Every (preset folder, zone) of the shared library.
 fn library_zones(root: &Path) -> Vec<(PathBuf, noderack_presets::songwalker::SamplerZone)> {
-    let mut out = Vec::new();
-    for lib in LibraryIndex::load(&root.join("index.json")).unwrap().entries {
-        let index_path = root.join(lib.path());
-        let folder = index_path.parent().unwrap().to_path_buf();
-        for entry in LibraryIndex::load(&index_path).unwrap().entries {
-            let IndexEntry::Preset { path, .. } = entry else { continue };
-            let preset_path = folder.join(&path);
-            let preset = PresetFile::load(&preset_path).unwrap();
-            for zone in preset.zones() {
-                out.push((preset_path.parent().unwrap().to_path_buf(), zone.clone()));
-            }
-        }
-    }
-    out
+    noderack_tests::library::library_presets(root)
+        .into_iter()
+        .flat_map(|(path, preset)| {
+            let folder = path.parent().unwrap().to_path_buf();
+            preset.zones().iter().map(move |z| (folder.clone(), z.clone())).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Every library sample decodes, and every one matches its recorded hash except where the

@@ -2,7 +2,7 @@
 
 use crate::param::ParamState;
 use crate::plan::RenderPlan;
-use crate::{EventBuffer, EventData, ParamId, Processor, SlotKey};
+use crate::{EventBuffer, EventData, ParamId, Parcel, Processor, SlotKey};
 
 /// A node's processor and everything the audio thread keeps for it. Built on the control
 /// thread; lives in the executor's slot table until its node is removed, across any number of
@@ -43,6 +43,8 @@ pub(crate) enum Command {
     Param { slot: SlotKey, param: ParamId, value: f32, at_frame: Option<u64> },
     /// Deliver an event to a MIDI input node at `at_frame`, or as soon as possible.
     Event { slot: SlotKey, data: EventData, at_frame: Option<u64> },
+    /// Hand a parcel to the processor in `slot` at the next block boundary.
+    Parcel { slot: SlotKey, parcel: Parcel },
 }
 
 /// A timed message waiting on the audio thread for its frame.

@@ -12,7 +12,7 @@ use crate::context::{Inputs, Outputs, Pools};
 use crate::limits::PENDING_MESSAGE_CAPACITY;
 use crate::param::ParamChangeAt;
 use crate::plan::{PortBinding, RenderPlan, Step};
-use crate::{Event, EventBuffer, ProcessContext, Transport};
+use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
 /// Counters the audio thread publishes for the control side (all monotonic).
@@ -23,6 +23,7 @@ pub struct ExecutorStatus {
     dropped_events: AtomicU64,
     dropped_messages: AtomicU64,
     rejected_plans: AtomicU64,
+    pub(crate) leaked_parcels: AtomicU64,
 }
 
 impl ExecutorStatus {
@@ -47,6 +48,11 @@ impl ExecutorStatus {
     pub fn rejected_plans(&self) -> u64 {
         self.rejected_plans.load(Ordering::Acquire)
     }
+    /// Parcels the audio thread had to leak because the parcel return queue was full (always 0
+    /// while the control thread runs `maintain` regularly).
+    pub fn leaked_parcels(&self) -> u64 {
+        self.leaked_parcels.load(Ordering::Acquire)
+    }
 }
 
 /// One block from the host: its output buffers (every channel of every bus, bus by bus) and
@@ -64,6 +70,7 @@ pub struct HostBlock<'a, 'b> {
 pub struct Executor {
     pub(crate) commands: rtrb::Consumer<Command>,
     pub(crate) returns: rtrb::Producer<Box<PlanUpdate>>,
+    pub(crate) parcels: rtrb::Producer<Parcel>,
     pub(crate) plan: Box<RenderPlan>,
     pub(crate) slots: Vec<Option<NodeSlot>>,
     pub(crate) audio: Vec<f32>,
@@ -129,6 +136,13 @@ impl Executor {
                 }
                 Command::Event { slot, data, at_frame } => {
                     self.schedule(Pending::Event { slot, data, at_frame: at_frame.unwrap_or(0) })
+                }
+                Command::Parcel { slot, parcel } => {
+                    let mut retire = Retire { queue: &mut self.parcels, status: &self.status };
+                    match slot_mut(&mut self.slots, slot) {
+                        Some(node) => node.processor.receive(parcel, &mut retire),
+                        None => retire.retire_or_leak(parcel), // its node is gone
+                    }
                 }
             }
         }
@@ -231,6 +245,7 @@ impl Executor {
             bus_offsets,
             transport,
             status,
+            parcels,
             ..
         } = self;
         let stride = *stride;
@@ -333,6 +348,7 @@ impl Executor {
                         },
                         params: node.params.view(n, scratch),
                         transport,
+                        retire: Retire { queue: parcels, status },
                     };
                     node.processor.process(&mut ctx);
                     if event_outputs {

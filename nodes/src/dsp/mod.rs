@@ -3,6 +3,7 @@
 
 pub mod envelope;
 pub mod filter;
+pub mod interpolate;
 pub mod oscillator;
 
 pub use envelope::{Adsr, AdsrShape, Stage};
@@ -16,6 +17,75 @@ pub fn db_to_gain(db: f32) -> f32 {
         0.0
     } else {
         10f32.powf(db / 20.0)
+    }
+}
+
+/// An output gain in dB applied to a stereo buffer, remembering the last conversion so the
+/// `powf` only runs when the value changes. Follows a smoothed parameter sample by sample.
+#[derive(Copy, Clone, Debug)]
+pub struct OutputGain {
+    db: f32,
+    linear: f32,
+}
+
+impl Default for OutputGain {
+    fn default() -> Self {
+        Self { db: 0.0, linear: 1.0 }
+    }
+}
+
+impl OutputGain {
+    fn linear(&mut self, db: f32) -> f32 {
+        if self.db != db {
+            (self.db, self.linear) = (db, db_to_gain(db));
+        }
+        self.linear
+    }
+
+    /// Scales both channels by `gain_db` (a parameter's values over the chunk).
+    pub fn apply(&mut self, gain_db: noderack_graph::ParamSignal<'_>, out_l: &mut [f32], out_r: &mut [f32]) {
+        match gain_db.constant() {
+            Some(db) => {
+                let g = self.linear(db);
+                if g != 1.0 {
+                    out_l.iter_mut().chain(out_r.iter_mut()).for_each(|s| *s *= g);
+                }
+            }
+            None => {
+                for (i, (l, r)) in out_l.iter_mut().zip(out_r.iter_mut()).enumerate() {
+                    let g = self.linear(gain_db.at(i));
+                    *l *= g;
+                    *r *= g;
+                }
+            }
+        }
+    }
+}
+
+/// One step of rendering a chunk split at its events: render frames `start..end`, or handle
+/// `event` at frame `at`.
+pub enum Span<'e> {
+    /// Render these frames.
+    Frames(usize, usize),
+    /// Apply this event, due at this frame.
+    Event(&'e noderack_graph::Event, usize),
+}
+
+/// Walks a chunk of `frames` frames with its sorted `events`, calling `step` for each run of
+/// frames between events and for each event at its frame: what makes instruments
+/// sample-accurate.
+pub fn split_at_events<'e>(events: &'e [noderack_graph::Event], frames: usize, mut step: impl FnMut(Span<'e>)) {
+    let mut pos = 0;
+    for event in events {
+        let t = (event.time_frames as usize).min(frames);
+        if t > pos {
+            step(Span::Frames(pos, t));
+            pos = t;
+        }
+        step(Span::Event(event, t));
+    }
+    if pos < frames {
+        step(Span::Frames(pos, frames));
     }
 }
 

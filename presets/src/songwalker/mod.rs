@@ -6,10 +6,12 @@
 //! `format: "songwalker-preset"` whose instrument sits under `node` (sometimes spelled
 //! `graph`), of type `sampler`, `oscillator`, `composite` or `effect`; metadata keys are
 //! camelCase; sample references are relative URLs with a `codec` (`mp3`, `raw`) and the first 16
-//! hex digits of their SHA-256. Turning a preset into a playable instrument is a later step.
+//! hex digits of their SHA-256. [`instrument`] turns sampler presets into playable instruments.
 
 pub mod index;
+pub mod instrument;
 pub mod preset;
 
-pub use index::{find_preset, IndexEntry, LibraryIndex, PresetRef};
+pub use index::{find_preset, IndexEntry, LibraryIndex, LookupError, PresetRef};
+pub use instrument::{build_instrument, load_instrument, Built, InstrumentError};
 pub use preset::{Codec, PresetFile, PresetNode, SamplerZone};

@@ -1,0 +1,571 @@
+//! `sampler`: plays instruments made of recorded samples (SongWalker presets, SFZ, SF2) from
+//! note events.
+//!
+//! # What it plays
+//!
+//! A [`SamplerProgram`]: a [`noderack_presets::instrument::Bank`] of instruments prepared for
+//! the engine's rate. Each MIDI channel selects a program with bank select (CC0/CC32) and
+//! program change, as General MIDI players do; channel 10 starts on the percussion bank (128).
+//! A bank with one instrument plays it on every channel. The node's description carries the
+//! program it starts with; [`SamplerProgram`]s sent later with
+//! [`noderack_graph::Engine::send_parcel`] replace it at a block boundary: new notes use the
+//! new program, notes already sounding finish with the one they started with. The processor
+//! holds up to [`MAX_HELD_PROGRAMS`] programs at once and retires each (back to the control
+//! thread, which frees it) as soon as no voice plays it.
+//!
+//! # Playback
+//!
+//! - Pitch: `2^((key − root)·keytrack/1200 + tune/1200)` × sample rate / engine rate, times
+//!   the channel's pitch bend (±`bend_range_semitones`). Follows the decoded sample rate, so
+//!   playback is in tune at any engine rate.
+//! - Interpolation: 4-point cubic Hermite ([`crate::dsp::interpolate`]); across a loop seam
+//!   it reads the frames that follow in the loop, so loops are seamless.
+//! - Loops: continuous (the whole note), sustain (until release, then on to the end), forward
+//!   or ping-pong; one-shot regions ignore note-off.
+//! - Envelope: the region's ADSR (its hold time is added to the attack; its delay is honoured)
+//!   at the engine's rate; a voice ends when the envelope or the sample does.
+//! - Velocity: gain `1 − t + t·(velocity/127)²` with `t` the region's velocity tracking.
+//! - Filter: per voice, low/high/band-pass, cutoff following key and velocity.
+//! - Round robin (by sequence and by a random number from a generator seeded by the `seed`
+//!   setting, so renders repeat), choke groups (`off_by`, 5 ms fade), release triggers (on
+//!   note-off, at the note-on's velocity), key switches (the last key of the switch range
+//!   pressed on the channel).
+//! - Sustain pedal (CC64) holds released notes; CC120 fades the channel's voices, CC121 resets
+//!   bend and pedal, CC123–127 release every key.
+//!
+//! # Polyphony and stealing
+//!
+//! At most `voices` notes sound at once (the `voices` setting, default 64). A note past the
+//! limit steals, in order: the oldest voice in its release phase, else the oldest voice. The
+//! stolen voice fades out over [`STEAL_FADE_SECONDS`] on one of [`STEAL_RESERVE`] extra voices
+//! kept for that purpose, so stealing never clicks; only when the reserve is used up too is a
+//! fading voice cut.
+//!
+//! # Real-time safety
+//!
+//! Voices are allocated when the processor is built. `process` and `receive` never allocate,
+//! free, lock or panic; every index into a program is checked.
+
+mod program;
+mod voice;
+
+use std::sync::Arc;
+
+use noderack_graph::{
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, Params, Parcel,
+    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Retire, Unit,
+};
+use noderack_presets::instrument::{Bank, FilterKind, LoopMode, ProgramNumber, Trigger, PERCUSSION_BANK};
+use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
+
+use program::PreparedInstrument;
+pub use program::SamplerProgram;
+use voice::{FilterTap, Voice};
+
+use crate::dsp::{split_at_events, OutputGain, Span, SvfCoefficients};
+
+/// Event input port index.
+pub const EVENTS_IN: usize = 0;
+/// Stereo output port index.
+pub const OUT: usize = 0;
+
+/// Output gain in dB.
+pub const GAIN_DB: ParamId = ParamId(0);
+/// Pitch bend range in semitones at full deflection.
+pub const BEND_RANGE_SEMITONES: ParamId = ParamId(1);
+/// Fine tuning of every note in cents.
+pub const TUNE_CENTS: ParamId = ParamId(2);
+
+/// Voices when the patch does not say.
+pub const DEFAULT_VOICES: usize = 64;
+/// Most voices one sampler may have.
+pub const MAX_VOICES: usize = 4096;
+/// Extra voices that play out the fades of stolen notes.
+pub const STEAL_RESERVE: usize = 16;
+/// Fade of a stolen or choked voice.
+pub const STEAL_FADE_SECONDS: f32 = 0.005;
+/// Fade of "all sound off" (CC120).
+pub const KILL_FADE_SECONDS: f32 = 0.002;
+/// Programs a sampler can hold at once: the current one plus older ones still sounding.
+pub const MAX_HELD_PROGRAMS: usize = 8;
+
+/// Description of a `sampler` node.
+pub struct Sampler {
+    voices: usize,
+    seed: u64,
+    program: Option<Arc<Bank>>,
+    signature: NodeSignature,
+}
+
+impl Sampler {
+    /// Kind name in patch files.
+    pub const KIND: &'static str = "sampler";
+    /// Settings a patch may give: `voices` (1..=4096, default 64), `seed` (round-robin random
+    /// generator, default 1).
+    pub const CONFIG_KEYS: &'static [&'static str] = &["voices", "seed"];
+
+    /// A sampler with `voices` voices that starts with `bank` (or silent until a program is
+    /// sent).
+    pub fn new(bank: Option<Arc<Bank>>, voices: usize) -> Self {
+        Self {
+            voices: voices.clamp(1, MAX_VOICES),
+            seed: 1,
+            program: bank,
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts {
+                    inputs: vec![PortSpec::new("events", PortKind::Events)],
+                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+                },
+                params: vec![
+                    ParamSpec::continuous("gain_db", -96.0, 24.0, 0.0, Unit::Decibels),
+                    ParamSpec::continuous("bend_range_semitones", 0.0, 48.0, 2.0, Unit::Semitones),
+                    ParamSpec::continuous("tune_cents", -100.0, 100.0, 0.0, Unit::None),
+                ],
+            },
+        }
+    }
+
+    /// A sampler from patch settings (see [`Sampler::CONFIG_KEYS`]), starting with `bank`.
+    pub fn from_config(config: &NodeConfig, bank: Option<Arc<Bank>>) -> Result<Self, ConfigError> {
+        let reader = ConfigReader::new(Self::KIND, config, Self::CONFIG_KEYS)?;
+        let voices = reader.integer("voices", 1, MAX_VOICES as u32, DEFAULT_VOICES as u32)? as usize;
+        let seed = reader.integer("seed", 0, u32::MAX, 1)? as u64;
+        Ok(Self::new(bank, voices).with_seed(seed))
+    }
+
+    /// The same sampler with another round-robin seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Number of voices (the polyphony limit).
+    pub fn voices(&self) -> usize {
+        self.voices
+    }
+}
+
+impl NodeDescription for Sampler {
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
+    }
+    fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
+        let sample_rate = config.sample_rate.max(1.0);
+        let mut held: [Option<Parcel>; MAX_HELD_PROGRAMS] = Default::default();
+        let current = self.program.as_ref().map(|bank| {
+            held[0] = Some(Parcel::new(SamplerProgram::new(bank.clone(), sample_rate)));
+            0
+        });
+        let mut processor = SamplerProcessor {
+            sample_rate,
+            polyphony: self.voices,
+            voices: vec![Voice::default(); self.voices + STEAL_RESERVE],
+            held,
+            users: [0; MAX_HELD_PROGRAMS],
+            current,
+            channels: [Channel::default(); 16],
+            note_velocity: [[0; 128]; 16],
+            next_serial: 0,
+            random_state: self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            steal_fade_frames: (STEAL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
+            kill_fade_frames: (KILL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
+            output_gain: OutputGain::default(),
+        };
+        processor.reset_channels();
+        Box::new(processor)
+    }
+}
+
+/// Per-channel state.
+#[derive(Copy, Clone, Debug)]
+struct Channel {
+    bank_msb: u8,
+    bank_lsb: u8,
+    program: u8,
+    /// Instrument index in the current program set, resolved at program change.
+    instrument: Option<usize>,
+    /// Pitch bend, -1..1 of the range.
+    bend: f32,
+    pedal_down: bool,
+    last_key_switch: Option<u8>,
+}
+
+impl Default for Channel {
+    fn default() -> Self {
+        Self {
+            bank_msb: 0,
+            bank_lsb: 0,
+            program: 0,
+            instrument: None,
+            bend: 0.0,
+            pedal_down: false,
+            last_key_switch: None,
+        }
+    }
+}
+
+impl Channel {
+    fn program_number(&self) -> ProgramNumber {
+        ProgramNumber { bank: self.bank_msb as u16 * 128 + self.bank_lsb as u16, program: self.program }
+    }
+}
+
+struct SamplerProcessor {
+    sample_rate: f32,
+    polyphony: usize,
+    voices: Vec<Voice>,
+    /// Program sets: the current one and older ones voices still play.
+    held: [Option<Parcel>; MAX_HELD_PROGRAMS],
+    /// Voices playing each held program set.
+    users: [u32; MAX_HELD_PROGRAMS],
+    current: Option<usize>,
+    channels: [Channel; 16],
+    /// Velocity of the last note-on per channel and key (release triggers play at it).
+    note_velocity: [[u8; 128]; 16],
+    next_serial: u64,
+    random_state: u64,
+    steal_fade_frames: u32,
+    kill_fade_frames: u32,
+    output_gain: OutputGain,
+}
+
+fn program_of(parcel: &Option<Parcel>) -> Option<&SamplerProgram> {
+    parcel.as_ref().and_then(|p| p.get::<SamplerProgram>())
+}
+
+impl SamplerProcessor {
+    /// Channel programs back to their defaults (channel 10 on the percussion bank), resolved
+    /// against the current program set.
+    fn reset_channels(&mut self) {
+        for (i, c) in self.channels.iter_mut().enumerate() {
+            *c = Channel::default();
+            if i == 9 {
+                c.bank_msb = (PERCUSSION_BANK / 128) as u8;
+            }
+        }
+        for ch in 0..16 {
+            self.resolve_channel(ch);
+        }
+    }
+
+    fn resolve_channel(&mut self, channel: usize) {
+        let current = self.current.and_then(|i| program_of(&self.held[i]));
+        let c = &mut self.channels[channel];
+        c.instrument = current.and_then(|p| p.bank.resolve_index(c.program_number()));
+        c.last_key_switch = c.instrument.and_then(|i| current?.instruments.get(i)?.default_key_switch);
+    }
+
+    /// The next number of the seeded generator, uniform in 0..1 (xorshift64*).
+    fn random(&mut self) -> f32 {
+        let mut x = self.random_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.random_state = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// A voice for a new note: a free one while under the polyphony limit; otherwise the
+    /// victim (oldest releasing, else oldest) fades out and a free reserve voice is used.
+    fn allocate(&mut self) -> Option<usize> {
+        let sounding = self.voices.iter().filter(|v| v.active && !v.is_fading()).count();
+        if sounding >= self.polyphony {
+            let victim = self
+                .voices
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.active && !v.is_fading())
+                .min_by_key(|(_, v)| (!v.is_releasing(), v.serial))
+                .map(|(i, _)| i);
+            if let Some(i) = victim {
+                self.voices[i].fade_out(self.steal_fade_frames);
+            }
+        }
+        if let Some(i) = self.voices.iter().position(|v| !v.active) {
+            return Some(i);
+        }
+        // Reserve exhausted too: cut the fading voice closest to silence.
+        let i = self
+            .voices
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_fading())
+            .min_by(|a, b| a.1.env.level().total_cmp(&b.1.env.level()))
+            .map(|(i, _)| i)?;
+        self.stop_voice(i);
+        Some(i)
+    }
+
+    fn stop_voice(&mut self, i: usize) {
+        let v = &mut self.voices[i];
+        if v.active {
+            v.stop();
+            self.users[v.held] = self.users[v.held].saturating_sub(1);
+        }
+    }
+
+    /// Starts every zone of the channel's instrument that answers `key`/`velocity` for
+    /// `trigger`.
+    fn trigger(&mut self, channel: u8, key: u8, velocity: u8, trigger: Trigger, tune_cents: f32) {
+        let ch = (channel & 15) as usize;
+        let Some(held) = self.current else { return };
+        let Some(instrument) = self.channels[ch].instrument else { return };
+        let key_switch = self.channels[ch].last_key_switch;
+        let random = self.random();
+        let zone_count =
+            program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument)).map_or(0, |i| i.zones.len());
+        for z in 0..zone_count {
+            // Decide and advance the round robin with the program borrowed mutably, then start.
+            let Some(program) = self.held[held].as_mut().and_then(|p| p.get_mut::<SamplerProgram>()) else { return };
+            let Some(zone) = program.instruments.get_mut(instrument).and_then(|i| i.zones.get_mut(z)) else { continue };
+            if !zone.region.matches(key, velocity, trigger, key_switch) || !zone.takes_turn(random) {
+                continue;
+            }
+            let choke = zone.region.choke_group;
+            if choke != 0 {
+                let frames = self.steal_fade_frames;
+                for v in self.voices.iter_mut().filter(|v| v.active && v.off_by == Some(choke)) {
+                    v.fade_out(frames);
+                }
+            }
+            let Some(index) = self.allocate() else { return };
+            let Some(zone) = program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument)?.zones.get(z))
+            else {
+                return;
+            };
+            let region = &zone.region;
+            let v = velocity.min(127) as f32 / 127.0;
+            let track = region.amp_velocity_track.clamp(0.0, 1.0);
+            let velocity_gain = 1.0 - track + track * v * v;
+            let filter = region.filter.map(|f| {
+                let cents =
+                    (key as f32 - region.root_key as f32) * f.keytrack_cents + (v - 1.0) * f.velocity_track_cents;
+                let cutoff = (f.cutoff_hz * (cents / 1200.0).exp2()).clamp(10.0, 0.45 * self.sample_rate);
+                let q = 10f32.powf(f.resonance_db / 20.0).max(std::f32::consts::FRAC_1_SQRT_2);
+                let tap = match f.kind {
+                    FilterKind::LowPass => FilterTap::LowPass,
+                    FilterKind::HighPass => FilterTap::HighPass,
+                    FilterKind::BandPass => FilterTap::BandPass,
+                };
+                (tap, SvfCoefficients::new(cutoff, 1.0 / q, self.sample_rate))
+            });
+            let serial = self.next_serial;
+            self.next_serial += 1;
+            let voice = &mut self.voices[index];
+            voice.start(zone, (held, instrument, z), channel, key, velocity_gain, serial, filter);
+            voice.base_step *= ((tune_cents / 1200.0) as f64).exp2();
+            if trigger == Trigger::Release {
+                voice.key_down = false;
+            }
+            self.users[held] += 1;
+        }
+    }
+
+    fn note_on(&mut self, params: &Params<'_>, t: usize, channel: u8, key: u8, velocity: u8) {
+        let ch = (channel & 15) as usize;
+        let key = key.min(127);
+        let switches = self.current.and_then(|h| {
+            let instrument = self.channels[ch].instrument?;
+            program_of(&self.held[h])?.instruments.get(instrument)?.key_switch_range
+        });
+        if let Some((low, high)) = switches {
+            if (low..=high).contains(&key) {
+                self.channels[ch].last_key_switch = Some(key);
+                return;
+            }
+        }
+        self.note_velocity[ch][key as usize] = velocity;
+        // A repeated key releases the note it still holds (as a re-struck piano string).
+        for i in 0..self.voices.len() {
+            let v = &self.voices[i];
+            if v.active && v.channel == channel && v.key == key && (v.key_down || v.held_by_pedal) {
+                self.release_voice(i, false);
+            }
+        }
+        let tune = params.get(TUNE_CENTS).at(t);
+        self.trigger(channel, key, velocity, Trigger::Attack, tune);
+    }
+
+    fn zone_of(&self, v: &Voice) -> Option<&program::Zone> {
+        program_of(&self.held[v.held])?.instruments.get(v.instrument)?.zones.get(v.zone)
+    }
+
+    fn release_voice(&mut self, i: usize, pedal_down: bool) {
+        if pedal_down {
+            let v = &mut self.voices[i];
+            v.key_down = false;
+            v.held_by_pedal = true;
+            return;
+        }
+        let sustain_loop = self.zone_of(&self.voices[i]).is_some_and(|z| z.region.loop_mode == LoopMode::Sustain);
+        self.voices[i].release(sustain_loop);
+    }
+
+    fn note_off(&mut self, params: &Params<'_>, t: usize, channel: u8, key: u8) {
+        let ch = (channel & 15) as usize;
+        let key = key.min(127);
+        let pedal = self.channels[ch].pedal_down;
+        let mut released = false;
+        for i in 0..self.voices.len() {
+            let v = &self.voices[i];
+            if v.active && v.key_down && v.channel == channel && v.key == key {
+                self.release_voice(i, pedal);
+                released = true;
+            }
+        }
+        let has_release = self.current.is_some_and(|h| {
+            self.channels[ch]
+                .instrument
+                .and_then(|i| program_of(&self.held[h])?.instruments.get(i))
+                .is_some_and(|i: &PreparedInstrument| i.has_release_triggers)
+        });
+        if released && has_release {
+            let velocity = self.note_velocity[ch][key as usize];
+            let tune = params.get(TUNE_CENTS).at(t);
+            self.trigger(channel, key, velocity, Trigger::Release, tune);
+        }
+    }
+
+    fn set_pedal(&mut self, channel: u8, down: bool) {
+        self.channels[(channel & 15) as usize].pedal_down = down;
+        if !down {
+            for i in 0..self.voices.len() {
+                let v = &self.voices[i];
+                if v.active && v.channel == channel && v.held_by_pedal {
+                    self.release_voice(i, false);
+                }
+            }
+        }
+    }
+
+    fn all_notes_off(&mut self, channel: u8) {
+        let pedal = self.channels[(channel & 15) as usize].pedal_down;
+        for i in 0..self.voices.len() {
+            let v = &self.voices[i];
+            if v.active && v.channel == channel && v.key_down {
+                self.release_voice(i, pedal);
+            }
+        }
+    }
+
+    fn handle(&mut self, event: &Event, params: &Params<'_>, t: usize) {
+        let EventData::Midi(message) = event.data else { return };
+        match message {
+            MidiMessage::NoteOn { channel, key, velocity } => self.note_on(params, t, channel, key, velocity),
+            MidiMessage::NoteOff { channel, key, .. } => self.note_off(params, t, channel, key),
+            MidiMessage::PitchBend { channel, value } => {
+                self.channels[(channel & 15) as usize].bend = (value as f32 / 8192.0).clamp(-1.0, 1.0)
+            }
+            MidiMessage::ProgramChange { channel, program } => {
+                let ch = (channel & 15) as usize;
+                self.channels[ch].program = program.min(127);
+                self.resolve_channel(ch);
+            }
+            MidiMessage::ControlChange { channel, controller, value } => {
+                let ch = (channel & 15) as usize;
+                match controller {
+                    0 => self.channels[ch].bank_msb = value.min(127),
+                    32 => self.channels[ch].bank_lsb = value.min(127),
+                    64 => self.set_pedal(channel, value >= 64),
+                    120 => {
+                        let frames = self.kill_fade_frames;
+                        for v in self.voices.iter_mut().filter(|v| v.active && v.channel == channel) {
+                            v.fade_out(frames);
+                        }
+                    }
+                    121 => {
+                        self.channels[ch].bend = 0.0;
+                        self.set_pedal(channel, false);
+                    }
+                    123..=127 => self.all_notes_off(channel),
+                    _ => {}
+                }
+            }
+            MidiMessage::PolyPressure { .. } | MidiMessage::ChannelPressure { .. } => {}
+        }
+    }
+
+    fn render(&mut self, params: &Params<'_>, out_l: &mut [f32], out_r: &mut [f32], start: usize, end: usize) {
+        let range = params.get(BEND_RANGE_SEMITONES).at(start) as f64;
+        let mut bends = [1.0f64; 16];
+        for (b, c) in bends.iter_mut().zip(&self.channels) {
+            if c.bend != 0.0 {
+                *b = (c.bend as f64 * range / 12.0).exp2();
+            }
+        }
+        let Self { voices, held, users, .. } = self;
+        for v in voices.iter_mut().filter(|v| v.active) {
+            let zone = held[v.held]
+                .as_ref()
+                .and_then(|p| p.get::<SamplerProgram>())
+                .and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone));
+            match zone {
+                Some(zone) => {
+                    v.render(zone, &mut out_l[start..end], &mut out_r[start..end], bends[(v.channel & 15) as usize])
+                }
+                None => v.stop(),
+            }
+            if !v.active {
+                users[v.held] = users[v.held].saturating_sub(1);
+            }
+        }
+    }
+
+    /// Gives back program sets that are neither current nor played by any voice.
+    fn retire_unused(&mut self, retire: &mut Retire<'_>) {
+        for i in 0..MAX_HELD_PROGRAMS {
+            if Some(i) != self.current && self.users[i] == 0 {
+                if let Some(parcel) = self.held[i].take() {
+                    if let Err(parcel) = retire.retire(parcel) {
+                        self.held[i] = Some(parcel); // queue full: try again next block
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Processor for SamplerProcessor {
+    fn process(&mut self, ctx: &mut ProcessContext<'_>) {
+        let events = ctx.inputs.events(EVENTS_IN);
+        let params = ctx.params;
+        let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);
+        let frames = ctx.frames.min(out_l.len()).min(out_r.len());
+        let (out_l, out_r) = (&mut out_l[..frames], &mut out_r[..frames]);
+        out_l.fill(0.0);
+        out_r.fill(0.0);
+
+        split_at_events(events, frames, |span| match span {
+            Span::Frames(start, end) => self.render(&params, out_l, out_r, start, end),
+            Span::Event(event, t) => self.handle(event, &params, t),
+        });
+        self.output_gain.apply(params.get(GAIN_DB), out_l, out_r);
+        self.retire_unused(&mut ctx.retire);
+    }
+
+    fn receive(&mut self, parcel: Parcel, retire: &mut Retire<'_>) {
+        let fits = parcel.get::<SamplerProgram>().is_some_and(|p| p.sample_rate == self.sample_rate);
+        if !fits {
+            retire.retire_or_leak(parcel); // not a program for this sampler: ignored
+            return;
+        }
+        self.retire_unused(retire);
+        let Some(free) = (0..MAX_HELD_PROGRAMS).find(|&i| self.held[i].is_none()) else {
+            // Every slot holds a program still sounding: the new one waits for none.
+            retire.retire_or_leak(parcel);
+            return;
+        };
+        self.held[free] = Some(parcel);
+        self.current = Some(free);
+        let previous = self.channels;
+        for (ch, before) in previous.iter().enumerate() {
+            self.resolve_channel(ch);
+            // Keep key switches pressed before the swap.
+            if before.last_key_switch.is_some() {
+                self.channels[ch].last_key_switch = before.last_key_switch;
+            }
+        }
+        self.retire_unused(retire);
+    }
+}

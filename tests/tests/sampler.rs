@@ -1,0 +1,411 @@
+//! The `sampler` node end to end through the real executor, on synthesized samples: pitch
+//! (root key, tuning, the sample's own rate, any engine rate), seamless forward and ping-pong
+//! loops, sustain loops, velocity layers, round robin (sequence and seeded random), release
+//! triggers, choke groups, key switches, program changes, stealing, block-size invariance,
+//! swapping programs under sounding notes, and the no-allocation contract.
+
+use std::sync::Arc;
+
+use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use noderack_graph::{EngineConfig, HostBlock, MidiMessage, NodeId, Parcel};
+use noderack_host::TimedMidi;
+use noderack_nodes::sampler::{Sampler, SamplerProgram};
+use noderack_presets::instrument::{
+    Bank, Group, Instrument, LoopDirection, LoopMode, NoteRange, ProgramNumber, Region, RoundRobin, SampleLoop, Trigger,
+};
+use noderack_presets::sample::Sample;
+use noderack_tests::analysis::{cents, inharmonic_energy_db, max_step, peak, peak_frequency_hz, rms};
+use noderack_tests::midi::{cc, dense_stream, note_off, note_on, sorted};
+use noderack_tests::rig::{INSTRUMENT, KEYS};
+use noderack_tests::Rig;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+const SR: f32 = 48_000.0;
+
+/// `seconds` of a sine at `hz`, amplitude 0.5, recorded at `rate` Hz.
+fn sine(hz: f64, rate: u32, seconds: f64) -> Arc<Sample> {
+    let frames = (seconds * rate as f64) as usize;
+    let data =
+        (0..frames).map(|i| (0.5 * (std::f64::consts::TAU * hz * i as f64 / rate as f64).sin()) as f32).collect();
+    Arc::new(Sample { sample_rate_hz: rate, channels: vec![data], sha256: [0; 32] })
+}
+
+fn key_hz(key: u8) -> f32 {
+    440.0 * ((key as f32 - 69.0) / 12.0).exp2()
+}
+
+fn instrument(regions: Vec<Region>) -> Instrument {
+    Instrument { name: "test".into(), groups: vec![Group { name: None, regions }], ..Instrument::default() }
+}
+
+/// A region of a 440 Hz sine (root key A4) on every key.
+fn a440(rate: u32, seconds: f64) -> Region {
+    Region::new(sine(440.0, rate, seconds), 69)
+}
+
+fn rig_with(bank: Bank, block_frames: usize, sample_rate: f32) -> Rig {
+    let mut rig = Rig::new(EngineConfig::stereo(sample_rate), block_frames);
+    rig.add_instrument(Sampler::new(Some(Arc::new(bank)), 32), vec![]);
+    rig
+}
+
+fn play(bank: Bank, frames: u64, midi: &[TimedMidi]) -> Vec<f32> {
+    let mut out = rig_with(bank, 256, SR).render(frames, midi);
+    out.swap_remove(0)
+}
+
+fn pitch_of(x: &[f32], sample_rate: f32) -> f32 {
+    peak_frequency_hz(x, sample_rate)
+}
+
+#[test]
+fn pitch_follows_key_root_tuning_and_sample_rate_at_any_engine_rate() {
+    for (engine_rate, sample_rate, key, tune_cents) in [
+        (48_000.0, 44_100, 72u8, 0.0f32),
+        (96_000.0, 44_100, 60, 0.0),
+        (44_100.0, 22_050, 81, 37.0),
+        (48_000.0, 48_000, 69, -25.0),
+    ] {
+        let mut region = a440(sample_rate, 2.0);
+        region.tune_cents = tune_cents;
+        let mut out = rig_with(Bank::single(instrument(vec![region])), 256, engine_rate)
+            .render((engine_rate * 0.8) as u64, &[note_on(0, 0, key, 127)]);
+        let x = &out.swap_remove(0)[(engine_rate * 0.1) as usize..];
+        let expected = key_hz(key) * (tune_cents / 1200.0).exp2();
+        let error = cents(pitch_of(x, engine_rate), expected);
+        assert!(error.abs() < 2.0, "key {key} at {engine_rate} Hz from {sample_rate} Hz: {error} cents off");
+    }
+}
+
+#[test]
+fn keytrack_zero_plays_every_key_at_the_recorded_pitch() {
+    let mut region = a440(48_000, 1.0);
+    region.keytrack_cents = 0.0;
+    let x = play(Bank::single(instrument(vec![region])), 24_000, &[note_on(0, 0, 40, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 440.0).abs() < 2.0);
+}
+
+#[test]
+fn pitch_bend_moves_sounding_notes() {
+    let bank = Bank::single(instrument(vec![a440(48_000, 2.0)]));
+    let bend_up = TimedMidi { frame: 0, message: MidiMessage::PitchBend { channel: 0, value: 8191 } };
+    let x = play(bank, 48_000, &[bend_up, note_on(0, 0, 69, 127)]);
+    // Full deflection at the default range of 2 semitones (8191/8192 of it).
+    let expected = 440.0 * (2.0 * 8191.0 / 8192.0 / 12.0f32).exp2();
+    assert!(cents(pitch_of(&x[4800..], SR), expected).abs() < 2.0);
+}
+
+/// A loop holding a whole number of periods continues the waveform exactly, so a looped note
+/// is as smooth as the sine itself (largest sample-to-sample step) for far longer than the
+/// recording, forward and ping-pong.
+#[test]
+fn loops_are_seamless_forward_and_ping_pong() {
+    // 0.1 s of 480 Hz at 48 kHz: 100 frames per period, loop over periods 10..40.
+    let sample = sine(480.0, 48_000, 0.1);
+    let smooth = (std::f32::consts::TAU * 480.0 / 48_000.0) * 0.5 * 1.02;
+    for direction in [LoopDirection::Forward, LoopDirection::PingPong] {
+        let mut region = Region::new(sample.clone(), 69);
+        region.keytrack_cents = 0.0;
+        region.loop_mode = LoopMode::Continuous;
+        // A ping-pong loop turns at its last frame; a sine turns smoothly only at a peak, so
+        // that loop spans from one crest (frame 25 of a period) to another.
+        let (start, end) = match direction {
+            LoopDirection::Forward => (1000.0, 4000.0),
+            LoopDirection::PingPong => (1025.0, 4026.0),
+        };
+        region.sample_loop = Some(SampleLoop { start_frames: start, end_frames: end, direction });
+        let x = play(Bank::single(instrument(vec![region])), 48_000, &[note_on(0, 0, 60, 127)]);
+        // Past the attack, a second of sound from a tenth of a second of sample.
+        let body = &x[200..];
+        assert!(rms(&body[40_000..]) > 0.3, "{direction:?}: the loop stopped");
+        let step = max_step(body);
+        assert!(step < smooth, "{direction:?}: step {step} > {smooth} (a seam)");
+    }
+}
+
+#[test]
+fn sustain_loop_plays_on_to_the_end_after_release() {
+    let sample = sine(480.0, 48_000, 0.5);
+    let mut region = Region::new(sample, 69);
+    region.keytrack_cents = 0.0;
+    region.loop_mode = LoopMode::Sustain;
+    region.sample_loop =
+        Some(SampleLoop { start_frames: 1000.0, end_frames: 4000.0, direction: LoopDirection::Forward });
+    region.amp_envelope.release_seconds = 10.0; // the end of the sample ends it, not the envelope
+    let x = play(Bank::single(instrument(vec![region])), 96_000, &[note_on(0, 0, 60, 127), note_off(48_000, 0, 60)]);
+    // Held for 1 s (longer than the 0.5 s sample): still sounding at release.
+    assert!(rms(&x[40_000..48_000]) > 0.3);
+    // Released at frame 48 000 from somewhere in the loop (frames 1000..4000 of the sample):
+    // it plays on to the sample's end (24 000) and stops, between 20 000 and 23 000 frames later.
+    let last = x.iter().rposition(|s| s.abs() > 1e-4).unwrap();
+    assert!((48_000 + 20_000..48_000 + 23_100).contains(&last), "last sound at {last}");
+}
+
+#[test]
+fn velocity_layers_pick_the_region_for_the_velocity_and_scale_level() {
+    let mut soft = Region::new(sine(440.0, 48_000, 1.0), 69);
+    soft.velocities = NoteRange { low: 1, high: 63 };
+    let mut loud = Region::new(sine(880.0, 48_000, 1.0), 69);
+    loud.velocities = NoteRange { low: 64, high: 127 };
+    let bank = || Bank::single(instrument(vec![soft.clone(), loud.clone()]));
+    let quiet = play(bank(), 24_000, &[note_on(0, 0, 69, 40)]);
+    let strong = play(bank(), 24_000, &[note_on(0, 0, 69, 127)]);
+    assert!(cents(pitch_of(&quiet[2400..], SR), 440.0).abs() < 2.0);
+    assert!(cents(pitch_of(&strong[2400..], SR), 880.0).abs() < 2.0);
+    // Velocity 40 with full tracking: (40/127)² ≈ -10 dB relative to the 0.5 sine.
+    let expected = 0.5 * (40.0f32 / 127.0).powi(2);
+    assert!((peak(&quiet[2400..]) / expected - 1.0).abs() < 0.02, "{} vs {expected}", peak(&quiet[2400..]));
+}
+
+/// Three regions on one key, each a different pitch, in a sequence of three: notes cycle
+/// through them in order. With random round robin the choice repeats under the same seed.
+#[test]
+fn round_robin_by_sequence_cycles_and_random_repeats_under_a_seed() {
+    let pitches = [440.0f32, 550.0, 660.0];
+    let regions = |rr: &dyn Fn(usize) -> RoundRobin| -> Vec<Region> {
+        pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &hz)| {
+                let mut r = Region::new(sine(hz as f64, 48_000, 0.5), 69);
+                r.round_robin = rr(i);
+                r
+            })
+            .collect()
+    };
+    let notes: Vec<TimedMidi> =
+        sorted((0..6).flat_map(|n| [note_on(n * 9600, 0, 69, 127), note_off(n * 9600 + 4800, 0, 69)]).collect());
+    let played = |x: &[f32]| -> Vec<usize> {
+        (0..6)
+            .map(|n| {
+                let f = pitch_of(&x[n * 9600 + 480..n * 9600 + 4800], SR);
+                pitches.iter().position(|&p| cents(f, p).abs() < 30.0).unwrap_or(99)
+            })
+            .collect()
+    };
+    let seq = regions(&|i| RoundRobin::Sequence { length: 3, position: i as u32 + 1 });
+    let x = play(Bank::single(instrument(seq)), 6 * 9600, &notes);
+    assert_eq!(played(&x), vec![0, 1, 2, 0, 1, 2]);
+
+    let random = regions(&|i| RoundRobin::Random { low: i as f32 / 3.0, high: (i + 1) as f32 / 3.0 });
+    let render = |seed: u64| {
+        let mut rig = Rig::stereo(256);
+        rig.add_instrument(
+            Sampler::new(Some(Arc::new(Bank::single(instrument(random.clone())))), 8).with_seed(seed),
+            vec![],
+        );
+        played(&rig.render(6 * 9600, &notes)[0])
+    };
+    let first = render(7);
+    assert!(first.iter().all(|&p| p < 3), "every note plays exactly one region: {first:?}");
+    assert_eq!(first, render(7), "same seed, same choices");
+    let others: Vec<Vec<usize>> = (8..12).map(render).collect();
+    assert!(others.iter().any(|o| *o != first), "other seeds choose differently");
+}
+
+#[test]
+fn release_trigger_sounds_at_note_off_only() {
+    let attack = Region::new(sine(440.0, 48_000, 1.0), 69);
+    let mut release = Region::new(sine(1320.0, 48_000, 0.3), 69);
+    release.trigger = Trigger::Release;
+    release.keytrack_cents = 0.0;
+    let x = play(
+        Bank::single(instrument(vec![attack, release])),
+        48_000,
+        &[note_on(0, 0, 69, 100), note_off(12_000, 0, 69)],
+    );
+    assert!(cents(pitch_of(&x[1_000..11_000], SR), 440.0).abs() < 2.0, "before note-off: the attack region");
+    // After the attack region's release (0.01 s), only the release sample remains.
+    assert!(cents(pitch_of(&x[13_000..24_000], SR), 1320.0).abs() < 2.0, "after note-off: the release region");
+    assert!(rms(&x[13_000..24_000]) > 0.1);
+}
+
+#[test]
+fn choke_group_silences_the_voices_it_names_within_a_few_milliseconds() {
+    // Open hi-hat (group 2, choked by group 1) and closed hi-hat (group 1) on two keys.
+    let mut open = Region::new(sine(440.0, 48_000, 2.0), 69);
+    open.keys = NoteRange { low: 46, high: 46 };
+    open.keytrack_cents = 0.0;
+    open.choke_group = 2;
+    open.off_by = Some(1);
+    let mut closed = Region::new(sine(1320.0, 48_000, 2.0), 69);
+    closed.keys = NoteRange { low: 42, high: 42 };
+    closed.keytrack_cents = 0.0;
+    closed.choke_group = 1;
+    let x = play(
+        Bank::single(instrument(vec![open, closed])),
+        48_000,
+        &[note_on(0, 0, 46, 127), note_on(12_000, 0, 42, 127)],
+    );
+    let open_level = |range: std::ops::Range<usize>| noderack_tests::analysis::band_energy(&x[range], SR, 400.0, 480.0);
+    assert!(open_level(2_000..12_000) > 1.0);
+    // 5 ms after the choke (240 frames) the open hi-hat is gone; the closed one plays.
+    assert!(open_level(12_400..22_400) < 1e-6 * open_level(2_000..12_000));
+    assert!(cents(pitch_of(&x[12_400..22_400], SR), 1320.0).abs() < 2.0);
+}
+
+#[test]
+fn key_switches_select_regions_and_never_sound() {
+    let mut legato = Region::new(sine(440.0, 48_000, 1.0), 69);
+    legato.key_switch = Some(24);
+    let mut staccato = Region::new(sine(440.0, 48_000, 1.0), 69);
+    staccato.key_switch = Some(25);
+    staccato.tune_cents = 700.0; // a fifth up, to tell them apart
+    let mut inst = instrument(vec![legato, staccato]);
+    inst.key_switch_range = Some(NoteRange { low: 24, high: 25 });
+    inst.default_key_switch = Some(24);
+    let bank = || Bank::single(inst.clone());
+    let x = play(bank(), 24_000, &[note_on(0, 0, 69, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 440.0).abs() < 2.0, "default switch");
+    let x = play(bank(), 24_000, &[note_on(0, 0, 25, 127), note_on(10, 0, 69, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 659.26).abs() < 2.0, "after pressing the second switch");
+}
+
+#[test]
+fn program_change_selects_instruments_and_channel_10_uses_the_percussion_bank() {
+    let mut programs = std::collections::BTreeMap::new();
+    let at =
+        |hz: f64| Arc::new(instrument(vec![Region { keytrack_cents: 0.0, ..Region::new(sine(hz, 48_000, 1.0), 69) }]));
+    programs.insert(ProgramNumber { bank: 0, program: 0 }, at(440.0));
+    programs.insert(ProgramNumber { bank: 0, program: 5 }, at(550.0));
+    programs.insert(ProgramNumber { bank: 128, program: 0 }, at(660.0));
+    let bank = Bank { programs };
+    let change = TimedMidi { frame: 0, message: MidiMessage::ProgramChange { channel: 1, program: 5 } };
+    let x = play(bank.clone(), 24_000, &[note_on(0, 0, 60, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 440.0).abs() < 2.0);
+    let x = play(bank.clone(), 24_000, &[change, note_on(1, 1, 60, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 550.0).abs() < 2.0);
+    let x = play(bank, 24_000, &[note_on(0, 9, 60, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 660.0).abs() < 2.0);
+}
+
+/// Past the polyphony limit the oldest voice makes room with a short fade: the output never
+/// jumps more than the notes themselves do.
+#[test]
+fn stealing_keeps_the_limit_and_does_not_click() {
+    let mut region = Region::new(sine(110.0, 48_000, 3.0), 45);
+    region.amp_envelope.release_seconds = 1.0;
+    let mut rig = Rig::stereo(128);
+    rig.add_instrument(Sampler::new(Some(Arc::new(Bank::single(instrument(vec![region])))), 4), vec![]);
+    let midi: Vec<TimedMidi> = (0..12).map(|n| note_on(n * 2000 + 100, 0, 45 + n as u8, 100)).collect();
+    let x = rig.render(30_000, &midi).swap_remove(0);
+    // Four voices of amplitude ≤ 0.5·(100/127)² ≈ 0.31 each: at most ~1.24 at any time.
+    assert!(peak(&x) < 4.0 * 0.5 * (100.0f32 / 127.0).powi(2) + 0.01, "peak {}", peak(&x));
+    // The largest step of four sines up to 220 Hz… plus a 5 ms fade of one of them.
+    assert!(max_step(&x) < 0.1, "step {}", max_step(&x));
+}
+
+#[test]
+fn block_size_does_not_change_the_output() {
+    let mut region = Region::new(sine(330.0, 44_100, 0.3), 64);
+    region.loop_mode = LoopMode::Continuous;
+    region.sample_loop =
+        Some(SampleLoop { start_frames: 2000.0, end_frames: 9000.0, direction: LoopDirection::PingPong });
+    let bank = Bank::single(instrument(vec![region]));
+    let midi = dense_stream(48_000, 60, 4, 3);
+    let reference = rig_with(bank.clone(), 1, SR).render(48_000, &midi);
+    for block in [17, 64, 512, 4096] {
+        assert!(rig_with(bank.clone(), block, SR).render(48_000, &midi) == reference, "block {block}");
+    }
+}
+
+/// How far below the tone the images of resampling lie: a 3 kHz sine recorded at 44.1 kHz,
+/// played a fifth up at 48 kHz. Cubic Hermite keeps everything that is not the played tone
+/// about 60 dB down (measured: -60.5 dB; docs/SAMPLER.md); the test fails above -55 dB.
+#[test]
+fn interpolation_images_stay_far_below_the_tone() {
+    let mut region = Region::new(sine(3000.0, 44_100, 3.0), 60);
+    region.amp_envelope.attack_seconds = 0.0;
+    let x = play(Bank::single(instrument(vec![region])), 32_768 + 4800, &[note_on(0, 0, 67, 127)]);
+    let played = 3000.0 * (7.0f32 / 12.0).exp2();
+    let images = inharmonic_energy_db(&x[4800..4800 + 32_768], SR, played, 60.0);
+    println!("cubic Hermite images at {played:.0} Hz: {images:.1} dB");
+    assert!(images < -55.0, "images at {images} dB");
+}
+
+/// A note held through a program swap keeps its instrument; a note after it plays the new
+/// one; the old program comes back to the control thread once its last voice ends.
+#[test]
+fn swapping_programs_keeps_sounding_notes_and_retires_the_old_program() {
+    let old = Arc::new(Bank::single(instrument(vec![a440(48_000, 2.0)])));
+    let mut new_region = a440(48_000, 2.0);
+    new_region.tune_cents = 1200.0;
+    let new = Arc::new(Bank::single(instrument(vec![new_region])));
+    let mut rig = Rig::stereo(256);
+    rig.add_instrument(Sampler::new(Some(old.clone()), 32), vec![]);
+    // Held by this test, the node's description and the processor's program.
+    assert_eq!(Arc::strong_count(&old), 3);
+    let held = rig.render(9600, &[note_on(0, 0, 57, 127)]);
+    assert!(cents(pitch_of(&held[0][2400..], SR), 220.0).abs() < 2.0);
+    rig.engine().send_parcel(NodeId(INSTRUMENT), Parcel::new(SamplerProgram::new(new, SR))).unwrap();
+    let after = rig.render(24_000, &[note_on(9600 + 4800, 0, 81, 127)]);
+    // Before the new note: the held note alone, still at 220 Hz (the old program).
+    assert!(cents(pitch_of(&after[0][0..4800], SR), 220.0).abs() < 5.0);
+    // The new note (A5, 880 Hz) plays an octave higher again: 1760 Hz; the old one goes on.
+    let spectrum = &after[0][4800..];
+    assert!(noderack_tests::analysis::band_energy(spectrum, SR, 1700.0, 1820.0) > 1.0);
+    assert!(noderack_tests::analysis::band_energy(spectrum, SR, 210.0, 230.0) > 1.0);
+    assert_eq!(Arc::strong_count(&old), 3, "still played by the held note");
+    // Once the held note has ended, the old program is retired and freed by `maintain`.
+    rig.render(24_000, &[note_off(9600 + 24_000, 0, 57)]);
+    assert_eq!(Arc::strong_count(&old), 2, "the processor let go of the old program");
+}
+
+/// Dense MIDI with program changes, pedal, bends, stealing, and programs swapped in every
+/// few blocks: no allocation or free in any `process` call, and every retired program comes
+/// back to the control thread.
+#[test]
+fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
+    let mut region = a440(44_100, 0.5);
+    region.loop_mode = LoopMode::Continuous;
+    region.sample_loop =
+        Some(SampleLoop { start_frames: 100.0, end_frames: 20_000.0, direction: LoopDirection::Forward });
+    let mut release = a440(44_100, 0.2);
+    release.trigger = Trigger::Release;
+    let bank = Arc::new(Bank::single(instrument(vec![region, release])));
+    let mut rig = rig_with((*bank).clone(), 256, SR);
+    let mut midi = dense_stream(48_000 * 4, 400, 4, 11);
+    for n in 0..40u64 {
+        midi.push(cc(n * 4800 + 7, (n % 4) as u8, 64, if n % 2 == 0 { 127 } else { 0 }));
+        midi.push(TimedMidi {
+            frame: n * 4800 + 9,
+            message: MidiMessage::ProgramChange { channel: 1, program: (n % 3) as u8 },
+        });
+        midi.push(TimedMidi {
+            frame: n * 4800 + 11,
+            message: MidiMessage::PitchBend { channel: 2, value: (n as i16 * 400) - 8000 },
+        });
+    }
+    let midi = sorted(midi);
+    let before = violation_count();
+    let mut out = [vec![0.0f32; 256], vec![0.0f32; 256]];
+    let mut cursor = 0;
+    let mut sent = 0;
+    for block in 0..(48_000 * 4 / 256) as u64 {
+        if block % 7 == 3 {
+            let program = Parcel::new(SamplerProgram::new(bank.clone(), SR));
+            rig.engine().send_parcel(NodeId(INSTRUMENT), program).unwrap();
+            sent += 1;
+        }
+        let start = block * 256;
+        let first = cursor;
+        while cursor < midi.len() && midi[cursor].frame < start + 256 {
+            cursor += 1;
+        }
+        let events: Vec<noderack_graph::Event> = midi[first..cursor]
+            .iter()
+            .map(|m| noderack_graph::Event::midi((m.frame - start) as u32, m.message))
+            .collect();
+        let [l, r] = &mut out;
+        let mut outs: [&mut [f32]; 2] = [l, r];
+        let executor = rig.renderer().executor();
+        assert_no_alloc(|| executor.process(HostBlock { frames: 256, outputs: &mut outs, midi_in: &events }));
+        rig.engine().maintain();
+    }
+    assert_eq!(violation_count(), before, "allocations on the audio thread");
+    assert!(sent > 100);
+    assert_eq!(rig.engine().status().leaked_parcels(), 0);
+    let _ = KEYS;
+}
