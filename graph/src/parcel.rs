@@ -69,9 +69,4 @@ impl Retire<'_> {
             self.status.leaked_parcels.fetch_add(1, Ordering::Relaxed);
         }
     }
-
-    /// Room left in the return queue.
-    pub fn room(&self) -> usize {
-        self.queue.slots()
-    }
 }

@@ -16,7 +16,7 @@ use noderack_presets::instrument::{
 use noderack_presets::sample::Sample;
 use noderack_tests::analysis::{cents, inharmonic_energy_db, max_step, peak, peak_frequency_hz, rms};
 use noderack_tests::midi::{cc, dense_stream, note_off, note_on, sorted};
-use noderack_tests::rig::{INSTRUMENT, KEYS};
+use noderack_tests::rig::INSTRUMENT;
 use noderack_tests::Rig;
 
 #[global_allocator]
@@ -407,5 +407,4 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
     assert_eq!(violation_count(), before, "allocations on the audio thread");
     assert!(sent > 100);
     assert_eq!(rig.engine().status().leaked_parcels(), 0);
-    let _ = KEYS;
 }

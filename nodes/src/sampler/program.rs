@@ -8,15 +8,12 @@
 use std::sync::Arc;
 
 use noderack_presets::instrument::{Bank, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
-use noderack_presets::sample::Sample;
 
 use crate::dsp::{db_to_gain, pan_gains, AdsrShape};
 
 /// A region with everything a voice needs, precomputed.
 pub(crate) struct Zone {
     pub(crate) region: Region,
-    /// The sample (a clone of the region's, kept at hand).
-    pub(crate) sample: Arc<Sample>,
     /// Left and right gain: region gain and pan.
     pub(crate) gains: (f32, f32),
     /// Amplitude envelope rates at the engine's rate.
@@ -97,7 +94,6 @@ impl Zone {
         };
         Self {
             region: region.clone(),
-            sample: region.sample.clone(),
             gains: (g * l, g * r),
             // Attack and decay times of 0 mean "as recorded": the envelope's minimum (0.1 ms).
             shape: AdsrShape::new(

@@ -136,7 +136,7 @@ impl Voice {
 
     /// Renders frames `start..end` into the outputs (adding), at `bend` (pitch ratio).
     pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64) {
-        let sample = &*zone.sample;
+        let sample = &*zone.region.sample;
         let Some(left) = sample.channels.first() else {
             self.active = false;
             return;
