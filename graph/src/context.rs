@@ -34,10 +34,20 @@ pub(crate) struct Pools {
     pub(crate) stride: usize,
 }
 
+impl Pools {
+    /// Start of audio buffer `buf`.
+    #[inline]
+    fn channel(self, buf: u32) -> *mut f32 {
+        // SAFETY: callers pass buffers of a verified binding: the verifier checked that every
+        // port's run `first..first + channels` lies inside the pool (`stride` floats each),
+        // and the executor checked the pool covers the plan before adopting it.
+        unsafe { self.audio.add(buf as usize * self.stride) }
+    }
+}
+
 /// Read access to a processor's input ports.
 pub struct Inputs<'a> {
     pub(crate) bindings: &'a [PortBinding],
-    pub(crate) channel_bufs: &'a [u32],
     pub(crate) pools: Pools,
     pub(crate) frames: usize,
     pub(crate) _borrow: PhantomData<&'a [f32]>,
@@ -60,11 +70,11 @@ impl<'a> Inputs<'a> {
     pub fn signal(&self, port: usize, channel: usize) -> &'a [f32] {
         match self.bindings.get(port) {
             Some(&PortBinding::Signal { first, channels }) if channel < channels as usize => {
-                let buf = self.channel_bufs[first as usize + channel] as usize;
-                // SAFETY: the plan verifier checked that every buffer index is inside the
-                // audio pool (`stride` floats each) and that no output of this step aliases an
-                // input, so nothing writes this range while the slice lives (one process call).
-                unsafe { std::slice::from_raw_parts(self.pools.audio.add(buf * self.pools.stride), self.frames) }
+                let ptr = self.pools.channel(first + channel as u32);
+                // SAFETY: the buffer is inside the pool (see `Pools::channel`) and no output of
+                // this step aliases an input (verified), so nothing writes this range while
+                // the slice lives (one process call).
+                unsafe { std::slice::from_raw_parts(ptr, self.frames) }
             }
             _ => &[],
         }
@@ -76,18 +86,9 @@ impl<'a> Inputs<'a> {
     pub fn stereo(&self, port: usize) -> (&'a [f32], &'a [f32]) {
         match self.bindings.get(port) {
             Some(&PortBinding::Signal { first, channels: 2 }) => {
-                let (Some(&l), Some(&r)) =
-                    (self.channel_bufs.get(first as usize), self.channel_bufs.get(first as usize + 1))
-                else {
-                    return (&[], &[]);
-                };
-                let view = |buf: u32| {
-                    // SAFETY: as in `signal`: verified index inside the pool, no aliasing output.
-                    unsafe {
-                        std::slice::from_raw_parts(self.pools.audio.add(buf as usize * self.pools.stride), self.frames)
-                    }
-                };
-                (view(l), view(r))
+                let (l, r) = (self.pools.channel(first), self.pools.channel(first + 1));
+                // SAFETY: as in `signal`: verified buffers inside the pool, no aliasing output.
+                unsafe { (std::slice::from_raw_parts(l, self.frames), std::slice::from_raw_parts(r, self.frames)) }
             }
             _ => (&[], &[]),
         }
@@ -110,7 +111,6 @@ impl<'a> Inputs<'a> {
 /// Write access to a processor's output ports.
 pub struct Outputs<'a> {
     pub(crate) bindings: &'a [PortBinding],
-    pub(crate) channel_bufs: &'a [u32],
     pub(crate) pools: Pools,
     pub(crate) frames: usize,
     pub(crate) _borrow: PhantomData<&'a mut [f32]>,
@@ -127,37 +127,33 @@ impl<'a> Outputs<'a> {
         self.bindings.is_empty()
     }
 
-    fn signal_ptr(&self, port: usize, channel: usize) -> Option<*mut f32> {
-        match self.bindings.get(port) {
-            Some(&PortBinding::Signal { first, channels }) if channel < channels as usize => {
-                let buf = self.channel_bufs[first as usize + channel] as usize;
-                // SAFETY: the verifier checked that the buffer index is inside the pool.
-                Some(unsafe { self.pools.audio.add(buf * self.pools.stride) })
-            }
-            _ => None,
-        }
-    }
-
     /// Channel `channel` of signal output `port` (empty for a wrong port kind or channel).
     #[inline]
     pub fn signal_mut(&mut self, port: usize, channel: usize) -> &mut [f32] {
-        match self.signal_ptr(port, channel) {
-            // SAFETY: output buffers of a step are distinct from each other and from its inputs
-            // (verified), and `&mut self` keeps this the only live reference into it.
-            Some(ptr) => unsafe { std::slice::from_raw_parts_mut(ptr, self.frames) },
-            None => &mut [],
+        match self.bindings.get(port) {
+            Some(&PortBinding::Signal { first, channels }) if channel < channels as usize => {
+                let ptr = self.pools.channel(first + channel as u32);
+                // SAFETY: output buffers of a step are distinct from each other and from its
+                // inputs (verified), and `&mut self` keeps this the only live reference into it.
+                unsafe { std::slice::from_raw_parts_mut(ptr, self.frames) }
+            }
+            _ => &mut [],
         }
     }
 
     /// Both channels of a stereo output `port` at once (empty slices if it is not stereo).
     #[inline]
     pub fn stereo_mut(&mut self, port: usize) -> (&mut [f32], &mut [f32]) {
-        match (self.signal_ptr(port, 0), self.signal_ptr(port, 1)) {
-            // SAFETY: the two channels of a port are distinct buffers (verified), so the two
-            // slices never overlap; `&mut self` excludes any other reference.
-            (Some(l), Some(r)) => unsafe {
-                (std::slice::from_raw_parts_mut(l, self.frames), std::slice::from_raw_parts_mut(r, self.frames))
-            },
+        match self.bindings.get(port) {
+            Some(&PortBinding::Signal { first, channels: 2 }) => {
+                let (l, r) = (self.pools.channel(first), self.pools.channel(first + 1));
+                // SAFETY: the two channels of a port are distinct buffers of the pool
+                // (verified), so the two slices never overlap; `&mut self` excludes any other
+                // reference.
+                unsafe {
+                    (std::slice::from_raw_parts_mut(l, self.frames), std::slice::from_raw_parts_mut(r, self.frames))
+                }
+            }
             _ => (&mut [], &mut []),
         }
     }

@@ -9,8 +9,8 @@ use crate::error::{EngineError, GraphError};
 use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
 use crate::executor::{Executor, ExecutorStatus};
 use crate::limits::{
-    COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, PARCEL_QUEUE_CAPACITY, PENDING_MESSAGE_CAPACITY,
-    RETURN_QUEUE_CAPACITY,
+    audio_buffer_stride, COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, PARCEL_QUEUE_CAPACITY,
+    PENDING_MESSAGE_CAPACITY, RETURN_QUEUE_CAPACITY,
 };
 use crate::model::{BatchOutcome, NodeEntry, RemovedConnection};
 use crate::param::ParamState;
@@ -128,7 +128,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
     let (return_tx, returns) = rtrb::RingBuffer::new(RETURN_QUEUE_CAPACITY);
     let (parcel_tx, parcels) = rtrb::RingBuffer::new(PARCEL_QUEUE_CAPACITY);
     let status = Arc::new(ExecutorStatus::default());
-    let stride = config.max_block_frames.max(1);
+    let stride = audio_buffer_stride(config.max_block_frames);
     let mut bus_offsets = Vec::with_capacity(config.buses.len());
     let mut offset = 0;
     for bus in &config.buses {
@@ -147,6 +147,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         param_scratch: Vec::new(),
         pending: Vec::with_capacity(PENDING_MESSAGE_CAPACITY),
         stride,
+        max_chunk_frames: config.max_block_frames.max(1),
         sample_rate: config.sample_rate,
         bus_offsets,
         transport: Transport::default(),
@@ -381,7 +382,7 @@ impl Engine {
         }
         if plan.audio_buffer_count() > self.sent_audio_buffers {
             let n = plan.audio_buffer_count().max(self.sent_audio_buffers * 3 / 2);
-            update.audio_pool = Some(vec![0.0; n * self.config.max_block_frames.max(1)]);
+            update.audio_pool = Some(vec![0.0; n * audio_buffer_stride(self.config.max_block_frames)]);
             self.sent_audio_buffers = n;
         }
         if plan.event_buffer_count() > self.sent_event_buffers {

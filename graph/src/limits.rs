@@ -7,6 +7,19 @@
 /// scratch buffers in L2 cache while amortising per-node overhead.
 pub const DEFAULT_MAX_BLOCK_FRAMES: usize = 512;
 
+/// Extra floats between the audio buffers of the executor's pool. Buffers spaced exactly a
+/// power of two apart (512 floats = 2 KiB) put a chain's source and destination a multiple of
+/// 4 KiB apart, where the CPU mistakes loads of one for reloads of stores to the other (4K
+/// aliasing); one cache line of padding avoids it.
+pub const AUDIO_BUFFER_PADDING_FRAMES: usize = 16;
+
+/// Distance in floats between two audio buffers of the executor's pool, for chunks of at most
+/// `max_block_frames`.
+pub const fn audio_buffer_stride(max_block_frames: usize) -> usize {
+    let frames = if max_block_frames == 0 { 1 } else { max_block_frames };
+    frames.div_ceil(AUDIO_BUFFER_PADDING_FRAMES) * AUDIO_BUFFER_PADDING_FRAMES + AUDIO_BUFFER_PADDING_FRAMES
+}
+
 /// Events one event buffer holds per chunk. Dense MIDI peaks at a few hundred events per
 /// 10 ms; 1024 leaves headroom for fan-in merges of several dense streams.
 pub const EVENT_BUFFER_CAPACITY: usize = 1024;

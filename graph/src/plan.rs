@@ -15,7 +15,8 @@ pub(crate) struct ConnectionKey {
     pub(crate) to_port: u16,
 }
 
-/// Reserved audio buffer that is always silent (read by unconnected signal inputs).
+/// First of the reserved audio buffers that are always silent (read by unconnected signal
+/// inputs; a plan reserves [`RenderPlan::silent_buffers`] of them, as many as its widest input).
 pub(crate) const SILENCE: u32 = 0;
 /// Reserved event buffer that is always empty (read by unconnected event inputs).
 pub(crate) const NO_EVENTS: u32 = 0;
@@ -23,7 +24,7 @@ pub(crate) const NO_EVENTS: u32 = 0;
 /// Which buffers one port of a processor uses in this plan.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PortBinding {
-    /// `channels` audio buffers whose indices start at `first` in [`RenderPlan::channel_bufs`].
+    /// `channels` adjacent audio buffers `first..first + channels`, one per channel.
     Signal { first: u32, channels: u16 },
     /// One event buffer.
     Events(u32),
@@ -72,7 +73,6 @@ pub(crate) enum Step {
 pub struct RenderPlan {
     pub(crate) steps: Vec<Step>,
     pub(crate) bindings: Vec<PortBinding>,
-    pub(crate) channel_bufs: Vec<u32>,
     pub(crate) event_srcs: Vec<u32>,
     pub(crate) fades: Vec<Fade>,
     /// Held-note state of event connections (live ones and removed ones being released),
@@ -82,8 +82,10 @@ pub struct RenderPlan {
     pub(crate) delays: Vec<DelayLine>,
     /// Latency of the whole graph: every output bus is aligned to it.
     pub(crate) latency_frames: u32,
-    /// Audio buffers the plan needs (including the reserved silent one).
+    /// Audio buffers the plan needs (including the reserved silent ones).
     pub(crate) audio_buffers: u32,
+    /// Reserved silent audio buffers at the start of the pool (`0..silent_buffers`).
+    pub(crate) silent_buffers: u32,
     /// Event buffers the plan needs (including the reserved empty one).
     pub(crate) event_buffers: u32,
     /// Every slot the plan touches, sorted (so installs/removals can be checked).

@@ -8,7 +8,6 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
 use noderack_graph::{new_engine, Edit, Engine, EngineConfig, Executor, HostBlock, NodeId};
 use noderack_nodes::dsp::{db_to_gain, pan_gains};
 use noderack_nodes::{gain, Gain, Output};
@@ -38,51 +37,96 @@ fn gain_chain() -> (Engine, Executor) {
     (engine, executor)
 }
 
+/// Renders one 64-frame block through the engine.
+fn engine_block(executor: &mut Executor, out: &mut [Vec<f32>; 2]) {
+    let [l, r] = out;
+    let mut outs: [&mut [f32]; 2] = [l, r];
+    executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
+}
+
+/// The limit: the same multiplications as the gain chain, by a hand-written loop, on buffers
+/// laid out as the executor lays out its pool (mono buffers `stride` floats apart in one
+/// allocation), ping-ponging between two stereo pairs as the compiled chain does.
+struct HandWritten {
+    pool: Vec<f32>,
+    stride: usize,
+    gains: (f32, f32),
+}
+
+impl HandWritten {
+    fn new(stride: usize) -> Self {
+        let g = db_to_gain(GAIN_DB);
+        let (pl, pr) = pan_gains(0.0);
+        Self { pool: vec![0.25f32; 6 * stride], stride, gains: (g * pl, g * pr) }
+    }
+
+    fn block(&mut self) {
+        let stride = self.stride;
+        let (mut src, mut dst) = (2usize, 4usize);
+        for _ in 0..CHAIN {
+            for (c, gain) in [self.gains.0, self.gains.1].into_iter().enumerate() {
+                let (a, z) = self.pool.split_at_mut(dst.max(src) * stride);
+                let (input, output) = if src < dst {
+                    (&a[(src + c) * stride..][..BLOCK], &mut z[c * stride..][..BLOCK])
+                } else {
+                    (&z[c * stride..][..BLOCK], &mut a[(dst + c) * stride..][..BLOCK])
+                };
+                for (o, i) in output.iter_mut().zip(input) {
+                    *o = *i * gain;
+                }
+            }
+            std::mem::swap(&mut src, &mut dst);
+        }
+        black_box(&self.pool);
+    }
+}
+
 fn executor_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("executor_overhead");
     group.throughput(Throughput::Elements(CHAIN));
 
     let (_engine, mut executor) = gain_chain();
     let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-    let run = |executor: &mut Executor, out: &mut [Vec<f32>; 2]| {
-        let [l, r] = out;
-        let mut outs: [&mut [f32]; 2] = [l, r];
-        executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
-    };
     for _ in 0..10 {
-        run(&mut executor, &mut out); // adopt the plan
+        engine_block(&mut executor, &mut out); // adopt the plan
     }
-    group.bench_function("engine_1000_gains_64_frames", |b| b.iter(|| run(&mut executor, &mut out)));
-
-    // The limit: the same multiplications on buffers laid out as the executor lays out its pool
-    // (mono buffers of `max_block_frames` in one allocation), ping-ponging between two stereo
-    // pairs as the compiled chain does.
-    let g = db_to_gain(GAIN_DB);
-    let (pl, pr) = pan_gains(0.0);
-    let (gl, gr) = (g * pl, g * pr);
-    let stride = DEFAULT_MAX_BLOCK_FRAMES;
-    let mut pool = vec![0.25f32; 5 * stride];
-    group.bench_function("hand_written_1000_gains_64_frames", |b| {
-        b.iter(|| {
-            let (mut src, mut dst) = (1usize, 3usize);
-            for _ in 0..CHAIN {
-                for (c, gain) in [gl, gr].into_iter().enumerate() {
-                    let (a, z) = pool.split_at_mut(dst.max(src) * stride);
-                    let (input, output) = if src < dst {
-                        (&a[(src + c) * stride..][..BLOCK], &mut z[c * stride..][..BLOCK])
-                    } else {
-                        (&z[c * stride..][..BLOCK], &mut a[(dst + c) * stride..][..BLOCK])
-                    };
-                    for (o, i) in output.iter_mut().zip(input) {
-                        *o = *i * gain;
-                    }
-                }
-                std::mem::swap(&mut src, &mut dst);
-            }
-            black_box(&pool);
-        })
-    });
+    group.bench_function("engine_1000_gains_64_frames", |b| b.iter(|| engine_block(&mut executor, &mut out)));
+    let mut hand = HandWritten::new(executor.buffer_stride());
+    group.bench_function("hand_written_1000_gains_64_frames", |b| b.iter(|| hand.block()));
     group.finish();
+
+    // The ratio, measured interleaved (rounds of engine blocks and hand-written blocks
+    // alternating) so that the VM's drifting speed affects both sides alike.
+    let rounds = 200;
+    let per_round = 50;
+    let mut ratios = Vec::with_capacity(rounds);
+    let (mut engine_us, mut hand_us) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        let start = std::time::Instant::now();
+        for _ in 0..per_round {
+            engine_block(&mut executor, &mut out);
+        }
+        let e = start.elapsed().as_secs_f64() * 1e6 / per_round as f64;
+        let start = std::time::Instant::now();
+        for _ in 0..per_round {
+            hand.block();
+        }
+        let h = start.elapsed().as_secs_f64() * 1e6 / per_round as f64;
+        ratios.push(e / h);
+        engine_us.push(e);
+        hand_us.push(h);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "executor_overhead/interleaved: engine {:.2} µs, hand-written {:.2} µs per block (medians of {rounds} rounds); \
+         median ratio {:.2} (goal <= 1.3)",
+        median(&mut engine_us),
+        median(&mut hand_us),
+        median(&mut ratios)
+    );
 }
 
 /// `n` gain nodes as chains of 10 fed by tones, every chain summed into the output.

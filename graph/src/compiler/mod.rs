@@ -58,9 +58,11 @@ pub(crate) enum CompileError {
 }
 
 /// Buffers produced by one output port.
-#[derive(Clone, Debug)]
+#[derive(Copy, Clone, Debug)]
 enum Produced {
-    Signal(Vec<u32>),
+    /// The first buffer of the port's run (its channels follow).
+    Signal(u32),
+    /// Its event buffer.
     Events(u32),
 }
 
@@ -87,9 +89,17 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
 
     let mut produced: Vec<Vec<Option<Produced>>> =
         input.nodes.iter().map(|node| vec![None; node.description.ports().outputs.len()]).collect();
-    let mut audio = Allocator::new(SILENCE);
-    let mut events = Allocator::new(NO_EVENTS);
-    let mut plan = RenderPlan::default();
+    // Unconnected signal inputs read silence: enough reserved silent buffers for the widest.
+    let silent_buffers = input
+        .nodes
+        .iter()
+        .flat_map(|node| node.description.ports().inputs.iter().map(|p| p.kind.signal_channels() as u32))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut audio = Allocator::new(silent_buffers);
+    let mut events = Allocator::new(1);
+    let mut plan = RenderPlan { silent_buffers, ..RenderPlan::default() };
     let mut fade_index = std::collections::HashMap::new();
     let mut release_after: Vec<(bool, u32)> = Vec::new();
     let previous_trackers: std::collections::HashMap<ConnectionKey, u32> = input
@@ -134,7 +144,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                         sources.push(src);
                     } else {
                         events.release(src);
-                        let dst = events.allocate(1);
+                        let dst = events.allocate(1, 1);
                         plan.steps.push(Step::ReleaseNotes { tracker, dst });
                         sources.push(dst);
                     }
@@ -146,7 +156,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                         *only
                     }
                     many => {
-                        let dst = events.allocate(1);
+                        let dst = events.allocate(1, 1);
                         let start = plan.event_srcs.len() as u32;
                         plan.event_srcs.extend_from_slice(many);
                         plan.steps.push(Step::MergeEvents { srcs: (start, plan.event_srcs.len() as u32), dst });
@@ -161,14 +171,13 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                 continue;
             }
 
-            let first = plan.channel_bufs.len() as u32;
             // Sources, each held back by the latency it lacks compared with this node's latest input.
-            let mut sources: Vec<(Vec<u32>, Option<u64>)> = Vec::with_capacity(edges.len());
+            let mut sources: Vec<(u32, Option<u64>)> = Vec::with_capacity(edges.len());
             for e in &edges {
-                let Some(Produced::Signal(bufs)) = &produced[e.from][e.from_port as usize] else { continue };
+                let Some(Produced::Signal(src)) = produced[e.from][e.from_port as usize] else { continue };
                 let lag = latency.input[ni].saturating_sub(latency.output[e.from]);
                 if lag == 0 {
-                    sources.push((bufs.clone(), e.fade));
+                    sources.push((src, e.fade));
                     continue;
                 }
                 let key = ConnectionKey {
@@ -177,30 +186,28 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                     to: node.slot,
                     to_port: pi as u16,
                 };
-                let mut delayed = Vec::with_capacity(bufs.len());
-                for (c, &src) in bufs.iter().enumerate() {
+                let delayed = audio.allocate(1, channels);
+                for c in 0..channels {
                     let line = plan.delays.len() as u32;
-                    let previous = previous_delays.get(&(key, c as u16)).copied();
-                    plan.delays.push(DelayLine::new((key, c as u16), lag, previous));
-                    let dst = audio.allocate(1);
-                    plan.steps.push(Step::Delay { line, src, dst });
-                    audio.release(src);
-                    delayed.push(dst);
+                    let previous = previous_delays.get(&(key, c)).copied();
+                    plan.delays.push(DelayLine::new((key, c), lag, previous));
+                    plan.steps.push(Step::Delay { line, src: src + c as u32, dst: delayed + c as u32 });
                 }
+                audio.release(src);
                 sources.push((delayed, e.fade));
             }
-            match sources.as_slice() {
-                [] => plan.channel_bufs.extend(std::iter::repeat_n(SILENCE, channels as usize)),
-                [(bufs, None)] => {
-                    plan.channel_bufs.extend(bufs.iter().copied());
-                    release_after.extend(bufs.iter().map(|&b| (true, b)));
+            let first = match sources.as_slice() {
+                [] => SILENCE,
+                [(src, None)] => {
+                    release_after.push((true, *src));
+                    *src
                 }
                 many => {
-                    for c in 0..channels as usize {
-                        let dst = audio.allocate(1);
+                    let dst = audio.allocate(1, channels);
+                    for c in 0..channels as u32 {
                         let mut wrote = false;
-                        for (bufs, fade) in many.iter() {
-                            let src = bufs[c];
+                        for &(src, fade) in many.iter() {
+                            let (src, dst) = (src + c, dst + c);
                             match fade {
                                 None if !wrote => plan.steps.push(Step::Copy { src, dst }),
                                 None => plan.steps.push(Step::Add { src, dst }),
@@ -208,9 +215,9 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                                     if !wrote {
                                         plan.steps.push(Step::Clear { dst });
                                     }
-                                    let fade = *fade_index.entry(*id).or_insert_with(|| {
+                                    let fade = *fade_index.entry(id).or_insert_with(|| {
                                         plan.fades.push(Fade {
-                                            id: *id,
+                                            id,
                                             total_frames: input.fade_frames,
                                             remaining_frames: input.fade_frames,
                                         });
@@ -220,13 +227,15 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                                 }
                             }
                             wrote = true;
-                            audio.release(src);
                         }
-                        plan.channel_bufs.push(dst);
-                        release_after.push((true, dst));
                     }
+                    for &(src, _) in many {
+                        audio.release(src);
+                    }
+                    release_after.push((true, dst));
+                    dst
                 }
-            }
+            };
             plan.bindings.push(PortBinding::Signal { first, channels });
         }
         let inputs_end = plan.bindings.len() as u32;
@@ -237,21 +246,19 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
             let count = readers[ni][pi];
             let channels = spec.kind.signal_channels();
             let out = if channels == 0 {
-                let b = events.allocate(count);
+                let b = events.allocate(count, 1);
                 plan.bindings.push(PortBinding::Events(b));
                 if count == 0 {
                     release_after.push((false, b));
                 }
                 Produced::Events(b)
             } else {
-                let first = plan.channel_bufs.len() as u32;
-                let bufs: Vec<u32> = (0..channels).map(|_| audio.allocate(count)).collect();
-                plan.channel_bufs.extend_from_slice(&bufs);
+                let first = audio.allocate(count, channels);
                 plan.bindings.push(PortBinding::Signal { first, channels });
                 if count == 0 {
-                    release_after.extend(bufs.iter().map(|&b| (true, b)));
+                    release_after.push((true, first));
                 }
-                Produced::Signal(bufs)
+                Produced::Signal(first)
             };
             produced[ni][pi] = Some(out);
         }
@@ -275,8 +282,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                 {
                     let bus_channels = input.buses[bus_index].channels;
                     for c in 0..channels.min(bus_channels) {
-                        let src = plan.channel_bufs[(first + c as u32) as usize];
-                        plan.steps.push(Step::BusOut { src, bus: bus_index as u32, channel: c });
+                        plan.steps.push(Step::BusOut { src: first + c as u32, bus: bus_index as u32, channel: c });
                     }
                 }
             }

@@ -61,9 +61,7 @@ fn bound(plan: &RenderPlan, id: u64, outputs: bool, port: usize) -> Vec<u32> {
             if slot.index == id as u32 {
                 let range = if outputs { outs } else { inputs };
                 match plan.bindings[range.0 as usize + port] {
-                    PortBinding::Signal { first, channels } => {
-                        return plan.channel_bufs[first as usize..(first + channels as u32) as usize].to_vec()
-                    }
+                    PortBinding::Signal { first, channels } => return (first..first + channels as u32).collect(),
                     PortBinding::Events(b) => return vec![b],
                 }
             }
@@ -174,6 +172,26 @@ fn unconnected_inputs_read_reserved_buffers() {
 }
 
 /// ```text
+/// 0 (stereo) → 1 (stereo in, stereo out)   2 (stereo in, unconnected)
+/// ```
+/// A port's channels are adjacent buffers, so a processor finds channel `c` at `first + c`;
+/// an unconnected stereo input reads two reserved silent buffers.
+#[test]
+fn signal_ports_get_runs_of_adjacent_buffers() {
+    let s = PortKind::STEREO;
+    let nodes = vec![node(0, &[], &[s]), node(1, &[s], &[s]), node(2, &[s], &[M])];
+    let plan = compile_nodes(nodes, vec![edge(0, 1, 0)]);
+    let out = bound(&plan, 0, true, 0);
+    assert_eq!(out, vec![out[0], out[0] + 1]);
+    assert_eq!(bound(&plan, 1, false, 0), out);
+    assert_eq!(plan.silent_buffers, 2);
+    assert_eq!(bound(&plan, 2, false, 0), vec![SILENCE, SILENCE + 1]);
+    for id in 0..3 {
+        assert!(bound(&plan, id, true, 0).iter().all(|&b| b >= 2), "outputs never use the silent run");
+    }
+}
+
+/// ```text
 /// 5 → 7 → out(bus main)
 /// ```
 /// Output nodes become bus steps, not processor calls.
@@ -252,15 +270,34 @@ mod verifier {
     fn rejects_an_output_aliasing_an_input() {
         let mut plan = base();
         let input = bound(&plan, 1, false, 0)[0];
-        let out_first = match plan.steps.iter().rev().find_map(|s| match s {
-            Step::Process { outputs, .. } => Some(plan.bindings[outputs.0 as usize]),
-            _ => None,
-        }) {
-            Some(PortBinding::Signal { first, .. }) => first,
-            _ => unreachable!(),
-        };
-        plan.channel_bufs[out_first as usize] = input;
+        let out = plan
+            .steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Step::Process { outputs, .. } => Some(outputs.0 as usize),
+                _ => None,
+            })
+            .expect("a process step");
+        plan.bindings[out] = PortBinding::Signal { first: input, channels: 1 };
         assert!(verify(&plan).unwrap_err().contains("aliases"));
+    }
+
+    #[test]
+    fn rejects_a_port_straddling_the_silent_run() {
+        let s = PortKind::STEREO;
+        let mut plan = compile_nodes(vec![node(0, &[s], &[M]), node(1, &[s], &[M])], vec![]);
+        assert_eq!(verify(&plan), Ok(()));
+        let input = plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Process { inputs, .. } => Some(inputs.0 as usize),
+                _ => None,
+            })
+            .expect("a process step");
+        plan.bindings[input] = PortBinding::Signal { first: 1, channels: 2 };
+        assert!(verify(&plan).unwrap_err().contains("silent"));
     }
 
     #[test]

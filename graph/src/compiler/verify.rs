@@ -1,6 +1,7 @@
 //! Checks a plan before it may reach the audio thread: every index in range, reserved buffers
-//! never written, no processor output aliasing another of its ports, and nothing read before
-//! it was written in the same chunk. The executor's `unsafe` buffer access relies on this.
+//! never written, every port's channels a run of adjacent buffers inside the pool, no
+//! processor output aliasing another of its ports, and nothing read before it was written in
+//! the same chunk. The executor's `unsafe` buffer access relies on this.
 
 use std::collections::HashSet;
 
@@ -15,7 +16,11 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
     if audio_n == 0 || events_n == 0 {
         return Err("the reserved buffers are missing".into());
     }
-    audio_written[SILENCE as usize] = true;
+    let silent = plan.silent_buffers.max(1);
+    if silent > audio_n {
+        return Err(format!("{silent} reserved silent buffers do not fit in {audio_n}"));
+    }
+    audio_written[SILENCE as usize..silent as usize].fill(true);
     events_written[NO_EVENTS as usize] = true;
 
     let audio_read = |b: u32, written: &[bool], what: &str| -> Result<(), String> {
@@ -26,8 +31,8 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
         }
     };
     let audio_write = |b: u32, written: &mut [bool], what: &str| -> Result<(), String> {
-        if b == SILENCE {
-            return Err(format!("{what}: writes the reserved silent buffer"));
+        if b < silent {
+            return Err(format!("{what}: writes the reserved silent buffer {b}"));
         }
         match written.get_mut(b as usize) {
             None => Err(format!("{what}: audio buffer {b} out of range ({audio_n})")),
@@ -131,7 +136,7 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
                 for b in bind(inputs)? {
                     match *b {
                         PortBinding::Signal { first, channels } => {
-                            for &buf in channels_of(plan, first, channels, &what)? {
+                            for buf in channels_of(first, channels, audio_n, silent, &what)? {
                                 audio_read(buf, &audio_written, &what)?;
                                 input_audio.insert(buf);
                             }
@@ -147,7 +152,7 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
                 for b in bind(outputs)? {
                     match *b {
                         PortBinding::Signal { first, channels } => {
-                            for &buf in channels_of(plan, first, channels, &what)? {
+                            for buf in channels_of(first, channels, audio_n, silent, &what)? {
                                 if input_audio.contains(&buf) || !out_audio.insert(buf) {
                                     return Err(format!("{what}: output audio buffer {buf} aliases another port"));
                                 }
@@ -168,8 +173,21 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
     Ok(())
 }
 
-fn channels_of<'a>(plan: &'a RenderPlan, first: u32, channels: u16, what: &str) -> Result<&'a [u32], String> {
-    plan.channel_bufs
-        .get(first as usize..first as usize + channels as usize)
-        .ok_or_else(|| format!("{what}: channel list out of range"))
+/// The buffers of a port's run, checked to lie inside the pool and not to straddle the end of
+/// the reserved silent run (a port reading silence must read only silence).
+fn channels_of(
+    first: u32,
+    channels: u16,
+    audio_n: u32,
+    silent: u32,
+    what: &str,
+) -> Result<std::ops::Range<u32>, String> {
+    let end = first as u64 + channels as u64;
+    if end > audio_n as u64 {
+        return Err(format!("{what}: channels {first}..{end} out of range ({audio_n})"));
+    }
+    if first < silent && end > silent as u64 {
+        return Err(format!("{what}: channels {first}..{end} run past the {silent} silent buffers"));
+    }
+    Ok(first..end as u32)
 }

@@ -78,7 +78,10 @@ pub struct Executor {
     /// Per-frame values of the parameters of the node being processed.
     pub(crate) param_scratch: Vec<f32>,
     pub(crate) pending: Vec<Pending>,
+    /// Distance in floats between two audio buffers of the pool.
     pub(crate) stride: usize,
+    /// The most frames one processor call renders (the engine's maximum block size).
+    pub(crate) max_chunk_frames: usize,
     pub(crate) sample_rate: f32,
     pub(crate) bus_offsets: Vec<usize>,
     pub(crate) transport: Transport,
@@ -97,7 +100,7 @@ impl Executor {
         let mut done = 0usize;
         let mut cursor = 0usize;
         while done < frames {
-            let n = self.stride.min(frames - done);
+            let n = self.max_chunk_frames.min(frames - done);
             let first = cursor;
             let last_chunk = done + n == frames;
             while cursor < block.midi_in.len()
@@ -114,6 +117,13 @@ impl Executor {
     /// Musical time; a host that has its own (a DAW) sets it before each block.
     pub fn transport_mut(&mut self) -> &mut Transport {
         &mut self.transport
+    }
+
+    /// Distance in floats between two audio buffers of the executor's pool (its maximum block
+    /// size plus padding; see [`crate::limits::AUDIO_BUFFER_PADDING_FRAMES`]). Benchmarks that
+    /// compare against hand-written loops lay their buffers out the same way.
+    pub fn buffer_stride(&self) -> usize {
+        self.stride
     }
 
     /// Status counters shared with the control side.
@@ -202,6 +212,10 @@ impl Executor {
             }
         }
         std::mem::swap(&mut self.plan, &mut update.plan);
+        // The silent run may cover buffers an earlier plan wrote to.
+        if let Some(silence) = self.audio.get_mut(..self.plan.silent_buffers as usize * self.stride) {
+            silence.fill(0.0);
+        }
         // Fades in progress continue where they were; held notes stay known.
         let old = &update.plan.fades;
         for fade in self.plan.fades.iter_mut() {
@@ -272,7 +286,7 @@ impl Executor {
             false
         });
 
-        let RenderPlan { steps, bindings, channel_bufs, event_srcs, fades, trackers, delays, .. } = &mut **plan;
+        let RenderPlan { steps, bindings, event_srcs, fades, trackers, delays, .. } = &mut **plan;
         let range = |b: u32| b as usize * stride..b as usize * stride + n;
         for step in steps.iter() {
             match *step {
@@ -338,14 +352,8 @@ impl Executor {
                     let mut ctx = ProcessContext {
                         frames: n,
                         sample_rate: *sample_rate,
-                        inputs: Inputs { bindings: in_bindings, channel_bufs, pools, frames: n, _borrow: PhantomData },
-                        outputs: Outputs {
-                            bindings: out_bindings,
-                            channel_bufs,
-                            pools,
-                            frames: n,
-                            _borrow: PhantomData,
-                        },
+                        inputs: Inputs { bindings: in_bindings, pools, frames: n, _borrow: PhantomData },
+                        outputs: Outputs { bindings: out_bindings, pools, frames: n, _borrow: PhantomData },
                         params: node.params.view(n, scratch),
                         transport,
                         retire: Retire { queue: parcels, status },
