@@ -387,7 +387,8 @@ fn round_robin_by_seq_position_cycles_in_order() {
          <region> seq_position=2 sample=c550.wav\n\
          <region> seq_position=3 sample=e660.wav\n",
     );
-    let notes = sorted((0..6).flat_map(|n| [note_on(n * 9600, 0, 69, 100), note_off(n * 9600 + 4800, 0, 69)]).collect());
+    let notes =
+        sorted((0..6).flat_map(|n| [note_on(n * 9600, 0, 69, 100), note_off(n * 9600 + 4800, 0, 69)]).collect());
     let x = play(&built, 6 * 9600, &notes);
     let pitches = [440.0f32, 550.0, 660.0];
     let played: Vec<usize> = (0..6)

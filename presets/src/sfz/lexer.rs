@@ -158,7 +158,8 @@ impl Cursor<'_> {
                     return i;
                 }
                 if text[j] == b'#' {
-                    let word: Vec<u8> = text[j + 1..line_end].iter().copied().take_while(|&c| is_name_char(c)).collect();
+                    let word: Vec<u8> =
+                        text[j + 1..line_end].iter().copied().take_while(|&c| is_name_char(c)).collect();
                     if word == b"define" || word == b"include" {
                         return i;
                     }
@@ -241,7 +242,9 @@ pub fn lex(text: &str) -> Result<Vec<Lexed>, LexError> {
                 let name = cursor.take_while(|c| is_name_char(c) || c == b'$').to_string();
                 if name.is_empty() {
                     let shown = text[cursor.pos..].chars().next().unwrap_or(' ');
-                    return Err(cursor.error(format!("unexpected `{shown}`: expected a header, an opcode or a directive")));
+                    return Err(
+                        cursor.error(format!("unexpected `{shown}`: expected a header, an opcode or a directive"))
+                    );
                 }
                 if cursor.peek() != Some(b'=') {
                     return Err(cursor.error(format!("expected `=` after `{name}`")));
@@ -279,7 +282,12 @@ mod tests {
     fn opcodes_share_a_line_and_values_keep_inner_spaces() {
         assert_eq!(
             tokens("<region> sample=Grand Piano C4.wav lokey=60 hikey=62\n"),
-            vec![Token::Header("region".into()), op("sample", "Grand Piano C4.wav"), op("lokey", "60"), op("hikey", "62")]
+            vec![
+                Token::Header("region".into()),
+                op("sample", "Grand Piano C4.wav"),
+                op("lokey", "60"),
+                op("hikey", "62")
+            ]
         );
     }
 

@@ -225,8 +225,7 @@ impl Value<'_> {
         match number_prefix(self.text) {
             Some((v, trailing)) => {
                 if trailing {
-                    self.remark =
-                        Some(format!("`{}={}`: text after the number {v} is ignored", self.name, self.text));
+                    self.remark = Some(format!("`{}={}`: text after the number {v} is ignored", self.name, self.text));
                 }
                 Ok(v)
             }
@@ -258,10 +257,9 @@ impl Value<'_> {
 
     fn key(&mut self) -> Result<u8, Outcome> {
         if let Some(k) = note_name(self.text) {
-            return u8::try_from(k)
-                .ok()
-                .filter(|k| *k <= 127)
-                .ok_or_else(|| Outcome::Ignored(format!("`{}={}`: key outside 0..=127; ignored", self.name, self.text)));
+            return u8::try_from(k).ok().filter(|k| *k <= 127).ok_or_else(|| {
+                Outcome::Ignored(format!("`{}={}`: key outside 0..=127; ignored", self.name, self.text))
+            });
         }
         self.integer(0, 127).map(|k| k as u8)
     }

@@ -80,8 +80,8 @@ impl State<'_> {
         self.out.files.push(path.clone());
         self.stack.push(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
         let text = String::from_utf8_lossy(bytes);
-        let tokens = lex(&text)
-            .map_err(|e| SfzError::Syntax { file: path.clone(), line: e.line, message: e.message })?;
+        let tokens =
+            lex(&text).map_err(|e| SfzError::Syntax { file: path.clone(), line: e.line, message: e.message })?;
         for lexed in tokens {
             let origin = Origin { file, line: lexed.line };
             match lexed.token {
