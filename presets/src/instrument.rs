@@ -183,6 +183,9 @@ pub struct Region {
     pub choke_group: u32,
     /// A region of this group starting silences this one.
     pub off_by: Option<u32>,
+    /// At most this many voices of this region's choke group (or, outside any group, of this
+    /// region) sound at once: a new one fades the oldest out (SFZ `polyphony`).
+    pub polyphony: Option<u32>,
     /// Plays only while this key switch was the last one pressed.
     pub key_switch: Option<u8>,
     /// Gain in dB.
@@ -217,6 +220,7 @@ impl Region {
             round_robin: RoundRobin::Off,
             choke_group: 0,
             off_by: None,
+            polyphony: None,
             key_switch: None,
             gain_db: 0.0,
             pan: 0.0,

@@ -231,6 +231,19 @@ impl SampleStore {
         Ok(sample)
     }
 
+    /// Decodes `bytes` already in memory (an embedded sample, a file read for its metadata
+    /// too), or returns the buffer already decoded from identical bytes; `file` names them in
+    /// errors.
+    pub fn load_bytes(&mut self, bytes: &[u8], encoding: Encoding<'_>, file: &str) -> Result<Arc<Sample>, SampleError> {
+        let hash = sha256(bytes);
+        if let Some(existing) = self.by_hash.get(&hash) {
+            return Ok(existing.clone());
+        }
+        let sample = Arc::new(decode(bytes, encoding, file)?);
+        self.by_hash.insert(hash, sample.clone());
+        Ok(sample)
+    }
+
     /// Number of distinct samples held.
     pub fn len(&self) -> usize {
         self.by_hash.len()

@@ -29,11 +29,14 @@ enum Command {
     /// MIDI event so releases and reverb tails are kept.
     ///
     /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
-    /// every MIDI channel.
+    /// every MIDI channel, and --sfz one SFZ instrument (see docs/SFZ.md).
     Render {
         /// The patch file.
-        #[arg(required_unless_present = "preset", conflicts_with = "preset")]
+        #[arg(required_unless_present_any = ["preset", "sfz"], conflicts_with_all = ["preset", "sfz"])]
         patch: Option<PathBuf>,
+        /// An SFZ instrument to play on every MIDI channel instead of a patch.
+        #[arg(long, conflicts_with = "preset")]
+        sfz: Option<PathBuf>,
         /// A SongWalker library preset ("Library/Name", e.g. "FluidR3_GM/Acoustic Grand Piano")
         /// to play instead of a patch.
         #[arg(long, requires = "library")]
@@ -100,16 +103,17 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Render { patch, preset, library, midi, output, sample_rate, block_size, tail, format } => {
+        Command::Render { patch, sfz, preset, library, midi, output, sample_rate, block_size, tail, format } => {
             let format = match format {
                 Format::F32 => noderack_host::WavFormat::F32,
                 Format::S24 => noderack_host::WavFormat::S24,
                 Format::S16 => noderack_host::WavFormat::S16,
             };
-            let source = match (patch, preset, library) {
-                (Some(patch), _, _) => render::Source::Patch(patch),
-                (None, Some(name), Some(library)) => render::Source::Preset { name, library },
-                _ => anyhow::bail!("give a patch file, or --preset with --library"),
+            let source = match (patch, sfz, preset, library) {
+                (Some(patch), ..) => render::Source::Patch(patch),
+                (None, Some(sfz), ..) => render::Source::Sfz(sfz),
+                (None, None, Some(name), Some(library)) => render::Source::Preset { name, library },
+                _ => anyhow::bail!("give a patch file, --sfz, or --preset with --library"),
             };
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }

@@ -9,11 +9,16 @@ use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, N
 use noderack_host::{read_midi_file, write_wav, OfflineRenderer, WavFormat};
 use noderack_nodes::sampler::{self, Sampler};
 use noderack_nodes::{MidiIn, Output};
-use noderack_presets::instrument::Bank;
+use noderack_presets::instrument::{Bank, Instrument};
 use noderack_presets::sample::SampleStore;
+use noderack_presets::sfz::load_sfz;
 use noderack_presets::songwalker::load_instrument;
 use noderack_presets::Patch;
 use std::sync::Arc;
+
+/// SFZ warnings printed before the rest are only counted (libraries full of CC-modulation
+/// opcodes give hundreds).
+const SHOWN_SFZ_WARNINGS: usize = 10;
 
 /// What plays.
 pub enum Source {
@@ -21,6 +26,8 @@ pub enum Source {
     Patch(PathBuf),
     /// One SongWalker library preset on every channel.
     Preset { name: String, library: PathBuf },
+    /// One SFZ instrument on every channel.
+    Sfz(PathBuf),
 }
 
 impl Source {
@@ -28,6 +35,7 @@ impl Source {
         match self {
             Source::Patch(path) => path.display().to_string(),
             Source::Preset { name, .. } => format!("preset \"{name}\""),
+            Source::Sfz(path) => path.display().to_string(),
         }
     }
 
@@ -45,32 +53,50 @@ impl Source {
                 for warning in &built.warnings {
                     tracing::warn!("{warning}");
                 }
-                let voices = built.instrument.max_voices.map_or(sampler::DEFAULT_VOICES, |v| (v as usize).max(64));
-                let bank = Arc::new(Bank::single(built.instrument));
-                let node = |id: u64, label: &str, description: Arc<dyn NodeDescription>, params| Edit::AddNode {
-                    id: NodeId(id),
-                    label: label.to_string(),
-                    description,
-                    params,
-                };
-                let wire = |from: u64, to: u64| {
-                    Edit::Connect(Connection { from: PortRef::new(NodeId(from), 0), to: PortRef::new(NodeId(to), 0) })
-                };
-                let config =
-                    EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
-                let edits = vec![
-                    node(1, "keys", Arc::new(MidiIn::new()), vec![]),
-                    // Library samples are normalised near full scale: -12 dB leaves room for
-                    // chords, as the synth's voice level does.
-                    node(2, "instrument", Arc::new(Sampler::new(Some(bank), voices)), vec![(sampler::GAIN_DB, -12.0)]),
-                    node(3, "out", Arc::new(Output::new("main", 2)), vec![]),
-                    wire(1, 2),
-                    wire(2, 3),
-                ];
-                Ok((config, edits))
+                // Library samples are normalised near full scale: -12 dB leaves room for
+                // chords, as the synth's voice level does.
+                Ok(sampler_graph(built.instrument, sample_rate, -12.0))
+            }
+            Source::Sfz(path) => {
+                let mut store = SampleStore::new();
+                let built = load_sfz(path, &mut store)?;
+                for warning in built.warnings.iter().take(SHOWN_SFZ_WARNINGS) {
+                    eprintln!("warning: {warning}");
+                }
+                if built.warnings.len() > SHOWN_SFZ_WARNINGS {
+                    let more = built.warnings.len() - SHOWN_SFZ_WARNINGS;
+                    eprintln!("warning: … and {more} more (NODERACK_LOG=debug lists every one)");
+                }
+                // An SFZ sets its own levels (`volume`), so it plays at unity, as sfizz does.
+                Ok(sampler_graph(built.instrument, sample_rate, 0.0))
             }
         }
     }
+}
+
+/// `midi-in` → `sampler` playing `instrument` on every channel (at `gain_db`) → the `main` bus.
+fn sampler_graph(instrument: Instrument, sample_rate: f32, gain_db: f32) -> (EngineConfig, Vec<Edit>) {
+    let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
+    let voices = instrument.max_voices.map_or(sampler::DEFAULT_VOICES, |v| (v as usize).max(64));
+    let bank = Arc::new(Bank::single(instrument));
+    let node = |id: u64, label: &str, description: Arc<dyn NodeDescription>, params| Edit::AddNode {
+        id: NodeId(id),
+        label: label.to_string(),
+        description,
+        params,
+    };
+    let wire = |from: u64, to: u64| {
+        Edit::Connect(Connection { from: PortRef::new(NodeId(from), 0), to: PortRef::new(NodeId(to), 0) })
+    };
+    let config = EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
+    let edits = vec![
+        node(1, "keys", Arc::new(MidiIn::new()), vec![]),
+        node(2, "instrument", Arc::new(Sampler::new(Some(bank), voices)), vec![(sampler::GAIN_DB, gain_db)]),
+        node(3, "out", Arc::new(Output::new("main", 2)), vec![]),
+        wire(1, 2),
+        wire(2, 3),
+    ];
+    (config, edits)
 }
 
 /// Arguments of one render.

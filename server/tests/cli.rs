@@ -181,3 +181,63 @@ fn render_plays_a_library_preset() {
     assert!(text(&out.stderr).contains("no library matches \"Nowhere\""), "{}", text(&out.stderr));
     assert!(!wav.exists());
 }
+
+/// `render --sfz` plays an SFZ instrument on every channel: a generated sine and a WAV sample
+/// are heard at their pitches, unsupported opcodes are warned on stderr with file and line,
+/// and a malformed SFZ fails with its file and line and writes nothing.
+#[test]
+fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
+    use noderack_tests::fixtures::{sine_wave, write_wav};
+    let dir = scratch("sfz");
+    write_wav(&dir.join("samples"), "a220.wav", 44_100, &sine_wave(220.0, 44_100, 2.0, 0.5));
+    let sfz = write(
+        &dir,
+        "tiny.sfz",
+        b"<control> default_path=samples\\\n<region> lokey=a4 hikey=a4 sample=*sine volume=-6\n<region> key=57 sample=a220.wav\n  width=50\n",
+    );
+    // A4 (channel 1) for the first second, A3 (channel 2) for the second.
+    let midi = write(
+        &dir,
+        "n.mid",
+        &noderack_tests::midi::smf_bytes(&[
+            (0, [0x90, 69, 100]),
+            (960, [0x80, 69, 0]),
+            (960, [0x91, 57, 100]),
+            (1920, [0x81, 57, 0]),
+        ]),
+    );
+    let wav = dir.join("out.wav");
+    let render = |sfz: &Path| {
+        noderack(&[
+            "render",
+            "--sfz",
+            sfz.to_str().unwrap(),
+            "--midi",
+            midi.to_str().unwrap(),
+            "-o",
+            wav.to_str().unwrap(),
+            "--tail",
+            "0.2",
+        ])
+    };
+    let out = render(&sfz);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("warning: {}:4: opcode `width` is not supported", sfz.display())), "{err}");
+    let reader = hound::WavReader::open(&wav).unwrap();
+    let rate = reader.spec().sample_rate as f32;
+    let left: Vec<f32> = reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect();
+    let second = rate as usize;
+    for (range, hz) in [(second / 10..second, 440.0), (second + second / 10..2 * second, 220.0)] {
+        let found = noderack_tests::peak_frequency_hz(&left[range], rate);
+        assert!(noderack_tests::analysis::cents(found, hz).abs() < 2.0, "{found} Hz, expected {hz}");
+    }
+    let _ = std::fs::remove_file(&wav);
+
+    let bad = write(&dir, "bad.sfz", b"<region> sample=*sine\n<group key=60\n");
+    let out = render(&bad);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("error: {}:2: header `<group key=60` is not closed", bad.display())), "{err}");
+    assert!(!wav.exists());
+}

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod event_probe;
+pub mod fixtures;
 pub mod latent;
 pub mod library;
 pub mod midi;

@@ -27,7 +27,8 @@
 //! - Velocity: gain `1 − t + t·(velocity/127)²` with `t` the region's velocity tracking.
 //! - Filter: per voice, low/high/band-pass, cutoff following key and velocity.
 //! - Round robin (by sequence and by a random number from a generator seeded by the `seed`
-//!   setting, so renders repeat), choke groups (`off_by`, 5 ms fade), release triggers (on
+//!   setting, so renders repeat), choke groups (`off_by`, 5 ms fade), polyphony limits per
+//!   group (`Region::polyphony`: the oldest voice of the group fades), release triggers (on
 //!   note-off, at the note-on's velocity), key switches (the last key of the switch range
 //!   pressed on the channel).
 //! - Sustain pedal (CC64) holds released notes; CC120 fades the channel's voices, CC121 resets
@@ -297,6 +298,24 @@ impl SamplerProcessor {
         Some(i)
     }
 
+    /// Fades the oldest voices of a polyphony group (choke group `group` of the instrument, or
+    /// zone `zone` alone when `group` is 0) until at most `keep` still sound.
+    fn limit_group(&mut self, held: usize, instrument: usize, zone: usize, group: u32, keep: usize) {
+        let member = |v: &Voice| {
+            v.active
+                && !v.is_fading()
+                && v.held == held
+                && v.instrument == instrument
+                && if group != 0 { v.choke_group == group } else { v.zone == zone }
+        };
+        let frames = self.steal_fade_frames;
+        while self.voices.iter().filter(|v| member(v)).count() > keep {
+            let oldest = self.voices.iter().enumerate().filter(|(_, v)| member(v)).min_by_key(|(_, v)| v.serial);
+            let Some((i, _)) = oldest else { return };
+            self.voices[i].fade_out(frames);
+        }
+    }
+
     fn stop_voice(&mut self, i: usize) {
         let v = &mut self.voices[i];
         if v.active {
@@ -323,11 +342,15 @@ impl SamplerProcessor {
                 continue;
             }
             let choke = zone.region.choke_group;
+            let polyphony = zone.region.polyphony;
             if choke != 0 {
                 let frames = self.steal_fade_frames;
                 for v in self.voices.iter_mut().filter(|v| v.active && v.off_by == Some(choke)) {
                     v.fade_out(frames);
                 }
+            }
+            if let Some(limit) = polyphony {
+                self.limit_group(held, instrument, z, choke, limit.max(1) as usize - 1);
             }
             let Some(index) = self.allocate() else { return };
             let Some(zone) = program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument)?.zones.get(z))

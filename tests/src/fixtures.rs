@@ -1,0 +1,42 @@
+//! Files tests write for themselves: scratch folders, synthesized WAV samples, and text files
+//! (SFZ instruments, patches) beside them.
+
+use std::path::{Path, PathBuf};
+
+/// A fresh, empty folder for one test (`name` keeps tests apart; the process id keeps runs
+/// apart).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("noderack-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// `seconds` of a sine at `hz` with peak `amplitude`, at `rate` Hz.
+pub fn sine_wave(hz: f64, rate: u32, seconds: f64, amplitude: f32) -> Vec<f32> {
+    let frames = (seconds * rate as f64).round() as usize;
+    (0..frames).map(|i| amplitude * (std::f64::consts::TAU * hz * i as f64 / rate as f64).sin() as f32).collect()
+}
+
+/// Writes `samples` as a mono 16-bit WAV at `rate` Hz to `dir/name` and returns its path.
+pub fn write_wav(dir: &Path, name: &str, rate: u32, samples: &[f32]) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+    }
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut writer = hound::WavWriter::create(&path, spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for s in samples {
+        writer.write_sample((s.clamp(-1.0, 1.0) * 32_767.0).round() as i16).expect("writes a sample");
+    }
+    writer.finalize().expect("finishes the WAV");
+    path
+}
+
+/// Writes `text` to `dir/name` and returns its path.
+pub fn write_text(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}

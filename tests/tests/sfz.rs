@@ -1,0 +1,548 @@
+//! The SFZ importer: every sfizz test file loads (with the facts sfizz's own tests check), and
+//! instruments written here play as written through the real sampler node — pitch, velocity
+//! layers, round robin, loops, choke groups, polyphony, release triggers, filters — with
+//! warnings and errors that name the file and line.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use noderack_host::TimedMidi;
+use noderack_nodes::sampler::Sampler;
+use noderack_presets::instrument::{
+    Bank, FilterKind, LoopDirection, LoopMode, NoteRange, Region, RoundRobin, SampleLoop, Trigger,
+};
+use noderack_presets::sample::SampleStore;
+use noderack_presets::sfz::generated::CYCLE_FRAMES;
+use noderack_presets::sfz::{load_sfz, Built, SfzError};
+use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
+use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav};
+use noderack_tests::midi::{note_off, note_on, sorted};
+use noderack_tests::Rig;
+
+const SR: f32 = 48_000.0;
+
+// ---------------------------------------------------------------- the sfizz test files
+
+fn testfiles() -> Option<PathBuf> {
+    Some(noderack_tests::testdata_dir()?.join("sfz/sfizz-testfiles"))
+}
+
+fn load(path: &Path) -> Built {
+    load_sfz(path, &mut SampleStore::new()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn regions(built: &Built) -> Vec<&Region> {
+    built.instrument.regions().collect()
+}
+
+fn keys(built: &Built) -> Vec<(u8, u8)> {
+    built.instrument.regions().map(|r| (r.keys.low, r.keys.high)).collect()
+}
+
+/// Lines of the warnings about `file` whose message contains `text`.
+fn warned_lines(built: &Built, file: &Path, text: &str) -> Vec<u32> {
+    built.warnings.iter().filter(|w| w.file == file && w.message.contains(text)).map(|w| w.line).collect()
+}
+
+fn all_sfz_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sfz")) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every `.sfz` in the sfizz test files loads (none of them is malformed SFZ: the "bad" ones
+/// have missing samples, which are warnings), with the region counts sfizz's tests expect,
+/// and every warning points at a file that was read and a line in it.
+#[test]
+fn every_sfizz_test_file_loads_with_the_expected_region_count() {
+    let Some(dir) = testfiles() else { return };
+    let expected: &[(&str, usize)] = &[
+        ("Regions/regions_one.sfz", 1),
+        ("Regions/regions_many.sfz", 3),
+        ("Regions/regions_bad.sfz", 2),
+        ("Regions/regions_opcodes.sfz", 1),
+        ("Regions/underscore_opcodes.sfz", 1),
+        ("Includes/root_local.sfz", 1),
+        ("Includes/multiple_includes.sfz", 2),
+        ("Includes/multiple_includes_with_comments.sfz", 2),
+        ("Includes/root_subdir.sfz", 1),
+        ("Includes/root_subdir_win.sfz", 1),
+        ("Includes/root_recursive.sfz", 2),
+        ("Includes/root_loop.sfz", 2),
+        ("defines.sfz", 4),
+        ("groups_avl.sfz", 5),
+        ("basic_hierarchy.sfz", 8),
+        ("basic_hierarchy_antislash.sfz", 8),
+        ("SpecificBugs/MeatBassPizz/Programs/pizz.sfz", 4),
+        ("SpecificBugs/wrong-replacements.sfz", 3),
+        ("SpecificBugs/win_backslashes.sfz", 1),
+        ("channels.sfz", 2),
+        ("wavetables.sfz", 12),
+        ("wavetables_embedded.sfz", 7),
+        ("default_path.sfz", 4),
+        ("default_path_reset.sfz", 1),
+        ("default_path_generator.sfz", 1),
+        ("looped_regions.sfz", 3),
+        ("case_insensitive.sfz", 4),
+        ("sample_keycenter_embedded.sfz", 6),
+        ("labels_sw.sfz", 3),
+        ("off_by.sfz", 4),
+        ("off_mode.sfz", 3),
+        ("kick_embedded.sfz", 1),
+        ("dollar_include_main.sfz", 1),
+        // 190 regions, 63 of them disabled with end=-1 (each skipped with a warning).
+        ("newdrums_flat.sfz", 127),
+    ];
+    let files = all_sfz_files(&dir);
+    assert!(files.len() >= 49, "only {} .sfz files found in {}", files.len(), dir.display());
+    for file in &files {
+        let built = load(file);
+        for w in &built.warnings {
+            assert!(built.files.contains(&w.file), "{w}: not a file that was read");
+            let lines = std::fs::read_to_string(&w.file).unwrap().lines().count() as u32;
+            assert!(w.line <= lines && (w.line > 0 || w.message == "no playable regions"), "{w}: bad line");
+        }
+        let name = file.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
+        if let Some((_, count)) = expected.iter().find(|(n, _)| *n == name) {
+            assert_eq!(built.instrument.region_count(), *count, "{name}: {:#?}", built.warnings);
+        }
+    }
+    // A file meant to be read only through an include has its sample beside the top file:
+    // alone, its region is skipped and said so.
+    let alone = load(&dir.join("Includes/subdir/included_subdir.sfz"));
+    assert_eq!(alone.instrument.region_count(), 0);
+    assert!(alone.warnings.iter().any(|w| w.line == 1 && w.message.contains("dummy_subdir.wav not found")));
+}
+
+#[test]
+fn basic_hierarchy_inherits_global_master_and_group_opcodes() {
+    let Some(dir) = testfiles() else { return };
+    for name in ["basic_hierarchy.sfz", "basic_hierarchy_antislash.sfz"] {
+        let file = dir.join(name);
+        let built = load(&file);
+        assert_eq!(keys(&built), [(60, 60), (61, 61), (50, 50), (51, 51), (40, 40), (41, 41), (30, 30), (31, 31)]);
+        // key= also sets the root key.
+        assert!(built.instrument.regions().all(|r| r.root_key == r.keys.low));
+        let pans: Vec<f32> = built.instrument.regions().map(|r| r.pan).collect();
+        assert_eq!(pans, [0.3, 0.3, 0.3, 0.3, -0.1, -0.1, -0.1, -0.1]);
+        assert_eq!(built.instrument.groups.len(), 4, "one model group per <group>");
+        // Backslashes in sample paths find the same file.
+        let dummy = store_sample(&dir.join("Regions/dummy.wav"));
+        assert!(built.instrument.regions().all(|r| r.sample.sha256 == dummy));
+        // Unsupported opcodes are warned once where they are written, not once per region.
+        assert_eq!(warned_lines(&built, &file, "`width`"), [1]);
+        assert_eq!(warned_lines(&built, &file, "`delay`"), [6, 11, 18, 23]);
+    }
+}
+
+#[test]
+fn defines_are_substituted_in_values_opcode_names_and_includes() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("defines.sfz"));
+    assert_eq!(&keys(&built)[..3], [(36, 36), (38, 38), (42, 42)]);
+    assert_eq!(regions(&built)[3].gain_db, -12.0);
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+
+    // Shortest defined name wins, as in ARIA and sfizz: `$KeyCrash2Edge` reads `$KeyCrash2`
+    // then `Edge`; the trailing text is reported.
+    let file = dir.join("SpecificBugs/wrong-replacements.sfz");
+    let built = load(&file);
+    assert_eq!(&keys(&built)[..2], [(57, 57), (57, 57)]);
+    assert_eq!(warned_lines(&built, &file, "`key=57Edge`"), [5]);
+    assert_eq!(warned_lines(&built, &file, "`amplitude_oncc10`"), [7]);
+
+    let built = load(&dir.join("dollar_include_main.sfz"));
+    assert!(built.files.iter().any(|f| f.ends_with("dollar_include_sine.sfz")), "{:?}", built.files);
+    assert_eq!(regions(&built)[0].sample.frames(), CYCLE_FRAMES);
+}
+
+#[test]
+fn default_path_applies_until_the_next_control_header_and_not_to_generators() {
+    let Some(dir) = testfiles() else { return };
+    let mut store = SampleStore::new();
+    let built = load_sfz(&dir.join("default_path.sfz"), &mut store).unwrap();
+    let r = regions(&built);
+    let direct = |p: &str| store_sample(&dir.join(p));
+    assert_eq!(r[0].sample.sha256, direct("DefaultPath/SubPath1/sample1.wav"));
+    assert_eq!(r[1].sample.sha256, direct("DefaultPath/SubPath2/sample2.wav"));
+    assert_eq!(r[2].sample.sha256, direct("DefaultPath/SubPath1/sample1.wav"));
+    assert_eq!(r[3].sample.sha256, direct("DefaultPath/SubPath2/sample2.wav"));
+    assert_ne!(r[0].sample.sha256, r[1].sample.sha256);
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+
+    let generated = load(&dir.join("default_path_generator.sfz"));
+    assert_eq!(regions(&generated)[0].sample.frames(), CYCLE_FRAMES);
+    let windows = load(&dir.join("SpecificBugs/win_backslashes.sfz"));
+    assert_eq!(regions(&windows)[0].sample.sha256, direct("SpecificBugs/Xylo/Subfolder/closedhat.wav"));
+}
+
+fn store_sample(path: &Path) -> [u8; 32] {
+    noderack_presets::sample::sha256(&std::fs::read(path).unwrap())
+}
+
+#[test]
+fn sample_names_are_found_whatever_their_letter_case() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("case_insensitive.sfz"));
+    let r = regions(&built);
+    assert_eq!(r[0].sample.sha256, store_sample(&dir.join("dummy1.wav")));
+    for region in &r[1..] {
+        assert_eq!(region.sample.sha256, store_sample(&dir.join("Regions/dummy.wav")));
+    }
+}
+
+#[test]
+fn include_cycles_are_skipped_with_a_warning_at_the_include() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("Includes/root_loop.sfz"));
+    let samples: Vec<[u8; 32]> = built.instrument.regions().map(|r| r.sample.sha256).collect();
+    let includes = dir.join("Includes");
+    assert_eq!(
+        samples,
+        [store_sample(&includes.join("dummy_loop2.wav")), store_sample(&includes.join("dummy_loop1.wav"))]
+    );
+    assert_eq!(warned_lines(&built, &includes.join("included_loop2.sfz"), "include cycle"), [1, 2]);
+}
+
+#[test]
+fn missing_samples_skip_their_region_with_a_located_warning() {
+    let Some(dir) = testfiles() else { return };
+    let file = dir.join("Regions/regions_bad.sfz");
+    let built = load(&file);
+    assert_eq!(built.instrument.region_count(), 2);
+    assert_eq!(warned_lines(&built, &file, "nonexistent.wav not found; region skipped"), [2, 3]);
+}
+
+#[test]
+fn off_by_groups_and_polyphony_groups_are_read() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("off_by.sfz"));
+    let groups: Vec<(u32, Option<u32>, u8)> =
+        built.instrument.regions().map(|r| (r.choke_group, r.off_by, r.keys.low)).collect();
+    assert_eq!(groups, [(1, Some(2), 63), (2, Some(3), 64), (3, Some(3), 65), (3, Some(3), 65)]);
+    assert!(built.instrument.regions().all(|r| r.amp_envelope.release_seconds == 0.1));
+    assert!(built.warnings.is_empty(), "off_mode=fast is what the sampler does: {:?}", built.warnings);
+}
+
+#[test]
+fn loop_points_come_from_the_file_unless_the_sfz_gives_them() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("looped_regions.sfz"));
+    let r = regions(&built);
+    // looped_flute.wav's smpl chunk: loop 77554..=186581 (sfizz reads the same).
+    let file_loop = SampleLoop { start_frames: 77_554.0, end_frames: 186_582.0, direction: LoopDirection::Forward };
+    assert_eq!((r[0].loop_mode, r[0].sample_loop), (LoopMode::Continuous, Some(file_loop)));
+    assert_eq!((r[1].loop_mode, r[1].sample_loop), (LoopMode::NoLoop, Some(file_loop)));
+    let given = SampleLoop { start_frames: 4.0, end_frames: 125.0, direction: LoopDirection::Forward };
+    assert_eq!((r[2].loop_mode, r[2].sample_loop), (LoopMode::Continuous, Some(given)));
+
+    let sustain = load(&dir.join("Regions/underscore_opcodes.sfz"));
+    assert_eq!(regions(&sustain)[0].loop_mode, LoopMode::Sustain);
+}
+
+#[test]
+fn root_keys_come_from_the_sample_with_pitch_keycenter_sample_embedded_wav_and_flac() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("sample_keycenter_embedded.sfz"));
+    let roots: Vec<u8> = built.instrument.regions().map(|r| r.root_key).collect();
+    assert_eq!(roots, [38, 62, 38, 62, 10, 62]);
+}
+
+#[test]
+fn embedded_samples_decode_to_the_same_audio_as_the_file() {
+    let Some(dir) = testfiles() else { return };
+    let mut store = SampleStore::new();
+    let file = load_sfz(&dir.join("kick.sfz"), &mut store).unwrap();
+    let embedded = load_sfz(&dir.join("kick_embedded.sfz"), &mut store).unwrap();
+    assert!(Arc::ptr_eq(&regions(&file)[0].sample, &regions(&embedded)[0].sample));
+    assert_eq!(store.len(), 1);
+    // `data=` with `encoding=base64` under <sample>, too.
+    let table = load(&dir.join("table_embedded.sfz"));
+    assert_eq!(regions(&table)[0].sample.frames(), 1024);
+}
+
+#[test]
+fn key_switches_labels_and_velocity_layers_are_read() {
+    let Some(dir) = testfiles() else { return };
+    let built = load(&dir.join("labels_sw.sfz"));
+    assert_eq!(built.instrument.key_switch_range, Some(NoteRange { low: 36, high: 40 }));
+    assert_eq!(built.instrument.default_key_switch, Some(36));
+    let switches: Vec<Option<u8>> = built.instrument.regions().map(|r| r.key_switch).collect();
+    assert_eq!(switches, [Some(36), Some(38), Some(40)]);
+    assert!(built.warnings.is_empty(), "labels are known: {:?}", built.warnings);
+    assert!(load(&dir.join("labels.sfz")).warnings.is_empty());
+
+    let built = load(&dir.join("groups_avl.sfz"));
+    let layers: Vec<(u8, u8)> = built.instrument.regions().map(|r| (r.velocities.low, r.velocities.high)).collect();
+    assert_eq!(layers, [(1, 26), (27, 52), (53, 77), (78, 102), (103, 127)]);
+    assert!(built.instrument.regions().all(|r| r.gain_db == 6.0 && r.keys == NoteRange { low: 36, high: 36 }));
+
+    let file = dir.join("SpecificBugs/MeatBassPizz/Programs/pizz.sfz");
+    let built = load(&file);
+    let rr: Vec<RoundRobin> = built.instrument.regions().map(|r| r.round_robin).collect();
+    assert_eq!(
+        rr,
+        [0.0, 0.25, 0.5, 0.75].map(|low| RoundRobin::Random { low, high: low + 0.25 }),
+        "lorand/hirand, with `..\\` sample paths"
+    );
+    assert!(built.instrument.regions().all(|r| r.root_key == 21 && r.velocities.low == 97));
+    assert_eq!(warned_lines(&built, &file, "`hicc107`"), [6]);
+}
+
+// ---------------------------------------------------------------- instruments written here
+
+/// A folder with sine samples `a440.wav`, `c550.wav`, `e660.wav` (1.5 s, 44.1 kHz, peak 0.5)
+/// and `short480.wav` (0.25 s of 480 Hz at 48 kHz: 100 frames per period).
+fn fixture(name: &str) -> PathBuf {
+    let dir = scratch_dir(&format!("sfz-{name}"));
+    for (file, hz) in [("a440.wav", 440.0), ("c550.wav", 550.0), ("e660.wav", 660.0)] {
+        write_wav(&dir, file, 44_100, &sine_wave(hz, 44_100, 1.5, 0.5));
+    }
+    write_wav(&dir, "short480.wav", 48_000, &sine_wave(480.0, 48_000, 0.25, 0.5));
+    dir
+}
+
+fn load_text(dir: &Path, text: &str) -> Built {
+    load(&write_text(dir, "instrument.sfz", text))
+}
+
+fn play(built: &Built, frames: u64, midi: &[TimedMidi]) -> Vec<f32> {
+    let bank = Arc::new(Bank::single(built.instrument.clone()));
+    let mut rig = Rig::stereo(256);
+    rig.add_instrument(Sampler::new(Some(bank), 32), vec![]);
+    rig.render(frames, midi).swap_remove(0)
+}
+
+fn key_hz(key: u8) -> f32 {
+    440.0 * ((key as f32 - 69.0) / 12.0).exp2()
+}
+
+#[test]
+fn pitch_follows_keycenter_tune_transpose_and_keytrack_within_two_cents() {
+    let dir = fixture("pitch");
+    let cases: &[(&str, u8, f32)] = &[
+        ("pitch_keycenter=a4", 69, 440.0),
+        ("pitch_keycenter=57", 69, 880.0),
+        ("pitch_keycenter=69 tune=30 transpose=2", 69, 440.0 * (230.0f32 / 1200.0).exp2()),
+        ("pitch_keycenter=69 tune=-45", 72, key_hz(72) * (-45.0f32 / 1200.0).exp2()),
+        ("pitch_keycenter=c#4 pitch_keytrack=50", 73, 440.0 * 2f32.sqrt()),
+    ];
+    for (opcodes, key, expected) in cases {
+        let built = load_text(&dir, &format!("<region> sample=a440.wav {opcodes}\n"));
+        let x = play(&built, 48_000, &[note_on(0, 0, *key, 127)]);
+        let error = cents(peak_frequency_hz(&x[4800..], SR), *expected);
+        assert!(error.abs() < 2.0, "{opcodes}, key {key}: {error:.2} cents off {expected} Hz");
+    }
+}
+
+#[test]
+fn generated_waveforms_play_every_key_in_tune() {
+    let dir = scratch_dir("sfz-generated");
+    for (sample, key) in [("*sine", 69u8), ("*sine", 60), ("*saw", 57), ("*square", 64), ("*triangle", 72)] {
+        let built = load_text(&dir, &format!("<region> sample={sample}\n"));
+        assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+        let x = play(&built, 48_000, &[note_on(0, 0, key, 127)]);
+        let error = cents(peak_frequency_hz(&x[4800..], SR), key_hz(key));
+        assert!(error.abs() < 2.0, "{sample} key {key}: {error:.2} cents off");
+        assert!(rms(&x[24_000..]) > 0.1, "{sample} key {key}: the loop stopped");
+    }
+    let noise = load_text(&dir, "<region> sample=*noise\n");
+    assert_eq!(regions(&noise)[0].keytrack_cents, 0.0, "noise does not follow the key");
+    let x = play(&noise, 24_000, &[note_on(0, 0, 60, 127)]);
+    assert!(rms(&x[2400..]) > 0.05);
+}
+
+#[test]
+fn velocity_layers_choose_the_sample_for_the_velocity() {
+    let dir = fixture("velocity");
+    let built = load_text(
+        &dir,
+        "<group> pitch_keycenter=69 key=69\n<region> lovel=1 hivel=63 sample=a440.wav\n<region> lovel=64 hivel=127 sample=e660.wav\n",
+    );
+    for (velocity, expected) in [(1u8, 440.0f32), (40, 440.0), (63, 440.0), (64, 660.0), (127, 660.0)] {
+        let x = play(&built, 24_000, &[note_on(0, 0, 69, velocity)]);
+        let error = cents(peak_frequency_hz(&x[2400..], SR), expected);
+        assert!(error.abs() < 2.0, "velocity {velocity}: {error:.1} cents off {expected}");
+    }
+}
+
+#[test]
+fn round_robin_by_seq_position_cycles_in_order() {
+    let dir = fixture("rr");
+    let built = load_text(
+        &dir,
+        "<group> key=69 pitch_keycenter=69 seq_length=3\n\
+         <region> seq_position=1 sample=a440.wav\n\
+         <region> seq_position=2 sample=c550.wav\n\
+         <region> seq_position=3 sample=e660.wav\n",
+    );
+    let notes =
+        sorted((0..6).flat_map(|n| [note_on(n * 9600, 0, 69, 100), note_off(n * 9600 + 4800, 0, 69)]).collect());
+    let x = play(&built, 6 * 9600, &notes);
+    let pitches = [440.0f32, 550.0, 660.0];
+    let played: Vec<usize> = (0..6)
+        .map(|n| {
+            let f = peak_frequency_hz(&x[n * 9600 + 480..n * 9600 + 4800], SR);
+            pitches.iter().position(|&p| cents(f, p).abs() < 30.0).unwrap_or(99)
+        })
+        .collect();
+    assert_eq!(played, [0, 1, 2, 0, 1, 2]);
+}
+
+#[test]
+fn a_looped_region_sustains_past_its_sample_and_an_unlooped_one_stops() {
+    let dir = fixture("loop");
+    // 0.25 s of sample, loop over whole periods (frames 2400..=7199), held 1.5 s.
+    let looped = load_text(
+        &dir,
+        "<region> sample=short480.wav pitch_keycenter=69 key=69 loop_mode=loop_continuous loop_start=2400 loop_end=7199\n",
+    );
+    let early_late = |built: &Built| {
+        let x = play(built, 72_000, &[note_on(0, 0, 69, 127)]);
+        (rms(&x[2400..9600]), rms(&x[60_000..72_000]))
+    };
+    let (early, late) = early_late(&looped);
+    assert!(early > 0.1 && (late / early - 1.0).abs() < 0.02, "looped: early {early}, late {late}");
+    let unlooped = load_text(&dir, "<region> sample=short480.wav pitch_keycenter=69 key=69\n");
+    let (early, late) = early_late(&unlooped);
+    assert!(early > 0.1 && late < 1e-4, "unlooped: early {early}, late {late}");
+}
+
+/// Energy of `x` within ±15 Hz of `hz`.
+fn energy_at(x: &[f32], hz: f32) -> f64 {
+    band_energy(x, SR, hz - 15.0, hz + 15.0)
+}
+
+#[test]
+fn off_by_chokes_the_sounding_region_when_its_group_starts() {
+    let dir = fixture("offby");
+    let render = |off_by: &str| {
+        let built = load_text(
+            &dir,
+            &format!(
+                "<region> key=60 pitch_keycenter=60 group=1 {off_by} sample=a440.wav\n\
+                 <region> key=62 pitch_keycenter=62 group=2 sample=e660.wav\n"
+            ),
+        );
+        let x = play(&built, 48_000, &[note_on(0, 0, 60, 127), note_on(24_000, 0, 62, 127)]);
+        (energy_at(&x[4800..24_000], 440.0), energy_at(&x[26_400..48_000], 440.0))
+    };
+    let (before, after) = render("off_by=2");
+    assert!(after < before * 1e-4, "choked: 440 Hz energy {before:e} before, {after:e} after");
+    let (before, after) = render("");
+    assert!(after > before * 0.5, "without off_by it keeps sounding: {before:e}, {after:e}");
+}
+
+#[test]
+fn polyphony_limits_the_voices_of_a_region() {
+    let dir = fixture("polyphony");
+    let render = |polyphony: &str| {
+        let built = load_text(&dir, &format!("<region> pitch_keycenter=69 {polyphony} sample=a440.wav\n"));
+        // A4 then E5 (659 Hz), both held.
+        let x = play(&built, 48_000, &[note_on(0, 0, 69, 127), note_on(24_000, 0, 76, 127)]);
+        (energy_at(&x[4800..24_000], 440.0), energy_at(&x[26_400..48_000], 440.0))
+    };
+    let (before, after) = render("polyphony=1");
+    assert!(after < before * 1e-4, "limited: {before:e} before, {after:e} after");
+    let (before, after) = render("");
+    assert!(after > before * 0.5, "unlimited: {before:e}, {after:e}");
+}
+
+#[test]
+fn release_triggered_regions_play_on_note_off() {
+    let dir = fixture("release");
+    let built = load_text(
+        &dir,
+        "<group> key=60 pitch_keycenter=60\n<region> sample=a440.wav\n<region> trigger=release sample=e660.wav\n",
+    );
+    assert_eq!(regions(&built)[1].trigger, Trigger::Release);
+    assert_eq!(regions(&built)[1].loop_mode, LoopMode::OneShot, "release samples play out by default");
+    let x = play(&built, 48_000, &[note_on(0, 0, 60, 100), note_off(24_000, 0, 60)]);
+    let held = &x[2400..24_000];
+    let released = &x[26_400..48_000];
+    assert!(cents(peak_frequency_hz(held, SR), 440.0).abs() < 2.0);
+    assert!(cents(peak_frequency_hz(released, SR), 660.0).abs() < 2.0);
+    assert!(energy_at(held, 660.0) < energy_at(released, 660.0) * 1e-4);
+}
+
+#[test]
+fn filter_opcodes_fold_keycenter_and_velocity_tracking_into_the_cutoff_and_filter_the_sound() {
+    let dir = scratch_dir("sfz-filter");
+    let built = load_text(
+        &dir,
+        "<region> sample=*saw pitch_keycenter=72 cutoff=1000 fil_keycenter=60 fil_keytrack=100 fil_veltrack=1200 resonance=3 fil_type=hpf_2p\n",
+    );
+    let f = regions(&built)[0].filter.expect("a filter");
+    // 12 keys above fil_keycenter at 100 cents/key, plus 1200 cents at velocity 127.
+    assert_eq!(f.kind, FilterKind::HighPass);
+    assert!((f.cutoff_hz - 4000.0).abs() < 0.01, "{}", f.cutoff_hz);
+    assert_eq!((f.resonance_db, f.keytrack_cents, f.velocity_track_cents), (3.0, 100.0, 1200.0));
+
+    let high_share = |opcodes: &str| {
+        let built = load_text(&dir, &format!("<region> sample=*saw {opcodes}\n"));
+        let x = play(&built, 24_000, &[note_on(0, 0, 48, 127)]);
+        band_energy(&x[2400..], SR, 1000.0, 20_000.0) / band_energy(&x[2400..], SR, 20.0, 20_000.0)
+    };
+    let open = high_share("");
+    let closed = high_share("cutoff=300 fil_type=lpf_2p");
+    assert!(closed < open * 0.05, "saw above 1 kHz: {open:.4} of its energy open, {closed:.4} through 300 Hz lpf");
+}
+
+#[test]
+fn unknown_opcodes_and_bad_values_are_warned_with_file_and_line() {
+    let dir = fixture("warnings");
+    let include = write_text(&dir, "more.sfz", "// extra settings\nbogus_setting=1\n");
+    let file = write_text(
+        &dir,
+        "instrument.sfz",
+        "<control> default_path=\n\
+         <region> sample=a440.wav\n\
+         \x20 frobnicate=3 key=60\n\
+         <region> sample=missing.wav\n\
+         <region> sample=a440.wav lokey=hello\n\
+         #include \"more.sfz\"\n\
+         <effect> type=reverb\n",
+    );
+    let built = load(&file);
+    assert_eq!(built.instrument.region_count(), 2);
+    assert_eq!(warned_lines(&built, &file, "`frobnicate` is not supported"), [3]);
+    assert_eq!(warned_lines(&built, &file, "missing.wav not found; region skipped"), [4]);
+    assert_eq!(warned_lines(&built, &file, "`lokey=hello`: not a number"), [5]);
+    assert_eq!(warned_lines(&built, &file, "<effect> headers are not supported"), [7]);
+    assert_eq!(warned_lines(&built, &include, "`bogus_setting` is not supported"), [2]);
+    let shown = built.warnings.iter().find(|w| w.message.contains("frobnicate")).unwrap().to_string();
+    assert!(shown.starts_with(&format!("{}:3: ", file.display())), "{shown}");
+}
+
+#[test]
+fn malformed_sfz_is_an_error_naming_file_and_line() {
+    let dir = fixture("errors");
+    let cases = [
+        ("<region> sample=a440.wav\n<group\nkey=1\n", 2, "not closed with `>`"),
+        ("<region> sample=a440.wav\n\nsample a440.wav\n", 3, "expected `=` after `sample`"),
+        ("<region>\n#includ \"x.sfz\"\n", 2, "unknown directive `#includ`"),
+        ("<region> /* never closed\n sample=a440.wav\n", 1, "unterminated block comment"),
+        ("<region> sample=a440.wav\n#include \"nowhere.sfz\"\n", 2, "cannot read included file"),
+    ];
+    for (text, line, message) in cases {
+        let file = write_text(&dir, "bad.sfz", text);
+        let error = load_sfz(&file, &mut SampleStore::new()).expect_err(text);
+        let shown = error.to_string();
+        assert!(shown.starts_with(&format!("{}:{line}: ", file.display())), "{text:?}: {shown}");
+        assert!(shown.contains(message), "{text:?}: {shown}");
+        assert!(matches!(error, SfzError::Syntax { .. } | SfzError::Include { .. }));
+    }
+    let missing = load_sfz(&dir.join("absent.sfz"), &mut SampleStore::new()).unwrap_err();
+    assert!(matches!(missing, SfzError::Io { .. }) && missing.to_string().contains("absent.sfz"));
+}
