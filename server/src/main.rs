@@ -29,11 +29,15 @@ enum Command {
     /// MIDI event so releases and reverb tails are kept.
     ///
     /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
-    /// every MIDI channel.
+    /// every MIDI channel, and --soundfont plays a General MIDI file through an SF2 bank
+    /// (program changes per channel, drums on channel 10), as `fluidsynth -F` does.
     Render {
         /// The patch file.
-        #[arg(required_unless_present = "preset", conflicts_with = "preset")]
+        #[arg(required_unless_present_any = ["preset", "soundfont"], conflicts_with_all = ["preset", "soundfont"])]
         patch: Option<PathBuf>,
+        /// A SoundFont 2 bank (`.sf2`) to play the MIDI file with, instead of a patch.
+        #[arg(long, conflicts_with = "preset")]
+        soundfont: Option<PathBuf>,
         /// A SongWalker library preset ("Library/Name", e.g. "FluidR3_GM/Acoustic Grand Piano")
         /// to play instead of a patch.
         #[arg(long, requires = "library")]
@@ -100,16 +104,17 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Render { patch, preset, library, midi, output, sample_rate, block_size, tail, format } => {
+        Command::Render { patch, soundfont, preset, library, midi, output, sample_rate, block_size, tail, format } => {
             let format = match format {
                 Format::F32 => noderack_host::WavFormat::F32,
                 Format::S24 => noderack_host::WavFormat::S24,
                 Format::S16 => noderack_host::WavFormat::S16,
             };
-            let source = match (patch, preset, library) {
-                (Some(patch), _, _) => render::Source::Patch(patch),
-                (None, Some(name), Some(library)) => render::Source::Preset { name, library },
-                _ => anyhow::bail!("give a patch file, or --preset with --library"),
+            let source = match (patch, soundfont, preset, library) {
+                (Some(patch), _, _, _) => render::Source::Patch(patch),
+                (None, Some(sf2), _, _) => render::Source::SoundFont(sf2),
+                (None, None, Some(name), Some(library)) => render::Source::Preset { name, library },
+                _ => anyhow::bail!("give a patch file, --soundfont, or --preset with --library"),
             };
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }
