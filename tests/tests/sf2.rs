@@ -380,7 +380,13 @@ fn general_midi(name: &str, min_presets: usize) -> Option<Bank> {
     let path = soundfont(name)?;
     let started = std::time::Instant::now();
     let sf2 = noderack_presets::sf2::load_bank(&path, &mut SampleStore::new()).unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("{name}: {} presets in {:.2} s", sf2.bank.programs.len(), started.elapsed().as_secs_f64());
+    let regions: usize = sf2.bank.programs.values().map(|i| i.region_count()).sum();
+    let most = sf2.bank.programs.values().map(|i| i.region_count()).max().unwrap_or(0);
+    eprintln!(
+        "{name}: {} presets, {regions} regions (at most {most} in one) in {:.2} s",
+        sf2.bank.programs.len(),
+        started.elapsed().as_secs_f64()
+    );
     for warning in &sf2.warnings {
         eprintln!("  {warning}");
     }
