@@ -6,7 +6,8 @@ set -euo pipefail
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
-packages=(build-essential pkg-config curl ca-certificates)
+# The General MIDI SoundFonts and FluidSynth are for the SF2 tests and the comparison renders.
+packages=(build-essential pkg-config curl ca-certificates timgm6mb-soundfont fluid-soundfont-gm fluidsynth)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,5 +1,5 @@
 //! noderack's file formats: patches (`"format": "noderack-patch"`, see `docs/PATCH_FORMAT.md`),
-//! the SongWalker preset library's indexes and presets, and SFZ instruments.
+//! the SongWalker preset library's indexes and presets, SFZ instruments and SoundFont 2 banks.
 
 pub mod instrument;
 pub mod json_file;
@@ -7,6 +7,7 @@ pub mod json_location;
 pub mod node_config;
 pub mod patch;
 pub mod sample;
+pub mod sf2;
 pub mod sfz;
 pub mod songwalker;
 

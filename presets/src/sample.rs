@@ -23,7 +23,8 @@ pub struct Sample {
     pub sample_rate_hz: u32,
     /// One buffer per channel, all the same length.
     pub channels: Vec<Vec<f32>>,
-    /// SHA-256 of the encoded bytes (what deduplication and integrity checks compare).
+    /// SHA-256 of the encoded bytes (what deduplication and integrity checks compare). For
+    /// SF2 samples: of the 16-bit data, the `sm24` bytes if any, and the rate (`u32` LE).
     pub sha256: [u8; 32],
 }
 
@@ -222,13 +223,7 @@ impl SampleStore {
         if let Some(expected) = expected_hash {
             verify_hash(&bytes, expected, &file)?;
         }
-        let hash = sha256(&bytes);
-        if let Some(existing) = self.by_hash.get(&hash) {
-            return Ok(existing.clone());
-        }
-        let sample = Arc::new(decode(&bytes, encoding, &file)?);
-        self.by_hash.insert(hash, sample.clone());
-        Ok(sample)
+        self.load_bytes(&bytes, encoding, &file)
     }
 
     /// Decodes `bytes` already in memory (an embedded sample, a file read for its metadata
@@ -242,6 +237,17 @@ impl SampleStore {
         let sample = Arc::new(decode(bytes, encoding, file)?);
         self.by_hash.insert(hash, sample.clone());
         Ok(sample)
+    }
+
+    /// The sample already held under `sha256`, if any.
+    pub fn get(&self, sha256: &[u8; 32]) -> Option<Arc<Sample>> {
+        self.by_hash.get(sha256).cloned()
+    }
+
+    /// Adds a sample decoded elsewhere (an SF2 bank's PCM data), keyed by its `sha256`, or
+    /// returns the one already held under that hash.
+    pub fn insert(&mut self, sample: Sample) -> Arc<Sample> {
+        self.by_hash.entry(sample.sha256).or_insert_with(|| Arc::new(sample)).clone()
     }
 
     /// Number of distinct samples held.

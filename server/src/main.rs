@@ -29,17 +29,23 @@ enum Command {
     /// MIDI event so releases and reverb tails are kept.
     ///
     /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
-    /// every MIDI channel, and --sfz one SFZ instrument (see docs/SFZ.md).
+    /// every MIDI channel, --sfz one SFZ instrument (see docs/SFZ.md), and --soundfont plays a
+    /// General MIDI file through an SF2 bank (program changes per channel, drums on channel 10),
+    /// as `fluidsynth -F` does (see docs/SF2.md).
+    #[command(group(clap::ArgGroup::new("source").required(true)))]
     Render {
         /// The patch file.
-        #[arg(required_unless_present_any = ["preset", "sfz"], conflicts_with_all = ["preset", "sfz"])]
+        #[arg(group = "source")]
         patch: Option<PathBuf>,
         /// An SFZ instrument to play on every MIDI channel instead of a patch.
-        #[arg(long, conflicts_with = "preset")]
+        #[arg(long, group = "source")]
         sfz: Option<PathBuf>,
+        /// A SoundFont 2 bank (`.sf2`) to play the MIDI file with, instead of a patch.
+        #[arg(long, group = "source")]
+        soundfont: Option<PathBuf>,
         /// A SongWalker library preset ("Library/Name", e.g. "FluidR3_GM/Acoustic Grand Piano")
         /// to play instead of a patch.
-        #[arg(long, requires = "library")]
+        #[arg(long, requires = "library", group = "source")]
         preset: Option<String>,
         /// Root folder of a SongWalker library (a local copy or mirror, with its `index.json`).
         #[arg(long)]
@@ -103,17 +109,30 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Render { patch, sfz, preset, library, midi, output, sample_rate, block_size, tail, format } => {
+        Command::Render {
+            patch,
+            sfz,
+            soundfont,
+            preset,
+            library,
+            midi,
+            output,
+            sample_rate,
+            block_size,
+            tail,
+            format,
+        } => {
             let format = match format {
                 Format::F32 => noderack_host::WavFormat::F32,
                 Format::S24 => noderack_host::WavFormat::S24,
                 Format::S16 => noderack_host::WavFormat::S16,
             };
-            let source = match (patch, sfz, preset, library) {
+            let source = match (patch, sfz, soundfont, preset, library) {
                 (Some(patch), ..) => render::Source::Patch(patch),
                 (None, Some(sfz), ..) => render::Source::Sfz(sfz),
-                (None, None, Some(name), Some(library)) => render::Source::Preset { name, library },
-                _ => anyhow::bail!("give a patch file, --sfz, or --preset with --library"),
+                (None, None, Some(sf2), ..) => render::Source::SoundFont(sf2),
+                (None, None, None, Some(name), Some(library)) => render::Source::Preset { name, library },
+                _ => anyhow::bail!("give a patch file, --sfz, --soundfont, or --preset with --library"),
             };
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }

@@ -11,6 +11,7 @@ use noderack_nodes::sampler::{self, Sampler};
 use noderack_nodes::{MidiIn, Output};
 use noderack_presets::instrument::{Bank, Instrument};
 use noderack_presets::sample::SampleStore;
+use noderack_presets::sf2;
 use noderack_presets::sfz::load_sfz;
 use noderack_presets::songwalker::load_instrument;
 use noderack_presets::Patch;
@@ -28,6 +29,8 @@ pub enum Source {
     Preset { name: String, library: PathBuf },
     /// One SFZ instrument on every channel.
     Sfz(PathBuf),
+    /// A SoundFont 2 bank played as General MIDI (program changes, drums on channel 10).
+    SoundFont(PathBuf),
 }
 
 impl Source {
@@ -36,6 +39,7 @@ impl Source {
             Source::Patch(path) => path.display().to_string(),
             Source::Preset { name, .. } => format!("preset \"{name}\""),
             Source::Sfz(path) => path.display().to_string(),
+            Source::SoundFont(path) => path.display().to_string(),
         }
     }
 
@@ -55,7 +59,7 @@ impl Source {
                 }
                 // Library samples are normalised near full scale: -12 dB leaves room for
                 // chords, as the synth's voice level does.
-                Ok(sampler_graph(built.instrument, sample_rate, -12.0))
+                Ok(instrument_graph(built.instrument, -12.0, sample_rate))
             }
             Source::Sfz(path) => {
                 let mut store = SampleStore::new();
@@ -68,17 +72,36 @@ impl Source {
                     eprintln!("warning: … and {more} more (NODERACK_LOG=debug lists every one)");
                 }
                 // An SFZ sets its own levels (`volume`), so it plays at unity, as sfizz does.
-                Ok(sampler_graph(built.instrument, sample_rate, 0.0))
+                Ok(instrument_graph(built.instrument, 0.0, sample_rate))
+            }
+            Source::SoundFont(path) => {
+                let started = Instant::now();
+                let sf2 = sf2::load_bank(path, &mut SampleStore::new())?;
+                for warning in &sf2.warnings {
+                    tracing::warn!("{warning}");
+                }
+                tracing::info!("loaded {} in {:.2} s", path.display(), started.elapsed().as_secs_f64());
+                Ok(sampler_graph(sf2.bank, SOUNDFONT_VOICES, SOUNDFONT_GAIN_DB, sample_rate))
             }
         }
     }
 }
 
-/// `midi-in` → `sampler` playing `instrument` on every channel (at `gain_db`) → the `main` bus.
-fn sampler_graph(instrument: Instrument, sample_rate: f32, gain_db: f32) -> (EngineConfig, Vec<Edit>) {
-    let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
+/// One instrument on every channel, with the polyphony it asks for (at least the default).
+fn instrument_graph(instrument: Instrument, gain_db: f32, sample_rate: f32) -> (EngineConfig, Vec<Edit>) {
     let voices = instrument.max_voices.map_or(sampler::DEFAULT_VOICES, |v| (v as usize).max(64));
-    let bank = Arc::new(Bank::single(instrument));
+    sampler_graph(Bank::single(instrument), voices, gain_db, sample_rate)
+}
+
+/// Voices of a General MIDI render: FluidSynth's default polyphony.
+const SOUNDFONT_VOICES: usize = 256;
+/// Master gain of a General MIDI render: the dense 16-channel `dense60.mid` (peaks of ~200
+/// voices) peaks at -8.6 dBFS with TimGM6mb and -9.7 dBFS with FluidR3 at this level.
+const SOUNDFONT_GAIN_DB: f32 = -12.0;
+
+/// `midi-in` → `sampler` (playing `bank` with `voices` voices at `gain_db`) → the `main` bus.
+fn sampler_graph(bank: Bank, voices: usize, gain_db: f32, sample_rate: f32) -> (EngineConfig, Vec<Edit>) {
+    let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
     let node = |id: u64, label: &str, description: Arc<dyn NodeDescription>, params| Edit::AddNode {
         id: NodeId(id),
         label: label.to_string(),
@@ -89,9 +112,10 @@ fn sampler_graph(instrument: Instrument, sample_rate: f32, gain_db: f32) -> (Eng
         Edit::Connect(Connection { from: PortRef::new(NodeId(from), 0), to: PortRef::new(NodeId(to), 0) })
     };
     let config = EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
+    let sampler = Sampler::new(Some(Arc::new(bank)), voices);
     let edits = vec![
         node(1, "keys", Arc::new(MidiIn::new()), vec![]),
-        node(2, "instrument", Arc::new(Sampler::new(Some(bank), voices)), vec![(sampler::GAIN_DB, gain_db)]),
+        node(2, "instrument", Arc::new(sampler), vec![(sampler::GAIN_DB, gain_db)]),
         node(3, "out", Arc::new(Output::new("main", 2)), vec![]),
         wire(1, 2),
         wire(2, 3),

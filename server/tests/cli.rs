@@ -241,3 +241,86 @@ fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
     assert!(err.starts_with(&format!("error: {}:2: header `<group key=60` is not closed", bad.display())), "{err}");
     assert!(!wav.exists());
 }
+
+/// A SoundFont with a looped 440 Hz sine as program 0, a 600 Hz sine (key 74) as program 1
+/// and a kit (bank 128) whose key 36 plays an 880 Hz sine (key 81).
+fn test_soundfont() -> Vec<u8> {
+    use noderack_tests::sf2_builder::{gen, range, sine_points, SampleDef, Sf2Builder, ZoneDef};
+    const KEY_RANGE: u16 = 43;
+    const SAMPLE_MODES: u16 = 54;
+    const SCALE_TUNING: u16 = 56;
+    let mut b = Sf2Builder::new();
+    let a = b.sample(SampleDef::mono("A", sine_points(440.0, 44_000, 0.5, 0.5), 44_000, 69));
+    let e = b.sample(SampleDef::mono("E", sine_points(600.0, 48_000, 0.5, 0.5), 48_000, 74));
+    let hi = b.sample(SampleDef::mono("Hi", sine_points(880.0, 44_000, 0.5, 0.5), 44_000, 81));
+    let looped = |s| ZoneDef::to(s, vec![gen(SAMPLE_MODES, 1)]);
+    let ia = b.instrument("A", vec![looped(a)]);
+    let ie = b.instrument("E", vec![looped(e)]);
+    let kit = b.instrument(
+        "Kit",
+        vec![ZoneDef::to(hi, vec![range(KEY_RANGE, 36, 36), gen(SAMPLE_MODES, 1), gen(SCALE_TUNING, 0)])],
+    );
+    b.preset("A", 0, 0, vec![ZoneDef::to(ia, vec![])]);
+    b.preset("E", 0, 1, vec![ZoneDef::to(ie, vec![])]);
+    b.preset("Kit", 128, 0, vec![ZoneDef::to(kit, vec![])]);
+    b.build()
+}
+
+#[test]
+fn render_plays_general_midi_through_a_soundfont() {
+    let dir = scratch("soundfont");
+    let sf2 = write(&dir, "test.sf2", &test_soundfont());
+    // 0–0.5 s channel 1 key 69 (program 0), 0.5–1 s channel 2 key 74 after a program change
+    // to 1, 1–1.5 s channel 10 key 36 (the kit). One tick is 1/960 s.
+    let midi = write(
+        &dir,
+        "gm.mid",
+        &noderack_tests::midi::smf_bytes(&[
+            (0, [0x90, 69, 127]),
+            (480, [0x80, 69, 0]),
+            (0, [0xc1, 1, 0]),
+            (480, [0x91, 74, 127]),
+            (960, [0x81, 74, 0]),
+            (960, [0x99, 36, 127]),
+            (1440, [0x89, 36, 0]),
+        ]),
+    );
+    let wav = dir.join("gm.wav");
+    let args = ["render", "--soundfont", sf2.to_str().unwrap(), "--midi", midi.to_str().unwrap()];
+    let out = noderack(&[&args[..], &["-o", wav.to_str().unwrap(), "--tail", "0.2"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("test.sf2"), "{}", text(&out.stdout));
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(reader.spec().channels, 2);
+    let left: Vec<f32> = reader.samples::<f32>().step_by(2).map(Result::unwrap).collect();
+    let at = |from: f32, to: f32| &left[(from * 48_000.0) as usize..(to * 48_000.0) as usize];
+    for (from, expected) in [(0.05, 440.0), (0.55, 600.0), (1.05, 880.0)] {
+        // Each note's release (the SF2 default, ~8 ms) is long over 50 ms into the next.
+        let hz = noderack_tests::peak_frequency_hz(at(from, from + 0.4), 48_000.0);
+        let cents = noderack_tests::analysis::cents(hz, expected);
+        assert!(cents.abs() < 2.0, "at {from} s: {hz} Hz, expected {expected}");
+    }
+    assert!(noderack_tests::rms(at(1.55, 1.7)) < 1e-4, "silent after the last note-off");
+}
+
+#[test]
+fn render_reports_a_broken_soundfont_by_name() {
+    let dir = scratch("badsf2");
+    let bytes = test_soundfont();
+    let sf2 = write(&dir, "cut.sf2", &bytes[..bytes.len() / 2]);
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100])]));
+    let wav = dir.join("out.wav");
+    let out = noderack(&[
+        "render",
+        "--soundfont",
+        sf2.to_str().unwrap(),
+        "--midi",
+        midi.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("error: {}: RIFF chunk declares", sf2.display())), "{err}");
+    assert!(!wav.exists());
+}

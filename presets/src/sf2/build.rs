@@ -1,0 +1,266 @@
+//! From parsed SF2 records to the instrument model: one [`Instrument`] per preset, one
+//! region per (preset zone × instrument zone) pair whose key and velocity ranges overlap,
+//! samples converted once each and shared through the [`SampleStore`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::envelope::{filter, volume_envelope};
+use super::error::Sf2Error;
+use super::file::{SampleHeader, Sf2File, Zone};
+use super::generators::{self as gen, intersect, Combined, Layer};
+use crate::instrument::{
+    Bank, Group, Instrument, LoopDirection, LoopMode, NoteRange, ProgramNumber, Region, SampleLoop,
+};
+use crate::sample::{Sample, SampleStore};
+
+/// Static attenuation scale: `initialAttenuation` counts 0.4 cB per unit, as on the EMU
+/// hardware most SoundFonts were voiced on and as FluidSynth plays them (see `docs/SF2.md`).
+pub const ATTENUATION_SCALE: f32 = 0.4;
+
+/// A SoundFont read into a bank of programs.
+#[derive(Debug)]
+pub struct Sf2Bank {
+    /// Every preset by (bank, program); bank 128 holds the percussion kits.
+    pub bank: Bank,
+    /// What was ignored or repaired (unsupported generators, modulators, bad loops, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Splits `zones` into the global zone (the first, when it lacks the `terminal` generator)
+/// and the zones that carry it.
+fn split_global(zones: &[Zone], terminal: u16) -> (Option<&Zone>, impl Iterator<Item = (usize, &Zone)>) {
+    let global = zones.first().filter(|z| z.get(terminal).is_none());
+    let locals = zones.iter().enumerate().filter(move |(_, z)| z.get(terminal).is_some());
+    (global, locals)
+}
+
+/// Builds the bank of `sf2`, converting the samples it uses into `store`.
+pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank, Sf2Error> {
+    let file = sf2.file.as_str();
+    let mut builder = Builder { sf2, store, samples: HashMap::new(), unsupported: BTreeMap::new() };
+    let mut warnings = sf2.warnings.clone();
+    let mut programs = BTreeMap::new();
+    let mut modulated_zones = 0usize;
+    for (p, preset) in sf2.presets.iter().enumerate() {
+        let owner = format!("preset {p} \"{}\"", preset.name);
+        if preset.program > 127 {
+            warnings.push(format!("{file}: {owner} has program {}; skipped", preset.program));
+            continue;
+        }
+        let program = preset.program as u8;
+        let (global, locals) = split_global(&preset.zones, gen::INSTRUMENT);
+        modulated_zones += preset.zones.iter().filter(|z| z.modulator_count > 0).count();
+        let mut groups = Vec::new();
+        for (z, zone) in locals {
+            let preset_layer = Layer::new(global, zone);
+            let index = zone.get(gen::INSTRUMENT).map_or(0, |g| g.amount as usize);
+            let inst = sf2.instruments.get(index).ok_or_else(|| {
+                Sf2Error::record(
+                    file,
+                    format!("{owner} zone {z}"),
+                    format!("instrument {index} is out of range ({} instruments)", sf2.instruments.len()),
+                )
+            })?;
+            let regions = builder.instrument_regions(p, &owner, z, index, &preset_layer, &mut warnings)?;
+            groups.push(Group { name: Some(inst.name.clone()), regions });
+        }
+        let number = ProgramNumber { bank: preset.bank, program };
+        let instrument = Instrument { name: preset.name.clone(), groups, ..Instrument::default() };
+        if instrument.region_count() == 0 {
+            warnings.push(format!("{file}: {owner} has no playable regions"));
+        }
+        if programs.contains_key(&number) {
+            warnings.push(format!(
+                "{file}: {owner} repeats bank {} program {}; the first preset is kept",
+                number.bank, number.program
+            ));
+            continue;
+        }
+        programs.insert(number, Arc::new(instrument));
+    }
+    modulated_zones += sf2.instruments.iter().flat_map(|i| i.zones.iter()).filter(|z| z.modulator_count > 0).count();
+    if modulated_zones > 0 {
+        warnings.push(format!("{file}: {modulated_zones} zones have modulators; modulators are not mapped"));
+    }
+    for (name, zones) in &builder.unsupported {
+        warnings
+            .push(format!("{file}: generator {name} is not played (set in {zones} preset × instrument zone pairs)"));
+    }
+    Ok(Sf2Bank { bank: Bank { programs }, warnings })
+}
+
+struct Builder<'s, 'f> {
+    sf2: &'s Sf2File<'f>,
+    store: &'s mut SampleStore,
+    /// Converted samples by sample header index.
+    samples: HashMap<usize, Arc<Sample>>,
+    /// Unsupported generators in use: name → number of zones setting them.
+    unsupported: BTreeMap<&'static str, usize>,
+}
+
+impl Builder<'_, '_> {
+    /// The regions of instrument `index` as played by one preset zone.
+    fn instrument_regions(
+        &mut self,
+        preset_index: usize,
+        owner: &str,
+        preset_zone: usize,
+        index: usize,
+        preset_layer: &Layer,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Region>, Sf2Error> {
+        let sf2 = self.sf2;
+        let file = sf2.file.as_str();
+        let inst = &sf2.instruments[index];
+        let inst_owner = format!("instrument {index} \"{}\"", inst.name);
+        let (global, locals) = split_global(&inst.zones, gen::SAMPLE_ID);
+        let mut regions = Vec::new();
+        for (z, zone) in locals {
+            let layer = Layer::new(global, zone);
+            let combined = Combined { instrument: &layer, preset: preset_layer };
+            let (Some(keys), Some(velocities)) =
+                (intersect(layer.keys, preset_layer.keys), intersect(layer.velocities, preset_layer.velocities))
+            else {
+                continue; // the preset zone does not reach this instrument zone
+            };
+            for &(op, name) in gen::UNSUPPORTED {
+                if combined.is_set(op) && combined.value(op) != gen::default_value(op) {
+                    *self.unsupported.entry(name).or_default() += 1;
+                }
+            }
+            let sample_index = zone.get(gen::SAMPLE_ID).map_or(0, |g| g.amount as usize);
+            let header = sf2.samples.get(sample_index).ok_or_else(|| {
+                Sf2Error::record(
+                    file,
+                    format!("{inst_owner} zone {z}"),
+                    format!("sample {sample_index} is out of range ({} samples)", sf2.samples.len()),
+                )
+            })?;
+            if header.is_rom() {
+                warnings.push(format!(
+                    "{file}: {inst_owner} zone {z} uses ROM sample \"{}\", which has no data in the file; skipped",
+                    header.name
+                ));
+                continue;
+            }
+            let sample = self.sample(sample_index);
+            let mut region = map_region(&combined, header, sample, preset_index, |reason| {
+                warnings.push(format!("{file}: {owner} zone {preset_zone}, {inst_owner} zone {z}: {reason}"))
+            });
+            region.keys = NoteRange { low: keys.0, high: keys.1 };
+            region.velocities = NoteRange { low: velocities.0, high: velocities.1 };
+            // Key-scaled envelope times differ per key: one region per key then.
+            let key_scaled =
+                combined.value(gen::KEY_TO_VOL_ENV_HOLD) != 0 || combined.value(gen::KEY_TO_VOL_ENV_DECAY) != 0;
+            if key_scaled {
+                for key in keys.0..=keys.1 {
+                    let mut r = region.clone();
+                    r.keys = NoteRange { low: key, high: key };
+                    r.amp_envelope = volume_envelope(&combined, key);
+                    regions.push(r);
+                }
+            } else {
+                region.amp_envelope = volume_envelope(&combined, 60);
+                regions.push(region);
+            }
+        }
+        Ok(regions)
+    }
+
+    /// The sample of header `index`, converted once and shared by content.
+    fn sample(&mut self, index: usize) -> Arc<Sample> {
+        if let Some(sample) = self.samples.get(&index) {
+            return sample.clone();
+        }
+        let header = &self.sf2.samples[index];
+        let range = header.start as usize..header.end as usize;
+        let (words, low) = self.sf2.sample_bytes(range.clone());
+        let mut hasher = Sha256::new();
+        hasher.update(words);
+        if let Some(low) = low {
+            hasher.update(low);
+        }
+        hasher.update(header.sample_rate_hz.to_le_bytes());
+        let sha256: [u8; 32] = hasher.finalize().into();
+        let sample = match self.store.get(&sha256) {
+            Some(existing) => existing,
+            None => self.store.insert(Sample {
+                sample_rate_hz: header.sample_rate_hz,
+                channels: vec![self.sf2.sample_points(range)],
+                sha256,
+            }),
+        };
+        self.samples.insert(index, sample.clone());
+        sample
+    }
+}
+
+/// The region one combined zone describes (keys, velocities and envelope are set by the
+/// caller); `warn` hears about values that had to be repaired.
+fn map_region(
+    c: &Combined<'_>,
+    header: &SampleHeader,
+    sample: Arc<Sample>,
+    preset_index: usize,
+    mut warn: impl FnMut(String),
+) -> Region {
+    let frames = sample.frames() as i64;
+    let overriding = c.instrument_value(gen::OVERRIDING_ROOT_KEY);
+    let root_key = if (0..=127).contains(&overriding) {
+        overriding as u8
+    } else if header.original_pitch <= 127 {
+        header.original_pitch
+    } else {
+        60 // 255 = unpitched; the spec says to treat other values as 60
+    };
+    let mut region = Region::new(sample, root_key);
+    region.tune_cents =
+        (c.value(gen::COARSE_TUNE) * 100 + c.value(gen::FINE_TUNE)) as f32 + header.pitch_correction_cents as f32;
+    region.keytrack_cents = c.value(gen::SCALE_TUNING).clamp(0, 1200) as f32;
+
+    let offset = |fine: u16, coarse: u16| c.instrument_value(fine) as i64 + 32_768 * c.instrument_value(coarse) as i64;
+    let start = offset(gen::START_OFFSET, gen::START_COARSE_OFFSET).clamp(0, frames - 1);
+    let end = (frames + offset(gen::END_OFFSET, gen::END_COARSE_OFFSET)).clamp(start + 1, frames);
+    region.offset_frames = start as f64;
+    region.end_frames = end as f64;
+
+    let mode = c.instrument_value(gen::SAMPLE_MODES) & 3;
+    let loop_start =
+        header.start_loop as i64 - header.start as i64 + offset(gen::START_LOOP_OFFSET, gen::START_LOOP_COARSE_OFFSET);
+    let loop_end =
+        header.end_loop as i64 - header.start as i64 + offset(gen::END_LOOP_OFFSET, gen::END_LOOP_COARSE_OFFSET);
+    if mode == 1 || mode == 3 {
+        if loop_start >= 0 && loop_end <= frames && loop_end - loop_start >= 2 {
+            region.loop_mode = if mode == 1 { LoopMode::Continuous } else { LoopMode::Sustain };
+            region.sample_loop = Some(SampleLoop {
+                start_frames: loop_start as f64,
+                end_frames: loop_end as f64,
+                direction: LoopDirection::Forward,
+            });
+        } else {
+            warn(format!(
+                "loop {loop_start}..{loop_end} of sample \"{}\" is outside its {frames} frames; played unlooped",
+                header.name
+            ));
+        }
+    }
+
+    let attenuation_cb = c.value(gen::INITIAL_ATTENUATION).clamp(0, 1440) as f32;
+    region.gain_db = -attenuation_cb * ATTENUATION_SCALE / 10.0;
+    region.pan = (c.value(gen::PAN).clamp(-500, 500) as f32) / 500.0;
+    // SF2's default velocity modulator (960 cB, concave) is exactly a velocity² amplitude law.
+    region.amp_velocity_track = 1.0;
+    region.filter = filter(c);
+
+    let class = c.instrument_value(gen::EXCLUSIVE_CLASS);
+    if (1..=127).contains(&class) {
+        // Classes are per preset: make the group number unique to this preset.
+        let group = (preset_index as u32 + 1) * 128 + class as u32;
+        region.choke_group = group;
+        region.off_by = Some(group);
+    }
+    region
+}
