@@ -1,9 +1,11 @@
 //! noderack's file formats: patches (`"format": "noderack-patch"`, see `docs/PATCH_FORMAT.md`)
-//! and the SongWalker preset library's indexes and presets.
+//! the SongWalker preset library's indexes and presets, and the library client with its disk
+//! cache ([`library`]).
 
 pub mod instrument;
 pub mod json_file;
 pub mod json_location;
+pub mod library;
 pub mod node_config;
 pub mod patch;
 pub mod sample;

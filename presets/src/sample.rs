@@ -219,14 +219,26 @@ impl SampleStore {
     ) -> Result<Arc<Sample>, SampleError> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| SampleError::Io { file: file.clone(), source })?;
+        self.load_bytes(&bytes, &file, encoding, expected_hash)
+    }
+
+    /// Like [`SampleStore::load`] for bytes already read (from a library cache, say); `file`
+    /// names them in errors.
+    pub fn load_bytes(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        encoding: Encoding<'_>,
+        expected_hash: Option<&str>,
+    ) -> Result<Arc<Sample>, SampleError> {
         if let Some(expected) = expected_hash {
-            verify_hash(&bytes, expected, &file)?;
+            verify_hash(bytes, expected, file)?;
         }
-        let hash = sha256(&bytes);
+        let hash = sha256(bytes);
         if let Some(existing) = self.by_hash.get(&hash) {
             return Ok(existing.clone());
         }
-        let sample = Arc::new(decode(&bytes, encoding, &file)?);
+        let sample = Arc::new(decode(bytes, encoding, file)?);
         self.by_hash.insert(hash, sample.clone());
         Ok(sample)
     }
