@@ -11,7 +11,6 @@ use noderack_nodes::sampler::{self, Sampler};
 use noderack_nodes::{MidiIn, Output};
 use noderack_presets::instrument::Bank;
 use noderack_presets::sample::SampleStore;
-use noderack_presets::songwalker::load_instrument;
 use noderack_presets::Patch;
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ pub enum Source {
     /// A patch file.
     Patch(PathBuf),
     /// One SongWalker library preset on every channel.
-    Preset { name: String, library: PathBuf },
+    Preset { name: String, library: crate::library::LibraryOptions },
 }
 
 impl Source {
@@ -41,7 +40,7 @@ impl Source {
             }
             Source::Preset { name, library } => {
                 let mut store = SampleStore::new();
-                let built = load_instrument(library, name, &mut store)?;
+                let built = library.client()?.load_instrument(name, &mut store)?;
                 for warning in &built.warnings {
                     tracing::warn!("{warning}");
                 }

@@ -105,6 +105,8 @@ async fn get(
 ) -> Result<Vec<u8>, LibraryError> {
     let name = url.to_string();
     let failed = |e: reqwest::Error| {
+        // The URL leads the message already.
+        let e = e.without_url();
         if e.is_timeout() {
             LibraryError::Timeout { url: name.clone(), after: timeout }
         } else {
