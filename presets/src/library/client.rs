@@ -124,8 +124,9 @@ enum Check<'a> {
     Sample { sha256: &'a str },
 }
 
-/// A client of one library. Methods block the calling thread; the client may be shared between
-/// threads.
+/// A client of one library. Methods block the calling thread (they drive the client's own tokio
+/// runtime), so call them from a plain thread — inside an async task, use `spawn_blocking` — and
+/// never from an audio thread. The client may be shared between threads.
 pub struct LibraryClient {
     fetcher: Fetcher,
     cache: Option<Mutex<DiskCache>>,

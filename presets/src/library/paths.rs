@@ -12,7 +12,7 @@ use percent_encoding::percent_decode_str;
 
 /// Why a remote path was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("\"{path}\" is not a relative path inside the library: {reason}")]
+#[error("\"{path}\" must be a relative path inside the library (no '..', leading '/', '\\', scheme or percent-encoded tricks): {reason}")]
 pub struct PathError {
     /// The path as written.
     pub path: String,
