@@ -112,6 +112,9 @@ pub fn run(command: LibraryCommand) -> anyhow::Result<()> {
         }
         Action::Offline { name } => {
             let report = client.offline(&name)?;
+            for failure in &report.failures {
+                println!("FAIL {}: {}", failure.preset, failure.reason);
+            }
             println!(
                 "{} is available offline: {} presets, {} files, {} of samples pinned in {}",
                 report.library,
@@ -120,6 +123,9 @@ pub fn run(command: LibraryCommand) -> anyhow::Result<()> {
                 megabytes(report.bytes),
                 cache_name(&client)
             );
+            if !report.failures.is_empty() {
+                bail!("{} of {}'s files could not be made available offline", report.failures.len(), report.library);
+            }
             Ok(())
         }
         Action::Verify { name } => {

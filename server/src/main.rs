@@ -93,10 +93,14 @@ enum Format {
 }
 
 fn main() -> std::process::ExitCode {
-    // Warnings (a cached copy used because the network failed, a sample whose hash does not
-    // match) are for the user: shown unless NODERACK_LOG says otherwise.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NODERACK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Our warnings (a cached copy used because the network failed, a sample whose hash does
+    // not match) are for the user: shown unless NODERACK_LOG says otherwise. Dependencies' are
+    // not (symphonia warns about every MP3 with a tag in front).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODERACK_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "error,noderack=warn,noderack_presets=warn,noderack_host=warn,noderack_nodes=warn,noderack_graph=warn",
+        )
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .without_time()

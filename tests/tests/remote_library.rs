@@ -321,6 +321,23 @@ fn an_offline_library_is_pinned_and_outlives_eviction_and_the_server() {
 }
 
 #[test]
+fn offline_pins_everything_it_can_and_reports_the_rest() {
+    let setup = Setup::new();
+    let server = TestServer::serve(&setup.library.root);
+    let url = server.url();
+    server.inject(BASS_SAMPLE, Fault::Corrupt, None);
+    let report = setup.client(&url).offline("Tiny_Lib").unwrap();
+    assert_eq!((report.presets, report.files, report.bytes), (3, 2 + 3 + 3, 6_000));
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].file, format!("{url}{BASS_SAMPLE}"));
+    assert!(report.failures[0].reason.contains("does not match the recorded"), "{:?}", report.failures);
+    let cache = DiskCache::open(&setup.cache_dir(), u64::MAX).unwrap();
+    let pinned: Vec<&str> = cache.entries().filter(|(_, e)| e.pinned).map(|(k, _)| k).collect();
+    assert_eq!(pinned.len(), 8, "{pinned:?}");
+    assert!(cache.entry(&format!("{url}{BASS_SAMPLE}")).is_none());
+}
+
+#[test]
 fn a_crash_mid_write_never_leaves_a_partial_entry() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = raw_sine(2_000, 440.0);

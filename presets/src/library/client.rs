@@ -79,8 +79,10 @@ pub struct OfflineReport {
     pub presets: usize,
     /// Files now cached and pinned (indexes, presets, samples).
     pub files: usize,
-    /// Their total size in bytes.
+    /// Total size of the samples in bytes.
     pub bytes: u64,
+    /// What could not be had (the rest is pinned all the same).
+    pub failures: Vec<VerifyFailure>,
 }
 
 /// One failure found by [`LibraryClient::verify`].
@@ -332,7 +334,7 @@ impl LibraryClient {
             let url = self.name_of(&path);
             let bytes = self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, progress)?;
             let encoding = zone_encoding(zone, path.extension());
-            let sample_error = |source| LibraryError::Sample { file: file.clone(), zone: index, source };
+            let sample_error = |error| LibraryError::Sample { file: file.clone(), zone: index, error };
             if !self.location().is_cached() {
                 // A local folder is used as it is, as `build_instrument` does: a sample that does
                 // not match its recorded hash plays, with a warning.
@@ -361,21 +363,44 @@ impl LibraryClient {
     }
 
     /// Downloads the whole library `lib` (indexes, presets, samples) and pins it in the cache so
-    /// it is never evicted and works without a network.
+    /// it is never evicted and works without a network. A preset or sample that cannot be had
+    /// (a sample failing its hash, say) is reported in [`OfflineReport::failures`] and the rest
+    /// is still pinned; only a library that cannot be listed is an error.
     pub fn offline(&self, lib: &str) -> Result<OfflineReport, LibraryError> {
         let library = self.library_pinned(lib, true)?;
         let presets = self.presets(&library)?;
         let bar = self.bar(&library.name);
-        let mut report = OfflineReport { library: library.name.clone(), presets: presets.len(), files: 2, bytes: 0 };
+        let mut report =
+            OfflineReport { library: library.name.clone(), presets: presets.len(), files: 2, ..Default::default() };
         for (n, preset) in presets.iter().enumerate() {
             bar.set_message(format!("{} ({}/{}): {}", library.name, n + 1, presets.len(), preset.name));
-            let file = self.preset_pinned(&preset.path, true)?;
+            let label = format!("{}/{}", preset.library, preset.name);
+            let mut fail = |file: String, e: LibraryError| {
+                report.failures.push(VerifyFailure { preset: label.clone(), file, reason: e.to_string() });
+            };
+            let file = match self.preset_pinned(&preset.path, true) {
+                Ok(file) => file,
+                Err(e) => {
+                    fail(self.name_of(&preset.path), e);
+                    continue;
+                }
+            };
             report.files += 1;
             for (i, zone) in file.zones().iter().enumerate() {
-                let path = self.sample_path(&preset.path, i, zone)?;
-                report.bytes +=
-                    self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, true, &bar)?.len() as u64;
-                report.files += 1;
+                let path = match self.sample_path(&preset.path, i, zone) {
+                    Ok(path) => path,
+                    Err(e) => {
+                        fail(self.name_of(&preset.path), e);
+                        continue;
+                    }
+                };
+                match self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, true, &bar) {
+                    Ok(bytes) => {
+                        report.bytes += bytes.len() as u64;
+                        report.files += 1;
+                    }
+                    Err(e) => fail(self.name_of(&path), e),
+                }
             }
         }
         bar.finish_and_clear();
@@ -417,10 +442,9 @@ impl LibraryClient {
                     self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, &bar).and_then(|bytes| {
                         // A local folder is not checked on read: check it here.
                         verify_hash(&bytes, &zone.audio.sha256, &url)
-                            .map_err(|source| LibraryError::Corrupt { source, attempts: 1 })?;
-                        decode(&bytes, zone_encoding(zone, path.extension()), &url).map_err(|source| {
-                            LibraryError::Sample { file: self.name_of(&preset.path), zone: i, source }
-                        })
+                            .map_err(|mismatch| LibraryError::Corrupt { mismatch, attempts: 1 })?;
+                        decode(&bytes, zone_encoding(zone, path.extension()), &url)
+                            .map_err(|error| LibraryError::Sample { file: self.name_of(&preset.path), zone: i, error })
                     });
                 if let Err(e) = checked {
                     fail(url, &e);
@@ -439,10 +463,10 @@ impl LibraryClient {
 
     /// `path` (from the `field` of the index or preset at `from`) resolved in `folder`, checked.
     fn checked(&self, folder: &RemotePath, path: &str, from: &str, field: &str) -> Result<RemotePath, LibraryError> {
-        folder.join(path).map_err(|source| LibraryError::Path {
+        folder.join(path).map_err(|error| LibraryError::Path {
             file: self.name_of(&RemotePath::parse(from).unwrap_or_default()),
             field: field.to_string(),
-            source,
+            error,
         })
     }
 
@@ -522,11 +546,14 @@ impl LibraryClient {
             };
             if attempt == FETCH_ATTEMPTS {
                 return Err(match failure {
-                    LibraryError::Corrupt { source, .. } => LibraryError::Corrupt { source, attempts: attempt },
+                    LibraryError::Corrupt { mismatch, .. } => LibraryError::Corrupt { mismatch, attempts: attempt },
                     other => other,
                 });
             }
-            tracing::warn!("{failure}; fetching it again");
+            match &failure {
+                LibraryError::Corrupt { mismatch, .. } => tracing::warn!("{mismatch}; fetching it again"),
+                other => tracing::warn!("{other}; fetching it again"),
+            }
             attempt += 1;
         }
     }
@@ -537,7 +564,7 @@ impl LibraryClient {
             Check::Index => LibraryIndex::parse(&json_text(bytes, name)?, name).map(|_| ())?,
             Check::Preset => PresetFile::parse(&json_text(bytes, name)?, name).map(|_| ())?,
             Check::Sample { sha256 } => verify_hash(bytes, sha256, name)
-                .map_err(|source: SampleError| LibraryError::Corrupt { source, attempts: 1 })?,
+                .map_err(|mismatch: SampleError| LibraryError::Corrupt { mismatch, attempts: 1 })?,
         }
         Ok(())
     }

@@ -47,12 +47,12 @@ pub enum LibraryError {
         reason: String,
     },
     /// A `file://` mirror or folder could not be read.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Io {
         /// The file.
         file: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not also a `source`).
+        error: std::io::Error,
     },
     /// A response is larger than any library file may be.
     #[error("{url}: larger than {limit} bytes")]
@@ -63,22 +63,22 @@ pub enum LibraryError {
         limit: u64,
     },
     /// A sample's bytes did not match its recorded hash, on every attempt.
-    #[error("{source} (after {attempts} downloads; nothing was cached)")]
+    #[error("{mismatch} (fetched {attempts} times; nothing was cached)")]
     Corrupt {
         /// The mismatch, naming the sample's URL.
-        source: SampleError,
+        mismatch: SampleError,
         /// How many times it was fetched.
         attempts: u32,
     },
     /// A remote path from an index or preset would leave the library.
-    #[error("{file}: {field}: {source}")]
+    #[error("{file}: {field}: {error}")]
     Path {
         /// The index or preset that names it.
         file: String,
         /// The field holding it.
         field: String,
         /// What is wrong.
-        source: PathError,
+        error: PathError,
     },
     /// An index or preset is malformed (file, line, JSON path).
     #[error(transparent)]
@@ -87,14 +87,14 @@ pub enum LibraryError {
     #[error(transparent)]
     Lookup(#[from] LookupError),
     /// A zone's sample could not be decoded.
-    #[error("zone {zone} of {file}: {source}")]
+    #[error("zone {zone} of {file}: {error}")]
     Sample {
         /// The preset.
         file: String,
         /// Index of the zone.
         zone: usize,
         /// What went wrong.
-        source: SampleError,
+        error: SampleError,
     },
     /// The preset is not an instrument, or its samples could not be used.
     #[error(transparent)]

@@ -44,10 +44,10 @@ impl Fetcher {
 
     /// The bytes of `path`, counting downloaded bytes on `progress`.
     pub fn fetch(&self, path: &RemotePath, progress: &ProgressBar) -> Result<Vec<u8>, LibraryError> {
-        let path_error = |source| LibraryError::Path {
+        let path_error = |error| LibraryError::Path {
             file: self.location.name_of(&RemotePath::root()),
             field: "path".into(),
-            source,
+            error,
         };
         match (&self.location, &self.http) {
             (Location::Http(base), Some(http)) => {
@@ -58,11 +58,11 @@ impl Fetcher {
                 let file = file_of(folder, path);
                 let name = self.location.name_of(path);
                 let len =
-                    std::fs::metadata(&file).map_err(|source| LibraryError::Io { file: name.clone(), source })?.len();
+                    std::fs::metadata(&file).map_err(|error| LibraryError::Io { file: name.clone(), error })?.len();
                 if len > MAX_FILE_BYTES {
                     return Err(LibraryError::TooLarge { url: name, limit: MAX_FILE_BYTES });
                 }
-                let bytes = std::fs::read(&file).map_err(|source| LibraryError::Io { file: name, source })?;
+                let bytes = std::fs::read(&file).map_err(|error| LibraryError::Io { file: name, error })?;
                 progress.inc(bytes.len() as u64);
                 Ok(bytes)
             }
