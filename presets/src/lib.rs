@@ -1,9 +1,11 @@
 //! noderack's file formats: patches (`"format": "noderack-patch"`, see `docs/PATCH_FORMAT.md`),
-//! the SongWalker preset library's indexes and presets, SFZ instruments and SoundFont 2 banks.
+//! the SongWalker preset library's indexes and presets, the library client with its disk cache
+//! ([`library`]), SFZ instruments and SoundFont 2 banks.
 
 pub mod instrument;
 pub mod json_file;
 pub mod json_location;
+pub mod library;
 pub mod node_config;
 pub mod patch;
 pub mod sample;

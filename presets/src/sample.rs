@@ -220,16 +220,21 @@ impl SampleStore {
     ) -> Result<Arc<Sample>, SampleError> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| SampleError::Io { file: file.clone(), source })?;
-        if let Some(expected) = expected_hash {
-            verify_hash(&bytes, expected, &file)?;
-        }
-        self.load_bytes(&bytes, encoding, &file)
+        self.load_bytes(&bytes, &file, encoding, expected_hash)
     }
 
-    /// Decodes `bytes` already in memory (an embedded sample, a file read for its metadata
-    /// too), or returns the buffer already decoded from identical bytes; `file` names them in
-    /// errors.
-    pub fn load_bytes(&mut self, bytes: &[u8], encoding: Encoding<'_>, file: &str) -> Result<Arc<Sample>, SampleError> {
+    /// Like [`SampleStore::load`] for bytes already read (from a library cache, say); `file`
+    /// names them in errors.
+    pub fn load_bytes(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        encoding: Encoding<'_>,
+        expected_hash: Option<&str>,
+    ) -> Result<Arc<Sample>, SampleError> {
+        if let Some(expected) = expected_hash {
+            verify_hash(bytes, expected, file)?;
+        }
         let hash = sha256(bytes);
         if let Some(existing) = self.by_hash.get(&hash) {
             return Ok(existing.clone());

@@ -2,6 +2,7 @@
 //! This binary renders patches offline and inspects them; the control server comes later.
 
 mod inspect;
+mod library;
 mod render;
 
 use std::path::PathBuf;
@@ -29,9 +30,10 @@ enum Command {
     /// MIDI event so releases and reverb tails are kept.
     ///
     /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
-    /// every MIDI channel, --sfz one SFZ instrument (see docs/SFZ.md), and --soundfont plays a
-    /// General MIDI file through an SF2 bank (program changes per channel, drums on channel 10),
-    /// as `fluidsynth -F` does (see docs/SF2.md).
+    /// every MIDI channel (fetched through the library cache, see `noderack library --help`),
+    /// --sfz one SFZ instrument (see docs/SFZ.md), and --soundfont plays a General MIDI file
+    /// through an SF2 bank (program changes per channel, drums on channel 10), as
+    /// `fluidsynth -F` does (see docs/SF2.md).
     #[command(group(clap::ArgGroup::new("source").required(true)))]
     Render {
         /// The patch file.
@@ -45,11 +47,10 @@ enum Command {
         soundfont: Option<PathBuf>,
         /// A SongWalker library preset ("Library/Name", e.g. "FluidR3_GM/Acoustic Grand Piano")
         /// to play instead of a patch.
-        #[arg(long, requires = "library", group = "source")]
+        #[arg(long, group = "source")]
         preset: Option<String>,
-        /// Root folder of a SongWalker library (a local copy or mirror, with its `index.json`).
-        #[arg(long)]
-        library: Option<PathBuf>,
+        #[command(flatten)]
+        library: library::LibraryOptions,
         /// Standard MIDI File to play.
         #[arg(long)]
         midi: PathBuf,
@@ -80,6 +81,14 @@ enum Command {
     },
     /// List the node kinds a patch can use, with their ports, parameters and settings.
     Nodes,
+    /// Browse, download, pin and verify the SongWalker preset library.
+    ///
+    /// The library is the public SongWalker library unless --library names another base URL
+    /// (http://localhost:…, file:///…) or a local folder. Files from URLs are kept in a disk
+    /// cache (--cache-dir, $NODERACK_CACHE_DIR, else the platform cache directory): indexes are
+    /// refreshed once per run, presets and samples fetched once and checked against their
+    /// hashes; without a network the cache is used. See docs/LIBRARY.md.
+    Library(library::LibraryCommand),
 }
 
 /// WAV sample formats.
@@ -94,8 +103,19 @@ enum Format {
 }
 
 fn main() -> std::process::ExitCode {
+    // Our warnings (a cached copy used because the network failed, a sample whose hash does
+    // not match) are for the user: shown unless NODERACK_LOG says otherwise. Dependencies' are
+    // not (symphonia warns about every MP3 with a tag in front).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODERACK_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "error,noderack=warn,noderack_presets=warn,noderack_host=warn,noderack_nodes=warn,noderack_graph=warn",
+        )
+    });
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("NODERACK_LOG"))
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -127,16 +147,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Format::S24 => noderack_host::WavFormat::S24,
                 Format::S16 => noderack_host::WavFormat::S16,
             };
-            let source = match (patch, sfz, soundfont, preset, library) {
+            let source = match (patch, sfz, soundfont, preset) {
                 (Some(patch), ..) => render::Source::Patch(patch),
                 (None, Some(sfz), ..) => render::Source::Sfz(sfz),
-                (None, None, Some(sf2), ..) => render::Source::SoundFont(sf2),
-                (None, None, None, Some(name), Some(library)) => render::Source::Preset { name, library },
-                _ => anyhow::bail!("give a patch file, --sfz, --soundfont, or --preset with --library"),
+                (None, None, Some(sf2), _) => render::Source::SoundFont(sf2),
+                (None, None, None, Some(name)) => render::Source::Preset { name, library },
+                _ => anyhow::bail!("give a patch file, --sfz, --soundfont or --preset"),
             };
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }
         Command::Graph { patch, dot } => inspect::graph(&patch, dot),
         Command::Nodes => inspect::nodes(),
+        Command::Library(command) => library::run(command),
     }
 }

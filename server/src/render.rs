@@ -13,7 +13,6 @@ use noderack_presets::instrument::{Bank, Instrument};
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sf2;
 use noderack_presets::sfz::load_sfz;
-use noderack_presets::songwalker::load_instrument;
 use noderack_presets::Patch;
 use std::sync::Arc;
 
@@ -26,7 +25,7 @@ pub enum Source {
     /// A patch file.
     Patch(PathBuf),
     /// One SongWalker library preset on every channel.
-    Preset { name: String, library: PathBuf },
+    Preset { name: String, library: crate::library::LibraryOptions },
     /// One SFZ instrument on every channel.
     Sfz(PathBuf),
     /// A SoundFont 2 bank played as General MIDI (program changes, drums on channel 10).
@@ -53,7 +52,7 @@ impl Source {
             }
             Source::Preset { name, library } => {
                 let mut store = SampleStore::new();
-                let built = load_instrument(library, name, &mut store)?;
+                let built = library.client()?.load_instrument(name, &mut store)?;
                 for warning in &built.warnings {
                     tracing::warn!("{warning}");
                 }

@@ -324,3 +324,149 @@ fn render_reports_a_broken_soundfont_by_name() {
     assert!(err.starts_with(&format!("error: {}: RIFF chunk declares", sf2.display())), "{err}");
     assert!(!wav.exists());
 }
+
+/// `noderack library …` with its cache in `cache` (never the user's).
+fn library(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_noderack"))
+        .arg("library")
+        .args(args)
+        .env("NODERACK_CACHE_DIR", cache)
+        .output()
+        .expect("runs")
+}
+
+fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
+}
+
+#[test]
+fn library_list_search_and_show_a_file_url_mirror() {
+    let dir = scratch("library-browse");
+    let root = dir.join("lib");
+    noderack_tests::tiny_library::TinyLibrary::write(&root, 1_000);
+    let cache = dir.join("cache");
+    let url = file_url(&root);
+
+    let out = library(&cache, &["list", "--library", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("2 libraries"), "{s}");
+    assert!(s.contains("Tiny Lib") && s.contains("3 presets") && s.contains("(\"Tiny/…\")"), "{s}");
+    assert!(s.contains("Other") && s.contains("1 presets"), "{s}");
+
+    let out = library(&cache, &["search", "SINE", "--library", &url]);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(s.contains("Tiny Lib/Sine Bass") && s.contains("Tiny Lib/Sine Lead") && !s.contains("Soft Pad"), "{s}");
+    assert!(s.contains("2 presets match \"SINE\""), "{s}");
+
+    let out = library(&cache, &["show", "Tiny_Lib/bass", "--library", &url]);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(s.starts_with("Tiny Lib/Sine Bass\n"), "{s}");
+    assert!(s.contains("type:      sampler") && s.contains("zones:     2"), "{s}");
+    assert!(s.contains("keys  F#1–F2   root C2") && s.contains("zone_C2.raw  not cached"), "{s}");
+    assert!(s.contains("samples:   2 (0 cached, 0 B); `noderack library fetch` downloads the rest"), "{s}");
+
+    let out = library(&cache, &["fetch", "Tiny_Lib/bass", "--library", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("fetched Tiny Lib/Sine Bass: 2 samples, 4000 B"), "{}", text(&out.stdout));
+    let s = text(&library(&cache, &["show", "Tiny_Lib/bass", "--library", &url]).stdout);
+    assert!(s.contains("zone_C2.raw  2000 B") && s.contains("samples:   2 (2 cached, 4000 B)\n"), "{s}");
+
+    let out = library(&cache, &["show", "Tiny_Lib/Nothing", "--library", &url]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("library \"Tiny Lib\" has no preset whose name contains \"Nothing\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn library_verify_names_a_corrupt_sample_and_fails() {
+    let dir = scratch("library-verify");
+    let root = dir.join("lib");
+    let tiny = noderack_tests::tiny_library::TinyLibrary::write(&root, 1_000);
+    let cache = dir.join("cache");
+    let url = file_url(&root);
+    let out = library(&cache, &["verify", "Tiny_Lib", "--library", &url]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("verified Tiny Lib: 3 presets, 4 samples, 0 failed"), "{}", text(&out.stdout));
+
+    let preset = &noderack_tests::tiny_library::TINY_PRESETS[1];
+    let sample = tiny.sample_file(preset, preset.samples[0]);
+    let mut bytes = std::fs::read(&sample).unwrap();
+    bytes.truncate(bytes.len() - 2);
+    std::fs::write(&sample, bytes).unwrap();
+    // A fresh cache, so the damaged copy is read again.
+    let out = library(&dir.join("cache2"), &["verify", "Tiny_Lib", "--library", &url]);
+    assert!(!out.status.success());
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("FAIL Tiny Lib/Sine Lead: ") && s.contains("Tiny/lead/Sine_Lead/zone_C5.raw: content hash"),
+        "{s}"
+    );
+    assert!(s.contains("3 presets, 4 samples, 1 failed"), "{s}");
+    assert!(text(&out.stderr).contains("1 of Tiny Lib's files failed verification"), "{}", text(&out.stderr));
+}
+
+/// Over loopback HTTP: `library offline` pins a library; with the server gone, `library show`
+/// and `render --preset` still work from the cache.
+#[test]
+fn library_offline_then_render_without_the_server() {
+    let dir = scratch("library-offline");
+    let root = dir.join("lib");
+    noderack_tests::tiny_library::TinyLibrary::write(&root, 4_000);
+    let cache = dir.join("cache");
+    let server = noderack_tests::http_server::TestServer::serve(&root);
+    let url = server.url();
+    let out = library(&cache, &["offline", "Other", "--library", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Other is available offline: 1 presets, 4 files"), "{}", text(&out.stdout));
+    server.stop();
+
+    let out = library(&cache, &["show", "Other/Beep", "--library", &url, "--timeout", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("samples:   1 (1 cached, 8000 B)"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("using the cached copy"), "{}", text(&out.stderr));
+
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 36, 100]), (480, [0x80, 36, 0])]));
+    let wav = dir.join("out.wav");
+    let out = Command::new(env!("CARGO_BIN_EXE_noderack"))
+        .args(["render", "--preset", "Other/Beep", "--library", &url, "--midi", midi.to_str().unwrap()])
+        .args(["-o", wav.to_str().unwrap(), "--tail", "0"])
+        .env("NODERACK_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
+    assert!(samples.iter().any(|s| s.abs() > 0.01), "silent");
+}
+
+/// Shared: the real subset through a `file://` URL: libraries with their preset counts, a
+/// search, a preset's zones, and a clean verify of SBLive (raw samples).
+#[test]
+fn library_commands_on_the_shared_library() {
+    let Some(data) = noderack_tests::testdata_dir() else { return };
+    let url = file_url(&data.join("songwalker-library"));
+    let dir = scratch("library-shared");
+    let cache = dir.join("cache");
+    let s = text(&library(&cache, &["list", "--library", &url]).stdout);
+    assert!(s.contains("3 libraries") && s.contains("FluidR3 GM") && s.contains("11 presets"), "{s}");
+    let s = text(&library(&cache, &["search", "piano", "--library", &url]).stdout);
+    assert!(s.contains("FluidR3 GM/Acoustic Grand Piano  sampler, 20 zones"), "{s}");
+    let s = text(&library(&cache, &["show", "FluidR3_GM/Acoustic Grand Piano", "--library", &url]).stdout);
+    assert!(s.contains("zones:     20") && s.contains("Mp3 32000 Hz") && s.contains("zone_C8.mp3"), "{s}");
+    let out = library(&cache, &["verify", "SBLive", "--library", &url]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("verified SBLive: 1 presets, 6 samples, 0 failed"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn library_help_explains_the_cache() {
+    let s = text(&noderack(&["library", "--help"]).stdout);
+    for words in ["list", "search", "show", "fetch", "offline", "verify", "NODERACK_CACHE_DIR", "--cache-size-mb"] {
+        assert!(s.contains(words), "{words} missing:\n{s}");
+    }
+}

@@ -1,15 +1,18 @@
 //! Shared test kit for noderack's integration tests and benchmarks: building engines, rendering
 //! offline through the real executor, test signal nodes, and measurements on the audio itself
-//! (RMS, peak frequency, onsets). Built once here, used by every test and bench.
+//! (RMS, peak frequency, onsets), a loopback HTTP server with injectable faults and a tiny
+//! SongWalker library for library-client tests. Built once here, used by every test and bench.
 
 pub mod analysis;
 pub mod event_probe;
 pub mod fixtures;
+pub mod http_server;
 pub mod latent;
 pub mod library;
 pub mod midi;
 pub mod rig;
 pub mod sf2_builder;
+pub mod tiny_library;
 pub mod tone;
 
 pub use analysis::{first_onset, peak_frequency_hz, rms};

@@ -224,7 +224,7 @@ impl<'a> Builder<'a> {
         let encoding = Encoding::Detect { extension: extension.as_deref() };
         let loaded = if let Some(bytes) = embedded.get(&name).or_else(|| embedded.get(written)) {
             self.store
-                .load_bytes(bytes, encoding, &format!("embedded sample {name}"))
+                .load_bytes(bytes, &format!("embedded sample {name}"), encoding, None)
                 .map(|s| (s, riff::sample_info(bytes)))
                 .map_err(|e| e.to_string())
         } else {
@@ -235,7 +235,7 @@ impl<'a> Builder<'a> {
                     Err(e) => Err(format!("sample {}: {e}", found.display())),
                     Ok(bytes) => self
                         .store
-                        .load_bytes(&bytes, encoding, &found.display().to_string())
+                        .load_bytes(&bytes, &found.display().to_string(), encoding, None)
                         .map(|s| (s, riff::sample_info(&bytes)))
                         .map_err(|e| e.to_string()),
                 },

@@ -146,43 +146,63 @@ pub enum LookupError {
     File(#[from] FileError),
 }
 
-/// Finds a preset by `"Lib/Name"` in the library rooted at `root` (its root `index.json`):
-/// the library is the first whose name matches `Lib` (case-insensitive, `_` read as a space)
-/// or whose folder is `Lib`; the preset is the first in that library's index whose name
-/// contains `Name`, case-insensitive.
-pub fn find_preset(root: &Path, query: &str) -> Result<PresetRef, LookupError> {
-    let Some((lib, name)) = query.split_once('/').filter(|(l, n)| !l.is_empty() && !n.is_empty()) else {
-        return Err(LookupError::BadQuery(query.to_string()));
-    };
-    let root_index = LibraryIndex::load(&root.join("index.json"))?;
+/// Splits `"Lib/Name"` into its two non-empty parts.
+pub fn split_query(query: &str) -> Result<(&str, &str), LookupError> {
+    query
+        .split_once('/')
+        .filter(|(l, n)| !l.is_empty() && !n.is_empty())
+        .ok_or_else(|| LookupError::BadQuery(query.to_string()))
+}
+
+/// The library entry of `root_index` that `lib` names: the first whose name matches
+/// (case-insensitive, `_` read as a space) or whose folder is `lib`. Returns its name and the
+/// path of its index.
+pub fn match_library<'a>(root_index: &'a LibraryIndex, lib: &str) -> Result<(&'a str, &'a str), LookupError> {
     let wanted = lib.replace('_', " ").to_lowercase();
     let library = root_index.entries.iter().find_map(|e| match e {
         IndexEntry::Index { name, path, .. } => {
-            let folder = Path::new(path).parent().and_then(|p| p.to_str()).unwrap_or("");
+            let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
             let matches = name.replace('_', " ").to_lowercase() == wanted || folder.eq_ignore_ascii_case(lib);
-            matches.then_some((name, path))
+            matches.then_some((name.as_str(), path.as_str()))
         }
         IndexEntry::Preset { .. } => None,
     });
-    let Some((library_name, index_path)) = library else {
+    library.ok_or_else(|| {
         let names: Vec<&str> = root_index.entries.iter().map(IndexEntry::name).collect();
-        return Err(LookupError::NoLibrary { query: lib.to_string(), available: names.join(", ") });
-    };
-    let index = LibraryIndex::load(&root.join(index_path))?;
+        LookupError::NoLibrary { query: lib.to_string(), available: names.join(", ") }
+    })
+}
+
+/// The first preset entry of `index` (the library `library`) whose name contains `name`,
+/// case-insensitive: its display name and path relative to the index.
+pub fn match_preset<'a>(index: &'a LibraryIndex, library: &str, name: &str) -> Result<(&'a str, &'a str), LookupError> {
     let needle = name.to_lowercase();
-    let folder = Path::new(index_path).parent().unwrap_or(Path::new(""));
     index
         .entries
         .iter()
         .find_map(|e| match e {
             IndexEntry::Preset { name: preset, path, .. } if preset.to_lowercase().contains(&needle) => {
-                Some(PresetRef { library: library_name.clone(), name: preset.clone(), path: folder.join(path) })
+                Some((preset.as_str(), path.as_str()))
             }
             _ => None,
         })
         .ok_or(LookupError::NoPreset {
-            library: library_name.clone(),
+            library: library.to_string(),
             query: name.to_string(),
             count: index.entries.len(),
         })
+}
+
+/// Finds a preset by `"Lib/Name"` in the library rooted at `root` (its root `index.json`):
+/// the library is the first whose name matches `Lib` (case-insensitive, `_` read as a space)
+/// or whose folder is `Lib`; the preset is the first in that library's index whose name
+/// contains `Name`, case-insensitive.
+pub fn find_preset(root: &Path, query: &str) -> Result<PresetRef, LookupError> {
+    let (lib, name) = split_query(query)?;
+    let root_index = LibraryIndex::load(&root.join("index.json"))?;
+    let (library_name, index_path) = match_library(&root_index, lib)?;
+    let index = LibraryIndex::load(&root.join(index_path))?;
+    let folder = Path::new(index_path).parent().unwrap_or(Path::new(""));
+    let (preset, path) = match_preset(&index, library_name, name)?;
+    Ok(PresetRef { library: library_name.to_string(), name: preset.to_string(), path: folder.join(path) })
 }

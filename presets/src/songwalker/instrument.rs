@@ -3,11 +3,12 @@
 //! different rate than the preset declares.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::instrument::{Envelope, Group, Instrument, LoopDirection, LoopMode, NoteRange, Region, SampleLoop};
 use crate::json_file::FileError;
-use crate::sample::{Encoding, SampleError, SampleStore};
-use crate::songwalker::{find_preset, Codec, LookupError, PresetFile, PresetNode};
+use crate::sample::{Encoding, Sample, SampleError, SampleStore};
+use crate::songwalker::{find_preset, Codec, LookupError, PresetFile, PresetNode, SamplerZone};
 
 /// Why a preset could not become an instrument.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,38 @@ pub fn build_instrument(
     store: &mut SampleStore,
 ) -> Result<Built, InstrumentError> {
     let file = preset_path.display().to_string();
+    let folder = preset_path.parent().unwrap_or(Path::new("."));
+    build_instrument_with(preset, &file, |index, zone, warnings| {
+        let path = folder.join(&zone.audio.url);
+        let encoding = zone_encoding(zone, path.extension().and_then(|e| e.to_str()));
+        let sample_error = |source| InstrumentError::Sample { file: file.clone(), zone: index, source };
+        match store.load(&path, encoding, Some(&zone.audio.sha256)) {
+            Ok(sample) => Ok(sample),
+            Err(mismatch @ SampleError::HashMismatch { .. }) => {
+                warnings.push(format!("zone {index} of {file}: {mismatch}"));
+                store.load(&path, encoding, None).map_err(sample_error)
+            }
+            Err(e) => Err(sample_error(e)),
+        }
+    })
+}
+
+/// How zone `zone`'s sample is encoded; `extension` is its file's, a hint for containers.
+pub fn zone_encoding<'a>(zone: &SamplerZone, extension: Option<&'a str>) -> Encoding<'a> {
+    match zone.audio.codec {
+        Codec::Raw => Encoding::Raw16 { sample_rate_hz: zone.sample_rate },
+        _ => Encoding::Detect { extension },
+    }
+}
+
+/// Builds the instrument of the sampler preset `preset` (`file` names it in errors), taking each
+/// zone's decoded sample from `sample(zone index, zone, warnings)`: a folder, a library cache, ….
+/// Fails with `E` when the preset is not a sampler or a sample cannot be had.
+pub fn build_instrument_with<E: From<InstrumentError>>(
+    preset: &PresetFile,
+    file: &str,
+    mut sample: impl FnMut(usize, &SamplerZone, &mut Vec<String>) -> Result<Arc<Sample>, E>,
+) -> Result<Built, E> {
     let config = match &preset.node {
         PresetNode::Sampler { config } => config,
         other => {
@@ -70,27 +103,13 @@ pub fn build_instrument(
                 PresetNode::Composite { .. } => " composite",
                 _ => "n effect",
             };
-            return Err(InstrumentError::NotASampler { file, name: preset.name.clone(), kind });
+            return Err(InstrumentError::NotASampler { file: file.to_string(), name: preset.name.clone(), kind }.into());
         }
     };
-    let folder = preset_path.parent().unwrap_or(Path::new("."));
     let mut warnings = Vec::new();
     let mut regions = Vec::with_capacity(config.zones.len());
     for (index, zone) in config.zones.iter().enumerate() {
-        let path = folder.join(&zone.audio.url);
-        let encoding = match zone.audio.codec {
-            Codec::Raw => Encoding::Raw16 { sample_rate_hz: zone.sample_rate },
-            _ => Encoding::Detect { extension: path.extension().and_then(|e| e.to_str()) },
-        };
-        let sample_error = |source| InstrumentError::Sample { file: file.clone(), zone: index, source };
-        let sample = match store.load(&path, encoding, Some(&zone.audio.sha256)) {
-            Ok(sample) => sample,
-            Err(mismatch @ SampleError::HashMismatch { .. }) => {
-                warnings.push(format!("zone {index} of {file}: {mismatch}"));
-                store.load(&path, encoding, None).map_err(sample_error)?
-            }
-            Err(e) => return Err(sample_error(e)),
-        };
+        let sample = sample(index, zone, &mut warnings)?;
         // Loop points count frames at the declared rate; the audio may have decoded at
         // another, so convert through seconds.
         let to_decoded = sample.sample_rate_hz as f64 / zone.sample_rate.max(1) as f64;

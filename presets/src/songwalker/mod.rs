@@ -12,6 +12,8 @@ pub mod index;
 pub mod instrument;
 pub mod preset;
 
-pub use index::{find_preset, IndexEntry, LibraryIndex, LookupError, PresetRef};
-pub use instrument::{build_instrument, load_instrument, Built, InstrumentError};
+pub use index::{
+    find_preset, match_library, match_preset, split_query, IndexEntry, LibraryIndex, LookupError, PresetRef,
+};
+pub use instrument::{build_instrument, build_instrument_with, load_instrument, zone_encoding, Built, InstrumentError};
 pub use preset::{Codec, PresetFile, PresetNode, SamplerZone};

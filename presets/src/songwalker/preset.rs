@@ -317,17 +317,9 @@ fn check_zone(zone: &SamplerZone) -> Result<(), (&'static [&'static str], String
     Ok(())
 }
 
-/// A sample URL must stay inside the preset's folder: relative, no `..`, no backslashes, no
-/// scheme. Remote data can never name a file outside the library (or the cache).
+/// A sample URL (or index entry path) must stay inside the preset's folder (or the library):
+/// relative, no `..`, no backslashes, no scheme, no percent-encoded tricks (see
+/// [`crate::library::paths`]). Remote data can never name a file outside the library (or the cache).
 pub(crate) fn check_relative_url(url: &str) -> Result<(), String> {
-    let bad = url.is_empty()
-        || url.starts_with('/')
-        || url.contains('\\')
-        || url.contains(':')
-        || url.split('/').any(|part| part == ".." || part == "." || part.is_empty());
-    if bad {
-        Err(format!("\"{url}\" must be a relative path inside the library (no '..', '/', '\\' or scheme)"))
-    } else {
-        Ok(())
-    }
+    crate::library::paths::RemotePath::parse(url).map(|_| ()).map_err(|e| e.to_string())
 }
