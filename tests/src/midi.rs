@@ -25,7 +25,7 @@ pub fn sorted(mut events: Vec<TimedMidi>) -> Vec<TimedMidi> {
 }
 
 /// A dense, deterministic stream: `notes` notes over `frames` frames on `channels` channels,
-/// overlapping, with sustain pedal and pitch bend moves (a linear congruential generator keeps
+/// overlapping, with sustain pedal, pitch bend and channel volume/pan/expression moves (a linear congruential generator keeps
 /// it reproducible without a dependency).
 pub fn dense_stream(frames: u64, notes: usize, channels: u8, seed: u64) -> Vec<TimedMidi> {
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -49,6 +49,10 @@ pub fn dense_stream(frames: u64, notes: usize, channels: u8, seed: u64) -> Vec<T
                 frame: start,
                 message: MidiMessage::PitchBend { channel: ch, value: next(16_000) as i16 - 8000 },
             });
+        }
+        if next(8) == 0 {
+            let controller = [7, 10, 11][next(3) as usize];
+            out.push(cc(start, ch, controller, next(128) as u8));
         }
     }
     sorted(out)

@@ -51,8 +51,11 @@ fn rig_with(bank: Bank, block_frames: usize, sample_rate: f32) -> Rig {
     rig
 }
 
+/// The left output of `midi` at 256-frame blocks, channel 1 at full volume (CC7 127 first) so
+/// that levels are the regions' own rather than General MIDI's default volume of 100.
 fn play(bank: Bank, frames: u64, midi: &[TimedMidi]) -> Vec<f32> {
-    let mut out = rig_with(bank, 256, SR).render(frames, midi);
+    let midi = [&[cc(0, 0, 7, 127)][..], midi].concat();
+    let mut out = rig_with(bank, 256, SR).render(frames, &midi);
     out.swap_remove(0)
 }
 
@@ -244,6 +247,111 @@ fn choke_group_silences_the_voices_it_names_within_a_few_milliseconds() {
     // 5 ms after the choke (240 frames) the open hi-hat is gone; the closed one plays.
     assert!(open_level(12_400..22_400) < 1e-6 * open_level(2_000..12_000));
     assert!(cents(pitch_of(&x[12_400..22_400], SR), 1320.0).abs() < 2.0);
+}
+
+/// Both output channels of a render at 256-frame blocks.
+fn play_stereo(bank: Bank, frames: u64, midi: &[TimedMidi]) -> (Vec<f32>, Vec<f32>) {
+    let mut out = rig_with(bank, 256, SR).render(frames, midi);
+    let right = out.swap_remove(1);
+    (out.swap_remove(0), right)
+}
+
+fn db(ratio: f32) -> f32 {
+    20.0 * ratio.log10()
+}
+
+/// CC7 (volume) and CC11 (expression) follow the General MIDI law, 40·log10(value/127) dB each,
+/// with volume 100 before any CC7; CC10 pans (64 = centre, both sides at unity).
+#[test]
+fn channel_volume_expression_and_pan_follow_the_gm_laws() {
+    let bank = || Bank::single(instrument(vec![a440(48_000, 2.0)]));
+    let steady = 4_800..40_000;
+    let level = |midi: &[TimedMidi]| {
+        let (l, r) = play_stereo(bank(), 48_000, midi);
+        (rms(&l[steady.clone()]), rms(&r[steady.clone()]))
+    };
+    let note = note_on(10, 0, 69, 127);
+    let (full, full_r) = level(&[cc(0, 0, 7, 127), note]);
+    assert!(full > 0.3 && (full - full_r).abs() < 1e-6, "centre pan leaves both sides equal");
+    for (midi, expected_db) in [
+        (vec![note], -4.15),
+        (vec![cc(0, 0, 7, 64), note], -11.91),
+        (vec![cc(0, 0, 7, 127), cc(0, 0, 11, 64), note], -11.91),
+        (vec![cc(0, 0, 7, 64), cc(0, 0, 11, 64), note], -23.82),
+    ] {
+        let (l, _) = level(&midi);
+        assert!((db(l / full) - expected_db).abs() < 0.05, "{midi:?}: {} dB, expected {expected_db}", db(l / full));
+    }
+    let (l, r) = level(&[cc(0, 0, 7, 127), cc(0, 0, 10, 0), note]);
+    assert!(db(l / full).abs() < 0.05 && r < full * 1e-4, "hard left: {l} / {r}");
+    let (l, r) = level(&[cc(0, 0, 7, 127), cc(0, 0, 10, 127), note]);
+    assert!(db(r / full).abs() < 0.05 && l < full * 1e-4, "hard right: {l} / {r}");
+    // Another channel keeps its own volume.
+    let (l, _) = level(&[cc(0, 1, 7, 0), cc(0, 0, 7, 127), note]);
+    assert!(db(l / full).abs() < 0.05);
+}
+
+/// A volume change under a sounding note glides over a few milliseconds: no step larger than
+/// the sine's own, and silence once the glide is over.
+#[test]
+fn a_volume_change_glides_instead_of_clicking() {
+    let (x, _) = play_stereo(
+        Bank::single(instrument(vec![a440(48_000, 2.0)])),
+        36_000,
+        &[cc(0, 0, 7, 127), note_on(10, 0, 69, 127), cc(24_000, 0, 7, 0)],
+    );
+    let sine_step = (std::f32::consts::TAU * 440.0 / SR) * 0.5;
+    assert!(max_step(&x[20_000..30_000]) < sine_step * 1.05, "step {}", max_step(&x[20_000..30_000]));
+    let glide = (noderack_nodes::sampler::CHANNEL_GAIN_RAMP_SECONDS * SR) as usize;
+    assert!(rms(&x[24_000 + glide + 1..30_000]) == 0.0, "silent after the glide");
+    assert!(rms(&x[24_000..24_000 + glide / 2]) > 0.05, "still sounding during the glide");
+}
+
+/// RPN 0 (CC101/CC100 = 0, then CC6/CC38) sets a channel's bend range; other channels keep
+/// the node's range (2 semitones).
+#[test]
+fn rpn_0_sets_the_channels_pitch_bend_range() {
+    let bank = || Bank::single(instrument(vec![a440(48_000, 2.0)]));
+    let bend_up = |channel: u8| TimedMidi { frame: 5, message: MidiMessage::PitchBend { channel, value: 8191 } };
+    let rpn = [cc(0, 0, 101, 0), cc(0, 0, 100, 0), cc(1, 0, 6, 12), cc(1, 0, 38, 0)];
+    let x = play(bank(), 24_000, &[&rpn[..], &[bend_up(0), note_on(10, 0, 69, 127)]].concat());
+    let full = 12.0 * 8191.0 / 8192.0;
+    assert!(cents(pitch_of(&x[2400..], SR), 440.0 * (full / 12.0f32).exp2()).abs() < 2.0, "an octave up");
+    let x = play(bank(), 24_000, &[&rpn[..], &[bend_up(1), note_on(10, 1, 69, 127)]].concat());
+    let two = 2.0 * 8191.0 / 8192.0;
+    assert!(cents(pitch_of(&x[2400..], SR), 440.0 * (two / 12.0f32).exp2()).abs() < 2.0, "the node's range");
+    // Data entry without RPN 0 selected changes nothing.
+    let x = play(bank(), 24_000, &[cc(0, 0, 6, 12), bend_up(0), note_on(10, 0, 69, 127)]);
+    assert!(cents(pitch_of(&x[2400..], SR), 440.0 * (two / 12.0f32).exp2()).abs() < 2.0);
+}
+
+/// A choke acts within its MIDI channel: the closed hi-hat on channel 1 (panned left) silences
+/// channel 1's open hi-hat, while channel 2's (panned right) rings on.
+#[test]
+fn choke_groups_act_within_one_channel() {
+    let mut open = Region::new(sine(440.0, 48_000, 2.0), 69);
+    open.keys = NoteRange { low: 46, high: 46 };
+    open.keytrack_cents = 0.0;
+    open.off_by = Some(1);
+    let mut closed = Region::new(sine(1320.0, 48_000, 2.0), 69);
+    closed.keys = NoteRange { low: 42, high: 42 };
+    closed.keytrack_cents = 0.0;
+    closed.choke_group = 1;
+    let (l, r) = play_stereo(
+        Bank::single(instrument(vec![open, closed])),
+        48_000,
+        &[
+            cc(0, 0, 10, 0),
+            cc(0, 1, 10, 127),
+            note_on(1, 0, 46, 127),
+            note_on(1, 1, 46, 127),
+            note_on(12_000, 0, 42, 127),
+        ],
+    );
+    let open_level = |x: &[f32]| noderack_tests::analysis::band_energy(x, SR, 400.0, 480.0);
+    assert!(open_level(&l[12_400..22_400]) < 1e-6 * open_level(&l[2_000..12_000]), "choked on its channel");
+    let (before, after) = (open_level(&r[2_000..12_000]), open_level(&r[12_400..22_400]));
+    assert!((db(after as f32 / before as f32)).abs() < 0.5, "rings on on the other channel: {before} → {after}");
 }
 
 #[test]

@@ -32,7 +32,13 @@
 //!   note-off, at the note-on's velocity), key switches (the last key of the switch range
 //!   pressed on the channel).
 //! - Sustain pedal (CC64) holds released notes; CC120 fades the channel's voices, CC121 resets
-//!   bend and pedal, CC123–127 release every key.
+//!   bend, expression, pedal and the RPN selection, CC123–127 release every key.
+//! - Channel mix, as a General MIDI player: each channel's voices are summed on its own bus,
+//!   mixed at volume (CC7, default 100) × expression (CC11) with the `(value/127)²` law, and
+//!   panned by CC10 (64 = centre, both sides at unity). Changes glide over
+//!   [`CHANNEL_GAIN_RAMP_SECONDS`]. RPN 0 (CC101/CC100 = 0, CC6/CC38) sets a channel's bend
+//!   range; channels without one use the node's `bend_range_semitones`.
+//! - Choke groups act within a channel (General MIDI's exclusive classes are per channel).
 //!
 //! # Polyphony and stealing
 //!
@@ -47,6 +53,7 @@
 //! Voices are allocated when the processor is built. `process` and `receive` never allocate,
 //! free, lock or panic; every index into a program is checked.
 
+mod channel_mix;
 mod program;
 mod voice;
 
@@ -59,6 +66,8 @@ use noderack_graph::{
 use noderack_presets::instrument::{Bank, FilterKind, LoopMode, ProgramNumber, Trigger, PERCUSSION_BANK};
 use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
+use channel_mix::{channel_gains, ChannelMix};
+pub use channel_mix::{controller_gain, CHANNEL_GAIN_RAMP_SECONDS};
 use program::PreparedInstrument;
 pub use program::SamplerProgram;
 use voice::{FilterTap, Voice};
@@ -172,6 +181,7 @@ impl NodeDescription for Sampler {
             steal_fade_frames: (STEAL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
             kill_fade_frames: (KILL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
             output_gain: OutputGain::default(),
+            mix: ChannelMix::new(config.max_block_frames, sample_rate, Channel::default().gains()),
         };
         processor.reset_channels();
         Box::new(processor)
@@ -188,6 +198,16 @@ struct Channel {
     instrument: Option<usize>,
     /// Pitch bend, -1..1 of the range.
     bend: f32,
+    /// Bend range set through RPN 0 (semitones), else the node's `bend_range_semitones`.
+    bend_range_semitones: Option<f32>,
+    /// Registered parameter selected by CC101/CC100 (127/127: none).
+    rpn: (u8, u8),
+    /// CC7.
+    volume: u8,
+    /// CC11.
+    expression: u8,
+    /// CC10 (64 = centre).
+    pan: u8,
     pedal_down: bool,
     last_key_switch: Option<u8>,
 }
@@ -200,15 +220,31 @@ impl Default for Channel {
             program: 0,
             instrument: None,
             bend: 0.0,
+            bend_range_semitones: None,
+            rpn: NO_RPN,
+            volume: DEFAULT_VOLUME,
+            expression: 127,
+            pan: 64,
             pedal_down: false,
             last_key_switch: None,
         }
     }
 }
 
+/// CC101/CC100 values that select no registered parameter.
+const NO_RPN: (u8, u8) = (127, 127);
+/// The registered parameter for pitch bend sensitivity.
+const RPN_BEND_RANGE: (u8, u8) = (0, 0);
+/// CC7 before any is received: General MIDI's default of 100 (about −4.2 dB).
+pub const DEFAULT_VOLUME: u8 = 100;
+
 impl Channel {
     fn program_number(&self) -> ProgramNumber {
         ProgramNumber { bank: self.bank_msb as u16 * 128 + self.bank_lsb as u16, program: self.program }
+    }
+
+    fn gains(&self) -> (f32, f32) {
+        channel_gains(self.volume, self.expression, self.pan)
     }
 }
 
@@ -229,6 +265,7 @@ struct SamplerProcessor {
     steal_fade_frames: u32,
     kill_fade_frames: u32,
     output_gain: OutputGain,
+    mix: ChannelMix,
 }
 
 fn program_of(parcel: &Option<Parcel>) -> Option<&SamplerProgram> {
@@ -345,7 +382,10 @@ impl SamplerProcessor {
             let polyphony = zone.region.polyphony;
             if choke != 0 {
                 let frames = self.steal_fade_frames;
-                for v in self.voices.iter_mut().filter(|v| v.active && v.off_by == Some(choke)) {
+                // Choke groups act within a MIDI channel (a part), as General MIDI's
+                // exclusive classes do.
+                for v in self.voices.iter_mut().filter(|v| v.active && v.channel == channel && v.off_by == Some(choke))
+                {
                     v.fade_out(frames);
                 }
             }
@@ -487,9 +527,30 @@ impl SamplerProcessor {
             }
             MidiMessage::ControlChange { channel, controller, value } => {
                 let ch = (channel & 15) as usize;
+                let value = value.min(127);
+                let c = &mut self.channels[ch];
                 match controller {
-                    0 => self.channels[ch].bank_msb = value.min(127),
-                    32 => self.channels[ch].bank_lsb = value.min(127),
+                    0 => c.bank_msb = value,
+                    32 => c.bank_lsb = value,
+                    7 | 10 | 11 => {
+                        match controller {
+                            7 => c.volume = value,
+                            10 => c.pan = value,
+                            _ => c.expression = value,
+                        }
+                        let gains = c.gains();
+                        self.mix.set_gains(ch, gains);
+                    }
+                    101 => c.rpn.0 = value,
+                    100 => c.rpn.1 = value,
+                    6 if c.rpn == RPN_BEND_RANGE => {
+                        let cents = c.bend_range_semitones.map_or(0.0, |r| (r.fract() * 100.0).round());
+                        c.bend_range_semitones = Some(value as f32 + cents / 100.0);
+                    }
+                    38 if c.rpn == RPN_BEND_RANGE => {
+                        let semitones = c.bend_range_semitones.map_or(2.0, f32::trunc);
+                        c.bend_range_semitones = Some(semitones + value.min(99) as f32 / 100.0);
+                    }
                     64 => self.set_pedal(channel, value >= 64),
                     120 => {
                         let frames = self.kill_fade_frames;
@@ -498,7 +559,13 @@ impl SamplerProcessor {
                         }
                     }
                     121 => {
-                        self.channels[ch].bend = 0.0;
+                        // Reset all controllers (GM): bend, expression, pedal and the RPN
+                        // selection; volume, pan and programs stay.
+                        c.bend = 0.0;
+                        c.expression = 127;
+                        c.rpn = NO_RPN;
+                        let gains = c.gains();
+                        self.mix.set_gains(ch, gains);
                         self.set_pedal(channel, false);
                     }
                     123..=127 => self.all_notes_off(channel),
@@ -510,29 +577,31 @@ impl SamplerProcessor {
     }
 
     fn render(&mut self, params: &Params<'_>, out_l: &mut [f32], out_r: &mut [f32], start: usize, end: usize) {
-        let range = params.get(BEND_RANGE_SEMITONES).at(start) as f64;
+        let node_range = params.get(BEND_RANGE_SEMITONES).at(start);
         let mut bends = [1.0f64; 16];
         for (b, c) in bends.iter_mut().zip(&self.channels) {
             if c.bend != 0.0 {
+                let range = c.bend_range_semitones.unwrap_or(node_range) as f64;
                 *b = (c.bend as f64 * range / 12.0).exp2();
             }
         }
-        let Self { voices, held, users, .. } = self;
+        let frames = end - start;
+        let Self { voices, held, users, mix, .. } = self;
         for v in voices.iter_mut().filter(|v| v.active) {
             let zone = held[v.held]
                 .as_ref()
                 .and_then(|p| p.get::<SamplerProgram>())
                 .and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone));
-            match zone {
-                Some(zone) => {
-                    v.render(zone, &mut out_l[start..end], &mut out_r[start..end], bends[(v.channel & 15) as usize])
-                }
-                None => v.stop(),
+            let channel = (v.channel & 15) as usize;
+            match (zone, mix.bus(channel, frames)) {
+                (Some(zone), Some((bus_l, bus_r))) => v.render(zone, bus_l, bus_r, bends[channel]),
+                _ => v.stop(),
             }
             if !v.active {
                 users[v.held] = users[v.held].saturating_sub(1);
             }
         }
+        mix.mix_into(&mut out_l[start..end], &mut out_r[start..end]);
     }
 
     /// Gives back program sets that are neither current nor played by any voice.
