@@ -225,9 +225,9 @@ fn release_trigger_sounds_at_note_off_only() {
     assert!(rms(&x[13_000..24_000]) > 0.1);
 }
 
-#[test]
-fn choke_group_silences_the_voices_it_names_within_a_few_milliseconds() {
-    // Open hi-hat (group 2, choked by group 1) and closed hi-hat (group 1) on two keys.
+/// An open hi-hat (key 46, a 440 Hz sine, group 2, choked by group 1) and a closed one (key
+/// 42, 1320 Hz, group 1).
+fn hi_hats() -> Bank {
     let mut open = Region::new(sine(440.0, 48_000, 2.0), 69);
     open.keys = NoteRange { low: 46, high: 46 };
     open.keytrack_cents = 0.0;
@@ -237,8 +237,13 @@ fn choke_group_silences_the_voices_it_names_within_a_few_milliseconds() {
     closed.keys = NoteRange { low: 42, high: 42 };
     closed.keytrack_cents = 0.0;
     closed.choke_group = 1;
+    Bank::single(instrument(vec![open, closed]))
+}
+
+#[test]
+fn choke_group_silences_the_voices_it_names_within_a_few_milliseconds() {
     let x = play(
-        Bank::single(instrument(vec![open, closed])),
+        hi_hats(),
         48_000,
         &[note_on(0, 0, 46, 127), note_on(12_000, 0, 42, 127)],
     );
@@ -329,16 +334,8 @@ fn rpn_0_sets_the_channels_pitch_bend_range() {
 /// channel 1's open hi-hat, while channel 2's (panned right) rings on.
 #[test]
 fn choke_groups_act_within_one_channel() {
-    let mut open = Region::new(sine(440.0, 48_000, 2.0), 69);
-    open.keys = NoteRange { low: 46, high: 46 };
-    open.keytrack_cents = 0.0;
-    open.off_by = Some(1);
-    let mut closed = Region::new(sine(1320.0, 48_000, 2.0), 69);
-    closed.keys = NoteRange { low: 42, high: 42 };
-    closed.keytrack_cents = 0.0;
-    closed.choke_group = 1;
     let (l, r) = play_stereo(
-        Bank::single(instrument(vec![open, closed])),
+        hi_hats(),
         48_000,
         &[
             cc(0, 0, 10, 0),
