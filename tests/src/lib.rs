@@ -19,41 +19,49 @@ pub use analysis::{first_onset, peak_frequency_hz, rms};
 pub use rig::Rig;
 pub use tone::TestTone;
 
+/// `found` if it is there; else `None` with a note on stderr that the test is skipped, or,
+/// under CI (`CI` set), a panic: CI installs everything tests need, so a skip there would hide
+/// a test that did not run. `missing` says what is absent and how to get it.
+fn required(found: Option<std::path::PathBuf>, missing: &str) -> Option<std::path::PathBuf> {
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{missing}");
+    }
+    eprintln!("SKIPPED: {missing}");
+    None
+}
+
 /// Where the shared third-party test data lives (`NODERACK_TESTDATA`, else `../shared/testdata`
-/// beside the checkout), or `None` with a note on stderr that tests using it are skipped.
-/// Under CI (`CI` set) its absence is an error: CI must run those tests.
+/// beside the checkout), or `None` (the test is skipped, see [`required`]).
 pub fn testdata_dir() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("NODERACK_TESTDATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("shared test data not found at {} (set NODERACK_TESTDATA)", dir.display());
-    }
-    eprintln!("SKIPPED: shared test data not found at {}; set NODERACK_TESTDATA to run this test", dir.display());
-    None
+    let missing = format!("shared test data not found at {}; set NODERACK_TESTDATA to run this test", dir.display());
+    required(dir.is_dir().then_some(dir), &missing)
 }
 
 /// Where the system's General MIDI SoundFonts are (`NODERACK_SF2_DIR`, else
 /// `/usr/share/sounds/sf2`, as Debian's `timgm6mb-soundfont` and `fluid-soundfont-gm` install
-/// them) when `name` is there, or `None` with a note on stderr that the test is skipped.
-/// Under CI (`CI` set) its absence is an error: CI installs them (`scripts/setup-debian.sh`).
+/// them) when `name` is there, or `None` (the test is skipped, see [`required`]).
 pub fn soundfont(name: &str) -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("NODERACK_SF2_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("/usr/share/sounds/sf2"));
     let path = dir.join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "SoundFont {} not found (install timgm6mb-soundfont fluid-soundfont-gm, or set NODERACK_SF2_DIR)",
-            path.display()
-        );
-    }
-    eprintln!("SKIPPED: SoundFont {} not found; set NODERACK_SF2_DIR to run this test", path.display());
-    None
+    let missing = format!(
+        "SoundFont {} not found (install timgm6mb-soundfont fluid-soundfont-gm, or set NODERACK_SF2_DIR)",
+        path.display()
+    );
+    required(path.is_file().then_some(path), &missing)
+}
+
+/// A command-line tool on `PATH` (an encoder that makes a test's fixture), or `None` (the test
+/// is skipped, see [`required`]); `package` is the Debian package that provides it.
+pub fn system_tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(name)).find(|p| p.is_file()));
+    required(found, &format!("`{name}` not found (install the Debian package {package})"))
 }

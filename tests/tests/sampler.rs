@@ -242,11 +242,7 @@ fn hi_hats() -> Bank {
 
 #[test]
 fn choke_group_silences_the_voices_it_names_within_a_few_milliseconds() {
-    let x = play(
-        hi_hats(),
-        48_000,
-        &[note_on(0, 0, 46, 127), note_on(12_000, 0, 42, 127)],
-    );
+    let x = play(hi_hats(), 48_000, &[note_on(0, 0, 46, 127), note_on(12_000, 0, 42, 127)]);
     let open_level = |range: std::ops::Range<usize>| noderack_tests::analysis::band_energy(&x[range], SR, 400.0, 480.0);
     assert!(open_level(2_000..12_000) > 1.0);
     // 5 ms after the choke (240 frames) the open hi-hat is gone; the closed one plays.

@@ -1,5 +1,6 @@
 //! Sample decoding: every sample of the shared library matches its recorded hash and decodes
-//! (MP3 and raw); synthesized WAV files decode to their exact values; identical bytes share one
+//! (MP3 and raw); synthesized WAV files decode to their exact values, FLAC and Ogg Vorbis files
+//! made from them by the reference encoders to their content; identical bytes share one
 //! buffer; broken and hostile files give errors that name them, never a panic.
 
 use std::path::{Path, PathBuf};
@@ -10,10 +11,7 @@ use noderack_presets::songwalker::Codec;
 use noderack_tests::testdata_dir;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("noderack-samples-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    noderack_tests::fixtures::scratch_dir(&format!("samples-{name}"))
 }
 
 /// Every (preset folder, zone) of the shared library.
@@ -118,6 +116,46 @@ fn wav_files_decode_to_their_values() {
             assert!((got - want).abs() <= tolerance, "{bits} bit: {got} vs {want}");
         }
     }
+}
+
+/// FLAC (lossless: the exact 16-bit values) and Ogg Vorbis (lossy: the pitch, length and level)
+/// made by the reference encoders from a synthesized WAV decode through the same path as every
+/// sample. Skips without `flac`/`oggenc`; CI installs them.
+#[test]
+fn flac_and_ogg_vorbis_decode_to_their_content() {
+    use noderack_tests::analysis::cents;
+    use noderack_tests::fixtures::{sine_wave, write_wav};
+    let (Some(flac), Some(oggenc)) =
+        (noderack_tests::system_tool("flac", "flac"), noderack_tests::system_tool("oggenc", "vorbis-tools"))
+    else {
+        return;
+    };
+    let dir = scratch("encoded");
+    let tone = sine_wave(440.0, 44_100, 1.0, 0.5);
+    let wav = write_wav(&dir, "tone.wav", 44_100, &tone);
+    let encode = |tool: &Path, args: &[&str]| {
+        let out = std::process::Command::new(tool).args(args).output().expect("the encoder runs");
+        assert!(out.status.success(), "{}: {}", tool.display(), String::from_utf8_lossy(&out.stderr));
+    };
+    let (flac_path, ogg_path) = (dir.join("tone.flac"), dir.join("tone.ogg"));
+    encode(&flac, &["--silent", "-f", "-o", flac_path.to_str().unwrap(), wav.to_str().unwrap()]);
+    encode(&oggenc, &["--quiet", "-q", "6", "-o", ogg_path.to_str().unwrap(), wav.to_str().unwrap()]);
+
+    let mut store = SampleStore::new();
+    let flac = store.load(&flac_path, Encoding::Detect { extension: Some("flac") }, None).unwrap();
+    assert_eq!((flac.sample_rate_hz, flac.channels.len(), flac.frames()), (44_100, 1, tone.len()));
+    for (got, want) in flac.channels[0].iter().zip(&tone) {
+        let want16 = (want * 32_767.0).round() / 32_768.0;
+        assert!((got - want16).abs() <= 1.0 / 32_768.0, "{got} vs {want16}");
+    }
+
+    let ogg = store.load(&ogg_path, Encoding::Detect { extension: Some("ogg") }, None).unwrap();
+    assert_eq!((ogg.sample_rate_hz, ogg.channels.len()), (44_100, 1));
+    assert!(ogg.frames().abs_diff(tone.len()) < 2048, "{} frames for {}", ogg.frames(), tone.len());
+    let x = &ogg.channels[0][4_410..40_000];
+    assert!(cents(noderack_tests::peak_frequency_hz(x, 44_100.0), 440.0).abs() < 2.0);
+    let level_db = 20.0 * (noderack_tests::rms(x) / (0.5 / 2f32.sqrt())).log10();
+    assert!(level_db.abs() < 0.5, "level {level_db} dB");
 }
 
 #[test]
