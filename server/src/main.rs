@@ -28,8 +28,8 @@ enum Command {
     /// of every output bus, bus after bus. Rendering goes on for --tail seconds after the last
     /// MIDI event so releases and reverb tails are kept.
     ///
-    /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
-    /// every MIDI channel, --sfz one SFZ instrument (see docs/SFZ.md), and --soundfont plays a
+    /// Instead of a patch, --preset plays one SongWalker library preset on every MIDI channel
+    /// (samplers, oscillators, layered and split composites; effect presets are refused), --sfz one SFZ instrument (see docs/SFZ.md), and --soundfont plays a
     /// General MIDI file through an SF2 bank (program changes per channel, drums on channel 10),
     /// as `fluidsynth -F` does (see docs/SF2.md).
     #[command(group(clap::ArgGroup::new("source").required(true)))]

@@ -324,3 +324,72 @@ fn render_reports_a_broken_soundfont_by_name() {
     assert!(err.starts_with(&format!("error: {}: RIFF chunk declares", sf2.display())), "{err}");
     assert!(!wav.exists());
 }
+
+/// `render --preset` plays oscillator and composite presets too: the shared library's sine
+/// oscillator at the key's pitch, and a self-made library's layer of a sine oscillator and a
+/// sampler an octave up with both pitches heard. An effect preset fails naming the effect.
+#[test]
+fn render_plays_oscillator_and_composite_presets() {
+    use noderack_tests::analysis::band_energy;
+    use noderack_tests::fixtures::songwalker_sine_zone;
+    let dir = scratch("preset-graph");
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 100]), (480, [0x80, 69, 0])]));
+    let wav = dir.join("out.wav");
+    let render = |library: &Path, preset: &str| {
+        let _ = std::fs::remove_file(&wav);
+        let args = ["render", "--preset", preset, "--library", library.to_str().unwrap(), "--midi"];
+        noderack(&[&args[..], &[midi.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--tail", "0.1"]].concat())
+    };
+    let left = || -> Vec<f32> {
+        let reader = hound::WavReader::open(&wav).unwrap();
+        reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect()
+    };
+
+    // A library of one layered preset.
+    let preset_dir = dir.join("Mine/Layered");
+    std::fs::create_dir_all(&preset_dir).unwrap();
+    let zone = songwalker_sine_zone(&preset_dir, "a440.wav", 440.0, 57, 0, 127);
+    write(
+        &preset_dir,
+        "preset.json",
+        format!(
+            r#"{{ "format": "songwalker-preset", "version": 1, "name": "Layered",
+                 "node": {{ "type": "composite", "mode": "layer", "children": [
+                   {{ "type": "oscillator", "config": {{ "waveform": "sine" }} }},
+                   {{ "type": "sampler", "config": {{ "zones": [ {zone} ] }} }} ] }} }}"#
+        )
+        .as_bytes(),
+    );
+    write(
+        &dir.join("Mine"),
+        "index.json",
+        br#"{ "format": "songwalker-index", "version": 1, "name": "Mine",
+              "entries": [ { "type": "preset", "name": "Layered", "path": "Layered/preset.json" } ] }"#,
+    );
+    write(
+        &dir,
+        "index.json",
+        br#"{ "format": "songwalker-index", "version": 1, "name": "root",
+              "entries": [ { "type": "index", "name": "Mine", "path": "Mine/index.json" } ] }"#,
+    );
+    let out = render(&dir, "Mine/Layered");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let x = left();
+    let steady = &x[4_800..22_000];
+    let (low, high) = (band_energy(steady, 48_000.0, 420.0, 460.0), band_energy(steady, 48_000.0, 860.0, 900.0));
+    let total = band_energy(steady, 48_000.0, 20.0, 20_000.0);
+    assert!(low > 0.1 * total && high > 0.1 * total, "440 Hz {low}, 880 Hz {high}, total {total}");
+
+    let Some(data) = noderack_tests::testdata_dir() else { return };
+    let library = data.join("songwalker-library");
+    let out = render(&library, "Built-in/Sine");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let x = left();
+    let hz = noderack_tests::peak_frequency_hz(&x[4_800..22_000], 48_000.0);
+    assert!(noderack_tests::analysis::cents(hz, 440.0).abs() < 2.0, "{hz} Hz");
+    let out = render(&library, "Built-in/Reverb");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("node: effect \"reverb\" is not supported (noderack has no reverb node yet)"), "{err}");
+    assert!(!wav.exists());
+}

@@ -1,27 +1,49 @@
 //! SongWalker sampler presets as [`Instrument`]s: one region per zone, samples decoded
 //! through a [`SampleStore`], loop points and pitch corrected for samples that decode at a
-//! different rate than the preset declares.
+//! different rate than the preset declares. Composites whose every source is a sampler become
+//! one instrument too (see [`super::graph`]).
 
 use std::path::Path;
 
 use crate::instrument::{Envelope, Group, Instrument, LoopDirection, LoopMode, NoteRange, Region, SampleLoop};
 use crate::json_file::FileError;
 use crate::sample::{Encoding, SampleError, SampleStore};
-use crate::songwalker::{find_preset, Codec, LookupError, PresetFile, PresetNode};
+use crate::songwalker::graph::{build_graph, PresetGraph};
+use crate::songwalker::{find_preset, Codec, LookupError, PresetFile, PresetNode, SamplerConfig};
 
-/// Why a preset could not become an instrument.
+/// Why a preset could not become an instrument or a graph.
 #[derive(Debug, thiserror::Error)]
 pub enum InstrumentError {
-    /// The preset is not a sampler (oscillator, composite and effect presets are not
-    /// instruments of the sampler).
-    #[error("{file}: preset \"{name}\" is a{kind} preset, not a sampler")]
+    /// The preset is not a sampler (oscillator and effect presets, and composites holding
+    /// them, are not instruments of the sampler).
+    #[error("{file}: preset \"{name}\" is {kind}, not a sampler")]
     NotASampler {
         /// The preset file.
         file: String,
         /// Its name.
         name: String,
-        /// What it is instead (with its article's `n` where needed).
+        /// What it is instead (`an oscillator preset`, …).
         kind: &'static str,
+    },
+    /// The preset is, or holds, an effect noderack has no node for.
+    #[error("{file}: {json_path}: effect \"{effect_type}\" is not supported (noderack has no {effect_type} node yet)")]
+    UnsupportedEffect {
+        /// The preset file.
+        file: String,
+        /// Where the effect is (`node`, `node.children[1]`).
+        json_path: String,
+        /// Its `effectType`.
+        effect_type: String,
+    },
+    /// A part of the preset asks for something noderack cannot play.
+    #[error("{file}: {json_path}: {message}")]
+    Unsupported {
+        /// The preset file.
+        file: String,
+        /// Where (`node.config.waveform`).
+        json_path: String,
+        /// What, and why.
+        message: String,
     },
     /// The `"Lib/Name"` lookup failed.
     #[error(transparent)]
@@ -30,12 +52,12 @@ pub enum InstrumentError {
     #[error(transparent)]
     File(#[from] FileError),
     /// A zone's sample could not be read or decoded.
-    #[error("zone {zone} of {file}: {source}")]
+    #[error("{file}: {json_path}: {source}")]
     Sample {
         /// The preset file.
         file: String,
-        /// Index of the zone in `node.config.zones`.
-        zone: usize,
+        /// The zone (`node.config.zones[3]`).
+        json_path: String,
         /// What went wrong.
         source: SampleError,
     },
@@ -46,12 +68,15 @@ pub enum InstrumentError {
 pub struct Built {
     /// The instrument.
     pub instrument: Instrument,
-    /// Problems worth showing (a sample whose content does not match its recorded hash).
+    /// Problems worth showing (a sample whose content does not match its recorded hash, keys
+    /// of the preset that were not understood).
     pub warnings: Vec<String>,
 }
 
 /// Builds the instrument of the sampler preset `preset`, read from `preset_path` (zone URLs are
-/// relative to its folder; [`PresetFile`] has checked they stay inside it).
+/// relative to its folder; [`PresetFile`] has checked they stay inside it). A composite whose
+/// every source is a sampler becomes one instrument (layers as overlapping regions, splits as
+/// regions limited to their keys).
 ///
 /// A sample whose bytes do not match the recorded hash still plays (the library has such
 /// inconsistencies) and is reported in [`Built::warnings`]; a sample that cannot be read or
@@ -61,20 +86,47 @@ pub fn build_instrument(
     preset_path: &Path,
     store: &mut SampleStore,
 ) -> Result<Built, InstrumentError> {
-    let file = preset_path.display().to_string();
-    let config = match &preset.node {
-        PresetNode::Sampler { config } => config,
-        other => {
-            let kind = match other {
-                PresetNode::Oscillator { .. } => "n oscillator",
-                PresetNode::Composite { .. } => " composite",
-                _ => "n effect",
-            };
-            return Err(InstrumentError::NotASampler { file, name: preset.name.clone(), kind });
-        }
+    let not_a_sampler = |kind| InstrumentError::NotASampler {
+        file: preset_path.display().to_string(),
+        name: preset.name.clone(),
+        kind,
     };
+    if !preset.node.is_all_sampler() {
+        return Err(not_a_sampler(match preset.node {
+            PresetNode::Oscillator { .. } => "an oscillator preset",
+            PresetNode::Effect { .. } => "an effect preset",
+            _ => "a composite preset with oscillators or effects",
+        }));
+    }
+    let built = build_graph(preset, preset_path, store)?;
+    match built.graph {
+        PresetGraph::Sampler(instrument) => Ok(Built { instrument, warnings: built.warnings }),
+        _ => Err(not_a_sampler("a composite preset that is not one instrument")),
+    }
+}
+
+/// Finds `"Lib/Name"` in the library rooted at `root` (a local folder or mirror) and builds its
+/// instrument.
+pub fn load_instrument(root: &Path, query: &str, store: &mut SampleStore) -> Result<Built, InstrumentError> {
+    let found = find_preset(root, query)?;
+    let path = root.join(&found.path);
+    let preset = PresetFile::load(&path)?;
+    build_instrument(&preset, &path, store)
+}
+
+/// The instrument of one sampler node of a preset (at `json_path`), read from `preset_path`.
+/// Hash mismatches are appended to `warnings`.
+pub(crate) fn sampler_instrument(
+    name: &str,
+    config: &SamplerConfig,
+    max_voices: Option<u32>,
+    preset_path: &Path,
+    json_path: &str,
+    store: &mut SampleStore,
+    warnings: &mut Vec<String>,
+) -> Result<Instrument, InstrumentError> {
+    let file = preset_path.display().to_string();
     let folder = preset_path.parent().unwrap_or(Path::new("."));
-    let mut warnings = Vec::new();
     let mut regions = Vec::with_capacity(config.zones.len());
     for (index, zone) in config.zones.iter().enumerate() {
         let path = folder.join(&zone.audio.url);
@@ -82,11 +134,13 @@ pub fn build_instrument(
             Codec::Raw => Encoding::Raw16 { sample_rate_hz: zone.sample_rate },
             _ => Encoding::Detect { extension: path.extension().and_then(|e| e.to_str()) },
         };
-        let sample_error = |source| InstrumentError::Sample { file: file.clone(), zone: index, source };
+        let zone_path = format!("{json_path}.config.zones[{index}]");
+        let sample_error =
+            |source| InstrumentError::Sample { file: file.clone(), json_path: zone_path.clone(), source };
         let sample = match store.load(&path, encoding, Some(&zone.audio.sha256)) {
             Ok(sample) => sample,
             Err(mismatch @ SampleError::HashMismatch { .. }) => {
-                warnings.push(format!("zone {index} of {file}: {mismatch}"));
+                warnings.push(format!("{file}: {zone_path}: {mismatch}"));
                 store.load(&path, encoding, None).map_err(sample_error)?
             }
             Err(e) => return Err(sample_error(e)),
@@ -97,6 +151,9 @@ pub fn build_instrument(
         let frames = sample.frames() as f64;
         let mut region = Region::new(sample.clone(), zone.pitch.root_note.min(127));
         region.keys = NoteRange { low: zone.key_range.low.min(127), high: zone.key_range.high.min(127) };
+        if let Some(v) = zone.velocity_range {
+            region.velocities = NoteRange { low: v.low, high: v.high };
+        }
         // playback rate = 2^((note − rootNote − fineTuneCents/100)/12): the fine tune lowers.
         region.tune_cents = -zone.pitch.fine_tune_cents;
         let sample_loop = zone.loop_frames.and_then(|l| {
@@ -114,24 +171,23 @@ pub fn build_instrument(
             (false, None) => LoopMode::NoLoop,
         };
         region.sample_loop = sample_loop;
-        region.amp_envelope = Envelope { release_seconds: 0.25, ..Envelope::SAMPLE };
+        region.amp_envelope = match config.envelope {
+            Some(e) => Envelope {
+                attack_seconds: e.attack,
+                decay_seconds: e.decay,
+                sustain_level: e.sustain,
+                release_seconds: e.release,
+                ..Envelope::SAMPLE
+            },
+            None => Envelope { release_seconds: 0.25, ..Envelope::SAMPLE },
+        };
         regions.push(region);
     }
-    let instrument = Instrument {
-        name: preset.name.clone(),
+    Ok(Instrument {
+        name: name.to_string(),
         groups: vec![Group { name: None, regions }],
         key_switch_range: None,
         default_key_switch: None,
-        max_voices: preset.max_voices,
-    };
-    Ok(Built { instrument, warnings })
-}
-
-/// Finds `"Lib/Name"` in the library rooted at `root` (a local folder or mirror) and builds its
-/// instrument.
-pub fn load_instrument(root: &Path, query: &str, store: &mut SampleStore) -> Result<Built, InstrumentError> {
-    let found = find_preset(root, query)?;
-    let path = root.join(&found.path);
-    let preset = PresetFile::load(&path)?;
-    build_instrument(&preset, &path, store)
+        max_voices,
+    })
 }
