@@ -2,8 +2,10 @@
 //! the SongWalker preset library's indexes and presets, SFZ instruments and SoundFont 2 banks.
 
 pub mod instrument;
+pub mod instrument_ref;
 pub mod json_file;
 pub mod json_location;
+pub mod load_context;
 pub mod node_config;
 pub mod patch;
 pub mod sample;
@@ -12,5 +14,6 @@ pub mod sfz;
 pub mod songwalker;
 
 pub use json_file::FileError;
+pub use load_context::LoadContext;
 pub use node_config::{ConfigError, ConfigReader, ConfigValue, NodeConfig};
 pub use patch::{NodeFactory, Patch, PatchError, PatchNode};

@@ -49,6 +49,9 @@ impl Source {
         match self {
             Source::Patch(path) => {
                 let patch = Patch::load(path, &noderack_nodes::registry::Registry)?;
+                for warning in &patch.warnings {
+                    tracing::warn!("{warning}");
+                }
                 Ok((patch.engine_config(sample_rate, max_block), patch.edits()))
             }
             Source::Preset { name, library } => {
