@@ -312,3 +312,28 @@ fn malformed_composites_give_located_errors() {
         }
     }
 }
+
+#[test]
+fn unplayable_parts_are_refused_with_their_json_path() {
+    let dir = scratch_dir("graph-unplayable");
+    // A custom waveform, in a file that spells the instrument's key `graph`.
+    let text = r#"{ "format": "songwalker-preset", "version": 1, "name": "Custom",
+        "graph": { "type": "oscillator", "config": { "waveform": "custom" } } }"#;
+    let path = write_text(&dir, "custom.json", text);
+    let err = build(&path).unwrap_err();
+    let InstrumentError::Unsupported { json_path, message, .. } = &err else { panic!("{err}") };
+    assert_eq!(json_path, "graph.config.waveform");
+    assert!(message.contains("custom waveforms are not supported"), "{message}");
+
+    // Without split points, the oscillator after a sampler of keys 41..=59 would get two
+    // ranges (0..=40 and 60..=127), which one key split cannot route.
+    let zone = songwalker_sine_zone(&dir, "mid.wav", 440.0, 50, 41, 59);
+    let node = format!(
+        r#"{{ "type": "composite", "mode": "split",
+             "children": [ {{ "type": "sampler", "config": {{ "zones": [ {zone} ] }} }}, {SINE_OSCILLATOR} ] }}"#
+    );
+    let err = build(&preset_file(&dir, &node)).unwrap_err();
+    let InstrumentError::Unsupported { json_path, message, .. } = &err else { panic!("{err}") };
+    assert_eq!(json_path, "node.children[1]");
+    assert!(message.contains("give the split `splitPoints`"), "{message}");
+}

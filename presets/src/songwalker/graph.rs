@@ -118,9 +118,8 @@ pub fn build_graph(
     preset_path: &Path,
     store: &mut SampleStore,
 ) -> Result<BuiltGraph, InstrumentError> {
-    let node_key = "node";
     let mut builder = Builder { preset, preset_path, store, warnings: preset.ignored.clone() };
-    let graph = builder.node(&preset.node, node_key.to_string())?;
+    let graph = builder.node(&preset.node, preset.node_key.to_string())?;
     Ok(BuiltGraph { graph, warnings: builder.warnings })
 }
 

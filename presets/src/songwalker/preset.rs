@@ -311,6 +311,9 @@ pub struct PresetFile {
     pub max_voices: Option<u32>,
     /// The instrument (written `node`, sometimes `graph`).
     pub node: PresetNode,
+    /// The key the file wrote the instrument under (`node` or `graph`), for JSON paths in
+    /// messages.
+    pub node_key: &'static str,
     /// Keys this reader does not understand and ignored, each as
     /// `file:line:column: json.path: …`, for importers to pass on as warnings.
     pub ignored: Vec<String>,
@@ -343,6 +346,7 @@ impl PresetFile {
             tags: raw.tags,
             max_voices: raw.max_voices,
             node,
+            node_key,
             ignored,
         })
     }
