@@ -7,6 +7,7 @@ pub mod gain;
 pub mod io;
 pub mod key_split;
 pub mod mixer;
+pub mod preset_graph;
 pub mod registry;
 pub mod sampler;
 pub mod synth;

@@ -1,5 +1,6 @@
 //! Every node kind a patch file can name, and how to create one from its settings.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use noderack_graph::NodeDescription;
@@ -11,7 +12,8 @@ use crate::sampler::Sampler;
 use crate::synth::Synth;
 use crate::transpose::Transpose;
 use crate::{Gain, MidiIn, Output};
-use noderack_presets::{ConfigError, ConfigReader, NodeConfig, NodeFactory};
+use noderack_presets::instrument_ref::InstrumentRef;
+use noderack_presets::{ConfigError, ConfigReader, LoadContext, NodeConfig, NodeFactory};
 
 /// A node kind: its patch-file name, a one-line summary and its settings.
 pub struct KindInfo {
@@ -56,8 +58,19 @@ pub const KINDS: &[KindInfo] = &[
     KindInfo { kind: Transpose::KIND, summary: "shifts notes by whole semitones", settings: &[] },
 ];
 
-/// Creates the description of a node of `kind` with `config`.
+/// Creates the description of a node of `kind` with `config`, outside any patch: paths in
+/// settings are relative to the current directory.
 pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription>, ConfigError> {
+    create_in(kind, config, &mut LoadContext::new(Path::new("")))
+}
+
+/// Creates the description of a node of `kind` with `config`, reading the files its settings
+/// name through `context` (a sampler's `instrument`, see `docs/PATCH_FORMAT.md`).
+pub fn create_in(
+    kind: &str,
+    config: &NodeConfig,
+    context: &mut LoadContext,
+) -> Result<Arc<dyn NodeDescription>, ConfigError> {
     let Some(info) = KINDS.iter().find(|k| k.kind == kind) else {
         return Err(ConfigError::UnknownKind {
             kind: kind.to_string(),
@@ -69,7 +82,15 @@ pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription
         MidiIn::KIND => Arc::new(MidiIn::new()),
         Output::KIND => Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16)),
         Synth::KIND => Arc::new(Synth::from_config(config)?),
-        Sampler::KIND => Arc::new(Sampler::from_config(config, None)?),
+        Sampler::KIND => {
+            let bank = match config.get("instrument") {
+                Some(value) => {
+                    Some(Arc::new(InstrumentRef::load_setting(Sampler::KIND, "instrument", value, context)?))
+                }
+                None => None,
+            };
+            Arc::new(Sampler::from_config(config, bank)?)
+        }
         Gain::KIND => Arc::new(Gain::new()),
         Mixer::KIND => Arc::new(Mixer::from_config(config)?),
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),
@@ -84,7 +105,12 @@ pub fn create(kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription
 pub struct Registry;
 
 impl NodeFactory for Registry {
-    fn create(&self, kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription>, ConfigError> {
-        create(kind, config)
+    fn create(
+        &self,
+        kind: &str,
+        config: &NodeConfig,
+        context: &mut LoadContext,
+    ) -> Result<Arc<dyn NodeDescription>, ConfigError> {
+        create_in(kind, config, context)
     }
 }

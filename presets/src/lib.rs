@@ -3,9 +3,11 @@
 //! ([`library`]), SFZ instruments and SoundFont 2 banks.
 
 pub mod instrument;
+pub mod instrument_ref;
 pub mod json_file;
 pub mod json_location;
 pub mod library;
+pub mod load_context;
 pub mod node_config;
 pub mod patch;
 pub mod sample;
@@ -14,5 +16,6 @@ pub mod sfz;
 pub mod songwalker;
 
 pub use json_file::FileError;
+pub use load_context::LoadContext;
 pub use node_config::{ConfigError, ConfigReader, ConfigValue, NodeConfig};
 pub use patch::{NodeFactory, Patch, PatchError, PatchNode};

@@ -15,6 +15,8 @@ pub enum ConfigValue {
     Number(f64),
     /// A string.
     Text(String),
+    /// Settings of their own (a sampler's `instrument`).
+    Object(NodeConfig),
 }
 
 /// The settings of one node by name.
@@ -40,6 +42,19 @@ pub enum ConfigError {
         key: String,
         /// Its settings, comma-separated.
         known: String,
+    },
+    /// A field of an object setting is wrong, or what the setting refers to (an instrument
+    /// file, a library preset) could not be loaded.
+    #[error("setting \"{key}\" of {kind}: {reason}")]
+    Nested {
+        /// The node kind.
+        kind: &'static str,
+        /// The setting (`instrument`).
+        key: String,
+        /// The field at fault (`sfz`, `program`), or `None` for the object as a whole.
+        field: Option<String>,
+        /// What is wrong.
+        reason: String,
     },
     /// The setting has a wrong type or is out of range.
     #[error("setting \"{key}\" of {kind}: {reason}")]
@@ -104,8 +119,10 @@ impl<'a> ConfigReader<'a> {
     }
 }
 
-fn show(v: &ConfigValue) -> String {
+/// A setting value as shown in messages.
+pub(crate) fn show(v: &ConfigValue) -> String {
     match v {
+        ConfigValue::Object(_) => "an object".to_string(),
         ConfigValue::Bool(b) => format!("{b}"),
         ConfigValue::Number(n) => format!("{n}"),
         ConfigValue::Text(s) => format!("\"{s}\""),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::json_file::{key, read, FileError, Locator};
 use crate::json_location::PathStep;
+use crate::load_context::LoadContext;
 use crate::node_config::{ConfigError, NodeConfig};
 
 /// The value of `format` every patch file carries.
@@ -85,8 +86,14 @@ struct PatchFile {
 /// Creates node descriptions by kind name while a patch loads. The node registry
 /// (`noderack_nodes::registry::Registry`) implements it; the patch format itself knows no kinds.
 pub trait NodeFactory {
-    /// The description of a node of `kind` with the settings `config`.
-    fn create(&self, kind: &str, config: &NodeConfig) -> Result<Arc<dyn NodeDescription>, ConfigError>;
+    /// The description of a node of `kind` with the settings `config`. Files the settings
+    /// name (a sampler's instrument) are read here, relative to `context.folder`.
+    fn create(
+        &self,
+        kind: &str,
+        config: &NodeConfig,
+        context: &mut LoadContext,
+    ) -> Result<Arc<dyn NodeDescription>, ConfigError>;
 }
 
 /// A node of a loaded patch, resolved through a [`NodeFactory`].
@@ -113,6 +120,9 @@ pub struct Patch {
     pub nodes: Vec<PatchNode>,
     /// Connections in file order.
     pub connections: Vec<Connection>,
+    /// What loading the nodes' files ignored or repaired (unsupported SFZ opcodes, sample
+    /// hash mismatches), for the host to show.
+    pub warnings: Vec<String>,
 }
 
 impl Patch {
@@ -121,8 +131,10 @@ impl Patch {
         Self::parse(&read(path)?, &path.display().to_string(), factory)
     }
 
-    /// Validates patch `text`; `file` names it in errors.
+    /// Validates patch `text`; `file` names it in errors, and paths in node settings are
+    /// relative to its folder.
     pub fn parse(text: &str, file: &str, factory: &dyn NodeFactory) -> Result<Patch, PatchError> {
+        let mut context = LoadContext::new(Path::new(file).parent().unwrap_or(Path::new("")));
         let at = Locator { file, text };
         let raw: PatchFile = at.parse()?;
         if raw.format != FORMAT {
@@ -172,10 +184,15 @@ impl Patch {
             if by_name.contains_key(&n.id) {
                 return Err(at.error(&here(&[key("id")]), format!("node id \"{}\" is used twice", n.id)));
             }
-            let description = factory.create(&n.kind, &n.config).map_err(|e| match &e {
+            let description = factory.create(&n.kind, &n.config, &mut context).map_err(|e| match &e {
                 ConfigError::UnknownKind { .. } => at.error(&here(&[key("kind")]), e.to_string()),
                 ConfigError::UnknownKey { key: k, .. } | ConfigError::BadValue { key: k, .. } => {
                     at.error(&here(&[key("config"), key(k)]), e.to_string())
+                }
+                ConfigError::Nested { key: k, field, .. } => {
+                    let mut path = here(&[key("config"), key(k)]);
+                    path.extend(field.as_deref().map(key));
+                    at.error(&path, e.to_string())
                 }
             })?;
             let mut params = Vec::with_capacity(n.params.len());
@@ -251,7 +268,8 @@ impl Patch {
             connections.push(Connection { from, to });
         }
 
-        let patch = Patch { name: raw.name, description: raw.description, buses, nodes, connections };
+        let warnings = context.warnings;
+        let patch = Patch { name: raw.name, description: raw.description, buses, nodes, connections, warnings };
         patch.check_graph(&at)?;
         Ok(patch)
     }

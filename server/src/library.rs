@@ -248,8 +248,10 @@ fn kind(file: &PresetFile) -> String {
         PresetNode::Sampler { config } => {
             format!("sampler{}", if config.one_shot { " (one-shot: notes play to the end)" } else { "" })
         }
-        PresetNode::Oscillator { config } => format!("oscillator ({})", config.waveform),
-        PresetNode::Composite { .. } => "composite".into(),
+        PresetNode::Oscillator { config } => format!("oscillator ({})", config.waveform.name()),
+        PresetNode::Composite { config } => {
+            format!("composite ({} of {} parts)", config.mode.name(), config.children.len())
+        }
         PresetNode::Effect { effect_type, .. } => format!("effect ({effect_type})"),
     }
 }

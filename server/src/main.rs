@@ -29,11 +29,12 @@ enum Command {
     /// of every output bus, bus after bus. Rendering goes on for --tail seconds after the last
     /// MIDI event so releases and reverb tails are kept.
     ///
-    /// Instead of a patch, --preset plays one sampler instrument of a SongWalker library on
-    /// every MIDI channel (fetched through the library cache, see `noderack library --help`),
-    /// --sfz one SFZ instrument (see docs/SFZ.md), and --soundfont plays a General MIDI file
-    /// through an SF2 bank (program changes per channel, drums on channel 10), as
-    /// `fluidsynth -F` does (see docs/SF2.md).
+    /// Instead of a patch, --preset plays one SongWalker library preset on every MIDI channel
+    /// (samplers, oscillators, layered and split composites; effect presets are refused),
+    /// fetched through the library cache (see `noderack library --help`); --sfz plays one SFZ
+    /// instrument (see docs/SFZ.md), and --soundfont a General MIDI file through an SF2 bank
+    /// (program changes per channel, drums on channel 10), as `fluidsynth -F` does (see
+    /// docs/SF2.md).
     #[command(group(clap::ArgGroup::new("source").required(true)))]
     Render {
         /// The patch file.

@@ -7,9 +7,9 @@ use anyhow::{bail, Context};
 use noderack_graph::new_engine;
 use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, NodeId, PortRef};
 use noderack_host::{read_midi_file, write_wav, OfflineRenderer, WavFormat};
-use noderack_nodes::sampler::{self, Sampler};
+use noderack_nodes::preset_graph::{instrument_voices, preset_subgraph, sampler_subgraph, Subgraph};
 use noderack_nodes::{MidiIn, Output};
-use noderack_presets::instrument::{Bank, Instrument};
+use noderack_presets::instrument::Bank;
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sf2;
 use noderack_presets::sfz::load_sfz;
@@ -48,17 +48,20 @@ impl Source {
         match self {
             Source::Patch(path) => {
                 let patch = Patch::load(path, &noderack_nodes::registry::Registry)?;
+                for warning in &patch.warnings {
+                    tracing::warn!("{warning}");
+                }
                 Ok((patch.engine_config(sample_rate, max_block), patch.edits()))
             }
             Source::Preset { name, library } => {
                 let mut store = SampleStore::new();
-                let built = library.client()?.load_instrument(name, &mut store)?;
+                let built = library.client()?.load_graph(name, &mut store)?;
                 for warning in &built.warnings {
                     tracing::warn!("{warning}");
                 }
                 // Library samples are normalised near full scale: -12 dB leaves room for
                 // chords, as the synth's voice level does.
-                Ok(instrument_graph(built.instrument, -12.0, sample_rate))
+                Ok(keys_to_main(sample_rate, |id| preset_subgraph(built.graph, id, "instrument", -12.0)))
             }
             Source::Sfz(path) => {
                 let mut store = SampleStore::new();
@@ -71,7 +74,9 @@ impl Source {
                     eprintln!("warning: … and {more} more (NODERACK_LOG=debug lists every one)");
                 }
                 // An SFZ sets its own levels (`volume`), so it plays at unity, as sfizz does.
-                Ok(instrument_graph(built.instrument, 0.0, sample_rate))
+                let voices = instrument_voices(&built.instrument);
+                let bank = Bank::single(built.instrument);
+                Ok(keys_to_main(sample_rate, |id| sampler_subgraph(bank, voices, 0.0, id, "instrument")))
             }
             Source::SoundFont(path) => {
                 let started = Instant::now();
@@ -80,16 +85,12 @@ impl Source {
                     tracing::warn!("{warning}");
                 }
                 tracing::info!("loaded {} in {:.2} s", path.display(), started.elapsed().as_secs_f64());
-                Ok(sampler_graph(sf2.bank, SOUNDFONT_VOICES, SOUNDFONT_GAIN_DB, sample_rate))
+                Ok(keys_to_main(sample_rate, |id| {
+                    sampler_subgraph(sf2.bank, SOUNDFONT_VOICES, SOUNDFONT_GAIN_DB, id, "instrument")
+                }))
             }
         }
     }
-}
-
-/// One instrument on every channel, with the polyphony it asks for (at least the default).
-fn instrument_graph(instrument: Instrument, gain_db: f32, sample_rate: f32) -> (EngineConfig, Vec<Edit>) {
-    let voices = instrument.max_voices.map_or(sampler::DEFAULT_VOICES, |v| (v as usize).max(64));
-    sampler_graph(Bank::single(instrument), voices, gain_db, sample_rate)
 }
 
 /// Voices of a General MIDI render: FluidSynth's default polyphony.
@@ -98,27 +99,25 @@ const SOUNDFONT_VOICES: usize = 256;
 /// voices) peaks at -8.6 dBFS with TimGM6mb and -9.7 dBFS with FluidR3 at this level.
 const SOUNDFONT_GAIN_DB: f32 = -12.0;
 
-/// `midi-in` → `sampler` (playing `bank` with `voices` voices at `gain_db`) → the `main` bus.
-fn sampler_graph(bank: Bank, voices: usize, gain_db: f32, sample_rate: f32) -> (EngineConfig, Vec<Edit>) {
+/// `midi-in` → the instrument `build` makes (from node id 2 on) → the `main` bus.
+fn keys_to_main(sample_rate: f32, build: impl FnOnce(NodeId) -> Subgraph) -> (EngineConfig, Vec<Edit>) {
     let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
-    let node = |id: u64, label: &str, description: Arc<dyn NodeDescription>, params| Edit::AddNode {
-        id: NodeId(id),
+    let config = EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
+    let keys = NodeId(1);
+    let instrument = build(NodeId(2));
+    let out = instrument.next_id;
+    let node = |id: NodeId, label: &str, description: Arc<dyn NodeDescription>| Edit::AddNode {
+        id,
         label: label.to_string(),
         description,
-        params,
+        params: vec![],
     };
-    let wire = |from: u64, to: u64| {
-        Edit::Connect(Connection { from: PortRef::new(NodeId(from), 0), to: PortRef::new(NodeId(to), 0) })
-    };
-    let config = EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
-    let sampler = Sampler::new(Some(Arc::new(bank)), voices);
-    let edits = vec![
-        node(1, "keys", Arc::new(MidiIn::new()), vec![]),
-        node(2, "instrument", Arc::new(sampler), vec![(sampler::GAIN_DB, gain_db)]),
-        node(3, "out", Arc::new(Output::new("main", 2)), vec![]),
-        wire(1, 2),
-        wire(2, 3),
-    ];
+    let mut edits =
+        vec![node(keys, "keys", Arc::new(MidiIn::new())), node(out, "out", Arc::new(Output::new("main", 2)))];
+    edits.extend(instrument.edits);
+    let connect = |from, to| Edit::Connect(Connection { from, to });
+    edits.extend(instrument.events_in.iter().map(|&to| connect(PortRef::new(keys, 0), to)));
+    edits.push(connect(instrument.audio_out, PortRef::new(out, 0)));
     (config, edits)
 }
 

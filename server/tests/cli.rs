@@ -242,34 +242,10 @@ fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
     assert!(!wav.exists());
 }
 
-/// A SoundFont with a looped 440 Hz sine as program 0, a 600 Hz sine (key 74) as program 1
-/// and a kit (bank 128) whose key 36 plays an 880 Hz sine (key 81).
-fn test_soundfont() -> Vec<u8> {
-    use noderack_tests::sf2_builder::{gen, range, sine_points, SampleDef, Sf2Builder, ZoneDef};
-    const KEY_RANGE: u16 = 43;
-    const SAMPLE_MODES: u16 = 54;
-    const SCALE_TUNING: u16 = 56;
-    let mut b = Sf2Builder::new();
-    let a = b.sample(SampleDef::mono("A", sine_points(440.0, 44_000, 0.5, 0.5), 44_000, 69));
-    let e = b.sample(SampleDef::mono("E", sine_points(600.0, 48_000, 0.5, 0.5), 48_000, 74));
-    let hi = b.sample(SampleDef::mono("Hi", sine_points(880.0, 44_000, 0.5, 0.5), 44_000, 81));
-    let looped = |s| ZoneDef::to(s, vec![gen(SAMPLE_MODES, 1)]);
-    let ia = b.instrument("A", vec![looped(a)]);
-    let ie = b.instrument("E", vec![looped(e)]);
-    let kit = b.instrument(
-        "Kit",
-        vec![ZoneDef::to(hi, vec![range(KEY_RANGE, 36, 36), gen(SAMPLE_MODES, 1), gen(SCALE_TUNING, 0)])],
-    );
-    b.preset("A", 0, 0, vec![ZoneDef::to(ia, vec![])]);
-    b.preset("E", 0, 1, vec![ZoneDef::to(ie, vec![])]);
-    b.preset("Kit", 128, 0, vec![ZoneDef::to(kit, vec![])]);
-    b.build()
-}
-
 #[test]
 fn render_plays_general_midi_through_a_soundfont() {
     let dir = scratch("soundfont");
-    let sf2 = write(&dir, "test.sf2", &test_soundfont());
+    let sf2 = write(&dir, "test.sf2", &noderack_tests::sf2_builder::three_sines());
     // 0–0.5 s channel 1 key 69 (program 0), 0.5–1 s channel 2 key 74 after a program change
     // to 1, 1–1.5 s channel 10 key 36 (the kit). One tick is 1/960 s.
     let midi = write(
@@ -306,7 +282,7 @@ fn render_plays_general_midi_through_a_soundfont() {
 #[test]
 fn render_reports_a_broken_soundfont_by_name() {
     let dir = scratch("badsf2");
-    let bytes = test_soundfont();
+    let bytes = noderack_tests::sf2_builder::three_sines();
     let sf2 = write(&dir, "cut.sf2", &bytes[..bytes.len() / 2]);
     let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100])]));
     let wav = dir.join("out.wav");
@@ -469,4 +445,97 @@ fn library_help_explains_the_cache() {
     for words in ["list", "search", "show", "fetch", "offline", "verify", "NODERACK_CACHE_DIR", "--cache-size-mb"] {
         assert!(s.contains(words), "{words} missing:\n{s}");
     }
+}
+
+/// `render --preset` plays oscillator and composite presets too: the shared library's sine
+/// oscillator at the key's pitch, and a self-made library's layer of a sine oscillator and a
+/// sampler an octave up with both pitches heard. An effect preset fails naming the effect.
+#[test]
+fn render_plays_oscillator_and_composite_presets() {
+    use noderack_tests::analysis::band_energy;
+    use noderack_tests::fixtures::songwalker_sine_zone;
+    let dir = scratch("preset-graph");
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 100]), (480, [0x80, 69, 0])]));
+    let wav = dir.join("out.wav");
+    let render = |library: &Path, preset: &str| {
+        let _ = std::fs::remove_file(&wav);
+        let args = ["render", "--preset", preset, "--library", library.to_str().unwrap(), "--midi"];
+        noderack(&[&args[..], &[midi.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--tail", "0.1"]].concat())
+    };
+    let left = || -> Vec<f32> {
+        let reader = hound::WavReader::open(&wav).unwrap();
+        reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect()
+    };
+
+    // A library of one layered preset: a sine oscillator and a sampler an octave up.
+    let zone = songwalker_sine_zone(&dir.join("Mine/Layered"), "a440.wav", 440.0, 57, 0, 127);
+    let node = format!(
+        r#"{{ "type": "composite", "mode": "layer", "children": [
+               {{ "type": "oscillator", "config": {{ "waveform": "sine" }} }},
+               {{ "type": "sampler", "config": {{ "zones": [ {zone} ] }} }} ] }}"#
+    );
+    noderack_tests::library::write_library(&dir, "Mine", "Layered", &node);
+    let out = render(&dir, "Mine/Layered");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let x = left();
+    let steady = &x[4_800..22_000];
+    let (low, high) = (band_energy(steady, 48_000.0, 420.0, 460.0), band_energy(steady, 48_000.0, 860.0, 900.0));
+    let total = band_energy(steady, 48_000.0, 20.0, 20_000.0);
+    assert!(low > 0.1 * total && high > 0.1 * total, "440 Hz {low}, 880 Hz {high}, total {total}");
+
+    let Some(data) = noderack_tests::testdata_dir() else { return };
+    let library = data.join("songwalker-library");
+    let out = render(&library, "Built-in/Sine");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let x = left();
+    let hz = noderack_tests::peak_frequency_hz(&x[4_800..22_000], 48_000.0);
+    assert!(noderack_tests::analysis::cents(hz, 440.0).abs() < 2.0, "{hz} Hz");
+    let out = render(&library, "Built-in/Reverb");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("node: effect \"reverb\" is not supported (noderack has no reverb node yet)"), "{err}");
+    assert!(!wav.exists());
+}
+
+/// A patch whose sampler loads an SFZ instrument beside it renders at the instrument's pitch;
+/// a patch naming a missing SFZ fails with the patch's line, column and field, and writes
+/// nothing.
+#[test]
+fn render_plays_a_patch_whose_sampler_loads_an_sfz_file() {
+    use noderack_tests::fixtures::{sine_wave, write_wav};
+    let dir = scratch("patch-instrument");
+    write_wav(&dir.join("inst"), "a220.wav", 44_100, &sine_wave(220.0, 44_100, 1.0, 0.5));
+    write(&dir.join("inst"), "tone.sfz", b"<region> sample=a220.wav pitch_keycenter=57\n");
+    let patch = |sfz: &str| {
+        format!(
+            r#"{{ "format": "noderack-patch", "version": 1,
+  "nodes": [ {{ "id": "keys", "kind": "midi-in" }},
+    {{ "id": "tone", "kind": "sampler", "config": {{ "instrument": {{ "sfz": "{sfz}" }} }} }},
+    {{ "id": "out", "kind": "output" }} ],
+  "connections": [ {{ "from": "keys.events", "to": "tone.events" }}, {{ "from": "tone.out", "to": "out.in" }} ] }}"#
+        )
+    };
+    let good = write(&dir, "good.json", patch("inst/tone.sfz").as_bytes());
+    let bad = write(&dir, "bad.json", patch("inst/gone.sfz").as_bytes());
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 64, 100]), (480, [0x80, 64, 0])]));
+    let wav = dir.join("out.wav");
+    let render = |patch: &Path| {
+        noderack(&["render", patch.to_str().unwrap(), "--midi", midi.to_str().unwrap(), "-o", wav.to_str().unwrap()])
+    };
+    let out = render(&good);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let left: Vec<f32> =
+        hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).step_by(2).collect();
+    // Key 64 is seven semitones above the sample's 220 Hz.
+    let hz = noderack_tests::peak_frequency_hz(&left[2_400..21_600], 48_000.0);
+    assert!(noderack_tests::analysis::cents(hz, 329.63).abs() < 2.0, "{hz} Hz");
+    let _ = std::fs::remove_file(&wav);
+
+    let out = render(&bad);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    let expected =
+        format!("error: {}:3:75: nodes[1].config.instrument.sfz: setting \"instrument\" of sampler: ", bad.display());
+    assert!(err.starts_with(&expected) && err.contains("gone.sfz: No such file"), "{err}");
+    assert!(!wav.exists());
 }

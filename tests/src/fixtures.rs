@@ -40,3 +40,16 @@ pub fn write_text(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     path
 }
+
+/// Writes a one-second sine at `hz` (44.1 kHz, amplitude 0.5) as `dir/name` and returns a
+/// SongWalker sampler zone (JSON) playing it over `low..=high` from `root_note`, with the
+/// sample's real hash prefix.
+pub fn songwalker_sine_zone(dir: &Path, name: &str, hz: f64, root_note: u8, low: u8, high: u8) -> String {
+    let path = write_wav(dir, name, 44_100, &sine_wave(hz, 44_100, 1.0, 0.5));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let hash: String = noderack_presets::sample::sha256(&bytes)[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        r#"{{ "keyRange": {{ "low": {low}, "high": {high} }}, "pitch": {{ "rootNote": {root_note} }}, "sampleRate": 44100,
+             "audio": {{ "type": "external", "url": "{name}", "codec": "wav", "sha256": "{hash}" }} }}"#
+    )
+}

@@ -18,6 +18,11 @@ pub fn cc(frame: u64, channel: u8, controller: u8, value: u8) -> TimedMidi {
     TimedMidi { frame, message: MidiMessage::ControlChange { channel, controller, value } }
 }
 
+/// Program change at `frame`.
+pub fn program_change(frame: u64, channel: u8, program: u8) -> TimedMidi {
+    TimedMidi { frame, message: MidiMessage::ProgramChange { channel, program } }
+}
+
 /// Sorts by frame, keeping the given order for equal frames.
 pub fn sorted(mut events: Vec<TimedMidi>) -> Vec<TimedMidi> {
     events.sort_by_key(|e| e.frame);

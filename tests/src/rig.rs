@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use noderack_graph::{new_engine, Connection, Edit, Engine, EngineConfig, NodeDescription, NodeId, ParamId, PortRef};
 use noderack_host::{OfflineRenderer, TimedMidi};
+use noderack_nodes::preset_graph::preset_subgraph;
 use noderack_nodes::{MidiIn, Output};
+use noderack_presets::songwalker::PresetGraph;
 
 /// Node ids used by [`Rig::add_instrument`]: the MIDI input, the instrument and the output.
 pub const KEYS: u64 = 1;
@@ -55,6 +57,22 @@ impl Rig {
             connect(KEYS, 0, INSTRUMENT, 0),
             connect(INSTRUMENT, 0, OUT, 0),
         ]);
+        self
+    }
+
+    /// Adds `midi-in` ([`KEYS`]) → the nodes `graph` becomes (ids from [`INSTRUMENT`] on,
+    /// samplers at `sampler_gain_db`) → output to the `main` bus: how a SongWalker preset of
+    /// any kind plays.
+    pub fn add_preset(&mut self, graph: PresetGraph, sampler_gain_db: f32) -> &mut Self {
+        let sub = preset_subgraph(graph, NodeId(INSTRUMENT), "instrument", sampler_gain_db);
+        let out = sub.next_id;
+        let mut edits = vec![add(KEYS, "keys", MidiIn::new()), add(out.0, "out", Output::new("main", 2))];
+        edits.extend(sub.edits);
+        edits.extend(
+            sub.events_in.iter().map(|&to| Edit::Connect(Connection { from: PortRef::new(NodeId(KEYS), 0), to })),
+        );
+        edits.push(Edit::Connect(Connection { from: sub.audio_out, to: PortRef::new(out, 0) }));
+        self.apply(edits);
         self
     }
 

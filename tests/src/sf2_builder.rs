@@ -241,3 +241,27 @@ pub fn sine_points(hz: f64, rate: u32, seconds: f64, amplitude: f64) -> Vec<i16>
         .map(|i| (amplitude * 32_767.0 * (std::f64::consts::TAU * hz * i as f64 / rate as f64).sin()).round() as i16)
         .collect()
 }
+
+/// A SoundFont with a looped 440 Hz sine as program 0, a 600 Hz sine (key 74) as program 1
+/// and a kit (bank 128) whose key 36 plays an 880 Hz sine (key 81), each recorded at its
+/// root key.
+pub fn three_sines() -> Vec<u8> {
+    const KEY_RANGE: u16 = 43;
+    const SAMPLE_MODES: u16 = 54;
+    const SCALE_TUNING: u16 = 56;
+    let mut b = Sf2Builder::new();
+    let a = b.sample(SampleDef::mono("A", sine_points(440.0, 44_000, 0.5, 0.5), 44_000, 69));
+    let e = b.sample(SampleDef::mono("E", sine_points(600.0, 48_000, 0.5, 0.5), 48_000, 74));
+    let hi = b.sample(SampleDef::mono("Hi", sine_points(880.0, 44_000, 0.5, 0.5), 44_000, 81));
+    let looped = |s| ZoneDef::to(s, vec![gen(SAMPLE_MODES, 1)]);
+    let ia = b.instrument("A", vec![looped(a)]);
+    let ie = b.instrument("E", vec![looped(e)]);
+    let kit = b.instrument(
+        "Kit",
+        vec![ZoneDef::to(hi, vec![range(KEY_RANGE, 36, 36), gen(SAMPLE_MODES, 1), gen(SCALE_TUNING, 0)])],
+    );
+    b.preset("A", 0, 0, vec![ZoneDef::to(ia, vec![])]);
+    b.preset("E", 0, 1, vec![ZoneDef::to(ie, vec![])]);
+    b.preset("Kit", 128, 0, vec![ZoneDef::to(kit, vec![])]);
+    b.build()
+}

@@ -20,7 +20,7 @@ fn library_zones(root: &Path) -> Vec<(PathBuf, noderack_presets::songwalker::Sam
         .into_iter()
         .flat_map(|(path, preset)| {
             let folder = path.parent().unwrap().to_path_buf();
-            preset.zones().iter().map(move |z| (folder.clone(), z.clone())).collect::<Vec<_>>()
+            preset.zones().into_iter().map(move |z| (folder.clone(), z.clone())).collect::<Vec<_>>()
         })
         .collect()
 }

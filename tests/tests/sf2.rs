@@ -7,14 +7,13 @@
 
 use std::sync::Arc;
 
-use noderack_graph::MidiMessage;
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::Sampler;
 use noderack_presets::instrument::{Bank, FilterKind, LoopMode, NoteRange, ProgramNumber, PERCUSSION_BANK};
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sf2::{read_bank, Sf2Bank};
 use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
-use noderack_tests::midi::{note_off, note_on};
+use noderack_tests::midi::{note_off, note_on, program_change};
 use noderack_tests::sf2_builder::{gen, range, sine_points, SampleDef, Sf2Builder, ZoneDef};
 use noderack_tests::{soundfont, Rig};
 
@@ -139,10 +138,6 @@ fn seconds(x: &[f32], from: f32, to: f32) -> &[f32] {
 
 fn db(ratio: f32) -> f32 {
     20.0 * ratio.log10()
-}
-
-fn program_change(frame: u64, channel: u8, program: u8) -> TimedMidi {
-    TimedMidi { frame, message: MidiMessage::ProgramChange { channel, program } }
 }
 
 #[test]

@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use noderack_presets::songwalker::index::LookupError;
-use noderack_presets::songwalker::{find_preset, Codec, IndexEntry, LibraryIndex, PresetFile, PresetNode};
+use noderack_presets::songwalker::{
+    find_preset, Codec, IndexEntry, LibraryIndex, OscillatorWaveform, PresetFile, PresetNode,
+};
 use noderack_presets::FileError;
 use noderack_tests::testdata_dir;
 
@@ -56,7 +58,7 @@ fn preset_kinds_codecs_and_declared_rates_are_read_as_written() {
 
     let sine = PresetFile::load(&root.join("_shared/synths/Sine/preset.json")).unwrap();
     let PresetNode::Oscillator { config } = &sine.node else { panic!("{:?}", sine.node) };
-    assert_eq!(config.waveform, "sine");
+    assert_eq!(config.waveform, OscillatorWaveform::Sine);
     assert_eq!(config.envelope.map(|e| e.release), Some(0.3));
     assert_eq!(sine.max_voices, Some(64));
 
@@ -120,6 +122,8 @@ fn graph_spelling_and_unknown_fields_are_accepted() {
     let p = PresetFile::parse(PRESET, "p.json").unwrap();
     assert_eq!(p.zones().len(), 1);
     assert_eq!(p.zones()[0].pitch.fine_tune_cents, 0.0);
+    // The unknown zone key is reported with its place, not dropped silently.
+    assert_eq!(p.ignored, vec!["p.json:14:26: graph.config.zones[0].futureField: not understood, ignored".to_string()]);
 }
 
 #[test]

@@ -111,8 +111,9 @@ impl Sampler {
     /// Kind name in patch files.
     pub const KIND: &'static str = "sampler";
     /// Settings a patch may give: `voices` (1..=4096, default 64), `seed` (round-robin random
-    /// generator, default 1).
-    pub const CONFIG_KEYS: &'static [&'static str] = &["voices", "seed"];
+    /// generator, default 1), `instrument` (what it plays; the registry loads it and passes the
+    /// bank to [`Sampler::from_config`]).
+    pub const CONFIG_KEYS: &'static [&'static str] = &["voices", "seed", "instrument"];
 
     /// A sampler with `voices` voices that starts with `bank` (or silent until a program is
     /// sent).

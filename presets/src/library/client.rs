@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -22,10 +22,10 @@ use crate::library::error::LibraryError;
 use crate::library::fetch::Fetcher;
 use crate::library::location::Location;
 use crate::library::paths::RemotePath;
-use crate::sample::{decode, verify_hash, SampleError, SampleStore};
+use crate::sample::{decode, verify_hash, Sample, SampleError, SampleStore};
 use crate::songwalker::{
-    build_instrument_with, match_library, match_preset, split_query, zone_encoding, Built, IndexEntry, LibraryIndex,
-    PresetFile, SamplerZone,
+    build_graph_with, build_instrument_with, match_library, match_preset, split_query, zone_encoding, Built,
+    BuiltGraph, IndexEntry, LibraryIndex, PresetFile, SamplerZone, ZoneSamples,
 };
 
 /// How many times a file is fetched before a broken transfer or a hash mismatch is reported.
@@ -276,14 +276,14 @@ impl LibraryClient {
     pub fn sample_path(
         &self,
         preset_path: &RemotePath,
-        index: usize,
+        zone_path: &str,
         zone: &SamplerZone,
     ) -> Result<RemotePath, LibraryError> {
         self.checked(
             &preset_path.parent(),
             &zone.audio.url,
             &preset_path.to_string(),
-            &format!("node.config.zones[{index}].audio.url"),
+            &format!("{zone_path}.audio.url"),
         )
     }
 
@@ -294,8 +294,8 @@ impl LibraryClient {
         preset: &PresetFile,
     ) -> Result<Vec<SampleStatus>, LibraryError> {
         let mut out = Vec::new();
-        for (i, zone) in preset.zones().iter().enumerate() {
-            let path = self.sample_path(preset_path, i, zone)?;
+        for (zone_path, zone) in preset.zones_with_paths() {
+            let path = self.sample_path(preset_path, &zone_path, zone)?;
             let url = self.name_of(&path);
             let bytes = match (&self.cache, self.location()) {
                 (Some(cache), _) => lock(cache).entry(&url).map(|e| e.size),
@@ -311,10 +311,30 @@ impl LibraryClient {
 
     /// Finds `"Lib/Name"` and builds its instrument, fetching what is not cached.
     pub fn load_instrument(&self, query: &str, store: &mut SampleStore) -> Result<Built, LibraryError> {
+        self.load_with(query, store, |client, path, file, store, bar| client.build(path, file, store, bar))
+    }
+
+    /// Finds `"Lib/Name"` and builds what plays it (a sampler, an oscillator, a layered or
+    /// split composite: see [`PresetGraph`](crate::songwalker::PresetGraph)), fetching what is
+    /// not cached.
+    pub fn load_graph(&self, query: &str, store: &mut SampleStore) -> Result<BuiltGraph, LibraryError> {
+        self.load_with(query, store, |client, path, file, store, bar| {
+            let name = client.name_of(path);
+            build_graph_with(file, &name, &mut client.samples(path, store, bar))
+        })
+    }
+
+    /// Finds `query`, reads its preset file and builds it with `build`, with a progress bar.
+    fn load_with<T>(
+        &self,
+        query: &str,
+        store: &mut SampleStore,
+        build: impl FnOnce(&Self, &RemotePath, &PresetFile, &mut SampleStore, &ProgressBar) -> Result<T, LibraryError>,
+    ) -> Result<T, LibraryError> {
         let preset = self.find(query)?;
         let file = self.preset(&preset.path)?;
         let bar = self.bar(&format!("{}/{}", preset.library, preset.name));
-        let built = self.build(&preset.path, &file, store, &bar);
+        let built = build(self, &preset.path, &file, store, &bar);
         bar.finish_and_clear();
         self.save()?;
         built
@@ -329,21 +349,17 @@ impl LibraryClient {
         progress: &ProgressBar,
     ) -> Result<Built, LibraryError> {
         let file = self.name_of(preset_path);
-        build_instrument_with(preset, &file, |index, zone, warnings| {
-            let path = self.sample_path(preset_path, index, zone)?;
-            let url = self.name_of(&path);
-            let bytes = self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, progress)?;
-            let encoding = zone_encoding(zone, path.extension());
-            let sample_error = |error| LibraryError::Sample { file: file.clone(), zone: index, error };
-            if !self.location().is_cached() {
-                // A local folder is used as it is, as `build_instrument` does: a sample that does
-                // not match its recorded hash plays, with a warning.
-                if let Err(mismatch) = verify_hash(&bytes, &zone.audio.sha256, &url) {
-                    warnings.push(format!("zone {index} of {file}: {mismatch}"));
-                }
-            }
-            store.load_bytes(&bytes, &url, encoding, None).map_err(sample_error)
-        })
+        build_instrument_with(preset, &file, &mut self.samples(preset_path, store, progress))
+    }
+
+    /// Zone samples of the preset at `preset_path`, read through this client.
+    fn samples<'c>(
+        &'c self,
+        preset_path: &'c RemotePath,
+        store: &'c mut SampleStore,
+        progress: &'c ProgressBar,
+    ) -> ClientSamples<'c> {
+        ClientSamples { client: self, preset_path, file: self.name_of(preset_path), store, progress }
     }
 
     /// Fetches the preset `"Lib/Name"` and its samples into the cache.
@@ -352,9 +368,9 @@ impl LibraryClient {
         let file = self.preset(&preset.path)?;
         let bar = self.bar(&format!("{}/{}", preset.library, preset.name));
         let mut sample_bytes = 0;
-        let zones = file.zones();
-        for (i, zone) in zones.iter().enumerate() {
-            let path = self.sample_path(&preset.path, i, zone)?;
+        let zones = file.zones_with_paths();
+        for (zone_path, zone) in &zones {
+            let path = self.sample_path(&preset.path, zone_path, zone)?;
             sample_bytes += self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, &bar)?.len() as u64;
         }
         bar.finish_and_clear();
@@ -386,8 +402,8 @@ impl LibraryClient {
                 }
             };
             report.files += 1;
-            for (i, zone) in file.zones().iter().enumerate() {
-                let path = match self.sample_path(&preset.path, i, zone) {
+            for (zone_path, zone) in file.zones_with_paths() {
+                let path = match self.sample_path(&preset.path, &zone_path, zone) {
                     Ok(path) => path,
                     Err(e) => {
                         fail(self.name_of(&preset.path), e);
@@ -428,8 +444,8 @@ impl LibraryClient {
                     continue;
                 }
             };
-            for (i, zone) in file.zones().iter().enumerate() {
-                let path = match self.sample_path(&preset.path, i, zone) {
+            for (zone_path, zone) in file.zones_with_paths() {
+                let path = match self.sample_path(&preset.path, &zone_path, zone) {
                     Ok(path) => path,
                     Err(e) => {
                         fail(self.name_of(&preset.path), &e);
@@ -443,8 +459,13 @@ impl LibraryClient {
                         // A local folder is not checked on read: check it here.
                         verify_hash(&bytes, &zone.audio.sha256, &url)
                             .map_err(|mismatch| LibraryError::Corrupt { mismatch, attempts: 1 })?;
-                        decode(&bytes, zone_encoding(zone, path.extension()), &url)
-                            .map_err(|error| LibraryError::Sample { file: self.name_of(&preset.path), zone: i, error })
+                        decode(&bytes, zone_encoding(zone, path.extension()), &url).map_err(|error| {
+                            LibraryError::Sample {
+                                file: self.name_of(&preset.path),
+                                zone: zone_path.clone(),
+                                error: Box::new(error),
+                            }
+                        })
                     });
                 if let Err(e) = checked {
                     fail(url, &e);
@@ -607,4 +628,42 @@ fn json_text(bytes: &[u8], name: &str) -> Result<String, LibraryError> {
 /// is consistent on disk whatever happened in memory).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A preset's zone samples read through the client: from its cache (fetched when missing), or
+/// from the folder it serves.
+struct ClientSamples<'c> {
+    client: &'c LibraryClient,
+    preset_path: &'c RemotePath,
+    file: String,
+    store: &'c mut SampleStore,
+    progress: &'c ProgressBar,
+}
+
+impl ZoneSamples for ClientSamples<'_> {
+    type Error = LibraryError;
+
+    fn sample(
+        &mut self,
+        zone_path: &str,
+        zone: &SamplerZone,
+        warnings: &mut Vec<String>,
+    ) -> Result<Arc<Sample>, LibraryError> {
+        let client = self.client;
+        let path = client.sample_path(self.preset_path, zone_path, zone)?;
+        let url = client.name_of(&path);
+        let bytes = client.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, self.progress)?;
+        let encoding = zone_encoding(zone, path.extension());
+        let file = &self.file;
+        let sample_error =
+            |error| LibraryError::Sample { file: file.clone(), zone: zone_path.to_string(), error: Box::new(error) };
+        if !client.location().is_cached() {
+            // A local folder is used as it is, as `build_instrument` does: a sample that does
+            // not match its recorded hash plays, with a warning.
+            if let Err(mismatch) = verify_hash(&bytes, &zone.audio.sha256, &url) {
+                warnings.push(format!("{file}: {zone_path}: {mismatch}"));
+            }
+        }
+        self.store.load_bytes(&bytes, &url, encoding, None).map_err(sample_error)
+    }
 }

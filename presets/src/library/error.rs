@@ -87,24 +87,31 @@ pub enum LibraryError {
     #[error(transparent)]
     Lookup(#[from] LookupError),
     /// A zone's sample could not be decoded.
-    #[error("zone {zone} of {file}: {error}")]
+    #[error("{file}: {zone}: {error}")]
     Sample {
         /// The preset.
         file: String,
-        /// Index of the zone.
-        zone: usize,
+        /// Where the zone is in the preset (`node.config.zones[3]`).
+        zone: String,
         /// What went wrong.
-        error: SampleError,
+        error: Box<SampleError>,
     },
-    /// The preset is not an instrument, or its samples could not be used.
+    /// The preset is not an instrument, or its samples could not be used (boxed: it is large,
+    /// and rare).
     #[error(transparent)]
-    Instrument(#[from] InstrumentError),
+    Instrument(Box<InstrumentError>),
     /// The cache could not be read or written.
     #[error(transparent)]
     Cache(#[from] CacheError),
     /// The HTTP client or its runtime could not start.
     #[error("cannot start the HTTP client: {0}")]
     Client(String),
+}
+
+impl From<InstrumentError> for LibraryError {
+    fn from(error: InstrumentError) -> Self {
+        LibraryError::Instrument(Box::new(error))
+    }
 }
 
 impl LibraryError {

@@ -1,6 +1,7 @@
 //! SongWalker sampler presets as [`Instrument`]s: one region per zone, samples decoded
 //! through a [`SampleStore`], loop points and pitch corrected for samples that decode at a
-//! different rate than the preset declares.
+//! different rate than the preset declares. Composites whose every source is a sampler become
+//! one instrument too (see [`super::graph`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,21 +9,42 @@ use std::sync::Arc;
 use crate::instrument::{Envelope, Group, Instrument, LoopDirection, LoopMode, NoteRange, Region, SampleLoop};
 use crate::json_file::FileError;
 use crate::sample::{Encoding, Sample, SampleError, SampleStore};
-use crate::songwalker::{find_preset, Codec, LookupError, PresetFile, PresetNode, SamplerZone};
+use crate::songwalker::graph::{build_graph_with, PresetGraph};
+use crate::songwalker::{find_preset, Codec, LookupError, PresetFile, PresetNode, SamplerConfig, SamplerZone};
 
-/// Why a preset could not become an instrument.
+/// Why a preset could not become an instrument or a graph.
 #[derive(Debug, thiserror::Error)]
 pub enum InstrumentError {
-    /// The preset is not a sampler (oscillator, composite and effect presets are not
-    /// instruments of the sampler).
-    #[error("{file}: preset \"{name}\" is a{kind} preset, not a sampler")]
+    /// The preset is not a sampler (oscillator and effect presets, and composites holding
+    /// them, are not instruments of the sampler).
+    #[error("{file}: preset \"{name}\" is {kind}, not a sampler")]
     NotASampler {
         /// The preset file.
         file: String,
         /// Its name.
         name: String,
-        /// What it is instead (with its article's `n` where needed).
+        /// What it is instead (`an oscillator preset`, …).
         kind: &'static str,
+    },
+    /// The preset is, or holds, an effect noderack has no node for.
+    #[error("{file}: {json_path}: effect \"{effect_type}\" is not supported (noderack has no {effect_type} node yet)")]
+    UnsupportedEffect {
+        /// The preset file.
+        file: String,
+        /// Where the effect is (`node`, `node.children[1]`).
+        json_path: String,
+        /// Its `effectType`.
+        effect_type: String,
+    },
+    /// A part of the preset asks for something noderack cannot play.
+    #[error("{file}: {json_path}: {message}")]
+    Unsupported {
+        /// The preset file.
+        file: String,
+        /// Where (`node.config.waveform`).
+        json_path: String,
+        /// What, and why.
+        message: String,
     },
     /// The `"Lib/Name"` lookup failed.
     #[error(transparent)]
@@ -31,12 +53,12 @@ pub enum InstrumentError {
     #[error(transparent)]
     File(#[from] FileError),
     /// A zone's sample could not be read or decoded.
-    #[error("zone {zone} of {file}: {source}")]
+    #[error("{file}: {json_path}: {source}")]
     Sample {
         /// The preset file.
         file: String,
-        /// Index of the zone in `node.config.zones`.
-        zone: usize,
+        /// The zone (`node.config.zones[3]`).
+        json_path: String,
         /// What went wrong.
         source: SampleError,
     },
@@ -47,12 +69,15 @@ pub enum InstrumentError {
 pub struct Built {
     /// The instrument.
     pub instrument: Instrument,
-    /// Problems worth showing (a sample whose content does not match its recorded hash).
+    /// Problems worth showing (a sample whose content does not match its recorded hash, keys
+    /// of the preset that were not understood).
     pub warnings: Vec<String>,
 }
 
 /// Builds the instrument of the sampler preset `preset`, read from `preset_path` (zone URLs are
-/// relative to its folder; [`PresetFile`] has checked they stay inside it).
+/// relative to its folder; [`PresetFile`] has checked they stay inside it). A composite whose
+/// every source is a sampler becomes one instrument (layers as overlapping regions, splits as
+/// regions limited to their keys).
 ///
 /// A sample whose bytes do not match the recorded hash still plays (the library has such
 /// inconsistencies) and is reported in [`Built::warnings`]; a sample that cannot be read or
@@ -64,19 +89,83 @@ pub fn build_instrument(
 ) -> Result<Built, InstrumentError> {
     let file = preset_path.display().to_string();
     let folder = preset_path.parent().unwrap_or(Path::new("."));
-    build_instrument_with(preset, &file, |index, zone, warnings| {
-        let path = folder.join(&zone.audio.url);
+    build_instrument_with(preset, &file, &mut FolderSamples { folder, file: file.clone(), store })
+}
+
+/// Like [`build_instrument`], taking each zone's decoded sample from `samples` (a folder, a
+/// library cache, …); `file` names the preset in errors.
+pub fn build_instrument_with<S: ZoneSamples>(
+    preset: &PresetFile,
+    file: &str,
+    samples: &mut S,
+) -> Result<Built, S::Error> {
+    let not_a_sampler = |kind| InstrumentError::NotASampler { file: file.to_string(), name: preset.name.clone(), kind };
+    if !preset.node.is_all_sampler() {
+        return Err(not_a_sampler(match preset.node {
+            PresetNode::Oscillator { .. } => "an oscillator preset",
+            PresetNode::Effect { .. } => "an effect preset",
+            _ => "a composite preset with oscillators or effects",
+        })
+        .into());
+    }
+    let built = build_graph_with(preset, file, samples)?;
+    match built.graph {
+        PresetGraph::Sampler(instrument) => Ok(Built { instrument, warnings: built.warnings }),
+        _ => Err(not_a_sampler("a composite preset that is not one instrument").into()),
+    }
+}
+
+/// Where a preset's zones get their decoded samples: [`FolderSamples`] reads them beside the
+/// preset file; the library client reads them through its cache.
+pub trait ZoneSamples {
+    /// What a failure to get a sample is (and what any other build failure becomes).
+    type Error: From<InstrumentError>;
+
+    /// The decoded sample of `zone`, at `zone_path` in the preset (`node.config.zones[3]`);
+    /// problems that do not stop it playing go to `warnings`.
+    fn sample(
+        &mut self,
+        zone_path: &str,
+        zone: &SamplerZone,
+        warnings: &mut Vec<String>,
+    ) -> Result<Arc<Sample>, Self::Error>;
+}
+
+/// Samples read from the preset's own folder (a local library or a mirror on disk): a sample
+/// whose bytes do not match the recorded hash still plays, with a warning (the public library
+/// has such a file).
+pub struct FolderSamples<'a> {
+    /// The preset file's folder (zone URLs are relative to it; [`PresetFile`] checked they stay
+    /// inside it).
+    pub folder: &'a Path,
+    /// The preset file, as errors name it.
+    pub file: String,
+    /// Where decoded samples are shared.
+    pub store: &'a mut SampleStore,
+}
+
+impl ZoneSamples for FolderSamples<'_> {
+    type Error = InstrumentError;
+
+    fn sample(
+        &mut self,
+        zone_path: &str,
+        zone: &SamplerZone,
+        warnings: &mut Vec<String>,
+    ) -> Result<Arc<Sample>, InstrumentError> {
+        let path = self.folder.join(&zone.audio.url);
         let encoding = zone_encoding(zone, path.extension().and_then(|e| e.to_str()));
-        let sample_error = |source| InstrumentError::Sample { file: file.clone(), zone: index, source };
-        match store.load(&path, encoding, Some(&zone.audio.sha256)) {
+        let sample_error =
+            |source| InstrumentError::Sample { file: self.file.clone(), json_path: zone_path.to_string(), source };
+        match self.store.load(&path, encoding, Some(&zone.audio.sha256)) {
             Ok(sample) => Ok(sample),
             Err(mismatch @ SampleError::HashMismatch { .. }) => {
-                warnings.push(format!("zone {index} of {file}: {mismatch}"));
-                store.load(&path, encoding, None).map_err(sample_error)
+                warnings.push(format!("{}: {zone_path}: {mismatch}", self.file));
+                self.store.load(&path, encoding, None).map_err(sample_error)
             }
             Err(e) => Err(sample_error(e)),
         }
-    })
+    }
 }
 
 /// How zone `zone`'s sample is encoded; `extension` is its file's, a hint for containers.
@@ -87,35 +176,38 @@ pub fn zone_encoding<'a>(zone: &SamplerZone, extension: Option<&'a str>) -> Enco
     }
 }
 
-/// Builds the instrument of the sampler preset `preset` (`file` names it in errors), taking each
-/// zone's decoded sample from `sample(zone index, zone, warnings)`: a folder, a library cache, ….
-/// Fails with `E` when the preset is not a sampler or a sample cannot be had.
-pub fn build_instrument_with<E: From<InstrumentError>>(
-    preset: &PresetFile,
-    file: &str,
-    mut sample: impl FnMut(usize, &SamplerZone, &mut Vec<String>) -> Result<Arc<Sample>, E>,
-) -> Result<Built, E> {
-    let config = match &preset.node {
-        PresetNode::Sampler { config } => config,
-        other => {
-            let kind = match other {
-                PresetNode::Oscillator { .. } => "n oscillator",
-                PresetNode::Composite { .. } => " composite",
-                _ => "n effect",
-            };
-            return Err(InstrumentError::NotASampler { file: file.to_string(), name: preset.name.clone(), kind }.into());
-        }
-    };
-    let mut warnings = Vec::new();
+/// Finds `"Lib/Name"` in the library rooted at `root` (a local folder or mirror) and builds its
+/// instrument.
+pub fn load_instrument(root: &Path, query: &str, store: &mut SampleStore) -> Result<Built, InstrumentError> {
+    let found = find_preset(root, query)?;
+    let path = root.join(&found.path);
+    let preset = PresetFile::load(&path)?;
+    build_instrument(&preset, &path, store)
+}
+
+/// The instrument of one sampler node of a preset (at `json_path`), its samples taken from
+/// `samples`. Problems that do not stop it playing are appended to `warnings`.
+pub(crate) fn sampler_instrument<S: ZoneSamples>(
+    name: &str,
+    config: &SamplerConfig,
+    max_voices: Option<u32>,
+    json_path: &str,
+    samples: &mut S,
+    warnings: &mut Vec<String>,
+) -> Result<Instrument, S::Error> {
     let mut regions = Vec::with_capacity(config.zones.len());
     for (index, zone) in config.zones.iter().enumerate() {
-        let sample = sample(index, zone, &mut warnings)?;
+        let zone_path = format!("{json_path}.config.zones[{index}]");
+        let sample = samples.sample(&zone_path, zone, warnings)?;
         // Loop points count frames at the declared rate; the audio may have decoded at
         // another, so convert through seconds.
         let to_decoded = sample.sample_rate_hz as f64 / zone.sample_rate.max(1) as f64;
         let frames = sample.frames() as f64;
         let mut region = Region::new(sample.clone(), zone.pitch.root_note.min(127));
         region.keys = NoteRange { low: zone.key_range.low.min(127), high: zone.key_range.high.min(127) };
+        if let Some(v) = zone.velocity_range {
+            region.velocities = NoteRange { low: v.low, high: v.high };
+        }
         // playback rate = 2^((note − rootNote − fineTuneCents/100)/12): the fine tune lowers.
         region.tune_cents = -zone.pitch.fine_tune_cents;
         let sample_loop = zone.loop_frames.and_then(|l| {
@@ -133,24 +225,23 @@ pub fn build_instrument_with<E: From<InstrumentError>>(
             (false, None) => LoopMode::NoLoop,
         };
         region.sample_loop = sample_loop;
-        region.amp_envelope = Envelope { release_seconds: 0.25, ..Envelope::SAMPLE };
+        region.amp_envelope = match config.envelope {
+            Some(e) => Envelope {
+                attack_seconds: e.attack,
+                decay_seconds: e.decay,
+                sustain_level: e.sustain,
+                release_seconds: e.release,
+                ..Envelope::SAMPLE
+            },
+            None => Envelope { release_seconds: 0.25, ..Envelope::SAMPLE },
+        };
         regions.push(region);
     }
-    let instrument = Instrument {
-        name: preset.name.clone(),
+    Ok(Instrument {
+        name: name.to_string(),
         groups: vec![Group { name: None, regions }],
         key_switch_range: None,
         default_key_switch: None,
-        max_voices: preset.max_voices,
-    };
-    Ok(Built { instrument, warnings })
-}
-
-/// Finds `"Lib/Name"` in the library rooted at `root` (a local folder or mirror) and builds its
-/// instrument.
-pub fn load_instrument(root: &Path, query: &str, store: &mut SampleStore) -> Result<Built, InstrumentError> {
-    let found = find_preset(root, query)?;
-    let path = root.join(&found.path);
-    let preset = PresetFile::load(&path)?;
-    build_instrument(&preset, &path, store)
+        max_voices,
+    })
 }

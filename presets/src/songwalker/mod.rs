@@ -6,14 +6,27 @@
 //! `format: "songwalker-preset"` whose instrument sits under `node` (sometimes spelled
 //! `graph`), of type `sampler`, `oscillator`, `composite` or `effect`; metadata keys are
 //! camelCase; sample references are relative URLs with a `codec` (`mp3`, `raw`) and the first 16
-//! hex digits of their SHA-256. [`instrument`] turns sampler presets into playable instruments.
+//! hex digits of their SHA-256. [`instrument`] turns sampler presets into playable instruments, [`graph`] presets of every
+//! kind into descriptions of the nodes that play them.
 
+pub mod graph;
 pub mod index;
 pub mod instrument;
 pub mod preset;
+mod unknown_keys;
 
+pub use graph::{
+    build_graph, build_graph_with, load_graph, BuiltGraph, LayerPart, PresetGraph, SplitPart, SynthSettings,
+    SynthWaveform,
+};
 pub use index::{
     find_preset, match_library, match_preset, split_query, IndexEntry, LibraryIndex, LookupError, PresetRef,
 };
-pub use instrument::{build_instrument, build_instrument_with, load_instrument, zone_encoding, Built, InstrumentError};
-pub use preset::{Codec, PresetFile, PresetNode, SamplerZone};
+pub use instrument::{
+    build_instrument, build_instrument_with, load_instrument, zone_encoding, Built, FolderSamples, InstrumentError,
+    ZoneSamples,
+};
+pub use preset::{
+    Codec, CompositeConfig, CompositeMode, Envelope, OscillatorConfig, OscillatorWaveform, PresetFile, PresetNode,
+    SamplerConfig, SamplerZone,
+};

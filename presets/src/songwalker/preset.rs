@@ -8,8 +8,13 @@ use serde::Deserialize;
 use crate::json_file::{key, read, FileError, Locator};
 use crate::json_location::PathStep;
 
+use super::unknown_keys;
+
 /// The `format` every preset carries.
 pub const FORMAT: &str = "songwalker-preset";
+/// Most children a composite may have: a layer's children are summed by one mixer, which has
+/// at most 64 inputs.
+pub const MAX_CHILDREN: usize = 64;
 
 /// How a zone's sample is encoded.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -87,6 +92,9 @@ pub struct SamplerZone {
     /// Sustain loop, if any.
     #[serde(default, rename = "loop")]
     pub loop_frames: Option<LoopFrames>,
+    /// Velocities the zone plays (all when absent).
+    #[serde(default)]
+    pub velocity_range: Option<KeyRange>,
 }
 
 /// A sampler: zones, and whether notes play to the end regardless of note-off.
@@ -94,6 +102,8 @@ pub struct SamplerZone {
 pub struct SamplerConfig {
     /// Notes ignore note-off and play their sample to the end (percussion).
     pub one_shot: bool,
+    /// An envelope for every zone, replacing the default (instant attack, full sustain).
+    pub envelope: Option<Envelope>,
     /// The zones.
     pub zones: Vec<SamplerZone>,
 }
@@ -111,13 +121,85 @@ pub struct Envelope {
     pub release: f32,
 }
 
+/// An oscillator's waveform.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OscillatorWaveform {
+    /// Sine.
+    Sine,
+    /// Square.
+    Square,
+    /// Sawtooth.
+    Sawtooth,
+    /// Triangle.
+    Triangle,
+    /// A user-drawn wave (the format has no field for its shape yet).
+    Custom,
+}
+
+impl OscillatorWaveform {
+    /// The name as preset files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OscillatorWaveform::Sine => "sine",
+            OscillatorWaveform::Square => "square",
+            OscillatorWaveform::Sawtooth => "sawtooth",
+            OscillatorWaveform::Triangle => "triangle",
+            OscillatorWaveform::Custom => "custom",
+        }
+    }
+}
+
 /// A basic oscillator synth.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OscillatorConfig {
-    /// `sine`, `square`, `sawtooth` or `triangle`.
-    pub waveform: String,
+    /// The waveform.
+    pub waveform: OscillatorWaveform,
     /// Its envelope.
     pub envelope: Option<Envelope>,
+    /// Detune of every note in cents (`detune`, default 0).
+    pub detune_cents: f32,
+    /// Output level, linear 0..=1 (`mixer`, default 1).
+    pub level: f32,
+}
+
+/// How a composite combines its children.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompositeMode {
+    /// Every child plays every note; their outputs are summed (each at its mix level).
+    Layer,
+    /// Each note plays on one child, chosen by key.
+    Split,
+    /// The first child is the sound source; its audio passes through the others (effects) in
+    /// order.
+    Chain,
+}
+
+impl CompositeMode {
+    /// The name as preset files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CompositeMode::Layer => "layer",
+            CompositeMode::Split => "split",
+            CompositeMode::Chain => "chain",
+        }
+    }
+}
+
+/// Several preset nodes combined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompositeConfig {
+    /// Layer, split or chain.
+    pub mode: CompositeMode,
+    /// The children, in order (written inline, each a node of its own).
+    pub children: Vec<PresetNode>,
+    /// Split mode: the first key of each child after the first (`config.splitPoints`,
+    /// ascending, one fewer than the children). Without them each note plays on the first
+    /// child that has a zone for it.
+    pub split_points: Option<Vec<u8>>,
+    /// Layer mode: each child's linear level (`config.mixLevels`, one per child; default 1).
+    pub mix_levels: Option<Vec<f32>>,
 }
 
 /// What a preset is.
@@ -133,11 +215,10 @@ pub enum PresetNode {
         /// Waveform and envelope.
         config: OscillatorConfig,
     },
-    /// Several presets layered or split. Kept as written until instruments are built from
-    /// presets (none occurs in the shared test subset).
+    /// Several nodes layered, split across the keyboard or chained.
     Composite {
-        /// The whole node object, unparsed.
-        node: serde_json::Value,
+        /// Mode and children.
+        config: CompositeConfig,
     },
     /// An effect with named numeric parameters.
     Effect {
@@ -146,6 +227,28 @@ pub enum PresetNode {
         /// Its parameters.
         params: BTreeMap<String, f64>,
     },
+}
+
+impl PresetNode {
+    /// What kind of node this is, with its article (`"a sampler"`, `"an effect"`).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PresetNode::Sampler { .. } => "a sampler",
+            PresetNode::Oscillator { .. } => "an oscillator",
+            PresetNode::Composite { .. } => "a composite",
+            PresetNode::Effect { .. } => "an effect",
+        }
+    }
+
+    /// Whether every sound source below this node is a sampler and nothing is an effect, so
+    /// the whole node can become one sampled instrument.
+    pub fn is_all_sampler(&self) -> bool {
+        match self {
+            PresetNode::Sampler { .. } => true,
+            PresetNode::Oscillator { .. } | PresetNode::Effect { .. } => false,
+            PresetNode::Composite { config } => config.children.iter().all(PresetNode::is_all_sampler),
+        }
+    }
 }
 
 /// The node's `type`.
@@ -171,6 +274,10 @@ struct RawNode {
     effect_type: Option<String>,
     #[serde(default)]
     params: BTreeMap<String, f64>,
+    #[serde(default)]
+    mode: Option<CompositeMode>,
+    #[serde(default)]
+    children: Option<Vec<RawNode>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -181,9 +288,17 @@ struct RawConfig {
     #[serde(default)]
     zones: Option<Vec<SamplerZone>>,
     #[serde(default)]
-    waveform: Option<String>,
+    waveform: Option<OscillatorWaveform>,
     #[serde(default)]
     envelope: Option<Envelope>,
+    #[serde(default)]
+    detune: Option<f32>,
+    #[serde(default)]
+    mixer: Option<f32>,
+    #[serde(default)]
+    split_points: Option<Vec<u8>>,
+    #[serde(default)]
+    mix_levels: Option<Vec<f32>>,
 }
 
 #[derive(Deserialize)]
@@ -202,7 +317,8 @@ struct RawPreset {
     node: RawNode,
 }
 
-/// A preset file. Unknown keys are ignored (the library grows); known ones are checked.
+/// A preset file. Unknown keys do not stop it (the library grows) but are listed in
+/// [`PresetFile::ignored`]; known ones are checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PresetFile {
     /// Always [`FORMAT`].
@@ -219,6 +335,12 @@ pub struct PresetFile {
     pub max_voices: Option<u32>,
     /// The instrument (written `node`, sometimes `graph`).
     pub node: PresetNode,
+    /// The key the file wrote the instrument under (`node` or `graph`), for JSON paths in
+    /// messages.
+    pub node_key: &'static str,
+    /// Keys this reader does not understand and ignored, each as
+    /// `file:line:column: json.path: …`, for importers to pass on as warnings.
+    pub ignored: Vec<String>,
 }
 
 impl PresetFile {
@@ -235,43 +357,11 @@ impl PresetFile {
             return Err(at.error(&[key("format")], format!("expected \"{FORMAT}\", found \"{}\"", raw.format)));
         }
         // Errors inside the instrument name the key the file used.
-        let object = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).unwrap_or_default();
-        let node_key = if object.contains_key("node") { "node" } else { "graph" };
-        let missing =
-            |field: &str, what: &str| at.error(&[key(node_key), key("config")], format!("{what} needs `{field}`"));
-        let RawNode { kind, config, effect_type, params } = raw.node;
-        let node = match kind {
-            NodeType::Sampler => {
-                let zones = config.zones.ok_or_else(|| missing("zones", "a sampler"))?;
-                if zones.is_empty() {
-                    return Err(
-                        at.error(&[key(node_key), key("config"), key("zones")], "a sampler needs at least one zone")
-                    );
-                }
-                for (i, zone) in zones.iter().enumerate() {
-                    let here = |rest: &[&str]| {
-                        let mut p = vec![key(node_key), key("config"), key("zones"), PathStep::Index(i)];
-                        p.extend(rest.iter().map(|k| key(k)));
-                        p
-                    };
-                    check_zone(zone).map_err(|(field, message)| at.error(&here(field), message))?;
-                }
-                PresetNode::Sampler { config: SamplerConfig { one_shot: config.one_shot, zones } }
-            }
-            NodeType::Oscillator => PresetNode::Oscillator {
-                config: OscillatorConfig {
-                    waveform: config.waveform.ok_or_else(|| missing("waveform", "an oscillator"))?,
-                    envelope: config.envelope,
-                },
-            },
-            NodeType::Composite => {
-                PresetNode::Composite { node: object.get(node_key).cloned().unwrap_or(serde_json::Value::Null) }
-            }
-            NodeType::Effect => PresetNode::Effect {
-                effect_type: effect_type.ok_or_else(|| at.error(&[key(node_key)], "an effect needs `effectType`"))?,
-                params,
-            },
-        };
+        let value = serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
+        let node_key = if value.get("node").is_some() { "node" } else { "graph" };
+        let node = convert(&at, raw.node, vec![key(node_key)])?;
+        let mut ignored = Vec::new();
+        unknown_keys::preset(&at, &value, node_key, &mut ignored);
         Ok(PresetFile {
             format: raw.format,
             version: raw.version,
@@ -280,16 +370,150 @@ impl PresetFile {
             tags: raw.tags,
             max_voices: raw.max_voices,
             node,
+            node_key,
+            ignored,
         })
     }
 
-    /// The sampler zones, if this is a sampler.
-    pub fn zones(&self) -> &[SamplerZone] {
-        match &self.node {
-            PresetNode::Sampler { config } => &config.zones,
-            _ => &[],
+    /// Every sampler zone of the preset (of nested samplers too, for composites), depth first.
+    pub fn zones(&self) -> Vec<&SamplerZone> {
+        self.zones_with_paths().into_iter().map(|(_, zone)| zone).collect()
+    }
+
+    /// Every sampler zone with where it is in the file (`node.config.zones[2]`,
+    /// `node.children[1].config.zones[0]`), depth first: what errors about a zone name.
+    pub fn zones_with_paths(&self) -> Vec<(String, &SamplerZone)> {
+        fn walk<'a>(node: &'a PresetNode, path: String, out: &mut Vec<(String, &'a SamplerZone)>) {
+            match node {
+                PresetNode::Sampler { config } => {
+                    out.extend(config.zones.iter().enumerate().map(|(i, z)| (format!("{path}.config.zones[{i}]"), z)))
+                }
+                PresetNode::Composite { config } => {
+                    for (i, child) in config.children.iter().enumerate() {
+                        walk(child, format!("{path}.children[{i}]"), out);
+                    }
+                }
+                PresetNode::Oscillator { .. } | PresetNode::Effect { .. } => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.node, self.node_key.to_string(), &mut out);
+        out
+    }
+}
+
+/// Checks one node as written (at `path`) and turns it into a [`PresetNode`], children first.
+fn convert(at: &Locator<'_>, raw: RawNode, path: Vec<PathStep>) -> Result<PresetNode, FileError> {
+    let below = |rest: &[&str]| {
+        let mut p = path.clone();
+        p.extend(rest.iter().map(|k| key(k)));
+        p
+    };
+    let missing = |field: &str, what: &str| at.error(&below(&["config"]), format!("{what} needs `{field}`"));
+    let RawNode { kind, config, effect_type, params, mode, children } = raw;
+    if let Some(envelope) = &config.envelope {
+        check_envelope(envelope).map_err(|(field, m)| at.error(&below(&["config", "envelope", field]), m))?;
+    }
+    Ok(match kind {
+        NodeType::Sampler => {
+            let zones = config.zones.ok_or_else(|| missing("zones", "a sampler"))?;
+            if zones.is_empty() {
+                return Err(at.error(&below(&["config", "zones"]), "a sampler needs at least one zone"));
+            }
+            for (i, zone) in zones.iter().enumerate() {
+                check_zone(zone).map_err(|(field, message)| {
+                    let mut p = below(&["config", "zones"]);
+                    p.push(PathStep::Index(i));
+                    p.extend(field.iter().map(|k| key(k)));
+                    at.error(&p, message)
+                })?;
+            }
+            PresetNode::Sampler {
+                config: SamplerConfig { one_shot: config.one_shot, envelope: config.envelope, zones },
+            }
+        }
+        NodeType::Oscillator => {
+            let level = config.mixer.unwrap_or(1.0);
+            if !(level.is_finite() && level >= 0.0) {
+                return Err(at.error(&below(&["config", "mixer"]), format!("level {level} is not a number ≥ 0")));
+            }
+            let detune_cents = config.detune.unwrap_or(0.0);
+            if !detune_cents.is_finite() {
+                return Err(at.error(&below(&["config", "detune"]), "detune must be a number of cents"));
+            }
+            PresetNode::Oscillator {
+                config: OscillatorConfig {
+                    waveform: config.waveform.ok_or_else(|| missing("waveform", "an oscillator"))?,
+                    envelope: config.envelope,
+                    detune_cents,
+                    level,
+                },
+            }
+        }
+        NodeType::Composite => {
+            let mode = mode.ok_or_else(|| at.error(&path, "a composite needs `mode` (layer, split or chain)"))?;
+            let raw_children = children.ok_or_else(|| at.error(&path, "a composite needs `children`"))?;
+            if raw_children.is_empty() {
+                return Err(at.error(&below(&["children"]), "a composite needs at least one child"));
+            }
+            let count = raw_children.len();
+            if count > MAX_CHILDREN {
+                return Err(at.error(&below(&["children"]), format!("{count} children (at most {MAX_CHILDREN})")));
+            }
+            let mut converted = Vec::with_capacity(count);
+            for (i, child) in raw_children.into_iter().enumerate() {
+                let mut p = below(&["children"]);
+                p.push(PathStep::Index(i));
+                converted.push(convert(at, child, p)?);
+            }
+            if let Some(points) = &config.split_points {
+                let here = below(&["config", "splitPoints"]);
+                if points.len() + 1 != count {
+                    return Err(at.error(
+                        &here,
+                        format!("{} split points for {count} children (one fewer than the children)", points.len()),
+                    ));
+                }
+                if points.iter().any(|&p| p > 127) || points.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(at.error(&here, "split points must be keys 0 to 127 in ascending order"));
+                }
+            }
+            if let Some(levels) = &config.mix_levels {
+                let here = below(&["config", "mixLevels"]);
+                if levels.len() != count {
+                    return Err(at.error(&here, format!("{} mix levels for {count} children", levels.len())));
+                }
+                if levels.iter().any(|l| !(l.is_finite() && *l >= 0.0)) {
+                    return Err(at.error(&here, "mix levels must be numbers ≥ 0"));
+                }
+            }
+            PresetNode::Composite {
+                config: CompositeConfig {
+                    mode,
+                    children: converted,
+                    split_points: config.split_points,
+                    mix_levels: config.mix_levels,
+                },
+            }
+        }
+        NodeType::Effect => PresetNode::Effect {
+            effect_type: effect_type.ok_or_else(|| at.error(&path, "an effect needs `effectType`"))?,
+            params,
+        },
+    })
+}
+
+/// What is wrong with an envelope: the field and why.
+fn check_envelope(e: &Envelope) -> Result<(), (&'static str, String)> {
+    for (field, seconds) in [("attack", e.attack), ("decay", e.decay), ("release", e.release)] {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err((field, format!("{seconds} is not a time in seconds ≥ 0")));
         }
     }
+    if !(0.0..=1.0).contains(&e.sustain) {
+        return Err(("sustain", format!("sustain level {} is outside 0 to 1", e.sustain)));
+    }
+    Ok(())
 }
 
 /// What is wrong with a zone: the field (path below the zone) and why.
@@ -297,6 +521,11 @@ fn check_zone(zone: &SamplerZone) -> Result<(), (&'static [&'static str], String
     let KeyRange { low, high } = zone.key_range;
     if low > high || high > 127 {
         return Err((&["keyRange"], format!("invalid key range {low}..{high} (keys are 0 to 127, low ≤ high)")));
+    }
+    if let Some(KeyRange { low, high }) = zone.velocity_range {
+        if low > high || high > 127 {
+            return Err((&["velocityRange"], format!("invalid velocity range {low}..{high} (0 to 127, low ≤ high)")));
+        }
     }
     if zone.pitch.root_note > 127 {
         return Err((&["pitch", "rootNote"], format!("root note {} is not a MIDI key", zone.pitch.root_note)));
