@@ -7,18 +7,22 @@
 //! { "sf2": "gm.sf2" }
 //! { "sf2": "gm.sf2", "bank": 0, "program": 24 }
 //! { "preset": "FluidR3_GM/Acoustic Grand Piano", "library": "../songwalker-library" }
+//! { "preset": "FluidR3_GM/Acoustic Grand Piano" }
 //! ```
 //!
-//! Paths are relative to the patch's folder. Errors name the field at fault
+//! Paths are relative to the patch's folder. A preset's `library` is a folder, or a URL
+//! (`https://`, `http://localhost:…`, `file://`) read through the library client and its disk
+//! cache; without one, the public SongWalker library. Errors name the field at fault
 //! ([`ConfigError::Nested`]), so the patch loader can give its line and column.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::instrument::{Bank, ProgramNumber};
+use crate::library::{LibraryClient, LibraryConfig, DEFAULT_LIBRARY_URL};
 use crate::load_context::LoadContext;
 use crate::node_config::{show, ConfigError, ConfigValue, NodeConfig};
-use crate::{sf2, sfz, songwalker};
+use crate::{sf2, sfz};
 
 /// Fields an `instrument` object may have.
 pub const FIELDS: &[&str] = &["sfz", "sf2", "bank", "program", "preset", "library"];
@@ -41,8 +45,8 @@ pub enum InstrumentRef {
     Preset {
         /// The query.
         name: String,
-        /// Root folder of the library (with its `index.json`).
-        library: PathBuf,
+        /// The library: a URL, or the path of its root folder (with its `index.json`).
+        library: String,
     },
 }
 
@@ -86,14 +90,18 @@ impl InstrumentRef {
             }
             _ => {
                 let name = text(fields, "preset")?;
-                if !fields.contains_key("library") {
-                    return Err((
-                        None,
-                        "a preset needs `library`: the SongWalker library's root folder (with its index.json)"
-                            .to_string(),
-                    ));
-                }
-                InstrumentRef::Preset { name, library: context.resolve(&text(fields, "library")?) }
+                let library = match fields.contains_key("library") {
+                    false => DEFAULT_LIBRARY_URL.to_string(),
+                    true => {
+                        let given = text(fields, "library")?;
+                        if given.contains("://") || given.to_ascii_lowercase().starts_with("file:") {
+                            given
+                        } else {
+                            context.resolve(&given).display().to_string()
+                        }
+                    }
+                };
+                InstrumentRef::Preset { name, library }
             }
         })
     }
@@ -148,8 +156,9 @@ impl InstrumentRef {
                 Ok(bank)
             }
             InstrumentRef::Preset { name, library } => {
-                let built =
-                    songwalker::load_instrument(library, name, &mut context.store).map_err(|e| at(e.to_string()))?;
+                let client = LibraryClient::new(&LibraryConfig::new(library.clone()))
+                    .map_err(|e| (Some("library"), e.to_string()))?;
+                let built = client.load_instrument(name, &mut context.store).map_err(|e| at(e.to_string()))?;
                 context.warnings.extend(built.warnings);
                 Ok(Bank::single(built.instrument))
             }

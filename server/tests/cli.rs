@@ -539,3 +539,52 @@ fn render_plays_a_patch_whose_sampler_loads_an_sfz_file() {
     assert!(err.starts_with(&expected) && err.contains("gone.sfz: No such file"), "{err}");
     assert!(!wav.exists());
 }
+
+/// A patch's sampler can name a library preset by URL: a `file://` mirror is read through the
+/// library client into its cache (here a scratch folder), and the note plays at its pitch; a
+/// second render works with the mirror gone (the cache serves it).
+#[test]
+fn render_plays_a_patch_whose_sampler_loads_a_library_preset_by_url() {
+    use noderack_tests::fixtures::songwalker_sine_zone;
+    let dir = scratch("patch-library-url");
+    let mirror = dir.join("mirror");
+    let zone = songwalker_sine_zone(&mirror.join("Mine/Tone"), "a220.wav", 220.0, 57, 0, 127);
+    noderack_tests::library::write_library(
+        &mirror,
+        "Mine",
+        "Tone",
+        &format!(r#"{{ "type": "sampler", "config": {{ "zones": [ {zone} ] }} }}"#),
+    );
+    let patch = format!(
+        r#"{{ "format": "noderack-patch", "version": 1,
+  "nodes": [ {{ "id": "keys", "kind": "midi-in" }},
+    {{ "id": "tone", "kind": "sampler", "config": {{ "instrument": {{ "preset": "Mine/Tone", "library": "file://{}" }} }} }},
+    {{ "id": "out", "kind": "output" }} ],
+  "connections": [ {{ "from": "keys.events", "to": "tone.events" }}, {{ "from": "tone.out", "to": "out.in" }} ] }}"#,
+        mirror.display()
+    );
+    let patch = write(&dir, "url.json", patch.as_bytes());
+    let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 100]), (480, [0x80, 69, 0])]));
+    let wav = dir.join("out.wav");
+    let render = || {
+        Command::new(env!("CARGO_BIN_EXE_noderack"))
+            .args(["render", patch.to_str().unwrap(), "--midi", midi.to_str().unwrap(), "-o", wav.to_str().unwrap()])
+            .env("NODERACK_CACHE_DIR", dir.join("cache"))
+            .output()
+            .expect("runs")
+    };
+    let pitch = || {
+        let left: Vec<f32> =
+            hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).step_by(2).collect();
+        noderack_tests::peak_frequency_hz(&left[2_400..21_600], 48_000.0)
+    };
+    let out = render();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Key 69 is twelve semitones above the sample's root (57, 220 Hz).
+    assert!(noderack_tests::analysis::cents(pitch(), 440.0).abs() < 2.0, "{} Hz", pitch());
+    std::fs::remove_dir_all(&mirror).unwrap();
+    let _ = std::fs::remove_file(&wav);
+    let out = render();
+    assert!(out.status.success(), "from the cache: {}", text(&out.stderr));
+    assert!(noderack_tests::analysis::cents(pitch(), 440.0).abs() < 2.0);
+}
