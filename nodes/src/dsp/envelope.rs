@@ -209,6 +209,93 @@ impl Adsr {
         self.level = level;
         level
     }
+
+    /// Writes the levels of the next samples into `out`, exactly the values as many
+    /// [`Adsr::tick`] calls would return, but one tight loop per segment instead of a branch on
+    /// the stage per sample; a held sustain level is a plain fill. Stops after the sample on
+    /// which the envelope finishes and returns how many samples it wrote (`out.len()` unless it
+    /// finished).
+    pub fn render(&mut self, out: &mut [f32]) -> usize {
+        let s = self.shape;
+        let mut level = self.level;
+        let mut i = 0;
+        while i < out.len() {
+            let rest = &mut out[i..];
+            match self.stage {
+                Stage::Idle => {
+                    // As `tick` does: an idle envelope holds its level (0) and stays idle.
+                    rest[0] = level;
+                    i += 1;
+                    break;
+                }
+                Stage::Attack => {
+                    for o in rest.iter_mut() {
+                        level += s.attack_step;
+                        i += 1;
+                        if level >= 1.0 {
+                            level = 1.0;
+                            self.stage = Stage::DecaySustain;
+                            *o = level;
+                            break;
+                        }
+                        *o = level;
+                    }
+                }
+                Stage::DecaySustain => {
+                    let sustain = s.sustain_level;
+                    if level > sustain {
+                        let target = sustain - OVERSHOOT * (1.0 - sustain);
+                        for o in rest.iter_mut() {
+                            level = (level + (target - level) * s.decay_coef).max(sustain);
+                            *o = level;
+                            i += 1;
+                            if level <= 0.0 {
+                                self.stage = Stage::Idle;
+                                self.level = level;
+                                return i;
+                            }
+                            if level <= sustain {
+                                break;
+                            }
+                        }
+                    } else if level < sustain {
+                        for o in rest.iter_mut() {
+                            level = (level + s.attack_step).min(sustain);
+                            *o = level;
+                            i += 1;
+                            if level >= sustain {
+                                break;
+                            }
+                        }
+                    } else {
+                        rest.fill(level);
+                        i = out.len();
+                    }
+                }
+                Stage::Release | Stage::Fade => {
+                    let release = self.stage == Stage::Release;
+                    for o in rest.iter_mut() {
+                        if release {
+                            level += (self.release_target - level) * s.release_coef;
+                        } else {
+                            level -= self.fade_step;
+                        }
+                        i += 1;
+                        if level <= 0.0 {
+                            level = 0.0;
+                            self.stage = Stage::Idle;
+                            *o = level;
+                            self.level = level;
+                            return i;
+                        }
+                        *o = level;
+                    }
+                }
+            }
+        }
+        self.level = level;
+        i
+    }
 }
 
 #[cfg(test)]
@@ -308,6 +395,63 @@ mod tests {
         let next = env.tick();
         assert!((next - (0.2 + step)).abs() < 1e-6);
         run_until(&mut env, |e| e.level() == 0.8, 1000);
+    }
+
+    /// `render` in chunks of every size gives the very values of `tick`, through every stage:
+    /// attack, decay, sustain, a raised sustain, release, retrigger, fade, and a zero-sustain
+    /// decay that finishes on its own.
+    #[test]
+    fn render_equals_tick_bit_for_bit_in_any_chunking() {
+        let shapes = [
+            AdsrShape::new(0.002, 0.01, 0.5, 0.02, SR),
+            AdsrShape::new(0.0, 0.005, 0.0, 0.01, SR),
+            AdsrShape::new(0.001, 0.003, 1.0, 0.004, SR),
+        ];
+        // (frame, action): 1 note-on, 2 note-off, 3 fade, 4 raise sustain.
+        let script = [(0, 1), (700, 4), (1500, 2), (1900, 1), (2600, 3), (3000, 1), (4000, 2)];
+        for shape in shapes {
+            let act = |env: &mut Adsr, action: i32| match action {
+                1 => env.note_on(),
+                2 => env.note_off(),
+                3 => env.fade_out(97),
+                _ => env.set_shape(AdsrShape { sustain_level: 0.8, ..shape }),
+            };
+            let mut reference = Adsr::new(shape);
+            let mut expected = Vec::new();
+            for n in 0..6000 {
+                for &(_, a) in script.iter().filter(|(f, _)| *f == n) {
+                    act(&mut reference, a);
+                }
+                expected.push((reference.tick(), reference.stage()));
+            }
+            for chunk in [1usize, 3, 64, 500] {
+                let mut env = Adsr::new(shape);
+                let mut got = Vec::new();
+                let mut n = 0;
+                let mut buffer = vec![0.0; chunk];
+                while n < 6000 {
+                    for &(_, a) in script.iter().filter(|(f, _)| *f == n) {
+                        act(&mut env, a);
+                    }
+                    let next = script.iter().map(|(f, _)| *f).find(|&f| f > n).unwrap_or(6000);
+                    let len = chunk.min(next - n);
+                    let written = env.render(&mut buffer[..len]);
+                    assert!(written == len || env.is_idle(), "stopped early while not idle");
+                    // Past the end of a finished envelope, `tick` would go on returning 0.
+                    for (k, &level) in buffer[..written].iter().enumerate() {
+                        let stage = if k + 1 == written { env.stage() } else { expected[n + k].1 };
+                        got.push((level, stage));
+                    }
+                    for _ in written..len {
+                        got.push((env.tick(), env.stage()));
+                    }
+                    n += len;
+                }
+                for (n, (g, e)) in got.iter().zip(&expected).enumerate() {
+                    assert!(g.0.to_bits() == e.0.to_bits() && g.1 == e.1, "chunk {chunk} frame {n}: {g:?} != {e:?}");
+                }
+            }
+        }
     }
 
     #[test]
