@@ -10,10 +10,14 @@
 /// and `x2` the frame after `x1`.
 #[inline(always)]
 pub fn hermite(xm1: f32, x0: f32, x1: f32, x2: f32, fraction: f32) -> f32 {
+    // The Catmull-Rom polynomial `((c3·t + c2)·t + c1)·t + x0` with its coefficients shared
+    // as Laurent de Soras arranges them: 15 operations instead of 19.
     let c1 = 0.5 * (x1 - xm1);
-    let c2 = xm1 - 2.5 * x0 + 2.0 * x1 - 0.5 * x2;
-    let c3 = 0.5 * (x2 - xm1) + 1.5 * (x0 - x1);
-    ((c3 * fraction + c2) * fraction + c1) * fraction + x0
+    let v = x0 - x1;
+    let w = c1 + v;
+    let c3 = w + v + 0.5 * (x2 - x0);
+    let minus_c2 = w + c3;
+    ((c3 * fraction - minus_c2) * fraction + c1) * fraction + x0
 }
 
 #[cfg(test)]

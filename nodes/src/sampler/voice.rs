@@ -5,7 +5,7 @@ use noderack_presets::instrument::LoopMode;
 
 use super::program::Zone;
 use crate::dsp::interpolate::hermite;
-use crate::dsp::{Adsr, Stage, Svf, SvfCoefficients};
+use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
 pub(crate) const PASS_FRAMES: usize = 64;
@@ -58,7 +58,7 @@ pub(crate) struct Voice {
     /// Output gains: region gain, pan, velocity.
     pub(crate) gains: (f32, f32),
     pub(crate) tap: FilterTap,
-    pub(crate) filters: (Svf, Svf),
+    pub(crate) filters: (SvfStateSpace, SvfStateSpace),
     /// The choke group its region belongs to, and the group that silences it.
     pub(crate) choke_group: u32,
     pub(crate) off_by: Option<u32>,
@@ -85,7 +85,7 @@ impl Default for Voice {
             env: Adsr::default(),
             gains: (0.0, 0.0),
             tap: FilterTap::Off,
-            filters: (Svf::new(SvfCoefficients::default()), Svf::new(SvfCoefficients::default())),
+            filters: Default::default(),
             choke_group: 0,
             off_by: None,
         }
@@ -126,7 +126,13 @@ impl Voice {
         match filter {
             Some((tap, coefs)) => {
                 self.tap = tap;
-                self.filters = (Svf::new(coefs), Svf::new(coefs));
+                let response = match tap {
+                    FilterTap::HighPass => SvfResponse::HighPass,
+                    FilterTap::BandPass => SvfResponse::BandPass,
+                    FilterTap::LowPass | FilterTap::Off => SvfResponse::LowPass,
+                };
+                let filter = SvfStateSpace::new(coefs, response);
+                self.filters = (filter, filter);
             }
             None => self.tap = FilterTap::Off,
         }
@@ -150,10 +156,10 @@ impl Voice {
 
     /// Renders into the outputs (adding), at `bend` (pitch ratio).
     ///
-    /// Work is done in passes of up to [`PASS_FRAMES`] frames: read the sample (interpolated)
-    /// into a stack buffer, render the envelope into another, filter if the region has a
-    /// filter, then mix. Each pass is a tight loop; every step in it is a per-frame recurrence,
-    /// so the result does not depend on how the frames are split into calls.
+    /// Work is done in passes of up to [`PASS_FRAMES`] frames: the envelope's levels into a
+    /// stack buffer (a linear ramp per segment), then one loop that interpolates, filters and
+    /// mixes each frame. Every step in either is a per-frame recurrence or depends only on
+    /// where the note is, so the result does not depend on how the frames are split into calls.
     pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64) {
         let frames = out_l.len().min(out_r.len());
         let skip = (self.delay_frames as usize).min(frames);
@@ -165,18 +171,26 @@ impl Voice {
             return;
         };
         let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
-        match sample.channels.get(1) {
-            Some(right) if right.len() == left.len() => self.render_channels(&geometry, [left, right], out_l, out_r),
-            _ => self.render_channels(&geometry, [left], out_l, out_r),
+        let filtered = self.tap != FilterTap::Off;
+        match (sample.channels.get(1), filtered) {
+            (Some(right), false) if right.len() == left.len() => {
+                self.render_channels::<2, false>(&geometry, [left, right], out_l, out_r)
+            }
+            (Some(right), true) if right.len() == left.len() => {
+                self.render_channels::<2, true>(&geometry, [left, right], out_l, out_r)
+            }
+            (_, false) => self.render_channels::<1, false>(&geometry, [left], out_l, out_r),
+            (_, true) => self.render_channels::<1, true>(&geometry, [left], out_l, out_r),
         }
-        if self.active && self.tap != FilterTap::Off {
+        if self.active && filtered {
             self.filters.0.flush_denormals();
             self.filters.1.flush_denormals();
         }
     }
 
-    /// [`Voice::render`] for a sample of `C` channels (1: mono, played to both sides; 2: stereo).
-    fn render_channels<const C: usize>(
+    /// [`Voice::render`] for a sample of `C` channels (1: mono, played to both sides; 2:
+    /// stereo), through the filter when `FILTERED`.
+    fn render_channels<const C: usize, const FILTERED: bool>(
         &mut self,
         geometry: &Geometry,
         data: [&[f32]; C],
@@ -185,27 +199,9 @@ impl Voice {
     ) {
         for (out_l, out_r) in out_l.chunks_mut(PASS_FRAMES).zip(out_r.chunks_mut(PASS_FRAMES)) {
             let n = out_l.len().min(out_r.len());
-            let mut x = [[0.0f32; PASS_FRAMES]; C];
-            let (read, ended) = self.read(geometry, data, &mut x, n);
             let mut levels = [0.0f32; PASS_FRAMES];
-            let lived = self.env.render(&mut levels[..read]);
-            let filters = [&mut self.filters.0, &mut self.filters.1];
-            for (x, filter) in x.iter_mut().zip(filters) {
-                let x = &mut x[..lived];
-                match self.tap {
-                    FilterTap::Off => {}
-                    FilterTap::LowPass => x.iter_mut().for_each(|v| *v = filter.tick_lowpass(*v)),
-                    FilterTap::HighPass => x.iter_mut().for_each(|v| *v = filter.tick(*v).high),
-                    FilterTap::BandPass => x.iter_mut().for_each(|v| *v = filter.tick(*v).band),
-                }
-            }
-            let (gain_l, gain_r) = self.gains;
-            let (l, r) = (&x[0][..lived], &x[C - 1][..lived]);
-            let out = out_l[..lived].iter_mut().zip(out_r[..lived].iter_mut());
-            for ((((o_l, o_r), &l), &r), &level) in out.zip(l).zip(r).zip(&levels[..lived]) {
-                *o_l += l * level * gain_l;
-                *o_r += r * level * gain_r;
-            }
+            let lived = self.env.render(&mut levels[..n]);
+            let ended = self.play::<C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r);
             if ended || self.env.is_idle() {
                 self.stop();
                 return;
@@ -213,36 +209,51 @@ impl Voice {
         }
     }
 
-    /// Reads up to `n` interpolated frames of `data` into `out`, moving the play head; returns
-    /// how many frames it read and whether the sample ended (the voice stops after those).
+    /// Plays `levels.len()` frames of `data` into the outputs (adding), at those envelope
+    /// levels, moving the play head; returns whether the sample ended (the voice stops after
+    /// the frames played so far).
     ///
     /// Where all four frames the interpolator needs lie inside the sample (and inside the loop
-    /// while looping), frames are read in a run without any per-frame checks; only the frames
+    /// while looping), frames are played in a run without any per-frame checks; only frames
     /// whose taps straddle a loop seam or an end of the sample go through [`tap`].
-    fn read<const C: usize>(
+    fn play<const C: usize, const FILTERED: bool>(
         &mut self,
         g: &Geometry,
         data: [&[f32]; C],
-        out: &mut [[f32; PASS_FRAMES]; C],
-        n: usize,
-    ) -> (usize, bool) {
+        levels: &[f32],
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+    ) -> bool {
+        let n = levels.len().min(out_l.len()).min(out_r.len());
+        let (gain_l, gain_r) = self.gains;
+        let mut filters = [self.filters.0, self.filters.1];
+        // Filters, envelope and gains for one frame of interpolated channels `y`.
+        let mut mix = |y: [f32; C], level: f32, o_l: &mut f32, o_r: &mut f32| {
+            let mut y = y;
+            if FILTERED {
+                for (y, filter) in y.iter_mut().zip(filters.iter_mut()) {
+                    *y = filter.tick(*y);
+                }
+            }
+            *o_l += y[0] * level * gain_l;
+            *o_r += y[C - 1] * level * gain_r;
+        };
         let mut k = 0;
+        let mut ended = false;
         while k < n {
             let step = if self.forward { g.step } else { -g.step };
             let run = g.run(self.position, self.forward, self.looping).min(n - k);
             if run > 0 {
                 let mut position = self.position;
-                for i in k..k + run {
+                let frames = out_l[k..k + run].iter_mut().zip(out_r[k..k + run].iter_mut()).zip(&levels[k..k + run]);
+                for ((o_l, o_r), &level) in frames {
                     let index = (position >> FRACTION_BITS) as usize;
                     let fraction = fraction_of(position);
-                    for (out, data) in out.iter_mut().zip(data) {
-                        let Some(&[xm1, x0, x1, x2]) = data.get(index.wrapping_sub(1)..index.wrapping_add(3)) else {
-                            continue; // unreachable: the run keeps every tap inside the sample
-                        };
-                        if let Some(o) = out.get_mut(i) {
-                            *o = hermite(xm1, x0, x1, x2, fraction);
-                        }
-                    }
+                    let y = data.map(|data| match data.get(index.wrapping_sub(1)..index.wrapping_add(3)) {
+                        Some(&[xm1, x0, x1, x2]) => hermite(xm1, x0, x1, x2, fraction),
+                        _ => 0.0, // unreachable: the run keeps every tap inside the sample
+                    });
+                    mix(y, level, o_l, o_r);
                     position += step;
                 }
                 self.position = position;
@@ -251,18 +262,23 @@ impl Voice {
                 let index = self.position >> FRACTION_BITS;
                 let fraction = fraction_of(self.position);
                 let looping = self.looping;
-                for (out, data) in out.iter_mut().zip(data) {
+                let y = data.map(|data| {
                     let at = |i: i64| tap(g, looping, data, i);
-                    out[k] = hermite(at(index - 1), at(index), at(index + 1), at(index + 2), fraction);
-                }
+                    hermite(at(index - 1), at(index), at(index + 1), at(index + 2), fraction)
+                });
+                mix(y, levels[k], &mut out_l[k], &mut out_r[k]);
                 self.position += step;
                 k += 1;
             }
             if self.settle(g) {
-                return (k, true);
+                ended = true;
+                break;
             }
         }
-        (n, false)
+        if FILTERED {
+            self.filters = (filters[0], filters[1]);
+        }
+        ended
     }
 
     /// After a step: wraps or turns the play head at the loop's ends while looping; true once
