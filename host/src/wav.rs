@@ -42,34 +42,75 @@ pub fn write_wav(
     sample_rate: u32,
     format: WavFormat,
 ) -> Result<WavReport, WavError> {
-    let err = |source| WavError { path: path.to_path_buf(), source };
-    let (bits, sample_format) = match format {
-        WavFormat::F32 => (32, hound::SampleFormat::Float),
-        WavFormat::S24 => (24, hound::SampleFormat::Int),
-        WavFormat::S16 => (16, hound::SampleFormat::Int),
-    };
-    let spec = hound::WavSpec { channels: channels.len() as u16, sample_rate, bits_per_sample: bits, sample_format };
-    let mut writer = hound::WavWriter::create(path, spec).map_err(err)?;
-    let frames = channels.first().map_or(0, Vec::len);
-    let mut report = WavReport { peak: 0.0, over_full_scale: 0, frames: frames as u64 };
-    let scale = match format {
-        WavFormat::S24 => 8_388_607.0,
-        WavFormat::S16 => 32_767.0,
-        WavFormat::F32 => 1.0,
-    };
-    for i in 0..frames {
-        for ch in channels {
-            let s = ch[i];
-            report.peak = report.peak.max(s.abs());
-            if s.abs() > 1.0 {
-                report.over_full_scale += 1;
-            }
-            match format {
-                WavFormat::F32 => writer.write_sample(s).map_err(err)?,
-                _ => writer.write_sample((s.clamp(-1.0, 1.0) * scale).round() as i32).map_err(err)?,
+    let mut stream = WavStream::create(path, channels.len(), sample_rate, format)?;
+    let views: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+    stream.write(&views)?;
+    stream.finish()
+}
+
+/// A WAV file written block by block as it is rendered, so a long render never holds its
+/// whole output in memory.
+pub struct WavStream {
+    path: PathBuf,
+    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    format: WavFormat,
+    channels: usize,
+    report: WavReport,
+}
+
+impl WavStream {
+    /// Creates `path` for `channels` channels at `sample_rate` in `format`.
+    pub fn create(path: &Path, channels: usize, sample_rate: u32, format: WavFormat) -> Result<Self, WavError> {
+        let (bits, sample_format) = match format {
+            WavFormat::F32 => (32, hound::SampleFormat::Float),
+            WavFormat::S24 => (24, hound::SampleFormat::Int),
+            WavFormat::S16 => (16, hound::SampleFormat::Int),
+        };
+        let spec = hound::WavSpec { channels: channels as u16, sample_rate, bits_per_sample: bits, sample_format };
+        let writer =
+            hound::WavWriter::create(path, spec).map_err(|source| WavError { path: path.to_path_buf(), source })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            format,
+            channels,
+            report: WavReport { peak: 0.0, over_full_scale: 0, frames: 0 },
+        })
+    }
+
+    /// Appends one block: a slice per channel (the shortest sets the block's length).
+    pub fn write(&mut self, block: &[&[f32]]) -> Result<(), WavError> {
+        let frames = block.iter().map(|c| c.len()).min().unwrap_or(0);
+        if block.len() != self.channels {
+            return Ok(());
+        }
+        let scale = match self.format {
+            WavFormat::S24 => 8_388_607.0,
+            WavFormat::S16 => 32_767.0,
+            WavFormat::F32 => 1.0,
+        };
+        let err = |source| WavError { path: self.path.clone(), source };
+        for i in 0..frames {
+            for ch in block {
+                let s = ch[i];
+                self.report.peak = self.report.peak.max(s.abs());
+                if s.abs() > 1.0 {
+                    self.report.over_full_scale += 1;
+                }
+                match self.format {
+                    WavFormat::F32 => self.writer.write_sample(s).map_err(err)?,
+                    _ => self.writer.write_sample((s.clamp(-1.0, 1.0) * scale).round() as i32).map_err(err)?,
+                }
             }
         }
+        self.report.frames += frames as u64;
+        Ok(())
     }
-    writer.finalize().map_err(err)?;
-    Ok(report)
+
+    /// Completes the file (its header records the length) and reports what was written.
+    pub fn finish(self) -> Result<WavReport, WavError> {
+        let Self { path, writer, report, .. } = self;
+        writer.finalize().map_err(|source| WavError { path, source })?;
+        Ok(report)
+    }
 }

@@ -214,8 +214,10 @@ impl Voice {
     /// the frames played so far).
     ///
     /// Where all four frames the interpolator needs lie inside the sample (and inside the loop
-    /// while looping), frames are played in a run without any per-frame checks; only frames
-    /// whose taps straddle a loop seam or an end of the sample go through [`tap`].
+    /// while looping), frames are interpolated in a run without any per-frame checks; only
+    /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
+    /// interpolated (and filtered) frames collect in a stack buffer, and one vectorised loop
+    /// applies the envelope and gains and adds them to the outputs.
     fn play<const C: usize, const FILTERED: bool>(
         &mut self,
         g: &Geometry,
@@ -224,49 +226,36 @@ impl Voice {
         out_l: &mut [f32],
         out_r: &mut [f32],
     ) -> bool {
-        let n = levels.len().min(out_l.len()).min(out_r.len());
-        let (gain_l, gain_r) = self.gains;
-        let mut filters = [self.filters.0, self.filters.1];
-        // Filters, envelope and gains for one frame of interpolated channels `y`.
-        let mut mix = |y: [f32; C], level: f32, o_l: &mut f32, o_r: &mut f32| {
-            let mut y = y;
-            if FILTERED {
-                for (y, filter) in y.iter_mut().zip(filters.iter_mut()) {
-                    *y = filter.tick(*y);
-                }
-            }
-            *o_l += y[0] * level * gain_l;
-            *o_r += y[C - 1] * level * gain_r;
-        };
+        let n = levels.len().min(PASS_FRAMES);
+        let mut y = [[0.0f32; PASS_FRAMES]; C];
         let mut k = 0;
         let mut ended = false;
         while k < n {
             let step = if self.forward { g.step } else { -g.step };
             let run = g.run(self.position, self.forward, self.looping).min(n - k);
             if run > 0 {
-                let mut position = self.position;
-                let frames = out_l[k..k + run].iter_mut().zip(out_r[k..k + run].iter_mut()).zip(&levels[k..k + run]);
-                for ((o_l, o_r), &level) in frames {
-                    let index = (position >> FRACTION_BITS) as usize;
-                    let fraction = fraction_of(position);
-                    let y = data.map(|data| match data.get(index.wrapping_sub(1)..index.wrapping_add(3)) {
-                        Some(&[xm1, x0, x1, x2]) => hermite(xm1, x0, x1, x2, fraction),
-                        _ => 0.0, // unreachable: the run keeps every tap inside the sample
-                    });
-                    mix(y, level, o_l, o_r);
-                    position += step;
+                for (y, data) in y.iter_mut().zip(data) {
+                    let mut position = self.position;
+                    for y in &mut y[k..k + run] {
+                        // The run keeps `index - 1 ..= index + 2` inside the sample; `first`
+                        // fits in 32 bits, so the one range check below cannot overflow.
+                        let first = ((position - ONE) >> FRACTION_BITS) as u32 as usize;
+                        if let Some(&[xm1, x0, x1, x2]) = data.get(first..first + 4) {
+                            *y = hermite(xm1, x0, x1, x2, fraction_of(position));
+                        }
+                        position += step;
+                    }
                 }
-                self.position = position;
+                self.position += step * run as i64;
                 k += run;
             } else {
                 let index = self.position >> FRACTION_BITS;
                 let fraction = fraction_of(self.position);
                 let looping = self.looping;
-                let y = data.map(|data| {
+                for (y, data) in y.iter_mut().zip(data) {
                     let at = |i: i64| tap(g, looping, data, i);
-                    hermite(at(index - 1), at(index), at(index + 1), at(index + 2), fraction)
-                });
-                mix(y, levels[k], &mut out_l[k], &mut out_r[k]);
+                    y[k] = hermite(at(index - 1), at(index), at(index + 1), at(index + 2), fraction);
+                }
                 self.position += step;
                 k += 1;
             }
@@ -276,7 +265,18 @@ impl Voice {
             }
         }
         if FILTERED {
-            self.filters = (filters[0], filters[1]);
+            for (y, filter) in y.iter_mut().zip([&mut self.filters.0, &mut self.filters.1]) {
+                let mut f = *filter;
+                y[..k].iter_mut().for_each(|v| *v = f.tick(*v));
+                *filter = f;
+            }
+        }
+        let (gain_l, gain_r) = self.gains;
+        let (l, r) = (&y[0][..k], &y[C - 1][..k]);
+        let frames = out_l.iter_mut().zip(out_r.iter_mut()).zip(l.iter().zip(r)).zip(&levels[..k]);
+        for (((o_l, o_r), (&l, &r)), &level) in frames {
+            *o_l += l * level * gain_l;
+            *o_r += r * level * gain_r;
         }
         ended
     }
