@@ -4,7 +4,7 @@
 use noderack_presets::instrument::LoopMode;
 
 use super::program::Zone;
-use crate::dsp::interpolate::hermite;
+use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
@@ -241,7 +241,7 @@ impl Voice {
                         // fits in 32 bits, so the one range check below cannot overflow.
                         let first = ((position - ONE) >> FRACTION_BITS) as u32 as usize;
                         if let Some(&[xm1, x0, x1, x2]) = data.get(first..first + 4) {
-                            *y = hermite(xm1, x0, x1, x2, fraction_of(position));
+                            *y = weighted([xm1, x0, x1, x2], weights(position as u32));
                         }
                         position += step;
                     }
@@ -250,11 +250,11 @@ impl Voice {
                 k += run;
             } else {
                 let index = self.position >> FRACTION_BITS;
-                let fraction = fraction_of(self.position);
+                let w = weights(self.position as u32);
                 let looping = self.looping;
                 for (y, data) in y.iter_mut().zip(data) {
                     let at = |i: i64| tap(g, looping, data, i);
-                    y[k] = hermite(at(index - 1), at(index), at(index + 1), at(index + 2), fraction);
+                    y[k] = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
                 }
                 self.position += step;
                 k += 1;
@@ -328,12 +328,6 @@ impl Voice {
 /// Frames (possibly fractional, non-negative) to the fixed-point play head.
 fn to_fixed(frames: f64) -> i64 {
     (frames.clamp(0.0, MAX_SAMPLE_FRAMES as f64) * ONE as f64) as i64
-}
-
-/// The fraction of a fixed-point position, 0..1.
-#[inline(always)]
-fn fraction_of(position: i64) -> f32 {
-    (position as u32) as f32 * (1.0 / ONE as f32)
 }
 
 /// Where a voice may read in its sample for one render call, in fixed point or whole frames.
