@@ -260,6 +260,11 @@ impl Adsr {
                     out[i] = self.level;
                     return i + 1;
                 }
+                if self.stage == Stage::DecaySustain && self.level == self.shape.sustain_level {
+                    // Holding the sustain level: constant until the next note-off or shape.
+                    out[i..].fill(self.level);
+                    return out.len();
+                }
                 self.plan_segment();
             }
             let n = (self.segment_left as usize).min(out.len() - i);

@@ -216,7 +216,7 @@ impl Voice {
     /// Where all four frames the interpolator needs lie inside the sample (and inside the loop
     /// while looping), frames are interpolated in a run without any per-frame checks; only
     /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
-    /// interpolated (and filtered) frames collect in a stack buffer, and one vectorised loop
+    /// interpolated and filtered frames collect in a stack buffer, and one vectorised loop
     /// applies the envelope and gains and adds them to the outputs.
     fn play<const C: usize, const FILTERED: bool>(
         &mut self,
@@ -228,20 +228,24 @@ impl Voice {
     ) -> bool {
         let n = levels.len().min(PASS_FRAMES);
         let mut y = [[0.0f32; PASS_FRAMES]; C];
+        let mut filters = [self.filters.0, self.filters.1];
         let mut k = 0;
         let mut ended = false;
         while k < n {
             let step = if self.forward { g.step } else { -g.step };
             let run = g.run(self.position, self.forward, self.looping).min(n - k);
             if run > 0 {
-                for (y, data) in y.iter_mut().zip(data) {
+                for ((y, data), filter) in y.iter_mut().zip(data).zip(filters.iter_mut()) {
                     let mut position = self.position;
                     for y in &mut y[k..k + run] {
                         // The run keeps `index - 1 ..= index + 2` inside the sample; `first`
                         // fits in 32 bits, so the one range check below cannot overflow.
                         let first = ((position - ONE) >> FRACTION_BITS) as u32 as usize;
                         if let Some(&[xm1, x0, x1, x2]) = data.get(first..first + 4) {
-                            *y = weighted([xm1, x0, x1, x2], weights(position as u32));
+                            let v = weighted([xm1, x0, x1, x2], weights(position as u32));
+                            // Filtering in the same loop lets the filter's serial chain overlap
+                            // the next frames' interpolation.
+                            *y = if FILTERED { filter.tick(v) } else { v };
                         }
                         position += step;
                     }
@@ -252,9 +256,10 @@ impl Voice {
                 let index = self.position >> FRACTION_BITS;
                 let w = weights(self.position as u32);
                 let looping = self.looping;
-                for (y, data) in y.iter_mut().zip(data) {
+                for ((y, data), filter) in y.iter_mut().zip(data).zip(filters.iter_mut()) {
                     let at = |i: i64| tap(g, looping, data, i);
-                    y[k] = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
+                    let v = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
+                    y[k] = if FILTERED { filter.tick(v) } else { v };
                 }
                 self.position += step;
                 k += 1;
@@ -265,11 +270,7 @@ impl Voice {
             }
         }
         if FILTERED {
-            for (y, filter) in y.iter_mut().zip([&mut self.filters.0, &mut self.filters.1]) {
-                let mut f = *filter;
-                y[..k].iter_mut().for_each(|v| *v = f.tick(*v));
-                *filter = f;
-            }
+            self.filters = (filters[0], filters[1]);
         }
         let (gain_l, gain_r) = self.gains;
         let (l, r) = (&y[0][..k], &y[C - 1][..k]);
