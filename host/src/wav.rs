@@ -114,3 +114,29 @@ impl WavStream {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writing block by block gives the same file and report as writing everything at once.
+    #[test]
+    fn streamed_blocks_equal_one_whole_write() {
+        let dir = std::env::temp_dir().join(format!("noderack-wav-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let left: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.01).sin() * 1.2).collect();
+        let right: Vec<f32> = left.iter().map(|s| -0.5 * s).collect();
+        let whole = dir.join("whole.wav");
+        let streamed = dir.join("streamed.wav");
+        let expected = write_wav(&whole, &[left.clone(), right.clone()], 48_000, WavFormat::S24).unwrap();
+        let mut stream = WavStream::create(&streamed, 2, 48_000, WavFormat::S24).unwrap();
+        for start in (0..1000).step_by(300) {
+            let end = (start + 300).min(1000);
+            stream.write(&[&left[start..end], &right[start..end]]).unwrap();
+        }
+        let report = stream.finish().unwrap();
+        assert_eq!(report, expected);
+        assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&streamed).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

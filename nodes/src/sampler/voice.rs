@@ -339,7 +339,7 @@ pub(crate) struct Geometry {
     end: i64,
     /// Last frame that sounds (frames past it read as silence).
     last: i64,
-    /// Loop start and exclusive end in frames (0 and `i64::MAX / 2` without a loop).
+    /// Loop start and exclusive end in frames (only read while the voice loops).
     loop_start: i64,
     loop_end: i64,
     ping_pong: bool,
