@@ -8,4 +8,4 @@ pub mod wav;
 
 pub use midi_file::{read_midi_file, MidiFileError, MidiSequence, TimedMidi};
 pub use offline::OfflineRenderer;
-pub use wav::{write_wav, WavError, WavFormat, WavReport};
+pub use wav::{write_wav, WavError, WavFormat, WavReport, WavStream};

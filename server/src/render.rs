@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use noderack_graph::new_engine;
 use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, NodeId, PortRef};
-use noderack_host::{read_midi_file, write_wav, OfflineRenderer, WavFormat};
+use noderack_host::{read_midi_file, OfflineRenderer, WavFormat, WavStream};
 use noderack_nodes::preset_graph::{instrument_voices, preset_subgraph, sampler_subgraph, Subgraph};
 use noderack_nodes::{MidiIn, Output};
 use noderack_presets::instrument::Bank;
@@ -145,24 +145,34 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let sample_rate = args.sample_rate as f32;
     let (config, edits) = args.source.build(sample_rate)?;
     let sequence = read_midi_file(&args.midi, args.sample_rate as f64)?;
+    let channels = config.output_channels();
     let (mut engine, executor) = new_engine(config);
     engine.apply(edits).with_context(|| format!("building {}", args.source.describe()))?;
     let status = engine.status().clone();
     let mut renderer = OfflineRenderer::new(engine, executor, args.block_size);
 
     let frames = sequence.end_frame + (args.tail * args.sample_rate as f64).round() as u64;
+    // Written block by block as rendered: a long render never holds its output in memory.
+    let mut wav = WavStream::create(&args.output, channels, args.sample_rate, args.format)?;
+    let mut failed = None;
     let started = Instant::now();
-    let channels = renderer.render_to_vec(frames, &sequence.events);
+    renderer.render(frames, &sequence.events, |block| {
+        if failed.is_none() {
+            failed = wav.write(block).err();
+        }
+    });
     let elapsed = started.elapsed().as_secs_f64();
-
-    let report = write_wav(&args.output, &channels, args.sample_rate, args.format)?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let report = wav.finish()?;
     let seconds = frames as f64 / args.sample_rate as f64;
     let peak_db = 20.0 * (report.peak.max(1e-10) as f64).log10();
     println!(
         "rendered {} ({:.1} s, {} channels, {} MIDI events) to {} in {:.2} s ({:.0}x real time)",
         args.source.describe(),
         seconds,
-        channels.len(),
+        channels,
         sequence.events.len(),
         args.output.display(),
         elapsed,

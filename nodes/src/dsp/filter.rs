@@ -140,6 +140,78 @@ impl Svf {
     }
 }
 
+/// Which output of the state-variable filter an [`SvfStateSpace`] gives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SvfResponse {
+    /// [`SvfOutputs::low`].
+    LowPass,
+    /// [`SvfOutputs::high`].
+    HighPass,
+    /// [`SvfOutputs::band`].
+    BandPass,
+}
+
+/// The same filter as [`Svf`], one output, written as a state-space update: the next state
+/// and the output are each one linear combination of the two states and the input.
+///
+/// Unrolling the trapezoidal loop gives `ic1' = (2a1 − 1)·ic1 − 2a2·ic2 + 2a2·x`,
+/// `ic2' = 2a2·ic1 + (1 − 2a3)·ic2 + 2a3·x`, and each output a row over `(ic1, ic2, x)`. The
+/// longest chain of dependent operations from one sample's state to the next is then a
+/// multiply and two adds, against five operations in the loop form: a voice filter is bound
+/// by that chain, so this form runs about 1.7× as fast per sample.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct SvfStateSpace {
+    ic1: f32,
+    ic2: f32,
+    /// State update rows `[m11, m12, b1]`, `[m21, m22, b2]` and output row `[c1, c2, d]`.
+    next1: [f32; 3],
+    next2: [f32; 3],
+    output: [f32; 3],
+}
+
+impl SvfStateSpace {
+    /// A silent filter with `coefs`, giving `response`.
+    pub fn new(coefs: SvfCoefficients, response: SvfResponse) -> Self {
+        let SvfCoefficients { k, a1, a2, a3 } = coefs;
+        let output = match response {
+            SvfResponse::LowPass => [a2, 1.0 - a3, a3],
+            SvfResponse::BandPass => [a1, -a2, a2],
+            SvfResponse::HighPass => [-(k * a1 + a2), k * a2 - (1.0 - a3), 1.0 - k * a2 - a3],
+        };
+        Self {
+            ic1: 0.0,
+            ic2: 0.0,
+            next1: [2.0 * a1 - 1.0, -2.0 * a2, 2.0 * a2],
+            next2: [2.0 * a2, 1.0 - 2.0 * a3, 2.0 * a3],
+            output,
+        }
+    }
+
+    /// One step: the output for input `x`.
+    #[inline(always)]
+    pub fn tick(&mut self, x: f32) -> f32 {
+        let (s1, s2) = (self.ic1, self.ic2);
+        let [c1, c2, d] = self.output;
+        let [m11, m12, b1] = self.next1;
+        let [m21, m22, b2] = self.next2;
+        let y = c1 * s1 + (c2 * s2 + d * x);
+        self.ic1 = m11 * s1 + (m12 * s2 + b1 * x);
+        self.ic2 = m21 * s1 + (m22 * s2 + b2 * x);
+        y
+    }
+
+    /// As [`Svf::flush_denormals`].
+    #[inline]
+    pub fn flush_denormals(&mut self) {
+        if self.ic1.abs() < Svf::FLUSH_BELOW {
+            self.ic1 = 0.0;
+        }
+        if self.ic2.abs() < Svf::FLUSH_BELOW {
+            self.ic2 = 0.0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +298,31 @@ mod tests {
         }
         assert_eq!(y, 0.0);
         assert_eq!((f.ic1, f.ic2), (0.0, 0.0));
+    }
+
+    /// The state-space form gives the loop form's outputs, every response, at low, middle and
+    /// high cutoffs with and without resonance.
+    #[test]
+    fn state_space_form_equals_the_loop_form() {
+        for (hz, damping) in [(30.0, 2.0), (1000.0, 0.1), (9000.0, 1.4), (21_000.0, 0.7)] {
+            let coefs = SvfCoefficients::new(hz, damping, SR);
+            for response in [SvfResponse::LowPass, SvfResponse::HighPass, SvfResponse::BandPass] {
+                let mut reference = Svf::new(coefs);
+                let mut fast = SvfStateSpace::new(coefs, response);
+                let mut worst = 0.0f32;
+                for i in 0..20_000 {
+                    let x = ((i * 7919) % 113) as f32 / 56.0 - 1.0;
+                    let o = reference.tick(x);
+                    let expected = match response {
+                        SvfResponse::LowPass => o.low,
+                        SvfResponse::HighPass => o.high,
+                        SvfResponse::BandPass => o.band,
+                    };
+                    worst = worst.max((fast.tick(x) - expected).abs());
+                }
+                assert!(worst < 2e-4, "{hz} Hz, k {damping}, {response:?}: {worst}");
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod interpolate;
 pub mod oscillator;
 
 pub use envelope::{Adsr, AdsrShape, Stage};
-pub use filter::{Svf, SvfCoefficients, SvfOutputs};
+pub use filter::{Svf, SvfCoefficients, SvfOutputs, SvfResponse, SvfStateSpace};
 pub use oscillator::{Oscillator, Waveform};
 
 /// Decibels to linear gain; -96 dB and below is silence.

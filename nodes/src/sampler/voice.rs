@@ -4,8 +4,22 @@
 use noderack_presets::instrument::LoopMode;
 
 use super::program::Zone;
-use crate::dsp::interpolate::hermite;
-use crate::dsp::{Adsr, Stage, Svf, SvfCoefficients};
+use crate::dsp::interpolate::{weighted, weights};
+use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
+
+/// Frames per rendering pass: sizes the stack buffers a voice renders through.
+pub(crate) const PASS_FRAMES: usize = 64;
+/// Fraction bits of the fixed-point play head: 2^-32 of a frame, so a step's rounding error
+/// drifts by under a thousandth of a frame over an hour at 48 kHz.
+pub(crate) const FRACTION_BITS: u32 = 32;
+/// One frame in fixed point.
+const ONE: i64 = 1 << FRACTION_BITS;
+/// Longest sample played, in frames (2^30: over six hours at 48 kHz): keeps every fixed-point
+/// position and its doubling (at a ping-pong turn) inside an `i64`.
+pub(crate) const MAX_SAMPLE_FRAMES: usize = 1 << 30;
+/// Largest step, in sample frames per output frame (eight octaves above a sample at twice the
+/// engine's rate is 512): bounds the fixed-point arithmetic.
+const MAX_STEP_FRAMES: f64 = 65_536.0;
 
 /// Which filter response a voice takes from its state-variable filter.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,10 +43,10 @@ pub(crate) struct Voice {
     pub(crate) held_by_pedal: bool,
     /// Order of note-ons (stealing takes the oldest).
     pub(crate) serial: u64,
-    /// Play head in sample frames.
-    pub(crate) position: f64,
-    /// +1 or -1 (ping-pong loops).
-    pub(crate) direction: f64,
+    /// Play head in sample frames, fixed point with [`FRACTION_BITS`] fraction bits.
+    pub(crate) position: i64,
+    /// Moving towards the end (false: backwards, in a ping-pong loop).
+    pub(crate) forward: bool,
     /// Sample frames per engine frame without pitch bend.
     pub(crate) base_step: f64,
     /// Still honouring the loop (a sustain loop stops at release).
@@ -44,7 +58,7 @@ pub(crate) struct Voice {
     /// Output gains: region gain, pan, velocity.
     pub(crate) gains: (f32, f32),
     pub(crate) tap: FilterTap,
-    pub(crate) filters: (Svf, Svf),
+    pub(crate) filters: (SvfStateSpace, SvfStateSpace),
     /// The choke group its region belongs to, and the group that silences it.
     pub(crate) choke_group: u32,
     pub(crate) off_by: Option<u32>,
@@ -62,8 +76,8 @@ impl Default for Voice {
             key_down: false,
             held_by_pedal: false,
             serial: 0,
-            position: 0.0,
-            direction: 1.0,
+            position: 0,
+            forward: true,
             base_step: 1.0,
             looping: false,
             one_shot: false,
@@ -71,7 +85,7 @@ impl Default for Voice {
             env: Adsr::default(),
             gains: (0.0, 0.0),
             tap: FilterTap::Off,
-            filters: (Svf::new(SvfCoefficients::default()), Svf::new(SvfCoefficients::default())),
+            filters: Default::default(),
             choke_group: 0,
             off_by: None,
         }
@@ -99,8 +113,8 @@ impl Voice {
         self.key_down = true;
         self.held_by_pedal = false;
         self.serial = serial;
-        self.position = region.offset_frames.clamp(0.0, region.end_frames.max(0.0));
-        self.direction = 1.0;
+        self.position = to_fixed(region.offset_frames.clamp(0.0, region.end_frames.max(0.0)));
+        self.forward = true;
         self.base_step = region.pitch_ratio(key) * zone.rate_ratio;
         self.looping = zone.loop_frames.is_some();
         self.one_shot = region.loop_mode == LoopMode::OneShot;
@@ -112,7 +126,13 @@ impl Voice {
         match filter {
             Some((tap, coefs)) => {
                 self.tap = tap;
-                self.filters = (Svf::new(coefs), Svf::new(coefs));
+                let response = match tap {
+                    FilterTap::HighPass => SvfResponse::HighPass,
+                    FilterTap::BandPass => SvfResponse::BandPass,
+                    FilterTap::LowPass | FilterTap::Off => SvfResponse::LowPass,
+                };
+                let filter = SvfStateSpace::new(coefs, response);
+                self.filters = (filter, filter);
             }
             None => self.tap = FilterTap::Off,
         }
@@ -134,88 +154,154 @@ impl Voice {
         self.env.note_off();
     }
 
-    /// Renders frames `start..end` into the outputs (adding), at `bend` (pitch ratio).
+    /// Renders into the outputs (adding), at `bend` (pitch ratio).
+    ///
+    /// Work is done in passes of up to [`PASS_FRAMES`] frames: the envelope's levels into a
+    /// stack buffer (a linear ramp per segment), then one loop that interpolates, filters and
+    /// mixes each frame. Every step in either is a per-frame recurrence or depends only on
+    /// where the note is, so the result does not depend on how the frames are split into calls.
     pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64) {
+        let frames = out_l.len().min(out_r.len());
+        let skip = (self.delay_frames as usize).min(frames);
+        self.delay_frames -= skip as u32;
+        let (out_l, out_r) = (&mut out_l[skip..frames], &mut out_r[skip..frames]);
         let sample = &*zone.region.sample;
         let Some(left) = sample.channels.first() else {
-            self.active = false;
+            self.stop();
             return;
         };
-        let right = sample.channels.get(1).unwrap_or(left);
-        let end = (zone.region.end_frames.min(left.len() as f64)).max(0.0);
-        let last = end as i64 - 1;
-        let (loop_start, loop_end) = zone.loop_frames.unwrap_or((0, i64::MAX));
-        let step = self.base_step * bend;
-        let frames = out_l.len().min(out_r.len());
-        for i in 0..frames {
-            if self.delay_frames > 0 {
-                self.delay_frames -= 1;
-                continue;
+        let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
+        let filtered = self.tap != FilterTap::Off;
+        match (sample.channels.get(1), filtered) {
+            (Some(right), false) if right.len() == left.len() => {
+                self.render_channels::<2, false>(&geometry, [left, right], out_l, out_r)
             }
-            let index = self.position.floor();
-            let fraction = (self.position - index) as f32;
-            let index = index as i64;
-            let looping = self.looping;
-            let ping_pong = zone.ping_pong;
-            // The frame at `i`, seen through the loop while looping (so interpolation across the
-            // loop seam reads the frames that will actually follow), silent outside the sample.
-            let at = |data: &[f32], mut i: i64| -> f32 {
-                if looping {
-                    if ping_pong {
-                        i = i.clamp(loop_start, loop_end - 1);
-                    } else if i >= loop_end {
-                        i -= loop_end - loop_start;
-                    }
-                }
-                if i < 0 || i > last {
-                    0.0
-                } else {
-                    data.get(i as usize).copied().unwrap_or(0.0)
-                }
-            };
-            let l = hermite(at(left, index - 1), at(left, index), at(left, index + 1), at(left, index + 2), fraction);
-            let r = if std::ptr::eq(left, right) {
-                l
-            } else {
-                hermite(at(right, index - 1), at(right, index), at(right, index + 1), at(right, index + 2), fraction)
-            };
-            let (l, r) = match self.tap {
-                FilterTap::Off => (l, r),
-                FilterTap::LowPass => (self.filters.0.tick(l).low, self.filters.1.tick(r).low),
-                FilterTap::HighPass => (self.filters.0.tick(l).high, self.filters.1.tick(r).high),
-                FilterTap::BandPass => (self.filters.0.tick(l).band, self.filters.1.tick(r).band),
-            };
-            let level = self.env.tick();
-            out_l[i] += l * level * self.gains.0;
-            out_r[i] += r * level * self.gains.1;
+            (Some(right), true) if right.len() == left.len() => {
+                self.render_channels::<2, true>(&geometry, [left, right], out_l, out_r)
+            }
+            (_, false) => self.render_channels::<1, false>(&geometry, [left], out_l, out_r),
+            (_, true) => self.render_channels::<1, true>(&geometry, [left], out_l, out_r),
+        }
+        if self.active && filtered {
+            self.filters.0.flush_denormals();
+            self.filters.1.flush_denormals();
+        }
+    }
 
-            self.position += step * self.direction;
-            if self.looping {
-                let (s, e) = (loop_start as f64, loop_end as f64);
-                if ping_pong {
-                    if self.direction > 0.0 && self.position > e - 1.0 {
-                        self.position = 2.0 * (e - 1.0) - self.position;
-                        self.direction = -1.0;
-                    } else if self.direction < 0.0 && self.position < s {
-                        self.position = 2.0 * s - self.position;
-                        self.direction = 1.0;
-                    }
-                    self.position = self.position.clamp(s, e - 1.0);
-                } else {
-                    while self.position >= e {
-                        self.position -= e - s;
-                    }
-                }
-            }
-            if self.env.is_idle() || self.position >= end {
+    /// [`Voice::render`] for a sample of `C` channels (1: mono, played to both sides; 2:
+    /// stereo), through the filter when `FILTERED`.
+    fn render_channels<const C: usize, const FILTERED: bool>(
+        &mut self,
+        geometry: &Geometry,
+        data: [&[f32]; C],
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+    ) {
+        for (out_l, out_r) in out_l.chunks_mut(PASS_FRAMES).zip(out_r.chunks_mut(PASS_FRAMES)) {
+            let n = out_l.len().min(out_r.len());
+            let mut levels = [0.0f32; PASS_FRAMES];
+            let lived = self.env.render(&mut levels[..n]);
+            let ended = self.play::<C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r);
+            if ended || self.env.is_idle() {
                 self.stop();
                 return;
             }
         }
-        if self.tap != FilterTap::Off {
-            self.filters.0.flush_denormals();
-            self.filters.1.flush_denormals();
+    }
+
+    /// Plays `levels.len()` frames of `data` into the outputs (adding), at those envelope
+    /// levels, moving the play head; returns whether the sample ended (the voice stops after
+    /// the frames played so far).
+    ///
+    /// Where all four frames the interpolator needs lie inside the sample (and inside the loop
+    /// while looping), frames are interpolated in a run without any per-frame checks; only
+    /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
+    /// interpolated and filtered frames collect in a stack buffer, and one vectorised loop
+    /// applies the envelope and gains and adds them to the outputs.
+    fn play<const C: usize, const FILTERED: bool>(
+        &mut self,
+        g: &Geometry,
+        data: [&[f32]; C],
+        levels: &[f32],
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+    ) -> bool {
+        let n = levels.len().min(PASS_FRAMES);
+        let mut y = [[0.0f32; PASS_FRAMES]; C];
+        let mut filters = [self.filters.0, self.filters.1];
+        let mut k = 0;
+        let mut ended = false;
+        while k < n {
+            let step = if self.forward { g.step } else { -g.step };
+            let run = g.run(self.position, self.forward, self.looping).min(n - k);
+            if run > 0 {
+                for ((y, data), filter) in y.iter_mut().zip(data).zip(filters.iter_mut()) {
+                    let mut position = self.position;
+                    for y in &mut y[k..k + run] {
+                        // The run keeps `index - 1 ..= index + 2` inside the sample; `first`
+                        // fits in 32 bits, so the one range check below cannot overflow.
+                        let first = ((position - ONE) >> FRACTION_BITS) as u32 as usize;
+                        if let Some(&[xm1, x0, x1, x2]) = data.get(first..first + 4) {
+                            let v = weighted([xm1, x0, x1, x2], weights(position as u32));
+                            // Filtering in the same loop lets the filter's serial chain overlap
+                            // the next frames' interpolation.
+                            *y = if FILTERED { filter.tick(v) } else { v };
+                        }
+                        position += step;
+                    }
+                }
+                self.position += step * run as i64;
+                k += run;
+            } else {
+                let index = self.position >> FRACTION_BITS;
+                let w = weights(self.position as u32);
+                let looping = self.looping;
+                for ((y, data), filter) in y.iter_mut().zip(data).zip(filters.iter_mut()) {
+                    let at = |i: i64| tap(g, looping, data, i);
+                    let v = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
+                    y[k] = if FILTERED { filter.tick(v) } else { v };
+                }
+                self.position += step;
+                k += 1;
+            }
+            if self.settle(g) {
+                ended = true;
+                break;
+            }
         }
+        if FILTERED {
+            self.filters = (filters[0], filters[1]);
+        }
+        let (gain_l, gain_r) = self.gains;
+        let (l, r) = (&y[0][..k], &y[C - 1][..k]);
+        let frames = out_l.iter_mut().zip(out_r.iter_mut()).zip(l.iter().zip(r)).zip(&levels[..k]);
+        for (((o_l, o_r), (&l, &r)), &level) in frames {
+            *o_l += l * level * gain_l;
+            *o_r += r * level * gain_r;
+        }
+        ended
+    }
+
+    /// After a step: wraps or turns the play head at the loop's ends while looping; true once
+    /// it has left the sample.
+    fn settle(&mut self, g: &Geometry) -> bool {
+        if self.looping {
+            let (start, end) = (g.loop_start << FRACTION_BITS, g.loop_end << FRACTION_BITS);
+            if g.ping_pong {
+                let top = end - ONE;
+                if self.forward && self.position > top {
+                    self.position = 2 * top - self.position;
+                    self.forward = false;
+                } else if !self.forward && self.position < start {
+                    self.position = 2 * start - self.position;
+                    self.forward = true;
+                }
+                self.position = self.position.clamp(start, top);
+            } else if self.position >= end {
+                self.position = start + (self.position - start) % (end - start);
+            }
+        }
+        self.position >= g.end || self.position < 0
     }
 
     /// Fades the voice out over `frames` (a steal or a choke).
@@ -237,5 +323,87 @@ impl Voice {
 
     pub(crate) fn is_releasing(&self) -> bool {
         matches!(self.env.stage(), Stage::Release | Stage::Fade)
+    }
+}
+
+/// Frames (possibly fractional, non-negative) to the fixed-point play head.
+fn to_fixed(frames: f64) -> i64 {
+    (frames.clamp(0.0, MAX_SAMPLE_FRAMES as f64) * ONE as f64) as i64
+}
+
+/// Where a voice may read in its sample for one render call, in fixed point or whole frames.
+pub(crate) struct Geometry {
+    /// Frames per output frame, fixed point (non-negative).
+    step: i64,
+    /// The voice ends once its play head reaches this (fixed point).
+    end: i64,
+    /// Last frame that sounds (frames past it read as silence).
+    last: i64,
+    /// Loop start and exclusive end in frames (only read while the voice loops).
+    loop_start: i64,
+    loop_end: i64,
+    ping_pong: bool,
+    /// Frames inside which a looping voice reads without wrapping or clamping: `lo..=hi`.
+    loop_lo: i64,
+    loop_hi: i64,
+}
+
+impl Geometry {
+    fn new(zone: &Zone, frames: usize, step: f64) -> Self {
+        let frames = frames.min(MAX_SAMPLE_FRAMES);
+        let end = zone.region.end_frames.min(frames as f64).max(0.0);
+        let last = end as i64 - 1;
+        let (loop_start, loop_end) = zone.loop_frames.unwrap_or((0, i64::MAX / 2));
+        let (loop_start, loop_end) = (loop_start.clamp(0, frames as i64), loop_end.clamp(0, frames as i64 + 1));
+        Self {
+            step: (step.clamp(0.0, MAX_STEP_FRAMES) * ONE as f64).round() as i64,
+            end: (end * ONE as f64).ceil() as i64,
+            last,
+            loop_start,
+            loop_end,
+            ping_pong: zone.ping_pong,
+            loop_lo: if zone.ping_pong { loop_start } else { 0 },
+            loop_hi: (loop_end - 1).min(last),
+        }
+    }
+
+    /// How many frames from `position` on can be read with every tap (`index − 1 ..= index + 2`)
+    /// inside the readable frames, moving `forward` or back; 0 when the first cannot.
+    #[inline]
+    fn run(&self, position: i64, forward: bool, looping: bool) -> usize {
+        let (lo, hi) = if looping { (self.loop_lo, self.loop_hi) } else { (0, self.last) };
+        let index = position >> FRACTION_BITS;
+        if index - 1 < lo || index + 2 > hi {
+            return 0;
+        }
+        if self.step == 0 {
+            return usize::MAX;
+        }
+        let frames = if forward {
+            // Every later index stays ≤ hi − 2 while the position is below (hi − 1) frames.
+            ((hi - 1) * ONE - position + self.step - 1) / self.step
+        } else {
+            // Every later index stays ≥ lo + 1 while the position is at or above (lo + 1) frames.
+            (position - (lo + 1) * ONE) / self.step + 1
+        };
+        frames.max(0) as usize
+    }
+}
+
+/// Frame `i` of `data`, seen through the loop while `looping` (so interpolation across the loop
+/// seam reads the frames that will actually follow), silent outside the sample.
+#[inline]
+fn tap(g: &Geometry, looping: bool, data: &[f32], mut i: i64) -> f32 {
+    if looping {
+        if g.ping_pong {
+            i = i.clamp(g.loop_start, g.loop_end - 1);
+        } else if i >= g.loop_end {
+            i -= g.loop_end - g.loop_start;
+        }
+    }
+    if i < 0 || i > g.last {
+        0.0
+    } else {
+        data.get(i as usize).copied().unwrap_or(0.0)
     }
 }

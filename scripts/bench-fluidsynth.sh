@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Renders one MIDI file through one SoundFont with FluidSynth and with `noderack render`, side
+# by side on this machine, and compares CPU time (user + sys) and peak memory (max RSS).
+# Figures and how to read them: docs/PERFORMANCE.md, "Sampler vs FluidSynth".
+#
+# Usage: scripts/bench-fluidsynth.sh [--runs N] [--midi FILE] [--soundfont FILE] [--no-build]
+#
+# Runs alternate (fluidsynth, noderack, fluidsynth, ...) so drift on a noisy machine hits both
+# alike; the summary gives the median and the spread (min–max) of each, and the ratio of the
+# medians. On a machine shared with builds, run the whole script under the build lock so no
+# build runs meanwhile, e.g. `flock /tmp/noderack-cargo.lock scripts/bench-fluidsynth.sh`
+# (the script itself never takes that lock).
+#
+# Settings held equal: 48 kHz, 32-bit float WAV output, reverb and chorus off in FluidSynth
+# (`-R 0 -C 0`; noderack has neither), polyphony 256 in both (FluidSynth's default
+# `synth.polyphony`; noderack's `render --soundfont` uses 256 voices), FluidSynth's default
+# interpolation (4th order: 4-point cubic). FluidSynth renders with `-F` (fast, no audio device).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+testdata="${NODERACK_TESTDATA:-$repo/../shared/testdata}"
+runs=5
+midi="$testdata/midi/dense60.mid"
+soundfont=/usr/share/sounds/sf2/TimGM6mb.sf2
+build=1
+rate=48000
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --runs) runs="$2"; shift 2 ;;
+        --midi) midi="$2"; shift 2 ;;
+        --soundfont) soundfont="$2"; shift 2 ;;
+        --no-build) build=0; shift ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+command -v fluidsynth >/dev/null || missing+=(fluidsynth)
+[[ -x /usr/bin/time ]] || missing+=(time)
+[[ -f "$soundfont" ]] || { [[ "$soundfont" == */TimGM6mb.sf2 ]] && missing+=(timgm6mb-soundfont); }
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "missing: ${missing[*]}" >&2
+    echo "install with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+[[ -f "$soundfont" ]] || { echo "sound font not found: $soundfont" >&2; exit 1; }
+[[ -f "$midi" ]] || { echo "MIDI file not found: $midi (set NODERACK_TESTDATA or pass --midi)" >&2; exit 1; }
+
+noderack="$repo/target/release/noderack"
+if [[ $build == 1 ]]; then
+    (cd "$repo" && cargo build --release -p noderack --quiet)
+fi
+[[ -x "$noderack" ]] || { echo "$noderack not built (run without --no-build)" >&2; exit 1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Runs a command under /usr/bin/time; appends "cpu_seconds max_rss_kb" to the file $1.
+measure() {
+    local log="$1"; shift
+    /usr/bin/time -f "%U %S %M" -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || {
+        echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
+    awk '{ printf "%.3f %d\n", $1 + $2, $3 }' "$work/time" >>"$log"
+}
+
+# FluidSynth renders until its MIDI player ends (the file's end-of-track), noderack until the
+# last event plus --tail: give noderack the tail that makes both files equally long.
+fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float -F "$work/probe-fs.wav" "$soundfont" "$midi" >/dev/null 2>&1
+fs_seconds=$(awk -v b="$(stat -c %s "$work/probe-fs.wav")" -v r="$rate" 'BEGIN { printf "%.3f", b / (8 * r) }')
+"$noderack" render --soundfont "$soundfont" --midi "$midi" --sample-rate "$rate" --tail 0 \
+    -o "$work/probe-nr.wav" >"$work/probe.out"
+nr_seconds=$(sed -n 's/.*(\([0-9.]*\) s,.*/\1/p' "$work/probe.out")
+tail_seconds=$(awk -v f="$fs_seconds" -v n="$nr_seconds" 'BEGIN { t = f - n; printf "%.2f", (t > 0 ? t : 0) }')
+
+echo "machine:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+echo "fluidsynth: $(fluidsynth --version 2>/dev/null | head -1)"
+echo "noderack:   $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)"
+echo "MIDI:       $midi"
+echo "sound font: $soundfont"
+echo "rate:       $rate Hz, $runs runs each, alternating"
+echo "length:     FluidSynth renders ${fs_seconds} s; noderack gets --tail ${tail_seconds} to match"
+echo
+printf '%-4s %-12s %10s %12s\n' run program "CPU s" "peak RSS MB"
+for ((i = 1; i <= runs; i++)); do
+    measure "$work/fluidsynth" fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float -F "$work/fluidsynth.wav" \
+        "$soundfont" "$midi"
+    printf '%-4s %-12s %10.2f %12.1f\n' "$i" fluidsynth $(tail -1 "$work/fluidsynth" | awk '{ print $1, $2 / 1024 }')
+    measure "$work/noderack" "$noderack" render --soundfont "$soundfont" --midi "$midi" \
+        --sample-rate "$rate" --tail "$tail_seconds" --format f32 -o "$work/noderack.wav"
+    printf '%-4s %-12s %10.2f %12.1f\n' "$i" noderack $(tail -1 "$work/noderack" | awk '{ print $1, $2 / 1024 }')
+    cp "$work/stdout" "$work/noderack.out"
+done
+
+# "median min max" of column $2 of file $1.
+stats() {
+    sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END {
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
+}
+read -r fs_cpu fs_cpu_min fs_cpu_max < <(stats "$work/fluidsynth" 1)
+read -r nr_cpu nr_cpu_min nr_cpu_max < <(stats "$work/noderack" 1)
+read -r fs_rss _ fs_rss_max < <(stats "$work/fluidsynth" 2)
+read -r nr_rss _ nr_rss_max < <(stats "$work/noderack" 2)
+
+echo
+printf '%-12s %22s %22s\n' "" "CPU s: median (range)" "peak RSS MB: max"
+printf '%-12s %10.2f (%.2f–%.2f) %22.1f\n' fluidsynth "$fs_cpu" "$fs_cpu_min" "$fs_cpu_max" "$(awk -v k="$fs_rss_max" 'BEGIN { print k / 1024 }')"
+printf '%-12s %10.2f (%.2f–%.2f) %22.1f\n' noderack "$nr_cpu" "$nr_cpu_min" "$nr_cpu_max" "$(awk -v k="$nr_rss_max" 'BEGIN { print k / 1024 }')"
+awk -v n="$nr_cpu" -v f="$fs_cpu" -v nmin="$nr_cpu_min" -v nmax="$nr_cpu_max" -v fmin="$fs_cpu_min" -v fmax="$fs_cpu_max" \
+    -v nr="$nr_rss_max" -v fr="$fs_rss_max" 'BEGIN {
+    printf "ratio noderack / fluidsynth: CPU %.2f× (spread %.2f–%.2f), peak RSS %.2f×\n", n / f, nmin / fmax, nmax / fmin, nr / fr
+    printf "goal CPU ≤ 0.50×: %s\n", (n / f <= 0.5) ? "met" : "not met" }'
+
+echo
+echo "noderack's render of the last run:"
+sed 's/^/  /' "$work/noderack.out"
+if grep -q ' 0 samples over full scale' "$work/noderack.out"; then
+    echo "  sane: no sample over full scale"
+else
+    echo "  WARNING: samples over full scale (see above)"
+fi
+echo
+echo "interpolation: fluidsynth 4th order (4-point Catmull-Rom, 256-row coefficient table, its default);"
+echo "               noderack 4-point Catmull-Rom, 513-row table, fraction rounded (nodes/src/dsp/interpolate.rs)"
