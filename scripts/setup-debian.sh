@@ -7,9 +7,10 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
 # The General MIDI SoundFonts and FluidSynth are for the SF2 tests and the comparison renders;
-# flac and vorbis-tools encode the FLAC and Ogg Vorbis fixtures of the decoding tests.
+# flac and vorbis-tools encode the FLAC and Ogg Vorbis fixtures of the decoding tests; time
+# measures scripts/bench-fluidsynth.sh.
 packages=(build-essential pkg-config curl ca-certificates timgm6mb-soundfont fluid-soundfont-gm fluidsynth
-  flac vorbis-tools)
+  flac vorbis-tools time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
