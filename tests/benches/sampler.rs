@@ -13,14 +13,13 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use noderack_graph::{new_engine, EngineConfig, Event, Executor, HostBlock, MidiMessage};
 use noderack_nodes::sampler::Sampler;
-use noderack_nodes::{MidiIn, Output};
 use noderack_presets::instrument::{
     Bank, FilterKind, Group, Instrument, LoopDirection, LoopMode, Region, RegionFilter, SampleLoop,
 };
 use noderack_presets::sample::Sample;
-use noderack_tests::rig::{add, connect};
+use noderack_tests::held::Held;
+use noderack_tests::rig::{add, INSTRUMENT};
 
 const BLOCK: usize = 64;
 const VOICES: usize = 256;
@@ -42,7 +41,7 @@ fn sample(channels: usize) -> Arc<Sample> {
 }
 
 /// A sampler holding `VOICES` notes of a looped `channels`-channel sample, settled in sustain.
-fn held(channels: usize, filter: bool) -> Executor {
+fn held(channels: usize, filter: bool) -> Held {
     let mut region = Region::new(sample(channels), 60);
     region.loop_mode = LoopMode::Continuous;
     region.sample_loop =
@@ -62,46 +61,19 @@ fn held(channels: usize, filter: bool) -> Executor {
         ..Instrument::default()
     };
     let sampler = Sampler::new(Some(Arc::new(Bank::single(instrument))), VOICES);
-    let (mut engine, mut executor) = new_engine(EngineConfig::stereo(48_000.0));
-    engine
-        .apply(vec![
-            add(1, "keys", MidiIn::new()),
-            add(2, "sampler", sampler),
-            add(3, "out", Output::new("main", 2)),
-            connect(1, 0, 2, 0),
-            connect(2, 0, 3, 0),
-        ])
-        .unwrap();
     // 8 channels × 32 keys (48..=79): every (channel, key) pair once, so no note releases another.
-    let notes: Vec<Event> = (0..VOICES)
-        .map(|i| {
-            Event::midi(0, MidiMessage::NoteOn { channel: (i / 32) as u8, key: 48 + (i % 32) as u8, velocity: 100 })
-        })
-        .collect();
-    let mut l = vec![0.0; BLOCK];
-    let mut r = vec![0.0; BLOCK];
-    for b in 0..200 {
-        let mut outs: [&mut [f32]; 2] = [&mut l, &mut r];
-        let midi: &[Event] = if b == 0 { &notes } else { &[] };
-        executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: midi });
-    }
-    assert!(l.iter().any(|s| s.abs() > 1e-3), "the held notes are silent");
-    executor
+    let notes = (0..VOICES).map(|i| ((i / 32) as u8, 48 + (i % 32) as u8));
+    let held = Held::new(add(INSTRUMENT, "sampler", sampler), notes, BLOCK);
+    assert!(held.left().iter().any(|s| s.abs() > 1e-3), "the held notes are silent");
+    held
 }
 
 fn voices(c: &mut Criterion) {
     let mut group = c.benchmark_group("sampler_256_voices_64_frames");
     group.throughput(Throughput::Elements(VOICES as u64));
     for (name, channels, filter) in [("stereo", 2, false), ("mono", 1, false), ("mono_lowpass", 1, true)] {
-        let mut executor = held(channels, filter);
-        let mut l = vec![0.0; BLOCK];
-        let mut r = vec![0.0; BLOCK];
-        group.bench_function(BenchmarkId::from_parameter(name), |b| {
-            b.iter(|| {
-                let mut outs: [&mut [f32]; 2] = [&mut l, &mut r];
-                executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
-            })
-        });
+        let mut held = held(channels, filter);
+        group.bench_function(BenchmarkId::from_parameter(name), |b| b.iter(|| held.block(&[])));
     }
     group.finish();
 }
