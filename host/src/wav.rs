@@ -78,11 +78,15 @@ impl WavStream {
         })
     }
 
-    /// Appends one block: a slice per channel (the shortest sets the block's length).
+    /// Appends one block: a slice per channel (the shortest sets the block's length); a block
+    /// with another number of channels than the file is an error.
     pub fn write(&mut self, block: &[&[f32]]) -> Result<(), WavError> {
         let frames = block.iter().map(|c| c.len()).min().unwrap_or(0);
         if block.len() != self.channels {
-            return Ok(());
+            return Err(WavError {
+                path: self.path.clone(),
+                source: hound::Error::FormatError("a block has another channel count than the file"),
+            });
         }
         let scale = match self.format {
             WavFormat::S24 => 8_388_607.0,
@@ -134,6 +138,8 @@ mod tests {
             let end = (start + 300).min(1000);
             stream.write(&[&left[start..end], &right[start..end]]).unwrap();
         }
+        let wrong = stream.write(&[&left[..10]]).unwrap_err();
+        assert!(wrong.to_string().contains("another channel count"), "{wrong}");
         let report = stream.finish().unwrap();
         assert_eq!(report, expected);
         assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&streamed).unwrap());

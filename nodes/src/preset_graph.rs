@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use noderack_graph::{Connection, Edit, NodeDescription, NodeId, ParamId, PortRef};
-use noderack_presets::instrument::{Bank, Instrument};
+use noderack_presets::instrument::Bank;
 use noderack_presets::songwalker::{PresetGraph, SynthSettings, SynthWaveform};
 
 use crate::dsp::Waveform;
@@ -61,13 +61,6 @@ pub fn sampler_subgraph(bank: Bank, voices: usize, gain_db: f32, id: NodeId, lab
         audio_out: PortRef::new(id, sampler::OUT as u16),
         next_id: NodeId(id.0 + 1),
     }
-}
-
-/// The voices a sampler playing `instrument` gets: what it asks for, at least the default.
-pub fn instrument_voices(instrument: &Instrument) -> usize {
-    instrument
-        .max_voices
-        .map_or(sampler::DEFAULT_VOICES, |v| (v as usize).clamp(sampler::DEFAULT_VOICES, sampler::MAX_VOICES))
 }
 
 /// The `synth` description and parameters playing `settings`.
@@ -135,7 +128,7 @@ impl Builder {
     fn graph(&mut self, graph: PresetGraph, label: &str) -> (Vec<PortRef>, PortRef) {
         match graph {
             PresetGraph::Sampler(instrument) => {
-                let voices = instrument_voices(&instrument);
+                let voices = sampler::voices_for(&instrument);
                 let sampler = Sampler::new(Some(Arc::new(Bank::single(instrument))), voices);
                 let id = self.node(label, Arc::new(sampler), vec![(sampler::GAIN_DB, self.sampler_gain_db)]);
                 (vec![PortRef::new(id, sampler::EVENTS_IN as u16)], PortRef::new(id, sampler::OUT as u16))

@@ -33,6 +33,9 @@ fn show_value(spec: &ParamSpec, v: f32) -> String {
 
 pub fn graph(path: &Path, dot: bool) -> anyhow::Result<()> {
     let patch = Patch::load(path, &Registry)?;
+    for warning in &patch.warnings {
+        tracing::warn!("{warning}");
+    }
     let graph = model_of(&patch)?;
     let mut out = String::new();
     if dot {

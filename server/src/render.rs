@@ -7,7 +7,8 @@ use anyhow::{bail, Context};
 use noderack_graph::new_engine;
 use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, NodeId, PortRef};
 use noderack_host::{read_midi_file, OfflineRenderer, WavFormat, WavStream};
-use noderack_nodes::preset_graph::{instrument_voices, preset_subgraph, sampler_subgraph, Subgraph};
+use noderack_nodes::preset_graph::{preset_subgraph, sampler_subgraph, Subgraph};
+use noderack_nodes::sampler::voices_for;
 use noderack_nodes::{MidiIn, Output};
 use noderack_presets::instrument::Bank;
 use noderack_presets::sample::SampleStore;
@@ -74,7 +75,7 @@ impl Source {
                     eprintln!("warning: … and {more} more (NODERACK_LOG=debug lists every one)");
                 }
                 // An SFZ sets its own levels (`volume`), so it plays at unity, as sfizz does.
-                let voices = instrument_voices(&built.instrument);
+                let voices = voices_for(&built.instrument);
                 let bank = Bank::single(built.instrument);
                 Ok(keys_to_main(sample_rate, |id| sampler_subgraph(bank, voices, 0.0, id, "instrument")))
             }

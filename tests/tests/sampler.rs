@@ -347,6 +347,27 @@ fn choke_groups_act_within_one_channel() {
     assert!((db(after as f32 / before as f32)).abs() < 0.5, "rings on on the other channel: {before} → {after}");
 }
 
+/// A sampler built from patch settings without `voices` takes the polyphony its one instrument
+/// asks for (at least the default); `voices` overrides it; a bank of several instruments gets the
+/// default.
+#[test]
+fn patch_samplers_take_the_instruments_polyphony_unless_told() {
+    use noderack_presets::{ConfigValue, NodeConfig};
+    let mut asks = instrument(vec![a440(48_000, 1.0)]);
+    asks.max_voices = Some(200);
+    let none = NodeConfig::new();
+    let voices = |config: &NodeConfig, bank: Bank| Sampler::from_config(config, Some(Arc::new(bank))).unwrap().voices();
+    assert_eq!(voices(&none, Bank::single(asks.clone())), 200);
+    let mut few = asks.clone();
+    few.max_voices = Some(8);
+    assert_eq!(voices(&none, Bank::single(few)), noderack_nodes::sampler::DEFAULT_VOICES);
+    let told: NodeConfig = [("voices".to_string(), ConfigValue::Number(12.0))].into_iter().collect();
+    assert_eq!(voices(&told, Bank::single(asks.clone())), 12);
+    let mut two = Bank::single(asks.clone());
+    two.programs.insert(ProgramNumber { bank: 0, program: 1 }, Arc::new(asks));
+    assert_eq!(voices(&none, two), noderack_nodes::sampler::DEFAULT_VOICES);
+}
+
 #[test]
 fn key_switches_select_regions_and_never_sound() {
     let mut legato = Region::new(sine(440.0, 48_000, 1.0), 69);

@@ -63,7 +63,7 @@ use noderack_graph::{
     Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, Params, Parcel,
     PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Retire, Unit,
 };
-use noderack_presets::instrument::{Bank, FilterKind, LoopMode, ProgramNumber, Trigger, PERCUSSION_BANK};
+use noderack_presets::instrument::{Bank, FilterKind, Instrument, LoopMode, ProgramNumber, Trigger, PERCUSSION_BANK};
 use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
 use channel_mix::{channel_gains, ChannelMix};
@@ -99,6 +99,13 @@ pub const KILL_FADE_SECONDS: f32 = 0.002;
 /// Programs a sampler can hold at once: the current one plus older ones still sounding.
 pub const MAX_HELD_PROGRAMS: usize = 8;
 
+/// The polyphony to give `instrument` when nobody says: what it asks for (SFZ `polyphony` at
+/// the top, a SongWalker preset's `maxVoices`), at least [`DEFAULT_VOICES`], at most
+/// [`MAX_VOICES`].
+pub fn voices_for(instrument: &Instrument) -> usize {
+    instrument.max_voices.map_or(DEFAULT_VOICES, |v| (v as usize).clamp(DEFAULT_VOICES, MAX_VOICES))
+}
+
 /// Description of a `sampler` node.
 pub struct Sampler {
     voices: usize,
@@ -110,7 +117,8 @@ pub struct Sampler {
 impl Sampler {
     /// Kind name in patch files.
     pub const KIND: &'static str = "sampler";
-    /// Settings a patch may give: `voices` (1..=4096, default 64), `seed` (round-robin random
+    /// Settings a patch may give: `voices` (1..=4096; default 64, or what a single instrument
+    /// asks for, see [`voices_for`]), `seed` (round-robin random
     /// generator, default 1), `instrument` (what it plays; the registry loads it and passes the
     /// bank to [`Sampler::from_config`]).
     pub const CONFIG_KEYS: &'static [&'static str] = &["voices", "seed", "instrument"];
@@ -138,9 +146,14 @@ impl Sampler {
     }
 
     /// A sampler from patch settings (see [`Sampler::CONFIG_KEYS`]), starting with `bank`.
+    ///
+    /// Without `voices`, a bank of one instrument gets the polyphony that instrument asks for
+    /// ([`voices_for`]); any other bank gets [`DEFAULT_VOICES`].
     pub fn from_config(config: &NodeConfig, bank: Option<Arc<Bank>>) -> Result<Self, ConfigError> {
         let reader = ConfigReader::new(Self::KIND, config, Self::CONFIG_KEYS)?;
-        let voices = reader.integer("voices", 1, MAX_VOICES as u32, DEFAULT_VOICES as u32)? as usize;
+        let single = bank.as_ref().filter(|b| b.programs.len() == 1).and_then(|b| b.programs.values().next());
+        let default = single.map_or(DEFAULT_VOICES, |instrument| voices_for(instrument));
+        let voices = reader.integer("voices", 1, MAX_VOICES as u32, default as u32)? as usize;
         let seed = reader.integer("seed", 0, u32::MAX, 1)? as u64;
         Ok(Self::new(bank, voices).with_seed(seed))
     }
