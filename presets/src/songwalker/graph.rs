@@ -118,9 +118,9 @@ pub fn build_graph(
     preset_path: &Path,
     store: &mut SampleStore,
 ) -> Result<BuiltGraph, InstrumentError> {
-    let file = preset_path.display().to_string();
-    let folder = preset_path.parent().unwrap_or(Path::new("."));
-    build_graph_with(preset, &file, &mut FolderSamples { folder, file: file.clone(), store })
+    let mut samples = FolderSamples::beside(preset_path, store);
+    let file = samples.file.clone();
+    build_graph_with(preset, &file, &mut samples)
 }
 
 /// Like [`build_graph`], taking each zone's decoded sample from `samples` (a folder, a library

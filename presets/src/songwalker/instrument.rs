@@ -87,9 +87,9 @@ pub fn build_instrument(
     preset_path: &Path,
     store: &mut SampleStore,
 ) -> Result<Built, InstrumentError> {
-    let file = preset_path.display().to_string();
-    let folder = preset_path.parent().unwrap_or(Path::new("."));
-    build_instrument_with(preset, &file, &mut FolderSamples { folder, file: file.clone(), store })
+    let mut samples = FolderSamples::beside(preset_path, store);
+    let file = samples.file.clone();
+    build_instrument_with(preset, &file, &mut samples)
 }
 
 /// Like [`build_instrument`], taking each zone's decoded sample from `samples` (a folder, a
@@ -142,6 +142,13 @@ pub struct FolderSamples<'a> {
     pub file: String,
     /// Where decoded samples are shared.
     pub store: &'a mut SampleStore,
+}
+
+impl<'a> FolderSamples<'a> {
+    /// The samples beside the preset file at `preset_path`.
+    pub fn beside(preset_path: &'a Path, store: &'a mut SampleStore) -> Self {
+        Self { folder: preset_path.parent().unwrap_or(Path::new(".")), file: preset_path.display().to_string(), store }
+    }
 }
 
 impl ZoneSamples for FolderSamples<'_> {
