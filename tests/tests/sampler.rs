@@ -368,6 +368,23 @@ fn patch_samplers_take_the_instruments_polyphony_unless_told() {
     assert_eq!(voices(&none, two), noderack_nodes::sampler::DEFAULT_VOICES);
 }
 
+/// A region's hold keeps the note at full level between its attack and its decay (SFZ
+/// `ampeg_hold`, SF2 `holdVolEnv`), instead of stretching the attack.
+#[test]
+fn hold_keeps_full_level_between_attack_and_decay() {
+    let mut region = a440(48_000, 1.0);
+    region.amp_envelope.attack_seconds = 0.01;
+    region.amp_envelope.hold_seconds = 0.1;
+    region.amp_envelope.decay_seconds = 0.05;
+    region.amp_envelope.sustain_level = 0.0;
+    let x = play(Bank::single(instrument(vec![region])), 14_400, &[note_on(0, 0, 69, 127)]);
+    let full = 0.5 / 2f32.sqrt();
+    let at = |from_s: f32, to_s: f32| rms(&x[(from_s * SR) as usize..(to_s * SR) as usize]);
+    assert!((db(at(0.012, 0.108) / full)).abs() < 0.1, "held at full level: {}", at(0.012, 0.108));
+    assert!(at(0.112, 0.13) < 0.8 * full, "decaying after the hold");
+    assert!(at(0.2, 0.3) < 1e-3 * full, "silent once decayed");
+}
+
 #[test]
 fn key_switches_select_regions_and_never_sound() {
     let mut legato = Region::new(sine(440.0, 48_000, 1.0), 69);

@@ -40,6 +40,8 @@ pub enum Stage {
     Idle,
     /// Rising linearly to full level.
     Attack,
+    /// Held at full level for the shape's hold time (SFZ `ampeg_hold`, SF2 `holdVolEnv`).
+    Hold,
     /// Falling to, then holding at, the sustain level.
     DecaySustain,
     /// Falling to silence after the note was released.
@@ -65,6 +67,8 @@ pub struct AdsrShape {
     pub decay_factor: f32,
     /// The same for the release.
     pub release_factor: f32,
+    /// Samples held at full level between the attack and the decay (0: none).
+    pub hold_frames: u32,
 }
 
 impl AdsrShape {
@@ -91,7 +95,14 @@ impl AdsrShape {
             release_coef,
             decay_factor: per_control(decay_coef),
             release_factor: per_control(release_coef),
+            hold_frames: 0,
         }
+    }
+
+    /// The same rates with a hold of `hold_seconds` at full level after the attack.
+    pub fn with_hold_seconds(mut self, hold_seconds: f32, sample_rate: f32) -> Self {
+        self.hold_frames = (hold_seconds.max(0.0) * sample_rate).round() as u32;
+        self
     }
 }
 
@@ -112,6 +123,8 @@ pub struct Adsr {
     release_target: f32,
     /// Level removed per sample while fading.
     fade_step: f32,
+    /// Samples of the hold still to come.
+    hold_left: u32,
     /// The linear segment [`Adsr::render`] is in: level at its start, change per sample,
     /// level at its end, samples left, and whether the envelope finishes at its end.
     segment_from: f32,
@@ -174,12 +187,13 @@ impl Adsr {
     /// jumps.
     pub fn note_on(&mut self) {
         self.stage = Stage::Attack;
+        self.hold_left = self.shape.hold_frames;
         self.segment_left = 0;
     }
 
     /// Starts the release from the current level (no effect when idle or fading).
     pub fn note_off(&mut self) {
-        if matches!(self.stage, Stage::Attack | Stage::DecaySustain) {
+        if matches!(self.stage, Stage::Attack | Stage::Hold | Stage::DecaySustain) {
             self.stage = Stage::Release;
             self.release_target = -OVERSHOOT * self.level;
             self.segment_left = 0;
@@ -206,6 +220,12 @@ impl Adsr {
                 level += s.attack_step;
                 if level >= 1.0 {
                     level = 1.0;
+                    self.stage = if self.hold_left > 0 { Stage::Hold } else { Stage::DecaySustain };
+                }
+            }
+            Stage::Hold => {
+                self.hold_left = self.hold_left.saturating_sub(1);
+                if self.hold_left == 0 {
                     self.stage = Stage::DecaySustain;
                 }
             }
@@ -312,11 +332,22 @@ impl Adsr {
                 Some(n) => {
                     frames = n;
                     slope = Some(s.attack_step);
-                    self.stage = Stage::DecaySustain;
+                    self.stage = if self.hold_left > 0 { Stage::Hold } else { Stage::DecaySustain };
                     1.0
                 }
                 None => level + frames * s.attack_step,
             },
+            Stage::Hold => {
+                // Exactly the hold's samples, in segments of at most CONTROL_FRAMES.
+                let n = self.hold_left.clamp(1, CONTROL_FRAMES);
+                frames = n as f32;
+                self.hold_left -= n.min(self.hold_left);
+                if self.hold_left == 0 {
+                    self.stage = Stage::DecaySustain;
+                }
+                slope = Some(0.0);
+                level
+            }
             Stage::DecaySustain => {
                 let sustain = s.sustain_level;
                 if level > sustain {
@@ -387,6 +418,30 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(env.tick(), 0.25);
         }
+    }
+
+    /// After the attack the level stays at 1 for exactly the hold, then decays; `render`
+    /// follows the same timeline.
+    #[test]
+    fn hold_keeps_full_level_for_its_time_then_decays() {
+        let shape = AdsrShape::new(0.001, 0.05, 0.0, 0.1, SR).with_hold_seconds(0.02, SR);
+        assert_eq!(shape.hold_frames, 960);
+        let mut env = Adsr::new(shape);
+        env.note_on();
+        let attack = run_until(&mut env, |e| e.stage() == Stage::Hold, 1000);
+        let held = run_until(&mut env, |e| e.stage() == Stage::DecaySustain, 10_000);
+        assert_eq!(held, 960, "after {attack} samples of attack");
+        assert_eq!(env.level(), 1.0);
+        assert!(env.tick() < 1.0, "decays once the hold is over");
+
+        let mut rendered = Adsr::new(shape);
+        rendered.note_on();
+        let mut out = vec![0.0; 4800];
+        rendered.render(&mut out);
+        let full = out.iter().filter(|&&l| l == 1.0).count();
+        assert!((full as i64 - 961).abs() <= CONTROL_FRAMES as i64, "{full} samples at full level");
+        assert!(out[attack + 1..attack + 960].iter().all(|&l| l == 1.0), "flat through the hold");
+        assert!(out[4000] < 0.01, "decayed after the hold");
     }
 
     #[test]

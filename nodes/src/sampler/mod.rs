@@ -22,7 +22,7 @@
 //!   it reads the frames that follow in the loop, so loops are seamless.
 //! - Loops: continuous (the whole note), sustain (until release, then on to the end), forward
 //!   or ping-pong; one-shot regions ignore note-off.
-//! - Envelope: the region's ADSR (its hold time is added to the attack; its delay is honoured)
+//! - Envelope: the region's delay, attack, hold, decay, sustain and release
 //!   at the engine's rate; a voice ends when the envelope or the sample does.
 //! - Velocity: gain `1 − t + t·(velocity/127)²` with `t` the region's velocity tracking.
 //! - Filter: per voice, low/high/band-pass, cutoff following key and velocity.

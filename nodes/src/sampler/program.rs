@@ -96,13 +96,8 @@ impl Zone {
             region: region.clone(),
             gains: (g * l, g * r),
             // Attack and decay times of 0 mean "as recorded": the envelope's minimum (0.1 ms).
-            shape: AdsrShape::new(
-                e.attack_seconds + e.hold_seconds,
-                e.decay_seconds,
-                e.sustain_level,
-                e.release_seconds,
-                sample_rate,
-            ),
+            shape: AdsrShape::new(e.attack_seconds, e.decay_seconds, e.sustain_level, e.release_seconds, sample_rate)
+                .with_hold_seconds(e.hold_seconds, sample_rate),
             delay_frames: (e.delay_seconds.max(0.0) * sample_rate).round() as u32,
             rate_ratio: region.sample.sample_rate_hz as f64 / sample_rate as f64,
             loop_frames,
