@@ -11,6 +11,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The left channel of a stereo float WAV that `render` wrote.
+fn left_channel(wav: &Path) -> Vec<f32> {
+    let reader = hound::WavReader::open(wav).unwrap_or_else(|e| panic!("{}: {e}", wav.display()));
+    reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect()
+}
+
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("noderack-cli-{}-{name}", std::process::id()));
@@ -462,10 +468,7 @@ fn render_plays_oscillator_and_composite_presets() {
         let args = ["render", "--preset", preset, "--library", library.to_str().unwrap(), "--midi"];
         noderack(&[&args[..], &[midi.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--tail", "0.1"]].concat())
     };
-    let left = || -> Vec<f32> {
-        let reader = hound::WavReader::open(&wav).unwrap();
-        reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect()
-    };
+    let left = || left_channel(&wav);
 
     // A library of one layered preset: a sine oscillator and a sampler an octave up.
     let zone = songwalker_sine_zone(&dir.join("Mine/Layered"), "a440.wav", 440.0, 57, 0, 127);
@@ -524,8 +527,7 @@ fn render_plays_a_patch_whose_sampler_loads_an_sfz_file() {
     };
     let out = render(&good);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let left: Vec<f32> =
-        hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).step_by(2).collect();
+    let left = left_channel(&wav);
     // Key 64 is seven semitones above the sample's 220 Hz.
     let hz = noderack_tests::peak_frequency_hz(&left[2_400..21_600], 48_000.0);
     assert!(noderack_tests::analysis::cents(hz, 329.63).abs() < 2.0, "{hz} Hz");
@@ -574,8 +576,7 @@ fn render_plays_a_patch_whose_sampler_loads_a_library_preset_by_url() {
             .expect("runs")
     };
     let pitch = || {
-        let left: Vec<f32> =
-            hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).step_by(2).collect();
+        let left = left_channel(&wav);
         noderack_tests::peak_frequency_hz(&left[2_400..21_600], 48_000.0)
     };
     let out = render();
