@@ -135,7 +135,12 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         bus_offsets.push(offset);
         offset += bus.channels as usize;
     }
-    let plan = RenderPlan { audio_buffers: 1, event_buffers: 1, ..RenderPlan::default() };
+    let plan = RenderPlan {
+        audio_buffers: 1,
+        event_buffers: 1,
+        stride_floats: u32::try_from(stride).unwrap_or(u32::MAX),
+        ..RenderPlan::default()
+    };
     let executor = Executor {
         commands: command_rx,
         returns: return_tx,
@@ -337,7 +342,7 @@ impl Engine {
             processor: description.build(&config),
             params: ParamState::new(description.params(), &entry.params, config.sample_rate),
             event_inbox: (description.role() == NodeRole::HostMidiInput)
-                .then(|| EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY)),
+                .then(|| Box::new(EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY))),
         }
     }
 
@@ -466,6 +471,8 @@ impl Engine {
             edges,
             buses: &self.config.buses,
             fade_frames: self.fade_frames,
+            stride_floats: u32::try_from(audio_buffer_stride(self.config.max_block_frames))
+                .map_err(|_| CompileError::TooLarge)?,
             previous: Some(&self.plan),
         })
     }

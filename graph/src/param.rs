@@ -163,8 +163,11 @@ pub(crate) struct ParamChangeAt {
 /// shares between all nodes (only the node being processed needs its values), which keeps
 /// per-node state small and close together in memory.
 pub(crate) struct ParamState {
-    smoothers: Vec<Smoother>,
-    inbox: Vec<ParamChangeAt>,
+    smoothers: Box<[Smoother]>,
+    /// Boxed: only touched when a change arrives, and inline it would push the node's slot
+    /// past one cache line.
+    #[allow(clippy::box_collection)] // see above: three words inline would cost a cache line
+    inbox: Box<Vec<ParamChangeAt>>,
     /// Every parameter constant and nothing queued: `prepare` has nothing to do.
     settled: bool,
 }
@@ -178,8 +181,8 @@ impl ParamState {
                 let ramp = (spec.smoothing_seconds.max(0.0) * sample_rate).round() as u32;
                 Smoother::new(value, ramp)
             })
-            .collect::<Vec<_>>();
-        Self { smoothers, inbox: Vec::with_capacity(PARAM_INBOX_CAPACITY), settled: false }
+            .collect::<Box<[_]>>();
+        Self { smoothers, inbox: Box::new(Vec::with_capacity(PARAM_INBOX_CAPACITY)), settled: false }
     }
 
     /// Queues a change for the current chunk; keeps the inbox sorted by offset. Returns false
@@ -205,17 +208,18 @@ impl ParamState {
         self.smoothers.len()
     }
 
+    /// Whether every parameter holds its value and nothing is queued, so that
+    /// [`ParamState::prepare`] has nothing to do this chunk (and every parameter reads as
+    /// constant).
+    #[inline]
+    pub(crate) fn is_settled(&self) -> bool {
+        self.settled
+    }
+
     /// Computes this chunk's values for every parameter and empties the inbox. Ramping
     /// parameters are written to `scratch` (at least `len() * frames` long), parameter `p` at
     /// `p * frames`.
-    #[inline]
     pub(crate) fn prepare(&mut self, frames: usize, scratch: &mut [f32]) {
-        if !self.settled {
-            self.prepare_changing(frames, scratch);
-        }
-    }
-
-    fn prepare_changing(&mut self, frames: usize, scratch: &mut [f32]) {
         let stride = frames;
         let mut settled = true;
         for (p, smoother) in self.smoothers.iter_mut().enumerate() {
@@ -243,9 +247,16 @@ impl ParamState {
         self.settled = settled;
     }
 
+    /// The smoothers, for [`Params::new`].
+    #[inline]
+    pub(crate) fn smoothers(&self) -> &[Smoother] {
+        &self.smoothers
+    }
+
     /// The values of this chunk, after [`ParamState::prepare`] with the same `scratch`.
-    pub(crate) fn view<'a>(&'a self, frames: usize, scratch: &'a [f32]) -> Params<'a> {
-        Params { values: scratch, smoothers: &self.smoothers, stride: frames, frames }
+    #[cfg(test)]
+    fn view<'a>(&'a self, frames: usize, scratch: &'a [f32]) -> Params<'a> {
+        Params::new(&self.smoothers, frames, scratch)
     }
 }
 
@@ -259,6 +270,13 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
+    /// The values of a chunk of `frames` frames: constants from `smoothers`, ramps from
+    /// `values` (parameter `p` at `p * frames`, written by [`ParamState::prepare`]).
+    #[inline]
+    pub(crate) fn new(smoothers: &'a [Smoother], frames: usize, values: &'a [f32]) -> Self {
+        Params { values, smoothers, stride: frames, frames }
+    }
+
     /// Number of parameters.
     pub fn len(&self) -> usize {
         self.smoothers.len()
@@ -292,6 +310,10 @@ pub struct ParamSignal<'a> {
 }
 
 impl<'a> ParamSignal<'a> {
+    /// experiment
+    pub fn fixed(v: f32) -> Self {
+        Self { constant: Some(v), values: &[] }
+    }
     /// The value for the whole chunk, if it does not change within it.
     #[inline]
     pub fn constant(&self) -> Option<f32> {

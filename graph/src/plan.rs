@@ -24,8 +24,10 @@ pub(crate) const NO_EVENTS: u32 = 0;
 /// Which buffers one port of a processor uses in this plan.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PortBinding {
-    /// `channels` adjacent audio buffers `first..first + channels`, one per channel.
-    Signal { first: u32, channels: u16 },
+    /// `channels` adjacent audio buffers `first..first + channels`, one per channel. Buffer
+    /// `first` starts `offset_floats` (`first` × the plan's stride) into the pool, so that
+    /// processors reach a channel with one addition.
+    Signal { first: u32, channels: u16, offset_floats: u32 },
     /// One event buffer.
     Events(u32),
 }
@@ -37,6 +39,29 @@ pub(crate) struct Fade {
     pub(crate) id: u64,
     pub(crate) total_frames: u32,
     pub(crate) remaining_frames: u32,
+}
+
+/// Runs the processor in `slot` with ports `bindings[ports.0..ports.1]`: its `inputs` input
+/// ports, then its output ports.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProcessStep {
+    pub(crate) slot: SlotKey,
+    pub(crate) ports: (u32, u32),
+    pub(crate) inputs: u32,
+    /// Whether any output is an event port (cleared before the call).
+    pub(crate) event_outputs: bool,
+}
+
+impl ProcessStep {
+    /// Range of `bindings` holding the input ports.
+    pub(crate) fn input_range(&self) -> std::ops::Range<usize> {
+        self.ports.0 as usize..(self.ports.0 as usize + self.inputs as usize).min(self.ports.1 as usize)
+    }
+
+    /// Range of `bindings` holding the output ports.
+    pub(crate) fn output_range(&self) -> std::ops::Range<usize> {
+        self.input_range().end..self.ports.1 as usize
+    }
 }
 
 /// One operation of a plan.
@@ -54,9 +79,8 @@ pub(crate) enum Step {
     MergeEvents { srcs: (u32, u32), dst: u32 },
     /// Fills `dst` with the host's MIDI input plus events sent to the input node in `slot`.
     HostEvents { slot: SlotKey, dst: u32 },
-    /// Runs the processor in `slot` with ports `bindings[inputs]` and `bindings[outputs]`;
-    /// `event_outputs` says whether any output is an event port (to be cleared before the call).
-    Process { slot: SlotKey, inputs: (u32, u32), outputs: (u32, u32), event_outputs: bool },
+    /// Runs a processor.
+    Process(ProcessStep),
     /// Adds audio buffer `src` into channel `channel` of host output bus `bus`.
     BusOut { src: u32, bus: u32, channel: u16 },
     /// Records the notes passing through a live event connection (`src`) in `trackers[tracker]`.
@@ -82,6 +106,9 @@ pub struct RenderPlan {
     pub(crate) delays: Vec<DelayLine>,
     /// Latency of the whole graph: every output bus is aligned to it.
     pub(crate) latency_frames: u32,
+    /// Floats between the starts of two audio buffers of the pool the plan was compiled for
+    /// (the executor refuses a plan made for another stride).
+    pub(crate) stride_floats: u32,
     /// Audio buffers the plan needs (including the reserved silent ones).
     pub(crate) audio_buffers: u32,
     /// Reserved silent audio buffers at the start of the pool (`0..silent_buffers`).
@@ -110,7 +137,7 @@ impl RenderPlan {
 
     /// Number of processors the plan runs.
     pub fn process_step_count(&self) -> usize {
-        self.steps.iter().filter(|s| matches!(s, Step::Process { .. })).count()
+        self.steps.iter().filter(|s| matches!(s, Step::Process(_))).count()
     }
 
     /// Latency of the graph in frames (the largest latency from any source to an output bus;

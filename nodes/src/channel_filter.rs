@@ -194,11 +194,12 @@ struct ChannelFilterProcessor {
 
 impl Processor for ChannelFilterProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs.events(IN);
-        let channel = ctx.params.get(CHANNEL);
-        let remap = ctx.params.get(REMAP_TO);
-        let mode = ctx.params.get(MODE);
-        let Some(out) = ctx.outputs.events_mut(OUT) else { return };
+        let events = ctx.inputs().events(IN);
+        let channel = ctx.params().get(CHANNEL);
+        let remap = ctx.params().get(REMAP_TO);
+        let mode = ctx.params().get(MODE);
+        let mut outputs = ctx.outputs();
+        let Some(out) = outputs.events_mut(OUT) else { return };
         for event in events {
             let settings = Settings::from_values(
                 channel.at(event.time_frames as usize),

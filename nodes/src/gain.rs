@@ -2,8 +2,8 @@
 //! one the executor-overhead benchmark chains a thousand times.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, Params, PortKind, PortSpec, ProcessConfig,
+    ProcessContext, Processor, Unit,
 };
 
 use crate::dsp::{db_to_gain, pan_gains};
@@ -66,37 +66,61 @@ struct GainProcessor {
 }
 
 impl GainProcessor {
+    #[inline]
     fn gains_for(&mut self, gain_db: f32, pan: f32) -> (f32, f32) {
         if self.cached != (gain_db, pan) {
-            let g = db_to_gain(gain_db);
-            let (l, r) = pan_gains(pan);
-            self.gains = (g * l, g * r);
-            self.cached = (gain_db, pan);
+            self.recompute(gain_db, pan);
         }
         self.gains
+    }
+
+    /// Out of line, so that the calls to `powf`/`cosf` do not cost the common path its
+    /// registers.
+    #[cold]
+    #[inline(never)]
+    fn recompute(&mut self, gain_db: f32, pan: f32) {
+        let g = db_to_gain(gain_db);
+        let (l, r) = pan_gains(pan);
+        self.gains = (g * l, g * r);
+        self.cached = (gain_db, pan);
+    }
+
+    /// Gain or pan moving within the chunk: channel gains per frame.
+    #[cold]
+    #[inline(never)]
+    fn ramp(&mut self, params: Params<'_>, input: (&[f32], &[f32]), output: (&mut [f32], &mut [f32])) {
+        let (gain, pan) = (params.get(GAIN_DB), params.get(PAN));
+        let ((in_l, in_r), (out_l, out_r)) = (input, output);
+        for (i, ((ol, or), (il, ir))) in out_l.iter_mut().zip(out_r.iter_mut()).zip(in_l.iter().zip(in_r)).enumerate() {
+            let (gl, gr) = self.gains_for(gain.at(i), pan.at(i));
+            *ol = *il * gl;
+            *or = *ir * gr;
+        }
     }
 }
 
 impl Processor for GainProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let (in_l, in_r) = ctx.inputs.stereo(IN);
-        let gain = ctx.params.get(GAIN_DB);
-        let pan = ctx.params.get(PAN);
-        let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);
-        if let (Some(g), Some(p)) = (gain.constant(), pan.constant()) {
-            let (gl, gr) = self.gains_for(g, p);
-            for (o, i) in out_l.iter_mut().zip(in_l) {
-                *o = *i * gl;
-            }
-            for (o, i) in out_r.iter_mut().zip(in_r) {
-                *o = *i * gr;
-            }
+        let (in_l, in_r) = ctx.inputs().stereo(IN);
+        let (gl, gr) = if ctx.params_unchanged() {
+            self.gains
         } else {
-            for i in 0..out_l.len() {
-                let (gl, gr) = self.gains_for(gain.at(i), pan.at(i));
-                out_l[i] = in_l[i] * gl;
-                out_r[i] = in_r[i] * gr;
+            let params = ctx.params();
+            match (params.get(GAIN_DB).constant(), params.get(PAN).constant()) {
+                (Some(g), Some(p)) => self.gains_for(g, p),
+                _ => {
+                    let mut outputs = ctx.outputs();
+                    return self.ramp(params, (in_l, in_r), outputs.stereo_mut(OUT));
+                }
             }
+        };
+        let mut outputs = ctx.outputs();
+        let (out_l, out_r) = outputs.stereo_mut(OUT);
+        for (o, i) in out_l.iter_mut().zip(in_l) {
+            *o = *i * gl;
+        }
+        for (o, i) in out_r.iter_mut().zip(in_r) {
+            *o = *i * gr;
         }
     }
 }

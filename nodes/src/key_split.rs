@@ -157,11 +157,11 @@ struct KeySplitProcessor {
 
 impl Processor for KeySplitProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs.events(IN);
-        let split = ctx.params.get(SPLIT_KEY);
+        let events = ctx.inputs().events(IN);
+        let split = ctx.params().get(SPLIT_KEY);
         for event in events {
             let split_key = split.at(event.time_frames as usize).round().clamp(0.0, 127.0) as u8;
-            let outputs = &mut ctx.outputs;
+            let outputs = &mut ctx.outputs();
             self.router.route(event, split_key, |side, e| {
                 // A full buffer drops the event and counts it; nothing else to do on this thread.
                 if let Some(out) = outputs.events_mut(side) {

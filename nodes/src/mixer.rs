@@ -248,18 +248,20 @@ impl MixerProcessor {
 
 impl Processor for MixerProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let frames = ctx.frames;
+        let frames = ctx.frames();
         if frames == 0 {
             return;
         }
-        let params = ctx.params;
+        let params = ctx.params();
+        let inputs = ctx.inputs();
         let any_solo_steady = self.solo_state(&params, frames);
         let any_solo = &self.any_solo;
         let any_solo_at = |i: usize| match any_solo_steady {
             Some(a) => a,
             None => any_solo.get(i).copied().unwrap_or(false),
         };
-        let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);
+        let mut outputs = ctx.outputs();
+        let (out_l, out_r) = outputs.stereo_mut(OUT);
         out_l.fill(0.0);
         out_r.fill(0.0);
         let step = self.ramp_step;
@@ -272,7 +274,7 @@ impl Processor for MixerProcessor {
             }
             let gain = params.get(gain_db_param(k));
             let pan = params.get(pan_param(k));
-            let (in_l, in_r) = ctx.inputs.stereo(input_port(k));
+            let (in_l, in_r) = inputs.stereo(input_port(k));
 
             // Fast paths: the input's switches hold for the whole chunk and its fade is done.
             let steady_target = match (mute.constant(), solo.constant(), any_solo_steady) {

@@ -683,10 +683,12 @@ impl SynthProcessor {
 
 impl Processor for SynthProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs.events(EVENTS_IN);
-        let params = ctx.params;
-        let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);
-        let frames = ctx.frames.min(out_l.len()).min(out_r.len());
+        let events = ctx.inputs().events(EVENTS_IN);
+        let params = ctx.params();
+        let frames = ctx.frames();
+        let mut outputs = ctx.outputs();
+        let (out_l, out_r) = outputs.stereo_mut(OUT);
+        let frames = frames.min(out_l.len()).min(out_r.len());
         let (out_l, out_r) = (&mut out_l[..frames], &mut out_r[..frames]);
         out_l.fill(0.0);
         out_r.fill(0.0);

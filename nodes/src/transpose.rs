@@ -152,9 +152,10 @@ struct TransposeProcessor {
 
 impl Processor for TransposeProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs.events(IN);
-        let semitones = ctx.params.get(SEMITONES);
-        let Some(out) = ctx.outputs.events_mut(OUT) else { return };
+        let events = ctx.inputs().events(IN);
+        let semitones = ctx.params().get(SEMITONES);
+        let mut outputs = ctx.outputs();
+        let Some(out) = outputs.events_mut(OUT) else { return };
         for event in events {
             let amount = semitones.at(event.time_frames as usize).round().clamp(-48.0, 48.0) as i32;
             // A full buffer drops the event and counts it; nothing else to do on this thread.

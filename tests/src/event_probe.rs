@@ -74,8 +74,9 @@ impl ProbeProcessor {
 
 impl Processor for ProbeProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs.events(0);
-        let (l, r) = ctx.outputs.stereo_mut(0);
+        let events = ctx.inputs().events(0);
+        let mut outputs = ctx.outputs();
+        let (l, r) = outputs.stereo_mut(0);
         let mut next = 0;
         for (i, (l, r)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
             while let Some(e) = events.get(next).filter(|e| e.time_frames as usize <= i) {

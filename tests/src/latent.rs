@@ -45,9 +45,11 @@ struct LatentProcessor {
 impl Processor for LatentProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
         let start = self.position;
+        let inputs = ctx.inputs();
+        let mut outputs = ctx.outputs();
         for c in 0..2 {
-            let input = ctx.inputs.signal(0, c);
-            let out = ctx.outputs.signal_mut(0, c);
+            let input = inputs.signal(0, c);
+            let out = outputs.signal_mut(0, c);
             if self.delay == 0 {
                 out.copy_from_slice(input);
                 continue;

@@ -50,9 +50,10 @@ struct ToneProcessor {
 
 impl Processor for ToneProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let start = ctx.transport.engine_frame;
-        let sr = ctx.sample_rate;
-        let (l, r) = ctx.outputs.stereo_mut(0);
+        let start = ctx.transport().engine_frame;
+        let sr = ctx.sample_rate();
+        let mut outputs = ctx.outputs();
+        let (l, r) = outputs.stereo_mut(0);
         for (i, (l, r)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
             let s = TestTone::sample_at(self.hz, self.amplitude, start + i as u64, sr);
             *l = s;

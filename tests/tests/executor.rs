@@ -190,3 +190,60 @@ fn retirement_waits_for_room_in_the_queue_instead_of_losing_the_node() {
     assert!(engine.is_settled());
     assert_eq!(engine.plan().process_step_count(), 2, "the tone and the spare gain are left");
 }
+
+/// Outputs 1.0 over a chunk in which its context said the parameters were unchanged, else 0.0.
+struct UnchangedProbe {
+    signature: noderack_graph::NodeSignature,
+}
+
+impl UnchangedProbe {
+    /// One parameter ramping over `smoothing_seconds`.
+    fn new(smoothing_seconds: f32) -> Self {
+        use noderack_graph::{NodePorts, NodeSignature, ParamSpec, PortKind, PortSpec, Unit};
+        let ports = NodePorts { inputs: vec![], outputs: vec![PortSpec::new("out", PortKind::STEREO)] };
+        let params =
+            vec![ParamSpec::continuous("x", 0.0, 1.0, 0.0, Unit::None).with_smoothing_seconds(smoothing_seconds)];
+        Self { signature: NodeSignature { kind: "unchanged-probe", ports, params } }
+    }
+}
+
+impl noderack_graph::NodeDescription for UnchangedProbe {
+    fn signature(&self) -> &noderack_graph::NodeSignature {
+        &self.signature
+    }
+    fn build(&self, _: &noderack_graph::ProcessConfig) -> Box<dyn noderack_graph::Processor> {
+        struct P;
+        impl noderack_graph::Processor for P {
+            fn process(&mut self, ctx: &mut noderack_graph::ProcessContext<'_>) {
+                let flag = if ctx.params_unchanged() { 1.0 } else { 0.0 };
+                let mut outputs = ctx.outputs();
+                let (l, r) = outputs.stereo_mut(0);
+                l.fill(flag);
+                r.fill(flag);
+            }
+        }
+        Box::new(P)
+    }
+}
+
+#[test]
+fn params_unchanged_holds_exactly_while_nothing_moved_since_the_previous_call() {
+    const BLOCK: usize = 64;
+    let mut rig = Rig::stereo(BLOCK);
+    // A 48-frame ramp: a change at frame 650 ramps until 698, inside chunk 10 (640..704).
+    rig.apply(vec![
+        add(1, "probe", UnchangedProbe::new(0.001)),
+        add(2, "out", Output::new("main", 2)),
+        connect(1, 0, 2, 0),
+    ]);
+    rig.engine().set_param(NodeId(1), ParamId(0), 0.5, Some(650)).unwrap();
+    let out = rig.render(16 * BLOCK as u64, &[]);
+    let per_chunk: Vec<f32> = out[0].chunks(BLOCK).map(|c| c[0]).collect();
+    for (i, c) in out[0].chunks(BLOCK).enumerate() {
+        assert!(c.iter().all(|&v| v == c[0]), "chunk {i} is one flag");
+    }
+    // First call: false. Chunk 10 ramps: false. Chunk 11 is the first constant chunk at the
+    // new value, which the previous call did not see: false. Everything else: true.
+    let expected: Vec<f32> = (0..16).map(|i| if [0, 10, 11].contains(&i) { 0.0 } else { 1.0 }).collect();
+    assert_eq!(per_chunk, expected);
+}

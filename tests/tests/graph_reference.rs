@@ -47,9 +47,11 @@ struct AffineProcessor {
 
 impl Processor for AffineProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
+        let inputs = ctx.inputs();
+        let mut outputs = ctx.outputs();
         for c in 0..2 {
-            let (x, y) = (ctx.inputs.signal(0, c), ctx.inputs.signal(1, c));
-            let out = ctx.outputs.signal_mut(0, c);
+            let (x, y) = (inputs.signal(0, c), inputs.signal(1, c));
+            let out = outputs.signal_mut(0, c);
             for i in 0..out.len() {
                 out[i] = self.a * x[i] + self.b * y[i] + self.k[c];
             }

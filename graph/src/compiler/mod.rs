@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::delay_line::DelayLine;
 use crate::note_tracker::NoteTracker;
-use crate::plan::{ConnectionKey, Fade, PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
+use crate::plan::{ConnectionKey, Fade, PortBinding, ProcessStep, RenderPlan, Step, NO_EVENTS, SILENCE};
 use crate::{BusSpec, NodeDescription, NodeId, NodeRole, SlotKey};
 use buffers::Allocator;
 
@@ -42,6 +42,8 @@ pub(crate) struct CompileInput<'a> {
     pub(crate) edges: Vec<CompileEdge>,
     pub(crate) buses: &'a [BusSpec],
     pub(crate) fade_frames: u32,
+    /// Floats between two audio buffers of the executor's pool.
+    pub(crate) stride_floats: u32,
     /// The plan the executor will be running when this one arrives (state such as held notes
     /// is carried over from it by connection).
     pub(crate) previous: Option<&'a RenderPlan>,
@@ -55,6 +57,16 @@ pub(crate) enum CompileError {
     Cycle,
     /// The result failed verification.
     Invalid(String),
+    /// The graph needs more audio buffers than the pool can address.
+    TooLarge,
+}
+
+/// The binding of a signal port whose channels start at buffer `first`.
+fn signal_binding(first: u32, channels: u16, stride_floats: u32) -> Result<PortBinding, CompileError> {
+    let offset_floats = first.checked_mul(stride_floats).ok_or(CompileError::TooLarge)?;
+    // The last channel must be addressable too.
+    (first + channels as u32).checked_mul(stride_floats).ok_or(CompileError::TooLarge)?;
+    Ok(PortBinding::Signal { first, channels, offset_floats })
 }
 
 /// Buffers produced by one output port.
@@ -99,7 +111,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
         .max(1);
     let mut audio = Allocator::new(silent_buffers);
     let mut events = Allocator::new(1);
-    let mut plan = RenderPlan { silent_buffers, ..RenderPlan::default() };
+    let mut plan = RenderPlan { silent_buffers, stride_floats: input.stride_floats, ..RenderPlan::default() };
     let mut fade_index = std::collections::HashMap::new();
     let mut release_after: Vec<(bool, u32)> = Vec::new();
     let previous_trackers: std::collections::HashMap<ConnectionKey, u32> = input
@@ -236,7 +248,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                     dst
                 }
             };
-            plan.bindings.push(PortBinding::Signal { first, channels });
+            plan.bindings.push(signal_binding(first, channels, input.stride_floats)?);
         }
         let inputs_end = plan.bindings.len() as u32;
 
@@ -254,7 +266,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                 Produced::Events(b)
             } else {
                 let first = audio.allocate(count, channels);
-                plan.bindings.push(PortBinding::Signal { first, channels });
+                plan.bindings.push(signal_binding(first, channels, input.stride_floats)?);
                 if count == 0 {
                     release_after.push((true, first));
                 }
@@ -265,19 +277,19 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
         let outputs_end = plan.bindings.len() as u32;
 
         match role {
-            NodeRole::Processor => plan.steps.push(Step::Process {
+            NodeRole::Processor => plan.steps.push(Step::Process(ProcessStep {
                 slot: node.slot,
-                inputs: (inputs_start, inputs_end),
-                outputs: (inputs_end, outputs_end),
+                ports: (inputs_start, outputs_end),
+                inputs: inputs_end - inputs_start,
                 event_outputs: ports.outputs.iter().any(|p| p.kind == crate::PortKind::Events),
-            }),
+            })),
             NodeRole::HostMidiInput => {
                 if let Some(&PortBinding::Events(dst)) = plan.bindings.get(inputs_end as usize) {
                     plan.steps.push(Step::HostEvents { slot: node.slot, dst });
                 }
             }
             NodeRole::HostOutput { bus } => {
-                if let (Some(bus_index), Some(&PortBinding::Signal { first, channels })) =
+                if let (Some(bus_index), Some(&PortBinding::Signal { first, channels, .. })) =
                     (input.buses.iter().position(|b| b.name == bus), plan.bindings.get(inputs_start as usize))
                 {
                     let bus_channels = input.buses[bus_index].channels;

@@ -48,20 +48,23 @@ fn edge(from: usize, to: usize, to_port: u16) -> CompileEdge {
 
 const M: PortKind = PortKind::MONO;
 const EV: PortKind = PortKind::Events;
+/// Floats between two pool buffers in these tests.
+const STRIDE: u32 = 80;
 
 fn compile_nodes(nodes: Vec<CompileNode>, edges: Vec<CompileEdge>) -> RenderPlan {
     let buses = [BusSpec::stereo("main")];
-    compile(&CompileInput { nodes, edges, buses: &buses, fade_frames: 240, previous: None }).expect("compiles")
+    compile(&CompileInput { nodes, edges, buses: &buses, fade_frames: 240, stride_floats: STRIDE, previous: None })
+        .expect("compiles")
 }
 
 /// The audio buffers bound to port `port` of the process step for node `id`.
 fn bound(plan: &RenderPlan, id: u64, outputs: bool, port: usize) -> Vec<u32> {
     for s in &plan.steps {
-        if let Step::Process { slot, inputs, outputs: outs, .. } = *s {
-            if slot.index == id as u32 {
-                let range = if outputs { outs } else { inputs };
-                match plan.bindings[range.0 as usize + port] {
-                    PortBinding::Signal { first, channels } => return (first..first + channels as u32).collect(),
+        if let Step::Process(p) = s {
+            if p.slot.index == id as u32 {
+                let range = if outputs { p.output_range() } else { p.input_range() };
+                match plan.bindings[range.start + port] {
+                    PortBinding::Signal { first, channels, .. } => return (first..first + channels as u32).collect(),
                     PortBinding::Events(b) => return vec![b],
                 }
             }
@@ -74,7 +77,7 @@ fn process_order(plan: &RenderPlan) -> Vec<u32> {
     plan.steps
         .iter()
         .filter_map(|s| match s {
-            Step::Process { slot, .. } => Some(slot.index),
+            Step::Process(p) => Some(p.slot.index),
             _ => None,
         })
         .collect()
@@ -237,6 +240,7 @@ fn cycles_are_reported() {
         edges: vec![edge(0, 1, 0), edge(1, 0, 0)],
         buses: &buses,
         fade_frames: 1,
+        stride_floats: STRIDE,
         previous: None,
     };
     assert_eq!(compile(&input).err(), Some(CompileError::Cycle));
@@ -275,12 +279,30 @@ mod verifier {
             .iter()
             .rev()
             .find_map(|s| match s {
-                Step::Process { outputs, .. } => Some(outputs.0 as usize),
+                Step::Process(p) => Some(p.output_range().start),
                 _ => None,
             })
             .expect("a process step");
-        plan.bindings[out] = PortBinding::Signal { first: input, channels: 1 };
+        plan.bindings[out] = PortBinding::Signal { first: input, channels: 1, offset_floats: input * STRIDE };
         assert!(verify(&plan).unwrap_err().contains("aliases"));
+    }
+
+    #[test]
+    fn rejects_a_port_offset_that_is_not_its_buffer_times_the_stride() {
+        let mut plan = base();
+        let at = plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Process(p) => Some(p.output_range().start),
+                _ => None,
+            })
+            .expect("a process step");
+        let PortBinding::Signal { first, channels, offset_floats } = plan.bindings[at] else { panic!("signal port") };
+        assert_eq!(offset_floats, first * STRIDE);
+        // One buffer further: processors would write where the verifier did not look.
+        plan.bindings[at] = PortBinding::Signal { first, channels, offset_floats: offset_floats + STRIDE };
+        assert!(verify(&plan).unwrap_err().contains("offset"));
     }
 
     #[test]
@@ -292,11 +314,11 @@ mod verifier {
             .steps
             .iter()
             .find_map(|s| match s {
-                Step::Process { inputs, .. } => Some(inputs.0 as usize),
+                Step::Process(p) => Some(p.input_range().start),
                 _ => None,
             })
             .expect("a process step");
-        plan.bindings[input] = PortBinding::Signal { first: 1, channels: 2 };
+        plan.bindings[input] = PortBinding::Signal { first: 1, channels: 2, offset_floats: STRIDE };
         assert!(verify(&plan).unwrap_err().contains("silent"));
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use crate::plan::{PortBinding, RenderPlan, Step, NO_EVENTS, SILENCE};
+use crate::plan::{PortBinding, ProcessStep, RenderPlan, Step, NO_EVENTS, SILENCE};
 
 /// `Ok` if the plan is safe to execute, else what is wrong.
 pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
@@ -118,24 +118,28 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
                 }
                 events_write(dst, &mut events_written, &what)?;
             }
-            Step::Process { inputs, outputs, event_outputs, .. } => {
+            Step::Process(ref process) => {
+                let ProcessStep { ports, inputs, event_outputs, .. } = *process;
+                if ports.0 > ports.1 || inputs > ports.1 - ports.0 {
+                    return Err(format!("{what}: port ranges out of order"));
+                }
+                let (inputs, outputs) = (process.input_range(), process.output_range());
                 let has_events = plan
                     .bindings
-                    .get(outputs.0 as usize..outputs.1 as usize)
+                    .get(outputs.clone())
                     .is_some_and(|b| b.iter().any(|b| matches!(b, PortBinding::Events(_))));
                 if has_events != event_outputs {
                     return Err(format!("{what}: event_outputs flag does not match the output ports"));
                 }
-                let bind = |r: (u32, u32)| {
-                    plan.bindings
-                        .get(r.0 as usize..r.1 as usize)
-                        .ok_or_else(|| format!("{what}: binding range out of range"))
+                let bind = |r: std::ops::Range<usize>| {
+                    plan.bindings.get(r).ok_or_else(|| format!("{what}: binding range out of range"))
                 };
                 let mut input_audio = HashSet::new();
                 let mut input_events = HashSet::new();
                 for b in bind(inputs)? {
                     match *b {
-                        PortBinding::Signal { first, channels } => {
+                        PortBinding::Signal { first, channels, offset_floats } => {
+                            check_offset(first, offset_floats, plan.stride_floats, &what)?;
                             for buf in channels_of(first, channels, audio_n, silent, &what)? {
                                 audio_read(buf, &audio_written, &what)?;
                                 input_audio.insert(buf);
@@ -151,7 +155,8 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
                 let mut out_events = HashSet::new();
                 for b in bind(outputs)? {
                     match *b {
-                        PortBinding::Signal { first, channels } => {
+                        PortBinding::Signal { first, channels, offset_floats } => {
+                            check_offset(first, offset_floats, plan.stride_floats, &what)?;
                             for buf in channels_of(first, channels, audio_n, silent, &what)? {
                                 if input_audio.contains(&buf) || !out_audio.insert(buf) {
                                     return Err(format!("{what}: output audio buffer {buf} aliases another port"));
@@ -175,6 +180,16 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
 
 /// The buffers of a port's run, checked to lie inside the pool and not to straddle the end of
 /// the reserved silent run (a port reading silence must read only silence).
+/// A signal binding's precomputed pool offset must be its first buffer's (processors use the
+/// offset, the checks above use the buffer index).
+fn check_offset(first: u32, offset_floats: u32, stride_floats: u32, what: &str) -> Result<(), String> {
+    if first.checked_mul(stride_floats) == Some(offset_floats) {
+        Ok(())
+    } else {
+        Err(format!("{what}: offset {offset_floats} is not buffer {first} × stride {stride_floats}"))
+    }
+}
+
 fn channels_of(
     first: u32,
     channels: u16,

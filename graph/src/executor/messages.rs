@@ -6,14 +6,16 @@ use crate::{EventBuffer, EventData, ParamId, Parcel, Processor, SlotKey};
 
 /// A node's processor and everything the audio thread keeps for it. Built on the control
 /// thread; lives in the executor's slot table until its node is removed, across any number of
-/// plan swaps (which is why node state survives edits). Stored inline in the table, so walking
-/// the plan reads node state sequentially instead of chasing one heap box per node.
+/// plan swaps (which is why node state survives edits). Stored inline in the table, one cache
+/// line each: what running a processor reads (key, processor, parameter smoothers, settled
+/// flag) is one line, and the rarely used parts are boxed behind it.
+#[repr(align(64))]
 pub(crate) struct NodeSlot {
     pub(crate) key: SlotKey,
     pub(crate) processor: Box<dyn Processor>,
     pub(crate) params: ParamState,
     /// Events sent to this node through the control API (MIDI input nodes only).
-    pub(crate) event_inbox: Option<EventBuffer>,
+    pub(crate) event_inbox: Option<Box<EventBuffer>>,
 }
 
 /// A new plan plus everything the audio thread needs to adopt it without allocating: new
@@ -61,3 +63,7 @@ impl Pending {
         }
     }
 }
+
+// One cache line per slot (see `NodeSlot`); a field added carelessly would double the lines the
+// executor reads per node.
+const _: () = assert!(std::mem::size_of::<Option<NodeSlot>>() == 64);

@@ -4,14 +4,13 @@
 
 pub(crate) mod messages;
 
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::context::{Inputs, Outputs, Pools};
+use crate::context::ChunkEnv;
 use crate::limits::PENDING_MESSAGE_CAPACITY;
-use crate::param::ParamChangeAt;
-use crate::plan::{PortBinding, RenderPlan, Step};
+use crate::param::{ParamChangeAt, ParamState};
+use crate::plan::{PortBinding, ProcessStep, RenderPlan, Step};
 use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
@@ -168,12 +167,14 @@ impl Executor {
 
     fn adopt(&mut self, mut update: Box<PlanUpdate>) {
         // The buffer views handed to processors rely on the pools covering every buffer the
-        // plan names (the verifier checked the names against the plan's counts). The control
-        // side sizes the pools; check it here too, before anything changes.
+        // plan names (the verifier checked the names against the plan's counts, and the port
+        // offsets against its stride). The control side sizes the pools and picks the stride;
+        // check both here too, before anything changes.
         let audio_len = update.audio_pool.as_ref().map_or(self.audio.len(), Vec::len);
         let events_len = update.event_pool.as_ref().map_or(self.events.len(), Vec::len);
         if audio_len < update.plan.audio_buffers as usize * self.stride
             || events_len < update.plan.event_buffers as usize
+            || update.plan.stride_floats as usize != self.stride
         {
             self.status.rejected_plans.fetch_add(1, Ordering::Relaxed);
             if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
@@ -262,7 +263,6 @@ impl Executor {
             parcels,
             ..
         } = self;
-        let stride = *stride;
 
         pending.retain(|message| {
             if message.at_frame() >= chunk_end {
@@ -287,118 +287,56 @@ impl Executor {
         });
 
         let RenderPlan { steps, bindings, event_srcs, fades, trackers, delays, .. } = &mut **plan;
-        let range = |b: u32| b as usize * stride..b as usize * stride + n;
+        // From here to the end of the chunk the pools are reached only through `env`.
+        let env = ChunkEnv {
+            frames: n,
+            sample_rate: *sample_rate,
+            bindings,
+            audio: audio.as_mut_ptr(),
+            stride: *stride,
+            events: events.as_mut_ptr(),
+            scratch: param_scratch.as_mut_ptr(),
+            scratch_len: param_scratch.len(),
+            transport,
+            parcels,
+            status,
+        };
+        let mut glue =
+            Glue { env: &env, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
+        // Processor steps run here, everything else out of line: the loop then keeps its
+        // state in registers, which matters when a plan is a long run of small processors.
         for step in steps.iter() {
-            match *step {
-                Step::Copy { src, dst } => audio.copy_within(range(src), range(dst).start),
-                Step::Clear { dst } => audio[range(dst)].fill(0.0),
-                Step::Add { src, dst } => {
-                    let (s, d) = pair(audio, range(src), range(dst));
-                    for (d, s) in d.iter_mut().zip(s) {
-                        *d += *s;
+            let Step::Process(step) = step else {
+                glue.run(step, slots);
+                continue;
+            };
+            let Some(node) = slot_mut(slots, step.slot) else { continue };
+            if step.event_outputs {
+                for_each_event_output(&env, step, |out| out.clear());
+            }
+            // Settled before this chunk means nothing changed since the previous call.
+            let params_unchanged = node.params.is_settled();
+            if !params_unchanged && !prepare_params(&env, &mut node.params) {
+                continue;
+            }
+            let Some(ports) = bindings.get(step.ports.0 as usize..step.ports.1 as usize) else { continue };
+            node.processor.process(&mut ProcessContext {
+                env: &env,
+                ports,
+                inputs: step.inputs,
+                params: node.params.smoothers(),
+                params_unchanged,
+            });
+            if step.event_outputs {
+                for_each_event_output(&env, step, |out| {
+                    let dropped = out.take_dropped();
+                    if dropped > 0 {
+                        status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
                     }
-                }
-                Step::FadeAdd { src, dst, fade } => {
-                    let Some(f) = fades.get(fade as usize) else { continue };
-                    let total = f.total_frames.max(1) as f32;
-                    let remaining = f.remaining_frames;
-                    let (s, d) = pair(audio, range(src), range(dst));
-                    for (i, (d, s)) in d.iter_mut().zip(s).enumerate() {
-                        let gain = remaining.saturating_sub(i as u32) as f32 / total;
-                        *d += *s * gain;
-                    }
-                }
-                Step::MergeEvents { srcs, dst } => {
-                    let list = &event_srcs[srcs.0 as usize..srcs.1 as usize];
-                    let mut merged = std::mem::replace(&mut events[dst as usize], EventBuffer::with_capacity(0));
-                    merged.clear();
-                    for &src in list {
-                        for e in events[src as usize].as_slice() {
-                            let _ = merged.push(*e);
-                        }
-                    }
-                    status.dropped_events.fetch_add(merged.take_dropped() as u64, Ordering::Relaxed);
-                    events[dst as usize] = merged;
-                }
-                Step::HostEvents { slot, dst } => {
-                    let out = &mut events[dst as usize];
-                    out.clear();
-                    for e in host_events {
-                        let time = (e.time_frames as usize).saturating_sub(host_offset).min(n - 1) as u32;
-                        let _ = out.push(Event { time_frames: time, data: e.data });
-                    }
-                    if let Some(inbox) = slot_mut(slots, slot).and_then(|node| node.event_inbox.as_mut()) {
-                        for e in inbox.as_slice() {
-                            let _ = out.push(*e);
-                        }
-                        inbox.clear();
-                    }
-                    status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
-                }
-                Step::Process { slot, inputs, outputs: outs, event_outputs } => {
-                    let Some(node) = slot_mut(slots, slot) else { continue };
-                    let in_bindings = &bindings[inputs.0 as usize..inputs.1 as usize];
-                    let out_bindings = &bindings[outs.0 as usize..outs.1 as usize];
-                    if event_outputs {
-                        for b in out_bindings {
-                            if let PortBinding::Events(e) = *b {
-                                events[e as usize].clear();
-                            }
-                        }
-                    }
-                    let pools = Pools { audio: audio.as_mut_ptr(), events: events.as_mut_ptr(), stride };
-                    let Some(scratch) = param_scratch.get_mut(..node.params.len() * n) else { continue };
-                    node.params.prepare(n, scratch);
-                    let mut ctx = ProcessContext {
-                        frames: n,
-                        sample_rate: *sample_rate,
-                        inputs: Inputs { bindings: in_bindings, pools, frames: n, _borrow: PhantomData },
-                        outputs: Outputs { bindings: out_bindings, pools, frames: n, _borrow: PhantomData },
-                        params: node.params.view(n, scratch),
-                        transport,
-                        retire: Retire { queue: parcels, status },
-                    };
-                    node.processor.process(&mut ctx);
-                    if event_outputs {
-                        for b in out_bindings {
-                            if let PortBinding::Events(e) = *b {
-                                let dropped = events[e as usize].take_dropped();
-                                if dropped > 0 {
-                                    status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
-                                }
-                            }
-                        }
-                    }
-                }
-                Step::Delay { line, src, dst } => {
-                    let Some(line) = delays.get_mut(line as usize) else { continue };
-                    let (s, d) = pair(audio, range(src), range(dst));
-                    line.process(s, d);
-                }
-                Step::TrackNotes { src, tracker } => {
-                    if let (Some(t), Some(e)) = (trackers.get_mut(tracker as usize), events.get(src as usize)) {
-                        t.observe(e.as_slice());
-                    }
-                }
-                Step::ReleaseNotes { tracker, dst } => {
-                    let (Some(t), Some(out)) = (trackers.get_mut(tracker as usize), events.get_mut(dst as usize))
-                    else {
-                        continue;
-                    };
-                    out.clear();
-                    t.release_into(out);
-                    status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
-                }
-                Step::BusOut { src, bus, channel } => {
-                    let Some(&offset) = bus_offsets.get(bus as usize) else { continue };
-                    let Some(out) = outputs.get_mut(offset + channel as usize) else { continue };
-                    let Some(out) = out.get_mut(host_offset..host_offset + n) else { continue };
-                    for (o, s) in out.iter_mut().zip(&audio[range(src)]) {
-                        *o += *s;
-                    }
-                }
+                });
             }
         }
+        let fades = glue.fades;
         for fade in fades.iter_mut() {
             fade.remaining_frames = fade.remaining_frames.saturating_sub(n as u32);
         }
@@ -406,17 +344,144 @@ impl Executor {
     }
 }
 
-fn slot_mut(slots: &mut [Option<NodeSlot>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
-    slots.get_mut(key.index as usize)?.as_mut().filter(|s| s.key == key)
+/// What the steps other than processor calls need, gathered so that running one is a call
+/// with two arguments.
+struct Glue<'a, 'e, 'o> {
+    env: &'a ChunkEnv<'e>,
+    event_srcs: &'a [u32],
+    fades: &'a mut [crate::plan::Fade],
+    trackers: &'a mut [crate::note_tracker::NoteTracker],
+    delays: &'a mut [crate::delay_line::DelayLine],
+    host_events: &'a [Event],
+    host_offset: usize,
+    bus_offsets: &'a [usize],
+    outputs: &'a mut [&'o mut [f32]],
 }
 
-/// Two non-overlapping ranges of one buffer: one to read, one to write.
-fn pair(buf: &mut [f32], src: std::ops::Range<usize>, dst: std::ops::Range<usize>) -> (&[f32], &mut [f32]) {
-    if src.start < dst.start {
-        let (a, b) = buf.split_at_mut(dst.start);
-        (&a[src], &mut b[..dst.end - dst.start])
-    } else {
-        let (a, b) = buf.split_at_mut(src.start);
-        (&b[..src.end - src.start], &mut a[dst])
+impl Glue<'_, '_, '_> {
+    /// Runs one step that is not a processor call.
+    #[inline(never)]
+    fn run(&mut self, step: &Step, slots: &mut [Option<NodeSlot>]) {
+        let env = self.env;
+        let n = env.frames;
+        let status = env.status;
+        // SAFETY (for every pool access below): the plan was verified (every buffer a step names
+        // is inside the pools, which `adopt` checked are big enough), and each step's source
+        // buffers are distinct from its destination (`src != dst` for copies, adds, fades and
+        // delays; merges never merge into a source), so no two live references overlap.
+        match *step {
+            Step::Process(_) => {}
+            // SAFETY: as above (verified buffers; source and destination distinct).
+            Step::Copy { src, dst } => unsafe { env.audio_mut(dst).copy_from_slice(env.audio(src)) },
+            // SAFETY: as above (verified buffers; source and destination distinct).
+            Step::Clear { dst } => unsafe { env.audio_mut(dst).fill(0.0) },
+            Step::Add { src, dst } => {
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                let (s, d) = unsafe { (env.audio(src), env.audio_mut(dst)) };
+                for (d, s) in d.iter_mut().zip(s) {
+                    *d += *s;
+                }
+            }
+            Step::FadeAdd { src, dst, fade } => {
+                let Some(f) = self.fades.get(fade as usize) else { return };
+                let total = f.total_frames.max(1) as f32;
+                let remaining = f.remaining_frames;
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                let (s, d) = unsafe { (env.audio(src), env.audio_mut(dst)) };
+                for (i, (d, s)) in d.iter_mut().zip(s).enumerate() {
+                    let gain = remaining.saturating_sub(i as u32) as f32 / total;
+                    *d += *s * gain;
+                }
+            }
+            Step::MergeEvents { srcs, dst } => {
+                let Some(list) = self.event_srcs.get(srcs.0 as usize..srcs.1 as usize) else { return };
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                let merged = unsafe { env.events_mut(dst) };
+                merged.clear();
+                for &src in list {
+                    // SAFETY: as above (verified buffers; source and destination distinct).
+                    for e in unsafe { env.events(src) }.as_slice() {
+                        let _ = merged.push(*e);
+                    }
+                }
+                status.dropped_events.fetch_add(merged.take_dropped() as u64, Ordering::Relaxed);
+            }
+            Step::HostEvents { slot, dst } => {
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                let out = unsafe { env.events_mut(dst) };
+                out.clear();
+                for e in self.host_events {
+                    let time = (e.time_frames as usize).saturating_sub(self.host_offset).min(n - 1) as u32;
+                    let _ = out.push(Event { time_frames: time, data: e.data });
+                }
+                if let Some(inbox) = slot_mut(slots, slot).and_then(|node| node.event_inbox.as_mut()) {
+                    for e in inbox.as_slice() {
+                        let _ = out.push(*e);
+                    }
+                    inbox.clear();
+                }
+                status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
+            }
+            Step::Delay { line, src, dst } => {
+                let Some(line) = self.delays.get_mut(line as usize) else { return };
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                let (s, d) = unsafe { (env.audio(src), env.audio_mut(dst)) };
+                line.process(s, d);
+            }
+            Step::TrackNotes { src, tracker } => {
+                if let Some(t) = self.trackers.get_mut(tracker as usize) {
+                    // SAFETY: as above (verified buffers; source and destination distinct).
+                    t.observe(unsafe { env.events(src) }.as_slice());
+                }
+            }
+            Step::ReleaseNotes { tracker, dst } => {
+                let Some(t) = self.trackers.get_mut(tracker as usize) else { return };
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                let out = unsafe { env.events_mut(dst) };
+                out.clear();
+                t.release_into(out);
+                status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
+            }
+            Step::BusOut { src, bus, channel } => {
+                let Some(&offset) = self.bus_offsets.get(bus as usize) else { return };
+                let Some(out) = self.outputs.get_mut(offset + channel as usize) else { return };
+                let Some(out) = out.get_mut(self.host_offset..self.host_offset + n) else { return };
+                // SAFETY: as above (verified buffers; source and destination distinct).
+                for (o, s) in out.iter_mut().zip(unsafe { env.audio(src) }) {
+                    *o += *s;
+                }
+            }
+        }
     }
+}
+
+/// Computes this chunk's values of a node's changing parameters into the scratch buffer;
+/// false if the buffer is too small (never, while the control side sizes it).
+#[inline(never)]
+fn prepare_params(env: &ChunkEnv<'_>, params: &mut ParamState) -> bool {
+    let Some(len) = params.len().checked_mul(env.frames).filter(|&len| len <= env.scratch_len) else {
+        return false;
+    };
+    // SAFETY: `len` floats of the scratch vector, which no view holds now (the previous
+    // processor call has returned).
+    params.prepare(env.frames, unsafe { std::slice::from_raw_parts_mut(env.scratch, len) });
+    true
+}
+
+/// Calls `f` on every event output buffer of `step` (between process calls, when no view of
+/// them is alive).
+#[inline(never)]
+fn for_each_event_output(env: &ChunkEnv<'_>, step: &ProcessStep, mut f: impl FnMut(&mut EventBuffer)) {
+    let Some(outs) = env.bindings.get(step.output_range()) else { return };
+    for b in outs {
+        if let PortBinding::Events(e) = *b {
+            // SAFETY: a verified event buffer inside the pool; no processor call is running,
+            // so nothing else refers to it.
+            f(unsafe { env.events_mut(e) });
+        }
+    }
+}
+
+fn slot_mut(slots: &mut [Option<NodeSlot>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
+    slots.get_mut(key.index as usize)?.as_mut().filter(|s| s.key == key)
 }

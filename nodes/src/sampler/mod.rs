@@ -634,10 +634,12 @@ impl SamplerProcessor {
 
 impl Processor for SamplerProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs.events(EVENTS_IN);
-        let params = ctx.params;
-        let (out_l, out_r) = ctx.outputs.stereo_mut(OUT);
-        let frames = ctx.frames.min(out_l.len()).min(out_r.len());
+        let events = ctx.inputs().events(EVENTS_IN);
+        let params = ctx.params();
+        let frames = ctx.frames();
+        let mut outputs = ctx.outputs();
+        let (out_l, out_r) = outputs.stereo_mut(OUT);
+        let frames = frames.min(out_l.len()).min(out_r.len());
         let (out_l, out_r) = (&mut out_l[..frames], &mut out_r[..frames]);
         out_l.fill(0.0);
         out_r.fill(0.0);
@@ -647,7 +649,7 @@ impl Processor for SamplerProcessor {
             Span::Event(event, t) => self.handle(event, &params, t),
         });
         self.output_gain.apply(params.get(GAIN_DB), out_l, out_r);
-        self.retire_unused(&mut ctx.retire);
+        self.retire_unused(&mut ctx.retire());
     }
 
     fn receive(&mut self, parcel: Parcel, retire: &mut Retire<'_>) {
