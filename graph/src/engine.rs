@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::alias_box::AliasBox;
 use crate::compiler::{compile, CompileEdge, CompileError, CompileInput, CompileNode};
 use crate::error::{EngineError, GraphError};
 use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
@@ -339,8 +340,8 @@ impl Engine {
         let description = &entry.description;
         NodeSlot {
             key,
-            processor: description.build(&config),
-            params: ParamState::new(description.params(), &entry.params, config.sample_rate),
+            processor: AliasBox::new(description.build(&config)),
+            params: AliasBox::new(Box::new(ParamState::new(description.params(), &entry.params, config.sample_rate))),
             event_inbox: (description.role() == NodeRole::HostMidiInput)
                 .then(|| Box::new(EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY))),
         }

@@ -12,6 +12,7 @@
 //!  Engine::maintain() ◀─ drop retired parcels ◀─ [parcels rtrb] ◀─ Retire::retire
 //! ```
 
+mod alias_box;
 mod compiler;
 mod context;
 mod delay_line;

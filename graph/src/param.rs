@@ -164,10 +164,7 @@ pub(crate) struct ParamChangeAt {
 /// per-node state small and close together in memory.
 pub(crate) struct ParamState {
     smoothers: Box<[Smoother]>,
-    /// Boxed: only touched when a change arrives, and inline it would push the node's slot
-    /// past one cache line.
-    #[allow(clippy::box_collection)] // see above: three words inline would cost a cache line
-    inbox: Box<Vec<ParamChangeAt>>,
+    inbox: Vec<ParamChangeAt>,
     /// Every parameter constant and nothing queued: `prepare` has nothing to do.
     settled: bool,
 }
@@ -182,7 +179,7 @@ impl ParamState {
                 Smoother::new(value, ramp)
             })
             .collect::<Box<[_]>>();
-        Self { smoothers, inbox: Box::new(Vec::with_capacity(PARAM_INBOX_CAPACITY)), settled: false }
+        Self { smoothers, inbox: Vec::with_capacity(PARAM_INBOX_CAPACITY), settled: false }
     }
 
     /// Queues a change for the current chunk; keeps the inbox sorted by offset. Returns false
@@ -289,14 +286,18 @@ impl<'a> Params<'a> {
 
     /// The values of parameter `id` over this chunk.
     #[inline]
+    ///
+    /// Never panics (this runs on the audio thread): an id the node does not have reads as a
+    /// constant 0.
     pub fn get(&self, id: ParamId) -> ParamSignal<'a> {
         let p = id.0 as usize;
-        let smoother = &self.smoothers[p];
-        if smoother.constant {
-            ParamSignal { constant: Some(smoother.current), values: &[] }
-        } else {
-            let start = p * self.stride;
-            ParamSignal { constant: None, values: &self.values[start..start + self.frames] }
+        let Some(smoother) = self.smoothers.get(p) else {
+            return ParamSignal { constant: Some(0.0), values: &[] };
+        };
+        let start = p * self.stride;
+        match self.values.get(start..start + self.frames) {
+            Some(values) if !smoother.constant => ParamSignal { constant: None, values },
+            _ => ParamSignal { constant: Some(smoother.current), values: &[] },
         }
     }
 }
@@ -394,6 +395,14 @@ mod tests {
         let whole = render(&[12]);
         assert_eq!(whole, render(&[2, 3, 1, 6]));
         assert_eq!(whole, render(&[1; 12]));
+    }
+
+    #[test]
+    fn an_unknown_parameter_reads_as_constant_zero_instead_of_panicking() {
+        let mut s = state(0.004);
+        let mut scratch = [0.0; 16];
+        s.prepare(16, &mut scratch);
+        assert_eq!(s.view(16, &scratch).get(ParamId(7)).constant(), Some(0.0));
     }
 
     #[test]

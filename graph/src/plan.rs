@@ -3,6 +3,8 @@
 
 use crate::delay_line::DelayLine;
 use crate::note_tracker::NoteTracker;
+use std::ptr::NonNull;
+
 use crate::SlotKey;
 
 /// Identity of a connection across recompiles: its two ends by processor slot and port. State
@@ -64,6 +66,58 @@ impl ProcessStep {
     }
 }
 
+/// One processor call of a plan, with the other steps that run before it: the executor walks
+/// these instead of `steps`, so a long run of processors is a tight loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    /// `steps[glue.0..glue.1]`, none of them a processor call, run before this one.
+    pub(crate) glue: (u32, u32),
+    pub(crate) step: ProcessStep,
+    /// The node's processor and parameters, filled in by the executor when it adopts the plan
+    /// (`None` until then, and for a slot that is missing).
+    pub(crate) node: Option<LinkedNode>,
+}
+
+/// Where a run's processor, parameter state and port bindings live: the heap objects owned by
+/// its slot in the executor's table, and the plan's own bindings. Valid while the plan is the
+/// executor's current plan: a slot leaves the table only when a plan that no longer names it
+/// is adopted, boxes do not move when the table is swapped for a bigger one, and a plan's
+/// bindings never change once it is built.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct LinkedNode {
+    pub(crate) processor: NonNull<dyn crate::Processor>,
+    pub(crate) params: NonNull<crate::param::ParamState>,
+    /// The run's port bindings, `bindings[step.ports.0..step.ports.1]` of the same plan.
+    pub(crate) ports: NonNull<[PortBinding]>,
+}
+
+impl PartialEq for LinkedNode {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(self.processor.as_ptr(), other.processor.as_ptr())
+            && self.params == other.params
+            && std::ptr::eq(self.ports.as_ptr(), other.ports.as_ptr())
+    }
+}
+
+impl Eq for LinkedNode {}
+
+// SAFETY: the pointers are only dereferenced by the executor, on the thread that owns the slots
+// they point into; elsewhere (a plan travelling back to be freed) they are inert data.
+unsafe impl Send for LinkedNode {}
+
+/// Splits `steps` into processor runs with the glue before each, plus the glue after the last.
+pub(crate) fn schedule(steps: &[Step]) -> (Vec<Run>, (u32, u32)) {
+    let mut runs = Vec::new();
+    let mut glue_start = 0u32;
+    for (i, step) in steps.iter().enumerate() {
+        if let Step::Process(step) = step {
+            runs.push(Run { glue: (glue_start, i as u32), step: *step, node: None });
+            glue_start = i as u32 + 1;
+        }
+    }
+    (runs, (glue_start, steps.len() as u32))
+}
+
 /// One operation of a plan.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -96,6 +150,10 @@ pub(crate) enum Step {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct RenderPlan {
     pub(crate) steps: Vec<Step>,
+    /// The processor calls of `steps` with the glue before each ([`schedule`]).
+    pub(crate) runs: Vec<Run>,
+    /// Glue after the last processor call: `steps[tail.0..tail.1]`.
+    pub(crate) tail: (u32, u32),
     pub(crate) bindings: Vec<PortBinding>,
     pub(crate) event_srcs: Vec<u32>,
     pub(crate) fades: Vec<Fade>,

@@ -2,8 +2,8 @@
 //! one the executor-overhead benchmark chains a thousand times.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, Params, PortKind, PortSpec, ProcessConfig,
-    ProcessContext, Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
+    Processor, Unit,
 };
 
 use crate::dsp::{db_to_gain, pan_gains};
@@ -85,12 +85,22 @@ impl GainProcessor {
         self.cached = (gain_db, pan);
     }
 
-    /// Gain or pan moving within the chunk: channel gains per frame.
+    /// A call in which the parameters may have changed: read them, and follow a ramp frame by
+    /// frame if one is moving. Out of line, so that the common call stays small.
     #[cold]
     #[inline(never)]
-    fn ramp(&mut self, params: Params<'_>, input: (&[f32], &[f32]), output: (&mut [f32], &mut [f32])) {
+    fn process_changing(&mut self, ctx: &mut ProcessContext<'_>) {
+        let params = ctx.params();
         let (gain, pan) = (params.get(GAIN_DB), params.get(PAN));
-        let ((in_l, in_r), (out_l, out_r)) = (input, output);
+        let (in_l, in_r) = ctx.inputs().stereo(IN);
+        let mut outputs = ctx.outputs();
+        let (out_l, out_r) = outputs.stereo_mut(OUT);
+        if let (Some(g), Some(p)) = (gain.constant(), pan.constant()) {
+            let (gl, gr) = self.gains_for(g, p);
+            scale(out_l, in_l, gl);
+            scale(out_r, in_r, gr);
+            return;
+        }
         for (i, ((ol, or), (il, ir))) in out_l.iter_mut().zip(out_r.iter_mut()).zip(in_l.iter().zip(in_r)).enumerate() {
             let (gl, gr) = self.gains_for(gain.at(i), pan.at(i));
             *ol = *il * gl;
@@ -99,28 +109,25 @@ impl GainProcessor {
     }
 }
 
+/// `out = input * gain`.
+#[inline]
+fn scale(out: &mut [f32], input: &[f32], gain: f32) {
+    for (o, i) in out.iter_mut().zip(input) {
+        *o = *i * gain;
+    }
+}
+
 impl Processor for GainProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
+        if !ctx.params_unchanged() {
+            return self.process_changing(ctx);
+        }
+        // Nothing moved since the previous call: its channel gains still hold.
+        let (gl, gr) = self.gains;
         let (in_l, in_r) = ctx.inputs().stereo(IN);
-        let (gl, gr) = if ctx.params_unchanged() {
-            self.gains
-        } else {
-            let params = ctx.params();
-            match (params.get(GAIN_DB).constant(), params.get(PAN).constant()) {
-                (Some(g), Some(p)) => self.gains_for(g, p),
-                _ => {
-                    let mut outputs = ctx.outputs();
-                    return self.ramp(params, (in_l, in_r), outputs.stereo_mut(OUT));
-                }
-            }
-        };
         let mut outputs = ctx.outputs();
         let (out_l, out_r) = outputs.stereo_mut(OUT);
-        for (o, i) in out_l.iter_mut().zip(in_l) {
-            *o = *i * gl;
-        }
-        for (o, i) in out_r.iter_mut().zip(in_r) {
-            *o = *i * gr;
-        }
+        scale(out_l, in_l, gl);
+        scale(out_r, in_r, gr);
     }
 }

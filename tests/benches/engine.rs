@@ -18,10 +18,12 @@ const BLOCK: usize = 64;
 const CHAIN: u64 = 1000;
 const GAIN_DB: f32 = -0.001;
 
-/// tone → gain ×1000 → output, every gain at GAIN_DB.
+/// gain ×1000 → output, every gain at GAIN_DB. The first gain's input is unconnected (it reads
+/// the silent buffers): a source node would add its own DSP to what is meant to be the cost of
+/// running nodes. The hand-written side multiplies zeros too, so neither meets denormals.
 fn gain_chain() -> (Engine, Executor) {
     let (mut engine, executor) = new_engine(EngineConfig::stereo(48_000.0));
-    let mut edits = vec![add(0, "tone", TestTone::new(440.0, 0.5))];
+    let mut edits = Vec::new();
     for i in 1..=CHAIN {
         edits.push(Edit::AddNode {
             id: NodeId(i),
@@ -29,7 +31,9 @@ fn gain_chain() -> (Engine, Executor) {
             description: std::sync::Arc::new(Gain::new()),
             params: vec![(gain::GAIN_DB, GAIN_DB)],
         });
-        edits.push(connect(i - 1, 0, i, 0));
+        if i > 1 {
+            edits.push(connect(i - 1, 0, i, 0));
+        }
     }
     edits.push(add(CHAIN + 1, "out", Output::new("main", 2)));
     edits.push(connect(CHAIN, 0, CHAIN + 1, 0));
@@ -46,7 +50,10 @@ fn engine_block(executor: &mut Executor, out: &mut [Vec<f32>; 2]) {
 
 /// The limit: the same multiplications as the gain chain, by a hand-written loop, on buffers
 /// laid out as the executor lays out its pool (mono buffers `stride` floats apart in one
-/// allocation), ping-ponging between two stereo pairs as the compiled chain does.
+/// allocation), ping-ponging between two stereo pairs as the compiled chain does. The block
+/// length is a run-time value, as it is for every processor (hosts choose it); with a
+/// compile-time length the compiler unrolls the loops completely, which no node can count on,
+/// and the bench reports that stricter ratio too.
 struct HandWritten {
     pool: Vec<f32>,
     stride: usize,
@@ -57,19 +64,30 @@ impl HandWritten {
     fn new(stride: usize) -> Self {
         let g = db_to_gain(GAIN_DB);
         let (pl, pr) = pan_gains(0.0);
-        Self { pool: vec![0.25f32; 6 * stride], stride, gains: (g * pl, g * pr) }
+        Self { pool: vec![0.0f32; 6 * stride], stride, gains: (g * pl, g * pr) }
     }
 
+    /// One block, its length known only at run time (the limit the goal is measured against).
     fn block(&mut self) {
+        self.run(black_box(BLOCK));
+    }
+
+    /// One block of a length fixed at compile time (fully unrolled loops: a stricter limit).
+    fn block_fixed_length(&mut self) {
+        self.run(BLOCK);
+    }
+
+    #[inline(always)]
+    fn run(&mut self, frames: usize) {
         let stride = self.stride;
         let (mut src, mut dst) = (2usize, 4usize);
         for _ in 0..CHAIN {
             for (c, gain) in [self.gains.0, self.gains.1].into_iter().enumerate() {
                 let (a, z) = self.pool.split_at_mut(dst.max(src) * stride);
                 let (input, output) = if src < dst {
-                    (&a[(src + c) * stride..][..BLOCK], &mut z[c * stride..][..BLOCK])
+                    (&a[(src + c) * stride..][..frames], &mut z[c * stride..][..frames])
                 } else {
-                    (&z[c * stride..][..BLOCK], &mut a[(dst + c) * stride..][..BLOCK])
+                    (&z[c * stride..][..frames], &mut a[(dst + c) * stride..][..frames])
                 };
                 for (o, i) in output.iter_mut().zip(input) {
                     *o = *i * gain;
@@ -104,22 +122,25 @@ fn executor_overhead(c: &mut Criterion) {
     }
     let rounds = 200;
     let per_round = 50;
-    let mut ratios = Vec::with_capacity(rounds);
-    let (mut engine_us, mut hand_us) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..per_round {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e6 / per_round as f64
+    };
+    let mut hand_fixed = HandWritten::new(executor.buffer_stride());
+    let [mut engine_us, mut hand_us, mut fixed_us, mut ratios, mut fixed_ratios] =
+        std::array::from_fn(|_| Vec::with_capacity(rounds));
     for _ in 0..rounds {
-        let start = std::time::Instant::now();
-        for _ in 0..per_round {
-            engine_block(&mut executor, &mut out);
-        }
-        let e = start.elapsed().as_secs_f64() * 1e6 / per_round as f64;
-        let start = std::time::Instant::now();
-        for _ in 0..per_round {
-            hand.block();
-        }
-        let h = start.elapsed().as_secs_f64() * 1e6 / per_round as f64;
-        ratios.push(e / h);
+        let e = time(&mut || engine_block(&mut executor, &mut out));
+        let h = time(&mut || hand.block());
+        let f = time(&mut || hand_fixed.block_fixed_length());
         engine_us.push(e);
         hand_us.push(h);
+        fixed_us.push(f);
+        ratios.push(e / h);
+        fixed_ratios.push(e / f);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -127,10 +148,12 @@ fn executor_overhead(c: &mut Criterion) {
     };
     println!(
         "executor_overhead/interleaved: engine {:.2} µs, hand-written {:.2} µs per block (medians of {rounds} rounds); \
-         median ratio {:.2} (goal <= 1.3)",
+         median ratio {:.2} (goal <= 1.3); against a hand-written loop of compile-time length ({:.2} µs): {:.2}",
         median(&mut engine_us),
         median(&mut hand_us),
-        median(&mut ratios)
+        median(&mut ratios),
+        median(&mut fixed_us),
+        median(&mut fixed_ratios),
     );
 }
 

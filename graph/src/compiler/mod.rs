@@ -312,6 +312,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
     plan.event_buffers = events.count();
     plan.slots = input.nodes.iter().map(|n| n.slot).collect();
     plan.slots.sort();
+    (plan.runs, plan.tail) = crate::plan::schedule(&plan.steps);
     verify(&plan).map_err(CompileError::Invalid)?;
     Ok(plan)
 }

@@ -175,6 +175,12 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
             }
         }
     }
+    // The executor walks the run list, not the steps: it must be exactly the steps' processor
+    // calls with the glue between them.
+    let (runs, tail) = crate::plan::schedule(&plan.steps);
+    if runs != plan.runs || tail != plan.tail {
+        return Err("the run list does not match the steps".into());
+    }
     Ok(())
 }
 

@@ -1,19 +1,18 @@
 //! What travels between the control thread and the audio thread.
 
+use crate::alias_box::AliasBox;
 use crate::param::ParamState;
 use crate::plan::RenderPlan;
 use crate::{EventBuffer, EventData, ParamId, Parcel, Processor, SlotKey};
 
 /// A node's processor and everything the audio thread keeps for it. Built on the control
 /// thread; lives in the executor's slot table until its node is removed, across any number of
-/// plan swaps (which is why node state survives edits). Stored inline in the table, one cache
-/// line each: what running a processor reads (key, processor, parameter smoothers, settled
-/// flag) is one line, and the rarely used parts are boxed behind it.
-#[repr(align(64))]
+/// plan swaps (which is why node state survives edits). The processor and its parameter state
+/// are heap objects the adopted plan's run list points at directly (see [`AliasBox`]).
 pub(crate) struct NodeSlot {
     pub(crate) key: SlotKey,
-    pub(crate) processor: Box<dyn Processor>,
-    pub(crate) params: ParamState,
+    pub(crate) processor: AliasBox<dyn Processor>,
+    pub(crate) params: AliasBox<ParamState>,
     /// Events sent to this node through the control API (MIDI input nodes only).
     pub(crate) event_inbox: Option<Box<EventBuffer>>,
 }
@@ -63,7 +62,3 @@ impl Pending {
         }
     }
 }
-
-// One cache line per slot (see `NodeSlot`); a field added carelessly would double the lines the
-// executor reads per node.
-const _: () = assert!(std::mem::size_of::<Option<NodeSlot>>() == 64);

@@ -4,13 +4,14 @@
 
 pub(crate) mod messages;
 
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::context::ChunkEnv;
 use crate::limits::PENDING_MESSAGE_CAPACITY;
 use crate::param::{ParamChangeAt, ParamState};
-use crate::plan::{PortBinding, ProcessStep, RenderPlan, Step};
+use crate::plan::{LinkedNode, PortBinding, ProcessStep, RenderPlan, Step};
 use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
@@ -213,6 +214,21 @@ impl Executor {
             }
         }
         std::mem::swap(&mut self.plan, &mut update.plan);
+        // Point the run list at the processors it calls. Every slot the plan names is in the
+        // table by now (installed above, or kept from before); a missing one is skipped.
+        let slots = &self.slots;
+        let RenderPlan { runs, bindings, .. } = &mut *self.plan;
+        for run in runs.iter_mut() {
+            let ports = bindings.get(run.step.ports.0 as usize..run.step.ports.1 as usize);
+            run.node = match (slot_ref(slots, run.step.slot), ports) {
+                (Some(node), Some(ports)) => Some(LinkedNode {
+                    processor: node.processor.as_non_null(),
+                    params: node.params.as_non_null(),
+                    ports: NonNull::from(ports),
+                }),
+                _ => None,
+            };
+        }
         // The silent run may cover buffers an earlier plan wrote to.
         if let Some(silence) = self.audio.get_mut(..self.plan.silent_buffers as usize * self.stride) {
             silence.fill(0.0);
@@ -286,7 +302,7 @@ impl Executor {
             false
         });
 
-        let RenderPlan { steps, bindings, event_srcs, fades, trackers, delays, .. } = &mut **plan;
+        let RenderPlan { steps, runs, tail, bindings, event_srcs, fades, trackers, delays, .. } = &mut **plan;
         // From here to the end of the chunk the pools are reached only through `env`.
         let env = ChunkEnv {
             frames: n,
@@ -303,28 +319,34 @@ impl Executor {
         };
         let mut glue =
             Glue { env: &env, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
-        // Processor steps run here, everything else out of line: the loop then keeps its
-        // state in registers, which matters when a plan is a long run of small processors.
-        for step in steps.iter() {
-            let Step::Process(step) = step else {
-                glue.run(step, slots);
-                continue;
-            };
-            let Some(node) = slot_mut(slots, step.slot) else { continue };
+        // Processor calls run here and everything else out of line, so that the loop keeps its
+        // state in registers: a plan is often a long run of small processors.
+        for run in runs.iter() {
+            if run.glue.0 != run.glue.1 {
+                glue.run_steps(steps, run.glue, slots);
+            }
+            let Some(node) = run.node else { continue };
+            // SAFETY: `adopt` took these pointers from the slots of this plan's nodes, which stay
+            // in the table (their boxes unmoved) until a plan without them is adopted, and from
+            // this plan's bindings, which never change. Nothing else refers to a node's
+            // processor or parameters while its run executes: the slot table is not touched
+            // here, and glue steps touch only MIDI-input inboxes.
+            let (processor, params, ports) =
+                unsafe { (&mut *node.processor.as_ptr(), &mut *node.params.as_ptr(), node.ports.as_ref()) };
+            let step = &run.step;
             if step.event_outputs {
                 for_each_event_output(&env, step, |out| out.clear());
             }
             // Settled before this chunk means nothing changed since the previous call.
-            let params_unchanged = node.params.is_settled();
-            if !params_unchanged && !prepare_params(&env, &mut node.params) {
+            let params_unchanged = params.is_settled();
+            if !params_unchanged && !prepare_params(&env, params) {
                 continue;
             }
-            let Some(ports) = bindings.get(step.ports.0 as usize..step.ports.1 as usize) else { continue };
-            node.processor.process(&mut ProcessContext {
+            processor.process(&mut ProcessContext {
                 env: &env,
                 ports,
                 inputs: step.inputs,
-                params: node.params.smoothers(),
+                params: params.smoothers(),
                 params_unchanged,
             });
             if step.event_outputs {
@@ -336,6 +358,7 @@ impl Executor {
                 });
             }
         }
+        glue.run_steps(steps, *tail, slots);
         let fades = glue.fades;
         for fade in fades.iter_mut() {
             fade.remaining_frames = fade.remaining_frames.saturating_sub(n as u32);
@@ -359,8 +382,16 @@ struct Glue<'a, 'e, 'o> {
 }
 
 impl Glue<'_, '_, '_> {
-    /// Runs one step that is not a processor call.
+    /// Runs `steps[range.0..range.1]`, none of which is a processor call.
     #[inline(never)]
+    fn run_steps(&mut self, steps: &[Step], range: (u32, u32), slots: &mut [Option<NodeSlot>]) {
+        for step in steps.get(range.0 as usize..range.1 as usize).unwrap_or(&[]) {
+            self.run(step, slots);
+        }
+    }
+
+    /// Runs one step that is not a processor call.
+    #[inline]
     fn run(&mut self, step: &Step, slots: &mut [Option<NodeSlot>]) {
         let env = self.env;
         let n = env.frames;
@@ -480,6 +511,10 @@ fn for_each_event_output(env: &ChunkEnv<'_>, step: &ProcessStep, mut f: impl FnM
             f(unsafe { env.events_mut(e) });
         }
     }
+}
+
+fn slot_ref(slots: &[Option<NodeSlot>], key: crate::SlotKey) -> Option<&NodeSlot> {
+    slots.get(key.index as usize)?.as_ref().filter(|s| s.key == key)
 }
 
 fn slot_mut(slots: &mut [Option<NodeSlot>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
