@@ -1,59 +1,138 @@
 //! What a processor sees during one process call: its input and output buffers, parameter
 //! values and the transport.
 //!
-//! A context is six words: what every step of the chunk shares ([`ChunkEnv`]), the node's
-//! port bindings (inputs, then outputs), its parameter smoothers, and whether they changed. The executor builds one per
-//! step, and the views (`inputs()`, `outputs()`, `params()`) are computed from it only when a
-//! processor asks, in registers. A channel's address is the pool's base plus an offset the
-//! compiler stored in the binding: two dependent loads from the context, no multiplication.
-//! Short chains like this are what keep the engine's cost per node near a hand-written loop's
-//! (docs/PERFORMANCE.md has the measurements).
+//! Every processor call of a plan has its context built once, when the executor adopts the
+//! plan (it lives in the plan's run list), and the executor hands it over as it is: running a
+//! node writes nothing but the `params_unchanged` flag, and only when it flips. What changes
+//! per chunk (length, transport, pool addresses) sits in one [`ChunkEnv`] the contexts point
+//! at. The views (`inputs()`, `outputs()`, `params()`) are computed only when a processor
+//! asks, in registers; a channel's address is the pool's base plus an offset the compiler
+//! stored in the binding. Running a long chain of small nodes is bound by stores, so each
+//! store saved per node counts (docs/PERFORMANCE.md has the measurements).
 
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 
-use crate::param::{Params, Smoother};
+use crate::param::{ParamState, Params};
 use crate::plan::PortBinding;
 use crate::{Event, EventBuffer, ExecutorStatus, Parcel, Retire, Transport};
 
 /// Everything one processor call may read and write: its ports, its parameters, the chunk's
 /// length, sample rate and transport, and where to retire parcels.
+///
+/// Processors only ever see `&mut ProcessContext<'a>` with `'a` limited to the call, and cannot
+/// build, copy or replace one, so nothing a context points at can be kept past the call.
 pub struct ProcessContext<'a> {
-    pub(crate) env: &'a ChunkEnv<'a>,
-    /// The node's input port bindings followed by its output port bindings.
-    pub(crate) ports: &'a [PortBinding],
+    /// The executor's per-chunk environment (boxed, so its address is stable).
+    env: NonNull<ChunkEnv>,
+    /// The node's input port bindings followed by its output port bindings (plan data).
+    ports: NonNull<[PortBinding]>,
     /// How many of `ports` are inputs.
-    pub(crate) inputs: u32,
+    inputs: u32,
     /// Whether every parameter holds the constant value it had in the previous call.
-    pub(crate) params_unchanged: bool,
-    /// The node's parameter smoothers (their constant values and flags).
-    pub(crate) params: &'a [Smoother],
+    params_unchanged: bool,
+    /// The node's parameter state (boxed in its slot).
+    params: NonNull<ParamState>,
+    _call: PhantomData<&'a mut ()>,
+}
+
+impl ProcessContext<'static> {
+    /// A context for one run of a plan, built when the plan is adopted.
+    ///
+    /// # Safety
+    /// Until the context is dropped or its plan stops being the executor's current plan:
+    /// `env` points at the executor's live environment, `ports` at the plan's bindings, and
+    /// `params` at the node's parameter state; and while a processor holds the context, none of
+    /// them is written (the executor writes them only between processor calls).
+    pub(crate) unsafe fn linked(
+        env: NonNull<ChunkEnv>,
+        ports: NonNull<[PortBinding]>,
+        inputs: u32,
+        params: NonNull<ParamState>,
+    ) -> Self {
+        Self { env, ports, inputs, params_unchanged: false, params, _call: PhantomData }
+    }
+
+    /// The same pointers (for cloning a plan; the copy is as valid as the original).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self { ..*self }
+    }
+
+    /// Records whether the parameters are unchanged for the coming call (writes only when the
+    /// value flips: a store saved per node).
+    #[inline]
+    pub(crate) fn set_params_unchanged(&mut self, unchanged: bool) {
+        if self.params_unchanged != unchanged {
+            self.params_unchanged = unchanged;
+        }
+    }
+
+    /// The node's parameter state.
+    pub(crate) fn param_state(&self) -> NonNull<ParamState> {
+        self.params
+    }
+
+    /// The node's output port bindings.
+    ///
+    /// # Safety
+    /// As for [`ProcessContext::linked`]: the plan the context was built for is current.
+    pub(crate) unsafe fn output_bindings(&self) -> &[PortBinding] {
+        // SAFETY: the caller's contract: the plan's bindings are alive and never written.
+        let ports = unsafe { self.ports.as_ref() };
+        ports.split_at((self.inputs as usize).min(ports.len())).1
+    }
+
+    /// This context for one processor call, its lifetime cut down to the call.
+    #[inline]
+    pub(crate) fn for_call(&mut self) -> &mut ProcessContext<'_> {
+        // SAFETY: only the lifetime marker changes (the fields are raw pointers). A shorter
+        // lifetime could let a callee store a shorter-lived context in its place, but no code
+        // outside this module can build, copy or replace a context.
+        unsafe { &mut *(self as *mut ProcessContext<'static>).cast::<ProcessContext<'_>>() }
+    }
 }
 
 impl<'a> ProcessContext<'a> {
+    #[inline]
+    fn env(&self) -> &'a ChunkEnv {
+        // SAFETY: `linked`'s contract: the environment is alive and not written during a call,
+        // and `'a` does not outlive the call.
+        unsafe { self.env.as_ref() }
+    }
+
+    #[inline]
+    fn ports(&self) -> &'a [PortBinding] {
+        // SAFETY: `linked`'s contract: the plan's bindings are alive and never written.
+        unsafe { self.ports.as_ref() }
+    }
+
     /// Frames to render in this call (at most the engine's maximum block size).
     #[inline]
     pub fn frames(&self) -> usize {
-        self.env.frames
+        self.env().frames
     }
 
     /// Sample rate of the engine in Hz.
     #[inline]
     pub fn sample_rate(&self) -> f32 {
-        self.env.sample_rate
+        self.env().sample_rate
     }
 
     /// Musical time at the first frame of this chunk.
     #[inline]
     pub fn transport(&self) -> &'a Transport {
-        self.env.transport
+        // SAFETY: the executor points `transport` at its transport before each chunk and does
+        // not change it until the chunk is done.
+        unsafe { &*self.env().transport }
     }
 
     /// The input ports, indexed as declared by the node. Input buffers are never written
     /// during the call, so the view may be kept while outputs are written.
     #[inline]
     pub fn inputs(&self) -> Inputs<'a> {
-        let (inputs, _) = self.ports.split_at((self.inputs as usize).min(self.ports.len()));
-        Inputs { bindings: inputs, env: self.env }
+        let ports = self.ports();
+        let (inputs, _) = ports.split_at((self.inputs as usize).min(ports.len()));
+        Inputs { bindings: inputs, env: self.env() }
     }
 
     /// True when no parameter has changed since this processor's previous call and none
@@ -68,35 +147,40 @@ impl<'a> ProcessContext<'a> {
     /// Parameter values for this chunk.
     #[inline]
     pub fn params(&self) -> Params<'a> {
-        Params::new(self.params, self.env.frames, self.env.param_values())
+        // SAFETY: `linked`'s contract: the parameter state is alive and not written during a
+        // call.
+        let state: &'a ParamState = unsafe { self.params.as_ref() };
+        Params::new(state.smoothers(), self.env().frames, self.env().param_values())
     }
 
     /// The output ports, indexed as declared by the node.
     #[inline]
     pub fn outputs(&mut self) -> Outputs<'_> {
-        let (_, outputs) = self.ports.split_at((self.inputs as usize).min(self.ports.len()));
-        Outputs { bindings: outputs, env: self.env, _exclusive: PhantomData }
+        let ports = self.ports();
+        let (_, outputs) = ports.split_at((self.inputs as usize).min(ports.len()));
+        Outputs { bindings: outputs, env: self.env(), _exclusive: PhantomData }
     }
 
     /// Where parcels the processor no longer needs go (to be freed off the audio thread).
     #[inline]
     pub fn retire(&mut self) -> Retire<'_> {
+        let env = self.env();
         // SAFETY: `parcels` points at the executor's parcel producer, which the executor does
         // not touch while a chunk runs; processors run one at a time, and the returned value
-        // borrows this context mutably, so this is the only reference to the producer.
-        Retire { queue: unsafe { &mut *self.env.parcels }, status: self.env.status }
+        // borrows this context mutably, so this is the only reference to the producer. The
+        // status counters are alive as long as the executor.
+        unsafe { Retire { queue: &mut *env.parcels, status: &*env.status } }
     }
 }
 
-/// What every step of one chunk shares, built once per chunk on the audio thread. The pools
-/// are raw pointers taken once per chunk from the executor's vectors, and every access to the
-/// pools during the chunk goes through them (never through the vectors), so the views handed
-/// to processors stay valid for the whole chunk.
-pub(crate) struct ChunkEnv<'a> {
+/// What every processor call of one chunk shares. It lives in a box owned by the executor
+/// (contexts point at it) and is refreshed at the start of every chunk, before any processor
+/// runs. The pools are raw pointers taken then from the executor's vectors, and every access
+/// to the pools during the chunk goes through them (never through the vectors), so the views
+/// handed to processors stay valid for the whole chunk.
+pub(crate) struct ChunkEnv {
     pub(crate) frames: usize,
     pub(crate) sample_rate: f32,
-    /// All port bindings of the plan; steps name ranges of it.
-    pub(crate) bindings: &'a [PortBinding],
     pub(crate) audio: *mut f32,
     /// Distance in floats between two audio buffers of the pool.
     pub(crate) stride: usize,
@@ -104,12 +188,35 @@ pub(crate) struct ChunkEnv<'a> {
     /// Parameter scratch (per-frame values of ramping parameters of the node being run).
     pub(crate) scratch: *mut f32,
     pub(crate) scratch_len: usize,
-    pub(crate) transport: &'a Transport,
+    pub(crate) transport: *const Transport,
     pub(crate) parcels: *mut rtrb::Producer<Parcel>,
-    pub(crate) status: &'a ExecutorStatus,
+    pub(crate) status: *const ExecutorStatus,
 }
 
-impl<'a> ChunkEnv<'a> {
+// SAFETY: the pointers lead into the executor that owns the environment, and are only followed
+// on the thread running that executor.
+unsafe impl Send for ChunkEnv {}
+
+impl ChunkEnv {
+    /// An environment for an executor that has not run yet (nothing points anywhere useful;
+    /// every chunk starts by filling it in).
+    pub(crate) fn empty(sample_rate: f32, stride: usize) -> Self {
+        Self {
+            frames: 0,
+            sample_rate,
+            audio: std::ptr::null_mut(),
+            stride,
+            events: std::ptr::null_mut(),
+            scratch: std::ptr::null_mut(),
+            scratch_len: 0,
+            transport: std::ptr::null(),
+            parcels: std::ptr::null_mut(),
+            status: std::ptr::null(),
+        }
+    }
+}
+
+impl ChunkEnv {
     /// Start of audio buffer `buf`. Dereferencing it is sound for buffers a verified plan
     /// names: the verifier checked that every buffer a step uses (every port's run
     /// `first..first + channels`) is below the plan's buffer count, and the executor checked
@@ -174,7 +281,7 @@ impl<'a> ChunkEnv<'a> {
 
     /// The values ramping parameters were prepared into for the node being run.
     #[inline]
-    pub(crate) fn param_values(&self) -> &'a [f32] {
+    pub(crate) fn param_values(&self) -> &[f32] {
         // SAFETY: `scratch` points at `scratch_len` initialised floats of the executor's
         // scratch vector, which lives (unmoved) for the whole chunk. It is written only by
         // the executor between process calls, never while a processor holds this slice
@@ -187,7 +294,7 @@ impl<'a> ChunkEnv<'a> {
 #[derive(Copy, Clone)]
 pub struct Inputs<'a> {
     bindings: &'a [PortBinding],
-    env: &'a ChunkEnv<'a>,
+    env: &'a ChunkEnv,
 }
 
 impl<'a> Inputs<'a> {
@@ -250,7 +357,7 @@ impl<'a> Inputs<'a> {
 /// Write access to a processor's output ports, borrowed from its [`ProcessContext`].
 pub struct Outputs<'a> {
     bindings: &'a [PortBinding],
-    env: &'a ChunkEnv<'a>,
+    env: &'a ChunkEnv,
     _exclusive: PhantomData<&'a mut [f32]>,
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alias_box::AliasBox;
+use crate::context::ChunkEnv;
 use crate::compiler::{compile, CompileEdge, CompileError, CompileInput, CompileNode};
 use crate::error::{EngineError, GraphError};
 use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
@@ -158,6 +159,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         bus_offsets,
         transport: Transport::default(),
         status: status.clone(),
+        env: AliasBox::new(Box::new(ChunkEnv::empty(config.sample_rate, stride))),
     };
     let fade_frames = (EDGE_FADE_SECONDS * config.sample_rate as f64).round().max(1.0) as u32;
     let engine = Engine {

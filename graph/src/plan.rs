@@ -5,7 +5,7 @@ use crate::delay_line::DelayLine;
 use crate::note_tracker::NoteTracker;
 use std::ptr::NonNull;
 
-use crate::SlotKey;
+use crate::{ProcessContext, SlotKey};
 
 /// Identity of a connection across recompiles: its two ends by processor slot and port. State
 /// that belongs to a connection (held notes, delay lines) moves from plan to plan by this key.
@@ -78,30 +78,39 @@ pub(crate) struct Run {
     pub(crate) node: Option<LinkedNode>,
 }
 
-/// Where a run's processor, parameter state and port bindings live: the heap objects owned by
-/// its slot in the executor's table, and the plan's own bindings. Valid while the plan is the
+/// A run's processor and the context it is called with (which points at the node's parameter
+/// state, the plan's bindings for it and the executor's environment): the heap objects owned
+/// by its slot in the executor's table, and the plan's own data. Valid while the plan is the
 /// executor's current plan: a slot leaves the table only when a plan that no longer names it
 /// is adopted, boxes do not move when the table is swapped for a bigger one, and a plan's
 /// bindings never change once it is built.
-#[derive(Copy, Clone, Debug)]
 pub(crate) struct LinkedNode {
     pub(crate) processor: NonNull<dyn crate::Processor>,
-    pub(crate) params: NonNull<crate::param::ParamState>,
-    /// The run's port bindings, `bindings[step.ports.0..step.ports.1]` of the same plan.
-    pub(crate) ports: NonNull<[PortBinding]>,
+    pub(crate) ctx: ProcessContext<'static>,
+}
+
+impl Clone for LinkedNode {
+    fn clone(&self) -> Self {
+        Self { processor: self.processor, ctx: self.ctx.duplicate() }
+    }
+}
+
+impl std::fmt::Debug for LinkedNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkedNode").field("processor", &self.processor).finish_non_exhaustive()
+    }
 }
 
 impl PartialEq for LinkedNode {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::addr_eq(self.processor.as_ptr(), other.processor.as_ptr())
-            && self.params == other.params
-            && std::ptr::eq(self.ports.as_ptr(), other.ports.as_ptr())
+            && self.ctx.param_state() == other.ctx.param_state()
     }
 }
 
 impl Eq for LinkedNode {}
 
-// SAFETY: the pointers are only dereferenced by the executor, on the thread that owns the slots
+// SAFETY: the pointers are only followed by the executor, on the thread that owns the slots
 // they point into; elsewhere (a plan travelling back to be freed) they are inert data.
 unsafe impl Send for LinkedNode {}
 

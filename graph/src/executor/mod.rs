@@ -8,10 +8,11 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::alias_box::AliasBox;
 use crate::context::ChunkEnv;
 use crate::limits::PENDING_MESSAGE_CAPACITY;
 use crate::param::{ParamChangeAt, ParamState};
-use crate::plan::{LinkedNode, PortBinding, ProcessStep, RenderPlan, Step};
+use crate::plan::{LinkedNode, PortBinding, RenderPlan, Step};
 use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
@@ -86,6 +87,9 @@ pub struct Executor {
     pub(crate) bus_offsets: Vec<usize>,
     pub(crate) transport: Transport,
     pub(crate) status: Arc<ExecutorStatus>,
+    /// What every processor call of a chunk shares; boxed because the contexts of the current
+    /// plan's run list point at it.
+    pub(crate) env: AliasBox<ChunkEnv>,
 }
 
 impl Executor {
@@ -217,14 +221,21 @@ impl Executor {
         // Point the run list at the processors it calls. Every slot the plan names is in the
         // table by now (installed above, or kept from before); a missing one is skipped.
         let slots = &self.slots;
+        let env = self.env.as_non_null();
         let RenderPlan { runs, bindings, .. } = &mut *self.plan;
         for run in runs.iter_mut() {
             let ports = bindings.get(run.step.ports.0 as usize..run.step.ports.1 as usize);
             run.node = match (slot_ref(slots, run.step.slot), ports) {
                 (Some(node), Some(ports)) => Some(LinkedNode {
                     processor: node.processor.as_non_null(),
-                    params: node.params.as_non_null(),
-                    ports: NonNull::from(ports),
+                    // SAFETY: the environment is the executor's own box; the bindings are this
+                    // plan's, which never change; the parameter state is boxed in a slot of
+                    // this plan, which stays until a plan without it is adopted (and then this
+                    // plan, with its contexts, is no longer run). The executor writes the
+                    // environment and parameters only between processor calls.
+                    ctx: unsafe {
+                        ProcessContext::linked(env, NonNull::from(ports), run.step.inputs, node.params.as_non_null())
+                    },
                 }),
                 _ => None,
             };
@@ -277,6 +288,7 @@ impl Executor {
             transport,
             status,
             parcels,
+            env: env_box,
             ..
         } = self;
 
@@ -302,55 +314,52 @@ impl Executor {
             false
         });
 
-        let RenderPlan { steps, runs, tail, bindings, event_srcs, fades, trackers, delays, .. } = &mut **plan;
-        // From here to the end of the chunk the pools are reached only through `env`.
-        let env = ChunkEnv {
+        let RenderPlan { steps, runs, tail, event_srcs, fades, trackers, delays, .. } = &mut **plan;
+        // From here to the end of the chunk the pools are reached only through the environment.
+        **env_box = ChunkEnv {
             frames: n,
             sample_rate: *sample_rate,
-            bindings,
             audio: audio.as_mut_ptr(),
             stride: *stride,
             events: events.as_mut_ptr(),
             scratch: param_scratch.as_mut_ptr(),
             scratch_len: param_scratch.len(),
-            transport,
-            parcels,
-            status,
+            transport: &*transport,
+            parcels: &mut *parcels,
+            status: &**status,
         };
-        let mut glue =
-            Glue { env: &env, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
+        let env: &ChunkEnv = env_box;
+        let mut glue = Glue { env, status, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
         // Processor calls run here and everything else out of line, so that the loop keeps its
-        // state in registers: a plan is often a long run of small processors.
-        for run in runs.iter() {
+        // state in registers: a plan is often a long run of small processors, and every store
+        // the loop makes per node costs about as much as one of the node's own.
+        for run in runs.iter_mut() {
             if run.glue.0 != run.glue.1 {
                 glue.run_steps(steps, run.glue, slots);
             }
-            let Some(node) = run.node else { continue };
-            // SAFETY: `adopt` took these pointers from the slots of this plan's nodes, which stay
-            // in the table (their boxes unmoved) until a plan without them is adopted, and from
-            // this plan's bindings, which never change. Nothing else refers to a node's
-            // processor or parameters while its run executes: the slot table is not touched
-            // here, and glue steps touch only MIDI-input inboxes.
-            let (processor, params, ports) =
-                unsafe { (&mut *node.processor.as_ptr(), &mut *node.params.as_ptr(), node.ports.as_ref()) };
+            let Some(node) = run.node.as_mut() else { continue };
             let step = &run.step;
+            // SAFETY: `adopt` took this pointer from the slot of one of this plan's nodes, which
+            // stays in the table (its box unmoved) until a plan without it is adopted. Nothing
+            // else refers to the parameter state now: the slot table is not touched here, and
+            // no processor is running.
+            let params = unsafe { &mut *node.ctx.param_state().as_ptr() };
             if step.event_outputs {
-                for_each_event_output(&env, step, |out| out.clear());
+                // SAFETY: the context's plan is the current one.
+                for_each_event_output(env, unsafe { node.ctx.output_bindings() }, |out| out.clear());
             }
             // Settled before this chunk means nothing changed since the previous call.
             let params_unchanged = params.is_settled();
-            if !params_unchanged && !prepare_params(&env, params) {
+            if !params_unchanged && !prepare_params(env, params) {
                 continue;
             }
-            processor.process(&mut ProcessContext {
-                env: &env,
-                ports,
-                inputs: step.inputs,
-                params: params.smoothers(),
-                params_unchanged,
-            });
+            node.ctx.set_params_unchanged(params_unchanged);
+            // SAFETY: as for the parameters: the processor is boxed in a slot of this plan, and
+            // nothing else refers to it during the call.
+            unsafe { &mut *node.processor.as_ptr() }.process(node.ctx.for_call());
             if step.event_outputs {
-                for_each_event_output(&env, step, |out| {
+                // SAFETY: as above.
+                for_each_event_output(env, unsafe { node.ctx.output_bindings() }, |out| {
                     let dropped = out.take_dropped();
                     if dropped > 0 {
                         status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
@@ -369,8 +378,9 @@ impl Executor {
 
 /// What the steps other than processor calls need, gathered so that running one is a call
 /// with two arguments.
-struct Glue<'a, 'e, 'o> {
-    env: &'a ChunkEnv<'e>,
+struct Glue<'a, 'o> {
+    env: &'a ChunkEnv,
+    status: &'a ExecutorStatus,
     event_srcs: &'a [u32],
     fades: &'a mut [crate::plan::Fade],
     trackers: &'a mut [crate::note_tracker::NoteTracker],
@@ -381,7 +391,7 @@ struct Glue<'a, 'e, 'o> {
     outputs: &'a mut [&'o mut [f32]],
 }
 
-impl Glue<'_, '_, '_> {
+impl Glue<'_, '_> {
     /// Runs `steps[range.0..range.1]`, none of which is a processor call.
     #[inline(never)]
     fn run_steps(&mut self, steps: &[Step], range: (u32, u32), slots: &mut [Option<NodeSlot>]) {
@@ -395,7 +405,7 @@ impl Glue<'_, '_, '_> {
     fn run(&mut self, step: &Step, slots: &mut [Option<NodeSlot>]) {
         let env = self.env;
         let n = env.frames;
-        let status = env.status;
+        let status = self.status;
         // SAFETY (for every pool access below): the plan was verified (every buffer a step names
         // is inside the pools, which `adopt` checked are big enough), and each step's source
         // buffers are distinct from its destination (`src != dst` for copies, adds, fades and
@@ -489,7 +499,7 @@ impl Glue<'_, '_, '_> {
 /// Computes this chunk's values of a node's changing parameters into the scratch buffer;
 /// false if the buffer is too small (never, while the control side sizes it).
 #[inline(never)]
-fn prepare_params(env: &ChunkEnv<'_>, params: &mut ParamState) -> bool {
+fn prepare_params(env: &ChunkEnv, params: &mut ParamState) -> bool {
     let Some(len) = params.len().checked_mul(env.frames).filter(|&len| len <= env.scratch_len) else {
         return false;
     };
@@ -499,12 +509,11 @@ fn prepare_params(env: &ChunkEnv<'_>, params: &mut ParamState) -> bool {
     true
 }
 
-/// Calls `f` on every event output buffer of `step` (between process calls, when no view of
-/// them is alive).
+/// Calls `f` on every event output buffer among `outputs` (between process calls, when no
+/// view of them is alive).
 #[inline(never)]
-fn for_each_event_output(env: &ChunkEnv<'_>, step: &ProcessStep, mut f: impl FnMut(&mut EventBuffer)) {
-    let Some(outs) = env.bindings.get(step.output_range()) else { return };
-    for b in outs {
+fn for_each_event_output(env: &ChunkEnv, outputs: &[PortBinding], mut f: impl FnMut(&mut EventBuffer)) {
+    for b in outputs {
         if let PortBinding::Events(e) = *b {
             // SAFETY: a verified event buffer inside the pool; no processor call is running,
             // so nothing else refers to it.
