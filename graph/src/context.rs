@@ -25,10 +25,10 @@ use crate::{Event, EventBuffer, ExecutorStatus, Parcel, Retire, Transport};
 pub struct ProcessContext<'a> {
     /// The executor's per-chunk environment (boxed, so its address is stable).
     env: NonNull<ChunkEnv>,
-    /// The node's input port bindings followed by its output port bindings (plan data).
-    ports: NonNull<[PortBinding]>,
-    /// How many of `ports` are inputs.
-    inputs: u32,
+    /// The node's input port bindings (plan data).
+    inputs: NonNull<[PortBinding]>,
+    /// The node's output port bindings (plan data).
+    outputs: NonNull<[PortBinding]>,
     /// Whether every parameter holds the constant value it had in the previous call.
     params_unchanged: bool,
     /// The node's parameter state (boxed in its slot).
@@ -46,11 +46,13 @@ impl ProcessContext<'static> {
     /// them is written (the executor writes them only between processor calls).
     pub(crate) unsafe fn linked(
         env: NonNull<ChunkEnv>,
-        ports: NonNull<[PortBinding]>,
+        ports: &[PortBinding],
         inputs: u32,
         params: NonNull<ParamState>,
     ) -> Self {
-        Self { env, ports, inputs, params_unchanged: false, params, _call: PhantomData }
+        let (inputs, outputs) = ports.split_at((inputs as usize).min(ports.len()));
+        let (inputs, outputs) = (NonNull::from(inputs), NonNull::from(outputs));
+        Self { env, inputs, outputs, params_unchanged: false, params, _call: PhantomData }
     }
 
     /// The same pointers (for cloning a plan; the copy is as valid as the original).
@@ -78,8 +80,7 @@ impl ProcessContext<'static> {
     /// As for [`ProcessContext::linked`]: the plan the context was built for is current.
     pub(crate) unsafe fn output_bindings(&self) -> &[PortBinding] {
         // SAFETY: the caller's contract: the plan's bindings are alive and never written.
-        let ports = unsafe { self.ports.as_ref() };
-        ports.split_at((self.inputs as usize).min(ports.len())).1
+        unsafe { self.outputs.as_ref() }
     }
 
     /// This context for one processor call, its lifetime cut down to the call.
@@ -100,10 +101,11 @@ impl<'a> ProcessContext<'a> {
         unsafe { self.env.as_ref() }
     }
 
+    /// `self.inputs` or `self.outputs` as a slice.
     #[inline]
-    fn ports(&self) -> &'a [PortBinding] {
+    fn bindings(ports: NonNull<[PortBinding]>) -> &'a [PortBinding] {
         // SAFETY: `linked`'s contract: the plan's bindings are alive and never written.
-        unsafe { self.ports.as_ref() }
+        unsafe { ports.as_ref() }
     }
 
     /// Frames to render in this call (at most the engine's maximum block size).
@@ -130,9 +132,7 @@ impl<'a> ProcessContext<'a> {
     /// during the call, so the view may be kept while outputs are written.
     #[inline]
     pub fn inputs(&self) -> Inputs<'a> {
-        let ports = self.ports();
-        let (inputs, _) = ports.split_at((self.inputs as usize).min(ports.len()));
-        Inputs { bindings: inputs, env: self.env() }
+        Inputs { bindings: Self::bindings(self.inputs), env: self.env() }
     }
 
     /// True when no parameter has changed since this processor's previous call and none
@@ -156,9 +156,7 @@ impl<'a> ProcessContext<'a> {
     /// The output ports, indexed as declared by the node.
     #[inline]
     pub fn outputs(&mut self) -> Outputs<'_> {
-        let ports = self.ports();
-        let (_, outputs) = ports.split_at((self.inputs as usize).min(ports.len()));
-        Outputs { bindings: outputs, env: self.env(), _exclusive: PhantomData }
+        Outputs { bindings: Self::bindings(self.outputs), env: self.env(), _exclusive: PhantomData }
     }
 
     /// Where parcels the processor no longer needs go (to be freed off the audio thread).

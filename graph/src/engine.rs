@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alias_box::AliasBox;
-use crate::context::ChunkEnv;
 use crate::compiler::{compile, CompileEdge, CompileError, CompileInput, CompileNode};
+use crate::context::ChunkEnv;
 use crate::error::{EngineError, GraphError};
 use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
 use crate::executor::{Executor, ExecutorStatus};

@@ -4,7 +4,6 @@
 
 pub(crate) mod messages;
 
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -233,9 +232,7 @@ impl Executor {
                     // this plan, which stays until a plan without it is adopted (and then this
                     // plan, with its contexts, is no longer run). The executor writes the
                     // environment and parameters only between processor calls.
-                    ctx: unsafe {
-                        ProcessContext::linked(env, NonNull::from(ports), run.step.inputs, node.params.as_non_null())
-                    },
+                    ctx: unsafe { ProcessContext::linked(env, ports, run.step.inputs, node.params.as_non_null()) },
                 }),
                 _ => None,
             };
@@ -329,7 +326,8 @@ impl Executor {
             status: &**status,
         };
         let env: &ChunkEnv = env_box;
-        let mut glue = Glue { env, status, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
+        let mut glue =
+            Glue { env, status, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
         // Processor calls run here and everything else out of line, so that the loop keeps its
         // state in registers: a plan is often a long run of small processors, and every store
         // the loop makes per node costs about as much as one of the node's own.
