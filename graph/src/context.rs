@@ -359,7 +359,7 @@ pub struct Outputs<'a> {
     _exclusive: PhantomData<&'a mut [f32]>,
 }
 
-impl Outputs<'_> {
+impl<'a> Outputs<'a> {
     /// Number of output ports.
     pub fn len(&self) -> usize {
         self.bindings.len()
@@ -401,6 +401,18 @@ impl Outputs<'_> {
             }
             _ => (&mut [], &mut []),
         }
+    }
+
+    /// Like [`Outputs::stereo_mut`], consuming the view: the slices then live as long as the
+    /// context borrow the view came from (for helpers that return them).
+    #[inline]
+    pub fn into_stereo(mut self, port: usize) -> (&'a mut [f32], &'a mut [f32]) {
+        let (l, r) = self.stereo_mut(port);
+        let (l, r) = ((l.as_mut_ptr(), l.len()), (r.as_mut_ptr(), r.len()));
+        // SAFETY: the view is consumed, so these are the only references derived from it; they
+        // cover the same distinct pool buffers `stereo_mut` returned (or nothing), valid for
+        // `'a`, the borrow of the context the view was made from.
+        unsafe { (std::slice::from_raw_parts_mut(l.0, l.1), std::slice::from_raw_parts_mut(r.0, r.1)) }
     }
 
     /// The event buffer of event output `port`, emptied before the call; `None` if `port` is

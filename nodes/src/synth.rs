@@ -87,8 +87,8 @@ use noderack_graph::{
 
 use crate::dsp::filter::resonance_to_damping;
 use crate::dsp::{
-    key_to_hz, pan_gains, split_at_events, Adsr, AdsrShape, Oscillator, OutputGain, Span, Stage, Svf, SvfCoefficients,
-    Waveform,
+    instrument_io, key_to_hz, pan_gains, split_at_events, Adsr, AdsrShape, InstrumentIo, Oscillator, OutputGain, Span,
+    Stage, Svf, SvfCoefficients, Waveform,
 };
 use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
@@ -683,15 +683,8 @@ impl SynthProcessor {
 
 impl Processor for SynthProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs().events(EVENTS_IN);
-        let params = ctx.params();
-        let frames = ctx.frames();
-        let mut outputs = ctx.outputs();
-        let (out_l, out_r) = outputs.stereo_mut(OUT);
-        let frames = frames.min(out_l.len()).min(out_r.len());
-        let (out_l, out_r) = (&mut out_l[..frames], &mut out_r[..frames]);
-        out_l.fill(0.0);
-        out_r.fill(0.0);
+        let InstrumentIo { events, params, out_l, out_r } = instrument_io(ctx, EVENTS_IN, OUT);
+        let frames = out_l.len();
 
         let all_constant = (0..CONTROL_PARAMS).all(|p| params.get(ParamId(p as u32)).constant().is_some());
         self.chunk_controls = None;

@@ -71,6 +71,36 @@ pub enum Span<'e> {
     Event(&'e noderack_graph::Event, usize),
 }
 
+/// What an instrument's call works with: the events on its MIDI input, its parameters, and
+/// its stereo output cut to the chunk and cleared (voices add into it).
+pub struct InstrumentIo<'c, 'a> {
+    /// Events of this chunk, sorted by time.
+    pub events: &'a [noderack_graph::Event],
+    /// Parameter values of this chunk.
+    pub params: noderack_graph::Params<'a>,
+    /// Left output channel, zeroed.
+    pub out_l: &'c mut [f32],
+    /// Right output channel, zeroed.
+    pub out_r: &'c mut [f32],
+}
+
+/// The [`InstrumentIo`] of a call: events from input `events_in`, stereo output `out`.
+pub fn instrument_io<'c, 'a>(
+    ctx: &'c mut noderack_graph::ProcessContext<'a>,
+    events_in: usize,
+    out: usize,
+) -> InstrumentIo<'c, 'a> {
+    let events = ctx.inputs().events(events_in);
+    let params = ctx.params();
+    let frames = ctx.frames();
+    let (out_l, out_r) = ctx.outputs().into_stereo(out);
+    let frames = frames.min(out_l.len()).min(out_r.len());
+    let (out_l, out_r) = (&mut out_l[..frames], &mut out_r[..frames]);
+    out_l.fill(0.0);
+    out_r.fill(0.0);
+    InstrumentIo { events, params, out_l, out_r }
+}
+
 /// Walks a chunk of `frames` frames with its sorted `events`, calling `step` for each run of
 /// frames between events and for each event at its frame: what makes instruments
 /// sample-accurate.

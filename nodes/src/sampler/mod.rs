@@ -72,7 +72,7 @@ use program::PreparedInstrument;
 pub use program::SamplerProgram;
 use voice::{FilterTap, Voice};
 
-use crate::dsp::{split_at_events, OutputGain, Span, SvfCoefficients};
+use crate::dsp::{instrument_io, split_at_events, InstrumentIo, OutputGain, Span, SvfCoefficients};
 
 /// Event input port index.
 pub const EVENTS_IN: usize = 0;
@@ -634,15 +634,8 @@ impl SamplerProcessor {
 
 impl Processor for SamplerProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
-        let events = ctx.inputs().events(EVENTS_IN);
-        let params = ctx.params();
-        let frames = ctx.frames();
-        let mut outputs = ctx.outputs();
-        let (out_l, out_r) = outputs.stereo_mut(OUT);
-        let frames = frames.min(out_l.len()).min(out_r.len());
-        let (out_l, out_r) = (&mut out_l[..frames], &mut out_r[..frames]);
-        out_l.fill(0.0);
-        out_r.fill(0.0);
+        let InstrumentIo { events, params, out_l, out_r } = instrument_io(ctx, EVENTS_IN, OUT);
+        let frames = out_l.len();
 
         split_at_events(events, frames, |span| match span {
             Span::Frames(start, end) => self.render(&params, out_l, out_r, start, end),
