@@ -87,8 +87,9 @@ impl ProcessContext<'static> {
     #[inline]
     pub(crate) fn for_call(&mut self) -> &mut ProcessContext<'_> {
         // SAFETY: only the lifetime marker changes (the fields are raw pointers). A shorter
-        // lifetime could let a callee store a shorter-lived context in its place, but no code
-        // outside this module can build, copy or replace a context.
+        // lifetime could let a callee store a shorter-lived context in its place, but the
+        // callee is a processor, and no code outside this crate can build, copy or replace a
+        // context.
         unsafe { &mut *(self as *mut ProcessContext<'static>).cast::<ProcessContext<'_>>() }
     }
 }
