@@ -258,6 +258,28 @@ fn fading_connection_is_added_through_a_fade() {
     assert!(plan.steps.iter().any(|s| matches!(s, Step::FadeAdd { src, .. } if *src == bound(&plan, 1, true, 0)[0])));
 }
 
+/// Two fan-in sources: the sum's copy and add steps are the glue before the node that reads
+/// them, and the bus output is the tail.
+#[test]
+fn the_run_list_holds_each_processor_call_with_the_steps_before_it() {
+    let nodes = vec![node(0, &[], &[M]), node(1, &[], &[M]), node(2, &[M], &[M])];
+    let plan = compile_nodes(nodes, vec![edge(0, 2, 0), edge(1, 2, 0)]);
+    let order: Vec<u32> = plan.runs.iter().map(|r| r.step.slot.index).collect();
+    assert_eq!(order, process_order(&plan));
+    let mut next = 0u32;
+    for run in &plan.runs {
+        assert_eq!(run.glue.0, next, "runs cover the steps in order");
+        let glue = &plan.steps[run.glue.0 as usize..run.glue.1 as usize];
+        assert!(glue.iter().all(|s| !matches!(s, Step::Process(_))), "glue holds no processor call");
+        assert_eq!(plan.steps[run.glue.1 as usize], Step::Process(run.step));
+        assert!(run.node.is_none(), "links are the executor's to make");
+        next = run.glue.1 + 1;
+    }
+    let last = plan.runs.last().expect("runs");
+    assert!(matches!(plan.steps[last.glue.0 as usize..last.glue.1 as usize], [Step::Copy { .. }, Step::Add { .. }]));
+    assert_eq!(plan.tail, (next, plan.steps.len() as u32));
+}
+
 mod verifier {
     use super::*;
 
@@ -268,6 +290,14 @@ mod verifier {
     #[test]
     fn accepts_compiled_plans() {
         assert_eq!(verify(&base()), Ok(()));
+    }
+
+    #[test]
+    fn rejects_a_run_list_that_skips_a_processor_call() {
+        let mut plan = base();
+        assert_eq!(plan.runs.len(), 2);
+        plan.runs.pop();
+        assert!(verify(&plan).unwrap_err().contains("run list"));
     }
 
     #[test]
