@@ -219,6 +219,42 @@ fn compile_time(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // What the audio thread pays for adopting a plan at 10 000 nodes (taking removed slots,
+    // moving in pools and processors, linking the run list): the 64-frame block that adopts
+    // an edit's plan, against the same block without one.
+    let mut group = c.benchmark_group("adopt");
+    group.sample_size(20);
+    let block = |executor: &mut Executor| {
+        let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+        let [l, r] = &mut out;
+        let mut outs: [&mut [f32]; 2] = [l, r];
+        let start = std::time::Instant::now();
+        executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
+        start.elapsed()
+    };
+    let mut added = false;
+    group.bench_function("block_adopting_a_plan_at_10000", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                added = !added;
+                let edit = if added {
+                    vec![add(1_000_000, "x", Gain::new()), connect(5, 0, 1_000_000, 0)]
+                } else {
+                    vec![Edit::RemoveNode { id: NodeId(1_000_000) }]
+                };
+                engine.apply(edit).unwrap();
+                timed += block(&mut executor);
+                settle(&mut engine, &mut executor);
+            }
+            timed
+        })
+    });
+    group.bench_function("block_without_a_plan_at_10000", |b| {
+        b.iter_custom(|iterations| (0..iterations).map(|_| block(&mut executor)).sum())
+    });
+    group.finish();
 }
 
 criterion_group!(benches, executor_overhead, compile_time);
