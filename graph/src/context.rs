@@ -25,19 +25,41 @@ use crate::{Event, EventBuffer, ExecutorStatus, Parcel, Retire, Transport};
 pub struct ProcessContext<'a> {
     /// The executor's per-chunk environment (boxed, so its address is stable).
     env: NonNull<ChunkEnv>,
-    /// The node's input port bindings (plan data).
-    inputs: NonNull<[PortBinding]>,
-    /// The node's output port bindings (plan data).
-    outputs: NonNull<[PortBinding]>,
-    /// Whether every parameter holds the constant value it had in the previous call.
-    params_unchanged: bool,
+    /// The node's port bindings (plan data): `inputs` input ports, then `outputs` output ports.
+    ports: NonNull<PortBinding>,
     /// The node's parameter state (boxed in its slot).
     params: NonNull<ParamState>,
+    inputs: u16,
+    outputs: u16,
+    /// What the executor must do around this call besides calling the processor (bits of
+    /// [`Attention`]); zero for the common call.
+    attention: u8,
     _call: PhantomData<&'a mut ()>,
 }
 
+/// Bits of a context's `attention`: reasons the executor takes its out-of-line path for a run
+/// instead of just calling the processor. The executor's loop tests one byte per node, so the
+/// common call (no glue, no event outputs, parameters settled) costs a load and a branch.
+pub(crate) struct Attention;
+
+impl Attention {
+    /// Other steps (sums, copies, event merges) run before this call.
+    pub(crate) const GLUE: u8 = 1;
+    /// The node has event outputs, which are cleared before the call and checked after it.
+    pub(crate) const EVENT_OUTPUTS: u8 = 2;
+    /// Not linked to a processor (a plan not adopted yet, or a slot missing from the table).
+    pub(crate) const UNLINKED: u8 = 4;
+    /// A parameter may move this chunk (something was queued, or a ramp is running, or this
+    /// is the first call): the parameter state must be prepared, and the processor told that
+    /// its parameters are not unchanged. Set by the executor when it queues a change for the
+    /// node, cleared when preparing finds every parameter settled.
+    pub(crate) const PARAMS_MOVING: u8 = 8;
+}
+
 impl ProcessContext<'static> {
-    /// A context for one run of a plan, built when the plan is adopted.
+    /// A context for one run of a plan, built when the plan is adopted. `attention` holds the
+    /// run's fixed [`Attention`] bits; parameters start as moving. A node with more than
+    /// `u16::MAX` ports of either direction sees only the first `u16::MAX`.
     ///
     /// # Safety
     /// Until the context is dropped or its plan stops being the executor's current plan:
@@ -49,10 +71,33 @@ impl ProcessContext<'static> {
         ports: &[PortBinding],
         inputs: u32,
         params: NonNull<ParamState>,
+        attention: u8,
     ) -> Self {
-        let (inputs, outputs) = ports.split_at((inputs as usize).min(ports.len()));
-        let (inputs, outputs) = (NonNull::from(inputs), NonNull::from(outputs));
-        Self { env, inputs, outputs, params_unchanged: false, params, _call: PhantomData }
+        let inputs = (inputs as usize).min(ports.len()).min(u16::MAX as usize);
+        let outputs = (ports.len() - inputs).min(u16::MAX as usize);
+        Self {
+            env,
+            ports: NonNull::from(ports).cast(),
+            params,
+            inputs: inputs as u16,
+            outputs: outputs as u16,
+            attention: attention | Attention::PARAMS_MOVING,
+            _call: PhantomData,
+        }
+    }
+
+    /// A context that points nowhere, for a run not linked to a processor. It is never handed
+    /// to a processor: its `UNLINKED` bit sends the executor past the call.
+    pub(crate) fn unlinked() -> Self {
+        Self {
+            env: NonNull::dangling(),
+            ports: NonNull::dangling(),
+            params: NonNull::dangling(),
+            inputs: 0,
+            outputs: 0,
+            attention: Attention::UNLINKED | Attention::PARAMS_MOVING,
+            _call: PhantomData,
+        }
     }
 
     /// The same pointers (for cloning a plan; the copy is as valid as the original).
@@ -60,12 +105,26 @@ impl ProcessContext<'static> {
         Self { ..*self }
     }
 
-    /// Records whether the parameters are unchanged for the coming call (writes only when the
-    /// value flips: a store saved per node).
+    /// Whether the executor has anything to do for this run besides calling the processor.
     #[inline]
-    pub(crate) fn set_params_unchanged(&mut self, unchanged: bool) {
-        if self.params_unchanged != unchanged {
-            self.params_unchanged = unchanged;
+    pub(crate) fn needs_attention(&self) -> bool {
+        self.attention != 0
+    }
+
+    /// Whether `bit` (one of [`Attention`]) is set.
+    #[inline]
+    pub(crate) fn has(&self, bit: u8) -> bool {
+        self.attention & bit != 0
+    }
+
+    /// Marks the parameters as moving (or settled) for the coming calls. Writes only when the
+    /// bit flips.
+    #[inline]
+    pub(crate) fn set_params_moving(&mut self, moving: bool) {
+        let attention =
+            if moving { self.attention | Attention::PARAMS_MOVING } else { self.attention & !Attention::PARAMS_MOVING };
+        if attention != self.attention {
+            self.attention = attention;
         }
     }
 
@@ -79,8 +138,9 @@ impl ProcessContext<'static> {
     /// # Safety
     /// As for [`ProcessContext::linked`]: the plan the context was built for is current.
     pub(crate) unsafe fn output_bindings(&self) -> &[PortBinding] {
-        // SAFETY: the caller's contract: the plan's bindings are alive and never written.
-        unsafe { self.outputs.as_ref() }
+        // SAFETY: the caller's contract: the plan's bindings are alive and never written, and
+        // `ports` holds `inputs + outputs` of them.
+        unsafe { std::slice::from_raw_parts(self.ports.as_ptr().add(self.inputs as usize), self.outputs as usize) }
     }
 
     /// This context for one processor call, its lifetime cut down to the call.
@@ -102,11 +162,12 @@ impl<'a> ProcessContext<'a> {
         unsafe { self.env.as_ref() }
     }
 
-    /// `self.inputs` or `self.outputs` as a slice.
+    /// `count` bindings starting `skip` into the node's ports.
     #[inline]
-    fn bindings(ports: NonNull<[PortBinding]>) -> &'a [PortBinding] {
-        // SAFETY: `linked`'s contract: the plan's bindings are alive and never written.
-        unsafe { ports.as_ref() }
+    fn bindings(&self, skip: u16, count: u16) -> &'a [PortBinding] {
+        // SAFETY: `linked`'s contract: the plan's bindings are alive and never written, and
+        // `ports` holds `inputs + outputs` of them (`skip + count` is at most that).
+        unsafe { std::slice::from_raw_parts(self.ports.as_ptr().add(skip as usize), count as usize) }
     }
 
     /// Frames to render in this call (at most the engine's maximum block size).
@@ -133,7 +194,7 @@ impl<'a> ProcessContext<'a> {
     /// during the call, so the view may be kept while outputs are written.
     #[inline]
     pub fn inputs(&self) -> Inputs<'a> {
-        Inputs { bindings: Self::bindings(self.inputs), env: self.env() }
+        Inputs { bindings: self.bindings(0, self.inputs), env: self.env() }
     }
 
     /// True when no parameter has changed since this processor's previous call and none
@@ -142,7 +203,7 @@ impl<'a> ProcessContext<'a> {
     /// can be used again without reading them. False on the first call.
     #[inline]
     pub fn params_unchanged(&self) -> bool {
-        self.params_unchanged
+        self.attention & Attention::PARAMS_MOVING == 0
     }
 
     /// Parameter values for this chunk.
@@ -157,7 +218,7 @@ impl<'a> ProcessContext<'a> {
     /// The output ports, indexed as declared by the node.
     #[inline]
     pub fn outputs(&mut self) -> Outputs<'_> {
-        Outputs { bindings: Self::bindings(self.outputs), env: self.env(), _exclusive: PhantomData }
+        Outputs { bindings: self.bindings(self.inputs, self.outputs), env: self.env(), _exclusive: PhantomData }
     }
 
     /// Where parcels the processor no longer needs go (to be freed off the audio thread).

@@ -346,6 +346,7 @@ impl Engine {
             params: AliasBox::new(Box::new(ParamState::new(description.params(), &entry.params, config.sample_rate))),
             event_inbox: (description.role() == NodeRole::HostMidiInput)
                 .then(|| Box::new(EventBuffer::with_capacity(EVENT_BUFFER_CAPACITY))),
+            run: u32::MAX,
         }
     }
 

@@ -67,52 +67,76 @@ impl ProcessStep {
 }
 
 /// One processor call of a plan, with the other steps that run before it: the executor walks
-/// these instead of `steps`, so a long run of processors is a tight loop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// these instead of `steps`, so a long run of processors is a tight loop. This is what the
+/// compiler decides and the verifier checks; what the executor's loop reads per call is the
+/// matching [`LinkedRun`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Run {
     /// `steps[glue.0..glue.1]`, none of them a processor call, run before this one.
     pub(crate) glue: (u32, u32),
     pub(crate) step: ProcessStep,
-    /// The node's processor and parameters, filled in by the executor when it adopts the plan
-    /// (`None` until then, and for a slot that is missing).
-    pub(crate) node: Option<LinkedNode>,
 }
 
 /// A run's processor and the context it is called with (which points at the node's parameter
-/// state, the plan's bindings for it and the executor's environment): the heap objects owned
-/// by its slot in the executor's table, and the plan's own data. Valid while the plan is the
-/// executor's current plan: a slot leaves the table only when a plan that no longer names it
-/// is adopted, boxes do not move when the table is swapped for a bigger one, and a plan's
-/// bindings never change once it is built.
-pub(crate) struct LinkedNode {
+/// state, the plan's bindings for it and the executor's environment), kept apart from [`Run`]
+/// so that the loop over a long chain reads 48 bytes per node: the footprint of what a block
+/// touches per node is most of what running a small node costs beyond its own arithmetic.
+///
+/// Until the executor adopts the plan every entry is unlinked. Once linked, an entry points at
+/// heap objects owned by its slot in the executor's table, and at the plan's own data; it is
+/// valid while the plan is the executor's current plan: a slot leaves the table only when a
+/// plan that no longer names it is adopted, boxes do not move when the table is swapped for a
+/// bigger one, and a plan's bindings never change once it is built.
+pub(crate) struct LinkedRun {
     pub(crate) processor: NonNull<dyn crate::Processor>,
     pub(crate) ctx: ProcessContext<'static>,
 }
 
-impl Clone for LinkedNode {
+/// What an unlinked run points at (never called: its context says it is unlinked).
+struct Unlinked;
+
+impl crate::Processor for Unlinked {
+    fn process(&mut self, _ctx: &mut ProcessContext<'_>) {}
+}
+
+impl LinkedRun {
+    /// An entry not linked to any processor.
+    pub(crate) fn unlinked() -> Self {
+        // A zero-sized processor: a dangling, aligned pointer is a valid one.
+        Self { processor: NonNull::<Unlinked>::dangling(), ctx: ProcessContext::unlinked() }
+    }
+
+    /// Whether this entry is linked to a processor.
+    pub(crate) fn is_linked(&self) -> bool {
+        !self.ctx.has(crate::context::Attention::UNLINKED)
+    }
+}
+
+impl Clone for LinkedRun {
     fn clone(&self) -> Self {
         Self { processor: self.processor, ctx: self.ctx.duplicate() }
     }
 }
 
-impl std::fmt::Debug for LinkedNode {
+impl std::fmt::Debug for LinkedRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinkedNode").field("processor", &self.processor).finish_non_exhaustive()
+        f.debug_struct("LinkedRun").field("processor", &self.processor).finish_non_exhaustive()
     }
 }
 
-impl PartialEq for LinkedNode {
+impl PartialEq for LinkedRun {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::addr_eq(self.processor.as_ptr(), other.processor.as_ptr())
             && self.ctx.param_state() == other.ctx.param_state()
+            && self.is_linked() == other.is_linked()
     }
 }
 
-impl Eq for LinkedNode {}
+impl Eq for LinkedRun {}
 
 // SAFETY: the pointers are only followed by the executor, on the thread that owns the slots
 // they point into; elsewhere (a plan travelling back to be freed) they are inert data.
-unsafe impl Send for LinkedNode {}
+unsafe impl Send for LinkedRun {}
 
 /// Splits `steps` into processor runs with the glue before each, plus the glue after the last.
 pub(crate) fn schedule(steps: &[Step]) -> (Vec<Run>, (u32, u32)) {
@@ -120,7 +144,7 @@ pub(crate) fn schedule(steps: &[Step]) -> (Vec<Run>, (u32, u32)) {
     let mut glue_start = 0u32;
     for (i, step) in steps.iter().enumerate() {
         if let Step::Process(step) = step {
-            runs.push(Run { glue: (glue_start, i as u32), step: *step, node: None });
+            runs.push(Run { glue: (glue_start, i as u32), step: *step });
             glue_start = i as u32 + 1;
         }
     }
@@ -161,6 +185,9 @@ pub struct RenderPlan {
     pub(crate) steps: Vec<Step>,
     /// The processor calls of `steps` with the glue before each ([`schedule`]).
     pub(crate) runs: Vec<Run>,
+    /// One entry per run, linked to its processor when the executor adopts the plan (the
+    /// vector is sized here, so linking writes in place and never allocates).
+    pub(crate) linked: Vec<LinkedRun>,
     /// Glue after the last processor call: `steps[tail.0..tail.1]`.
     pub(crate) tail: (u32, u32),
     pub(crate) bindings: Vec<PortBinding>,

@@ -313,6 +313,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
     plan.slots = input.nodes.iter().map(|n| n.slot).collect();
     plan.slots.sort();
     (plan.runs, plan.tail) = crate::plan::schedule(&plan.steps);
+    plan.linked = plan.runs.iter().map(|_| crate::plan::LinkedRun::unlinked()).collect();
     verify(&plan).map_err(CompileError::Invalid)?;
     Ok(plan)
 }

@@ -272,9 +272,10 @@ fn the_run_list_holds_each_processor_call_with_the_steps_before_it() {
         let glue = &plan.steps[run.glue.0 as usize..run.glue.1 as usize];
         assert!(glue.iter().all(|s| !matches!(s, Step::Process(_))), "glue holds no processor call");
         assert_eq!(plan.steps[run.glue.1 as usize], Step::Process(run.step));
-        assert!(run.node.is_none(), "links are the executor's to make");
         next = run.glue.1 + 1;
     }
+    assert_eq!(plan.linked.len(), plan.runs.len(), "one link entry per run");
+    assert!(plan.linked.iter().all(|l| !l.is_linked()), "links are the executor's to make");
     let last = plan.runs.last().expect("runs");
     assert!(matches!(plan.steps[last.glue.0 as usize..last.glue.1 as usize], [Step::Copy { .. }, Step::Add { .. }]));
     assert_eq!(plan.tail, (next, plan.steps.len() as u32));
@@ -298,6 +299,13 @@ mod verifier {
         assert_eq!(plan.runs.len(), 2);
         plan.runs.pop();
         assert!(verify(&plan).unwrap_err().contains("run list"));
+    }
+
+    #[test]
+    fn rejects_a_link_list_shorter_than_the_run_list() {
+        let mut plan = base();
+        plan.linked.pop();
+        assert!(verify(&plan).unwrap_err().contains("linked runs"));
     }
 
     #[test]

@@ -181,6 +181,9 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
     if runs != plan.runs || tail != plan.tail {
         return Err("the run list does not match the steps".into());
     }
+    if plan.linked.len() != plan.runs.len() {
+        return Err(format!("{} linked runs for {} runs", plan.linked.len(), plan.runs.len()));
+    }
     Ok(())
 }
 

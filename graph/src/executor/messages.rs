@@ -15,6 +15,9 @@ pub(crate) struct NodeSlot {
     pub(crate) params: AliasBox<ParamState>,
     /// Events sent to this node through the control API (MIDI input nodes only).
     pub(crate) event_inbox: Option<Box<EventBuffer>>,
+    /// Index of this node's run in the current plan (set when a plan is adopted), so that a
+    /// parameter change queued for the node can mark the run's parameters as moving.
+    pub(crate) run: u32,
 }
 
 /// A new plan plus everything the audio thread needs to adopt it without allocating: new

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::alias_box::AliasBox;
+use crate::context::Attention;
 use crate::context::ChunkEnv;
 use crate::limits::PENDING_MESSAGE_CAPACITY;
 use crate::param::{ParamChangeAt, ParamState};
-use crate::plan::{LinkedNode, PortBinding, RenderPlan, Step};
+use crate::plan::{LinkedRun, PortBinding, RenderPlan, Run, Step};
 use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
@@ -179,6 +180,7 @@ impl Executor {
         if audio_len < update.plan.audio_buffers as usize * self.stride
             || events_len < update.plan.event_buffers as usize
             || update.plan.stride_floats as usize != self.stride
+            || update.plan.linked.len() != update.plan.runs.len()
         {
             self.status.rejected_plans.fetch_add(1, Ordering::Relaxed);
             if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
@@ -218,23 +220,37 @@ impl Executor {
         }
         std::mem::swap(&mut self.plan, &mut update.plan);
         // Point the run list at the processors it calls. Every slot the plan names is in the
-        // table by now (installed above, or kept from before); a missing one is skipped.
-        let slots = &self.slots;
+        // table by now (installed above, or kept from before); a missing one stays unlinked.
+        let slots = &mut self.slots;
         let env = self.env.as_non_null();
-        let RenderPlan { runs, bindings, .. } = &mut *self.plan;
-        for run in runs.iter_mut() {
+        let RenderPlan { runs, linked, bindings, .. } = &mut *self.plan;
+        for (index, (run, link)) in runs.iter().zip(linked.iter_mut()).enumerate() {
             let ports = bindings.get(run.step.ports.0 as usize..run.step.ports.1 as usize);
-            run.node = match (slot_ref(slots, run.step.slot), ports) {
-                (Some(node), Some(ports)) => Some(LinkedNode {
-                    processor: node.processor.as_non_null(),
-                    // SAFETY: the environment is the executor's own box; the bindings are this
-                    // plan's, which never change; the parameter state is boxed in a slot of
-                    // this plan, which stays until a plan without it is adopted (and then this
-                    // plan, with its contexts, is no longer run). The executor writes the
-                    // environment and parameters only between processor calls.
-                    ctx: unsafe { ProcessContext::linked(env, ports, run.step.inputs, node.params.as_non_null()) },
-                }),
-                _ => None,
+            *link = match (slot_mut(slots, run.step.slot), ports) {
+                (Some(node), Some(ports)) => {
+                    node.run = index as u32;
+                    let mut attention = 0;
+                    if run.glue.0 != run.glue.1 {
+                        attention |= Attention::GLUE;
+                    }
+                    if run.step.event_outputs {
+                        attention |= Attention::EVENT_OUTPUTS;
+                    }
+                    LinkedRun {
+                        processor: node.processor.as_non_null(),
+                        // SAFETY: the environment is the executor's own box; the bindings are
+                        // this plan's, which never change; the parameter state is boxed in a
+                        // slot of this plan, which stays until a plan without it is adopted
+                        // (and then this plan, with its contexts, is no longer run). The
+                        // executor writes the environment and parameters only between
+                        // processor calls.
+                        ctx: unsafe {
+                            ProcessContext::linked(env, ports, run.step.inputs, node.params.as_non_null(), attention)
+                        },
+                    }
+                }
+                // Unlinked: the loop runs its glue and skips the call.
+                _ => LinkedRun::unlinked(),
             };
         }
         // The silent run may cover buffers an earlier plan wrote to.
@@ -298,6 +314,12 @@ impl Executor {
                 Pending::Param { slot, param, value, .. } => {
                     if let Some(node) = slot_mut(slots, slot) {
                         node.params.queue(ParamChangeAt { param, offset_frames: offset, value });
+                        // The run's fast path trusts this bit, not the parameter state. (A
+                        // slot outside the plan may hold a stale index: marking another run
+                        // costs that run one slow call.)
+                        if let Some(run) = plan.linked.get_mut(node.run as usize) {
+                            run.ctx.set_params_moving(true);
+                        }
                     }
                 }
                 Pending::Event { slot, data, .. } => {
@@ -311,7 +333,7 @@ impl Executor {
             false
         });
 
-        let RenderPlan { steps, runs, tail, event_srcs, fades, trackers, delays, .. } = &mut **plan;
+        let RenderPlan { steps, runs, linked, tail, event_srcs, fades, trackers, delays, .. } = &mut **plan;
         // From here to the end of the chunk the pools are reached only through the environment.
         **env_box = ChunkEnv {
             frames: n,
@@ -328,42 +350,20 @@ impl Executor {
         let env: &ChunkEnv = env_box;
         let mut glue =
             Glue { env, status, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
-        // Processor calls run here and everything else out of line, so that the loop keeps its
-        // state in registers: a plan is often a long run of small processors, and every store
-        // the loop makes per node costs about as much as one of the node's own.
-        for run in runs.iter_mut() {
-            if run.glue.0 != run.glue.1 {
-                glue.run_steps(steps, run.glue, slots);
-            }
-            let Some(node) = run.node.as_mut() else { continue };
-            let step = &run.step;
-            // SAFETY: `adopt` took this pointer from the slot of one of this plan's nodes, which
-            // stays in the table (its box unmoved) until a plan without it is adopted. Nothing
-            // else refers to the parameter state now: the slot table is not touched here, and
-            // no processor is running.
-            let params = unsafe { &mut *node.ctx.param_state().as_ptr() };
-            if step.event_outputs {
-                // SAFETY: the context's plan is the current one.
-                for_each_event_output(env, unsafe { node.ctx.output_bindings() }, |out| out.clear());
-            }
-            // Settled before this chunk means nothing changed since the previous call.
-            let params_unchanged = params.is_settled();
-            if !params_unchanged && !prepare_params(env, params) {
+        // The common call (no glue, no event outputs, parameters settled) is a byte test and
+        // the call; everything else runs out of line, so that the loop keeps its state in
+        // registers: a plan is often a long run of small processors, and whatever the loop
+        // reads or writes per node costs about as much as the node's own work.
+        let first = linked.as_ptr() as usize;
+        for link in linked.iter_mut() {
+            if link.ctx.needs_attention() {
+                glue.attend(link, first, runs, steps, slots);
                 continue;
             }
-            node.ctx.set_params_unchanged(params_unchanged);
-            // SAFETY: as for the parameters: the processor is boxed in a slot of this plan, and
-            // nothing else refers to it during the call.
-            unsafe { &mut *node.processor.as_ptr() }.process(node.ctx.for_call());
-            if step.event_outputs {
-                // SAFETY: as above.
-                for_each_event_output(env, unsafe { node.ctx.output_bindings() }, |out| {
-                    let dropped = out.take_dropped();
-                    if dropped > 0 {
-                        status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
-                    }
-                });
-            }
+            // SAFETY: `adopt` linked this entry to the processor boxed in a slot of this plan,
+            // which stays in the table (its box unmoved) until a plan without it is adopted;
+            // nothing else refers to the processor during the call.
+            unsafe { &mut *link.processor.as_ptr() }.process(link.ctx.for_call());
         }
         glue.run_steps(steps, *tail, slots);
         let fades = glue.fades;
@@ -390,6 +390,60 @@ struct Glue<'a, 'o> {
 }
 
 impl Glue<'_, '_> {
+    /// A run the loop's fast path cannot take: its glue first, then (if it is linked) the
+    /// event outputs cleared, the parameters prepared if they may move, the call, and the
+    /// event outputs' overflow counted.
+    ///
+    /// `first` is the address of the plan's first entry: the run's index is worked out from
+    /// the entry's address here, so that the loop keeps no counter.
+    #[inline(never)]
+    fn attend(
+        &mut self,
+        link: &mut LinkedRun,
+        first: usize,
+        runs: &[Run],
+        steps: &[Step],
+        slots: &mut [Option<NodeSlot>],
+    ) {
+        let index = (link as *const LinkedRun as usize).wrapping_sub(first) / std::mem::size_of::<LinkedRun>();
+        if let Some(run) = runs.get(index).filter(|run| run.glue.0 != run.glue.1) {
+            self.run_steps(steps, run.glue, slots);
+        }
+        if !link.is_linked() {
+            return;
+        }
+        let env = self.env;
+        // SAFETY: `adopt` took this pointer from the slot of one of this plan's nodes, which
+        // stays in the table (its box unmoved) until a plan without it is adopted. Nothing
+        // else refers to the parameter state now: the slot table is not touched here, and no
+        // processor is running.
+        let params = unsafe { &mut *link.ctx.param_state().as_ptr() };
+        let event_outputs = link.ctx.has(Attention::EVENT_OUTPUTS);
+        if event_outputs {
+            // SAFETY: the context's plan is the current one.
+            for_each_event_output(env, unsafe { link.ctx.output_bindings() }, |out| out.clear());
+        }
+        // Settled before this chunk means nothing changed since the previous call.
+        let settled = params.is_settled();
+        if !settled && !prepare_params(env, params) {
+            return;
+        }
+        link.ctx.set_params_moving(!settled);
+        // SAFETY: as for the parameters: the processor is boxed in a slot of this plan, and
+        // nothing else refers to it during the call.
+        unsafe { &mut *link.processor.as_ptr() }.process(link.ctx.for_call());
+        if event_outputs {
+            let status = self.status;
+            // SAFETY: as above.
+            for_each_event_output(env, unsafe { link.ctx.output_bindings() }, |out| {
+                let dropped = out.take_dropped();
+                if dropped > 0 {
+                    status.dropped_events.fetch_add(dropped as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    }
+
     /// Runs `steps[range.0..range.1]`, none of which is a processor call.
     #[inline(never)]
     fn run_steps(&mut self, steps: &[Step], range: (u32, u32), slots: &mut [Option<NodeSlot>]) {
@@ -518,10 +572,6 @@ fn for_each_event_output(env: &ChunkEnv, outputs: &[PortBinding], mut f: impl Fn
             f(unsafe { env.events_mut(e) });
         }
     }
-}
-
-fn slot_ref(slots: &[Option<NodeSlot>], key: crate::SlotKey) -> Option<&NodeSlot> {
-    slots.get(key.index as usize)?.as_ref().filter(|s| s.key == key)
 }
 
 fn slot_mut(slots: &mut [Option<NodeSlot>], key: crate::SlotKey) -> Option<&mut NodeSlot> {
