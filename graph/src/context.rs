@@ -34,6 +34,9 @@ pub struct ProcessContext<'a> {
     /// What the executor must do around this call besides calling the processor (bits of
     /// [`Attention`]); zero for the common call.
     attention: u8,
+    /// The first input and output ports, resolved at adoption (see [`PortRef`]).
+    first_input: PortRef,
+    first_output: PortRef,
     _call: PhantomData<&'a mut ()>,
 }
 
@@ -63,18 +66,26 @@ impl ProcessContext<'static> {
     ///
     /// # Safety
     /// Until the context is dropped or its plan stops being the executor's current plan:
-    /// `env` points at the executor's live environment, `ports` at the plan's bindings, and
-    /// `params` at the node's parameter state; and while a processor holds the context, none of
-    /// them is written (the executor writes them only between processor calls).
+    /// `env` points at the executor's live environment, `ports` at the plan's bindings,
+    /// `params` at the node's parameter state, and `audio` and `events` at the pools the plan
+    /// runs on (buffers `stride_floats` apart), which are neither moved nor reached through a
+    /// reference in that time; and while a processor holds the context, none of them is
+    /// written except the pool buffers the processor's own ports name (the executor writes
+    /// the rest only between processor calls).
     pub(crate) unsafe fn linked(
         env: NonNull<ChunkEnv>,
         ports: &[PortBinding],
         inputs: u32,
         params: NonNull<ParamState>,
         attention: u8,
+        (audio, stride_floats, events): (*mut f32, usize, *mut EventBuffer),
     ) -> Self {
         let inputs = (inputs as usize).min(ports.len()).min(u16::MAX as usize);
         let outputs = (ports.len() - inputs).min(u16::MAX as usize);
+        let resolve = |at: usize, count: usize| match ports.get(at) {
+            Some(&binding) if count > 0 => PortRef::resolve(binding, audio, stride_floats, events),
+            _ => PortRef::NONE,
+        };
         Self {
             env,
             ports: NonNull::from(ports).cast(),
@@ -82,6 +93,8 @@ impl ProcessContext<'static> {
             inputs: inputs as u16,
             outputs: outputs as u16,
             attention: attention | Attention::PARAMS_MOVING,
+            first_input: resolve(0, inputs),
+            first_output: resolve(inputs, outputs),
             _call: PhantomData,
         }
     }
@@ -96,6 +109,8 @@ impl ProcessContext<'static> {
             inputs: 0,
             outputs: 0,
             attention: Attention::UNLINKED | Attention::PARAMS_MOVING,
+            first_input: PortRef::NONE,
+            first_output: PortRef::NONE,
             _call: PhantomData,
         }
     }
@@ -194,7 +209,7 @@ impl<'a> ProcessContext<'a> {
     /// during the call, so the view may be kept while outputs are written.
     #[inline]
     pub fn inputs(&self) -> Inputs<'a> {
-        Inputs { bindings: self.bindings(0, self.inputs), env: self.env() }
+        Inputs { bindings: self.bindings(0, self.inputs), first: self.first_input, env: self.env() }
     }
 
     /// True when no parameter has changed since this processor's previous call and none
@@ -218,7 +233,12 @@ impl<'a> ProcessContext<'a> {
     /// The output ports, indexed as declared by the node.
     #[inline]
     pub fn outputs(&mut self) -> Outputs<'_> {
-        Outputs { bindings: self.bindings(self.inputs, self.outputs), env: self.env(), _exclusive: PhantomData }
+        Outputs {
+            bindings: self.bindings(self.inputs, self.outputs),
+            first: self.first_output,
+            env: self.env(),
+            _exclusive: PhantomData,
+        }
     }
 
     /// Where parcels the processor no longer needs go (to be freed off the audio thread).
@@ -286,15 +306,6 @@ impl ChunkEnv {
         self.audio.wrapping_add(buf as usize * self.stride)
     }
 
-    /// Start of channel `channel` of a signal port whose first buffer starts `offset_floats`
-    /// into the pool. Sound to dereference under the same conditions as [`ChunkEnv::channel`]
-    /// for `channel` below the port's channel count: the verifier checked each binding's
-    /// offset is its first buffer × the stride the executor runs with.
-    #[inline]
-    fn port_channel(&self, offset_floats: u32, channel: usize) -> *mut f32 {
-        self.audio.wrapping_add(offset_floats as usize + channel * self.stride)
-    }
-
     /// `frames` floats of audio buffer `buf`, to read.
     ///
     /// # Safety
@@ -350,10 +361,72 @@ impl ChunkEnv {
     }
 }
 
+/// A port resolved to addresses: where its first channel starts and how far apart its
+/// channels are, or where its event buffer is. The first input and the first output port of
+/// every node are resolved when the plan is adopted and kept in the context itself, so that
+/// the common node (one port each way) reaches its buffers with one load from the context:
+/// measured, a table between the context and the buffers costs about a tenth of a small
+/// node's time (docs/PERFORMANCE.md). Other ports are resolved from their bindings per access.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PortRef {
+    /// A signal port's first channel (`f32`), an event port's buffer (`EventBuffer`), or null.
+    ptr: *mut u8,
+    /// Floats between two channels of a signal port.
+    stride_floats: u32,
+    /// A signal port's channel count; 0 for event ports and for no port.
+    channels: u16,
+    /// Whether `ptr` is an event buffer.
+    events: bool,
+}
+
+impl PortRef {
+    /// No port (a node without inputs or outputs).
+    pub(crate) const NONE: PortRef =
+        PortRef { ptr: std::ptr::null_mut(), stride_floats: 0, channels: 0, events: false };
+
+    /// `binding`'s addresses in pools starting at `audio` (buffers `stride_floats` apart) and
+    /// `events`. Computing them is plain pointer arithmetic; dereferencing them is sound while
+    /// the pools are the ones the verified plan was adopted with (see the users).
+    #[inline]
+    fn resolve(binding: PortBinding, audio: *mut f32, stride_floats: usize, events: *mut EventBuffer) -> PortRef {
+        match binding {
+            PortBinding::Signal { channels, offset_floats, .. } => PortRef {
+                ptr: audio.wrapping_add(offset_floats as usize).cast(),
+                stride_floats: stride_floats as u32,
+                channels,
+                events: false,
+            },
+            PortBinding::Events(buf) => {
+                PortRef { ptr: events.wrapping_add(buf as usize).cast(), stride_floats: 0, channels: 0, events: true }
+            }
+        }
+    }
+
+    /// Start of channel `channel` (below `channels`) of a signal port.
+    #[inline]
+    fn channel(self, channel: usize) -> *mut f32 {
+        self.ptr.cast::<f32>().wrapping_add(channel * self.stride_floats as usize)
+    }
+}
+
+/// Port `port` of a node whose first port of this direction is `first` and whose bindings of
+/// this direction are `bindings`.
+#[inline]
+fn port_ref(first: PortRef, bindings: &[PortBinding], env: &ChunkEnv, port: usize) -> PortRef {
+    if port == 0 {
+        return first;
+    }
+    match bindings.get(port) {
+        Some(&binding) => PortRef::resolve(binding, env.audio, env.stride, env.events),
+        None => PortRef::NONE,
+    }
+}
+
 /// Read access to a processor's input ports.
 #[derive(Copy, Clone)]
 pub struct Inputs<'a> {
     bindings: &'a [PortBinding],
+    first: PortRef,
     env: &'a ChunkEnv,
 }
 
@@ -368,55 +441,57 @@ impl<'a> Inputs<'a> {
         self.bindings.is_empty()
     }
 
+    #[inline]
+    fn port(&self, port: usize) -> PortRef {
+        port_ref(self.first, self.bindings, self.env, port)
+    }
+
     /// Channel `channel` of signal (audio or control) input `port`; silence when unconnected.
     /// A wrong port kind or channel yields an empty slice.
     #[inline]
     pub fn signal(&self, port: usize, channel: usize) -> &'a [f32] {
-        match self.bindings.get(port) {
-            Some(&PortBinding::Signal { channels, offset_floats, .. }) if channel < channels as usize => {
-                let ptr = self.env.port_channel(offset_floats, channel);
-                // SAFETY: the buffer is inside the pool (see `ChunkEnv::channel`) and no output
-                // of this step aliases an input (verified), so nothing writes this range while
-                // the slice lives (one process call).
-                unsafe { std::slice::from_raw_parts(ptr, self.env.frames) }
-            }
-            _ => &[],
+        let port = self.port(port);
+        if channel >= port.channels as usize {
+            return &[];
         }
+        // SAFETY: a verified buffer inside the pool (see `ChunkEnv::channel`; `PortRef`'s users
+        // for the first port), and no output of this step aliases an input (verified), so
+        // nothing writes this range while the slice lives (one process call).
+        unsafe { std::slice::from_raw_parts(port.channel(channel), self.env.frames) }
     }
 
     /// Both channels of a stereo input `port` with one lookup (silence when unconnected; empty
     /// slices if the port is not stereo).
     #[inline]
     pub fn stereo(&self, port: usize) -> (&'a [f32], &'a [f32]) {
-        match self.bindings.get(port) {
-            Some(&PortBinding::Signal { channels: 2, offset_floats, .. }) => {
-                let (l, r) = (self.env.port_channel(offset_floats, 0), self.env.port_channel(offset_floats, 1));
-                // SAFETY: as in `signal`: verified buffers inside the pool, no aliasing output.
-                unsafe {
-                    (std::slice::from_raw_parts(l, self.env.frames), std::slice::from_raw_parts(r, self.env.frames))
-                }
-            }
-            _ => (&[], &[]),
+        let port = self.port(port);
+        if port.channels != 2 {
+            return (&[], &[]);
+        }
+        let frames = self.env.frames;
+        // SAFETY: as in `signal`: verified buffers inside the pool, no aliasing output.
+        unsafe {
+            (std::slice::from_raw_parts(port.channel(0), frames), std::slice::from_raw_parts(port.channel(1), frames))
         }
     }
 
     /// Events arriving on event input `port`, sorted by time; empty when unconnected.
     #[inline]
     pub fn events(&self, port: usize) -> &'a [Event] {
-        match self.bindings.get(port) {
-            Some(&PortBinding::Events(buf)) => {
-                // SAFETY: the verifier checked the index is inside the event pool and that no
-                // output event buffer of this step is the same buffer.
-                unsafe { (*self.env.events.add(buf as usize)).as_slice() }
-            }
-            _ => &[],
+        let port = self.port(port);
+        if !port.events {
+            return &[];
         }
+        // SAFETY: the verifier checked the index is inside the event pool and that no output
+        // event buffer of this step is the same buffer.
+        unsafe { (*port.ptr.cast::<EventBuffer>()).as_slice() }
     }
 }
 
 /// Write access to a processor's output ports, borrowed from its [`ProcessContext`].
 pub struct Outputs<'a> {
     bindings: &'a [PortBinding],
+    first: PortRef,
     env: &'a ChunkEnv,
     _exclusive: PhantomData<&'a mut [f32]>,
 }
@@ -432,36 +507,38 @@ impl<'a> Outputs<'a> {
         self.bindings.is_empty()
     }
 
+    #[inline]
+    fn port(&self, port: usize) -> PortRef {
+        port_ref(self.first, self.bindings, self.env, port)
+    }
+
     /// Channel `channel` of signal output `port` (empty for a wrong port kind or channel).
     #[inline]
     pub fn signal_mut(&mut self, port: usize, channel: usize) -> &mut [f32] {
-        match self.bindings.get(port) {
-            Some(&PortBinding::Signal { channels, offset_floats, .. }) if channel < channels as usize => {
-                let ptr = self.env.port_channel(offset_floats, channel);
-                // SAFETY: output buffers of a step are distinct from each other and from its
-                // inputs (verified), and `&mut self` keeps this the only live reference into it.
-                unsafe { std::slice::from_raw_parts_mut(ptr, self.env.frames) }
-            }
-            _ => &mut [],
+        let port = self.port(port);
+        if channel >= port.channels as usize {
+            return &mut [];
         }
+        // SAFETY: output buffers of a step are distinct from each other and from its inputs
+        // (verified), and `&mut self` keeps this the only live reference into them.
+        unsafe { std::slice::from_raw_parts_mut(port.channel(channel), self.env.frames) }
     }
 
     /// Both channels of a stereo output `port` at once (empty slices if it is not stereo).
     #[inline]
     pub fn stereo_mut(&mut self, port: usize) -> (&mut [f32], &mut [f32]) {
-        match self.bindings.get(port) {
-            Some(&PortBinding::Signal { channels: 2, offset_floats, .. }) => {
-                let (l, r) = (self.env.port_channel(offset_floats, 0), self.env.port_channel(offset_floats, 1));
-                // SAFETY: the two channels of a port are distinct buffers of the pool (verified),
-                // so the two slices never overlap; `&mut self` excludes any other reference.
-                unsafe {
-                    (
-                        std::slice::from_raw_parts_mut(l, self.env.frames),
-                        std::slice::from_raw_parts_mut(r, self.env.frames),
-                    )
-                }
-            }
-            _ => (&mut [], &mut []),
+        let port = self.port(port);
+        if port.channels != 2 {
+            return (&mut [], &mut []);
+        }
+        let frames = self.env.frames;
+        // SAFETY: the two channels of a port are distinct buffers of the pool (verified), so
+        // the two slices never overlap; `&mut self` excludes any other reference.
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(port.channel(0), frames),
+                std::slice::from_raw_parts_mut(port.channel(1), frames),
+            )
         }
     }
 
@@ -481,11 +558,9 @@ impl<'a> Outputs<'a> {
     /// not an event output.
     #[inline]
     pub fn events_mut(&mut self, port: usize) -> Option<&mut EventBuffer> {
-        match self.bindings.get(port) {
-            // SAFETY: event output buffers of a step are distinct from each other and from its
-            // event inputs (verified); `&mut self` excludes any other reference.
-            Some(&PortBinding::Events(buf)) => Some(unsafe { &mut *self.env.events.add(buf as usize) }),
-            _ => None,
-        }
+        let port = self.port(port);
+        // SAFETY: event output buffers of a step are distinct from each other and from its
+        // event inputs (verified); `&mut self` excludes any other reference.
+        port.events.then(|| unsafe { &mut *port.ptr.cast::<EventBuffer>() })
     }
 }

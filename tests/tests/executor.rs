@@ -247,3 +247,39 @@ fn params_unchanged_holds_exactly_while_nothing_moved_since_the_previous_call() 
     let expected: Vec<f32> = (0..16).map(|i| if [0, 10, 11].contains(&i) { 0.0 } else { 1.0 }).collect();
     assert_eq!(per_chunk, expected);
 }
+
+/// Every node keeps its first input and output port as addresses into the executor's pools,
+/// resolved when a plan is adopted. An edit that needs more buffers brings a bigger pool: the
+/// untouched path must carry on in the new pool, bit-identical to a render without the edit,
+/// and the new nodes must sound in it too.
+#[test]
+fn a_plan_with_a_bigger_pool_moves_every_port_onto_it() {
+    let config = || noderack_graph::EngineConfig {
+        sample_rate: SR,
+        max_block_frames: 256,
+        buses: vec![noderack_graph::BusSpec::stereo("main"), noderack_graph::BusSpec::stereo("aux")],
+    };
+    let mut reference = Rig::new(config(), 64);
+    tone_to_main(&mut reference, 440.0, 0.5);
+    let expected = reference.render(8_000, &[]);
+
+    let mut rig = Rig::new(config(), 64);
+    tone_to_main(&mut rig, 440.0, 0.5);
+    let before = rig.engine().compile_plan().unwrap().audio_buffer_count();
+    let mut got = rig.render(2_000, &[]);
+    // Twenty tones summed into one input: all their outputs are live at once.
+    let mut edits = vec![add(100, "aux", Output::new("aux", 2))];
+    for i in 0..20 {
+        edits.push(add(200 + i, "t", TestTone::new(200.0 + 50.0 * i as f64, 0.02)));
+        edits.push(connect(200 + i, 0, 100, 0));
+    }
+    rig.apply(edits);
+    let after = rig.engine().compile_plan().unwrap().audio_buffer_count();
+    assert!(after > before, "the edit needs more buffers ({before} → {after}), so it brings a new pool");
+    for (g, o) in got.iter_mut().zip(rig.render(6_000, &[])) {
+        g.extend(o);
+    }
+    assert_eq!(got[0], expected[0], "main left is untouched by the edit");
+    assert_eq!(got[1], expected[1], "main right is untouched by the edit");
+    assert!(rms(&got[2][4_000..]) > 0.05, "the new tones sound on aux, from the new pool");
+}

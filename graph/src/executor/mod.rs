@@ -219,8 +219,14 @@ impl Executor {
             }
         }
         std::mem::swap(&mut self.plan, &mut update.plan);
+        // The silent run may cover buffers an earlier plan wrote to.
+        if let Some(silence) = self.audio.get_mut(..self.plan.silent_buffers as usize * self.stride) {
+            silence.fill(0.0);
+        }
         // Point the run list at the processors it calls. Every slot the plan names is in the
         // table by now (installed above, or kept from before); a missing one stays unlinked.
+        // From here on the pools are reached only through pointers (the contexts keep some).
+        let pools = (self.audio.as_mut_ptr(), self.stride, self.events.as_mut_ptr());
         let slots = &mut self.slots;
         let env = self.env.as_non_null();
         let RenderPlan { runs, linked, bindings, .. } = &mut *self.plan;
@@ -242,20 +248,26 @@ impl Executor {
                         // this plan's, which never change; the parameter state is boxed in a
                         // slot of this plan, which stays until a plan without it is adopted
                         // (and then this plan, with its contexts, is no longer run). The
-                        // executor writes the environment and parameters only between
-                        // processor calls.
+                        // pools stay until the next adoption (which links again), are sized
+                        // for the plan (checked above), and are only reached through raw
+                        // pointers until then. The executor writes the environment, the
+                        // parameters and the buffers of glue steps only between processor
+                        // calls.
                         ctx: unsafe {
-                            ProcessContext::linked(env, ports, run.step.inputs, node.params.as_non_null(), attention)
+                            ProcessContext::linked(
+                                env,
+                                ports,
+                                run.step.inputs,
+                                node.params.as_non_null(),
+                                attention,
+                                pools,
+                            )
                         },
                     }
                 }
                 // Unlinked: the loop runs its glue and skips the call.
                 _ => LinkedRun::unlinked(),
             };
-        }
-        // The silent run may cover buffers an earlier plan wrote to.
-        if let Some(silence) = self.audio.get_mut(..self.plan.silent_buffers as usize * self.stride) {
-            silence.fill(0.0);
         }
         // Fades in progress continue where they were; held notes stay known.
         let old = &update.plan.fades;
