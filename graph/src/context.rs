@@ -2,13 +2,15 @@
 //! values and the transport.
 //!
 //! Every processor call of a plan has its context built once, when the executor adopts the
-//! plan (it lives in the plan's run list), and the executor hands it over as it is: running a
-//! node writes nothing but the `params_unchanged` flag, and only when it flips. What changes
-//! per chunk (length, transport, pool addresses) sits in one [`ChunkEnv`] the contexts point
-//! at. The views (`inputs()`, `outputs()`, `params()`) are computed only when a processor
-//! asks, in registers; a channel's address is the pool's base plus an offset the compiler
-//! stored in the binding. Running a long chain of small nodes is bound by stores, so each
-//! store saved per node counts (docs/PERFORMANCE.md has the measurements).
+//! plan (it lives in the plan's linked run entries), and the executor hands it over as it is:
+//! running a node writes nothing but the context's attention bits, and only when they flip.
+//! What changes per chunk (length, transport, pool addresses for glue) sits in one
+//! [`ChunkEnv`] the contexts point at. The node's first input and first output port are kept
+//! in the context as addresses ([`PortRef`]), resolved at adoption; other ports are the pool's
+//! base plus an offset the compiler stored in the binding. The views (`inputs()`, `outputs()`,
+//! `params()`) are computed only when a processor asks, in registers. For a chain of small
+//! nodes, what counts is how many loads lie between the context and the buffers, and how many
+//! stores the executor makes per node (docs/PERFORMANCE.md has the measurements).
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;

@@ -78,9 +78,11 @@ pub(crate) struct Run {
 }
 
 /// A run's processor and the context it is called with (which points at the node's parameter
-/// state, the plan's bindings for it and the executor's environment), kept apart from [`Run`]
-/// so that the loop over a long chain reads 48 bytes per node: the footprint of what a block
-/// touches per node is most of what running a small node costs beyond its own arithmetic.
+/// state, the plan's bindings for it and the executor's environment, and holds the node's
+/// first ports as addresses), kept apart from [`Run`] so that the loop over a long chain reads
+/// one 80-byte entry per node and nothing else: what a block touches per node, and how far a
+/// processor's buffers are from its context, is most of what running a small node costs
+/// beyond its own arithmetic.
 ///
 /// Until the executor adopts the plan every entry is unlinked. Once linked, an entry points at
 /// heap objects owned by its slot in the executor's table, and at the plan's own data; it is
@@ -98,6 +100,9 @@ struct Unlinked;
 impl crate::Processor for Unlinked {
     fn process(&mut self, _ctx: &mut ProcessContext<'_>) {}
 }
+
+// The loop's footprint per node (docs/PERFORMANCE.md): grow it knowingly.
+const _: () = assert!(std::mem::size_of::<LinkedRun>() <= 80);
 
 impl LinkedRun {
     /// An entry not linked to any processor.
