@@ -64,7 +64,7 @@ impl Attention {
 impl ProcessContext<'static> {
     /// A context for one run of a plan, built when the plan is adopted. `attention` holds the
     /// run's fixed [`Attention`] bits; parameters start as moving. A node with more than
-    /// `u16::MAX` ports of either direction sees only the first `u16::MAX`.
+    /// `u16::MAX` ports of either direction sees none.
     ///
     /// # Safety
     /// Until the context is dropped or its plan stops being the executor's current plan:
@@ -82,8 +82,12 @@ impl ProcessContext<'static> {
         attention: u8,
         (audio, stride_floats, events): (*mut f32, usize, *mut EventBuffer),
     ) -> Self {
-        let inputs = (inputs as usize).min(ports.len()).min(u16::MAX as usize);
-        let outputs = (ports.len() - inputs).min(u16::MAX as usize);
+        let inputs = (inputs as usize).min(ports.len());
+        let outputs = ports.len() - inputs;
+        // Port indices are 16-bit everywhere else, so no real node is this wide; should one
+        // be, it sees no ports rather than a view that starts in the wrong place.
+        let (inputs, outputs) =
+            if inputs > u16::MAX as usize || outputs > u16::MAX as usize { (0, 0) } else { (inputs, outputs) };
         let resolve = |at: usize, count: usize| match ports.get(at) {
             Some(&binding) if count > 0 => PortRef::resolve(binding, audio, stride_floats, events),
             _ => PortRef::NONE,
