@@ -94,21 +94,15 @@ pub(crate) struct LinkedRun {
     pub(crate) ctx: ProcessContext<'static>,
 }
 
-/// What an unlinked run points at (never called: its context says it is unlinked).
-struct Unlinked;
-
-impl crate::Processor for Unlinked {
-    fn process(&mut self, _ctx: &mut ProcessContext<'_>) {}
-}
-
 // The loop's footprint per node (docs/PERFORMANCE.md): grow it knowingly.
 const _: () = assert!(std::mem::size_of::<LinkedRun>() <= 80);
 
 impl LinkedRun {
     /// An entry not linked to any processor.
     pub(crate) fn unlinked() -> Self {
-        // A zero-sized processor: a dangling, aligned pointer is a valid one.
-        Self { processor: NonNull::<Unlinked>::dangling(), ctx: ProcessContext::unlinked() }
+        // Never called (the context says it is unlinked). A zero-sized processor, so a
+        // dangling, aligned pointer is a valid one.
+        Self { processor: NonNull::<crate::NoopProcessor>::dangling(), ctx: ProcessContext::unlinked() }
     }
 
     /// Whether this entry is linked to a processor.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::plan::{PortBinding, Step};
+use crate::plan::{PortBinding, ProcessStep, Step};
 use crate::{NodePorts, NodeSignature, NoopProcessor, PortKind, PortSpec, ProcessConfig, Processor};
 
 struct TestNode {
@@ -73,14 +73,17 @@ fn bound(plan: &RenderPlan, id: u64, outputs: bool, port: usize) -> Vec<u32> {
     panic!("node {id} has no process step");
 }
 
+/// The plan's processor calls, read from its steps (not from its run list, which tests check
+/// against them).
+fn process_steps(plan: &RenderPlan) -> impl Iterator<Item = &ProcessStep> {
+    plan.steps.iter().filter_map(|s| match s {
+        Step::Process(p) => Some(p),
+        _ => None,
+    })
+}
+
 fn process_order(plan: &RenderPlan) -> Vec<u32> {
-    plan.steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Process(p) => Some(p.slot.index),
-            _ => None,
-        })
-        .collect()
+    process_steps(plan).map(|p| p.slot.index).collect()
 }
 
 /// ```text
@@ -312,15 +315,7 @@ mod verifier {
     fn rejects_an_output_aliasing_an_input() {
         let mut plan = base();
         let input = bound(&plan, 1, false, 0)[0];
-        let out = plan
-            .steps
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                Step::Process(p) => Some(p.output_range().start),
-                _ => None,
-            })
-            .expect("a process step");
+        let out = process_steps(&plan).last().expect("a process step").output_range().start;
         plan.bindings[out] = PortBinding::Signal { first: input, channels: 1, offset_floats: input * STRIDE };
         assert!(verify(&plan).unwrap_err().contains("aliases"));
     }
@@ -328,14 +323,7 @@ mod verifier {
     #[test]
     fn rejects_a_port_offset_that_is_not_its_buffer_times_the_stride() {
         let mut plan = base();
-        let at = plan
-            .steps
-            .iter()
-            .find_map(|s| match s {
-                Step::Process(p) => Some(p.output_range().start),
-                _ => None,
-            })
-            .expect("a process step");
+        let at = process_steps(&plan).next().expect("a process step").output_range().start;
         let PortBinding::Signal { first, channels, offset_floats } = plan.bindings[at] else { panic!("signal port") };
         assert_eq!(offset_floats, first * STRIDE);
         // One buffer further: processors would write where the verifier did not look.
@@ -348,14 +336,7 @@ mod verifier {
         let s = PortKind::STEREO;
         let mut plan = compile_nodes(vec![node(0, &[s], &[M]), node(1, &[s], &[M])], vec![]);
         assert_eq!(verify(&plan), Ok(()));
-        let input = plan
-            .steps
-            .iter()
-            .find_map(|s| match s {
-                Step::Process(p) => Some(p.input_range().start),
-                _ => None,
-            })
-            .expect("a process step");
+        let input = process_steps(&plan).next().expect("a process step").input_range().start;
         plan.bindings[input] = PortBinding::Signal { first: 1, channels: 2, offset_floats: STRIDE };
         assert!(verify(&plan).unwrap_err().contains("silent"));
     }
