@@ -424,6 +424,13 @@ fn energy_at(x: &[f32], hz: f32) -> f64 {
     band_energy(x, SR, hz - 15.0, hz + 15.0)
 }
 
+/// Holds `first` from frame 0 and `second` from 0.5 s; the 440 Hz energy while only the first
+/// sounds, and after the second has started (settling time left out of both).
+fn a440_energy_before_and_after_second_note(built: &Built, first: u8, second: u8) -> (f64, f64) {
+    let x = play(built, 48_000, &[note_on(0, 0, first, 127), note_on(24_000, 0, second, 127)]);
+    (energy_at(&x[4800..24_000], 440.0), energy_at(&x[26_400..48_000], 440.0))
+}
+
 #[test]
 fn off_by_chokes_the_sounding_region_when_its_group_starts() {
     let dir = fixture("offby");
@@ -435,8 +442,7 @@ fn off_by_chokes_the_sounding_region_when_its_group_starts() {
                  <region> key=62 pitch_keycenter=62 group=2 sample=e660.wav\n"
             ),
         );
-        let x = play(&built, 48_000, &[note_on(0, 0, 60, 127), note_on(24_000, 0, 62, 127)]);
-        (energy_at(&x[4800..24_000], 440.0), energy_at(&x[26_400..48_000], 440.0))
+        a440_energy_before_and_after_second_note(&built, 60, 62)
     };
     let (before, after) = render("off_by=2");
     assert!(after < before * 1e-4, "choked: 440 Hz energy {before:e} before, {after:e} after");
@@ -449,9 +455,8 @@ fn polyphony_limits_the_voices_of_a_region() {
     let dir = fixture("polyphony");
     let render = |polyphony: &str| {
         let built = load_text(&dir, &format!("<region> pitch_keycenter=69 {polyphony} sample=a440.wav\n"));
-        // A4 then E5 (659 Hz), both held.
-        let x = play(&built, 48_000, &[note_on(0, 0, 69, 127), note_on(24_000, 0, 76, 127)]);
-        (energy_at(&x[4800..24_000], 440.0), energy_at(&x[26_400..48_000], 440.0))
+        // A4 then E5 (659 Hz).
+        a440_energy_before_and_after_second_note(&built, 69, 76)
     };
     let (before, after) = render("polyphony=1");
     assert!(after < before * 1e-4, "limited: {before:e} before, {after:e} after");
