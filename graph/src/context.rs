@@ -247,6 +247,14 @@ impl<'a> ProcessContext<'a> {
         }
     }
 
+    /// Adds `voices` to the chunk's count of sounding voices, which hosts show as the engine's
+    /// active voices ([`ExecutorStatus::active_voices`]). Instruments call it once per call.
+    #[inline]
+    pub fn report_voices(&mut self, voices: u32) {
+        let count = &self.env().voices;
+        count.set(count.get().saturating_add(voices));
+    }
+
     /// Where parcels the processor no longer needs go (to be freed off the audio thread).
     #[inline]
     pub fn retire(&mut self) -> Retire<'_> {
@@ -277,6 +285,8 @@ pub(crate) struct ChunkEnv {
     pub(crate) transport: *const Transport,
     pub(crate) parcels: *mut rtrb::Producer<Parcel>,
     pub(crate) status: *const ExecutorStatus,
+    /// Voices the chunk's instruments reported ([`ProcessContext::report_voices`]).
+    pub(crate) voices: std::cell::Cell<u32>,
 }
 
 // SAFETY: the pointers lead into the executor that owns the environment, and are only followed
@@ -298,6 +308,7 @@ impl ChunkEnv {
             transport: std::ptr::null(),
             parcels: std::ptr::null_mut(),
             status: std::ptr::null(),
+            voices: std::cell::Cell::new(0),
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub max_block_frames: usize,
     /// The output buses hosts receive, in order.
     pub buses: Vec<BusSpec>,
+    /// The input buses hosts provide (live input, a plugin's audio input), in order; `audio-in`
+    /// nodes read them. Usually none.
+    pub inputs: Vec<BusSpec>,
 }
 
 impl EngineConfig {
@@ -39,12 +42,18 @@ impl EngineConfig {
             sample_rate,
             max_block_frames: crate::limits::DEFAULT_MAX_BLOCK_FRAMES,
             buses: vec![BusSpec::stereo("main")],
+            inputs: Vec::new(),
         }
     }
 
     /// Total channels over all buses (the number of host output slices).
     pub fn output_channels(&self) -> usize {
         self.buses.iter().map(|b| b.channels as usize).sum()
+    }
+
+    /// Total channels over all input buses (the number of host input slices).
+    pub fn input_channels(&self) -> usize {
+        self.inputs.iter().map(|b| b.channels as usize).sum()
     }
 
     fn process_config(&self) -> ProcessConfig {
@@ -122,6 +131,9 @@ pub struct Engine {
     next_fade_id: u64,
     fade_frames: u32,
     plan: RenderPlan,
+    refused_parcels: Vec<NodeId>,
+    /// Leak counters as last logged (plans, parcels).
+    reported_leaks: (u64, u64),
 }
 
 /// Creates an engine: the control half and the real-time half, joined by lock-free queues.
@@ -131,12 +143,17 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
     let (parcel_tx, parcels) = rtrb::RingBuffer::new(PARCEL_QUEUE_CAPACITY);
     let status = Arc::new(ExecutorStatus::default());
     let stride = audio_buffer_stride(config.max_block_frames);
-    let mut bus_offsets = Vec::with_capacity(config.buses.len());
-    let mut offset = 0;
-    for bus in &config.buses {
-        bus_offsets.push(offset);
-        offset += bus.channels as usize;
-    }
+    let offsets = |buses: &[BusSpec]| {
+        buses
+            .iter()
+            .scan(0, |next, bus| {
+                let first = *next;
+                *next += bus.channels as usize;
+                Some(first)
+            })
+            .collect::<Vec<usize>>()
+    };
+    let (bus_offsets, input_offsets) = (offsets(&config.buses), offsets(&config.inputs));
     let plan = RenderPlan {
         audio_buffers: 1,
         event_buffers: 1,
@@ -157,13 +174,14 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         max_chunk_frames: config.max_block_frames.max(1),
         sample_rate: config.sample_rate,
         bus_offsets,
+        input_offsets,
         transport: Transport::default(),
         status: status.clone(),
         env: AliasBox::new(Box::new(ChunkEnv::empty(config.sample_rate, stride))),
     };
     let fade_frames = (EDGE_FADE_SECONDS * config.sample_rate as f64).round().max(1.0) as u32;
     let engine = Engine {
-        model: Graph::new(config.buses.clone()),
+        model: Graph::new(config.buses.clone()).with_inputs(config.inputs.clone()),
         config,
         commands,
         returns,
@@ -181,6 +199,8 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         next_fade_id: 0,
         fade_frames,
         plan,
+        refused_parcels: Vec::new(),
+        reported_leaks: (0, 0),
     };
     (engine, executor)
 }
@@ -275,8 +295,9 @@ impl Engine {
     /// a sampler, …); what the processor lets go of comes back through [`Engine::maintain`].
     /// Fails, returning nothing to the processor, if the node does not exist or the queue is
     /// full.
-    pub fn send_parcel(&mut self, node: NodeId, parcel: Parcel) -> Result<(), EngineError> {
+    pub fn send_parcel(&mut self, node: NodeId, mut parcel: Parcel) -> Result<(), EngineError> {
         let slot = self.slot_of(node)?;
+        parcel.addressee = Some(node);
         self.commands.push(Command::Parcel { slot, parcel }).map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
     }
 
@@ -285,8 +306,19 @@ impl Engine {
     /// per block offline).
     pub fn maintain(&mut self) {
         while let Ok(parcel) = self.parcels.pop() {
+            if parcel.refused {
+                let node = parcel.addressee;
+                match node {
+                    Some(node) => tracing::warn!("{} did not take what was sent to it", self.model.describe_node(node)),
+                    None => tracing::warn!("a parcel was refused by its node"),
+                }
+                if let Some(node) = node {
+                    self.refused_parcels.push(node);
+                }
+            }
             drop(parcel); // retired by a processor: freed here
         }
+        self.report_leaks();
         while let Ok(update) = self.returns.pop() {
             self.in_flight = self.in_flight.saturating_sub(1);
             let live_frame = update.swapped_at_frame + self.fade_frames as u64;
@@ -317,6 +349,28 @@ impl Engine {
         self.retiring_edges.retain(|e| !done(&e.retire));
         if let Err(e) = self.send_plan(finished_nodes) {
             tracing::error!("could not retire faded nodes: {e}");
+        }
+    }
+
+    /// The nodes that refused a parcel sent to them (a sampler whose program slots were all
+    /// still sounding, a program for another sample rate, a node that takes no parcels, a node
+    /// removed before it arrived), in the order the refusals came back, since the last call.
+    /// Filled by [`Engine::maintain`].
+    pub fn take_refused_parcels(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.refused_parcels)
+    }
+
+    /// Logs leaks the audio thread counted since the last call (there should be none: see
+    /// [`ExecutorStatus::leaked_plans`] and [`ExecutorStatus::leaked_parcels`]).
+    fn report_leaks(&mut self) {
+        let leaked = (self.status.leaked_plans(), self.status.leaked_parcels());
+        if leaked != self.reported_leaks {
+            tracing::error!(
+                "the audio thread leaked {} plan updates and {} parcels for want of room on its return queues",
+                leaked.0,
+                leaked.1
+            );
+            self.reported_leaks = leaked;
         }
     }
 
@@ -474,6 +528,7 @@ impl Engine {
             nodes,
             edges,
             buses: &self.config.buses,
+            input_buses: &self.config.inputs,
             fade_frames: self.fade_frames,
             stride_floats: u32::try_from(audio_buffer_stride(self.config.max_block_frames))
                 .map_err(|_| CompileError::TooLarge)?,

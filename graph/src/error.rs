@@ -108,6 +108,16 @@ pub enum GraphError {
         /// The buses that exist.
         available: String,
     },
+    /// An `audio-in` node names an input bus the engine was not created with.
+    #[error("{node} reads input bus \"{bus}\", but the engine's input buses are: {available}")]
+    UnknownInputBus {
+        /// The node.
+        node: String,
+        /// The bus it names.
+        bus: String,
+        /// The input buses that exist.
+        available: String,
+    },
     /// Events can only be sent to host MIDI input nodes.
     #[error("{node} is not a MIDI input node; events can only be sent to midi-in nodes")]
     NotAnEventTarget {

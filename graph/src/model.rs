@@ -172,17 +172,29 @@ pub struct Graph {
     graph: StableDiGraph<NodeEntry, EdgeEntry>,
     index: HashMap<NodeId, NodeIndex>,
     buses: Vec<BusSpec>,
+    inputs: Vec<BusSpec>,
 }
 
 impl Graph {
     /// An empty graph whose output nodes may use `buses`.
     pub fn new(buses: Vec<BusSpec>) -> Self {
-        Self { graph: StableDiGraph::default(), index: HashMap::new(), buses }
+        Self { graph: StableDiGraph::default(), index: HashMap::new(), buses, inputs: Vec::new() }
+    }
+
+    /// The same graph with `inputs` as the host input buses its `audio-in` nodes may use.
+    pub fn with_inputs(mut self, inputs: Vec<BusSpec>) -> Self {
+        self.inputs = inputs;
+        self
     }
 
     /// The output buses.
     pub fn buses(&self) -> &[BusSpec] {
         &self.buses
+    }
+
+    /// The host input buses.
+    pub fn inputs(&self) -> &[BusSpec] {
+        &self.inputs
     }
 
     /// Number of nodes.
@@ -339,14 +351,22 @@ impl Graph {
                     check_param_value(&entry, param, value)?;
                     entry.params[param.0 as usize] = value;
                 }
-                if let NodeRole::HostOutput { bus } = entry.description.role() {
-                    if !self.buses.iter().any(|b| b.name == bus) {
-                        return Err(GraphError::UnknownBus {
-                            node: describe_entry(&entry),
-                            bus,
-                            available: list_names(self.buses.iter().map(|b| b.name.as_str())),
-                        });
+                let missing = |declared: &[BusSpec], bus: &str| {
+                    (!declared.iter().any(|b| b.name == bus))
+                        .then(|| (describe_entry(&entry), list_names(declared.iter().map(|b| b.name.as_str()))))
+                };
+                match entry.description.role() {
+                    NodeRole::HostOutput { bus } => {
+                        if let Some((node, available)) = missing(&self.buses, &bus) {
+                            return Err(GraphError::UnknownBus { node, bus, available });
+                        }
                     }
+                    NodeRole::HostAudioInput { bus } => {
+                        if let Some((node, available)) = missing(&self.inputs, &bus) {
+                            return Err(GraphError::UnknownInputBus { node, bus, available });
+                        }
+                    }
+                    _ => {}
                 }
                 let i = self.graph.add_node(entry);
                 self.index.insert(id, i);

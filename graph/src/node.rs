@@ -26,6 +26,12 @@ pub enum NodeRole {
         /// Name of the output bus (declared when the engine is created).
         bus: String,
     },
+    /// Its single audio output carries the host input bus of that name (live input from a
+    /// sound card or JACK, the audio input of a plugin). Its processor is never called.
+    HostAudioInput {
+        /// Name of the input bus (declared when the engine is created).
+        bus: String,
+    },
 }
 
 /// What a node kind looks like from outside: its name, ports and parameters. Plain data, so
@@ -86,9 +92,10 @@ pub trait Processor: Send + 'static {
 
     /// Takes a parcel sent with [`crate::Engine::send_parcel`], at a block boundary. Same
     /// real-time contract as `process`: keep it, or give it (or what it replaces) to `retire`,
-    /// never drop it. The default retires it unopened.
+    /// never drop it; a parcel it does not take goes to [`Retire::refuse`] first, so the sender
+    /// learns. The default refuses it unopened.
     fn receive(&mut self, parcel: Parcel, retire: &mut Retire<'_>) {
-        retire.retire_or_leak(parcel);
+        retire.refuse(parcel);
     }
 }
 

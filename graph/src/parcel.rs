@@ -10,18 +10,22 @@
 use std::any::Any;
 use std::sync::atomic::Ordering;
 
-use crate::ExecutorStatus;
+use crate::{ExecutorStatus, NodeId};
 
 /// A boxed value on its way to, or held by, a processor. Created on the control thread (which
 /// allocates); moved to the audio thread and back without allocating or freeing.
 pub struct Parcel {
     value: Box<dyn Any + Send>,
+    /// The node it was sent to (set by [`crate::Engine::send_parcel`]).
+    pub(crate) addressee: Option<NodeId>,
+    /// Sent back unused by its processor ([`Retire::refuse`]).
+    pub(crate) refused: bool,
 }
 
 impl Parcel {
     /// Wraps `value` (allocates: control thread only).
     pub fn new<T: Any + Send>(value: T) -> Self {
-        Self { value: Box::new(value) }
+        Self { value: Box::new(value), addressee: None, refused: false }
     }
 
     /// The value, if it is a `T`.
@@ -60,9 +64,21 @@ impl Retire<'_> {
         self.queue.push(parcel).map_err(|rtrb::PushError::Full(p)| p)
     }
 
-    /// Like [`Retire::retire`], for callers with nowhere to keep the parcel: if the queue is
-    /// full it is leaked (never freed here) and counted in
-    /// [`ExecutorStatus::leaked_parcels`].
+    /// Sends back a parcel the processor will not use (not meant for it, or no room to keep
+    /// it), so that the control side learns its node did not take it
+    /// ([`crate::Engine::take_refused_parcels`]). Call it from [`crate::Processor::receive`]
+    /// before retiring anything else: the executor hands over a parcel only when the queue has
+    /// room for one.
+    pub fn refuse(&mut self, mut parcel: Parcel) {
+        parcel.refused = true;
+        self.status.refused_parcels.fetch_add(1, Ordering::Relaxed);
+        self.retire_or_leak(parcel);
+    }
+
+    /// Like [`Retire::retire`], for callers with nowhere to keep the parcel. The executor calls
+    /// [`crate::Processor::receive`] only when the queue has room for one parcel, so the first
+    /// parcel a `receive` gives up always fits; should the queue be full anyway, the parcel is
+    /// leaked (never freed here) and counted in [`ExecutorStatus::leaked_parcels`].
     pub fn retire_or_leak(&mut self, parcel: Parcel) {
         if let Err(parcel) = self.retire(parcel) {
             std::mem::forget(parcel);

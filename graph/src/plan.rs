@@ -5,7 +5,7 @@ use crate::delay_line::DelayLine;
 use crate::note_tracker::NoteTracker;
 use std::ptr::NonNull;
 
-use crate::{ProcessContext, SlotKey};
+use crate::{NodeId, ProcessContext, SlotKey};
 
 /// Identity of a connection across recompiles: its two ends by processor slot and port. State
 /// that belongs to a connection (held notes, delay lines) moves from plan to plan by this key.
@@ -163,8 +163,11 @@ pub(crate) enum Step {
     FadeAdd { src: u32, dst: u32, fade: u32 },
     /// Merges event buffers `event_srcs[srcs.0..srcs.1]` into `dst`, keeping time order.
     MergeEvents { srcs: (u32, u32), dst: u32 },
-    /// Fills `dst` with the host's MIDI input plus events sent to the input node in `slot`.
-    HostEvents { slot: SlotKey, dst: u32 },
+    /// Fills `dst` with the host's MIDI input for every input node and for node `node`, plus
+    /// events sent to the input node in `slot`.
+    HostEvents { slot: SlotKey, node: NodeId, dst: u32 },
+    /// `dst` = channel `channel` of host input bus `bus` (silence where the host has none).
+    BusIn { bus: u32, channel: u16, dst: u32 },
     /// Runs a processor.
     Process(ProcessStep),
     /// Adds audio buffer `src` into channel `channel` of host output bus `bus`.

@@ -1,6 +1,6 @@
-//! Host I/O nodes: `midi-in` (the host's MIDI input, plus events sent through the control API)
-//! and `output` (feeds a named output bus). The executor does their work; they only describe
-//! their ports and role.
+//! Host I/O nodes: `midi-in` (the host's MIDI input, plus events sent through the control API),
+//! `output` (feeds a named output bus) and `audio-in` (reads a named input bus). The executor
+//! does their work; they only describe their ports and role.
 
 use noderack_graph::{
     NodeDescription, NodePorts, NodeRole, NodeSignature, NoopProcessor, PortKind, PortSpec, ProcessConfig, Processor,
@@ -79,6 +79,48 @@ impl NodeDescription for Output {
     }
     fn role(&self) -> NodeRole {
         NodeRole::HostOutput { bus: self.bus.clone() }
+    }
+    fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
+        Box::new(NoopProcessor)
+    }
+}
+
+/// Description of an `audio-in` node: its audio output carries a host input bus (a sound card's
+/// or JACK's capture ports, a plugin's audio input), for effects on live input.
+pub struct AudioIn {
+    bus: String,
+    signature: NodeSignature,
+}
+
+impl AudioIn {
+    /// Kind name in patch files.
+    pub const KIND: &'static str = "audio-in";
+
+    /// An input node reading bus `bus` with `channels` channels (channels the bus lacks are
+    /// silent).
+    pub fn new(bus: &str, channels: u16) -> Self {
+        Self {
+            bus: bus.to_string(),
+            signature: NodeSignature {
+                kind: Self::KIND,
+                ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("out", PortKind::Audio { channels })] },
+                params: vec![],
+            },
+        }
+    }
+
+    /// The bus it reads.
+    pub fn bus(&self) -> &str {
+        &self.bus
+    }
+}
+
+impl NodeDescription for AudioIn {
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
+    }
+    fn role(&self) -> NodeRole {
+        NodeRole::HostAudioInput { bus: self.bus.clone() }
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(NoopProcessor)

@@ -14,7 +14,7 @@ pub mod synth;
 pub mod transpose;
 
 pub use gain::Gain;
-pub use io::{MidiIn, Output};
+pub use io::{AudioIn, MidiIn, Output};
 pub use mixer::Mixer;
 pub use sampler::Sampler;
 pub use synth::Synth;

@@ -11,7 +11,7 @@ use crate::mixer::Mixer;
 use crate::sampler::Sampler;
 use crate::synth::Synth;
 use crate::transpose::Transpose;
-use crate::{Gain, MidiIn, Output};
+use crate::{AudioIn, Gain, MidiIn, Output};
 use noderack_presets::instrument_ref::InstrumentRef;
 use noderack_presets::{ConfigError, ConfigReader, LoadContext, NodeConfig, NodeFactory};
 
@@ -29,6 +29,11 @@ pub struct KindInfo {
 pub const KINDS: &[KindInfo] = &[
     KindInfo { kind: MidiIn::KIND, summary: "the host's MIDI input (and events sent through the API)", settings: &[] },
     KindInfo { kind: Output::KIND, summary: "feeds a named output bus", settings: &["bus", "channels"] },
+    KindInfo {
+        kind: AudioIn::KIND,
+        summary: "the host's audio input: reads a named input bus (live input for effects)",
+        settings: &["bus", "channels"],
+    },
     KindInfo {
         kind: Synth::KIND,
         summary: "polyphonic subtractive synth: band-limited oscillator, resonant low-pass, ADSR",
@@ -81,6 +86,7 @@ pub fn create_in(
     Ok(match info.kind {
         MidiIn::KIND => Arc::new(MidiIn::new()),
         Output::KIND => Arc::new(Output::new(&cfg.text("bus", "main")?, cfg.integer("channels", 1, 64, 2)? as u16)),
+        AudioIn::KIND => Arc::new(AudioIn::new(&cfg.text("bus", "in")?, cfg.integer("channels", 1, 64, 2)? as u16)),
         Synth::KIND => Arc::new(Synth::from_config(config)?),
         Sampler::KIND => {
             let bank = match config.get("instrument") {

@@ -697,6 +697,7 @@ impl Processor for SynthProcessor {
             Span::Event(event, t) => self.handle(event, &params, t),
         });
         self.output_gain.apply(params.get(GAIN_DB), out_l, out_r);
+        ctx.report_voices(self.voices.iter().filter(|v| v.is_active()).count() as u32);
     }
 }
 

@@ -78,6 +78,8 @@ struct PatchFile {
     description: String,
     #[serde(default)]
     buses: Option<Vec<BusFile>>,
+    #[serde(default)]
+    inputs: Vec<BusFile>,
     nodes: Vec<NodeFile>,
     #[serde(default)]
     connections: Vec<ConnectionFile>,
@@ -106,6 +108,9 @@ pub struct PatchNode {
     pub description: Arc<dyn NodeDescription>,
     /// Parameters the file sets.
     pub params: Vec<(ParamId, f32)>,
+    /// Its settings as written (what a live reload compares to decide whether the node must
+    /// be rebuilt).
+    pub config: NodeConfig,
 }
 
 /// A loaded, validated patch: turning it into engine edits cannot fail.
@@ -116,6 +121,8 @@ pub struct Patch {
     pub description: String,
     /// Output buses (default: one stereo `main`).
     pub buses: Vec<BusSpec>,
+    /// Input buses (live input read by `audio-in` nodes; default none).
+    pub inputs: Vec<BusSpec>,
     /// Nodes in file order.
     pub nodes: Vec<PatchNode>,
     /// Connections in file order.
@@ -147,28 +154,33 @@ impl Patch {
             ));
         }
 
+        let bus_list = |list: Vec<BusFile>, field: &'static str| {
+            let mut buses: Vec<BusSpec> = Vec::new();
+            for (i, b) in list.into_iter().enumerate() {
+                let here = [key(field), PathStep::Index(i)];
+                if buses.iter().any(|x| x.name == b.name) {
+                    return Err(at.error(&here, format!("bus \"{}\" is declared twice", b.name)));
+                }
+                if !(1..=64).contains(&b.channels) {
+                    return Err(
+                        at.error(&[here[0].clone(), here[1].clone(), key("channels")], "channels must be 1 to 64")
+                    );
+                }
+                buses.push(BusSpec { name: b.name, channels: b.channels });
+            }
+            Ok(buses)
+        };
         let buses = match raw.buses {
             None => vec![BusSpec::stereo("main")],
             Some(list) => {
-                let mut buses: Vec<BusSpec> = Vec::new();
-                for (i, b) in list.into_iter().enumerate() {
-                    let here = [key("buses"), PathStep::Index(i)];
-                    if buses.iter().any(|x| x.name == b.name) {
-                        return Err(at.error(&here, format!("bus \"{}\" is declared twice", b.name)));
-                    }
-                    if !(1..=64).contains(&b.channels) {
-                        return Err(
-                            at.error(&[here[0].clone(), here[1].clone(), key("channels")], "channels must be 1 to 64")
-                        );
-                    }
-                    buses.push(BusSpec { name: b.name, channels: b.channels });
-                }
+                let buses = bus_list(list, "buses")?;
                 if buses.is_empty() {
                     return Err(at.error(&[key("buses")], "a patch needs at least one output bus"));
                 }
                 buses
             }
         };
+        let inputs = bus_list(raw.inputs, "inputs")?;
 
         let mut nodes: Vec<PatchNode> = Vec::with_capacity(raw.nodes.len());
         let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -231,7 +243,7 @@ impl Patch {
                 params.push((ParamId(index as u32), v));
             }
             by_name.insert(n.id.clone(), i);
-            nodes.push(PatchNode { name: n.id, id: NodeId(i as u64 + 1), description, params });
+            nodes.push(PatchNode { name: n.id, id: NodeId(i as u64 + 1), description, params, config: n.config });
         }
 
         let mut connections = Vec::with_capacity(raw.connections.len());
@@ -269,7 +281,7 @@ impl Patch {
         }
 
         let warnings = context.warnings;
-        let patch = Patch { name: raw.name, description: raw.description, buses, nodes, connections, warnings };
+        let patch = Patch { name: raw.name, description: raw.description, buses, inputs, nodes, connections, warnings };
         patch.check_graph(&at)?;
         Ok(patch)
     }
@@ -277,7 +289,7 @@ impl Patch {
     /// Applies the patch to a scratch graph so kind, channel, bus and cycle errors are found at
     /// load time and located at the node or connection that causes them.
     fn check_graph(&self, at: &Locator<'_>) -> Result<(), PatchError> {
-        let mut graph = Graph::new(self.buses.clone());
+        let mut graph = Graph::new(self.buses.clone()).with_inputs(self.inputs.clone());
         for (i, node) in self.nodes.iter().enumerate() {
             graph
                 .apply_batch(vec![self.add_edit(node)])
@@ -307,9 +319,9 @@ impl Patch {
         edits
     }
 
-    /// An engine configuration with this patch's buses.
+    /// An engine configuration with this patch's output and input buses.
     pub fn engine_config(&self, sample_rate: f32, max_block_frames: usize) -> EngineConfig {
-        EngineConfig { sample_rate, max_block_frames, buses: self.buses.clone() }
+        EngineConfig { sample_rate, max_block_frames, buses: self.buses.clone(), inputs: self.inputs.clone() }
     }
 
     /// The node named `name` in the file.

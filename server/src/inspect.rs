@@ -10,7 +10,7 @@ use noderack_presets::NodeConfig;
 use noderack_presets::Patch;
 
 fn model_of(patch: &Patch) -> anyhow::Result<Graph> {
-    let mut graph = Graph::new(patch.buses.clone());
+    let mut graph = Graph::new(patch.buses.clone()).with_inputs(patch.inputs.clone());
     graph.apply_batch(patch.edits())?;
     Ok(graph)
 }

@@ -103,7 +103,8 @@ const SOUNDFONT_GAIN_DB: f32 = -12.0;
 /// `midi-in` → the instrument `build` makes (from node id 2 on) → the `main` bus.
 fn keys_to_main(sample_rate: f32, build: impl FnOnce(NodeId) -> Subgraph) -> (EngineConfig, Vec<Edit>) {
     let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
-    let config = EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")] };
+    let config =
+        EngineConfig { sample_rate, max_block_frames: max_block, buses: vec![BusSpec::stereo("main")], inputs: vec![] };
     let keys = NodeId(1);
     let instrument = build(NodeId(2));
     let out = instrument.next_id;

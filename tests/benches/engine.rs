@@ -45,7 +45,7 @@ fn gain_chain() -> (Engine, Executor) {
 fn engine_block(executor: &mut Executor, out: &mut [Vec<f32>; 2]) {
     let [l, r] = out;
     let mut outs: [&mut [f32]; 2] = [l, r];
-    executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
+    executor.process(HostBlock::new(BLOCK, &mut outs));
 }
 
 /// `output = input * gain`: the arithmetic of every reference below, written once so that
@@ -259,7 +259,7 @@ fn settle(engine: &mut Engine, executor: &mut Executor) {
     let mut out = [vec![0.0f32; 512], vec![0.0f32; 512]];
     let [l, r] = &mut out;
     let mut outs: [&mut [f32]; 2] = [l, r];
-    executor.process(HostBlock { frames: 512, outputs: &mut outs, midi_in: &[] });
+    executor.process(HostBlock::new(512, &mut outs));
     engine.maintain();
 }
 
@@ -308,7 +308,7 @@ fn compile_time(c: &mut Criterion) {
         let [l, r] = &mut out;
         let mut outs: [&mut [f32]; 2] = [l, r];
         let start = std::time::Instant::now();
-        executor.process(HostBlock { frames: BLOCK, outputs: &mut outs, midi_in: &[] });
+        executor.process(HostBlock::new(BLOCK, &mut outs));
         start.elapsed()
     };
     let mut added = false;

@@ -53,3 +53,26 @@ pub fn songwalker_sine_zone(dir: &Path, name: &str, hz: f64, root_note: u8, low:
              "audio": {{ "type": "external", "url": "{name}", "codec": "wav", "sha256": "{hash}" }} }}"#
     )
 }
+
+/// A mono in-memory sample of a `hz` sine at half scale, `seconds` long at `rate`.
+pub fn sine_sample(hz: f64, rate: u32, seconds: f64) -> std::sync::Arc<noderack_presets::sample::Sample> {
+    let frames = (seconds * rate as f64) as usize;
+    let data =
+        (0..frames).map(|i| (0.5 * (std::f64::consts::TAU * hz * i as f64 / rate as f64).sin()) as f32).collect();
+    std::sync::Arc::new(noderack_presets::sample::Sample {
+        sample_rate_hz: rate,
+        channels: vec![data],
+        sha256: [0; 32],
+    })
+}
+
+/// An instrument of one group holding `regions`.
+pub fn instrument_of(regions: Vec<noderack_presets::instrument::Region>) -> noderack_presets::instrument::Instrument {
+    use noderack_presets::instrument::{Group, Instrument};
+    Instrument { name: "test".into(), groups: vec![Group { name: None, regions }], ..Instrument::default() }
+}
+
+/// A region of a 440 Hz sine (root key A4) on every key.
+pub fn a440(rate: u32, seconds: f64) -> noderack_presets::instrument::Region {
+    noderack_presets::instrument::Region::new(sine_sample(440.0, rate, seconds), 69)
+}

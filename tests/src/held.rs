@@ -51,7 +51,7 @@ impl Held {
     pub fn block(&mut self, midi_in: &[Event]) {
         let frames = self.left.len();
         let mut outs: [&mut [f32]; 2] = [&mut self.left, &mut self.right];
-        self.executor.process(HostBlock { frames, outputs: &mut outs, midi_in });
+        self.executor.process(HostBlock::new(frames, &mut outs).with_midi(midi_in));
     }
 
     /// The left channel of the last block.

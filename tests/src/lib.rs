@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod event_probe;
 pub mod fixtures;
 pub mod held;
+pub mod holder;
 pub mod http_server;
 pub mod latent;
 pub mod library;

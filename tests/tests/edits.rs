@@ -11,6 +11,7 @@ fn two_bus_rig(block: usize) -> Rig {
         sample_rate: 48_000.0,
         max_block_frames: 512,
         buses: vec![BusSpec::stereo("main"), BusSpec::stereo("aux")],
+        inputs: vec![],
     };
     Rig::new(config, block)
 }

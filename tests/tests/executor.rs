@@ -165,7 +165,7 @@ fn retirement_waits_for_room_in_the_queue_instead_of_losing_the_node() {
     let block = |executor: &mut Executor| {
         let (mut l, mut r) = (vec![0.0; 128], vec![0.0; 128]);
         let mut outs: [&mut [f32]; 2] = [&mut l, &mut r];
-        executor.process(HostBlock { frames: 128, outputs: &mut outs, midi_in: &[] });
+        executor.process(HostBlock::new(128, &mut outs));
     };
     block(&mut executor);
     engine.apply(vec![Edit::RemoveNode { id: NodeId(2) }]).unwrap();
@@ -258,6 +258,7 @@ fn a_plan_with_a_bigger_pool_moves_every_port_onto_it() {
         sample_rate: SR,
         max_block_frames: 256,
         buses: vec![noderack_graph::BusSpec::stereo("main"), noderack_graph::BusSpec::stereo("aux")],
+        inputs: vec![],
     };
     let mut reference = Rig::new(config(), 64);
     tone_to_main(&mut reference, 440.0, 0.5);

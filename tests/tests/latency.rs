@@ -61,6 +61,7 @@ fn every_bus_is_delayed_to_the_graph_latency() {
         sample_rate: SR,
         max_block_frames: 512,
         buses: vec![BusSpec::stereo("main"), BusSpec::stereo("aux")],
+        inputs: vec![],
     };
     let mut rig = Rig::new(config, 128);
     // main: tone → latent(30) → latent(50); aux: tone directly.

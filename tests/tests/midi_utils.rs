@@ -259,7 +259,7 @@ fn midi_utilities_never_allocate_on_the_audio_thread() {
     for _ in 0..4 {
         let mut outputs: Vec<&mut [f32]> = buffers.iter_mut().map(|b| b.as_mut_slice()).collect();
         assert_no_alloc::assert_no_alloc(|| {
-            rig.renderer().executor().process(HostBlock { frames: 700, outputs: &mut outputs, midi_in: &block })
+            rig.renderer().executor().process(HostBlock::new(700, &mut outputs).with_midi(&block))
         });
     }
     assert_eq!(assert_no_alloc::violation_count(), before, "the audio thread allocated");

@@ -234,9 +234,7 @@ fn mixing_never_allocates_on_the_audio_thread() {
     let before = assert_no_alloc::violation_count();
     for _ in 0..6 {
         let mut outputs: [&mut [f32]; 2] = [left.as_mut_slice(), right.as_mut_slice()];
-        assert_no_alloc::assert_no_alloc(|| {
-            rig.renderer().executor().process(HostBlock { frames: 700, outputs: &mut outputs, midi_in: &[] })
-        });
+        assert_no_alloc::assert_no_alloc(|| rig.renderer().executor().process(HostBlock::new(700, &mut outputs)));
     }
     assert_eq!(assert_no_alloc::violation_count(), before, "the audio thread allocated");
     assert!(peak(&left) > 0.0);

@@ -121,7 +121,7 @@ fn run_session(host_blocks: &[usize], blocks: usize) -> (u32, f32) {
             cursor += 1;
         }
         let mut outs: [&mut [f32]; 2] = [&mut left[..n], &mut right[..n]];
-        assert_no_alloc(|| executor.process(HostBlock { frames: n, outputs: &mut outs, midi_in: &events }));
+        assert_no_alloc(|| executor.process(HostBlock::new(n, &mut outs).with_midi(&events)));
         energy += left[..n].iter().map(|s| s * s).sum::<f32>();
         engine.maintain();
         frame += n as u64;

@@ -11,10 +11,10 @@ use noderack_graph::{EngineConfig, HostBlock, MidiMessage, NodeId, Parcel};
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::{Sampler, SamplerProgram};
 use noderack_presets::instrument::{
-    Bank, Group, Instrument, LoopDirection, LoopMode, NoteRange, ProgramNumber, Region, RoundRobin, SampleLoop, Trigger,
+    Bank, LoopDirection, LoopMode, NoteRange, ProgramNumber, Region, RoundRobin, SampleLoop, Trigger,
 };
-use noderack_presets::sample::Sample;
 use noderack_tests::analysis::{cents, inharmonic_energy_db, max_step, peak, peak_frequency_hz, rms};
+use noderack_tests::fixtures::{a440, instrument_of as instrument, sine_sample as sine};
 use noderack_tests::midi::{cc, dense_stream, note_off, note_on, sorted};
 use noderack_tests::rig::INSTRUMENT;
 use noderack_tests::Rig;
@@ -25,24 +25,8 @@ static ALLOCATOR: AllocDisabler = AllocDisabler;
 const SR: f32 = 48_000.0;
 
 /// `seconds` of a sine at `hz`, amplitude 0.5, recorded at `rate` Hz.
-fn sine(hz: f64, rate: u32, seconds: f64) -> Arc<Sample> {
-    let frames = (seconds * rate as f64) as usize;
-    let data =
-        (0..frames).map(|i| (0.5 * (std::f64::consts::TAU * hz * i as f64 / rate as f64).sin()) as f32).collect();
-    Arc::new(Sample { sample_rate_hz: rate, channels: vec![data], sha256: [0; 32] })
-}
-
 fn key_hz(key: u8) -> f32 {
     440.0 * ((key as f32 - 69.0) / 12.0).exp2()
-}
-
-fn instrument(regions: Vec<Region>) -> Instrument {
-    Instrument { name: "test".into(), groups: vec![Group { name: None, regions }], ..Instrument::default() }
-}
-
-/// A region of a 440 Hz sine (root key A4) on every key.
-fn a440(rate: u32, seconds: f64) -> Region {
-    Region::new(sine(440.0, rate, seconds), 69)
 }
 
 fn rig_with(bank: Bank, block_frames: usize, sample_rate: f32) -> Rig {
@@ -494,8 +478,10 @@ fn swapping_programs_keeps_sounding_notes_and_retires_the_old_program() {
 }
 
 /// Dense MIDI with program changes, pedal, bends, stealing, and programs swapped in every
-/// few blocks: no allocation or free in any `process` call, and every retired program comes
-/// back to the control thread.
+/// few blocks, alternating between two instruments: no allocation or free in any `process`
+/// call, sound after every swap, and every retired program comes back to the control thread
+/// (each program holds a reference to its bank: once retired and freed, only the programs
+/// still held count).
 #[test]
 fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
     let mut region = a440(44_100, 0.5);
@@ -504,8 +490,12 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
         Some(SampleLoop { start_frames: 100.0, end_frames: 20_000.0, direction: LoopDirection::Forward });
     let mut release = a440(44_100, 0.2);
     release.trigger = Trigger::Release;
-    let bank = Arc::new(Bank::single(instrument(vec![region, release])));
-    let mut rig = rig_with((*bank).clone(), 256, SR);
+    let low = Arc::new(Bank::single(instrument(vec![region.clone(), release])));
+    // The second instrument plays an octave higher.
+    region.tune_cents = 1200.0;
+    let high = Arc::new(Bank::single(instrument(vec![region])));
+    let mut rig = rig_with((*low).clone(), 256, SR);
+    let baseline = (Arc::strong_count(&low), Arc::strong_count(&high));
     let mut midi = dense_stream(48_000 * 4, 400, 4, 11);
     for n in 0..40u64 {
         midi.push(cc(n * 4800 + 7, (n % 4) as u8, 64, if n % 2 == 0 { 127 } else { 0 }));
@@ -522,12 +512,26 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
     let before = violation_count();
     let mut out = [vec![0.0f32; 256], vec![0.0f32; 256]];
     let mut cursor = 0;
-    let mut sent = 0;
+    let mut sent = [0usize; 2];
+    // Swaps the sampler took, by instrument, and the instrument it plays now. A swap arriving
+    // while all its program slots still sound is refused (and reported): dense looped notes
+    // keep old programs alive.
+    let mut taken = [0usize; 2];
+    let mut pending = None;
+    let mut current = 1;
+    let mut silent_after_swap = 0;
+    let mut energy_since_swap = None;
     for block in 0..(48_000 * 4 / 256) as u64 {
         if block % 7 == 3 {
-            let program = Parcel::new(SamplerProgram::new(bank.clone(), SR));
-            rig.engine().send_parcel(NodeId(INSTRUMENT), program).unwrap();
-            sent += 1;
+            if energy_since_swap == Some(0.0) {
+                silent_after_swap += 1;
+            }
+            let which = sent.iter().sum::<usize>() % 2;
+            let bank = if which == 0 { high.clone() } else { low.clone() };
+            rig.engine().send_parcel(NodeId(INSTRUMENT), Parcel::new(SamplerProgram::new(bank, SR))).unwrap();
+            sent[which] += 1;
+            pending = Some(which);
+            energy_since_swap = Some(0.0);
         }
         let start = block * 256;
         let first = cursor;
@@ -541,10 +545,48 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
         let [l, r] = &mut out;
         let mut outs: [&mut [f32]; 2] = [l, r];
         let executor = rig.renderer().executor();
-        assert_no_alloc(|| executor.process(HostBlock { frames: 256, outputs: &mut outs, midi_in: &events }));
+        assert_no_alloc(|| executor.process(HostBlock::new(256, &mut outs).with_midi(&events)));
+        if let Some(energy) = energy_since_swap.as_mut() {
+            *energy += out[0].iter().map(|s| s * s).sum::<f32>();
+        }
         rig.engine().maintain();
+        // The swap sent before this block arrived in it: taken, or refused and reported now.
+        if let Some(which) = pending.take() {
+            if rig.engine().take_refused_parcels().is_empty() {
+                taken[which] += 1;
+                current = which;
+            }
+        }
     }
     assert_eq!(violation_count(), before, "allocations on the audio thread");
-    assert!(sent > 100);
+    assert_eq!(sent, [54, 53], "swaps alternate between the two instruments");
+    assert_eq!(silent_after_swap, 0, "sound after every swap");
+    // Let every note end, so that only the current program is held; then every other program
+    // sent has been retired and freed here.
+    let off: Vec<TimedMidi> = (0..4).map(|ch| cc(0, ch, 120, 0)).collect();
+    let last_frame = rig.renderer().position_frames();
+    let off: Vec<TimedMidi> = off.into_iter().map(|m| TimedMidi { frame: last_frame + m.frame, ..m }).collect();
+    rig.render(48_000, &off);
+    assert_eq!(rig.engine().status().active_voices(), 0, "all sound off");
     assert_eq!(rig.engine().status().leaked_parcels(), 0);
+    assert!(taken[0] > 10 && taken[1] > 10, "both instruments were taken many times: {taken:?}");
+    assert_eq!(
+        rig.engine().status().refused_parcels() as usize,
+        sent[0] + sent[1] - taken[0] - taken[1],
+        "every swap not taken was reported refused"
+    );
+    // Only the current program is held by the processor; every other one sent has come back
+    // and been freed here.
+    let held = |which: usize| usize::from(current == which);
+    assert_eq!(Arc::strong_count(&high), baseline.1 + held(0), "`high` programs came back and were freed");
+    assert_eq!(Arc::strong_count(&low), baseline.0 + held(1), "`low` programs came back and were freed");
+    // And the current one plays: a new A4 sounds at its pitch.
+    let start = rig.renderer().position_frames();
+    let tail = rig.render(9600, &[cc(start, 0, 7, 127), cc(start, 0, 121, 0), note_on(start, 0, 69, 127)]);
+    let expected = if current == 0 { 880.0 } else { 440.0 };
+    let pitch = pitch_of(&tail[0][2400..], SR);
+    assert!(
+        cents(pitch, expected).abs() < 5.0,
+        "the current program is the last taken: {pitch} Hz, {expected} Hz expected"
+    );
 }

@@ -362,7 +362,7 @@ fn process_does_not_allocate() {
     let before = violation_count();
     assert_no_alloc(|| {
         let mut outputs: [&mut [f32]; 2] = [&mut left, &mut right];
-        executor.process(HostBlock { frames: 4096, outputs: &mut outputs, midi_in: &events });
+        executor.process(HostBlock::new(4096, &mut outputs).with_midi(&events));
     });
     assert_eq!(violation_count(), before, "the audio thread allocated");
     assert!(rms(&left) > 0.01);

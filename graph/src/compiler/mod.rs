@@ -41,6 +41,8 @@ pub(crate) struct CompileInput<'a> {
     pub(crate) nodes: Vec<CompileNode>,
     pub(crate) edges: Vec<CompileEdge>,
     pub(crate) buses: &'a [BusSpec],
+    /// Host input buses (`audio-in` nodes read them).
+    pub(crate) input_buses: &'a [BusSpec],
     pub(crate) fade_frames: u32,
     /// Floats between two audio buffers of the executor's pool.
     pub(crate) stride_floats: u32,
@@ -285,7 +287,19 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
             })),
             NodeRole::HostMidiInput => {
                 if let Some(&PortBinding::Events(dst)) = plan.bindings.get(inputs_end as usize) {
-                    plan.steps.push(Step::HostEvents { slot: node.slot, dst });
+                    plan.steps.push(Step::HostEvents { slot: node.slot, node: node.id, dst });
+                }
+            }
+            NodeRole::HostAudioInput { bus } => {
+                if let Some(&PortBinding::Signal { first, channels, .. }) = plan.bindings.get(inputs_end as usize) {
+                    let bus = input.input_buses.iter().position(|b| b.name == bus);
+                    for c in 0..channels {
+                        let dst = first + c as u32;
+                        match bus {
+                            Some(bus) => plan.steps.push(Step::BusIn { bus: bus as u32, channel: c, dst }),
+                            None => plan.steps.push(Step::Clear { dst }),
+                        }
+                    }
                 }
             }
             NodeRole::HostOutput { bus } => {

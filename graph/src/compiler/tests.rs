@@ -53,8 +53,16 @@ const STRIDE: u32 = 80;
 
 fn compile_nodes(nodes: Vec<CompileNode>, edges: Vec<CompileEdge>) -> RenderPlan {
     let buses = [BusSpec::stereo("main")];
-    compile(&CompileInput { nodes, edges, buses: &buses, fade_frames: 240, stride_floats: STRIDE, previous: None })
-        .expect("compiles")
+    compile(&CompileInput {
+        nodes,
+        edges,
+        buses: &buses,
+        input_buses: &[],
+        fade_frames: 240,
+        stride_floats: STRIDE,
+        previous: None,
+    })
+    .expect("compiles")
 }
 
 /// The audio buffers bound to port `port` of the process step for node `id`.
@@ -242,6 +250,7 @@ fn cycles_are_reported() {
         nodes,
         edges: vec![edge(0, 1, 0), edge(1, 0, 0)],
         buses: &buses,
+        input_buses: &[],
         fade_frames: 1,
         stride_floats: STRIDE,
         previous: None,

@@ -95,6 +95,7 @@ pub(crate) fn verify(plan: &RenderPlan) -> Result<(), String> {
                 events_write(dst, &mut events_written, &what)?;
             }
             Step::HostEvents { dst, .. } => events_write(dst, &mut events_written, &what)?,
+            Step::BusIn { dst, .. } => audio_write(dst, &mut audio_written, &what)?,
             Step::BusOut { src, .. } => audio_read(src, &audio_written, &what)?,
             Step::Delay { line, src, dst } => {
                 audio_read(src, &audio_written, &what)?;

@@ -4,7 +4,7 @@
 
 pub(crate) mod messages;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::alias_box::AliasBox;
@@ -16,7 +16,9 @@ use crate::plan::{LinkedRun, PortBinding, RenderPlan, Run, Step};
 use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
-/// Counters the audio thread publishes for the control side (all monotonic).
+/// What the audio thread publishes for the control side: monotonic counters (updated with
+/// relaxed `fetch_add`s or stores of a growing value) and one gauge, the active voices. Reading
+/// never blocks the audio thread.
 #[derive(Debug, Default)]
 pub struct ExecutorStatus {
     frames: AtomicU64,
@@ -25,6 +27,9 @@ pub struct ExecutorStatus {
     dropped_messages: AtomicU64,
     rejected_plans: AtomicU64,
     pub(crate) leaked_parcels: AtomicU64,
+    pub(crate) refused_parcels: AtomicU64,
+    leaked_plans: AtomicU64,
+    active_voices: AtomicU32,
 }
 
 impl ExecutorStatus {
@@ -49,22 +54,80 @@ impl ExecutorStatus {
     pub fn rejected_plans(&self) -> u64 {
         self.rejected_plans.load(Ordering::Acquire)
     }
-    /// Parcels the audio thread had to leak because the parcel return queue was full (always 0
-    /// while the control thread runs `maintain` regularly).
+    /// Parcels the audio thread had to leak (never free) because the parcel return queue was
+    /// full when a processor had nowhere to keep one. Always 0: the executor hands a processor
+    /// a parcel only when the return queue has room for it, and otherwise leaves it (and every
+    /// command behind it) queued until the control thread has run `maintain`. Counted so that
+    /// a processor breaking the rule shows up.
     pub fn leaked_parcels(&self) -> u64 {
         self.leaked_parcels.load(Ordering::Acquire)
     }
+    /// Parcels processors refused (a sampler with every program slot still sounding, a program
+    /// made for another sample rate): sent back unused. [`crate::Engine::maintain`] names the
+    /// nodes in [`crate::Engine::take_refused_parcels`].
+    pub fn refused_parcels(&self) -> u64 {
+        self.refused_parcels.load(Ordering::Acquire)
+    }
+    /// Plan updates the audio thread had to leak because the return queue was full. Always 0:
+    /// a plan is taken from the command queue only when the return queue has room for what it
+    /// lets go of. Counted so that a broken invariant shows up instead of hiding.
+    pub fn leaked_plans(&self) -> u64 {
+        self.leaked_plans.load(Ordering::Acquire)
+    }
+    /// Voices sounding at the end of the last block, as the instruments report them
+    /// ([`ProcessContext::report_voices`]).
+    pub fn active_voices(&self) -> u32 {
+        self.active_voices.load(Ordering::Acquire)
+    }
 }
 
-/// One block from the host: its output buffers (every channel of every bus, bus by bus) and
-/// the MIDI that arrived during it.
+/// One block from the host: its output buffers (every channel of every bus, bus by bus), its
+/// input buffers, and the MIDI that arrived during it.
 pub struct HostBlock<'a, 'b> {
     /// Frames in this block (any size; split into chunks of at most the maximum block size).
     pub frames: usize,
     /// One slice per bus channel, in bus order, each at least `frames` long. Overwritten.
     pub outputs: &'a mut [&'b mut [f32]],
-    /// MIDI input for this block, times relative to its first frame, sorted by time.
+    /// One slice per input bus channel ([`crate::EngineConfig::inputs`]), in bus order, each
+    /// at least `frames` long; missing channels read as silence.
+    pub inputs: &'a [&'a [f32]],
+    /// MIDI input for every `midi-in` node, times relative to the block's first frame, sorted
+    /// by time.
     pub midi_in: &'a [Event],
+    /// MIDI input for one `midi-in` node each (a JACK MIDI port per node), times relative to
+    /// the block's first frame, sorted by time.
+    pub node_midi: &'a [NodeEvent],
+}
+
+impl<'a, 'b> HostBlock<'a, 'b> {
+    /// A block of `frames` frames rendered into `outputs`, with no input and no MIDI.
+    pub fn new(frames: usize, outputs: &'a mut [&'b mut [f32]]) -> Self {
+        Self { frames, outputs, inputs: &[], midi_in: &[], node_midi: &[] }
+    }
+
+    /// The same block with `events` as MIDI input for every `midi-in` node.
+    pub fn with_midi(self, events: &'a [Event]) -> Self {
+        Self { midi_in: events, ..self }
+    }
+
+    /// The same block with `inputs` as the host's input channels.
+    pub fn with_inputs(self, inputs: &'a [&'a [f32]]) -> Self {
+        Self { inputs, ..self }
+    }
+
+    /// The same block with `events` addressed to single `midi-in` nodes.
+    pub fn with_node_midi(self, events: &'a [NodeEvent]) -> Self {
+        Self { node_midi: events, ..self }
+    }
+}
+
+/// A MIDI event for one `midi-in` node.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct NodeEvent {
+    /// The `midi-in` node it is for.
+    pub node: crate::NodeId,
+    /// The event, its time relative to the host block.
+    pub event: Event,
 }
 
 /// The audio-thread half of the engine. Owned by whoever owns the audio callback.
@@ -85,6 +148,8 @@ pub struct Executor {
     pub(crate) max_chunk_frames: usize,
     pub(crate) sample_rate: f32,
     pub(crate) bus_offsets: Vec<usize>,
+    /// First host input slice of each input bus.
+    pub(crate) input_offsets: Vec<usize>,
     pub(crate) transport: Transport,
     pub(crate) status: Arc<ExecutorStatus>,
     /// What every processor call of a chunk shares; boxed because the contexts of the current
@@ -102,19 +167,30 @@ impl Executor {
             ch[..n].fill(0.0);
         }
         let mut done = 0usize;
-        let mut cursor = 0usize;
+        let (mut cursor, mut node_cursor) = (0usize, 0usize);
         while done < frames {
             let n = self.max_chunk_frames.min(frames - done);
-            let first = cursor;
             let last_chunk = done + n == frames;
-            while cursor < block.midi_in.len()
-                && (last_chunk || (block.midi_in[cursor].time_frames as usize) < done + n)
-            {
+            // Events up to the end of this chunk (the last chunk takes any later ones).
+            let in_chunk = |time: u32| last_chunk || (time as usize) < done + n;
+            let first = cursor;
+            while cursor < block.midi_in.len() && in_chunk(block.midi_in[cursor].time_frames) {
                 cursor += 1;
             }
-            self.run_chunk(n, done, &block.midi_in[first..cursor], block.outputs);
+            let node_first = node_cursor;
+            while node_cursor < block.node_midi.len() && in_chunk(block.node_midi[node_cursor].event.time_frames) {
+                node_cursor += 1;
+            }
+            let host = HostIo {
+                offset: done,
+                events: &block.midi_in[first..cursor],
+                node_events: &block.node_midi[node_first..node_cursor],
+                inputs: block.inputs,
+            };
+            self.run_chunk(n, host, block.outputs);
             done += n;
         }
+        self.status.active_voices.store(self.env.voices.get(), Ordering::Relaxed);
         self.status.frames.store(self.transport.engine_frame, Ordering::Release);
     }
 
@@ -137,9 +213,16 @@ impl Executor {
 
     fn receive_commands(&mut self) {
         while let Ok(next) = self.commands.peek() {
-            // A plan swap needs room on the return queue for what it lets go of; without it,
-            // leave the plan queued (and everything behind it, to keep order) until later.
-            if matches!(next, Command::Plan(_)) && self.returns.slots() == 0 {
+            // A plan swap needs room on the return queue for what it lets go of, and a parcel
+            // room on the parcel queue (the processor may refuse it); without it, leave the
+            // command queued (and everything behind it, to keep order) until the control thread
+            // has emptied the queues. Nothing is ever leaked for want of room.
+            let room = match next {
+                Command::Plan(_) => self.returns.slots() > 0,
+                Command::Parcel { .. } => self.parcels.slots() > 0,
+                _ => true,
+            };
+            if !room {
                 break;
             }
             let Ok(command) = self.commands.pop() else { break };
@@ -155,7 +238,7 @@ impl Executor {
                     let mut retire = Retire { queue: &mut self.parcels, status: &self.status };
                     match slot_mut(&mut self.slots, slot) {
                         Some(node) => node.processor.receive(parcel, &mut retire),
-                        None => retire.retire_or_leak(parcel), // its node is gone
+                        None => retire.refuse(parcel), // its node is gone
                     }
                 }
             }
@@ -183,9 +266,7 @@ impl Executor {
             || update.plan.linked.len() != update.plan.runs.len()
         {
             self.status.rejected_plans.fetch_add(1, Ordering::Relaxed);
-            if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
-                std::mem::forget(update); // unreachable: room was checked before popping
-            }
+            self.give_back(update);
             return;
         }
         for key in &update.remove {
@@ -290,14 +371,20 @@ impl Executor {
         }
         update.swapped_at_frame = self.transport.engine_frame;
         self.status.plans_swapped.fetch_add(1, Ordering::Relaxed);
+        self.give_back(update);
+    }
+
+    /// Sends a plan update back to be freed. Room was checked before the plan was popped and
+    /// only this thread pushes, so the queue cannot be full; were it ever, leaking (counted)
+    /// is the only way not to free here.
+    fn give_back(&mut self, update: Box<PlanUpdate>) {
         if let Err(rtrb::PushError::Full(update)) = self.returns.push(update) {
-            // Unreachable: room was checked before popping and only this thread pushes.
-            // Leaking is the only way to avoid freeing here.
             std::mem::forget(update);
+            self.status.leaked_plans.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    fn run_chunk(&mut self, n: usize, host_offset: usize, host_events: &[Event], outputs: &mut [&mut [f32]]) {
+    fn run_chunk(&mut self, n: usize, host: HostIo<'_>, outputs: &mut [&mut [f32]]) {
         let chunk_start = self.transport.engine_frame;
         let chunk_end = chunk_start + n as u64;
         let Executor {
@@ -310,6 +397,7 @@ impl Executor {
             stride,
             sample_rate,
             bus_offsets,
+            input_offsets,
             transport,
             status,
             parcels,
@@ -358,10 +446,11 @@ impl Executor {
             transport: &*transport,
             parcels: &mut *parcels,
             status: &**status,
+            voices: std::cell::Cell::new(0),
         };
         let env: &ChunkEnv = env_box;
         let mut glue =
-            Glue { env, status, event_srcs, fades, trackers, delays, host_events, host_offset, bus_offsets, outputs };
+            Glue { env, status, event_srcs, fades, trackers, delays, host, bus_offsets, input_offsets, outputs };
         // The common call (no glue, no event outputs, parameters settled) is a byte test and
         // the call; everything else runs out of line, so that the loop keeps its state in
         // registers: a plan is often a long run of small processors, and whatever the loop
@@ -386,6 +475,15 @@ impl Executor {
     }
 }
 
+/// The host's side of one chunk: where it starts in the host block, the host MIDI that falls
+/// in it, and the host's input channels (whole blocks).
+struct HostIo<'a> {
+    offset: usize,
+    events: &'a [Event],
+    node_events: &'a [NodeEvent],
+    inputs: &'a [&'a [f32]],
+}
+
 /// What the steps other than processor calls need, gathered so that running one is a call
 /// with two arguments.
 struct Glue<'a, 'o> {
@@ -395,9 +493,9 @@ struct Glue<'a, 'o> {
     fades: &'a mut [crate::plan::Fade],
     trackers: &'a mut [crate::note_tracker::NoteTracker],
     delays: &'a mut [crate::delay_line::DelayLine],
-    host_events: &'a [Event],
-    host_offset: usize,
+    host: HostIo<'a>,
     bus_offsets: &'a [usize],
+    input_offsets: &'a [usize],
     outputs: &'a mut [&'o mut [f32]],
 }
 
@@ -511,13 +609,20 @@ impl Glue<'_, '_> {
                 }
                 status.dropped_events.fetch_add(merged.take_dropped() as u64, Ordering::Relaxed);
             }
-            Step::HostEvents { slot, dst } => {
+            Step::HostEvents { slot, node, dst } => {
                 // SAFETY: as above (verified buffers; source and destination distinct).
                 let out = unsafe { env.events_mut(dst) };
                 out.clear();
-                for e in self.host_events {
-                    let time = (e.time_frames as usize).saturating_sub(self.host_offset).min(n - 1) as u32;
-                    let _ = out.push(Event { time_frames: time, data: e.data });
+                let offset = self.host.offset;
+                let in_chunk = |e: &Event| Event {
+                    time_frames: (e.time_frames as usize).saturating_sub(offset).min(n - 1) as u32,
+                    data: e.data,
+                };
+                for e in self.host.events {
+                    let _ = out.push(in_chunk(e));
+                }
+                for e in self.host.node_events.iter().filter(|e| e.node == node) {
+                    let _ = out.push(in_chunk(&e.event));
                 }
                 if let Some(inbox) = slot_mut(slots, slot).and_then(|node| node.event_inbox.as_mut()) {
                     for e in inbox.as_slice() {
@@ -547,10 +652,23 @@ impl Glue<'_, '_> {
                 t.release_into(out);
                 status.dropped_events.fetch_add(out.take_dropped() as u64, Ordering::Relaxed);
             }
+            Step::BusIn { bus, channel, dst } => {
+                // SAFETY: as above (a verified buffer, written by this step only).
+                let out = unsafe { env.audio_mut(dst) };
+                let offset = self.host.offset;
+                let input = self
+                    .input_offsets
+                    .get(bus as usize)
+                    .and_then(|first| self.host.inputs.get(first + channel as usize));
+                match input.and_then(|input| input.get(offset..offset + n)) {
+                    Some(input) => out.copy_from_slice(input),
+                    None => out.fill(0.0),
+                }
+            }
             Step::BusOut { src, bus, channel } => {
                 let Some(&offset) = self.bus_offsets.get(bus as usize) else { return };
                 let Some(out) = self.outputs.get_mut(offset + channel as usize) else { return };
-                let Some(out) = out.get_mut(self.host_offset..self.host_offset + n) else { return };
+                let Some(out) = out.get_mut(self.host.offset..self.host.offset + n) else { return };
                 // SAFETY: as above (verified buffers; source and destination distinct).
                 for (o, s) in out.iter_mut().zip(unsafe { env.audio(src) }) {
                     *o += *s;

@@ -642,19 +642,30 @@ impl Processor for SamplerProcessor {
             Span::Event(event, t) => self.handle(event, &params, t),
         });
         self.output_gain.apply(params.get(GAIN_DB), out_l, out_r);
+        ctx.report_voices(self.voices.iter().filter(|v| v.active).count() as u32);
         self.retire_unused(&mut ctx.retire());
     }
 
     fn receive(&mut self, parcel: Parcel, retire: &mut Retire<'_>) {
         let fits = parcel.get::<SamplerProgram>().is_some_and(|p| p.sample_rate == self.sample_rate);
         if !fits {
-            retire.retire_or_leak(parcel); // not a program for this sampler: ignored
+            retire.refuse(parcel); // not a program for this sampler
+            return;
+        }
+        // A slot is free, or will be once unused programs are retired (which may find the
+        // queue full and keep them): decide before retiring anything, so that a refusal takes
+        // the queue room the executor guaranteed.
+        let free = |i: usize| self.held[i].is_none() || (Some(i) != self.current && self.users[i] == 0);
+        if !(0..MAX_HELD_PROGRAMS).any(free) {
+            // Every slot holds a program still sounding: the new one is sent back.
+            retire.refuse(parcel);
             return;
         }
         self.retire_unused(retire);
         let Some(free) = (0..MAX_HELD_PROGRAMS).find(|&i| self.held[i].is_none()) else {
-            // Every slot holds a program still sounding: the new one waits for none.
-            retire.retire_or_leak(parcel);
+            // Unreachable: the queue had room for one parcel, so the first unused program
+            // found above was retired. Refused all the same rather than dropped.
+            retire.refuse(parcel);
             return;
         };
         self.held[free] = Some(parcel);
