@@ -1,7 +1,9 @@
-//! Hosts that drive noderack's executor. For now: the offline renderer (used by
-//! `noderack render` and by the tests, so both run the very same real-time code path),
-//! Standard MIDI File input and WAV output.
+//! Hosts that drive noderack's executor: the offline renderer (used by `noderack render` and by
+//! the tests), the live backends (JACK, cpal, a wall-clock `null`) with live MIDI from devices,
+//! JACK ports and files, Standard MIDI File input and WAV output. Offline and live run the very
+//! same real-time code path.
 
+pub mod live;
 pub mod midi_file;
 pub mod offline;
 pub mod wav;

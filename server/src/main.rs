@@ -1,8 +1,10 @@
 //! `noderack`: a modular node-graph audio engine that hosts instruments as nodes.
-//! This binary renders patches offline and inspects them; the control server comes later.
+//! This binary plays patches live, renders them offline and inspects them; the control server
+//! comes later.
 
 mod inspect;
 mod library;
+mod play;
 mod render;
 
 use std::path::PathBuf;
@@ -72,6 +74,57 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::F32)]
         format: Format,
     },
+    /// Play a patch live until Ctrl-C, with a one-line status (load, xruns, voices, bus peaks).
+    ///
+    /// The backend is JACK (a client with one port per bus channel, `main_L`, `main_R`, … and
+    /// one MIDI port per midi-in node), a sound card through cpal, or `null` (no device, paced
+    /// by the wall clock). Without --backend, JACK is tried, then cpal; if neither opens, the
+    /// error lists why each failed. MIDI comes from JACK MIDI ports and devices named by
+    /// --midi-in (ALSA sequencer, else JACK MIDI; reconnected when replugged), and from
+    /// --midi-file. With --watch, saving the patch file applies only what changed, as one
+    /// edit, while the rest keeps sounding.
+    Play {
+        /// The patch file.
+        patch: PathBuf,
+        /// Audio backend (default: JACK if a server runs, else a sound card through cpal).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// cpal: output device (part of its name or id; `alsa:NAME` or `jack:NAME` picks the host).
+        #[arg(long)]
+        device: Option<String>,
+        /// MIDI input: a JACK MIDI port or a MIDI device whose name contains NAME (repeatable).
+        #[arg(long = "midi-in", value_name = "NAME")]
+        midi_in: Vec<String>,
+        /// Play this Standard MIDI File live to every midi-in node.
+        #[arg(long, value_name = "FILE")]
+        midi_file: Option<PathBuf>,
+        /// Reload the patch when the file changes, applying only the difference.
+        #[arg(long)]
+        watch: bool,
+        /// cpal and null: sample rate in Hz (JACK uses its server's).
+        #[arg(long)]
+        sample_rate: Option<u32>,
+        /// cpal and null: block size in frames (JACK uses its server's).
+        #[arg(long)]
+        buffer_size: Option<usize>,
+        /// JACK: connect the first bus to the system playback ports (and input buses to capture).
+        #[arg(long)]
+        connect: bool,
+        /// JACK: client name.
+        #[arg(long, default_value = "noderack")]
+        client_name: String,
+        /// Also record everything played to this WAV file (32-bit float, every bus channel).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Stop after this many seconds of audio.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// At exit, write load, xruns, voices and levels as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// List audio and MIDI devices per backend (JACK, cpal hosts, MIDI sources).
+    Devices,
     /// Print a patch's nodes, ports, parameters and connections (or Graphviz with --dot).
     Graph {
         /// The patch file.
@@ -92,6 +145,17 @@ enum Command {
     Library(library::LibraryCommand),
 }
 
+/// Live audio backends.
+#[derive(Copy, Clone, ValueEnum)]
+enum Backend {
+    /// A JACK client.
+    Jack,
+    /// A sound card through cpal (ALSA, or cpal's JACK host).
+    Cpal,
+    /// No device, paced by the wall clock.
+    Null,
+}
+
 /// WAV sample formats.
 #[derive(Copy, Clone, ValueEnum)]
 enum Format {
@@ -109,7 +173,7 @@ fn main() -> std::process::ExitCode {
     // not (symphonia warns about every MP3 with a tag in front).
     let filter = tracing_subscriber::EnvFilter::try_from_env("NODERACK_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
-            "error,noderack=warn,noderack_presets=warn,noderack_host=warn,noderack_nodes=warn,noderack_graph=warn",
+            "error,jack=off,noderack=warn,noderack_presets=warn,noderack_host=warn,noderack_nodes=warn,noderack_graph=warn",
         )
     });
     tracing_subscriber::fmt()
@@ -156,6 +220,53 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => anyhow::bail!("give a patch file, --sfz, --soundfont or --preset"),
             };
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
+        }
+        Command::Play {
+            patch,
+            backend,
+            device,
+            midi_in,
+            midi_file,
+            watch,
+            sample_rate,
+            buffer_size,
+            connect,
+            client_name,
+            record,
+            duration,
+            report,
+        } => {
+            let backend = backend.map(|b| match b {
+                Backend::Jack => noderack_host::live::BackendKind::Jack,
+                Backend::Cpal => noderack_host::live::BackendKind::Cpal,
+                Backend::Null => noderack_host::live::BackendKind::Null,
+            });
+            play::run(&play::PlayArgs {
+                patch,
+                backend,
+                device,
+                midi_in,
+                midi_file,
+                watch,
+                sample_rate,
+                buffer_size,
+                connect,
+                client_name,
+                record,
+                duration,
+                report,
+            })
+        }
+        Command::Devices => {
+            for section in noderack_host::live::devices::list_devices("noderack") {
+                println!("{}", section.heading);
+                match section.items {
+                    Ok(items) if items.is_empty() => println!("  none"),
+                    Ok(items) => items.iter().for_each(|i| println!("  {i}")),
+                    Err(why) => println!("  {why}"),
+                }
+            }
+            Ok(())
         }
         Command::Graph { patch, dot } => inspect::graph(&patch, dot),
         Command::Nodes => inspect::nodes(),
