@@ -6,11 +6,13 @@ set -euo pipefail
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
+# JACK (server, client library and headers) and ALSA headers are for live playback (the jack,
+# cpal and midir crates build against them; the live tests run their own dummy JACK servers).
 # The General MIDI SoundFonts and FluidSynth are for the SF2 tests and the comparison renders;
-# flac and vorbis-tools encode the FLAC and Ogg Vorbis fixtures of the decoding tests; time
-# measures scripts/bench-fluidsynth.sh.
-packages=(build-essential pkg-config curl ca-certificates timgm6mb-soundfont fluid-soundfont-gm fluidsynth
-  flac vorbis-tools time)
+# flac and vorbis-tools encode the FLAC and Ogg Vorbis fixtures of the decoding tests; sox checks
+# written WAV files; time measures scripts/bench-fluidsynth.sh.
+packages=(build-essential pkg-config curl ca-certificates jackd2 libjack-jackd2-dev libasound2-dev
+  timgm6mb-soundfont fluid-soundfont-gm fluidsynth flac vorbis-tools sox time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -465,6 +465,34 @@ impl Engine {
         Ok(())
     }
 
+    /// Sends the current plan again, claiming one audio buffer more than the executor's pool
+    /// holds: the executor must refuse it (counted in [`ExecutorStatus::rejected_plans`]), keep
+    /// playing its plan, and send the update back to be freed here. For tests of that path
+    /// only: a plan that does not fit can otherwise only come from a bug.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_unfit_plan(&mut self) -> Result<(), EngineError> {
+        if self.in_flight >= RETURN_QUEUE_CAPACITY {
+            return Err(EngineError::TooManyPlansInFlight);
+        }
+        let mut plan = self.plan.clone();
+        plan.audio_buffers = self.sent_audio_buffers as u32 + 1;
+        let update = Box::new(PlanUpdate {
+            generation: self.generation,
+            plan: Box::new(plan),
+            removed: Vec::new(),
+            remove: Vec::new(),
+            install: Vec::new(),
+            audio_pool: None,
+            event_pool: None,
+            slot_table: None,
+            param_scratch: None,
+            swapped_at_frame: 0,
+        });
+        self.commands.push(Command::Plan(update)).map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))?;
+        self.in_flight += 1;
+        Ok(())
+    }
+
     /// Compiles the current graph without sending the plan anywhere (for inspection and
     /// benchmarks). Every node must have been applied through [`Engine::apply`].
     pub fn compile_plan(&self) -> Result<RenderPlan, EngineError> {

@@ -70,6 +70,8 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
             bail!("--buffer-size must be 16 to 8192 frames");
         }
     }
+    // The file as loaded is the baseline: a change made from here on is picked up.
+    let mut watcher = args.watch.then(|| FileWatch::new(&args.patch));
     let patch = load_patch(&args.patch)?;
     let mut running = RunningPatch::new(patch);
     let stop = Arc::new(AtomicBool::new(false));
@@ -77,7 +79,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     ctrlc::set_handler(move || on_signal.store(true, Ordering::Release))
         .context("cannot install the Ctrl-C handler")?;
     loop {
-        match session(args, &mut running, &stop)? {
+        match session(args, &mut running, watcher.as_mut(), &stop)? {
             Ended::Done => return Ok(()),
             Ended::SampleRate(rate) => eprintln!("the backend switched to {rate} Hz: building the engine again"),
         }
@@ -97,7 +99,12 @@ fn midi_nodes(running: &RunningPatch) -> Vec<MidiNode> {
 }
 
 /// One engine on one backend, from start to stop.
-fn session(args: &PlayArgs, running: &mut RunningPatch, stop: &AtomicBool) -> anyhow::Result<Ended> {
+fn session(
+    args: &PlayArgs,
+    running: &mut RunningPatch,
+    mut watcher: Option<&mut FileWatch>,
+    stop: &AtomicBool,
+) -> anyhow::Result<Ended> {
     let patch = running.patch();
     let layout = Layout { outputs: patch.buses.clone(), inputs: patch.inputs.clone(), midi_nodes: midi_nodes(running) };
     let options = LiveOptions {
@@ -159,7 +166,6 @@ fn session(args: &PlayArgs, running: &mut RunningPatch, stop: &AtomicBool) -> an
         None => None,
     };
 
-    let mut watcher = args.watch.then(|| FileWatch::new(&args.patch));
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let started = Instant::now();
     let end_frame = args.duration.map(|d| (d * sample_rate as f64).round() as u64);

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod held;
 pub mod holder;
 pub mod http_server;
+pub mod jack;
 pub mod latent;
 pub mod library;
 pub mod midi;
@@ -21,14 +22,25 @@ pub use analysis::{first_onset, peak_frequency_hz, rms};
 pub use rig::Rig;
 pub use tone::TestTone;
 
+/// Whether the tests run under CI: `CI` is set to something other than empty, `false` or `0`
+/// (CI services set `CI=true`; a user's `CI=false` means not CI).
+pub fn under_ci() -> bool {
+    means_ci(std::env::var("CI").ok().as_deref())
+}
+
+/// Whether a value of `CI` (or its absence) means CI.
+fn means_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false") && v != "0")
+}
+
 /// `found` if it is there; else `None` with a note on stderr that the test is skipped, or,
-/// under CI (`CI` set), a panic: CI installs everything tests need, so a skip there would hide
+/// under CI ([`under_ci`]), a panic: CI installs everything tests need, so a skip there would hide
 /// a test that did not run. `missing` says what is absent and how to get it.
 fn required(found: Option<std::path::PathBuf>, missing: &str) -> Option<std::path::PathBuf> {
     if found.is_some() {
         return found;
     }
-    if std::env::var_os("CI").is_some() {
+    if under_ci() {
         panic!("{missing}");
     }
     eprintln!("SKIPPED: {missing}");
@@ -66,4 +78,23 @@ pub fn system_tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
     let found = std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(name)).find(|p| p.is_file()));
     required(found, &format!("`{name}` not found (install the Debian package {package})"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_true_ci_value_makes_missing_data_fatal() {
+        for (value, ci) in [
+            (None, false),
+            (Some(""), false),
+            (Some("false"), false),
+            (Some("FALSE"), false),
+            (Some("0"), false),
+            (Some("true"), true),
+            (Some("1"), true),
+            (Some("yes"), true),
+        ] {
+            assert_eq!(super::means_ci(value), ci, "CI={value:?}");
+        }
+    }
 }
