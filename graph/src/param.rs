@@ -311,10 +311,6 @@ pub struct ParamSignal<'a> {
 }
 
 impl<'a> ParamSignal<'a> {
-    /// experiment
-    pub fn fixed(v: f32) -> Self {
-        Self { constant: Some(v), values: &[] }
-    }
     /// The value for the whole chunk, if it does not change within it.
     #[inline]
     pub fn constant(&self) -> Option<f32> {

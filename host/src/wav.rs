@@ -52,10 +52,86 @@ pub fn write_wav(
 /// whole output in memory.
 pub struct WavStream {
     path: PathBuf,
-    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    writer: Writer,
     format: WavFormat,
     channels: usize,
     report: WavReport,
+}
+
+/// Integer PCM goes through hound; 32-bit float through [`FloatWav`], because hound writes a
+/// float file with the 16-byte `fmt ` chunk of PCM, which the WAV specification does not allow
+/// for other formats (sox warns "wave header missing extended part of fmt chunk").
+enum Writer {
+    Pcm(hound::WavWriter<std::io::BufWriter<std::fs::File>>),
+    Float(FloatWav),
+}
+
+/// Bytes of the header [`FloatWav`] writes before the samples: `RIFF` (12), an 18-byte `fmt `
+/// chunk with `cbSize` = 0 (26), `fact` (12), the `data` chunk's header (8).
+const FLOAT_HEADER_BYTES: u64 = 58;
+
+/// A 32-bit float WAV as the specification asks for non-PCM data: `WAVE_FORMAT_IEEE_FLOAT` with
+/// an 18-byte `fmt ` chunk (`cbSize` = 0) and a `fact` chunk holding the frame count, for any
+/// number of channels. (`WAVE_FORMAT_EXTENSIBLE` is the other choice above two channels; sox
+/// writes multichannel float this way itself and warns about the extensible header, so this
+/// is the form every reader we know takes without complaint.) Sizes are filled in at the end.
+struct FloatWav {
+    file: std::io::BufWriter<std::fs::File>,
+    channels: u16,
+    sample_rate: u32,
+    data_bytes: u64,
+}
+
+impl FloatWav {
+    fn create(path: &Path, channels: u16, sample_rate: u32) -> std::io::Result<Self> {
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut wav = Self { file, channels, sample_rate, data_bytes: 0 };
+        wav.header()?;
+        Ok(wav)
+    }
+
+    /// Writes the header for the samples written so far at the current position.
+    fn header(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let block_align = self.channels * 4;
+        let frames = (self.data_bytes / block_align.max(1) as u64) as u32;
+        let riff_size = (FLOAT_HEADER_BYTES - 8 + self.data_bytes) as u32;
+        let f = &mut self.file;
+        f.write_all(b"RIFF")?;
+        f.write_all(&riff_size.to_le_bytes())?;
+        f.write_all(b"WAVEfmt ")?;
+        f.write_all(&18u32.to_le_bytes())?;
+        f.write_all(&3u16.to_le_bytes())?; // WAVE_FORMAT_IEEE_FLOAT
+        f.write_all(&self.channels.to_le_bytes())?;
+        f.write_all(&self.sample_rate.to_le_bytes())?;
+        f.write_all(&(self.sample_rate * block_align as u32).to_le_bytes())?;
+        f.write_all(&block_align.to_le_bytes())?;
+        f.write_all(&32u16.to_le_bytes())?;
+        f.write_all(&0u16.to_le_bytes())?; // cbSize: no extension
+        f.write_all(b"fact")?;
+        f.write_all(&4u32.to_le_bytes())?;
+        f.write_all(&frames.to_le_bytes())?;
+        f.write_all(b"data")?;
+        f.write_all(&(self.data_bytes as u32).to_le_bytes())
+    }
+
+    fn write_sample(&mut self, sample: f32) -> std::io::Result<()> {
+        use std::io::Write;
+        if FLOAT_HEADER_BYTES + self.data_bytes + 4 > u32::MAX as u64 {
+            return Err(std::io::Error::other("a WAV file cannot hold more than 4 GiB"));
+        }
+        self.file.write_all(&sample.to_le_bytes())?;
+        self.data_bytes += 4;
+        Ok(())
+    }
+
+    /// Writes the final sizes into the header and flushes.
+    fn finish(mut self) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom, Write};
+        self.file.seek(SeekFrom::Start(0))?;
+        self.header()?;
+        self.file.flush()
+    }
 }
 
 impl WavStream {
@@ -66,9 +142,15 @@ impl WavStream {
             WavFormat::S24 => (24, hound::SampleFormat::Int),
             WavFormat::S16 => (16, hound::SampleFormat::Int),
         };
-        let spec = hound::WavSpec { channels: channels as u16, sample_rate, bits_per_sample: bits, sample_format };
-        let writer =
-            hound::WavWriter::create(path, spec).map_err(|source| WavError { path: path.to_path_buf(), source })?;
+        let error = |source| WavError { path: path.to_path_buf(), source };
+        let writer = if format == WavFormat::F32 {
+            Writer::Float(
+                FloatWav::create(path, channels as u16, sample_rate).map_err(|e| error(hound::Error::IoError(e)))?,
+            )
+        } else {
+            let spec = hound::WavSpec { channels: channels as u16, sample_rate, bits_per_sample: bits, sample_format };
+            Writer::Pcm(hound::WavWriter::create(path, spec).map_err(error)?)
+        };
         Ok(Self {
             path: path.to_path_buf(),
             writer,
@@ -101,9 +183,9 @@ impl WavStream {
                 if s.abs() > 1.0 {
                     self.report.over_full_scale += 1;
                 }
-                match self.format {
-                    WavFormat::F32 => self.writer.write_sample(s).map_err(err)?,
-                    _ => self.writer.write_sample((s.clamp(-1.0, 1.0) * scale).round() as i32).map_err(err)?,
+                match &mut self.writer {
+                    Writer::Float(w) => w.write_sample(s).map_err(|e| err(hound::Error::IoError(e)))?,
+                    Writer::Pcm(w) => w.write_sample((s.clamp(-1.0, 1.0) * scale).round() as i32).map_err(err)?,
                 }
             }
         }
@@ -114,7 +196,10 @@ impl WavStream {
     /// Completes the file (its header records the length) and reports what was written.
     pub fn finish(self) -> Result<WavReport, WavError> {
         let Self { path, writer, report, .. } = self;
-        writer.finalize().map_err(|source| WavError { path, source })?;
+        match writer {
+            Writer::Pcm(w) => w.finalize().map_err(|source| WavError { path, source })?,
+            Writer::Float(w) => w.finish().map_err(|e| WavError { path, source: hound::Error::IoError(e) })?,
+        }
         Ok(report)
     }
 }

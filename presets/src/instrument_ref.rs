@@ -126,12 +126,12 @@ impl InstrumentRef {
                     let first = built.warnings.first().map_or(String::new(), |w| format!(" (first problem: {w})"));
                     return Err(at(format!("{} has no region that can play{first}", path.display())));
                 }
-                context.warnings.extend(built.warnings.iter().map(ToString::to_string));
+                context.warn(built.warnings.iter().map(ToString::to_string));
                 Ok(Bank::single(built.instrument))
             }
             InstrumentRef::Sf2 { path, program } => {
                 let loaded = sf2::load_bank(path, &mut context.store).map_err(|e| at(e.to_string()))?;
-                context.warnings.extend(loaded.warnings);
+                context.warn(loaded.warnings);
                 let Some(number) = program else { return Ok(loaded.bank) };
                 let Some(instrument) = loaded.bank.programs.get(number) else {
                     let have: Vec<String> = loaded
@@ -159,7 +159,7 @@ impl InstrumentRef {
                 let client = LibraryClient::new(&LibraryConfig::new(library.clone()))
                     .map_err(|e| (Some("library"), e.to_string()))?;
                 let built = client.load_instrument(name, &mut context.store).map_err(|e| at(e.to_string()))?;
-                context.warnings.extend(built.warnings);
+                context.warn(built.warnings);
                 Ok(Bank::single(built.instrument))
             }
         }

@@ -52,12 +52,11 @@ impl Locator<'_> {
         let mut de = serde_json::Deserializer::from_str(self.text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let inner = e.inner();
-            let json_path = e.path().to_string();
             FileError::Invalid {
                 file: self.file.to_string(),
                 line: inner.line(),
                 column: inner.column(),
-                json_path: if json_path == "." { "(document)".into() } else { json_path },
+                json_path: complete_path(&e.path().to_string(), inner.is_eof()),
                 message: strip_position(&inner.to_string()),
             }
         })
@@ -73,6 +72,21 @@ impl Locator<'_> {
             json_path: display_path(path),
             message: message.into(),
         }
+    }
+}
+
+/// The path serde reports, cut before the first step it could not name (`?`: the parser
+/// stopped before knowing the key or index, as in a truncated file), so that the error names
+/// the last complete value; `(document)` or `(end of file)` when nothing is left.
+fn complete_path(path: &str, eof: bool) -> String {
+    let known = match path.find('?') {
+        Some(at) => path[..at].trim_end_matches('.'),
+        None => path,
+    };
+    match known {
+        "" | "." if eof => "(end of file)".into(),
+        "" | "." => "(document)".into(),
+        known => known.to_string(),
     }
 }
 

@@ -28,8 +28,31 @@ impl LoadContext {
         Self { folder, store: SampleStore::new(), warnings: Vec::new() }
     }
 
+    /// Records what loading ignored or repaired; a warning already recorded (the same SoundFont
+    /// loaded by sixteen samplers) is kept once.
+    pub fn warn(&mut self, warnings: impl IntoIterator<Item = String>) {
+        for warning in warnings {
+            if !self.warnings.contains(&warning) {
+                self.warnings.push(warning);
+            }
+        }
+    }
+
     /// `path` as written in a setting, resolved against [`LoadContext::folder`] unless absolute.
     pub fn resolve(&self, path: &str) -> PathBuf {
         self.folder.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warning_repeated_by_another_node_is_kept_once() {
+        let mut context = LoadContext::new(Path::new(""));
+        context.warn(["gm.sf2: modulators are not mapped".to_string(), "a".to_string()]);
+        context.warn(["gm.sf2: modulators are not mapped".to_string(), "b".to_string()]);
+        assert_eq!(context.warnings, ["gm.sf2: modulators are not mapped", "a", "b"]);
     }
 }

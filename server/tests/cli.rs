@@ -107,6 +107,21 @@ fn render_reports_a_bad_midi_file_by_name_and_writes_nothing() {
     assert!(!wav.exists());
 }
 
+/// An output path that cannot be written is reported once, with the OS's reason once.
+#[test]
+fn render_to_an_unwritable_path_says_why_once() {
+    let dir = scratch("unwritable");
+    let patch = write(&dir, "p.json", PATCH.as_bytes());
+    let midi = write(&dir, "one.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100])]));
+    let wav = dir.join("missing-folder/out.wav");
+    let out =
+        noderack(&["render", patch.to_str().unwrap(), "--midi", midi.to_str().unwrap(), "-o", wav.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("missing-folder/out.wav"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
 #[test]
 fn render_writes_the_requested_length_and_format() {
     let dir = scratch("render");

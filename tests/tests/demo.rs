@@ -94,3 +94,25 @@ fn dense_general_midi_file_plays_without_clipping_or_dropouts() {
         assert!(rms(w) > 0.005, "window {i} ({} s) is nearly silent: rms {}", i * 2, rms(w));
     }
 }
+
+/// The General MIDI demo (`presets/gm.json`: one sampler on the FluidR3 GM SoundFont the setup
+/// script installs) plays the demo song's chords too, without clipping. Skips where the
+/// SoundFont is not installed (not under CI).
+#[test]
+fn general_midi_demo_plays_the_song_through_the_soundfont() {
+    if noderack_tests::soundfont("FluidR3_GM.sf2").is_none() {
+        return;
+    }
+    let patch = Patch::load(&repo("presets/gm.json"), &noderack_nodes::registry::Registry).unwrap();
+    let midi = read_midi_file(&repo("presets/demo.mid"), SR as f64).unwrap();
+    let bar = (2.4 * SR) as usize;
+    let (out, dropped) = render(&patch, &midi, 4 * bar as u64, 256);
+    assert_eq!(dropped, 0);
+    assert!(peak(&out[0]) < 1.0 && peak(&out[1]) < 1.0, "no clipping");
+    let mono: Vec<f32> = out[0].iter().zip(&out[1]).map(|(l, r)| 0.5 * (l + r)).collect();
+    assert!(rms(&mono) > 0.02, "audible: rms {}", rms(&mono));
+    // Bar 1 is A minor: its tones hold most of the energy, as with the synth demo.
+    let c = chroma(&mono[bar / 8..bar - bar / 16], SR, 100.0, 1200.0);
+    let share = [A, C, E].iter().map(|&t| c[t]).sum::<f64>() / c.iter().sum::<f64>();
+    assert!(share > 0.5, "A minor tones hold only {:.0}% of the energy", share * 100.0);
+}

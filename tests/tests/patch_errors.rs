@@ -57,6 +57,22 @@ fn every_truncation_is_an_error_never_a_panic() {
     }
 }
 
+/// A file cut inside a value names the last complete path, never the parser's `?`.
+#[test]
+fn a_truncated_file_names_the_last_complete_path_not_a_question_mark() {
+    let cut = &GOOD[..GOOD.find("\"midi-in\"").unwrap() + 4];
+    let (_, _, path, message) = invalid(cut);
+    assert_eq!(path, "nodes[0].kind", "{message}");
+    for end in (1..GOOD.len()).filter(|&i| GOOD.is_char_boundary(i)) {
+        if let Err(e) = Patch::parse(&GOOD[..end], "x.json", &Registry) {
+            let text = e.to_string();
+            assert!(!text.contains("?"), "prefix of {end} bytes: {text}");
+        }
+    }
+    let (_, _, path, _) = invalid("");
+    assert_eq!(path, "(end of file)");
+}
+
 #[test]
 fn unknown_node_kind_is_located_at_the_kind() {
     let text = GOOD.replace("\"kind\": \"gain\" }", "\"kind\": \"gian\" }");
