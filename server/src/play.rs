@@ -22,8 +22,10 @@ use noderack_nodes::registry::Registry;
 use noderack_nodes::MidiIn;
 use noderack_presets::{Patch, RunningPatch};
 
-/// How often the control thread frees what the audio thread returned (and retires fades).
-const MAINTAIN_PERIOD: Duration = Duration::from_millis(5);
+/// How often the control thread frees what the audio thread returned (and retires fades): the
+/// queues hold hundreds of entries, so 20 ms is plenty, and every wake-up on a busy machine is
+/// a chance to delay the audio thread.
+const MAINTAIN_PERIOD: Duration = Duration::from_millis(20);
 /// How often the status line, the patch file and MIDI sources are looked at.
 const LOOK_PERIOD: Duration = Duration::from_millis(250);
 /// Events a live MIDI queue holds (a dense file sends ~100 per 0.5 s of lookahead).

@@ -291,7 +291,8 @@ fn the_null_backend_keeps_pace_with_the_wall_clock() {
     let wall = started.elapsed().as_secs_f64();
     assert_eq!(code, Some(0), "{stderr}");
     let frames = json_number(&report, "frames");
-    assert!((96_000.0..96_000.0 + 4.0 * 128.0).contains(&frames), "{frames} frames for 2 s");
+    // It stops at the first look past 2 s (the control thread looks every 20 ms).
+    assert!((96_000.0..96_000.0 + 2400.0).contains(&frames), "{frames} frames for 2 s");
     // Two seconds of audio take two seconds (plus start-up), not less: the thread is paced.
     let paced = json_number(&report, "wall_seconds");
     assert!((1.95..2.5).contains(&paced), "2 s of audio in {paced:.3} s of playing");

@@ -16,8 +16,9 @@ const LOOKAHEAD_SECONDS: f64 = 0.5;
 /// Delay between starting the player and the file's first frame, in seconds: long enough for
 /// the first events to be queued before they are due.
 const START_DELAY_SECONDS: f64 = 0.05;
-/// How often the player looks at the engine's position.
-const POLL: Duration = Duration::from_millis(5);
+/// How often the player looks at the engine's position (far less than the lookahead, so events
+/// are always queued in time).
+const POLL: Duration = Duration::from_millis(25);
 
 /// A MIDI file being played live.
 pub struct MidiFilePlayer {
