@@ -11,7 +11,8 @@
 #   - CPU time of the player process over the same window (/proc/PID/stat user + system), so
 #     that loading the SoundFont is not counted;
 #   - for noderack, its own DSP load meter (time in the callback / the block's duration).
-# A first run plays the same patch with no MIDI: the machine's own xrun floor.
+# First runs measure the machine's own xrun floor: jack_simple_client, and noderack playing
+# the same patch with no MIDI.
 #
 # Usage: scripts/bench-live.sh [--seconds N] [--period FRAMES] [--no-build] [--no-heavy]
 #
@@ -141,8 +142,17 @@ play_noderack() {
 echo "live benchmark: ${seconds} s, JACK dummy server at 48 kHz, ${period}-frame periods, $(basename "$midi"), $(basename "$soundfont")"
 echo "machine: $(nproc) cores, $(uname -r)"
 
-# The machine's own floor: the same client playing nothing (xruns here come from the machine,
-# a virtual CPU descheduled or a non-real-time thread preempted, not from any player's work).
+# The machine's own floor: JACK's example client (a sine from a table: no work to speak of),
+# then noderack with the same patch playing nothing. Xruns here come from the machine (a
+# virtual CPU descheduled, a thread without real-time priority preempted), not from work.
+start_server simple
+jack_simple_client >/dev/null 2>&1 &
+player_pid=$!
+measure simple "^jack_simple_client:output1$"
+kill "$player_pid" 2>/dev/null || true
+wait "$player_pid" 2>/dev/null || true
+player_pid=""
+stop_server
 play_noderack idle "$repo/presets/gm.json"
 play_noderack noderack "$repo/presets/gm.json"
 
@@ -166,9 +176,10 @@ ours() {
 echo
 echo "| run                          | xruns |    CPU    | JACK load avg | JACK load peak | notes |"
 echo "|---|---|---|---|---|---|"
+row simple "jack_simple_client (the machine's floor)"
 row idle "noderack, the same patch, no MIDI: $(ours "$work/idle.json")"
 row noderack "$(ours "$work/noderack.json")"
-row fluidsynth "FluidSynth $(fluidsynth --version 2>/dev/null | head -1 | awk '{print $3}')"
+row fluidsynth "FluidSynth $(fluidsynth --version 2>/dev/null | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1), reverb and chorus off"
 if [[ $heavy == 1 ]]; then
     row heavy "$(ours "$work/heavy.json")"
 fi

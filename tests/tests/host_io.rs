@@ -124,8 +124,14 @@ fn an_audio_in_node_naming_an_unknown_input_bus_is_refused() {
 
 #[test]
 fn instruments_report_their_sounding_voices() {
+    let bank = Arc::new(Bank::single(instrument_of(vec![a440(48_000, 0.5)])));
+    report_voices_of(Synth::new(16));
+    report_voices_of(Sampler::new(Some(bank), 16));
+}
+
+fn report_voices_of(instrument: impl noderack_graph::NodeDescription) {
     let mut rig = Rig::stereo(256);
-    rig.add_instrument(Synth::new(16), vec![]);
+    rig.add_instrument(instrument, vec![]);
     let chord: Vec<Event> = [60, 64, 67].iter().map(|&k| on(0, k)).collect();
     block(&mut rig, 256, &chord, &[]);
     assert_eq!(rig.engine().status().active_voices(), 3);

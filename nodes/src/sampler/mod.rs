@@ -642,7 +642,8 @@ impl Processor for SamplerProcessor {
             Span::Event(event, t) => self.handle(event, &params, t),
         });
         self.output_gain.apply(params.get(GAIN_DB), out_l, out_r);
-        ctx.report_voices(self.voices.iter().filter(|v| v.active).count() as u32);
+        // Every sounding voice counts for the program it plays: no pass over the voices.
+        ctx.report_voices(self.users.iter().sum());
         self.retire_unused(&mut ctx.retire());
     }
 
