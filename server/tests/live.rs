@@ -439,3 +439,129 @@ fn a_jack_midi_source_is_connected_and_reconnected_when_it_comes_back() {
     assert!(onset >= at && onset < at + 64, "sounds at its frame ({onset} vs {at})");
     let _ = player.child.kill();
 }
+
+/// `--connect` joins the first bus to the system's playback ports.
+#[test]
+fn connect_joins_the_main_bus_to_the_system_playback_ports() {
+    let Some(server) = JackServer::start(256) else { return };
+    let dir = scratch_dir("live-connect");
+    let patch = write(&dir, "one.json", ONE_SYNTH.as_bytes());
+    let mut player = Player::start(
+        &[patch.to_str().unwrap(), "--backend", "jack", "--client-name", "nr", "--connect", "--duration", "1"],
+        Some(server.name()),
+    );
+    player.wait_for("playing");
+    let client = server.client("watch");
+    let connected = |ours: &str, theirs: &str| {
+        client.port_by_name(ours).is_some_and(|p| p.is_connected_to(theirs).unwrap_or(false))
+    };
+    assert!(connected("nr:main_L", "system:playback_1"));
+    assert!(connected("nr:main_R", "system:playback_2"));
+    let (code, _, stderr) = player.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// The cpal backend, through ALSA's `null` device (every ALSA installation has it; it takes
+/// audio as fast as it is given, so this checks the callback path, not pacing): what it plays
+/// is, frame for frame, what an offline render gives.
+#[test]
+fn cpal_through_alsas_null_device_plays_what_an_offline_render_gives() {
+    let dir = scratch_dir("live-cpal");
+    let patch = write(&dir, "two.json", TWO_BUSES.as_bytes());
+    // Notes held past the end: the device takes audio faster than real time, so MIDI cannot
+    // be on time; the one note-on is, at worst, late, and the comparison aligns on its onset.
+    let midi = held_notes(&dir, 4.0);
+    let wav = dir.join("played.wav");
+    let args = [
+        patch.to_str().unwrap(),
+        "--backend",
+        "cpal",
+        "--device",
+        "alsa:null",
+        "--buffer-size",
+        "200",
+        "--midi-file",
+        midi.to_str().unwrap(),
+        "--record",
+        wav.to_str().unwrap(),
+        "--duration",
+        "2",
+    ];
+    let (code, _, stderr) = Player::start(&args, None).finish();
+    if code != Some(0) && stderr.contains("no output device matches") && !noderack_tests::under_ci() {
+        eprintln!("SKIPPED: ALSA's null device is not available here: {stderr}");
+        return;
+    }
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("cpal/ALSA"), "{stderr}");
+    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
+    let live: Vec<f32> = samples.iter().step_by(4).copied().collect();
+    let reference = offline(&patch, &midi, 96_000);
+    let (a, b) = (first_onset(&live, 0.0).expect("it plays"), first_onset(&reference[0], 0.0).unwrap());
+    let n = (live.len() - a).min(reference[0].len() - b).min(48_000);
+    assert!(n > 40_000, "{n} frames compared");
+    let first_difference = live[a..a + n].iter().zip(&reference[0][b..b + n]).position(|(x, y)| x != y);
+    assert_eq!(first_difference, None, "cpal's callback plays the engine's output unchanged");
+}
+
+/// cpal's own JACK host works too (a JACK server is running, ALSA has no such device).
+#[test]
+fn cpal_through_its_jack_host() {
+    let Some(server) = JackServer::start(256) else { return };
+    let dir = scratch_dir("live-cpal-jack");
+    let patch = write(&dir, "one.json", ONE_SYNTH.as_bytes());
+    let report = dir.join("report.json");
+    let args = [
+        patch.to_str().unwrap(),
+        "--backend",
+        "cpal",
+        "--device",
+        "jack:",
+        "--duration",
+        "1",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (code, _, stderr) = Player::start(&args, Some(server.name())).finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("cpal/JACK"), "{stderr}");
+    assert_eq!(json_number(&report, "block_frames"), 256.0, "the server's block size");
+}
+
+/// A MIDI device by name on a backend without MIDI of its own: with no ALSA sequencer here, a
+/// JACK MIDI client of ours listens to the JACK port of that name; its notes sound.
+#[test]
+fn a_midi_device_is_read_through_jack_midi_when_there_is_no_alsa_sequencer() {
+    let Some(_server) = JackServer::start(256) else { return };
+    let dir = scratch_dir("live-device-midi");
+    let patch = write(&dir, "one.json", ONE_SYNTH.as_bytes());
+    let wav = dir.join("played.wav");
+    let keyboard = JackMidiSender::start_unconnected();
+    let mut player = Player::start(
+        &[
+            patch.to_str().unwrap(),
+            "--backend",
+            "null",
+            "--midi-in",
+            "midi-sender",
+            "--record",
+            wav.to_str().unwrap(),
+            "--duration",
+            "3",
+        ],
+        Some(_server.name()),
+    );
+    player.wait_for("playing");
+    let watch = _server.client("watch");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !watch.port_by_name("midi-sender:out").is_some_and(|p| p.connected_count().unwrap_or(0) > 0) {
+        assert!(Instant::now() < deadline, "the device was not connected");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    keyboard.send_at(keyboard.frame_time() + 2400);
+    let (code, _, stderr) = player.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
+    let onset = first_onset(&samples, 0.0).expect("the note from the device sounds");
+    assert!(rms(&samples[onset..]) > 0.01);
+}
