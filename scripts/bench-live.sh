@@ -139,32 +139,32 @@ play_noderack() {
     stop_server
 }
 
+# Another JACK client $3... as label $1, measured once its port $2 exists, then stopped.
+play_other() {
+    local label="$1" port="$2"
+    shift 2
+    start_server "$label"
+    "$@" >"$work/$label.out" 2>&1 &
+    player_pid=$!
+    measure "$label" "$port"
+    kill "$player_pid" 2>/dev/null || true
+    wait "$player_pid" 2>/dev/null || true
+    player_pid=""
+    stop_server
+}
+
 echo "live benchmark: ${seconds} s, JACK dummy server at 48 kHz, ${period}-frame periods, $(basename "$midi"), $(basename "$soundfont")"
 echo "machine: $(nproc) cores, $(uname -r)"
 
 # The machine's own floor: JACK's example client (a sine from a table: no work to speak of),
 # then noderack with the same patch playing nothing. Xruns here come from the machine (a
 # virtual CPU descheduled, a thread without real-time priority preempted), not from work.
-start_server simple
-jack_simple_client >/dev/null 2>&1 &
-player_pid=$!
-measure simple "^jack_simple_client:output1$"
-kill "$player_pid" 2>/dev/null || true
-wait "$player_pid" 2>/dev/null || true
-player_pid=""
-stop_server
+play_other simple "^jack_simple_client:output1$" jack_simple_client
 play_noderack idle "$repo/presets/gm.json"
 play_noderack noderack "$repo/presets/gm.json"
 
-start_server fluidsynth
-fluidsynth -a jack -m jack -i -q -R 0 -C 0 -r 48000 -o synth.polyphony=256 -o audio.jack.autoconnect=0 \
-    "$soundfont" "$midi" >"$work/fluidsynth.out" 2>&1 &
-player_pid=$!
-measure fluidsynth "^fluidsynth.*:left$"
-kill "$player_pid" 2>/dev/null || true
-wait "$player_pid" 2>/dev/null || true
-player_pid=""
-stop_server
+play_other fluidsynth "^fluidsynth.*:left$" fluidsynth -a jack -m jack -i -q -R 0 -C 0 -r 48000 \
+    -o synth.polyphony=256 -o audio.jack.autoconnect=0 "$soundfont" "$midi"
 
 if [[ $heavy == 1 ]]; then
     play_noderack heavy "$repo/presets/bench-heavy.json"

@@ -83,46 +83,7 @@ enum Command {
     /// --midi-in (ALSA sequencer, else JACK MIDI; reconnected when replugged), and from
     /// --midi-file. With --watch, saving the patch file applies only what changed, as one
     /// edit, while the rest keeps sounding.
-    Play {
-        /// The patch file.
-        patch: PathBuf,
-        /// Audio backend (default: JACK if a server runs, else a sound card through cpal).
-        #[arg(long, value_enum)]
-        backend: Option<Backend>,
-        /// cpal: output device (part of its name or id; `alsa:NAME` or `jack:NAME` picks the host).
-        #[arg(long)]
-        device: Option<String>,
-        /// MIDI input: a JACK MIDI port or a MIDI device whose name contains NAME (repeatable).
-        #[arg(long = "midi-in", value_name = "NAME")]
-        midi_in: Vec<String>,
-        /// Play this Standard MIDI File live to every midi-in node.
-        #[arg(long, value_name = "FILE")]
-        midi_file: Option<PathBuf>,
-        /// Reload the patch when the file changes, applying only the difference.
-        #[arg(long)]
-        watch: bool,
-        /// cpal and null: sample rate in Hz (JACK uses its server's).
-        #[arg(long)]
-        sample_rate: Option<u32>,
-        /// cpal and null: block size in frames (JACK uses its server's).
-        #[arg(long)]
-        buffer_size: Option<usize>,
-        /// JACK: connect the first bus to the system playback ports (and input buses to capture).
-        #[arg(long)]
-        connect: bool,
-        /// JACK: client name.
-        #[arg(long, default_value = "noderack")]
-        client_name: String,
-        /// Also record everything played to this WAV file (32-bit float, every bus channel).
-        #[arg(long, value_name = "FILE")]
-        record: Option<PathBuf>,
-        /// Stop after this many seconds of audio.
-        #[arg(long, value_name = "SECONDS")]
-        duration: Option<f64>,
-        /// At exit, write load, xruns, voices and levels as JSON to this file.
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
-    },
+    Play(play::PlayArgs),
     /// List audio and MIDI devices per backend (JACK, cpal hosts, MIDI sources).
     Devices,
     /// Print a patch's nodes, ports, parameters and connections (or Graphviz with --dot).
@@ -143,17 +104,6 @@ enum Command {
     /// refreshed once per run, presets and samples fetched once and checked against their
     /// hashes; without a network the cache is used. See docs/LIBRARY.md.
     Library(library::LibraryCommand),
-}
-
-/// Live audio backends.
-#[derive(Copy, Clone, ValueEnum)]
-enum Backend {
-    /// A JACK client.
-    Jack,
-    /// A sound card through cpal (ALSA, or cpal's JACK host).
-    Cpal,
-    /// No device, paced by the wall clock.
-    Null,
 }
 
 /// WAV sample formats.
@@ -238,42 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }
-        Command::Play {
-            patch,
-            backend,
-            device,
-            midi_in,
-            midi_file,
-            watch,
-            sample_rate,
-            buffer_size,
-            connect,
-            client_name,
-            record,
-            duration,
-            report,
-        } => {
-            let backend = backend.map(|b| match b {
-                Backend::Jack => noderack_host::live::BackendKind::Jack,
-                Backend::Cpal => noderack_host::live::BackendKind::Cpal,
-                Backend::Null => noderack_host::live::BackendKind::Null,
-            });
-            play::run(&play::PlayArgs {
-                patch,
-                backend,
-                device,
-                midi_in,
-                midi_file,
-                watch,
-                sample_rate,
-                buffer_size,
-                connect,
-                client_name,
-                record,
-                duration,
-                report,
-            })
-        }
+        Command::Play(args) => play::run(&args),
         Command::Devices => {
             for section in noderack_host::live::devices::list_devices("noderack") {
                 println!("{}", section.heading);

@@ -32,20 +32,67 @@ const LOOK_PERIOD: Duration = Duration::from_millis(250);
 const MIDI_QUEUE_CAPACITY: usize = 8192;
 
 /// Arguments of `noderack play`.
+#[derive(clap::Args)]
 pub struct PlayArgs {
+    /// The patch file.
     pub patch: PathBuf,
-    pub backend: Option<BackendKind>,
+    /// Audio backend (default: JACK if a server runs, else a sound card through cpal).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// cpal: output device (part of its name or id; `alsa:NAME` or `jack:NAME` picks the host).
+    #[arg(long)]
     pub device: Option<String>,
+    /// MIDI input: a JACK MIDI port or a MIDI device whose name contains NAME (repeatable).
+    #[arg(long = "midi-in", value_name = "NAME")]
     pub midi_in: Vec<String>,
+    /// Play this Standard MIDI File live to every midi-in node.
+    #[arg(long, value_name = "FILE")]
     pub midi_file: Option<PathBuf>,
+    /// Reload the patch when the file changes, applying only the difference.
+    #[arg(long)]
     pub watch: bool,
+    /// cpal and null: sample rate in Hz (JACK uses its server's).
+    #[arg(long)]
     pub sample_rate: Option<u32>,
+    /// cpal and null: block size in frames (JACK uses its server's).
+    #[arg(long)]
     pub buffer_size: Option<usize>,
+    /// JACK: connect the first bus to the system playback ports (and input buses to capture).
+    #[arg(long)]
     pub connect: bool,
+    /// JACK: client name.
+    #[arg(long, default_value = "noderack")]
     pub client_name: String,
+    /// Also record everything played to this WAV file (32-bit float, every bus channel).
+    #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Stop after this many seconds of audio.
+    #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
+    /// At exit, write load, xruns, voices and levels as JSON to this file.
+    #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+/// Live audio backends.
+#[derive(Copy, Clone, clap::ValueEnum)]
+pub enum Backend {
+    /// A JACK client.
+    Jack,
+    /// A sound card through cpal (ALSA, or cpal's JACK host).
+    Cpal,
+    /// No device, paced by the wall clock.
+    Null,
+}
+
+impl From<Backend> for BackendKind {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Jack => BackendKind::Jack,
+            Backend::Cpal => BackendKind::Cpal,
+            Backend::Null => BackendKind::Null,
+        }
+    }
 }
 
 /// Why a session ended.
@@ -110,7 +157,7 @@ fn session(
     let patch = running.patch();
     let layout = Layout { outputs: patch.buses.clone(), inputs: patch.inputs.clone(), midi_nodes: midi_nodes(running) };
     let options = LiveOptions {
-        backend: args.backend,
+        backend: args.backend.map(BackendKind::from),
         device: args.device.clone(),
         sample_rate: args.sample_rate,
         block_frames: args.buffer_size,

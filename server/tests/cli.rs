@@ -13,8 +13,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// The left channel of a stereo float WAV that `render` wrote.
 fn left_channel(wav: &Path) -> Vec<f32> {
-    let reader = hound::WavReader::open(wav).unwrap_or_else(|e| panic!("{}: {e}", wav.display()));
-    reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect()
+    noderack_tests::fixtures::wav_channels(wav).swap_remove(0)
 }
 
 /// A fresh directory for one test.

@@ -15,7 +15,7 @@ use noderack_host::{read_midi_file, OfflineRenderer};
 use noderack_nodes::registry::Registry;
 use noderack_presets::Patch;
 use noderack_tests::analysis::first_onset;
-use noderack_tests::fixtures::scratch_dir;
+use noderack_tests::fixtures::{scratch_dir, wav_channels};
 use noderack_tests::jack::{JackMidiSender, JackRecorder, JackServer};
 use noderack_tests::midi::smf_bytes;
 use noderack_tests::{peak_frequency_hz, rms};
@@ -341,20 +341,18 @@ fn watch_applies_an_edit_without_a_discontinuity_in_an_untouched_node() {
     let (code, _, stderr) = player.finish();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("reloaded") && stderr.contains("connection(s) made"), "{stderr}");
-    let reader = hound::WavReader::open(&wav).unwrap();
-    let samples: Vec<f32> = reader.into_samples::<f32>().map(Result::unwrap).collect();
-    let channel = |c: usize| samples.iter().skip(c).step_by(4).copied().collect::<Vec<f32>>();
-    let (live_main, live_aux) = (channel(0), channel(2));
+    let played = wav_channels(&wav);
+    let (live_main, live_aux) = (&played[0], &played[2]);
     let reference = offline(&write(&dir, "original.json", original.as_bytes()), &midi, 4 * 48_000);
     // Align the live recording with the offline render by the first note's onset.
-    let live_start = first_onset(&live_main, 0.0).expect("the lead plays");
+    let live_start = first_onset(live_main, 0.0).expect("the lead plays");
     let reference_start = first_onset(&reference[0], 0.0).unwrap();
     let n = (live_main.len() - live_start).min(reference[0].len() - reference_start);
     let live = &live_main[live_start..live_start + n];
     let expected = &reference[0][reference_start..reference_start + n];
     assert!(n > 2 * 48_000, "{n} frames compared");
     assert_eq!(live.iter().zip(expected).position(|(a, b)| a != b), None, "the untouched lead is bit-identical");
-    let aux_start = first_onset(&live_aux, 0.0).expect("the bass joins on aux after the reload");
+    let aux_start = first_onset(live_aux, 0.0).expect("the bass joins on aux after the reload");
     assert!(aux_start > live_start, "aux silent before the reload");
     assert!(rms(&live_aux[aux_start..]) > 0.01);
 }
@@ -494,10 +492,9 @@ fn cpal_through_alsas_null_device_plays_what_an_offline_render_gives() {
     }
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("cpal/ALSA"), "{stderr}");
-    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
-    let live: Vec<f32> = samples.iter().step_by(4).copied().collect();
+    let live = &wav_channels(&wav)[0];
     let reference = offline(&patch, &midi, 96_000);
-    let (a, b) = (first_onset(&live, 0.0).expect("it plays"), first_onset(&reference[0], 0.0).unwrap());
+    let (a, b) = (first_onset(live, 0.0).expect("it plays"), first_onset(&reference[0], 0.0).unwrap());
     let n = (live.len() - a).min(reference[0].len() - b).min(48_000);
     assert!(n > 40_000, "{n} frames compared");
     let first_difference = live[a..a + n].iter().zip(&reference[0][b..b + n]).position(|(x, y)| x != y);
@@ -532,7 +529,7 @@ fn cpal_through_its_jack_host() {
 /// JACK MIDI client of ours listens to the JACK port of that name; its notes sound.
 #[test]
 fn a_midi_device_is_read_through_jack_midi_when_there_is_no_alsa_sequencer() {
-    let Some(_server) = JackServer::start(256) else { return };
+    let Some(server) = JackServer::start(256) else { return };
     let dir = scratch_dir("live-device-midi");
     let patch = write(&dir, "one.json", ONE_SYNTH.as_bytes());
     let wav = dir.join("played.wav");
@@ -549,19 +546,19 @@ fn a_midi_device_is_read_through_jack_midi_when_there_is_no_alsa_sequencer() {
             "--duration",
             "3",
         ],
-        Some(_server.name()),
+        Some(server.name()),
     );
     player.wait_for("playing");
-    let watch = _server.client("watch");
+    let watch = server.client("watch");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !watch.port_by_name("midi-sender:out").is_some_and(|p| p.connected_count().unwrap_or(0) > 0) {
+    while watch.port_by_name("midi-sender:out").is_none_or(|p| p.connected_count().unwrap_or(0) == 0) {
         assert!(Instant::now() < deadline, "the device was not connected");
         std::thread::sleep(Duration::from_millis(20));
     }
     keyboard.send_at(keyboard.frame_time() + 2400);
     let (code, _, stderr) = player.finish();
     assert_eq!(code, Some(0), "{stderr}");
-    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
-    let onset = first_onset(&samples, 0.0).expect("the note from the device sounds");
-    assert!(rms(&samples[onset..]) > 0.01);
+    let left = &wav_channels(&wav)[0];
+    let onset = first_onset(left, 0.0).expect("the note from the device sounds");
+    assert!(rms(&left[onset..]) > 0.01);
 }

@@ -76,3 +76,14 @@ pub fn instrument_of(regions: Vec<noderack_presets::instrument::Region>) -> node
 pub fn a440(rate: u32, seconds: f64) -> noderack_presets::instrument::Region {
     noderack_presets::instrument::Region::new(sine_sample(440.0, rate, seconds), 69)
 }
+
+/// The channels of a 32-bit float WAV file (one `Vec` each), as noderack wrote it.
+pub fn wav_channels(path: &Path) -> Vec<Vec<f32>> {
+    let reader = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let channels = reader.spec().channels as usize;
+    let mut out = vec![Vec::new(); channels];
+    for (i, sample) in reader.into_samples::<f32>().enumerate() {
+        out[i % channels].push(sample.unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
+    out
+}

@@ -15,7 +15,7 @@ use noderack_host::live::{
 use noderack_nodes::channel_filter::ChannelFilter;
 use noderack_nodes::{MidiIn, Output, Synth};
 use noderack_tests::analysis::first_onset;
-use noderack_tests::fixtures::scratch_dir;
+use noderack_tests::fixtures::{scratch_dir, wav_channels};
 use noderack_tests::rig::{add, add_with, connect};
 
 #[test]
@@ -67,10 +67,9 @@ fn device_midi_stamped_in_microseconds_keeps_its_spacing_inside_blocks() {
     }
     running.stop();
     recording.finish(&wav).unwrap();
-    let samples: Vec<f32> = hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(Result::unwrap).collect();
-    let channel = |c: usize| samples.iter().skip(c).step_by(4).copied().collect::<Vec<f32>>();
-    let a = first_onset(&channel(0), 0.0).expect("the first note sounds");
-    let b = first_onset(&channel(2), 0.0).expect("the second note sounds");
+    let played = wav_channels(&wav);
+    let a = first_onset(&played[0], 0.0).expect("the first note sounds");
+    let b = first_onset(&played[2], 0.0).expect("the second note sounds");
     let spacing = b as i64 - a as i64;
     assert!(
         (spacing - 480).abs() <= 4,
