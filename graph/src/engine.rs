@@ -291,6 +291,12 @@ impl Engine {
             .map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
     }
 
+    /// Changes the transport (tempo, signature, play/stop, position) at the next block
+    /// boundary. A host with its own musical time (a DAW) overrides it every block.
+    pub fn set_transport(&mut self, change: crate::TransportChange) -> Result<(), EngineError> {
+        self.commands.push(Command::Transport(change)).map_err(|_| EngineError::QueueFull(COMMAND_QUEUE_CAPACITY))
+    }
+
     /// Hands `parcel` to the processor of `node` at the next block boundary (an instrument for
     /// a sampler, …); what the processor lets go of comes back through [`Engine::maintain`].
     /// Fails, returning nothing to the processor, if the node does not exist or the queue is

@@ -43,4 +43,4 @@ pub use param::{ParamSignal, ParamSpec, Params, Unit};
 pub use parcel::{Parcel, Retire};
 pub use plan::RenderPlan;
 pub use port::{Direction, NodePorts, PortKind, PortSpec};
-pub use transport::Transport;
+pub use transport::{Transport, TransportChange};

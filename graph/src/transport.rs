@@ -33,3 +33,37 @@ impl Transport {
         }
     }
 }
+
+/// A change of the transport asked for by the control side (a client pressing play, setting the
+/// tempo); fields left `None` keep their value. Applied at the next block boundary.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct TransportChange {
+    /// New tempo in beats per minute.
+    pub tempo_bpm: Option<f64>,
+    /// New time signature (numerator, denominator).
+    pub signature: Option<(u8, u8)>,
+    /// Start or stop.
+    pub playing: Option<bool>,
+    /// Jump to this position, in beats.
+    pub position_beats: Option<f64>,
+}
+
+impl Transport {
+    /// Applies `change` (values out of range are clamped: tempo 1–999 bpm, signature parts
+    /// at least 1, position at least 0).
+    pub fn apply(&mut self, change: &TransportChange) {
+        if let Some(tempo) = change.tempo_bpm.filter(|t| t.is_finite()) {
+            self.tempo_bpm = tempo.clamp(1.0, 999.0);
+        }
+        if let Some((beats, unit)) = change.signature {
+            self.beats_per_bar = beats.max(1);
+            self.beat_unit = unit.max(1);
+        }
+        if let Some(playing) = change.playing {
+            self.playing = playing;
+        }
+        if let Some(position) = change.position_beats.filter(|p| p.is_finite()) {
+            self.position_beats = position.max(0.0);
+        }
+    }
+}

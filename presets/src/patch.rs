@@ -24,13 +24,74 @@ pub const VERSION: u32 = 1;
 /// Why a patch could not be loaded (every error names the file, line, column and JSON path).
 pub type PatchError = FileError;
 
-/// A parameter value as written: a number, a choice name or a switch.
-#[derive(Deserialize)]
+/// A parameter value as written in a patch or sent by a client: a number, a choice name
+/// (`"square"`) or a switch (`true`).
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(untagged)]
-enum ParamValue {
+pub enum ParamValue {
+    /// A number (continuous parameters, or a choice's index).
     Number(f32),
+    /// A choice by name.
     Name(String),
+    /// A switch.
     Switch(bool),
+}
+
+/// Parameter `name` of a node of `kind` set to `value`: its id and numeric value, or what is
+/// wrong (no such parameter, a name that is not one of the choices, out of range).
+pub(crate) fn resolve_param(
+    kind: &str,
+    description: &dyn NodeDescription,
+    name: &str,
+    value: &ParamValue,
+) -> Result<(ParamId, f32), String> {
+    let specs = description.params();
+    let Some(index) = specs.iter().position(|s| s.name == name) else {
+        let known: Vec<&str> = specs.iter().map(|s| s.name.as_ref()).collect();
+        return Err(format!(
+            "{kind} has no parameter \"{name}\" (its parameters: {})",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ));
+    };
+    let spec = &specs[index];
+    let v = match (value, spec.unit) {
+        (ParamValue::Number(v), _) => *v,
+        (ParamValue::Switch(b), Unit::Toggle) => f32::from(u8::from(*b)),
+        (ParamValue::Name(s), Unit::Choice) => match spec.choices.iter().position(|c| c == s) {
+            Some(c) => c as f32,
+            None => return Err(format!("\"{s}\" is not one of: {}", spec.choices.join(", "))),
+        },
+        (ParamValue::Switch(_), _) => return Err("expected a number, found true/false".into()),
+        (ParamValue::Name(s), _) => return Err(format!("expected a number, found \"{s}\"")),
+    };
+    if !spec.accepts(v) {
+        return Err(format!("{v} is outside the range {}..={}", spec.min, spec.max));
+    }
+    Ok((ParamId(index as u32), v))
+}
+
+/// The port `text` (`"node.port"`) names among `nodes`, on the `direction` side.
+pub(crate) fn resolve_endpoint(nodes: &[PatchNode], text: &str, direction: Direction) -> Result<PortRef, String> {
+    let Some((node_name, port_name)) = text.split_once('.') else {
+        return Err(format!("expected \"node.port\", found \"{text}\""));
+    };
+    let Some(node) = nodes.iter().find(|n| n.name == node_name) else {
+        return Err(format!("no node has id \"{node_name}\""));
+    };
+    let ports = node.description.ports();
+    match ports.find(direction, port_name) {
+        Some(port) => Ok(PortRef { node: node.id, port }),
+        None => {
+            let side = ports.side(direction);
+            let names: Vec<&str> = side.iter().map(|p| p.name.as_ref()).collect();
+            let dir = if direction == Direction::Input { "input" } else { "output" };
+            Err(format!(
+                "node \"{node_name}\" ({}) has no {dir} port \"{port_name}\" (its {dir}s: {})",
+                node.description.kind(),
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            ))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -99,6 +160,7 @@ pub trait NodeFactory {
 }
 
 /// A node of a loaded patch, resolved through a [`NodeFactory`].
+#[derive(Clone)]
 pub struct PatchNode {
     /// Its name in the file (`id`), used by connections and shown in listings.
     pub name: String,
@@ -114,6 +176,7 @@ pub struct PatchNode {
 }
 
 /// A loaded, validated patch: turning it into engine edits cannot fail.
+#[derive(Clone)]
 pub struct Patch {
     /// Human name.
     pub name: String,
@@ -209,38 +272,9 @@ impl Patch {
             })?;
             let mut params = Vec::with_capacity(n.params.len());
             for (name, value) in &n.params {
-                let path = here(&[key("params"), key(name)]);
-                let specs = description.params();
-                let Some(index) = specs.iter().position(|s| s.name == name.as_str()) else {
-                    let known: Vec<&str> = specs.iter().map(|s| s.name.as_ref()).collect();
-                    return Err(at.error(
-                        &path,
-                        format!(
-                            "{} has no parameter \"{name}\" (its parameters: {})",
-                            n.kind,
-                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                        ),
-                    ));
-                };
-                let spec = &specs[index];
-                let v = match (value, spec.unit) {
-                    (ParamValue::Number(v), _) => *v,
-                    (ParamValue::Switch(b), Unit::Toggle) => f32::from(u8::from(*b)),
-                    (ParamValue::Name(s), Unit::Choice) => match spec.choices.iter().position(|c| c == s) {
-                        Some(c) => c as f32,
-                        None => {
-                            return Err(at.error(&path, format!("\"{s}\" is not one of: {}", spec.choices.join(", "))))
-                        }
-                    },
-                    (ParamValue::Switch(_), _) => return Err(at.error(&path, "expected a number, found true/false")),
-                    (ParamValue::Name(s), _) => {
-                        return Err(at.error(&path, format!("expected a number, found \"{s}\"")))
-                    }
-                };
-                if !spec.accepts(v) {
-                    return Err(at.error(&path, format!("{v} is outside the range {}..={}", spec.min, spec.max)));
-                }
-                params.push((ParamId(index as u32), v));
+                let resolved = resolve_param(&n.kind, description.as_ref(), name, value)
+                    .map_err(|message| at.error(&here(&[key("params"), key(name)]), message))?;
+                params.push(resolved);
             }
             by_name.insert(n.id.clone(), i);
             nodes.push(PatchNode { name: n.id, id: NodeId(i as u64 + 1), description, params, config: n.config });
@@ -248,32 +282,9 @@ impl Patch {
 
         let mut connections = Vec::with_capacity(raw.connections.len());
         for (i, c) in raw.connections.iter().enumerate() {
-            let endpoint = |field: &str, text: &str, direction: Direction| -> Result<PortRef, PatchError> {
-                let path = [key("connections"), PathStep::Index(i), key(field)];
-                let Some((node_name, port_name)) = text.split_once('.') else {
-                    return Err(at.error(&path, format!("expected \"node.port\", found \"{text}\"")));
-                };
-                let Some(&ni) = by_name.get(node_name) else {
-                    return Err(at.error(&path, format!("no node has id \"{node_name}\"")));
-                };
-                let node = &nodes[ni];
-                let ports = node.description.ports();
-                match ports.find(direction, port_name) {
-                    Some(port) => Ok(PortRef { node: node.id, port }),
-                    None => {
-                        let side = ports.side(direction);
-                        let names: Vec<&str> = side.iter().map(|p| p.name.as_ref()).collect();
-                        let dir = if direction == Direction::Input { "input" } else { "output" };
-                        Err(at.error(
-                            &path,
-                            format!(
-                                "node \"{node_name}\" ({}) has no {dir} port \"{port_name}\" (its {dir}s: {})",
-                                node.description.kind(),
-                                if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                            ),
-                        ))
-                    }
-                }
+            let endpoint = |field: &str, text: &str, direction: Direction| {
+                resolve_endpoint(&nodes, text, direction)
+                    .map_err(|message| at.error(&[key("connections"), PathStep::Index(i), key(field)], message))
             };
             let from = endpoint("from", &c.from, Direction::Output)?;
             let to = endpoint("to", &c.to, Direction::Input)?;
@@ -322,6 +333,66 @@ impl Patch {
     /// An engine configuration with this patch's output and input buses.
     pub fn engine_config(&self, sample_rate: f32, max_block_frames: usize) -> EngineConfig {
         EngineConfig { sample_rate, max_block_frames, buses: self.buses.clone(), inputs: self.inputs.clone() }
+    }
+
+    /// The patch in its file format (what `Patch::parse` reads back into the same patch):
+    /// parameters as the file sets them, choices by name, switches as booleans.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let bus = |b: &BusSpec| json!({ "name": b.name, "channels": b.channels });
+        let port = |p: &PortRef, direction: Direction| {
+            let node = self.nodes.iter().find(|n| n.id == p.node).expect("connections name the patch's nodes");
+            let side = node.description.ports().side(direction);
+            let name = side.get(p.port.0 as usize).map_or("?", |s| s.name.as_ref());
+            format!("{}.{name}", node.name)
+        };
+        let nodes: Vec<Value> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let specs = n.description.params();
+                let params: Map<String, Value> = n
+                    .params
+                    .iter()
+                    .filter_map(|&(ParamId(i), v)| {
+                        let spec = specs.get(i as usize)?;
+                        let value = match spec.unit {
+                            Unit::Choice => spec.choices.get(v as usize).map_or(json!(v), |c| json!(c)),
+                            Unit::Toggle => json!(v >= 0.5),
+                            _ => json!(v),
+                        };
+                        Some((spec.name.to_string(), value))
+                    })
+                    .collect();
+                let mut node = Map::new();
+                node.insert("id".into(), json!(n.name));
+                node.insert("kind".into(), json!(n.description.kind()));
+                if !n.config.is_empty() {
+                    node.insert("config".into(), json!(n.config));
+                }
+                if !params.is_empty() {
+                    node.insert("params".into(), Value::Object(params));
+                }
+                Value::Object(node)
+            })
+            .collect();
+        let connections: Vec<Value> = self
+            .connections
+            .iter()
+            .map(|c| json!({ "from": port(&c.from, Direction::Output), "to": port(&c.to, Direction::Input) }))
+            .collect();
+        let mut patch = Map::new();
+        patch.insert("format".into(), json!(FORMAT));
+        patch.insert("version".into(), json!(VERSION));
+        patch.insert("name".into(), json!(self.name));
+        patch.insert("description".into(), json!(self.description));
+        patch.insert("buses".into(), Value::Array(self.buses.iter().map(bus).collect()));
+        if !self.inputs.is_empty() {
+            patch.insert("inputs".into(), Value::Array(self.inputs.iter().map(bus).collect()));
+        }
+        patch.insert("nodes".into(), Value::Array(nodes));
+        patch.insert("connections".into(), Value::Array(connections));
+        Value::Object(patch)
     }
 
     /// The node named `name` in the file.

@@ -4,8 +4,10 @@
 
 mod inspect;
 mod library;
+mod live;
 mod play;
 mod render;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -84,6 +86,13 @@ enum Command {
     /// --midi-file. With --watch, saving the patch file applies only what changed, as one
     /// edit, while the rest keeps sounding.
     Play(play::PlayArgs),
+    /// Serve a patch: it plays live while clients edit it over HTTP and a WebSocket.
+    ///
+    /// The JSON API lives under /api/v1 (status, the graph, atomic edit batches with node ids
+    /// chosen by clients, undo and redo, transport, MIDI); /api/v1/ws streams every change with
+    /// its revision, and meters. It listens on loopback unless --bind names another address,
+    /// which requires a --token. See docs/API.md.
+    Serve(serve::ServeArgs),
     /// List audio and MIDI devices per backend (JACK, cpal hosts, MIDI sources).
     Devices,
     /// Print a patch's nodes, ports, parameters and connections (or Graphviz with --dot).
@@ -189,6 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             render::run(&render::RenderArgs { source, midi, output, sample_rate, block_size, tail, format })
         }
         Command::Play(args) => play::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Devices => {
             for section in noderack_host::live::devices::list_devices("noderack") {
                 println!("{}", section.heading);

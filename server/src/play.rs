@@ -9,18 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
-use noderack_graph::{new_engine, Engine};
+use noderack_graph::Engine;
 use noderack_host::live::device_midi::DeviceMidiInput;
 use noderack_host::live::file_player::MidiFilePlayer;
 use noderack_host::live::health::level_db;
-use noderack_host::live::{
-    self, midi_queue, recorder, AudioDriver, BackendKind, Health, HealthReport, Layout, LiveOptions, MidiNode,
-    MidiTarget, RunningBackend,
-};
+use noderack_host::live::{Health, HealthReport, MidiTarget, RunningBackend};
 use noderack_host::read_midi_file;
 use noderack_nodes::registry::Registry;
-use noderack_nodes::MidiIn;
 use noderack_presets::{Patch, RunningPatch};
+
+use crate::live::{self, BackendArgs, Live};
 
 /// How often the control thread frees what the audio thread returned (and retires fades): the
 /// queues hold hundreds of entries, so 20 ms is plenty, and every wake-up on a busy machine is
@@ -28,20 +26,14 @@ use noderack_presets::{Patch, RunningPatch};
 const MAINTAIN_PERIOD: Duration = Duration::from_millis(20);
 /// How often the status line, the patch file and MIDI sources are looked at.
 const LOOK_PERIOD: Duration = Duration::from_millis(250);
-/// Events a live MIDI queue holds (a dense file sends ~100 per 0.5 s of lookahead).
-const MIDI_QUEUE_CAPACITY: usize = 8192;
 
 /// Arguments of `noderack play`.
 #[derive(clap::Args)]
 pub struct PlayArgs {
     /// The patch file.
     pub patch: PathBuf,
-    /// Audio backend (default: JACK if a server runs, else a sound card through cpal).
-    #[arg(long, value_enum)]
-    pub backend: Option<Backend>,
-    /// cpal: output device (part of its name or id; `alsa:NAME` or `jack:NAME` picks the host).
-    #[arg(long)]
-    pub device: Option<String>,
+    #[command(flatten)]
+    pub live: BackendArgs,
     /// MIDI input: a JACK MIDI port or a MIDI device whose name contains NAME (repeatable).
     #[arg(long = "midi-in", value_name = "NAME")]
     pub midi_in: Vec<String>,
@@ -51,18 +43,6 @@ pub struct PlayArgs {
     /// Reload the patch when the file changes, applying only the difference.
     #[arg(long)]
     pub watch: bool,
-    /// cpal and null: sample rate in Hz (JACK uses its server's).
-    #[arg(long)]
-    pub sample_rate: Option<u32>,
-    /// cpal and null: block size in frames (JACK uses its server's).
-    #[arg(long)]
-    pub buffer_size: Option<usize>,
-    /// JACK: connect the first bus to the system playback ports (and input buses to capture).
-    #[arg(long)]
-    pub connect: bool,
-    /// JACK: client name.
-    #[arg(long, default_value = "noderack")]
-    pub client_name: String,
     /// Also record everything played to this WAV file (32-bit float, every bus channel).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -72,27 +52,6 @@ pub struct PlayArgs {
     /// At exit, write load, xruns, voices and levels as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-}
-
-/// Live audio backends.
-#[derive(Copy, Clone, clap::ValueEnum)]
-pub enum Backend {
-    /// A JACK client.
-    Jack,
-    /// A sound card through cpal (ALSA, or cpal's JACK host).
-    Cpal,
-    /// No device, paced by the wall clock.
-    Null,
-}
-
-impl From<Backend> for BackendKind {
-    fn from(backend: Backend) -> Self {
-        match backend {
-            Backend::Jack => BackendKind::Jack,
-            Backend::Cpal => BackendKind::Cpal,
-            Backend::Null => BackendKind::Null,
-        }
-    }
 }
 
 /// Why a session ended.
@@ -109,16 +68,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
             bail!("--duration must be more than 0 and at most 86400 seconds");
         }
     }
-    if let Some(rate) = args.sample_rate {
-        if !(8_000..=384_000).contains(&rate) {
-            bail!("--sample-rate must be 8000 to 384000 Hz");
-        }
-    }
-    if let Some(frames) = args.buffer_size {
-        if !(16..=8192).contains(&frames) {
-            bail!("--buffer-size must be 16 to 8192 frames");
-        }
-    }
+    args.live.check()?;
     // The file as loaded is the baseline: a change made from here on is picked up.
     let mut watcher = args.watch.then(|| FileWatch::new(&args.patch));
     let patch = load_patch(&args.patch)?;
@@ -143,10 +93,6 @@ fn load_patch(path: &Path) -> anyhow::Result<Patch> {
     Ok(patch)
 }
 
-fn midi_nodes(running: &RunningPatch) -> Vec<MidiNode> {
-    running.nodes_of_kind(MidiIn::KIND).into_iter().map(|(id, name)| MidiNode { id, name }).collect()
-}
-
 /// One engine on one backend, from start to stop.
 fn session(
     args: &PlayArgs,
@@ -154,53 +100,22 @@ fn session(
     mut watcher: Option<&mut FileWatch>,
     stop: &AtomicBool,
 ) -> anyhow::Result<Ended> {
-    let patch = running.patch();
-    let layout = Layout { outputs: patch.buses.clone(), inputs: patch.inputs.clone(), midi_nodes: midi_nodes(running) };
-    let options = LiveOptions {
-        backend: args.backend.map(BackendKind::from),
-        device: args.device.clone(),
-        sample_rate: args.sample_rate,
-        block_frames: args.buffer_size,
-        client_name: args.client_name.clone(),
-        connect: args.connect,
-    };
-    let opened = live::open(&options, &layout)?;
-    let sample_rate = opened.sample_rate();
-    let description = opened.describe();
-    let config = patch.engine_config(sample_rate as f32, noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES);
-    let (mut engine, executor) = new_engine(config);
-    engine.apply(running.edits()).with_context(|| format!("building {}", args.patch.display()))?;
-    let health = Arc::new(Health::new(&patch.buses, sample_rate, engine.status().clone()));
-    health.set_latency_frames(engine.plan().latency_frames());
-
-    let mut receivers = Vec::new();
-    let mut senders = Vec::new();
-    for _ in 0..args.midi_in.len() + usize::from(args.midi_file.is_some()) {
-        let (tx, rx) = midi_queue(MIDI_QUEUE_CAPACITY, health.clone());
-        senders.push(tx);
-        receivers.push(rx);
-    }
-    let mut driver = AudioDriver::new(executor, sample_rate, health.clone(), receivers);
-    let recording = match &args.record {
-        Some(path) => {
-            let (recorder, tap) = recorder::record(path, layout.output_channels(), sample_rate)?;
-            driver = driver.with_tap(tap);
-            Some((recorder, path))
-        }
-        None => None,
-    };
-    let mut backend = opened.start(driver)?;
-    eprintln!("playing {} on {description}", args.patch.display());
+    let sources = args.midi_in.len() + usize::from(args.midi_file.is_some());
+    let what = args.patch.display().to_string();
+    let Live { mut engine, health, mut backend, description, sample_rate, midi, recorder } =
+        live::start(&args.live, running, sources, args.record.as_deref(), &what)?;
+    let recording = recorder.zip(args.record.as_ref());
+    eprintln!("playing {what} on {description}");
 
     let mut devices = Vec::new();
-    let mut senders = senders.into_iter();
+    let mut senders = midi.into_iter();
     for pattern in &args.midi_in {
         let sender = senders.next().expect("one queue per --midi-in");
         if backend.connect_midi_source(pattern) {
             eprintln!("MIDI in: JACK port matching \"{pattern}\", to every midi-in node");
             continue;
         }
-        let device = DeviceMidiInput::open(pattern, MidiTarget::All, sender, &args.client_name)?;
+        let device = DeviceMidiInput::open(pattern, MidiTarget::All, sender, &args.live.client_name)?;
         if !device.is_connected() {
             eprintln!("MIDI in: waiting for a device matching \"{pattern}\" ({:?})", device.system());
         }
@@ -295,7 +210,7 @@ fn reload(
     }
     running.commit(patch, change);
     health.set_latency_frames(engine.plan().latency_frames());
-    if let Err(e) = backend.set_midi_nodes(&midi_nodes(running)) {
+    if let Err(e) = backend.set_midi_nodes(&live::midi_nodes(running)) {
         report(format!("MIDI ports not updated: {e}"));
     }
     report(format!("reloaded {}: {summary}", path.display()));

@@ -49,6 +49,8 @@ pub(crate) enum Command {
     Event { slot: SlotKey, data: EventData, at_frame: Option<u64> },
     /// Hand a parcel to the processor in `slot` at the next block boundary.
     Parcel { slot: SlotKey, parcel: Parcel },
+    /// Change the transport at the next block boundary.
+    Transport(crate::TransportChange),
 }
 
 /// A timed message waiting on the audio thread for its frame.

@@ -234,6 +234,7 @@ impl Executor {
                 Command::Event { slot, data, at_frame } => {
                     self.schedule(Pending::Event { slot, data, at_frame: at_frame.unwrap_or(0) })
                 }
+                Command::Transport(change) => self.transport.apply(&change),
                 Command::Parcel { slot, parcel } => {
                     let mut retire = Retire { queue: &mut self.parcels, status: &self.status };
                     match slot_mut(&mut self.slots, slot) {

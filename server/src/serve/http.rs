@@ -1,0 +1,251 @@
+//! The HTTP and WebSocket front end of `noderack serve` (axum, on tokio threads; never on the
+//! audio thread). Every handler turns its request into a [`Request`] for the control thread and
+//! answers with its reply.
+
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request as HttpRequest, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use noderack_presets::PatchEdit;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, oneshot};
+
+use super::api::{self, ApiError, ConnectionBody, EditBatch, MidiBody, NodeBody, TransportBody};
+use super::session::{Reply, Request};
+
+/// Largest request body: a patch with thousands of nodes fits in a few hundred kilobytes.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// Largest WebSocket message.
+const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The control thread.
+    pub requests: SyncSender<Request>,
+    /// Change notifications and meters, as JSON text.
+    pub events: broadcast::Sender<String>,
+    /// The token clients must present, if any.
+    pub token: Option<Arc<str>>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.to_json())).into_response()
+    }
+}
+
+/// The router of the v1 API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/graph", get(graph).put(load))
+        .route("/api/v1/edits", post(edits))
+        .route("/api/v1/nodes", post(add_node))
+        .route("/api/v1/nodes/{id}", axum::routing::delete(remove_node))
+        .route("/api/v1/nodes/{id}/params", axum::routing::patch(set_params))
+        .route("/api/v1/connections", post(connect).delete(disconnect))
+        .route("/api/v1/undo", post(undo))
+        .route("/api/v1/redo", post(redo))
+        .route("/api/v1/transport", post(transport))
+        .route("/api/v1/midi", post(midi))
+        .route("/api/v1/node-kinds", get(node_kinds))
+        .route("/api/v1/ws", get(websocket))
+        .fallback(|| async { ApiError::new(404, "no such endpoint (the API lives under /api/v1)") })
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// Refuses requests without the token, when one is set: `Authorization: Bearer TOKEN`, or
+/// `?token=TOKEN` (browsers cannot set headers on a WebSocket).
+async fn authorize(State(state): State<AppState>, request: HttpRequest, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let header = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let query = Query::<TokenQuery>::try_from_uri(request.uri()).ok().and_then(|q| q.0.token);
+        let given = header.map(str::to_string).or(query);
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+            return ApiError::new(401, "a valid token is required (Authorization: Bearer TOKEN, or ?token=TOKEN)")
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Compares without stopping at the first difference (no timing hint about the token).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Sends `make(reply)` to the control thread and waits for its answer.
+async fn ask(state: &AppState, make: impl FnOnce(Reply) -> Request) -> Result<Json<Value>, ApiError> {
+    let (reply, answer) = oneshot::channel();
+    state.requests.try_send(make(reply)).map_err(|_| ApiError::new(503, "the server is busy or stopping"))?;
+    answer.await.map_err(|_| ApiError::new(503, "the server is stopping"))?.map(Json)
+}
+
+async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    ask(&s, Request::Status).await
+}
+
+async fn graph(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    ask(&s, Request::Graph).await
+}
+
+async fn load(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::new(400, "the patch is not UTF-8 text"))?;
+    ask(&s, |r| Request::Load(text, r)).await
+}
+
+async fn edits(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let batch: EditBatch = api::parse(&body)?;
+    ask(&s, |r| Request::Edit(batch.edits, r)).await
+}
+
+async fn add_node(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let NodeBody { id, kind, config, params } = api::parse(&body)?;
+    ask(&s, |r| Request::Edit(vec![PatchEdit::Add { id, kind, config, params }], r)).await
+}
+
+async fn remove_node(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    ask(&s, |r| Request::Edit(vec![PatchEdit::Remove { id }], r)).await
+}
+
+async fn set_params(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let params: std::collections::BTreeMap<String, noderack_presets::ParamValue> = api::parse(&body)?;
+    let edits = params.into_iter().map(|(param, value)| PatchEdit::Set { id: id.clone(), param, value }).collect();
+    ask(&s, |r| Request::Edit(edits, r)).await
+}
+
+async fn connect(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let ConnectionBody { from, to } = api::parse(&body)?;
+    ask(&s, |r| Request::Edit(vec![PatchEdit::Connect { from, to }], r)).await
+}
+
+async fn disconnect(State(s): State<AppState>, Query(c): Query<ConnectionBody>) -> Result<Json<Value>, ApiError> {
+    ask(&s, |r| Request::Edit(vec![PatchEdit::Disconnect { from: c.from, to: c.to }], r)).await
+}
+
+async fn undo(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    ask(&s, Request::Undo).await
+}
+
+async fn redo(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    ask(&s, Request::Redo).await
+}
+
+async fn transport(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let change = api::parse::<TransportBody>(&body)?.change()?;
+    ask(&s, |r| Request::Transport(change, r)).await
+}
+
+async fn midi(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let MidiBody { node, events } = api::parse(&body)?;
+    let events = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.to_event().map_err(|m| ApiError::new(422, format!("events[{i}]: {m}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    ask(&s, |r| Request::Midi(node, events, r)).await
+}
+
+async fn node_kinds() -> Json<Value> {
+    Json(api::node_kinds())
+}
+
+async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade, _headers: HeaderMap) -> Response {
+    upgrade.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| serve_socket(socket, s))
+}
+
+/// A command sent over the WebSocket; `id` comes back in the reply.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum SocketCommand {
+    Edits { id: Option<Value>, edits: Vec<PatchEdit> },
+    Undo { id: Option<Value> },
+    Redo { id: Option<Value> },
+    Status { id: Option<Value> },
+    Graph { id: Option<Value> },
+}
+
+/// One WebSocket client: a `hello` with the revision and the graph, then every notification
+/// (changes, meters) and the replies to its commands.
+async fn serve_socket(mut socket: WebSocket, state: AppState) {
+    let mut events = state.events.subscribe();
+    let hello = match ask(&state, Request::Graph).await {
+        Ok(Json(graph)) => json!({ "type": "hello", "revision": graph["revision"], "graph": graph["graph"] }),
+        Err(e) => json!({ "type": "error", "message": e.message }),
+    };
+    if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(text) => {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let gap = json!({ "type": "gap", "missed": missed }).to_string();
+                    if socket.send(Message::Text(gap.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = command(&state, text.as_bytes()).await;
+                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let e = ApiError::new(400, "commands are JSON text messages");
+                    let _ = socket.send(Message::Text(json!({ "type": "error", "error": e.to_json()["error"] }).to_string().into())).await;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            },
+        }
+    }
+}
+
+/// Runs one WebSocket command; the reply (`ack` with the result, or `error`), with its `id`.
+async fn command(state: &AppState, text: &[u8]) -> Value {
+    let command: SocketCommand = match api::parse(text) {
+        Ok(command) => command,
+        Err(e) => return json!({ "type": "error", "error": e.to_json()["error"] }),
+    };
+    let (id, result) = match command {
+        SocketCommand::Edits { id, edits } => (id, ask(state, |r| Request::Edit(edits, r)).await),
+        SocketCommand::Undo { id } => (id, ask(state, Request::Undo).await),
+        SocketCommand::Redo { id } => (id, ask(state, Request::Redo).await),
+        SocketCommand::Status { id } => (id, ask(state, Request::Status).await),
+        SocketCommand::Graph { id } => (id, ask(state, Request::Graph).await),
+    };
+    match result {
+        Ok(Json(result)) => json!({ "type": "ack", "id": id, "result": result }),
+        Err(e) => json!({ "type": "error", "id": id, "error": e.to_json()["error"] }),
+    }
+}

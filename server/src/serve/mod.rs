@@ -1,0 +1,108 @@
+//! `noderack serve`: the engine as a server. A patch plays live (any backend, `null` for a
+//! headless machine) while clients edit it over a JSON HTTP API and a WebSocket (`docs/API.md`).
+//! Loopback only unless a token is set.
+
+mod api;
+mod http;
+mod session;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use noderack_nodes::registry::Registry;
+use noderack_presets::{Patch, RunningPatch};
+
+use crate::live::{self, BackendArgs};
+
+/// Requests the control thread can have waiting.
+const REQUEST_QUEUE: usize = 1024;
+
+/// An empty patch: one stereo `main` bus and nothing on it.
+const EMPTY_PATCH: &str = r#"{ "format": "noderack-patch", "version": 1, "name": "untitled", "nodes": [] }"#;
+
+/// Arguments of `noderack serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// A patch to start with (default: an empty one with a stereo `main` bus).
+    pub patch: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: BackendArgs,
+    /// Address and port to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7890")]
+    pub bind: SocketAddr,
+    /// Token every request must present; required when --bind is not a loopback address.
+    #[arg(long, env = "NODERACK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    args.live.check()?;
+    if !args.bind.ip().is_loopback() && args.token.is_none() {
+        bail!(
+            "--bind {} is reachable from other machines: give --token (or NODERACK_TOKEN) so that only clients that know it can edit",
+            args.bind
+        );
+    }
+    if args.token.as_ref().is_some_and(|t| t.len() < 16) {
+        bail!("--token must be at least 16 characters");
+    }
+    let (patch, folder, what) = match &args.patch {
+        Some(path) => {
+            let patch = Patch::load(path, &Registry)?;
+            let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (patch, folder, path.display().to_string())
+        }
+        None => {
+            (Patch::parse(EMPTY_PATCH, "(empty patch)", &Registry)?, std::env::current_dir()?, "an empty patch".into())
+        }
+    };
+    for warning in &patch.warnings {
+        tracing::warn!("{warning}");
+    }
+    let running = RunningPatch::new(patch);
+    let live = live::start(&args.live, &running, 0, None, &what)?;
+    let description = live.description.clone();
+    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let (requests, queue) = std::sync::mpsc::sync_channel(REQUEST_QUEUE);
+    let session = session::Session::new(live, running, folder, events.clone());
+    let control = std::thread::Builder::new().name("noderack-control".into()).spawn(move || session.run(queue))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let state = http::AppState { requests, events, token: args.token.as_deref().map(Arc::from) };
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.bind))?;
+        let address = listener.local_addr()?;
+        eprintln!("playing {what} on {description}");
+        println!("listening on http://{address}/api/v1");
+        std::io::stdout().flush()?;
+        axum::serve(listener, http::router(state))
+            .with_graceful_shutdown(stop_signal())
+            .await
+            .context("the server stopped")
+    });
+    drop(runtime); // drops the last request senders: the control thread ends and stops audio
+    let _ = control.join();
+    served
+}
+
+/// Ctrl-C or SIGTERM (a service manager stopping the server).
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(term) => {
+                term.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
+}

@@ -1,0 +1,281 @@
+//! The control thread of `noderack serve`: it alone owns the engine and the patch that plays.
+//! HTTP and WebSocket handlers send it requests and await its replies; every change gets a
+//! revision number and is announced to WebSocket clients, with meters at about 30 Hz.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use noderack_graph::{EngineError, EventData, TransportChange};
+use noderack_nodes::registry::Registry;
+use noderack_nodes::MidiIn;
+use noderack_presets::patch_diff::DiffError;
+use noderack_presets::{LoadContext, Patch, PatchEdit, RunningPatch};
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, oneshot};
+
+use super::api::ApiError;
+use crate::live::{midi_nodes, Live};
+
+/// How often the thread wakes up with no request: maintenance, meters.
+const TICK: Duration = Duration::from_millis(10);
+/// Meters go to WebSocket clients this often (about 30 Hz).
+const METER_PERIOD: Duration = Duration::from_millis(33);
+/// Undo steps kept.
+const HISTORY: usize = 1000;
+/// How long an edit waits for the engine's queues to drain before it is refused as busy.
+const BUSY_WAIT: Duration = Duration::from_secs(2);
+
+/// What a reply carries: a JSON body, or an error.
+pub type Reply = oneshot::Sender<Result<Value, ApiError>>;
+
+/// A request to the control thread.
+pub enum Request {
+    /// The engine's status.
+    Status(Reply),
+    /// The graph as a patch, with its revision.
+    Graph(Reply),
+    /// Apply a batch of edits, all or nothing.
+    Edit(Vec<PatchEdit>, Reply),
+    /// Replace the graph by a patch (its text), as one batch.
+    Load(String, Reply),
+    /// Undo the last change.
+    Undo(Reply),
+    /// Redo the last undone change.
+    Redo(Reply),
+    /// Change the transport.
+    Transport(TransportChange, Reply),
+    /// Send events to a `midi-in` node.
+    Midi(String, Vec<(EventData, Option<u64>)>, Reply),
+}
+
+/// The control thread's state.
+pub struct Session {
+    live: Live,
+    running: RunningPatch,
+    /// Folder that relative paths in node settings are read from.
+    folder: PathBuf,
+    undo: Vec<Patch>,
+    redo: Vec<Patch>,
+    revision: u64,
+    events: broadcast::Sender<String>,
+}
+
+impl Session {
+    /// A session playing `running` on `live`, announcing on `events`.
+    pub fn new(live: Live, running: RunningPatch, folder: PathBuf, events: broadcast::Sender<String>) -> Self {
+        Self { live, running, folder, undo: Vec::new(), redo: Vec::new(), revision: 0, events }
+    }
+
+    /// Serves `requests` until every sender is gone, then stops the backend.
+    pub fn run(mut self, requests: Receiver<Request>) {
+        let mut next_meters = Instant::now();
+        loop {
+            match requests.recv_timeout(TICK) {
+                Ok(request) => self.handle(request),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.live.engine.maintain();
+            if Instant::now() >= next_meters {
+                next_meters = Instant::now() + METER_PERIOD;
+                if self.events.receiver_count() > 0 {
+                    let _ = self.events.send(json!({ "type": "meters", "status": self.status() }).to_string());
+                }
+            }
+            if let Some(reason) = self.live.health.stopped() {
+                tracing::error!("{reason}");
+                let _ = self.events.send(json!({ "type": "error", "message": reason }).to_string());
+                break;
+            }
+        }
+        self.live.backend.stop();
+    }
+
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::Status(reply) => {
+                let _ = reply.send(Ok(self.status()));
+            }
+            Request::Graph(reply) => {
+                let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": self.running.patch().to_json() })));
+            }
+            Request::Edit(edits, reply) => {
+                let result = self.edit(&edits);
+                let _ = reply.send(result);
+            }
+            Request::Load(text, reply) => {
+                let result = self.load(&text);
+                let _ = reply.send(result);
+            }
+            Request::Undo(reply) => {
+                let result = self.step_back();
+                let _ = reply.send(result);
+            }
+            Request::Redo(reply) => {
+                let result = self.step_forward();
+                let _ = reply.send(result);
+            }
+            Request::Transport(change, reply) => {
+                let result = self.live.engine.set_transport(change).map(|()| json!({})).map_err(busy);
+                let _ = reply.send(result);
+            }
+            Request::Midi(node, events, reply) => {
+                let result = self.midi(&node, events);
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn status(&self) -> Value {
+        let r = self.live.health.report();
+        let db = |x: f32| if x > 1e-6 { json!(20.0 * x.log10()) } else { Value::Null };
+        let status = self.live.engine.status();
+        json!({
+            "revision": self.revision,
+            "backend": self.live.description,
+            "sample_rate": r.sample_rate,
+            "block_frames": r.block_frames,
+            "latency_frames": self.live.engine.plan().latency_frames(),
+            "frames": r.frames,
+            "load": { "average": r.load_average, "peak": r.load_peak },
+            "xruns": { "backend": r.backend_xruns, "overruns": r.overruns },
+            "voices": r.voices,
+            "nodes": self.running.patch().nodes.len(),
+            "bus_peaks_db": r.bus_peaks.iter().map(|(bus, peak)| (bus.clone(), db(*peak))).collect::<serde_json::Map<_, _>>(),
+            "dropped": { "events": status.dropped_events(), "messages": status.dropped_messages(), "midi": r.dropped_midi },
+            "undo": self.undo.len(),
+            "redo": self.redo.len(),
+        })
+    }
+
+    fn edit(&mut self, edits: &[PatchEdit]) -> Result<Value, ApiError> {
+        let mut context = LoadContext::new(&self.folder);
+        let new = self.running.patch().edited(edits, &Registry, &mut context).map_err(|e| ApiError {
+            status: 422,
+            message: e.to_string(),
+            edit: Some(e.index),
+        })?;
+        self.change(new, "edit", Some(json!(edits_json(edits))))
+    }
+
+    fn load(&mut self, text: &str) -> Result<Value, ApiError> {
+        let file = self.folder.join("(request)").display().to_string();
+        let new = Patch::parse(text, &file, &Registry).map_err(|e| ApiError::new(422, e.to_string()))?;
+        self.change(new, "load", None)
+    }
+
+    fn step_back(&mut self) -> Result<Value, ApiError> {
+        let target = self.undo.pop().ok_or_else(|| ApiError::new(409, "nothing to undo"))?;
+        let current = self.running.patch().clone();
+        match self.apply(target.clone()) {
+            Ok(summary) => {
+                self.redo.push(current);
+                Ok(self.announce("undo", summary, None))
+            }
+            Err(e) => {
+                self.undo.push(target);
+                Err(e)
+            }
+        }
+    }
+
+    fn step_forward(&mut self) -> Result<Value, ApiError> {
+        let target = self.redo.pop().ok_or_else(|| ApiError::new(409, "nothing to redo"))?;
+        let current = self.running.patch().clone();
+        match self.apply(target.clone()) {
+            Ok(summary) => {
+                self.undo.push(current);
+                Ok(self.announce("redo", summary, None))
+            }
+            Err(e) => {
+                self.redo.push(target);
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes `new` the graph (one engine batch), records the undo step and announces it.
+    fn change(&mut self, new: Patch, cause: &str, edits: Option<Value>) -> Result<Value, ApiError> {
+        let previous = self.running.patch().clone();
+        let summary = self.apply(new)?;
+        self.undo.push(previous);
+        if self.undo.len() > HISTORY {
+            self.undo.remove(0);
+        }
+        self.redo.clear();
+        Ok(self.announce(cause, summary, edits))
+    }
+
+    /// Turns the engine's graph into `new`, waiting out full queues.
+    fn apply(&mut self, new: Patch) -> Result<String, ApiError> {
+        let change = self.running.diff(&new).map_err(|e: DiffError| ApiError::new(422, e.to_string()))?;
+        let summary = change.summary.to_string();
+        let deadline = Instant::now() + BUSY_WAIT;
+        loop {
+            match self.live.engine.apply(change.edits.clone()) {
+                Ok(_) => break,
+                Err(EngineError::QueueFull(_) | EngineError::TooManyPlansInFlight) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => return Err(busy(e)),
+            }
+        }
+        self.running.commit(new, change);
+        self.live.health.set_latency_frames(self.live.engine.plan().latency_frames());
+        if let Err(e) = self.live.backend.set_midi_nodes(&midi_nodes(&self.running)) {
+            tracing::warn!("MIDI ports not updated: {e}");
+        }
+        Ok(summary)
+    }
+
+    /// Moves to the next revision and tells WebSocket clients; the reply to the caller.
+    fn announce(&mut self, cause: &str, summary: String, edits: Option<Value>) -> Value {
+        self.revision += 1;
+        let mut note = json!({ "type": "changed", "revision": self.revision, "cause": cause, "summary": summary });
+        if let Some(edits) = edits {
+            note["edits"] = edits;
+        }
+        let _ = self.events.send(note.to_string());
+        json!({ "revision": self.revision, "summary": summary })
+    }
+
+    fn midi(&mut self, node: &str, events: Vec<(EventData, Option<u64>)>) -> Result<Value, ApiError> {
+        let Some(id) = self.running.id_of(node) else {
+            return Err(ApiError::new(404, format!("no node has id \"{node}\"")));
+        };
+        if !self.running.nodes_of_kind(MidiIn::KIND).iter().any(|(n, _)| *n == id) {
+            return Err(ApiError::new(422, format!("\"{node}\" is not a midi-in node")));
+        }
+        for (data, at) in events {
+            self.live.engine.send_event(id, data, at).map_err(busy)?;
+        }
+        Ok(json!({ "frame": self.live.health.executor().frames() }))
+    }
+}
+
+/// An engine error as an API error: full queues are 503 (try again), anything else 422.
+fn busy(e: EngineError) -> ApiError {
+    match e {
+        EngineError::QueueFull(_) | EngineError::TooManyPlansInFlight => {
+            ApiError::new(503, format!("the engine is busy: {e}"))
+        }
+        other => ApiError::new(422, other.to_string()),
+    }
+}
+
+/// The edits as clients sent them, for WebSocket notifications.
+fn edits_json(edits: &[PatchEdit]) -> Vec<Value> {
+    edits
+        .iter()
+        .map(|e| match e {
+            PatchEdit::Add { id, kind, config, params } => {
+                json!({ "op": "add", "id": id, "kind": kind, "config": config, "params": params })
+            }
+            PatchEdit::Remove { id } => json!({ "op": "remove", "id": id }),
+            PatchEdit::Connect { from, to } => json!({ "op": "connect", "from": from, "to": to }),
+            PatchEdit::Disconnect { from, to } => json!({ "op": "disconnect", "from": from, "to": to }),
+            PatchEdit::Set { id, param, value } => json!({ "op": "set", "id": id, "param": param, "value": value }),
+        })
+        .collect()
+}

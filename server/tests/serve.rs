@@ -1,0 +1,346 @@
+//! `noderack serve` with real clients over loopback: HTTP round trips, atomic batches, undo and
+//! redo, the WebSocket's revisions and replies, 32 clients editing at once, tokens, and bad
+//! requests that are refused without disturbing anything.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use futures_util::{SinkExt, StreamExt};
+use noderack_nodes::registry::Registry;
+use noderack_presets::Patch;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const PATCH: &str = r#"{
+  "format": "noderack-patch", "version": 1, "name": "served",
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "lead", "kind": "synth", "params": { "waveform": "sine" } },
+    { "id": "out", "kind": "output" }
+  ],
+  "connections": [ { "from": "keys.events", "to": "lead.events" }, { "from": "lead.out", "to": "out.in" } ]
+}"#;
+
+const TOKEN: &str = "a-long-enough-test-token";
+
+/// A `noderack serve` on the null backend and a free loopback port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = noderack_tests::fixtures::scratch_dir(&format!("serve-{}", extra.join("-").replace(['/', ':'], "_")));
+        let patch = dir.join("patch.json");
+        std::fs::write(&patch, PATCH).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_noderack"))
+            .args(["serve", patch.to_str().unwrap(), "--backend", "null", "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("noderack starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_string();
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn ws_url(&self) -> String {
+        self.url("/ws").replacen("http://", "ws://", 1)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// Status and JSON body of a request.
+async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })))
+}
+
+async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    call(c.post(url).header("content-type", "application/json").body(body.to_string())).await
+}
+
+async fn graph(c: &reqwest::Client, s: &Server) -> (u64, Value) {
+    let (status, body) = call(c.get(s.url("/graph"))).await;
+    assert_eq!(status, 200, "{body}");
+    (body["revision"].as_u64().unwrap(), body["graph"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_comes_back_as_a_patch_that_loads() {
+    let s = Server::start(&[]);
+    let c = client();
+    let (status, body) = call(c.get(s.url("/status"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["sample_rate"], 48_000);
+    assert_eq!(body["nodes"], 3);
+    let (revision, graph) = graph(&c, &s).await;
+    assert_eq!(revision, 0);
+    let patch = Patch::parse(&graph.to_string(), "served.json", &Registry).expect("the graph is a valid patch");
+    assert_eq!(patch.nodes.len(), 3);
+    assert_eq!(graph["nodes"][1]["params"]["waveform"], "sine", "choices by name");
+    let (status, kinds) = call(c.get(s.url("/node-kinds"))).await;
+    assert_eq!(status, 200);
+    assert!(kinds["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kind"] == "synth" && k["params"].as_array().unwrap().len() > 5));
+}
+
+/// A batch that fails anywhere changes nothing and says which edit failed and why; a good
+/// batch applies as one revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_atomic_and_name_the_failing_edit() {
+    let s = Server::start(&[]);
+    let c = client();
+    let (_, before) = graph(&c, &s).await;
+    let bad = json!({ "edits": [
+        { "op": "add", "id": "pad", "kind": "synth" },
+        { "op": "connect", "from": "keys.events", "to": "pad.events" },
+        { "op": "set", "id": "pad", "param": "cutoff_hz", "value": 1e9 },
+    ]});
+    let (status, body) = post(&c, s.url("/edits"), bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["edit"], 2);
+    assert!(body["error"]["message"].as_str().unwrap().contains("outside the range"), "{body}");
+    let (revision, after) = graph(&c, &s).await;
+    assert_eq!((revision, &after), (0, &before), "nothing changed");
+
+    let good = json!({ "edits": [
+        { "op": "add", "id": "pad", "kind": "synth", "params": { "waveform": "square" } },
+        { "op": "connect", "from": "keys.events", "to": "pad.events" },
+        { "op": "connect", "from": "pad.out", "to": "out.in" },
+    ]});
+    let (status, body) = post(&c, s.url("/edits"), good).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["revision"], 1);
+    let (_, after) = graph(&c, &s).await;
+    assert_eq!(after["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(after["connections"].as_array().unwrap().len(), 4);
+}
+
+/// Undo and redo restore the exact graph, step by step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_and_redo_restore_the_exact_graph() {
+    let s = Server::start(&[]);
+    let c = client();
+    let mut states = vec![graph(&c, &s).await.1];
+    let steps = [
+        json!({ "op": "add", "id": "g", "kind": "gain" }),
+        json!({ "op": "set", "id": "lead", "param": "cutoff_hz", "value": 700 }),
+        json!({ "op": "disconnect", "from": "lead.out", "to": "out.in" }),
+        json!({ "op": "remove", "id": "lead" }),
+    ];
+    for step in steps {
+        let (status, body) = post(&c, s.url("/edits"), json!({ "edits": [step] })).await;
+        assert_eq!(status, 200, "{body}");
+        states.push(graph(&c, &s).await.1);
+    }
+    for expected in states.iter().rev().skip(1) {
+        let (status, body) = post(&c, s.url("/undo"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(&graph(&c, &s).await.1, expected);
+    }
+    let (status, _) = post(&c, s.url("/undo"), json!({})).await;
+    assert_eq!(status, 409, "nothing left to undo");
+    for expected in states.iter().skip(1) {
+        assert_eq!(post(&c, s.url("/redo"), json!({})).await.0, 200);
+        assert_eq!(&graph(&c, &s).await.1, expected);
+    }
+    let (revision, _) = graph(&c, &s).await;
+    assert_eq!(revision, 4 + 4 + 4, "every change is a revision");
+}
+
+/// The WebSocket greets with the revision and graph, announces every change with the next
+/// revision, answers commands with their id, and survives garbage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_announces_changes_and_takes_commands() {
+    let s = Server::start(&[]);
+    let c = client();
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.ws_url()).await.expect("websocket");
+    let mut next = async || -> Value {
+        loop {
+            let message =
+                tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+            if let Message::Text(text) = message {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["type"] != "meters" {
+                    return value;
+                }
+            }
+        }
+    };
+    let hello = next().await;
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["revision"], 0);
+    assert_eq!(hello["graph"]["nodes"].as_array().unwrap().len(), 3);
+    post(&c, s.url("/edits"), json!({ "edits": [{ "op": "add", "id": "g", "kind": "gain" }] })).await;
+    let changed = next().await;
+    assert_eq!((changed["type"].as_str(), changed["revision"].as_u64()), (Some("changed"), Some(1)));
+    assert_eq!(changed["edits"][0]["id"], "g");
+
+    let command = json!({ "type": "edits", "id": "req-7", "edits": [{ "op": "remove", "id": "g" }] });
+    ws.send(Message::Text(command.to_string().into())).await.unwrap();
+    ws.send(Message::Text("{ not json".into())).await.unwrap();
+    ws.send(Message::Text(json!({ "type": "undo", "id": 8 }).to_string().into())).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        let message =
+            tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] != "meters" {
+                seen.push(value);
+            }
+        }
+    }
+    let find = |t: &str, id: Value| seen.iter().find(|v| v["type"] == t && v["id"] == id).cloned();
+    assert_eq!(find("ack", json!("req-7")).expect("ack for req-7")["result"]["revision"], 2);
+    assert!(find("error", Value::Null).is_some(), "garbage gets an error: {seen:?}");
+    assert_eq!(find("ack", json!(8)).expect("ack for the undo")["result"]["revision"], 3);
+    let revisions: Vec<u64> =
+        seen.iter().filter(|v| v["type"] == "changed").filter_map(|v| v["revision"].as_u64()).collect();
+    assert_eq!(revisions, [2, 3], "notifications carry consecutive revisions");
+}
+
+/// 32 clients add their own nodes and set their parameters at once: every acknowledged edit is
+/// in the graph, and the revision counts them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_two_clients_editing_at_once_leave_the_union_of_their_edits() {
+    let s = Server::start(&[]);
+    let c = client();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let (c, url) = (c.clone(), s.url("/edits"));
+            tokio::spawn(async move {
+                let mut acks = 0;
+                let id = format!("g{i}");
+                let add = json!({ "edits": [{ "op": "add", "id": id, "kind": "gain" }, { "op": "connect", "from": "lead.out", "to": format!("{id}.in") }] });
+                acks += u64::from(post(&c, url.clone(), add).await.0 == 200);
+                for k in 0..5 {
+                    let set = json!({ "edits": [{ "op": "set", "id": id, "param": "gain_db", "value": -(k as f32) - (i as f32) / 10.0 }] });
+                    acks += u64::from(post(&c, url.clone(), set).await.0 == 200);
+                }
+                acks
+            })
+        })
+        .collect();
+    let mut acks = 0;
+    for t in tasks {
+        acks += t.await.unwrap();
+    }
+    assert_eq!(acks, 32 * 6, "every edit was accepted");
+    let (revision, graph) = graph(&c, &s).await;
+    assert_eq!(revision, acks);
+    for i in 0..32 {
+        let node = graph["nodes"].as_array().unwrap().iter().find(|n| n["id"] == format!("g{i}")).expect("node added");
+        let expected = -4.0 - i as f64 / 10.0;
+        assert!((node["params"]["gain_db"].as_f64().unwrap() - expected).abs() < 1e-4, "g{i}: {node}");
+    }
+    assert_eq!(graph["connections"].as_array().unwrap().len(), 2 + 32);
+    assert!(Patch::parse(&graph.to_string(), "g.json", &Registry).is_ok(), "the graph is consistent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_required_on_every_request_when_set() {
+    let s = Server::start(&["--token", TOKEN]);
+    let c = client();
+    assert_eq!(call(c.get(s.url("/status"))).await.0, 401);
+    assert_eq!(call(c.get(s.url("/status")).header("authorization", "Bearer wrong-token-wrong-token")).await.0, 401);
+    assert_eq!(call(c.get(s.url("/status")).header("authorization", format!("Bearer {TOKEN}"))).await.0, 200);
+    assert_eq!(call(c.get(s.url(&format!("/status?token={TOKEN}")))).await.0, 200);
+    assert!(tokio_tungstenite::connect_async(s.ws_url()).await.is_err(), "no WebSocket without the token");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}?token={TOKEN}", s.ws_url())).await.expect("with it");
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("\"hello\""));
+}
+
+#[test]
+fn listening_beyond_loopback_without_a_token_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_noderack"))
+        .args(["serve", "--backend", "null", "--bind", "0.0.0.0:0"])
+        .env_remove("NODERACK_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--token"), "{err}");
+}
+
+/// Malformed, truncated, oversized and out-of-range requests get a 4xx that says what is
+/// wrong; the server goes on serving and playing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
+    let s = Server::start(&[]);
+    let c = client();
+    let raw = |body: &str| c.post(s.url("/edits")).header("content-type", "application/json").body(body.to_string());
+    let (status, body) = call(raw("{\"edits\": [{\"op\": \"add\", \"id\": \"x\"")).await;
+    assert_eq!(status, 400, "truncated: {body}");
+    let (status, body) = call(raw(r#"{"edits": [{"op": "explode"}]}"#)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("edits[0]"), "names the field: {body}");
+    let (status, body) = call(raw(r#"{"edits": [], "extra": 1}"#)).await;
+    assert_eq!(status, 400, "unknown fields are refused: {body}");
+    let (status, body) = call(raw(r#"{"edits": [{"op": "add", "id": "a.b", "kind": "gain"}]}"#)).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = call(raw(&format!(r#"{{"edits": [], "pad": "{}"}}"#, "x".repeat(5 << 20)))).await;
+    assert_eq!(status, 413, "too large");
+    let (status, body) = post(&c, s.url("/transport"), json!({ "tempo_bpm": 0 })).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &c,
+        s.url("/midi"),
+        json!({ "node": "lead", "events": [{ "type": "note_on", "channel": 1, "key": 60, "velocity": 90 }] }),
+    )
+    .await;
+    assert_eq!(status, 422, "not a midi-in node: {body}");
+    let (status, body) = post(
+        &c,
+        s.url("/midi"),
+        json!({ "node": "keys", "events": [{ "type": "note_on", "channel": 17, "key": 60, "velocity": 90 }] }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(call(c.get(s.url("/nowhere"))).await.0, 404);
+    let (revision, _) = graph(&c, &s).await;
+    assert_eq!(revision, 0, "nothing changed");
+    // And it plays on: a note through the API sounds.
+    let (status, _) = post(
+        &c,
+        s.url("/midi"),
+        json!({ "node": "keys", "events": [{ "type": "note_on", "channel": 1, "key": 69, "velocity": 100 }] }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, status) = call(c.get(s.url("/status"))).await;
+        if status["voices"] == 1 && status["bus_peaks_db"]["main"].is_number() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the note did not sound: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
