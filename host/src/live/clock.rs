@@ -80,6 +80,11 @@ impl CallbackClock {
         self.anchor_frame as f64 + (micros as f64 - self.anchor_micros) / self.micros_per_frame
     }
 
+    /// The line as (anchor frame, its host time in µs, µs per frame), for publishing.
+    pub fn line(&self) -> (u64, f64, f64) {
+        (self.anchor_frame, self.anchor_micros, self.micros_per_frame)
+    }
+
     /// Whether at least one callback has been seen.
     pub fn is_running(&self) -> bool {
         self.started

@@ -126,6 +126,7 @@ impl AudioDriver {
             return;
         }
         self.clock.callback(self.frame, host_micros(), frames);
+        self.health.clock(&self.clock);
         self.midi.clear();
         native(&mut NativeMidi { midi: &mut self.midi, frames });
         let health = self.health.health();

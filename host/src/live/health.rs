@@ -58,6 +58,19 @@ pub struct Health {
     stopped: AtomicBool,
     stop_reason: Mutex<String>,
     sample_rate_change: AtomicU32,
+    clock: SharedClock,
+}
+
+/// The audio thread's callback clock, published for the control side (to turn a wall-clock
+/// time, an OSC bundle's time tag, into an engine frame): a sequence lock over three words, so
+/// that the writer never waits and a reader never sees a torn line.
+#[derive(Debug, Default)]
+struct SharedClock {
+    /// Odd while the audio thread writes.
+    version: AtomicU64,
+    frame: AtomicU64,
+    micros: AtomicU64,
+    micros_per_frame: AtomicU64,
 }
 
 impl Health {
@@ -91,12 +104,38 @@ impl Health {
             // allocating.
             stop_reason: Mutex::new(String::with_capacity(512)),
             sample_rate_change: AtomicU32::new(0),
+            clock: SharedClock::default(),
+        }
+    }
+
+    /// The engine frame that sounds at host time `micros` ([`super::clock::host_micros`]), on the
+    /// audio thread's smoothed clock; `None` before the first callback.
+    pub fn frame_at(&self, micros: u64) -> Option<f64> {
+        let c = &self.clock;
+        loop {
+            let before = c.version.load(Ordering::Acquire);
+            if before == 0 {
+                return None;
+            }
+            let frame = c.frame.load(Ordering::Acquire) as f64;
+            let anchor = f64::from_bits(c.micros.load(Ordering::Acquire));
+            let per_frame = f64::from_bits(c.micros_per_frame.load(Ordering::Acquire));
+            std::sync::atomic::fence(Ordering::Acquire);
+            if before.is_multiple_of(2) && c.version.load(Ordering::Acquire) == before {
+                return Some(frame + (micros as f64 - anchor) / per_frame);
+            }
+            std::hint::spin_loop();
         }
     }
 
     /// The executor's counters (frames, voices, dropped events).
     pub fn executor(&self) -> &ExecutorStatus {
         &self.executor
+    }
+
+    /// Frames per second the engine runs at.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate.load(Ordering::Relaxed)
     }
 
     /// Records an xrun the backend reported (JACK's xrun callback, a sound card's underrun).
@@ -332,6 +371,18 @@ impl HealthWriter {
         }
     }
 
+    /// Publishes the callback clock's line.
+    pub(crate) fn clock(&mut self, clock: &super::clock::CallbackClock) {
+        let (frame, micros, per_frame) = clock.line();
+        let c = &self.health.clock;
+        let version = c.version.load(Ordering::Relaxed);
+        c.version.store(version + 1, Ordering::Release);
+        c.frame.store(frame, Ordering::Release);
+        c.micros.store(micros.to_bits(), Ordering::Release);
+        c.micros_per_frame.store(per_frame.to_bits(), Ordering::Release);
+        c.version.store(version + 2, Ordering::Release);
+    }
+
     /// Records the block just rendered into `outputs` (one slice per channel) in the meters.
     pub(crate) fn levels(&mut self, outputs: &[&mut [f32]], frames: usize, sample_rate: f64) {
         let h = &*self.health;
@@ -389,6 +440,19 @@ mod tests {
         let later = h.report();
         assert!((later.bus_peaks[0].1 - 0.05).abs() < 1e-3, "{later:?}");
         assert_eq!(later.bus_max[0].1, 0.5);
+    }
+
+    #[test]
+    fn the_published_clock_maps_host_time_to_frames() {
+        let h = health();
+        let mut w = HealthWriter::new(h.clone());
+        assert_eq!(h.frame_at(1_000), None, "no callback yet");
+        let mut clock = crate::live::clock::CallbackClock::new(48_000.0);
+        clock.callback(96_000, 2_000_000, 256);
+        w.clock(&clock);
+        // 10 ms after the anchor: 480 frames later.
+        let frame = h.frame_at(2_010_000).unwrap();
+        assert!((frame - 96_480.0).abs() < 1e-6, "{frame}");
     }
 
     #[test]

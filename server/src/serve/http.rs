@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ws", get(websocket))
         .fallback(|| async { ApiError::new(404, "no such endpoint (the API lives under /api/v1)") })
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(middleware::from_fn(refuse_large))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -86,6 +87,18 @@ async fn authorize(State(state): State<AppState>, request: HttpRequest, next: Ne
             return ApiError::new(401, "a valid token is required (Authorization: Bearer TOKEN, or ?token=TOKEN)")
                 .into_response();
         }
+    }
+    next.run(request).await
+}
+
+/// Refuses a body announced larger than the limit before reading any of it (a client that
+/// asked `Expect: 100-continue` never sends it); bodies of unannounced length are cut at the
+/// limit as they are read.
+async fn refuse_large(request: HttpRequest, next: Next) -> Response {
+    let length =
+        request.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return ApiError::new(413, format!("the body is larger than {} MiB", MAX_BODY_BYTES >> 20)).into_response();
     }
     next.run(request).await
 }

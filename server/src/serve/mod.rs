@@ -4,6 +4,7 @@
 
 mod api;
 mod http;
+mod osc;
 mod session;
 
 use std::io::Write;
@@ -36,15 +37,23 @@ pub struct ServeArgs {
     /// Token every request must present; required when --bind is not a loopback address.
     #[arg(long, env = "NODERACK_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Also take OSC over UDP on this address (port 0: any free port; the address is printed).
+    #[arg(long, value_name = "ADDR")]
+    pub osc: Option<SocketAddr>,
+    /// Record everything played to this WAV file (32-bit float, every bus channel).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     args.live.check()?;
-    if !args.bind.ip().is_loopback() && args.token.is_none() {
-        bail!(
-            "--bind {} is reachable from other machines: give --token (or NODERACK_TOKEN) so that only clients that know it can edit",
-            args.bind
-        );
+    for (option, address) in [("--bind", Some(args.bind)), ("--osc", args.osc)] {
+        if address.is_some_and(|a| !a.ip().is_loopback()) && args.token.is_none() {
+            bail!(
+                "{option} {} is reachable from other machines: give --token (or NODERACK_TOKEN) so that only clients that know it can edit",
+                address.expect("checked")
+            );
+        }
     }
     if args.token.as_ref().is_some_and(|t| t.len() < 16) {
         bail!("--token must be at least 16 characters");
@@ -63,15 +72,34 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let running = RunningPatch::new(patch);
-    let live = live::start(&args.live, &running, 0, None, &what)?;
+    let osc_socket = match args.osc {
+        Some(address) => {
+            Some(std::net::UdpSocket::bind(address).with_context(|| format!("cannot take OSC on {address}"))?)
+        }
+        None => None,
+    };
+    let live = live::start(&args.live, &running, 0, args.record.as_deref(), &what)?;
     let description = live.description.clone();
+    let health = live.health.clone();
     let (events, _) = tokio::sync::broadcast::channel(1024);
     let (requests, queue) = std::sync::mpsc::sync_channel(REQUEST_QUEUE);
-    let session = session::Session::new(live, running, folder, events.clone());
+    let session = session::Session::new(live, running, folder, events.clone(), args.record.clone());
     let control = std::thread::Builder::new().name("noderack-control".into()).spawn(move || session.run(queue))?;
+    let token: Option<Arc<str>> = args.token.as_deref().map(Arc::from);
+    let stop_osc = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let osc_thread = match osc_socket {
+        Some(socket) => {
+            let address = socket.local_addr()?;
+            let osc = osc::Osc::new(socket, requests.clone(), health, token.clone());
+            let stop = stop_osc.clone();
+            let thread = std::thread::Builder::new().name("noderack-osc".into()).spawn(move || osc.run(&stop))?;
+            Some((thread, address))
+        }
+        None => None,
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let state = http::AppState { requests, events, token: args.token.as_deref().map(Arc::from) };
+    let state = http::AppState { requests, events, token };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
@@ -79,13 +107,21 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
         eprintln!("playing {what} on {description}");
         println!("listening on http://{address}/api/v1");
+        if let Some((_, osc)) = &osc_thread {
+            println!("osc on udp://{osc}");
+        }
         std::io::stdout().flush()?;
         axum::serve(listener, http::router(state))
             .with_graceful_shutdown(stop_signal())
             .await
             .context("the server stopped")
     });
-    drop(runtime); // drops the last request senders: the control thread ends and stops audio
+    drop(runtime);
+    stop_osc.store(true, std::sync::atomic::Ordering::Release);
+    if let Some((thread, _)) = osc_thread {
+        let _ = thread.join();
+    }
+    // The last request senders are gone: the control thread ends and stops the audio.
     let _ = control.join();
     served
 }

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use noderack_graph::Edit;
 use noderack_graph::{EngineError, EventData, TransportChange};
 use noderack_nodes::registry::Registry;
 use noderack_nodes::MidiIn;
 use noderack_presets::patch_diff::DiffError;
-use noderack_presets::{LoadContext, Patch, PatchEdit, RunningPatch};
+use noderack_presets::{LoadContext, ParamValue, Patch, PatchEdit, RunningPatch};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot};
 
@@ -47,6 +48,8 @@ pub enum Request {
     Transport(TransportChange, Reply),
     /// Send events to a `midi-in` node.
     Midi(String, Vec<(EventData, Option<u64>)>, Reply),
+    /// Set parameters of a node at an engine frame (sample-accurate), or at once.
+    SetAt(String, Vec<(String, ParamValue)>, Option<u64>, Reply),
 }
 
 /// The control thread's state.
@@ -59,12 +62,20 @@ pub struct Session {
     redo: Vec<Patch>,
     revision: u64,
     events: broadcast::Sender<String>,
+    /// Where `live`'s recording goes, if it makes one.
+    record: Option<PathBuf>,
 }
 
 impl Session {
     /// A session playing `running` on `live`, announcing on `events`.
-    pub fn new(live: Live, running: RunningPatch, folder: PathBuf, events: broadcast::Sender<String>) -> Self {
-        Self { live, running, folder, undo: Vec::new(), redo: Vec::new(), revision: 0, events }
+    pub fn new(
+        live: Live,
+        running: RunningPatch,
+        folder: PathBuf,
+        events: broadcast::Sender<String>,
+        record: Option<PathBuf>,
+    ) -> Self {
+        Self { live, running, folder, undo: Vec::new(), redo: Vec::new(), revision: 0, events, record }
     }
 
     /// Serves `requests` until every sender is gone, then stops the backend.
@@ -90,6 +101,12 @@ impl Session {
             }
         }
         self.live.backend.stop();
+        if let (Some(recorder), Some(path)) = (self.live.recorder.take(), self.record.as_ref()) {
+            match recorder.finish(path) {
+                Ok(report) => eprintln!("recorded {} frames to {}", report.frames, path.display()),
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
     }
 
     fn handle(&mut self, request: Request) {
@@ -122,6 +139,10 @@ impl Session {
             }
             Request::Midi(node, events, reply) => {
                 let result = self.midi(&node, events);
+                let _ = reply.send(result);
+            }
+            Request::SetAt(node, params, frame, reply) => {
+                let result = self.set_at(&node, params, frame);
                 let _ = reply.send(result);
             }
         }
@@ -238,6 +259,32 @@ impl Session {
         }
         let _ = self.events.send(note.to_string());
         json!({ "revision": self.revision, "summary": summary })
+    }
+
+    /// Parameter changes at `frame`: the graph records the new values now (and an undo step);
+    /// the engine ramps to them from that frame on.
+    fn set_at(&mut self, node: &str, params: Vec<(String, ParamValue)>, frame: Option<u64>) -> Result<Value, ApiError> {
+        let edits: Vec<PatchEdit> =
+            params.into_iter().map(|(param, value)| PatchEdit::Set { id: node.to_string(), param, value }).collect();
+        let Some(frame) = frame else { return self.edit(&edits) };
+        let mut context = LoadContext::new(&self.folder);
+        let new = self.running.patch().edited(&edits, &Registry, &mut context).map_err(|e| ApiError {
+            status: 422,
+            message: e.to_string(),
+            edit: Some(e.index),
+        })?;
+        let change = self.running.diff(&new).map_err(|e| ApiError::new(422, e.to_string()))?;
+        for edit in &change.edits {
+            if let Edit::SetParam { node, param, value } = *edit {
+                self.live.engine.set_param(node, param, value, Some(frame)).map_err(busy)?;
+            }
+        }
+        let summary = change.summary.to_string();
+        let previous = self.running.patch().clone();
+        self.running.commit(new, change);
+        self.undo.push(previous);
+        self.redo.clear();
+        Ok(self.announce("edit", summary, Some(json!(edits_json(&edits)))))
     }
 
     fn midi(&mut self, node: &str, events: Vec<(EventData, Option<u64>)>) -> Result<Value, ApiError> {
