@@ -527,3 +527,37 @@ async fn osc_peers_authenticate_when_a_token_is_set() {
     osc.message("/sync", vec![Int(2)]);
     assert_eq!(osc.wait_for("/synced", &mut seen).args, vec![Int(2)]);
 }
+
+/// Named patches: the graph saved under a name, listed, read back, loaded over a changed graph
+/// (which it restores exactly); names that could leave the store are refused and create
+/// nothing anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_patches_are_saved_listed_and_loaded_and_names_cannot_escape() {
+    let store = noderack_tests::fixtures::scratch_dir("serve-store").join("patches");
+    let s = Server::start(&["--store", store.to_str().unwrap()]);
+    let c = client();
+    let (_, original) = graph(&c, &s).await;
+    let (status, body) = call(c.put(s.url("/patches/set one"))).await;
+    assert_eq!(status, 200, "{body}");
+    post(&c, s.url("/edits"), json!({ "edits": [{ "op": "remove", "id": "lead" }] })).await;
+    let (status, list) = call(c.get(s.url("/patches"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["patches"][0]["name"], "set one");
+    let (status, stored) = call(c.get(s.url("/patches/set one"))).await;
+    assert_eq!((status, &stored), (200, &original), "the stored patch is the graph as it was");
+    let (status, body) = post(&c, s.url("/patches/set one/load"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(graph(&c, &s).await.1, original, "loading restores it");
+    // A patch sent in the body is checked before it is stored.
+    let (status, body) = call(c.put(s.url("/patches/broken")).body("{ \"format\": \"noderack-patch\" }")).await;
+    assert_eq!(status, 422, "{body}");
+    for bad in ["..%2Fescape", ".hidden", "a%2Fb", "x%00y"] {
+        let (status, body) = call(c.put(s.url(&format!("/patches/{bad}")))).await;
+        assert!(status == 422 || status == 404, "{bad}: {status} {body}");
+    }
+    let (status, _) = call(c.get(s.url("/patches/nothing-here"))).await;
+    assert_eq!(status, 404);
+    let names: Vec<_> = std::fs::read_dir(&store).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(names, ["set one.json"], "only the saved patch is in the store");
+    assert!(!store.parent().unwrap().join("escape.json").exists());
+}

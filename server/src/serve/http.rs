@@ -13,7 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use noderack_presets::PatchEdit;
+use noderack_nodes::registry::Registry;
+use noderack_presets::{Patch, PatchEdit, PatchStore, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub events: broadcast::Sender<String>,
     /// The token clients must present, if any.
     pub token: Option<Arc<str>>,
+    /// Named patches saved on the server.
+    pub store: Arc<PatchStore>,
 }
 
 impl IntoResponse for ApiError {
@@ -59,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/transport", post(transport))
         .route("/api/v1/midi", post(midi))
         .route("/api/v1/node-kinds", get(node_kinds))
+        .route("/api/v1/patches", get(list_patches))
+        .route("/api/v1/patches/{name}", get(read_patch).put(save_patch).delete(delete_patch))
+        .route("/api/v1/patches/{name}/load", post(load_patch))
         .route("/api/v1/ws", get(websocket))
         .fallback(|| async { ApiError::new(404, "no such endpoint (the API lives under /api/v1)") })
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
@@ -178,6 +184,80 @@ async fn midi(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, Api
         .map(|(i, e)| e.to_event().map_err(|m| ApiError::new(422, format!("events[{i}]: {m}"))))
         .collect::<Result<Vec<_>, _>>()?;
     ask(&s, |r| Request::Midi(node, events, r)).await
+}
+
+/// A store error as an API error.
+fn stored(e: StoreError) -> ApiError {
+    match e {
+        StoreError::BadName { .. } => ApiError::new(422, e.to_string()),
+        StoreError::NotFound(_) => ApiError::new(404, e.to_string()),
+        StoreError::Io { .. } => {
+            tracing::error!("{e}");
+            ApiError::new(500, format!("the patch store failed: {e}"))
+        }
+    }
+}
+
+/// Runs a store operation off the async threads (it touches the disk).
+async fn in_store<T: Send + 'static>(
+    state: &AppState,
+    op: impl FnOnce(&PatchStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || op(&store))
+        .await
+        .map_err(|_| ApiError::new(500, "the store task failed"))?
+        .map_err(stored)
+}
+
+async fn list_patches(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let patches = in_store(&s, |store| store.list()).await?;
+    let since = |t: Option<std::time::SystemTime>| {
+        t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs())
+    };
+    let list: Vec<Value> = patches
+        .iter()
+        .map(|p| json!({ "name": p.name, "bytes": p.bytes, "modified_unix": since(p.modified) }))
+        .collect();
+    Ok(Json(json!({ "patches": list })))
+}
+
+async fn read_patch(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    let text = in_store(&s, move |store| store.read(&name)).await?;
+    serde_json::from_str(&text).map(Json).map_err(|e| ApiError::new(500, format!("the stored patch is not JSON: {e}")))
+}
+
+/// Saves the body (a patch, checked first), or the graph that plays when the body is empty.
+async fn save_patch(State(s): State<AppState>, Path(name): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    noderack_presets::patch_store::check_name(&name).map_err(stored)?;
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        let Json(graph) = ask(&s, Request::Graph).await?;
+        serde_json::to_string_pretty(&graph["graph"]).expect("JSON values serialize") + "\n"
+    } else {
+        let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::new(400, "the patch is not UTF-8 text"))?;
+        let check = text.clone();
+        tokio::task::spawn_blocking(move || Patch::parse(&check, "(request)", &Registry).map(|_| ()))
+            .await
+            .map_err(|_| ApiError::new(500, "the check failed"))?
+            .map_err(|e| ApiError::new(422, e.to_string()))?;
+        text
+    };
+    let bytes = text.len();
+    let saved = name.clone();
+    in_store(&s, move |store| store.save(&saved, &text)).await?;
+    Ok(Json(json!({ "saved": name, "bytes": bytes })))
+}
+
+async fn delete_patch(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    let deleted = name.clone();
+    in_store(&s, move |store| store.delete(&deleted)).await?;
+    Ok(Json(json!({ "deleted": name })))
+}
+
+/// Loads a stored patch into the engine, as one batch.
+async fn load_patch(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    let text = in_store(&s, move |store| store.read(&name)).await?;
+    ask(&s, |r| Request::Load(text, r)).await
 }
 
 async fn node_kinds() -> Json<Value> {

@@ -43,6 +43,17 @@ pub struct ServeArgs {
     /// Record everything played to this WAV file (32-bit float, every bus channel).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Folder of the named patches clients save (default: the platform's data folder, e.g.
+    /// ~/.local/share/noderack/patches).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+/// Where named patches go without `--store`.
+fn default_store() -> PathBuf {
+    directories::ProjectDirs::from("", "", "noderack")
+        .map(|dirs| dirs.data_dir().join("patches"))
+        .unwrap_or_else(|| PathBuf::from("noderack-patches"))
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -99,7 +110,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let state = http::AppState { requests, events, token };
+    let store = Arc::new(noderack_presets::PatchStore::new(&args.store.clone().unwrap_or_else(default_store)));
+    let state = http::AppState { requests, events, token, store };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
