@@ -187,30 +187,27 @@ impl Session {
     }
 
     fn step_back(&mut self) -> Result<Value, ApiError> {
-        let target = self.undo.pop().ok_or_else(|| ApiError::new(409, "nothing to undo"))?;
-        let current = self.running.patch().clone();
-        match self.apply(target.clone()) {
-            Ok(summary) => {
-                self.redo.push(current);
-                Ok(self.announce("undo", summary, None))
-            }
-            Err(e) => {
-                self.undo.push(target);
-                Err(e)
-            }
-        }
+        self.step(false)
     }
 
     fn step_forward(&mut self) -> Result<Value, ApiError> {
-        let target = self.redo.pop().ok_or_else(|| ApiError::new(409, "nothing to redo"))?;
+        self.step(true)
+    }
+
+    /// Undoes (or, `forward`, redoes) one change: the graph it left goes to the other stack.
+    fn step(&mut self, forward: bool) -> Result<Value, ApiError> {
+        let (cause, from) = if forward { ("redo", &mut self.redo) } else { ("undo", &mut self.undo) };
+        let target = from.pop().ok_or_else(|| ApiError::new(409, format!("nothing to {cause}")))?;
         let current = self.running.patch().clone();
         match self.apply(target.clone()) {
             Ok(summary) => {
-                self.undo.push(current);
-                Ok(self.announce("redo", summary, None))
+                let to = if forward { &mut self.undo } else { &mut self.redo };
+                to.push(current);
+                Ok(self.announce(cause, summary, None))
             }
             Err(e) => {
-                self.redo.push(target);
+                let from = if forward { &mut self.redo } else { &mut self.undo };
+                from.push(target);
                 Err(e)
             }
         }
