@@ -15,7 +15,7 @@ use noderack_host::{read_midi_file, OfflineRenderer};
 use noderack_nodes::registry::Registry;
 use noderack_presets::Patch;
 use noderack_tests::analysis::first_onset;
-use noderack_tests::fixtures::{scratch_dir, wav_channels};
+use noderack_tests::fixtures::{scratch_dir, wav_channels, TWO_BUS_PATCH as TWO_BUSES};
 use noderack_tests::jack::{JackMidiSender, JackRecorder, JackServer};
 use noderack_tests::midi::smf_bytes;
 use noderack_tests::{peak_frequency_hz, rms};
@@ -86,27 +86,6 @@ impl Player {
         (status.code(), stdout, self.seen.join("\n"))
     }
 }
-
-/// Two stereo buses: `lead` (a sine on MIDI channel 1) to `main`, `bass` (a sine on channel 2)
-/// to `aux`.
-const TWO_BUSES: &str = r#"{
-  "format": "noderack-patch", "version": 1,
-  "buses": [ { "name": "main", "channels": 2 }, { "name": "aux", "channels": 2 } ],
-  "nodes": [
-    { "id": "keys", "kind": "midi-in" },
-    { "id": "ch1", "kind": "channel-filter", "params": { "channel": "1" } },
-    { "id": "ch2", "kind": "channel-filter", "params": { "channel": "2" } },
-    { "id": "lead", "kind": "synth", "params": { "waveform": "sine", "gain_db": -6 } },
-    { "id": "bass", "kind": "synth", "params": { "waveform": "sine", "gain_db": -12 } },
-    { "id": "out", "kind": "output", "config": { "bus": "main" } },
-    { "id": "out_aux", "kind": "output", "config": { "bus": "aux" } }
-  ],
-  "connections": [
-    { "from": "keys.events", "to": "ch1.in" }, { "from": "keys.events", "to": "ch2.in" },
-    { "from": "ch1.out", "to": "lead.events" }, { "from": "ch2.out", "to": "bass.events" },
-    { "from": "lead.out", "to": "out.in" }, { "from": "bass.out", "to": "out_aux.in" }
-  ]
-}"#;
 
 /// One sine synth on `main`.
 const ONE_SYNTH: &str = r#"{

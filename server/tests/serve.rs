@@ -459,26 +459,11 @@ async fn osc_commands_edit_the_graph_and_sync_confirms_them() {
 /// wherever the blocks fall (a note at its bundle's time, not at the next block start).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_tagged_osc_bundles_land_on_their_frames() {
-    let two_buses = r#"{
-      "format": "noderack-patch", "version": 1,
-      "buses": [ { "name": "main", "channels": 2 }, { "name": "aux", "channels": 2 } ],
-      "nodes": [
-        { "id": "keys", "kind": "midi-in" },
-        { "id": "ch1", "kind": "channel-filter", "params": { "channel": "1" } },
-        { "id": "ch2", "kind": "channel-filter", "params": { "channel": "2" } },
-        { "id": "a", "kind": "synth", "params": { "attack_seconds": 0.001 } },
-        { "id": "b", "kind": "synth", "params": { "attack_seconds": 0.001 } },
-        { "id": "out_a", "kind": "output", "config": { "bus": "main" } },
-        { "id": "out_b", "kind": "output", "config": { "bus": "aux" } }
-      ],
-      "connections": [
-        { "from": "keys.events", "to": "ch1.in" }, { "from": "keys.events", "to": "ch2.in" },
-        { "from": "ch1.out", "to": "a.events" }, { "from": "ch2.out", "to": "b.events" },
-        { "from": "a.out", "to": "out_a.in" }, { "from": "b.out", "to": "out_b.in" }
-      ]
-    }"#;
     let wav = noderack_tests::fixtures::scratch_dir("serve-osc-timed").join("played.wav");
-    let mut server = Server::with_patch(two_buses, &["--osc", "127.0.0.1:0", "--record", wav.to_str().unwrap()]);
+    let mut server = Server::with_patch(
+        noderack_tests::fixtures::TWO_BUS_PATCH,
+        &["--osc", "127.0.0.1:0", "--record", wav.to_str().unwrap()],
+    );
     let osc = OscClient::new(&server);
     use rosc::OscType::Int;
     // Once the audio thread has run (its clock places time tags), two bundles for 400 ms and

@@ -87,3 +87,24 @@ pub fn wav_channels(path: &Path) -> Vec<Vec<f32>> {
     }
     out
 }
+
+/// A patch text with two stereo buses: `lead` (a sine on MIDI channel 1) to `main`, `bass` (a sine on channel 2)
+/// to `aux`.
+pub const TWO_BUS_PATCH: &str = r#"{
+  "format": "noderack-patch", "version": 1,
+  "buses": [ { "name": "main", "channels": 2 }, { "name": "aux", "channels": 2 } ],
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "ch1", "kind": "channel-filter", "params": { "channel": "1" } },
+    { "id": "ch2", "kind": "channel-filter", "params": { "channel": "2" } },
+    { "id": "lead", "kind": "synth", "params": { "waveform": "sine", "gain_db": -6 } },
+    { "id": "bass", "kind": "synth", "params": { "waveform": "sine", "gain_db": -12 } },
+    { "id": "out", "kind": "output", "config": { "bus": "main" } },
+    { "id": "out_aux", "kind": "output", "config": { "bus": "aux" } }
+  ],
+  "connections": [
+    { "from": "keys.events", "to": "ch1.in" }, { "from": "keys.events", "to": "ch2.in" },
+    { "from": "ch1.out", "to": "lead.events" }, { "from": "ch2.out", "to": "bass.events" },
+    { "from": "lead.out", "to": "out.in" }, { "from": "bass.out", "to": "out_aux.in" }
+  ]
+}"#;

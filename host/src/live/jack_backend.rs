@@ -326,6 +326,9 @@ impl RunningBackend for RunningJack {
             self.midi_names.retain(|(n, _)| *n != id);
         }
         let new: Vec<&MidiNode> = nodes.iter().filter(|n| !self.midi_names.iter().any(|(id, _)| *id == n.id)).collect();
+        if new.is_empty() {
+            return Ok(()); // most edits touch no midi-in node: no port, no JACK round trip
+        }
         for node in new {
             if self.midi_names.len() >= MAX_MIDI_PORTS {
                 return Err(LiveError::Backend(format!("at most {MAX_MIDI_PORTS} MIDI ports")));
@@ -340,6 +343,7 @@ impl RunningBackend for RunningJack {
                 .map_err(|_| LiveError::Backend("port queue full".into()))?;
             self.midi_names.push((node.id, node.name.clone()));
         }
+        // New ports join the sources already connected to the others.
         self.connect_sources();
         Ok(())
     }
