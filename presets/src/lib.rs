@@ -2,6 +2,8 @@
 //! the SongWalker preset library's indexes and presets, the library client with its disk cache
 //! ([`library`]), SFZ instruments and SoundFont 2 banks.
 
+pub mod bundle;
+pub mod bundle_registry;
 pub mod instrument;
 pub mod instrument_ref;
 pub mod json_file;
@@ -18,6 +20,8 @@ pub mod sf2;
 pub mod sfz;
 pub mod songwalker;
 
+pub use bundle::{Bundle, BundleError, ContentHash};
+pub use bundle_registry::{BundleRegistry, RegistryEntry, RegistryError};
 pub use json_file::FileError;
 pub use load_context::LoadContext;
 pub use node_config::{ConfigError, ConfigReader, ConfigValue, NodeConfig};

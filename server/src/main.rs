@@ -5,7 +5,9 @@
 mod inspect;
 mod library;
 mod live;
+mod patch_cmd;
 mod play;
+mod remote;
 mod render;
 mod serve;
 
@@ -113,6 +115,11 @@ enum Command {
     /// refreshed once per run, presets and samples fetched once and checked against their
     /// hashes; without a network the cache is used. See docs/LIBRARY.md.
     Library(library::LibraryCommand),
+    /// Share patches: export one with every file it needs as a self-contained, verified bundle,
+    /// import one (file or URL), and publish, search, fetch and fork bundles on any noderack
+    /// server's registry. See docs/BUNDLES.md.
+    #[command(subcommand)]
+    Patch(patch_cmd::PatchCommand),
 }
 
 /// WAV sample formats.
@@ -213,5 +220,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Graph { patch, dot } => inspect::graph(&patch, dot),
         Command::Nodes => inspect::nodes(),
         Command::Library(command) => library::run(command),
+        Command::Patch(command) => patch_cmd::run(command),
     }
 }

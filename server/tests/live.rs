@@ -10,12 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use noderack_graph::new_engine;
-use noderack_host::{read_midi_file, OfflineRenderer};
-use noderack_nodes::registry::Registry;
-use noderack_presets::Patch;
 use noderack_tests::analysis::first_onset;
-use noderack_tests::fixtures::{scratch_dir, wav_channels, TWO_BUS_PATCH as TWO_BUSES};
+use noderack_tests::fixtures::{render_patch, scratch_dir, wav_channels, TWO_BUS_PATCH as TWO_BUSES};
 use noderack_tests::jack::{JackMidiSender, JackRecorder, JackServer};
 use noderack_tests::midi::smf_bytes;
 use noderack_tests::{peak_frequency_hz, rms};
@@ -113,11 +109,7 @@ fn held_notes(dir: &Path, seconds: f64) -> PathBuf {
 
 /// The patch at `patch` rendered offline with `midi` for `frames` frames, as the reference.
 fn offline(patch: &Path, midi: &Path, frames: u64) -> Vec<Vec<f32>> {
-    let patch = Patch::load(patch, &Registry).unwrap();
-    let (mut engine, executor) = new_engine(patch.engine_config(SR, 512));
-    engine.apply(patch.edits()).unwrap();
-    let sequence = read_midi_file(midi, SR as f64).unwrap();
-    OfflineRenderer::new(engine, executor, 256).render_to_vec(frames, &sequence.events)
+    render_patch(patch, midi, SR, frames)
 }
 
 fn db(x: f32) -> f32 {

@@ -2,8 +2,9 @@
 //! redo, the WebSocket's revisions and replies, 32 clients editing at once, tokens, and bad
 //! requests that are refused without disturbing anything.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 
 use futures_util::{SinkExt, StreamExt};
 use noderack_nodes::registry::Registry;
@@ -11,104 +12,7 @@ use noderack_presets::Patch;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-const PATCH: &str = r#"{
-  "format": "noderack-patch", "version": 1, "name": "served",
-  "nodes": [
-    { "id": "keys", "kind": "midi-in" },
-    { "id": "lead", "kind": "synth", "params": { "waveform": "sine" } },
-    { "id": "out", "kind": "output" }
-  ],
-  "connections": [ { "from": "keys.events", "to": "lead.events" }, { "from": "lead.out", "to": "out.in" } ]
-}"#;
-
-const TOKEN: &str = "a-long-enough-test-token";
-
-/// A `noderack serve` on the null backend and a free loopback port.
-struct Server {
-    child: Child,
-    base: String,
-    /// The OSC address, when started with `--osc`.
-    osc: Option<std::net::SocketAddr>,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        Self::with_patch(PATCH, extra)
-    }
-
-    fn with_patch(patch_text: &str, extra: &[&str]) -> Server {
-        let dir = noderack_tests::fixtures::scratch_dir(&format!("serve-{}", extra.join("-").replace(['/', ':'], "_")));
-        let patch = dir.join("patch.json");
-        std::fs::write(&patch, patch_text).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_noderack"))
-            .args(["serve", patch.to_str().unwrap(), "--backend", "null", "--bind", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("noderack starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_string();
-        let osc = extra.contains(&"--osc").then(|| {
-            let mut line = String::new();
-            stdout.read_line(&mut line).unwrap();
-            line.trim()
-                .strip_prefix("osc on udp://")
-                .unwrap_or_else(|| panic!("second line: {line:?}"))
-                .parse()
-                .unwrap()
-        });
-        Server { child, base, osc }
-    }
-
-    /// Stops the server as a service manager would (SIGTERM) and waits for it.
-    fn terminate(&mut self) {
-        // SAFETY: a signal to our own child, not yet waited for.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn ws_url(&self) -> String {
-        self.url("/ws").replacen("http://", "ws://", 1)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-/// Status and JSON body of a request.
-async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.expect("the server answers");
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })))
-}
-
-async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
-    call(c.post(url).header("content-type", "application/json").body(body.to_string())).await
-}
-
-async fn graph(c: &reqwest::Client, s: &Server) -> (u64, Value) {
-    let (status, body) = call(c.get(s.url("/graph"))).await;
-    assert_eq!(status, 200, "{body}");
-    (body["revision"].as_u64().unwrap(), body["graph"].clone())
-}
+use common::{call, client, graph, post, Server, TOKEN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_graph_comes_back_as_a_patch_that_loads() {

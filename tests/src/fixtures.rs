@@ -108,3 +108,63 @@ pub const TWO_BUS_PATCH: &str = r#"{
     { "from": "lead.out", "to": "out.in" }, { "from": "bass.out", "to": "out_aux.in" }
   ]
 }"#;
+
+/// The patch file at `patch` playing the MIDI file `midi`, rendered offline for `frames`
+/// frames at `sample_rate` (256-frame blocks): one channel list per bus channel.
+pub fn render_patch(patch: &Path, midi: &Path, sample_rate: f32, frames: u64) -> Vec<Vec<f32>> {
+    use noderack_nodes::registry::Registry;
+    let patch = noderack_presets::Patch::load(patch, &Registry)
+        .unwrap_or_else(|e| panic!("{} does not load: {e}", patch.display()));
+    let (mut engine, executor) = noderack_graph::new_engine(patch.engine_config(sample_rate, 512));
+    engine.apply(patch.edits()).expect("a loaded patch applies");
+    let sequence = noderack_host::read_midi_file(midi, sample_rate as f64).expect("the MIDI file reads");
+    noderack_host::OfflineRenderer::new(engine, executor, 256).render_to_vec(frames, &sequence.events)
+}
+
+/// A patch whose instruments read files from around it, written into `dir`:
+/// `patches/song.json` plays an SFZ instrument (`instruments/piano.sfz`, which includes
+/// `common.sfzh` and plays `samples/A 4%.wav`, a 440 Hz sine: a name that needs encoding) and
+/// program 1 of an SF2 bank (`banks/sines.sf2`, a 600 Hz sine), mixed. Returns the patch's path.
+pub fn patch_with_files(dir: &Path) -> PathBuf {
+    write_wav(&dir.join("samples"), "A 4%.wav", 44_100, &sine_wave(440.0, 44_100, 1.0, 0.5));
+    let instruments = dir.join("instruments");
+    std::fs::create_dir_all(&instruments).expect("creates a folder");
+    write_text(&instruments, "common.sfzh", "<global> ampeg_release=0.05\n");
+    write_text(
+        &instruments,
+        "piano.sfz",
+        "#include \"common.sfzh\"\n<region> sample=../samples/A 4%.wav lokey=0 hikey=127 pitch_keycenter=69\n",
+    );
+    let banks = dir.join("banks");
+    std::fs::create_dir_all(&banks).expect("creates a folder");
+    std::fs::write(banks.join("sines.sf2"), crate::sf2_builder::three_sines()).expect("writes the bank");
+    let patches = dir.join("patches");
+    std::fs::create_dir_all(&patches).expect("creates a folder");
+    write_text(
+        &patches,
+        "song.json",
+        r#"{
+  "format": "noderack-patch", "version": 1, "name": "Bundled song", "description": "piano and sines",
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "piano", "kind": "sampler", "config": { "instrument": { "sfz": "../instruments/piano.sfz" } } },
+    { "id": "bank", "kind": "sampler", "config": { "instrument": { "sf2": "../banks/sines.sf2", "program": 1 } } },
+    { "id": "mix", "kind": "mixer", "config": { "inputs": 2 } },
+    { "id": "out", "kind": "output" }
+  ],
+  "connections": [
+    { "from": "keys.events", "to": "piano.events" }, { "from": "keys.events", "to": "bank.events" },
+    { "from": "piano.out", "to": "mix.in1" }, { "from": "bank.out", "to": "mix.in2" },
+    { "from": "mix.out", "to": "out.in" }
+  ]
+}"#,
+    )
+}
+
+/// A MIDI file at `dir/name` playing A4 then C5 for half a second each (channel 1).
+pub fn two_notes_midi(dir: &Path, name: &str) -> PathBuf {
+    let events = [(0, [0x90, 69, 100]), (480, [0x80, 69, 0]), (480, [0x90, 72, 90]), (960, [0x80, 72, 0])];
+    let path = dir.join(name);
+    std::fs::write(&path, crate::midi::smf_bytes(&events)).expect("writes the MIDI file");
+    path
+}

@@ -362,6 +362,36 @@ impl LibraryClient {
         ClientSamples { client: self, preset_path, file: self.name_of(preset_path), store, progress }
     }
 
+    /// Every file that loading `"Lib/Name"` reads, with its bytes, in reading order: the root
+    /// index, the library's index, the preset file and its samples (each once, checked as a load
+    /// checks them). Laid out by path in a folder, they make a library in which the same query
+    /// finds and builds the same instrument: what a patch bundle carries.
+    pub fn files_of(&self, query: &str) -> Result<Vec<(RemotePath, Vec<u8>)>, LibraryError> {
+        let hidden = ProgressBar::hidden();
+        let (lib, _) = split_query(query)?;
+        let library = self.library(lib)?;
+        let preset = self.find(query)?;
+        let file = self.preset(&preset.path)?;
+        let root = RemotePath::parse("index.json").expect("a valid path");
+        let mut files: Vec<(RemotePath, Vec<u8>)> = Vec::new();
+        for (path, check) in
+            [(root, Check::Index), (library.index_path, Check::Index), (preset.path.clone(), Check::Preset)]
+        {
+            let bytes = self.read(&path, check, false, &hidden)?;
+            files.push((path, bytes));
+        }
+        for (zone_path, zone) in file.zones_with_paths() {
+            let path = self.sample_path(&preset.path, &zone_path, zone)?;
+            if files.iter().any(|(p, _)| *p == path) {
+                continue;
+            }
+            let bytes = self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, &hidden)?;
+            files.push((path, bytes));
+        }
+        self.save()?;
+        Ok(files)
+    }
+
     /// Fetches the preset `"Lib/Name"` and its samples into the cache.
     pub fn fetch(&self, query: &str) -> Result<FetchReport, LibraryError> {
         let preset = self.find(query)?;

@@ -98,6 +98,8 @@ pub struct Built {
     pub warnings: Vec<SfzWarning>,
     /// Every file read (the top file, then its includes).
     pub files: Vec<PathBuf>,
+    /// Every sample file read, once each (embedded and generated samples are not files).
+    pub sample_files: Vec<PathBuf>,
 }
 
 /// Loads the SFZ instrument at `path`, decoding its samples through `store`.
@@ -116,12 +118,21 @@ struct Builder<'a> {
     loaded: HashMap<String, Loaded>,
     generated: HashMap<Generated, Arc<Sample>>,
     warnings: Vec<SfzWarning>,
+    sample_files: Vec<PathBuf>,
 }
 
 impl<'a> Builder<'a> {
     fn new(path: &'a Path, store: &'a mut SampleStore) -> Self {
         let root_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
-        Self { path, root_dir, store, loaded: HashMap::new(), generated: HashMap::new(), warnings: Vec::new() }
+        Self {
+            path,
+            root_dir,
+            store,
+            loaded: HashMap::new(),
+            generated: HashMap::new(),
+            warnings: Vec::new(),
+            sample_files: Vec::new(),
+        }
     }
 
     fn build(mut self, doc: Document) -> Built {
@@ -210,7 +221,7 @@ impl<'a> Builder<'a> {
         for w in &warnings {
             tracing::debug!("{w}");
         }
-        Built { instrument, warnings, files }
+        Built { instrument, warnings, files, sample_files: self.sample_files }
     }
 
     /// The sample `default_path` + `written`: embedded under that name, else a file relative
@@ -233,11 +244,13 @@ impl<'a> Builder<'a> {
                 None => Err(format!("sample {} not found", joined.display())),
                 Some(found) => match std::fs::read(&found) {
                     Err(e) => Err(format!("sample {}: {e}", found.display())),
-                    Ok(bytes) => self
-                        .store
-                        .load_bytes(&bytes, &found.display().to_string(), encoding, None)
-                        .map(|s| (s, riff::sample_info(&bytes)))
-                        .map_err(|e| e.to_string()),
+                    Ok(bytes) => {
+                        self.sample_files.push(found.clone());
+                        self.store
+                            .load_bytes(&bytes, &found.display().to_string(), encoding, None)
+                            .map(|s| (s, riff::sample_info(&bytes)))
+                            .map_err(|e| e.to_string())
+                    }
                 },
             }
         };

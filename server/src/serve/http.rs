@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot};
 
 use super::api::{self, ApiError, ConnectionBody, EditBatch, MidiBody, NodeBody, TransportBody};
+use super::bundles::{self, BundleStore};
 use super::session::{Reply, Request};
 
 /// Largest request body: a patch with thousands of nodes fits in a few hundred kilobytes.
@@ -38,6 +39,8 @@ pub struct AppState {
     pub token: Option<Arc<str>>,
     /// Named patches saved on the server.
     pub store: Arc<PatchStore>,
+    /// Published and installed bundles.
+    pub bundles: Arc<BundleStore>,
 }
 
 impl IntoResponse for ApiError {
@@ -66,10 +69,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/patches/{name}", get(read_patch).put(save_patch).delete(delete_patch))
         .route("/api/v1/patches/{name}/load", post(load_patch))
         .route("/api/v1/ws", get(websocket))
+        .layer(middleware::from_fn_with_state(MAX_BODY_BYTES, refuse_larger_than))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .merge(bundles::router(state.clone()))
         .fallback(|| async { ApiError::new(404, "no such endpoint (the API lives under /api/v1)") })
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
-        .layer(middleware::from_fn(refuse_large))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -100,11 +104,11 @@ async fn authorize(State(state): State<AppState>, request: HttpRequest, next: Ne
 /// Refuses a body announced larger than the limit before reading any of it (a client that
 /// asked `Expect: 100-continue` never sends it); bodies of unannounced length are cut at the
 /// limit as they are read.
-async fn refuse_large(request: HttpRequest, next: Next) -> Response {
+pub async fn refuse_larger_than(State(limit): State<usize>, request: HttpRequest, next: Next) -> Response {
     let length =
         request.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if length.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return ApiError::new(413, format!("the body is larger than {} MiB", MAX_BODY_BYTES >> 20)).into_response();
+    if length.is_some_and(|n| n > limit as u64) {
+        return ApiError::new(413, format!("the body is larger than {} MiB", limit >> 20)).into_response();
     }
     next.run(request).await
 }
@@ -115,7 +119,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Sends `make(reply)` to the control thread and waits for its answer.
-async fn ask(state: &AppState, make: impl FnOnce(Reply) -> Request) -> Result<Json<Value>, ApiError> {
+pub async fn ask(state: &AppState, make: impl FnOnce(Reply) -> Request) -> Result<Json<Value>, ApiError> {
     let (reply, answer) = oneshot::channel();
     state.requests.try_send(make(reply)).map_err(|_| ApiError::new(503, "the server is busy or stopping"))?;
     answer.await.map_err(|_| ApiError::new(503, "the server is stopping"))?.map(Json)
@@ -131,7 +135,7 @@ async fn graph(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
 
 async fn load(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::new(400, "the patch is not UTF-8 text"))?;
-    ask(&s, |r| Request::Load(text, r)).await
+    ask(&s, |r| Request::Load(text, None, r)).await
 }
 
 async fn edits(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -257,7 +261,7 @@ async fn delete_patch(State(s): State<AppState>, Path(name): Path<String>) -> Re
 /// Loads a stored patch into the engine, as one batch.
 async fn load_patch(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     let text = in_store(&s, move |store| store.read(&name)).await?;
-    ask(&s, |r| Request::Load(text, r)).await
+    ask(&s, |r| Request::Load(text, None, r)).await
 }
 
 async fn node_kinds() -> Json<Value> {

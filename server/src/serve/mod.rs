@@ -3,6 +3,7 @@
 //! Loopback only unless a token is set.
 
 mod api;
+mod bundles;
 mod http;
 mod osc;
 mod session;
@@ -110,8 +111,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let store = Arc::new(noderack_presets::PatchStore::new(&args.store.clone().unwrap_or_else(default_store)));
-    let state = http::AppState { requests, events, token, store };
+    let store_folder = args.store.clone().unwrap_or_else(default_store);
+    let store = Arc::new(noderack_presets::PatchStore::new(&store_folder));
+    let bundles = Arc::new(bundles::BundleStore {
+        registry: noderack_presets::BundleRegistry::new(&store_folder.join("registry")),
+        installed: store_folder.join("bundles"),
+    });
+    let state = http::AppState { requests, events, token, store, bundles };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await

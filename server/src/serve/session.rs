@@ -38,8 +38,11 @@ pub enum Request {
     Graph(Reply),
     /// Apply a batch of edits, all or nothing.
     Edit(Vec<PatchEdit>, Reply),
-    /// Replace the graph by a patch (its text), as one batch.
-    Load(String, Reply),
+    /// Replace the graph by a patch (its text), as one batch; relative paths in it are read
+    /// from the folder given (which becomes the session's), else from the session's folder.
+    Load(String, Option<PathBuf>, Reply),
+    /// The graph as a patch with the folder its relative paths are read from (for bundling).
+    Snapshot(Reply),
     /// Undo the last change.
     Undo(Reply),
     /// Redo the last undone change.
@@ -121,9 +124,13 @@ impl Session {
                 let result = self.edit(&edits);
                 let _ = reply.send(result);
             }
-            Request::Load(text, reply) => {
-                let result = self.load(&text);
+            Request::Load(text, folder, reply) => {
+                let result = self.load(&text, folder);
                 let _ = reply.send(result);
+            }
+            Request::Snapshot(reply) => {
+                let folder = self.folder.display().to_string();
+                let _ = reply.send(Ok(json!({ "graph": self.running.patch().to_json(), "folder": folder })));
             }
             Request::Undo(reply) => {
                 let result = self.step_back();
@@ -180,10 +187,13 @@ impl Session {
         self.change(new, "edit", Some(json!(edits_json(edits))))
     }
 
-    fn load(&mut self, text: &str) -> Result<Value, ApiError> {
-        let file = self.folder.join("(request)").display().to_string();
+    fn load(&mut self, text: &str, folder: Option<PathBuf>) -> Result<Value, ApiError> {
+        let folder = folder.unwrap_or_else(|| self.folder.clone());
+        let file = folder.join("(request)").display().to_string();
         let new = Patch::parse(text, &file, &Registry).map_err(|e| ApiError::new(422, e.to_string()))?;
-        self.change(new, "load", None)
+        let reply = self.change(new, "load", None)?;
+        self.folder = folder;
+        Ok(reply)
     }
 
     fn step_back(&mut self) -> Result<Value, ApiError> {
