@@ -14,6 +14,7 @@ pub mod node_config;
 pub mod patch;
 pub mod patch_diff;
 pub mod patch_edit;
+pub mod patch_history;
 pub mod patch_store;
 pub mod sample;
 pub mod sf2;

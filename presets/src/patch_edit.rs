@@ -57,6 +57,13 @@ pub enum PatchEdit {
         /// The value: a number, a choice name, a switch.
         value: ParamValue,
     },
+    /// Returns parameter `param` of node `id` to its default (the patch no longer sets it).
+    Reset {
+        /// The node.
+        id: String,
+        /// The parameter's name.
+        param: String,
+    },
 }
 
 impl PatchEdit {
@@ -68,6 +75,7 @@ impl PatchEdit {
             PatchEdit::Connect { .. } => "connect",
             PatchEdit::Disconnect { .. } => "disconnect",
             PatchEdit::Set { .. } => "set",
+            PatchEdit::Reset { .. } => "reset",
         }
     }
 }
@@ -177,6 +185,17 @@ fn apply(
                 Some(slot) => slot.1 = value,
                 None => node.params.push((param, value)),
             }
+        }
+        PatchEdit::Reset { id, param } => {
+            let index = node_index(patch, id)?;
+            let node = &mut patch.nodes[index];
+            let specs = node.description.params();
+            let Some(at) = specs.iter().position(|s| s.name == param.as_str()) else {
+                return Err(format!("{} has no parameter \"{param}\"", node.description.kind()));
+            };
+            let param = noderack_graph::ParamId(at as u32);
+            model(graph, Edit::SetParam { node: node.id, param, value: specs[at].default })?;
+            node.params.retain(|(p, _)| *p != param);
         }
     }
     Ok(())

@@ -100,6 +100,71 @@ async fn undo_and_redo_restore_the_exact_graph() {
     assert_eq!(revision, 4 + 4 + 4, "every change is a revision");
 }
 
+/// Each session undoes only its own changes: selectively when others edited since, refused
+/// with a conflict when someone changed what the change touched, exact when nobody did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_session_undoes_its_own_changes_and_conflicts_are_refused() {
+    let s = Server::start(&[]);
+    let c = client();
+    let as_session = |name: &str, path: &str| c.post(s.url(path)).header("x-noderack-session", name);
+    let edit = |name: &str, edit: Value| {
+        as_session(name, "/edits")
+            .header("content-type", "application/json")
+            .body(json!({ "edits": [edit] }).to_string())
+    };
+    let (_, start) = graph(&c, &s).await;
+    let param = |g: &Value, node: &str, name: &str| {
+        g["nodes"].as_array().unwrap().iter().find(|n| n["id"] == node).map(|n| n["params"][name].clone())
+    };
+    let ids = |g: &Value| {
+        g["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+
+    // Alice adds a node, Bob then changes the synth: Alice's undo removes her node only.
+    assert_eq!(call(edit("alice", json!({ "op": "add", "id": "fx", "kind": "gain" }))).await.0, 200);
+    assert_eq!(
+        call(edit("bob", json!({ "op": "set", "id": "lead", "param": "cutoff_hz", "value": 900 }))).await.0,
+        200
+    );
+    let (status, body) = call(as_session("alice", "/undo")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, now) = graph(&c, &s).await;
+    assert!(!ids(&now).contains(&"fx".to_string()), "{now}");
+    assert_eq!(param(&now, "lead", "cutoff_hz"), Some(json!(900.0)), "Bob's change stays");
+    // The default session has no changes of its own.
+    assert_eq!(call(c.post(s.url("/undo"))).await.0, 409);
+    // Bob undoes his: the graph is back where it started.
+    assert_eq!(call(as_session("bob", "/undo")).await.0, 200);
+    assert_eq!(graph(&c, &s).await.1, start);
+    // Alice redoes hers.
+    assert_eq!(call(as_session("alice", "/redo")).await.0, 200);
+    assert!(ids(&graph(&c, &s).await.1).contains(&"fx".to_string()));
+
+    // Both set the same parameter: Alice's undo would overwrite Bob's later value, so it is
+    // refused and changes nothing; Bob's undo (the last change) is exact.
+    assert_eq!(
+        call(edit("alice", json!({ "op": "set", "id": "lead", "param": "cutoff_hz", "value": 500 }))).await.0,
+        200
+    );
+    assert_eq!(
+        call(edit("bob", json!({ "op": "set", "id": "lead", "param": "cutoff_hz", "value": 2000 }))).await.0,
+        200
+    );
+    let (revision, before) = graph(&c, &s).await;
+    let (status, body) = call(as_session("alice", "/undo")).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("\"lead\""), "{body}");
+    assert_eq!(graph(&c, &s).await, (revision, before));
+    assert_eq!(call(as_session("bob", "/undo")).await.0, 200);
+    assert_eq!(param(&graph(&c, &s).await.1, "lead", "cutoff_hz"), Some(json!(500.0)));
+    // Now nothing stands in the way of Alice's undo.
+    assert_eq!(call(as_session("alice", "/undo")).await.0, 200);
+    assert_eq!(param(&graph(&c, &s).await.1, "lead", "cutoff_hz"), param(&start, "lead", "cutoff_hz"));
+
+    // Session names are checked.
+    assert_eq!(call(as_session("../etc", "/undo")).await.0, 400);
+}
+
 /// The WebSocket greets with the revision and graph, announces every change with the next
 /// revision, answers commands with their id, and survives garbage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! Random edit sequences, valid and invalid, as clients of the control server send them: every
 //! batch the patch layer accepts, the engine accepts too; a refused batch changes nothing; the
 //! graph stays a valid patch that reads back as itself; and the audio thread, rendering with
-//! MIDI between every batch, never allocates or frees.
+//! MIDI between every batch, never allocates or frees. The edits that per-session undo computes
+//! between two graphs turn either one into the other.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
 use noderack_graph::{new_engine, Event, HostBlock, MidiMessage};
 use noderack_nodes::registry::Registry;
+use noderack_presets::patch_history::edits_between;
 use noderack_presets::{ConfigValue, LoadContext, NodeConfig, ParamValue, Patch, PatchEdit, RunningPatch};
 use proptest::prelude::*;
 
@@ -144,6 +146,7 @@ fn run(batches: &[Vec<Intent>]) -> Result<Tally, TestCaseError> {
                     "the patch layer accepted {batch:?} but the engine refused it: {:?}",
                     applied.err()
                 );
+                leads_both_ways(running.patch(), &new)?;
                 running.commit(new, change);
                 tally.accepted += 1;
             }
@@ -163,7 +166,30 @@ fn run(batches: &[Vec<Intent>]) -> Result<Tally, TestCaseError> {
     }
     prop_assert_eq!(violation_count(), before, "the audio thread allocated");
     prop_assert_eq!(engine.status().rejected_plans(), 0);
+    let start = Patch::parse(START, "start.json", &Registry).unwrap();
+    leads_both_ways(&start, running.patch())?;
     Ok(tally)
+}
+
+/// The edits between `a` and `b` (what per-session undo applies), either way, lead from one
+/// to the other.
+fn leads_both_ways(a: &Patch, b: &Patch) -> Result<(), TestCaseError> {
+    for (from, to) in [(a, b), (b, a)] {
+        let edits = edits_between(&from.to_json(), &to.to_json());
+        let reached = from.edited(&edits, &Registry, &mut LoadContext::new(Path::new("")));
+        prop_assert!(reached.is_ok(), "{edits:?}: {:?}", reached.err());
+        prop_assert_eq!(normal(&reached.unwrap().to_json()), normal(&to.to_json()));
+    }
+    Ok(())
+}
+
+/// A patch (file format) as nodes by id and a set of connections: what matters, not the order.
+type Normal = (BTreeMap<String, serde_json::Value>, std::collections::BTreeSet<String>);
+
+fn normal(patch: &serde_json::Value) -> Normal {
+    let nodes = patch["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap().to_string(), n.clone()));
+    let links = patch["connections"].as_array().unwrap().iter().map(|c| format!("{} -> {}", c["from"], c["to"]));
+    (nodes.collect(), links.collect())
 }
 
 #[test]

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::{self, ApiError};
-use super::http::{ask, refuse_larger_than, AppState};
+use super::http::{ask, ask_as, refuse_larger_than, AppState, Caller};
 use super::session::Request;
 use crate::remote;
 
@@ -107,7 +107,12 @@ struct ImportUrl {
 }
 
 /// `POST /bundle`: a bundle (the body, or `{"url": …}`) verified, installed and played.
-async fn import(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn import(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
     let bundle = if json {
         let ImportUrl { url } = api::parse(&body)?;
@@ -125,7 +130,7 @@ async fn import(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         Ok((text, patch.parent().map(PathBuf::from).unwrap_or_default()))
     })
     .await?;
-    let Json(mut reply) = ask(&s, |r| Request::Load(text, Some(folder), r)).await?;
+    let Json(mut reply) = ask_as(&s, &caller, |r| Request::Load(text, Some(folder), r)).await?;
     reply["id"] = json!(id);
     Ok(Json(reply))
 }

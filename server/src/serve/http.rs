@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request as HttpRequest, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -118,6 +118,62 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
+/// The session a request comes from (`X-Noderack-Session: NAME` or `?session=NAME`), if it
+/// names one: its changes go to that session's undo history. Names have 1–64 letters, digits,
+/// `_`, `-`, `.` or `:`.
+pub struct Caller(pub Option<String>);
+
+#[derive(Deserialize)]
+struct SessionQuery {
+    session: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get("x-noderack-session")
+            .map(|v| v.to_str().map(str::to_string).map_err(|_| ApiError::new(400, "X-Noderack-Session: not text")));
+        let query = Query::<SessionQuery>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.session);
+        let name = match header {
+            Some(name) => Some(name?),
+            None => query,
+        };
+        if let Some(name) = &name {
+            let valid = (1..=64).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+            if !valid {
+                return Err(ApiError::new(
+                    400,
+                    "session: a session name has 1 to 64 letters, digits, '_', '-', '.' or ':'",
+                ));
+            }
+        }
+        Ok(Caller(name))
+    }
+}
+
+impl Caller {
+    /// `request` as made by this session (or by the default session).
+    pub fn wrap(&self, request: Request) -> Request {
+        match &self.0 {
+            Some(name) => Request::As(name.clone(), Box::new(request)),
+            None => request,
+        }
+    }
+}
+
+/// [`ask`] on behalf of `caller`.
+pub async fn ask_as(
+    state: &AppState,
+    caller: &Caller,
+    make: impl FnOnce(Reply) -> Request,
+) -> Result<Json<Value>, ApiError> {
+    ask(state, |r| caller.wrap(make(r))).await
+}
+
 /// Sends `make(reply)` to the control thread and waits for its answer.
 pub async fn ask(state: &AppState, make: impl FnOnce(Reply) -> Request) -> Result<Json<Value>, ApiError> {
     let (reply, answer) = oneshot::channel();
@@ -125,54 +181,67 @@ pub async fn ask(state: &AppState, make: impl FnOnce(Reply) -> Request) -> Resul
     answer.await.map_err(|_| ApiError::new(503, "the server is stopping"))?.map(Json)
 }
 
-async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    ask(&s, Request::Status).await
+async fn status(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    ask_as(&s, &caller, Request::Status).await
 }
 
 async fn graph(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     ask(&s, Request::Graph).await
 }
 
-async fn load(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn load(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
     let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::new(400, "the patch is not UTF-8 text"))?;
-    ask(&s, |r| Request::Load(text, None, r)).await
+    ask_as(&s, &caller, |r| Request::Load(text, None, r)).await
 }
 
-async fn edits(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn edits(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
     let batch: EditBatch = api::parse(&body)?;
-    ask(&s, |r| Request::Edit(batch.edits, r)).await
+    ask_as(&s, &caller, |r| Request::Edit(batch.edits, r)).await
 }
 
-async fn add_node(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn add_node(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
     let NodeBody { id, kind, config, params } = api::parse(&body)?;
-    ask(&s, |r| Request::Edit(vec![PatchEdit::Add { id, kind, config, params }], r)).await
+    ask_as(&s, &caller, |r| Request::Edit(vec![PatchEdit::Add { id, kind, config, params }], r)).await
 }
 
-async fn remove_node(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    ask(&s, |r| Request::Edit(vec![PatchEdit::Remove { id }], r)).await
+async fn remove_node(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    ask_as(&s, &caller, |r| Request::Edit(vec![PatchEdit::Remove { id }], r)).await
 }
 
-async fn set_params(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn set_params(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let params: std::collections::BTreeMap<String, noderack_presets::ParamValue> = api::parse(&body)?;
     let edits = params.into_iter().map(|(param, value)| PatchEdit::Set { id: id.clone(), param, value }).collect();
-    ask(&s, |r| Request::Edit(edits, r)).await
+    ask_as(&s, &caller, |r| Request::Edit(edits, r)).await
 }
 
-async fn connect(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn connect(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
     let ConnectionBody { from, to } = api::parse(&body)?;
-    ask(&s, |r| Request::Edit(vec![PatchEdit::Connect { from, to }], r)).await
+    ask_as(&s, &caller, |r| Request::Edit(vec![PatchEdit::Connect { from, to }], r)).await
 }
 
-async fn disconnect(State(s): State<AppState>, Query(c): Query<ConnectionBody>) -> Result<Json<Value>, ApiError> {
-    ask(&s, |r| Request::Edit(vec![PatchEdit::Disconnect { from: c.from, to: c.to }], r)).await
+async fn disconnect(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(c): Query<ConnectionBody>,
+) -> Result<Json<Value>, ApiError> {
+    ask_as(&s, &caller, |r| Request::Edit(vec![PatchEdit::Disconnect { from: c.from, to: c.to }], r)).await
 }
 
-async fn undo(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    ask(&s, Request::Undo).await
+async fn undo(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    ask_as(&s, &caller, Request::Undo).await
 }
 
-async fn redo(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    ask(&s, Request::Redo).await
+async fn redo(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    ask_as(&s, &caller, Request::Redo).await
 }
 
 async fn transport(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -259,17 +328,31 @@ async fn delete_patch(State(s): State<AppState>, Path(name): Path<String>) -> Re
 }
 
 /// Loads a stored patch into the engine, as one batch.
-async fn load_patch(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn load_patch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let text = in_store(&s, move |store| store.read(&name)).await?;
-    ask(&s, |r| Request::Load(text, None, r)).await
+    ask_as(&s, &caller, |r| Request::Load(text, None, r)).await
 }
 
 async fn node_kinds() -> Json<Value> {
     Json(api::node_kinds())
 }
 
-async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade, _headers: HeaderMap) -> Response {
-    upgrade.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| serve_socket(socket, s))
+/// Numbers WebSocket connections, each its own session unless it names one.
+static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+async fn websocket(State(s): State<AppState>, caller: Caller, upgrade: WebSocketUpgrade) -> Response {
+    let caller = match caller.0 {
+        Some(name) => Caller(Some(name)),
+        None => {
+            let n = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Caller(Some(format!("ws-{n}")))
+        }
+    };
+    upgrade.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| serve_socket(socket, s, caller))
 }
 
 /// A command sent over the WebSocket; `id` comes back in the reply.
@@ -285,10 +368,15 @@ enum SocketCommand {
 
 /// One WebSocket client: a `hello` with the revision and the graph, then every notification
 /// (changes, meters) and the replies to its commands.
-async fn serve_socket(mut socket: WebSocket, state: AppState) {
+async fn serve_socket(mut socket: WebSocket, state: AppState, caller: Caller) {
     let mut events = state.events.subscribe();
     let hello = match ask(&state, Request::Graph).await {
-        Ok(Json(graph)) => json!({ "type": "hello", "revision": graph["revision"], "graph": graph["graph"] }),
+        Ok(Json(graph)) => json!({
+            "type": "hello",
+            "revision": graph["revision"],
+            "graph": graph["graph"],
+            "session": caller.0,
+        }),
         Err(e) => json!({ "type": "error", "message": e.message }),
     };
     if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
@@ -312,7 +400,7 @@ async fn serve_socket(mut socket: WebSocket, state: AppState) {
             },
             message = socket.recv() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&state, text.as_bytes()).await;
+                    let reply = command(&state, &caller, text.as_bytes()).await;
                     if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
                         return;
                     }
@@ -329,16 +417,16 @@ async fn serve_socket(mut socket: WebSocket, state: AppState) {
 }
 
 /// Runs one WebSocket command; the reply (`ack` with the result, or `error`), with its `id`.
-async fn command(state: &AppState, text: &[u8]) -> Value {
+async fn command(state: &AppState, caller: &Caller, text: &[u8]) -> Value {
     let command: SocketCommand = match api::parse(text) {
         Ok(command) => command,
         Err(e) => return json!({ "type": "error", "error": e.to_json()["error"] }),
     };
     let (id, result) = match command {
-        SocketCommand::Edits { id, edits } => (id, ask(state, |r| Request::Edit(edits, r)).await),
-        SocketCommand::Undo { id } => (id, ask(state, Request::Undo).await),
-        SocketCommand::Redo { id } => (id, ask(state, Request::Redo).await),
-        SocketCommand::Status { id } => (id, ask(state, Request::Status).await),
+        SocketCommand::Edits { id, edits } => (id, ask_as(state, caller, |r| Request::Edit(edits, r)).await),
+        SocketCommand::Undo { id } => (id, ask_as(state, caller, Request::Undo).await),
+        SocketCommand::Redo { id } => (id, ask_as(state, caller, Request::Redo).await),
+        SocketCommand::Status { id } => (id, ask_as(state, caller, Request::Status).await),
         SocketCommand::Graph { id } => (id, ask(state, Request::Graph).await),
     };
     match result {

@@ -179,7 +179,9 @@ impl Osc {
     /// Sends a request to the control thread and waits for its answer.
     fn ask(&self, make: impl FnOnce(super::session::Reply) -> Request) -> Result<Value, String> {
         let (reply, answer) = oneshot::channel();
-        self.requests.try_send(make(reply)).map_err(|_| "the server is busy or stopping".to_string())?;
+        // OSC peers share one undo history, the session "osc".
+        let request = Request::As("osc".to_string(), Box::new(make(reply)));
+        self.requests.try_send(request).map_err(|_| "the server is busy or stopping".to_string())?;
         let answer: Result<Value, ApiError> =
             answer.blocking_recv().map_err(|_| "the server is stopping".to_string())?;
         answer.map_err(|e| e.message)

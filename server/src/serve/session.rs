@@ -2,6 +2,7 @@
 //! HTTP and WebSocket handlers send it requests and await its replies; every change gets a
 //! revision number and is announced to WebSocket clients, with meters at about 30 Hz.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use noderack_graph::{EngineError, EventData, TransportChange};
 use noderack_nodes::registry::Registry;
 use noderack_nodes::MidiIn;
 use noderack_presets::patch_diff::DiffError;
+use noderack_presets::patch_history::{revert, RevertError};
 use noderack_presets::{LoadContext, ParamValue, Patch, PatchEdit, RunningPatch};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot};
@@ -22,8 +24,12 @@ use crate::live::{midi_nodes, Live};
 const TICK: Duration = Duration::from_millis(10);
 /// Meters go to WebSocket clients this often (about 30 Hz).
 const METER_PERIOD: Duration = Duration::from_millis(33);
-/// Undo steps kept.
+/// Undo steps kept per session.
 const HISTORY: usize = 1000;
+/// Sessions whose history is kept (the least recently active one is forgotten first).
+const SESSIONS: usize = 256;
+/// The session of requests that name none.
+pub const DEFAULT_SESSION: &str = "default";
 /// How long an edit waits for the engine's queues to drain before it is refused as busy.
 const BUSY_WAIT: Duration = Duration::from_secs(2);
 
@@ -53,6 +59,24 @@ pub enum Request {
     Midi(String, Vec<(EventData, Option<u64>)>, Reply),
     /// Set parameters of a node at an engine frame (sample-accurate), or at once.
     SetAt(String, Vec<(String, ParamValue)>, Option<u64>, Reply),
+    /// The request, made by a session (a client): its changes go to that session's undo
+    /// history, and undo and redo act on that history.
+    As(String, Box<Request>),
+}
+
+/// One change: the graph before and after it.
+struct Step {
+    before: Patch,
+    after: Patch,
+}
+
+/// A session's own undo and redo steps.
+#[derive(Default)]
+struct History {
+    undo: VecDeque<Step>,
+    redo: Vec<Step>,
+    /// When it was last used (a request counter), to forget idle sessions first.
+    used: u64,
 }
 
 /// The control thread's state.
@@ -61,8 +85,11 @@ pub struct Session {
     running: RunningPatch,
     /// Folder that relative paths in node settings are read from.
     folder: PathBuf,
-    undo: Vec<Patch>,
-    redo: Vec<Patch>,
+    histories: HashMap<String, History>,
+    /// The session of the request being handled.
+    caller: String,
+    /// Requests handled (the clock of [`History::used`]).
+    requests: u64,
     revision: u64,
     events: broadcast::Sender<String>,
     /// Where `live`'s recording goes, if it makes one.
@@ -78,7 +105,17 @@ impl Session {
         events: broadcast::Sender<String>,
         record: Option<PathBuf>,
     ) -> Self {
-        Self { live, running, folder, undo: Vec::new(), redo: Vec::new(), revision: 0, events, record }
+        Self {
+            live,
+            running,
+            folder,
+            histories: HashMap::new(),
+            caller: DEFAULT_SESSION.to_string(),
+            requests: 0,
+            revision: 0,
+            events,
+            record,
+        }
     }
 
     /// Serves `requests` until every sender is gone, then stops the backend.
@@ -113,7 +150,13 @@ impl Session {
     }
 
     fn handle(&mut self, request: Request) {
+        self.requests += 1;
         match request {
+            Request::As(session, request) => {
+                self.caller = session;
+                self.handle(*request);
+                self.caller = DEFAULT_SESSION.to_string();
+            }
             Request::Status(reply) => {
                 let _ = reply.send(Ok(self.status()));
             }
@@ -172,8 +215,10 @@ impl Session {
             "nodes": self.running.patch().nodes.len(),
             "bus_peaks_db": r.bus_peaks.iter().map(|(bus, peak)| (bus.clone(), db(*peak))).collect::<serde_json::Map<_, _>>(),
             "dropped": { "events": status.dropped_events(), "messages": status.dropped_messages(), "midi": r.dropped_midi },
-            "undo": self.undo.len(),
-            "redo": self.redo.len(),
+            "session": self.caller,
+            "undo": self.histories.get(&self.caller).map_or(0, |h| h.undo.len()),
+            "redo": self.histories.get(&self.caller).map_or(0, |h| h.redo.len()),
+            "sessions": self.histories.len(),
         })
     }
 
@@ -204,34 +249,74 @@ impl Session {
         self.step(true)
     }
 
-    /// Undoes (or, `forward`, redoes) one change: the graph it left goes to the other stack.
+    /// The caller's history (made when first needed; the least recently used is forgotten
+    /// when too many sessions have one).
+    fn history(&mut self) -> &mut History {
+        if !self.histories.contains_key(&self.caller) && self.histories.len() >= SESSIONS {
+            let idle = self.histories.iter().min_by_key(|(_, h)| h.used).map(|(name, _)| name.clone());
+            if let Some(idle) = idle {
+                self.histories.remove(&idle);
+            }
+        }
+        let now = self.requests;
+        let history = self.histories.entry(self.caller.clone()).or_default();
+        history.used = now;
+        history
+    }
+
+    /// Undoes (or, `forward`, redoes) the caller's last change (see
+    /// [`noderack_presets::patch_history`]: exact when nothing changed since, selective when
+    /// others edited meanwhile, refused on a conflict).
     fn step(&mut self, forward: bool) -> Result<Value, ApiError> {
-        let (cause, from) = if forward { ("redo", &mut self.redo) } else { ("undo", &mut self.undo) };
-        let target = from.pop().ok_or_else(|| ApiError::new(409, format!("nothing to {cause}")))?;
-        let current = self.running.patch().clone();
-        match self.apply(target.clone()) {
+        let cause = if forward { "redo" } else { "undo" };
+        let caller = self.caller.clone();
+        let history = self.history();
+        let step = if forward { history.redo.pop() } else { history.undo.pop_back() };
+        let step = step.ok_or_else(|| ApiError::new(409, format!("nothing to {cause} in session \"{caller}\"")))?;
+        let (before, after) = if forward { (&step.after, &step.before) } else { (&step.before, &step.after) };
+        let mut context = LoadContext::new(&self.folder);
+        let reverted = revert(self.running.patch(), before, after, &Registry, &mut context).map_err(|e| match e {
+            RevertError::Conflict(_) => ApiError::new(409, format!("{cause}: {e}")),
+            RevertError::Refused(_) => ApiError::new(422, format!("{cause}: {e}")),
+        });
+        let result = reverted.and_then(|new| self.apply(new));
+        let history = self.history();
+        match result {
             Ok(summary) => {
-                let to = if forward { &mut self.undo } else { &mut self.redo };
-                to.push(current);
+                if forward {
+                    history.undo.push_back(step);
+                } else {
+                    history.redo.push(step);
+                }
                 Ok(self.announce(cause, summary, None))
             }
             Err(e) => {
-                let from = if forward { &mut self.redo } else { &mut self.undo };
-                from.push(target);
+                if forward {
+                    history.redo.push(step);
+                } else {
+                    history.undo.push_back(step);
+                }
                 Err(e)
             }
         }
+    }
+
+    /// Records a change of the caller's in its history.
+    fn record(&mut self, before: Patch) {
+        let after = self.running.patch().clone();
+        let history = self.history();
+        history.undo.push_back(Step { before, after });
+        if history.undo.len() > HISTORY {
+            history.undo.pop_front();
+        }
+        history.redo.clear();
     }
 
     /// Makes `new` the graph (one engine batch), records the undo step and announces it.
     fn change(&mut self, new: Patch, cause: &str, edits: Option<Value>) -> Result<Value, ApiError> {
         let previous = self.running.patch().clone();
         let summary = self.apply(new)?;
-        self.undo.push(previous);
-        if self.undo.len() > HISTORY {
-            self.undo.remove(0);
-        }
-        self.redo.clear();
+        self.record(previous);
         Ok(self.announce(cause, summary, edits))
     }
 
@@ -260,7 +345,13 @@ impl Session {
     /// Moves to the next revision and tells WebSocket clients; the reply to the caller.
     fn announce(&mut self, cause: &str, summary: String, edits: Option<Value>) -> Value {
         self.revision += 1;
-        let mut note = json!({ "type": "changed", "revision": self.revision, "cause": cause, "summary": summary });
+        let mut note = json!({
+            "type": "changed",
+            "revision": self.revision,
+            "cause": cause,
+            "summary": summary,
+            "session": self.caller,
+        });
         if let Some(edits) = edits {
             note["edits"] = edits;
         }
@@ -289,8 +380,7 @@ impl Session {
         let summary = change.summary.to_string();
         let previous = self.running.patch().clone();
         self.running.commit(new, change);
-        self.undo.push(previous);
-        self.redo.clear();
+        self.record(previous);
         Ok(self.announce("edit", summary, Some(json!(edits_json(&edits)))))
     }
 
@@ -330,6 +420,7 @@ fn edits_json(edits: &[PatchEdit]) -> Vec<Value> {
             PatchEdit::Connect { from, to } => json!({ "op": "connect", "from": from, "to": to }),
             PatchEdit::Disconnect { from, to } => json!({ "op": "disconnect", "from": from, "to": to }),
             PatchEdit::Set { id, param, value } => json!({ "op": "set", "id": id, "param": param, "value": value }),
+            PatchEdit::Reset { id, param } => json!({ "op": "reset", "id": id, "param": param }),
         })
         .collect()
 }
