@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use noderack_graph::{new_engine, Engine};
 use noderack_host::live::recorder::{self, Recorder};
+use noderack_host::live::scope::Scope;
 use noderack_host::live::{
     self, midi_queue, AudioDriver, BackendKind, Health, Layout, LiveOptions, MidiNode, MidiSender, RunningBackend,
 };
@@ -15,6 +16,8 @@ use noderack_presets::RunningPatch;
 
 /// Events a live MIDI queue holds (a dense file sends ~100 per 0.5 s of lookahead).
 const MIDI_QUEUE_CAPACITY: usize = 8192;
+/// Frames a scope view shows (about 21 ms at 48 kHz: several periods of a tone).
+pub const SCOPE_FRAMES: usize = 1024;
 
 /// Which backend, and how to open it.
 #[derive(clap::Args, Clone)]
@@ -98,16 +101,20 @@ pub struct Live {
     pub midi: Vec<MidiSender>,
     /// The recording, if one was asked for.
     pub recorder: Option<Recorder>,
+    /// The oscilloscope of the first bus, if one was asked for.
+    pub scope: Option<Scope>,
 }
 
 /// Opens the backend `args` name for `running`'s buses and MIDI nodes, builds the engine at its
-/// sample rate with `midi_sources` live MIDI queues and, if `record` is given, a recording of
-/// everything played; `what` names the patch in errors.
+/// sample rate with `midi_sources` live MIDI queues, if `record` is given, a recording of
+/// everything played, and with `scope`, an oscilloscope of the first bus; `what` names the
+/// patch in errors.
 pub fn start(
     args: &BackendArgs,
     running: &RunningPatch,
     midi_sources: usize,
     record: Option<&Path>,
+    scope: bool,
     what: &str,
 ) -> anyhow::Result<Live> {
     let patch = running.patch();
@@ -143,6 +150,14 @@ pub fn start(
         }
         None => None,
     };
+    let scope = if scope {
+        let channels = patch.buses.first().map_or(0, |b| usize::from(b.channels));
+        let (scope, tap) = Scope::new(channels, SCOPE_FRAMES, sample_rate as usize / 4);
+        driver = driver.with_scope(tap);
+        Some(scope)
+    } else {
+        None
+    };
     let backend = opened.start(driver)?;
-    Ok(Live { engine, health, backend, description, sample_rate, midi, recorder })
+    Ok(Live { engine, health, backend, description, sample_rate, midi, recorder, scope })
 }

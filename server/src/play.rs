@@ -102,8 +102,8 @@ fn session(
 ) -> anyhow::Result<Ended> {
     let sources = args.midi_in.len() + usize::from(args.midi_file.is_some());
     let what = args.patch.display().to_string();
-    let Live { mut engine, health, mut backend, description, sample_rate, midi, recorder } =
-        live::start(&args.live, running, sources, args.record.as_deref(), &what)?;
+    let Live { mut engine, health, mut backend, description, sample_rate, midi, recorder, .. } =
+        live::start(&args.live, running, sources, args.record.as_deref(), false, &what)?;
     let recording = recorder.zip(args.record.as_ref());
     eprintln!("playing {what} on {description}");
 

@@ -165,6 +165,56 @@ async fn each_session_undoes_its_own_changes_and_conflicts_are_refused() {
     assert_eq!(call(as_session("../etc", "/undo")).await.0, 400);
 }
 
+/// The WebSocket's scope shows the audio that plays: a held A4 reads as 440 Hz, A5 as 880 Hz,
+/// and silence as silence; views come at about 30 Hz.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_scope_shows_what_plays() {
+    let s = Server::start(&[]);
+    let c = client();
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.ws_url()).await.unwrap();
+    let midi = |on: bool, key: u8| {
+        let event = if on {
+            json!({ "type": "note_on", "channel": 1, "key": key, "velocity": 100 })
+        } else {
+            json!({ "type": "note_off", "channel": 1, "key": key })
+        };
+        post(&c, s.url("/midi"), json!({ "node": "keys", "events": [event] }))
+    };
+    // The next `n` scope views.
+    async fn views(
+        ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+        n: usize,
+    ) -> Vec<Vec<f32>> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let Some(Ok(Message::Text(text))) = ws.next().await else { panic!("the socket closed") };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["type"] == "scope" {
+                assert_eq!(v["bus"], "main");
+                assert_eq!(v["sample_rate"], 48_000);
+                out.push(v["samples"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect());
+            }
+        }
+        out
+    }
+    let started = std::time::Instant::now();
+    let quiet = views(&mut ws, 10).await;
+    let seconds = started.elapsed().as_secs_f64();
+    assert!((4.0..=60.0).contains(&(10.0 / seconds)), "{:.1} views per second", 10.0 / seconds);
+    assert!(quiet.last().unwrap().iter().all(|x| *x == 0.0), "silence before any note");
+    for (key, hz) in [(69, 440.0), (81, 880.0)] {
+        assert_eq!(midi(true, key).await.0, 200);
+        let view = views(&mut ws, 6).await.pop().unwrap();
+        assert_eq!(view.len(), 1024);
+        assert!(noderack_tests::rms(&view) > 0.05, "key {key}: the scope shows the note");
+        let rising = view.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count() as f32;
+        let measured = rising * 48_000.0 / view.len() as f32;
+        assert!((measured - hz).abs() < hz * 0.15, "key {key}: {measured} Hz on the scope, not {hz}");
+        assert!(view[0].abs() < 0.1, "the view starts on a zero crossing");
+        assert_eq!(midi(false, key).await.0, 200);
+    }
+}
+
 /// The WebSocket greets with the revision and graph, announces every change with the next
 /// revision, answers commands with their id, and survives garbage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

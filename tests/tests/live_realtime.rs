@@ -18,6 +18,7 @@ use noderack_graph::{
 };
 use noderack_host::live::jack_backend::JackBackend;
 use noderack_host::live::null::NullBackend;
+use noderack_host::live::scope::Scope;
 use noderack_host::live::{
     midi_queue, AudioDriver, Health, Layout, LiveMidi, LiveOptions, MidiNode, MidiSender, MidiTarget, MidiTime,
     OpenBackend,
@@ -118,7 +119,11 @@ fn run_session(backend: Box<dyn OpenBackend>) -> Outcome {
     engine.apply(initial_graph()).unwrap();
     let health = Arc::new(Health::new(&[BusSpec::stereo("main")], sample_rate, engine.status().clone()));
     let (keys, queue) = midi_queue(1024, health.clone());
-    let driver = AudioDriver::new(executor, sample_rate, health.clone(), vec![queue]).with_guard(count_allocations);
+    // The scope's ring is drained only at the end: the audio thread meets it with room, then full.
+    let (mut scope, scope_tap) = Scope::new(2, 1024, 4096);
+    let driver = AudioDriver::new(executor, sample_rate, health.clone(), vec![queue])
+        .with_scope(scope_tap)
+        .with_guard(count_allocations);
     let running = backend.start(driver).expect("backend starts");
     let mut c = Control { engine, health, keys, block_frames };
     let log: DropLog = Arc::new(Mutex::new(Vec::new()));
@@ -210,6 +215,7 @@ fn run_session(backend: Box<dyn OpenBackend>) -> Outcome {
     assert_eq!(c.engine.status().dropped_messages(), 1000);
 
     let driver = running.stop().expect("the backend gives the driver back");
+    assert_eq!(scope.snapshot().len(), 1024, "the scope saw the start of the session");
     let status = c.engine.status().clone();
     assert_eq!(status.leaked_plans(), 0);
     assert_eq!(status.leaked_parcels(), 0);

@@ -13,6 +13,7 @@ use super::denormals::FlushDenormals;
 use super::health::{Health, HealthWriter};
 use super::midi_in::{BlockMidi, MidiReceiver, MidiTarget};
 use super::recorder::Tap;
+use super::scope::ScopeTap;
 
 /// A function every backend callback runs inside (the whole callback, port handling included,
 /// is the closure it is given). Tests pass one that counts allocations on the audio thread
@@ -58,6 +59,7 @@ pub struct AudioDriver {
     midi: BlockMidi,
     health: HealthWriter,
     tap: Option<Tap>,
+    scope: Option<ScopeTap>,
     guard: Option<ProcessGuard>,
 }
 
@@ -74,6 +76,7 @@ impl AudioDriver {
             midi: BlockMidi::new(),
             health: HealthWriter::new(health),
             tap: None,
+            scope: None,
             guard: None,
         }
     }
@@ -81,6 +84,12 @@ impl AudioDriver {
     /// The same driver copying everything it plays into `tap` (a recording).
     pub fn with_tap(mut self, tap: Tap) -> Self {
         self.tap = Some(tap);
+        self
+    }
+
+    /// The same driver copying its first bus into `scope` (a live oscilloscope).
+    pub fn with_scope(mut self, scope: ScopeTap) -> Self {
+        self.scope = Some(scope);
         self
     }
 
@@ -140,6 +149,9 @@ impl AudioDriver {
         self.health.levels(outputs, frames, self.sample_rate);
         if let Some(tap) = self.tap.as_mut() {
             tap.push(outputs, frames, self.health.health());
+        }
+        if let Some(scope) = self.scope.as_mut() {
+            scope.push(outputs, frames);
         }
         self.health.callback(started.elapsed(), frames, self.sample_rate);
     }

@@ -18,6 +18,7 @@ pub mod jack_backend;
 pub mod midi_in;
 pub mod null;
 pub mod recorder;
+pub mod scope;
 
 mod channels;
 

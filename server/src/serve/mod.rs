@@ -90,7 +90,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let live = live::start(&args.live, &running, 0, args.record.as_deref(), &what)?;
+    let live = live::start(&args.live, &running, 0, args.record.as_deref(), true, &what)?;
     let description = live.description.clone();
     let health = live.health.clone();
     let (events, _) = tokio::sync::broadcast::channel(1024);

@@ -128,10 +128,16 @@ impl Session {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.live.engine.maintain();
+            if let Some(scope) = self.live.scope.as_mut() {
+                scope.drain();
+            }
             if Instant::now() >= next_meters {
                 next_meters = Instant::now() + METER_PERIOD;
                 if self.events.receiver_count() > 0 {
                     let _ = self.events.send(json!({ "type": "meters", "status": self.status() }).to_string());
+                    if let Some(scope) = self.scope_json() {
+                        let _ = self.events.send(scope);
+                    }
                 }
             }
             if let Some(reason) = self.live.health.stopped() {
@@ -196,6 +202,16 @@ impl Session {
                 let _ = reply.send(result);
             }
         }
+    }
+
+    /// The scope's latest view as a `scope` notification (samples rounded to 1/10000, to keep
+    /// the message small).
+    fn scope_json(&mut self) -> Option<String> {
+        let bus = self.running.patch().buses.first().map(|b| b.name.clone())?;
+        let sample_rate = self.live.sample_rate;
+        let view = self.live.scope.as_mut()?.snapshot();
+        let samples: Vec<f32> = view.iter().map(|x| (x * 10_000.0).round() / 10_000.0).collect();
+        Some(json!({ "type": "scope", "bus": bus, "sample_rate": sample_rate, "samples": samples }).to_string())
     }
 
     fn status(&self) -> Value {
