@@ -40,9 +40,17 @@ impl Server {
     }
 
     pub fn with_file(patch: &std::path::Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--backend", "null"];
+        args.extend_from_slice(extra);
+        Self::launch(patch, &args)
+    }
+
+    /// `noderack serve PATCH --bind 127.0.0.1:0 ARGS` (ARGS choose the backend).
+    pub fn launch(patch: &std::path::Path, args: &[&str]) -> Server {
+        let extra = args;
         let mut child = Command::new(env!("CARGO_BIN_EXE_noderack"))
-            .args(["serve", patch.to_str().unwrap(), "--backend", "null", "--bind", "127.0.0.1:0"])
-            .args(extra)
+            .args(["serve", patch.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -62,6 +70,11 @@ impl Server {
                 .unwrap()
         });
         Server { child, base, osc }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Stops the server as a service manager would (SIGTERM) and waits for it.
