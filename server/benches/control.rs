@@ -128,7 +128,7 @@ async fn edit_rate() {
                 tokio::time::sleep_until(due.into()).await;
                 let sent = Instant::now();
                 let edits = if structural {
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         json!([{ "op": "add", "id": "extra", "kind": "synth", "params": { "waveform": "saw" } },
                                { "op": "connect", "from": "keys.events", "to": "extra.events" }])
                     } else {
