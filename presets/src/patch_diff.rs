@@ -241,6 +241,19 @@ impl RunningPatch {
         Ok(PatchChange { edits, ids, next_id, summary })
     }
 
+    /// Takes `new` as the running patch without engine edits, for a change the engine got
+    /// another way (an instrument sent to a running sampler as a parcel). `new` has the same
+    /// nodes, by name and in order, and the same connections; `false` (nothing changes) if not.
+    pub fn adopt(&mut self, new: Patch) -> bool {
+        let same = new.nodes.len() == self.patch.nodes.len()
+            && new.nodes.iter().zip(&self.patch.nodes).all(|(a, b)| a.name == b.name && a.id == b.id)
+            && new.connections == self.patch.connections;
+        if same {
+            self.patch = new;
+        }
+        same
+    }
+
     /// Makes `new` the running patch, after the engine accepted `change` (from
     /// [`RunningPatch::diff`] of the same `new`).
     pub fn commit(&mut self, new: Patch, change: PatchChange) {

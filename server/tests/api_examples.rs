@@ -147,6 +147,9 @@ async fn the_documented_examples_run_as_written() {
     let dir = noderack_tests::fixtures::scratch_dir("api-examples");
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
     let store = dir.join("store");
+    // The API examples run in a scratch folder holding `presets/demo.json`.
+    std::fs::create_dir_all(dir.join("presets")).unwrap();
+    std::fs::copy(&demo, dir.join("presets/demo.json")).unwrap();
     let server = Server::with_file(&demo, &["--store", store.to_str().unwrap()]);
     // `song.json` for the bundle examples: a patch with an SFZ and an SF2 instrument.
     let song_dir = noderack_tests::fixtures::patch_with_files(&dir.join("song")).parent().unwrap().to_path_buf();
@@ -181,7 +184,7 @@ async fn the_documented_examples_run_as_written() {
         }
     }
     // The documents really hold examples of every kind (a parser that found none would pass).
-    assert!(counts.0 >= 5 && counts.1 >= 3 && counts.2 >= 1, "examples run: {counts:?}");
+    assert!(counts.0 >= 6 && counts.1 >= 3 && counts.2 >= 1, "examples run: {counts:?}");
     // The bundle examples left what they say: an install, a fetched copy, a fork.
     assert!(song_dir.join("song.nrbundle").is_file() && song_dir.join("copy.nrbundle").is_file());
     let (_, listed) = common::call(c.get(server.url("/registry?q=song"))).await;

@@ -565,3 +565,104 @@ async fn named_patches_are_saved_listed_and_loaded_and_names_cannot_escape() {
     assert_eq!(names, ["set one.json"], "only the saved patch is in the store");
     assert!(!store.parent().unwrap().join("escape.json").exists());
 }
+
+/// Waits until the engine has played `frames` more frames than now.
+async fn wait_frames(c: &reqwest::Client, server: &Server, frames: u64) {
+    let start = call(c.get(server.url("/status"))).await.1["frames"].as_u64().unwrap();
+    while call(c.get(server.url("/status"))).await.1["frames"].as_u64().unwrap() < start + frames {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A sampler gets another instrument while it plays: the held note finishes on the old one (no
+/// cut), new notes play the new one; the graph records the setting, and undo brings it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sampler_takes_a_new_instrument_while_its_notes_ring_on() {
+    use noderack_tests::analysis::band_energy;
+    use noderack_tests::fixtures::{scratch_dir, sine_wave, wav_channels, write_text, write_wav};
+    let dir = scratch_dir("serve-instrument");
+    for (name, hz) in [("a", 440.0), ("b", 660.0)] {
+        write_wav(&dir, &format!("{name}.wav"), 48_000, &sine_wave(hz, 48_000, 3.0, 0.5));
+        write_text(&dir, &format!("{name}.sfz"), &format!("<region> sample={name}.wav pitch_keycenter=69\n"));
+    }
+    let patch = dir.join("swap.json");
+    std::fs::write(
+        &patch,
+        r#"{ "format": "noderack-patch", "version": 1, "nodes": [
+          { "id": "keys", "kind": "midi-in" },
+          { "id": "inst", "kind": "sampler", "config": { "instrument": { "sfz": "a.sfz" } } },
+          { "id": "out", "kind": "output" } ],
+          "connections": [ { "from": "keys.events", "to": "inst.events" }, { "from": "inst.out", "to": "out.in" } ] }"#,
+    )
+    .unwrap();
+    let wav = dir.join("played.wav");
+    let mut server = Server::with_file(&patch, &["--record", wav.to_str().unwrap()]);
+    let c = client();
+    let note = |key: u8| json!({ "node": "keys", "events": [{ "type": "note_on", "channel": 1, "key": key, "velocity": 100 }] });
+    let (status, body) = post(&c, server.url("/midi"), note(69)).await;
+    assert_eq!(status, 200, "{body}");
+    let first = body["frame"].as_u64().unwrap();
+    wait_frames(&c, &server, 9600).await;
+
+    let put = |body: Value| c.put(server.url("/nodes/inst/instrument")).body(body.to_string());
+    let (status, body) = call(put(json!({ "sfz": "b.sfz" }))).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, g) = graph(&c, &server).await;
+    assert_eq!(g["nodes"][1]["config"]["instrument"], json!({ "sfz": "b.sfz" }));
+    let (status, body) = post(&c, server.url("/midi"), note(81)).await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["frame"].as_u64().unwrap();
+    wait_frames(&c, &server, 24_000).await;
+
+    // Refusals: not a sampler, a file that is not there, no such node.
+    let (status, body) =
+        call(c.put(server.url("/nodes/keys/instrument")).body(json!({ "sfz": "b.sfz" }).to_string())).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = call(put(json!({ "sfz": "missing.sfz" }))).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("missing.sfz"), "{body}");
+    let (status, _) =
+        call(c.put(server.url("/nodes/ghost/instrument")).body(json!({ "sfz": "b.sfz" }).to_string())).await;
+    assert_eq!(status, 404);
+    // Undo brings the old setting back.
+    assert_eq!(call(c.post(server.url("/undo"))).await.0, 200);
+    assert_eq!(graph(&c, &server).await.1["nodes"][1]["config"]["instrument"], json!({ "sfz": "a.sfz" }));
+    server.terminate();
+
+    let played = &wav_channels(&wav)[0];
+    let band =
+        |from: u64, hz: f32| band_energy(&played[from as usize..from as usize + 9600], 48_000.0, hz - 30.0, hz + 30.0);
+    // Before the swap: the old instrument's A4.
+    assert!(band(first + 2400, 440.0) > 100.0 * band(first + 2400, 660.0));
+    // After it: the held A4 goes on (not cut), the new note plays the new instrument (A5 of a
+    // 660 Hz sample: 1320 Hz), not the old one (880 Hz).
+    let after = second + 4800;
+    assert!(band(after, 440.0) > 0.1 * band(first + 2400, 440.0), "the held note was cut");
+    assert!(band(after, 1320.0) > 100.0 * band(after, 880.0), "the new note plays the old instrument");
+}
+
+/// `status` reports the library cache's folder and size (measured off the control thread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_the_library_cache_size() {
+    let dir = noderack_tests::fixtures::scratch_dir("serve-cache-size");
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(cache.join("objects")).unwrap();
+    std::fs::write(cache.join("objects").join("x"), vec![7u8; 12_345]).unwrap();
+    std::fs::write(cache.join("index"), vec![1u8; 655]).unwrap();
+    let patch = dir.join("p.json");
+    std::fs::write(&patch, common::PATCH).unwrap();
+    let server =
+        Server::launch_with_env(&patch, &["--backend", "null"], &[("NODERACK_CACHE_DIR", cache.to_str().unwrap())]);
+    let c = client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, status) = call(c.get(server.url("/status"))).await;
+        if status["library_cache"]["bytes"].is_u64() {
+            assert_eq!(status["library_cache"]["bytes"], json!(13_000));
+            assert_eq!(status["library_cache"]["dir"], json!(cache));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no cache size: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

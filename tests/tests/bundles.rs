@@ -204,3 +204,15 @@ fn a_fork_records_its_parent_and_gets_its_own_id() {
     let message = bundle.fork(None, Some(patch)).unwrap_err().to_string();
     assert!(message.contains("instrument.sfz"), "{message}");
 }
+
+/// A graph as the server writes it (parameters are `f32`s widened to JSON numbers) keeps its
+/// bundle id through writing and reading: numbers read back to the same bits.
+#[test]
+fn a_bundle_of_a_played_graph_keeps_its_id_through_a_round_trip() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
+    let patch = noderack_presets::Patch::load(&demo, &noderack_nodes::registry::Registry).unwrap();
+    let bundle = Bundle::export(&patch.to_json(), demo.parent().unwrap()).unwrap();
+    let read = Bundle::from_bytes(&bundle.to_bytes(), "demo.nrbundle").unwrap();
+    assert_eq!(read.manifest(), bundle.manifest());
+    assert_eq!(read.id(), bundle.id());
+}

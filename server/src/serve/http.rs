@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/nodes", post(add_node))
         .route("/api/v1/nodes/{id}", axum::routing::delete(remove_node))
         .route("/api/v1/nodes/{id}/params", axum::routing::patch(set_params))
+        .route("/api/v1/nodes/{id}/instrument", axum::routing::put(load_instrument))
         .route("/api/v1/connections", post(connect).delete(disconnect))
         .route("/api/v1/undo", post(undo))
         .route("/api/v1/redo", post(redo))
@@ -221,6 +222,34 @@ async fn set_params(
     let params: std::collections::BTreeMap<String, noderack_presets::ParamValue> = api::parse(&body)?;
     let edits = params.into_iter().map(|(param, value)| PatchEdit::Set { id: id.clone(), param, value }).collect();
     ask_as(&s, &caller, |r| Request::Edit(edits, r)).await
+}
+
+/// `PUT /nodes/{id}/instrument`: loads the instrument the body names (an `instrument` setting:
+/// SFZ, SF2 or library preset; relative paths from the patch's folder) off the control thread,
+/// then gives it to the running sampler: notes already sounding finish on the old one.
+async fn load_instrument(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let setting: noderack_presets::ConfigValue = api::parse(&body)?;
+    let Json(snapshot) = ask(&s, Request::Snapshot).await?;
+    let folder = std::path::PathBuf::from(snapshot["folder"].as_str().unwrap_or_default());
+    let value = setting.clone();
+    let (bank, warnings) = tokio::task::spawn_blocking(move || {
+        let mut context = noderack_presets::LoadContext::new(&folder);
+        let kind = noderack_nodes::Sampler::KIND;
+        let bank =
+            noderack_presets::instrument_ref::InstrumentRef::load_setting(kind, "instrument", &value, &mut context)
+                .map_err(|e| ApiError::new(422, e.to_string()))?;
+        Ok::<_, ApiError>((Arc::new(bank), context.warnings))
+    })
+    .await
+    .map_err(|_| ApiError::new(500, "the loading task failed"))??;
+    let Json(mut reply) = ask_as(&s, &caller, |r| Request::Instrument(id, setting, bank, r)).await?;
+    reply["warnings"] = json!(warnings);
+    Ok(Json(reply))
 }
 
 async fn connect(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {

@@ -4,6 +4,7 @@
 
 mod api;
 mod bundles;
+mod cache_size;
 mod http;
 mod osc;
 mod session;
@@ -95,7 +96,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let health = live.health.clone();
     let (events, _) = tokio::sync::broadcast::channel(1024);
     let (requests, queue) = std::sync::mpsc::sync_channel(REQUEST_QUEUE);
-    let session = session::Session::new(live, running, folder, events.clone(), args.record.clone());
+    let session = session::Session::new(live, running, folder, events.clone(), args.record.clone())
+        .with_cache_size(cache_size::CacheSize::watch());
     let control = std::thread::Builder::new().name("noderack-control".into()).spawn(move || session.run(queue))?;
     let token: Option<Arc<str>> = args.token.as_deref().map(Arc::from);
     let stop_osc = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -5,19 +5,25 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use noderack_graph::Edit;
+use noderack_graph::Parcel;
 use noderack_graph::{EngineError, EventData, TransportChange};
 use noderack_nodes::registry::Registry;
-use noderack_nodes::MidiIn;
+use noderack_nodes::sampler::SamplerProgram;
+use noderack_nodes::{MidiIn, Sampler};
+use noderack_presets::instrument::Bank;
 use noderack_presets::patch_diff::DiffError;
 use noderack_presets::patch_history::{revert, RevertError};
+use noderack_presets::ConfigValue;
 use noderack_presets::{LoadContext, ParamValue, Patch, PatchEdit, RunningPatch};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot};
 
 use super::api::ApiError;
+use super::cache_size::CacheSize;
 use crate::live::{midi_nodes, Live};
 
 /// How often the thread wakes up with no request: maintenance, meters.
@@ -59,6 +65,9 @@ pub enum Request {
     Midi(String, Vec<(EventData, Option<u64>)>, Reply),
     /// Set parameters of a node at an engine frame (sample-accurate), or at once.
     SetAt(String, Vec<(String, ParamValue)>, Option<u64>, Reply),
+    /// Give a sampler node another instrument (its setting, and the bank loaded from it) while
+    /// it plays: notes already sounding finish on the old one.
+    Instrument(String, ConfigValue, Arc<Bank>, Reply),
     /// The request, made by a session (a client): its changes go to that session's undo
     /// history, and undo and redo act on that history.
     As(String, Box<Request>),
@@ -94,6 +103,8 @@ pub struct Session {
     events: broadcast::Sender<String>,
     /// Where `live`'s recording goes, if it makes one.
     record: Option<PathBuf>,
+    /// The library cache's size, for `status`.
+    cache: Option<CacheSize>,
 }
 
 impl Session {
@@ -115,7 +126,14 @@ impl Session {
             revision: 0,
             events,
             record,
+            cache: None,
         }
+    }
+
+    /// The same session reporting the library cache's size in `status`.
+    pub fn with_cache_size(mut self, cache: CacheSize) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Serves `requests` until every sender is gone, then stops the backend.
@@ -177,6 +195,10 @@ impl Session {
                 let result = self.load(&text, folder);
                 let _ = reply.send(result);
             }
+            Request::Instrument(node, setting, bank, reply) => {
+                let result = self.instrument(&node, setting, bank);
+                let _ = reply.send(result);
+            }
             Request::Snapshot(reply) => {
                 let folder = self.folder.display().to_string();
                 let _ = reply.send(Ok(json!({ "graph": self.running.patch().to_json(), "folder": folder })));
@@ -235,6 +257,7 @@ impl Session {
             "undo": self.histories.get(&self.caller).map_or(0, |h| h.undo.len()),
             "redo": self.histories.get(&self.caller).map_or(0, |h| h.redo.len()),
             "sessions": self.histories.len(),
+            "library_cache": self.cache.as_ref().map(|c| json!({ "dir": c.dir, "bytes": c.bytes() })),
         })
     }
 
@@ -398,6 +421,37 @@ impl Session {
         self.running.commit(new, change);
         self.record(previous);
         Ok(self.announce("edit", summary, Some(json!(edits_json(&edits)))))
+    }
+
+    /// Sends `bank` to the running sampler `node` as a parcel (its voices keep playing the old
+    /// instrument to their end) and records the new setting in the graph, as one undo step.
+    fn instrument(&mut self, node: &str, setting: ConfigValue, bank: Arc<Bank>) -> Result<Value, ApiError> {
+        let Some(id) = self.running.id_of(node) else {
+            return Err(ApiError::new(404, format!("no node has id \"{node}\"")));
+        };
+        let mut new = self.running.patch().clone();
+        let patch_node = new.nodes.iter_mut().find(|n| n.name == node).expect("id_of found it");
+        if patch_node.description.kind() != Sampler::KIND {
+            return Err(ApiError::new(
+                422,
+                format!("\"{node}\" is a {}, not a sampler", patch_node.description.kind()),
+            ));
+        }
+        patch_node.config.insert("instrument".into(), setting);
+        let description = Sampler::from_config(&patch_node.config, Some(bank.clone()))
+            .map_err(|e| ApiError::new(422, e.to_string()))?;
+        patch_node.description = Arc::new(description);
+        let program = SamplerProgram::new(bank, self.live.sample_rate as f32);
+        self.live.engine.send_parcel(id, Parcel::new(program)).map_err(busy)?;
+        let previous = self.running.patch().clone();
+        if !self.running.adopt(new) {
+            // Cannot happen: only the node's settings changed. The engine has the instrument;
+            // the graph keeps the old setting.
+            tracing::error!("{node}: the new instrument plays but the graph could not record it");
+            return Err(ApiError::new(500, "the graph could not record the new instrument"));
+        }
+        self.record(previous);
+        Ok(self.announce("instrument", format!("{node}: new instrument"), None))
     }
 
     fn midi(&mut self, node: &str, events: Vec<(EventData, Option<u64>)>) -> Result<Value, ApiError> {

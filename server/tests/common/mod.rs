@@ -47,10 +47,16 @@ impl Server {
 
     /// `noderack serve PATCH --bind 127.0.0.1:0 ARGS` (ARGS choose the backend).
     pub fn launch(patch: &std::path::Path, args: &[&str]) -> Server {
+        Self::launch_with_env(patch, args, &[])
+    }
+
+    /// [`Server::launch`] with environment variables `env` set for the server.
+    pub fn launch_with_env(patch: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let extra = args;
         let mut child = Command::new(env!("CARGO_BIN_EXE_noderack"))
             .args(["serve", patch.to_str().unwrap(), "--bind", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
