@@ -268,7 +268,11 @@ fn the_null_backend_keeps_pace_with_the_wall_clock() {
     let paced = json_number(&report, "wall_seconds");
     assert!((1.95..2.5).contains(&paced), "2 s of audio in {paced:.3} s of playing");
     assert!(wall >= 2.0, "the whole run took {wall:.3} s");
-    assert_eq!(json_number(&report, "backend_xruns") + json_number(&report, "overruns"), 0.0, "{stderr}");
+    // Late blocks: none on a quiet machine; when the other tests of this binary load both
+    // cores, the VM deschedules the audio thread now and then (seen: 4 of 750). A pacer that
+    // does not keep up misses hundreds, so 1 % still catches it.
+    let late = json_number(&report, "backend_xruns") + json_number(&report, "overruns");
+    assert!(late <= 7.0, "{late} late blocks of 750: {stderr}");
 }
 
 /// `--watch`: the patch file gains a pad on the aux bus while playing; the lead on `main`,
