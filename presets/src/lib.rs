@@ -20,6 +20,7 @@ pub mod sample;
 pub mod sf2;
 pub mod sfz;
 pub mod songwalker;
+pub mod sw;
 
 pub use bundle::{Bundle, BundleError, ContentHash};
 pub use bundle_registry::{BundleRegistry, RegistryEntry, RegistryError};

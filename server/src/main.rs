@@ -10,6 +10,7 @@ mod play;
 mod remote;
 mod render;
 mod serve;
+mod sw_cmd;
 
 use std::path::PathBuf;
 
@@ -120,6 +121,9 @@ enum Command {
     /// server's registry. See docs/BUNDLES.md.
     #[command(subcommand)]
     Patch(patch_cmd::PatchCommand),
+    /// SongWalker `.sw` songs: check them and list their events. See docs/SW_LANGUAGE.md.
+    #[command(subcommand)]
+    Sw(sw_cmd::SwCommand),
 }
 
 /// WAV sample formats.
@@ -221,5 +225,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nodes => inspect::nodes(),
         Command::Library(command) => library::run(command),
         Command::Patch(command) => patch_cmd::run(command),
+        Command::Sw(command) => sw_cmd::run(command),
     }
 }

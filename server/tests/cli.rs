@@ -603,3 +603,38 @@ fn render_plays_a_patch_whose_sampler_loads_a_library_preset_by_url() {
     assert!(out.status.success(), "from the cache: {}", text(&out.stderr));
     assert!(noderack_tests::analysis::cents(pitch(), 440.0).abs() < 2.0);
 }
+
+/// `noderack sw check` prints located diagnostics and exits 1; against the shared library it
+/// refuses a preset the library lacks and names the closest; `sw events` prints the notes.
+#[test]
+fn sw_check_and_events() {
+    let dir = scratch("sw-cli");
+    let bad = write(&dir, "bad.sw", b"track t() {\n    C4 /4\n    H4\n}\nt()\n");
+    let out = noderack(&["sw", "check", "--no-presets", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.sw:3:5") && err.contains("`H4` is neither a note nor a track call"), "{err}");
+
+    let good = write(
+        &dir,
+        "good.sw",
+        b"const p = loadPreset(\"FluidR3_GM/Fingered Bass\")\ntrack.beatsPerMinute = 60\ntrack t(i) {\n    track.instrument = i\n    E2 /2  G2 /2\n}\nt(p)\n",
+    );
+    let Some(data) = noderack_tests::testdata_dir() else { return };
+    let library = data.join("songwalker-library");
+    let out = noderack(&["sw", "check", good.to_str().unwrap(), "--library", library.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no preset is called \"FluidR3_GM/Fingered Bass\""), "{err}");
+    assert!(err.contains("\"FluidR3_GM/Electric Bass (finger)\""), "the closest name is suggested: {err}");
+
+    let fixed = std::fs::read_to_string(&good).unwrap().replace("Fingered Bass", "Electric Bass (finger)");
+    let fixed = write(&dir, "fixed.sw", fixed.as_bytes());
+    let out = noderack(&["sw", "events", fixed.to_str().unwrap(), "--library", library.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = events["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    assert_eq!((notes[1]["key"].as_u64(), notes[1]["time_seconds"].as_f64()), (Some(43), Some(0.5)));
+    assert_eq!(events["length_seconds"], 1.0);
+}
