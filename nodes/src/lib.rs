@@ -9,6 +9,7 @@ pub mod key_split;
 pub mod mixer;
 pub mod preset_graph;
 pub mod registry;
+pub mod runner;
 pub mod sampler;
 pub mod synth;
 pub mod transpose;

@@ -8,6 +8,7 @@ use noderack_graph::NodeDescription;
 use crate::channel_filter::ChannelFilter;
 use crate::key_split::KeySplit;
 use crate::mixer::Mixer;
+use crate::runner::Runner;
 use crate::sampler::Sampler;
 use crate::synth::Synth;
 use crate::transpose::Transpose;
@@ -61,6 +62,11 @@ pub const KINDS: &[KindInfo] = &[
         settings: &[],
     },
     KindInfo { kind: Transpose::KIND, summary: "shifts notes by whole semitones", settings: &[] },
+    KindInfo {
+        kind: Runner::KIND,
+        summary: "plays a .sw song when a note starts it, transposed by the note (docs/SW_LANGUAGE.md)",
+        settings: Runner::CONFIG_KEYS,
+    },
 ];
 
 /// Creates the description of a node of `kind` with `config`, outside any patch: paths in
@@ -102,6 +108,7 @@ pub fn create_in(
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),
         KeySplit::KIND => Arc::new(KeySplit::new()),
         Transpose::KIND => Arc::new(Transpose::new()),
+        Runner::KIND => Arc::new(runner(config, context)?),
         _ => unreachable!("every entry of KINDS is handled"),
     })
 }
@@ -119,4 +126,19 @@ impl NodeFactory for Registry {
     ) -> Result<Arc<dyn NodeDescription>, ConfigError> {
         create_in(kind, config, context)
     }
+}
+
+/// A runner of the song its `song` setting names (a `.sw` file, relative to the patch); without
+/// one, a runner with nothing to play (as a sampler without an instrument is silent).
+fn runner(config: &NodeConfig, context: &LoadContext) -> Result<Runner, ConfigError> {
+    let bad = |reason: String| ConfigError::BadValue { kind: Runner::KIND, key: "song".into(), reason };
+    let path = match config.get("song") {
+        Some(noderack_presets::ConfigValue::Text(path)) if !path.is_empty() => context.resolve(path),
+        Some(_) => return Err(bad("expected the path of a .sw file".into())),
+        None => return Runner::from_config(config, &noderack_presets::sw::Song::empty()),
+    };
+    let source = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let song = noderack_presets::sw::compile(&source, &path.display().to_string(), &Default::default())
+        .map_err(|e| bad(format!("\n{e}")))?;
+    Runner::from_config(config, &song)
 }

@@ -638,3 +638,42 @@ fn sw_check_and_events() {
     assert_eq!((notes[1]["key"].as_u64(), notes[1]["time_seconds"].as_f64()), (Some(43), Some(0.5)));
     assert_eq!(events["length_seconds"], 1.0);
 }
+
+/// A patch with a runner: `noderack render` plays the song when the MIDI file's note starts it,
+/// transposed by the note, on the synth the runner drives; a broken song names its line.
+#[test]
+fn render_plays_a_runner_patch() {
+    let dir = scratch("runner-patch");
+    std::fs::create_dir_all(dir.join("songs")).unwrap();
+    write(&dir, "songs/riff.sw", b"track t() {\n    A4@/2 /2\n    A5@/2 /2\n}\nt()\n");
+    let patch = write(
+        &dir,
+        "runner.json",
+        br#"{ "format": "noderack-patch", "version": 1,
+  "nodes": [ { "id": "keys", "kind": "midi-in" },
+             { "id": "riff", "kind": "runner", "config": { "song": "songs/riff.sw" } },
+             { "id": "lead", "kind": "synth", "params": { "waveform": "sine" } },
+             { "id": "out", "kind": "output" } ],
+  "connections": [ { "from": "keys.events", "to": "riff.in" }, { "from": "riff.out", "to": "lead.events" },
+                   { "from": "lead.out", "to": "out.in" } ] }"#,
+    );
+    // Note 63 (a minor third above the root, 60) at 0, held a second.
+    let midi = write(&dir, "go.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 63, 127]), (960, [0x80, 63, 0])]));
+    let wav = dir.join("out.wav");
+    let out =
+        noderack(&["render", patch.to_str().unwrap(), "--midi", midi.to_str().unwrap(), "-o", wav.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let left = left_channel(&wav);
+    // A4 + 3 semitones = C5 (523 Hz) for the first quarter second, then C6 (A5 + 3).
+    let first = noderack_tests::peak_frequency_hz(&left[2_000..10_000], 48_000.0);
+    let second = noderack_tests::peak_frequency_hz(&left[14_000..22_000], 48_000.0);
+    assert!((first - 523.25).abs() < 12.0, "{first} Hz");
+    assert!((second - 1046.5).abs() < 24.0, "{second} Hz");
+
+    write(&dir, "songs/riff.sw", b"track t() {\n    A4 /2\n    Q4\n}\nt()\n");
+    let out =
+        noderack(&["render", patch.to_str().unwrap(), "--midi", midi.to_str().unwrap(), "-o", wav.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("riff.sw:3:5") && err.contains("`Q4` is neither a note nor a track call"), "{err}");
+}
