@@ -488,9 +488,7 @@ async fn time_tagged_osc_bundles_land_on_their_frames() {
     // Once the audio thread has run (its clock places time tags), two bundles for 400 ms and
     // 500 ms from now.
     let c = client();
-    while call(c.get(server.url("/status"))).await.1["frames"].as_u64().unwrap_or(0) < 4800 {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_frames(&c, &server, 4800).await;
     let now = std::time::SystemTime::now();
     for (ahead_ms, channel) in [(400, 1), (500, 2)] {
         let at = now + std::time::Duration::from_millis(ahead_ms);
@@ -503,10 +501,7 @@ async fn time_tagged_osc_bundles_land_on_their_frames() {
     osc.message("/sync", vec![Int(1)]);
     osc.wait_for("/synced", &mut Vec::new());
     // Until both have sounded (the engine is 600 ms further on).
-    let start = call(c.get(server.url("/status"))).await.1["frames"].as_u64().unwrap();
-    while call(c.get(server.url("/status"))).await.1["frames"].as_u64().unwrap() < start + 28_800 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_frames(&c, &server, 28_800).await;
     server.terminate();
     let played = noderack_tests::fixtures::wav_channels(&wav);
     let a = noderack_tests::analysis::first_onset(&played[0], 0.0).expect("the first note sounds");
