@@ -45,7 +45,19 @@ pub struct Subgraph {
 /// Samplers play at `sampler_gain_db` (library samples are normalised near full scale; the
 /// synth's voices already peak at -12 dBFS).
 pub fn preset_subgraph(graph: PresetGraph, first_id: NodeId, label: &str, sampler_gain_db: f32) -> Subgraph {
-    let mut b = Builder { next: first_id.0, edits: Vec::new(), connections: Vec::new(), sampler_gain_db };
+    preset_subgraph_tuned(graph, first_id, label, sampler_gain_db, 0.0)
+}
+
+/// As [`preset_subgraph`], every sampler and synth tuned by `tune_cents` (within the nodes'
+/// ±100 cents; a song at A4 = 432 Hz plays its presets 31.8 cents flat).
+pub fn preset_subgraph_tuned(
+    graph: PresetGraph,
+    first_id: NodeId,
+    label: &str,
+    sampler_gain_db: f32,
+    tune_cents: f32,
+) -> Subgraph {
+    let mut b = Builder { next: first_id.0, edits: Vec::new(), connections: Vec::new(), sampler_gain_db, tune_cents };
     let (events_in, audio_out) = b.graph(graph, label);
     let mut edits = b.edits;
     edits.extend(b.connections.into_iter().map(Edit::Connect));
@@ -110,6 +122,7 @@ struct Builder {
     edits: Vec<Edit>,
     connections: Vec<Connection>,
     sampler_gain_db: f32,
+    tune_cents: f32,
 }
 
 impl Builder {
@@ -130,10 +143,16 @@ impl Builder {
             PresetGraph::Sampler(instrument) => {
                 let voices = sampler::voices_for(&instrument);
                 let sampler = Sampler::new(Some(Arc::new(Bank::single(instrument))), voices);
-                let id = self.node(label, Arc::new(sampler), vec![(sampler::GAIN_DB, self.sampler_gain_db)]);
+                let mut params = vec![(sampler::GAIN_DB, self.sampler_gain_db)];
+                if self.tune_cents != 0.0 {
+                    params.push((sampler::TUNE_CENTS, self.tune_cents));
+                }
+                let params = clamped(&sampler, params);
+                let id = self.node(label, Arc::new(sampler), params);
                 (vec![PortRef::new(id, sampler::EVENTS_IN as u16)], PortRef::new(id, sampler::OUT as u16))
             }
-            PresetGraph::Synth(settings) => {
+            PresetGraph::Synth(mut settings) => {
+                settings.tune_cents += self.tune_cents;
                 let (synth, params) = synth_node(&settings);
                 let id = self.node(label, Arc::new(synth), params);
                 (vec![PortRef::new(id, synth::EVENTS_IN as u16)], PortRef::new(id, synth::OUT as u16))

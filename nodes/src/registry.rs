@@ -8,7 +8,7 @@ use noderack_graph::NodeDescription;
 use crate::channel_filter::ChannelFilter;
 use crate::key_split::KeySplit;
 use crate::mixer::Mixer;
-use crate::runner::Runner;
+use crate::runner::{load_song, ControlMap, InstrumentSource, MissingPresets, Runner, RunnerSettings, RunnerSong};
 use crate::sampler::Sampler;
 use crate::synth::Synth;
 use crate::transpose::Transpose;
@@ -64,7 +64,7 @@ pub const KINDS: &[KindInfo] = &[
     KindInfo { kind: Transpose::KIND, summary: "shifts notes by whole semitones", settings: &[] },
     KindInfo {
         kind: Runner::KIND,
-        summary: "plays a .sw song when a note starts it, transposed by the note (docs/SW_LANGUAGE.md)",
+        summary: "plays a .sw song when a note starts it, transposed by the note: its notes on `out`, its own instruments on `audio` (docs/SW_LANGUAGE.md)",
         settings: Runner::CONFIG_KEYS,
     },
 ];
@@ -128,17 +128,44 @@ impl NodeFactory for Registry {
     }
 }
 
-/// A runner of the song its `song` setting names (a `.sw` file, relative to the patch); without
-/// one, a runner with nothing to play (as a sampler without an instrument is silent).
-fn runner(config: &NodeConfig, context: &LoadContext) -> Result<Runner, ConfigError> {
-    let bad = |reason: String| ConfigError::BadValue { kind: Runner::KIND, key: "song".into(), reason };
+/// A runner of the song its `song` setting names (a `.sw` file, relative to the patch), its
+/// `controls` mapped and, unless `"instruments": false`, its own instruments loaded (presets
+/// from `library`, a folder relative to the patch or a URL; the public library by default).
+/// Without a song, a runner with nothing to play (as a sampler without an instrument is silent).
+fn runner(config: &NodeConfig, context: &mut LoadContext) -> Result<Runner, ConfigError> {
+    use noderack_presets::library::{LibraryClient, LibraryConfig, DEFAULT_LIBRARY_URL};
+    use noderack_presets::ConfigValue;
+
+    let bad = |key: &str, reason: String| ConfigError::BadValue { kind: Runner::KIND, key: key.into(), reason };
+    let settings = RunnerSettings::from_config(config)?;
+    let controls = ControlMap::from_config(config.get("controls"))?;
     let path = match config.get("song") {
-        Some(noderack_presets::ConfigValue::Text(path)) if !path.is_empty() => context.resolve(path),
-        Some(_) => return Err(bad("expected the path of a .sw file".into())),
-        None => return Runner::from_config(config, &noderack_presets::sw::Song::empty()),
+        Some(ConfigValue::Text(path)) if !path.is_empty() => context.resolve(path),
+        Some(_) => return Err(bad("song", "expected the path of a .sw file".into())),
+        None => return Ok(Runner::new(RunnerSong::new(&noderack_presets::sw::Song::empty()), settings, None)),
     };
-    let source = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let song = noderack_presets::sw::compile(&source, &path.display().to_string(), &Default::default())
-        .map_err(|e| bad(format!("\n{e}")))?;
-    Runner::from_config(config, &song)
+    let own_instruments = match config.get("instruments") {
+        None => true,
+        Some(ConfigValue::Bool(b)) => *b,
+        Some(_) => return Err(bad("instruments", "expected true or false".into())),
+    };
+    let library = match config.get("library") {
+        None => DEFAULT_LIBRARY_URL.to_string(),
+        Some(ConfigValue::Text(given)) if given.contains("://") => given.clone(),
+        Some(ConfigValue::Text(given)) if !given.is_empty() => context.resolve(given).display().to_string(),
+        Some(_) => return Err(bad("library", "expected a folder or a URL".into())),
+    };
+    let source = std::fs::read_to_string(&path).map_err(|e| bad("song", format!("{}: {e}", path.display())))?;
+    let client = || LibraryClient::new(&LibraryConfig::new(library.clone())).map_err(|e| format!("library: {e}"));
+    let mut warnings = Vec::new();
+    let instruments = own_instruments.then_some(InstrumentSource {
+        library: &client,
+        store: &mut context.store,
+        warnings: &mut warnings,
+        missing: MissingPresets::Refuse,
+    });
+    let (song, rack) = load_song(&source, &path.display().to_string(), &[], controls, instruments)
+        .map_err(|e| bad("song", format!("\n{e}")))?;
+    context.warn(warnings);
+    Ok(Runner::new(song, settings, rack))
 }

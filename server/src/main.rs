@@ -128,13 +128,24 @@ enum Command {
 
 /// WAV sample formats.
 #[derive(Copy, Clone, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// 32-bit float (exact, never clips).
     F32,
     /// 24-bit integer.
     S24,
     /// 16-bit integer.
     S16,
+}
+
+impl Format {
+    /// The WAV writer's format.
+    pub(crate) fn wav(self) -> noderack_host::WavFormat {
+        match self {
+            Format::F32 => noderack_host::WavFormat::F32,
+            Format::S24 => noderack_host::WavFormat::S24,
+            Format::S16 => noderack_host::WavFormat::S16,
+        }
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -194,11 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tail,
             format,
         } => {
-            let format = match format {
-                Format::F32 => noderack_host::WavFormat::F32,
-                Format::S24 => noderack_host::WavFormat::S24,
-                Format::S16 => noderack_host::WavFormat::S16,
-            };
+            let format = format.wav();
             let source = match (patch, sfz, soundfont, preset) {
                 (Some(patch), ..) => render::Source::Patch(patch),
                 (None, Some(sfz), ..) => render::Source::Sfz(sfz),

@@ -677,3 +677,87 @@ fn render_plays_a_runner_patch() {
     let err = text(&out.stderr);
     assert!(err.contains("riff.sw:3:5") && err.contains("`Q4` is neither a note nor a track call"), "{err}");
 }
+
+/// `noderack sw render` plays a song through its own instruments: a library preset (a sine
+/// sampler from a tiny library written here, 1 kHz at its root key C2) for a second, then an oscillator playing A3
+/// (220 Hz), at the song's tempo; the file lasts the song plus the release. A preset the library lacks is refused with the closest names, or played on the
+/// default instrument with `--allow-missing`.
+#[test]
+fn sw_render_plays_a_song_through_its_own_instruments() {
+    let dir = scratch("sw-render");
+    noderack_tests::tiny_library::TinyLibrary::write(&dir.join("library"), 96_000);
+    let song = "const beep = loadPreset(\"Other/Beep\")\nconst sub = Oscillator({type: 'sine', release: 0.1})\ntrack.beatsPerMinute = 60\ntrack.instrument = beep\nC2@1 /1\ntrack.instrument = sub\nA3@1 /1\n";
+    let file = write(&dir, "song.sw", song.as_bytes());
+    let wav = dir.join("song.wav");
+    let library = dir.join("library");
+    let render = |extra: &[&str]| {
+        let mut args = vec!["sw", "render", file.to_str().unwrap(), "-o", wav.to_str().unwrap()];
+        args.extend(["--library", library.to_str().unwrap()]);
+        args.extend(extra);
+        noderack(&args)
+    };
+    let out = render(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let left = left_channel(&wav);
+    let (first, second) = (
+        noderack_tests::peak_frequency_hz(&left[4_000..44_000], 48_000.0),
+        noderack_tests::peak_frequency_hz(&left[52_000..92_000], 48_000.0),
+    );
+    // The sample's 800-frame loop at 22.05 kHz repeats every 27.56 Hz: the tone is its 36th
+    // harmonic, 992.25 Hz.
+    assert!((first - 992.25).abs() < 2.0, "the preset: {first} Hz");
+    assert!((second - 220.0).abs() < 1.0, "the oscillator: {second} Hz");
+    assert!(noderack_tests::first_onset(&left, 1e-3).unwrap() < 480, "starts at once");
+    assert!((96_000..96_000 + 48_000).contains(&left.len()), "two seconds and a release: {} frames", left.len());
+
+    write(&dir, "song.sw", song.replace("Other/Beep", "Other/Bleep").as_bytes());
+    let out = render(&[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("song.sw:1:") && err.contains("\"Other/Beep\""), "{err}");
+    let out = render(&["--allow-missing"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("loadPreset(\"Other/Bleep\")") && err.contains("default instrument"), "{err}");
+    let left = left_channel(&wav);
+    assert!(noderack_tests::rms(&left[4_000..44_000]) > 0.01, "the missing preset's notes play on the default");
+}
+
+/// Every shared song renders: non-silent from its first beat, as long as its last note plus
+/// at most the longest tail. `rock-beat.sw` asks for presets the public library does not have
+/// and renders with `--allow-missing`, naming them. Skips without the shared data.
+#[test]
+fn sw_render_plays_every_shared_song() {
+    let Some(data) = noderack_tests::testdata_dir() else { return };
+    let library = data.join("songwalker-library");
+    let dir = scratch("sw-shared");
+    let mut songs: Vec<PathBuf> =
+        std::fs::read_dir(data.join("songwalker-songs")).unwrap().map(|e| e.unwrap().path()).collect();
+    songs.sort();
+    assert_eq!(songs.len(), 5);
+    for song in songs {
+        let name = song.file_stem().unwrap().to_str().unwrap().to_string();
+        let wav = dir.join(format!("{name}.wav"));
+        let mut args = vec!["sw", "render", song.to_str().unwrap(), "-o", wav.to_str().unwrap()];
+        args.extend(["--library", library.to_str().unwrap()]);
+        if name == "rock-beat" {
+            args.push("--allow-missing");
+        }
+        let out = noderack(&args);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        if name == "rock-beat" {
+            let err = text(&out.stderr);
+            assert!(err.contains("FluidR3_GM/Standard") && err.contains("FluidR3_GM/Fingered Bass"), "{err}");
+        }
+        let source = std::fs::read_to_string(&song).unwrap();
+        let compiled = noderack_presets::sw::compile(&source, &name, &Default::default()).unwrap();
+        let last_gate = compiled.notes.iter().map(|n| n.time_beats + n.gate_beats).fold(0.0, f64::max);
+        let song_frames = (compiled.seconds_at(compiled.length_beats.max(last_gate)) * 48_000.0).round() as usize;
+        let channels = noderack_tests::fixtures::wav_channels(&wav);
+        let left = &channels[0];
+        assert!(left.len() >= song_frames && left.len() <= song_frames + 30 * 48_000, "{name}: {} frames", left.len());
+        assert!(noderack_tests::rms(&left[..song_frames]) > 0.005, "{name} is silent");
+        assert!(noderack_tests::first_onset(left, 1e-3).unwrap() < 4_800, "{name} starts late");
+        assert!(left.iter().all(|s| s.is_finite() && s.abs() < 1.0), "{name} clips");
+    }
+}

@@ -274,3 +274,22 @@ proptest! {
         prop_assert_eq!(song.length_beats, at);
     }
 }
+
+/// Song parameters: top-level `const`s holding numbers, readable as a velocity (`*accent`) or a
+/// loop bound (`i < bars`), listed with their values, and replaced by `CompileOptions::set`.
+#[test]
+fn song_parameters_are_listed_and_can_be_set() {
+    let source = "const accent = 0.5\nconst bars = 2\ntrack t() {\n for (let i = 0; i < bars; i++) {\n  C4*accent /1\n }\n}\nt()\nD4 *accent /1\n";
+    let song = ours(source);
+    let names: Vec<(&str, f64)> = song.parameters.iter().map(|p| (p.name.as_str(), p.default)).collect();
+    assert_eq!(names, vec![("accent", 0.5), ("bars", 2.0)]);
+    assert_eq!(song.notes.len(), 3, "two bars of C4 and one D4");
+    assert!(song.notes.iter().all(|n| (n.velocity - 0.5).abs() < 1e-6));
+    let set = [("bars", 4.0), ("accent", 100.0)];
+    let changed = sw::compile(source, "t.sw", &CompileOptions { set: &set, ..Default::default() }).unwrap();
+    assert_eq!(changed.notes.iter().filter(|n| n.key == 60).count(), 4);
+    assert!(changed.notes.iter().all(|n| (n.velocity - 100.0 / 127.0).abs() < 1e-6), "*100 is out of 127");
+    // A name bound inside a track is not a song parameter, and `set` does not reach it.
+    let inner = ours("track t() {\n const hidden = 3\n C4 /1\n}\nt()\n");
+    assert!(inner.parameters.is_empty());
+}

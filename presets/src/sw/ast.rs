@@ -40,8 +40,8 @@ pub enum Expr {
 /// `*velocity @gate` after a note, chord or track call.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Modifiers {
-    /// `*0.8` or `*100`.
-    pub velocity: Option<(f64, Range<usize>)>,
+    /// `*0.8`, `*100` or `*accent` (a name holding a number).
+    pub velocity: Option<(Amount, Range<usize>)>,
     /// `@/8`, `@2`, `@1/8`.
     pub gate: Option<Duration>,
 }
@@ -131,8 +131,65 @@ pub enum Stmt {
     /// `for (let i = a; i < b; i++) { body }`.
     For {
         /// How many times the body runs.
-        count: usize,
+        count: LoopCount,
         /// The body.
         body: Vec<Stmt>,
     },
+}
+
+/// A number as written: a literal, or a name that holds one (a song parameter a runner's
+/// controller can set).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Amount {
+    /// `0.8`.
+    Number(f64),
+    /// `accent`.
+    Name(String),
+}
+
+/// How many times a `for` loop runs: counted when parsed, or when compiled if its bound is a
+/// name (`i < bars`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoopCount {
+    /// Known from the header alone.
+    Fixed(usize),
+    /// The header with a named bound.
+    Named {
+        /// The loop variable's start.
+        from: f64,
+        /// `<`, `<=`, `>`, `>=` or `!=`.
+        comparison: &'static str,
+        /// The bound's name.
+        bound: String,
+        /// Where the bound is written.
+        bound_span: Range<usize>,
+        /// Added to the variable after each pass.
+        increment: f64,
+        /// The header, for errors.
+        span: Range<usize>,
+    },
+}
+
+/// Most passes of one loop.
+pub const MAX_LOOP: usize = 10_000;
+
+/// How many passes `for (i = from; i COMPARISON bound; i += increment)` makes; `None` above
+/// [`MAX_LOOP`].
+pub fn loop_passes(from: f64, comparison: &str, bound: f64, increment: f64) -> Option<usize> {
+    let holds = |i: f64| match comparison {
+        "<" => i < bound,
+        "<=" => i <= bound,
+        ">" => i > bound,
+        ">=" => i >= bound,
+        _ => i != bound,
+    };
+    let (mut count, mut i) = (0usize, from);
+    while holds(i) {
+        count += 1;
+        if count > MAX_LOOP {
+            return None;
+        }
+        i += increment;
+    }
+    Some(count)
 }

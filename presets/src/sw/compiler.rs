@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::ast::{Duration, Expr, Modifiers, Stmt};
+use super::ast::{loop_passes, Amount, Duration, Expr, LoopCount, Modifiers, Stmt, MAX_LOOP};
 use super::diagnostic::SwError;
 use super::song::{
-    CallTiming, CompileOptions, CompositeMode, EndMode, InstrumentDef, OscillatorDef, Song, SongNote, TempoChange,
+    CallTiming, CompileOptions, CompositeMode, EndMode, InstrumentDef, OscillatorDef, Song, SongNote, SongParameter,
+    TempoChange,
 };
 
 /// Most notes a song may produce.
@@ -143,6 +144,29 @@ impl<'a> Compiler<'a> {
         Ok(if value <= 1.0 { value } else { value / 127.0 })
     }
 
+    /// The number `amount` stands for.
+    fn amount(&self, amount: &Amount, span: &Range<usize>, scope: &Scope) -> Result<f64, SwError> {
+        match amount {
+            Amount::Number(n) => Ok(*n),
+            Amount::Name(name) => self.number_named(name, span, scope),
+        }
+    }
+
+    /// The number the name `name` holds.
+    fn number_named(&self, name: &str, span: &Range<usize>, scope: &Scope) -> Result<f64, SwError> {
+        match scope.names.get(name) {
+            Some(Value::Number(n)) => Ok(*n),
+            Some(other) => Err(SwError::new(span.clone(), format!("`{name}` is {}, not a number", other.describe()))),
+            None => {
+                let mut error = SwError::new(span.clone(), format!("nothing is called `{name}` here"));
+                if let Some(close) = closest(name, scope.names.keys().map(String::as_str)) {
+                    error = error.hint(format!("did you mean `{close}`?"));
+                }
+                Err(error)
+            }
+        }
+    }
+
     fn advance(&mut self, scope: &mut Scope, beats: f64) {
         scope.cursor += beats;
         if scope.cursor.is_finite() && scope.cursor > self.song.length_beats {
@@ -213,13 +237,30 @@ impl<'a> Compiler<'a> {
                 Ok(())
             }
             Stmt::For { count, body } => {
-                for _ in 0..*count {
+                let count = match count {
+                    LoopCount::Fixed(n) => *n,
+                    LoopCount::Named { from, comparison, bound, bound_span, increment, span } => {
+                        let bound = self.number_named(bound, bound_span, scope)?;
+                        loop_passes(*from, comparison, bound, *increment).ok_or_else(|| {
+                            SwError::new(span.clone(), format!("this loop runs more than {MAX_LOOP} times"))
+                        })?
+                    }
+                };
+                for _ in 0..count {
                     self.block(body, scope)?;
                 }
                 Ok(())
             }
             Stmt::Const { name, value, span } => {
-                let value = self.evaluate(value, span, scope)?;
+                let mut value = self.evaluate(value, span, scope)?;
+                if let (0, Value::Number(default)) = (scope.depth, &value) {
+                    if !self.song.parameters.iter().any(|p| p.name == *name) {
+                        self.song.parameters.push(SongParameter { name: name.clone(), default: *default });
+                    }
+                    if let Some(&(_, set)) = self.options.set.iter().find(|(n, _)| n == name) {
+                        value = Value::Number(set);
+                    }
+                }
                 scope.names.insert(name.clone(), value);
                 Ok(())
             }
@@ -237,7 +278,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<(f64, f64), SwError> {
         let (outer_velocity, outer_gate) = outer.unwrap_or((DEFAULT_VELOCITY / 127.0, scope.default_beats));
         let velocity = match &modifiers.velocity {
-            Some((v, span)) => Self::velocity(*v, span)?,
+            Some((v, span)) => Self::velocity(self.amount(v, span, scope)?, span)?,
             None => outer_velocity,
         };
         let gate = modifiers.gate.as_ref().map_or(outer_gate, |g| self.beats(g, scope));
@@ -278,7 +319,7 @@ impl<'a> Compiler<'a> {
             child.names.insert(param.clone(), value);
         }
         if let Some((v, v_span)) = &modifiers.velocity {
-            child.velocity_scale *= Self::velocity(*v, v_span)?;
+            child.velocity_scale *= Self::velocity(self.amount(v, v_span, scope)?, v_span)?;
         }
         let start = scope.cursor;
         if let Some(length) = &modifiers.gate {

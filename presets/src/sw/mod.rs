@@ -14,7 +14,7 @@ pub mod song;
 pub use diagnostic::{SwError, SwErrors};
 pub use song::{
     CallTiming, CompileOptions, CompositeMode, EndMode, InstrumentDef, OscillatorDef, PresetCheck, Song, SongNote,
-    TempoChange,
+    SongParameter, TempoChange,
 };
 
 /// Compiles `source` (named `file` in errors).

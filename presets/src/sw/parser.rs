@@ -4,14 +4,12 @@
 
 use std::ops::Range;
 
-use super::ast::{ChordNote, Duration, Expr, Modifiers, Stmt};
+use super::ast::{loop_passes, Amount, ChordNote, Duration, Expr, LoopCount, Modifiers, Stmt, MAX_LOOP};
 use super::diagnostic::SwError;
 use super::lexer::{Spanned, Token};
 
 /// Deepest nesting of blocks and expressions.
 const MAX_DEPTH: usize = 64;
-/// Most iterations one `for` loop may have.
-pub const MAX_LOOP: usize = 10_000;
 
 /// Parses a whole source.
 pub fn parse(tokens: &[Spanned]) -> Result<Vec<Stmt>, SwError> {
@@ -260,7 +258,10 @@ impl Parser<'_> {
             Token::Punct(p @ ("<" | "<=" | ">" | ">=" | "!=")) => p,
             _ => return Err(bad(header_start)),
         };
-        let bound = self.signed_number().map_err(|_| bad(header_start.clone()))?;
+        let bound = match self.peek().clone() {
+            Token::Ident(name) if name != var => Err((name, self.bump().span)),
+            _ => Ok(self.signed_number().map_err(|_| bad(header_start.clone()))?),
+        };
         self.expect(";", "after the loop's condition").map_err(|_| bad(header_start.clone()))?;
         let increment = match (self.peek().clone(), self.peek_at(1).clone()) {
             (Token::Punct("++"), Token::Ident(v)) | (Token::Ident(v), Token::Punct("++")) if v == var => {
@@ -290,22 +291,15 @@ impl Parser<'_> {
             return Err(bad(header_start));
         }
         let header = start.start..self.previous_end();
-        let mut count = 0usize;
-        let mut i = from;
-        let holds = |i: f64| match comparison {
-            "<" => i < bound,
-            "<=" => i <= bound,
-            ">" => i > bound,
-            ">=" => i >= bound,
-            _ => i != bound,
-        };
-        while holds(i) {
-            count += 1;
-            if count > MAX_LOOP {
-                return Err(SwError::new(header, format!("this loop runs more than {MAX_LOOP} times")));
+        let count = match bound {
+            Ok(bound) => LoopCount::Fixed(
+                loop_passes(from, comparison, bound, increment)
+                    .ok_or_else(|| SwError::new(header, format!("this loop runs more than {MAX_LOOP} times")))?,
+            ),
+            Err((bound, bound_span)) => {
+                LoopCount::Named { from, comparison, bound, bound_span, increment, span: header }
             }
-            i += increment;
-        }
+        };
         self.skip_newlines();
         self.expect("{", "to open the loop's body")?;
         let body = self.block(false)?;
@@ -360,7 +354,13 @@ impl Parser<'_> {
         loop {
             if self.is("*") {
                 let star = self.bump().span;
-                let (value, span) = self.number("a velocity after `*`")?;
+                let (value, span) = match self.peek().clone() {
+                    Token::Ident(name) => (Amount::Name(name), self.bump().span),
+                    _ => {
+                        let (n, span) = self.number("a velocity after `*`")?;
+                        (Amount::Number(n), span)
+                    }
+                };
                 modifiers.velocity = Some((value, star.start..span.end));
             } else if self.eat("@") {
                 modifiers.gate = Some(self.duration()?);

@@ -18,6 +18,18 @@ pub struct Song {
     pub length_beats: f64,
     /// How a renderer decides the song's end.
     pub end_mode: EndMode,
+    /// Top-level `const`s holding numbers, in source order: what a runner's controllers and
+    /// `--set` may change ([`CompileOptions::set`]).
+    pub parameters: Vec<SongParameter>,
+}
+
+/// A top-level `const NAME = number`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SongParameter {
+    /// Its name.
+    pub name: String,
+    /// The value the song gives it.
+    pub default: f64,
 }
 
 impl Song {
@@ -29,6 +41,7 @@ impl Song {
             tempo: Vec::new(),
             length_beats: 0.0,
             end_mode: EndMode::Tail,
+            parameters: Vec::new(),
         }
     }
 
@@ -179,4 +192,6 @@ pub struct CompileOptions<'a> {
     pub calls: CallTiming,
     /// Where preset names are checked (not checked without one).
     pub presets: Option<&'a dyn PresetCheck>,
+    /// Values for song parameters (top-level `const`s holding numbers), replacing the song's.
+    pub set: &'a [(&'a str, f64)],
 }
