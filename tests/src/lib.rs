@@ -15,6 +15,7 @@ pub mod library;
 pub mod midi;
 pub mod rig;
 pub mod sf2_builder;
+pub mod sw_fuzz;
 pub mod tiny_library;
 pub mod tone;
 

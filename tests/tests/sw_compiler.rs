@@ -293,3 +293,30 @@ fn song_parameters_are_listed_and_can_be_set() {
     let inner = ours("track t() {\n const hidden = 3\n C4 /1\n}\nt()\n");
     assert!(inner.parameters.is_empty());
 }
+
+/// The stable-Rust fuzz harness (`noderack_tests::sw_fuzz`, also the `sw-fuzz` binary for long
+/// runs): 30 000 inputs grown from the shared songs and the golden sources by mutation and
+/// generation, each compiling or failing cleanly. Its oracle refuses what it must.
+#[test]
+fn the_fuzz_harness_finds_nothing() {
+    use noderack_tests::sw_fuzz::{run, sane, seeds, Rng};
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/sw");
+    let shared = testdata_dir().map(|d| d.join("songwalker-songs"));
+    let mut dirs = vec![golden.as_path()];
+    dirs.extend(shared.as_deref());
+    let mut rng = Rng::new(12);
+    let corpus = seeds(&dirs, &mut rng);
+    assert!(corpus.len() > 20, "the seeds were read");
+    let report = run(corpus, &mut rng, 30_000, None, None);
+    assert_eq!(report.inputs, 30_000);
+    assert!(report.outcomes > 20, "the inputs reach many outcomes: {report:?}");
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+
+    let mut bad = ours("C4 /1\nD4 /1\n");
+    assert!(sane(&bad).is_ok());
+    bad.notes[1].time_beats = f64::NAN;
+    assert!(sane(&bad).is_err(), "a time that is not a number is caught");
+    bad.notes[1].time_beats = 0.5;
+    bad.notes[0].time_beats = 0.75;
+    assert!(sane(&bad).is_err(), "notes out of order are caught");
+}

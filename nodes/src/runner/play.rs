@@ -9,6 +9,9 @@ use super::rack::Rack;
 use super::song::{PlannedNote, RunnerSong};
 use super::{Quantize, Release, RunnerSettings, AUDIO, IN, OUT};
 
+/// Most notes a runner keeps sounding at once, over all its instances (more end at once).
+const MAX_SOUNDING: usize = 4096;
+
 /// One playing of the song. Its position maps to frames through an anchor: song time
 /// `anchor_units` (counted from the first pass's start) falls on engine frame `anchor_frame`,
 /// and `frames_per_unit` frames follow per unit; the anchor moves when the tempo does.
@@ -122,7 +125,7 @@ impl RunnerProcessor {
         config: &ProcessConfig,
         rack: Option<Box<Rack>>,
     ) -> Self {
-        let sounding = (song.polyphony.max(1) * settings.instances).max(16);
+        let sounding = (song.polyphony.max(1) * settings.instances).clamp(16, MAX_SOUNDING);
         Self {
             steps: vec![None; song.controls.len()],
             song,

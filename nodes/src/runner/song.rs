@@ -2,6 +2,9 @@
 //! version per combination of controller steps, and the groups of notes each hosted
 //! instrument plays.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use noderack_presets::sw::Song;
 use noderack_presets::{ConfigError, ConfigValue};
 
@@ -219,10 +222,14 @@ impl RunnerSong {
                         }
                     })
                     .collect();
-                let mut ends: Vec<f64> = Vec::new();
+                // Ends of the notes sounding, soonest first (times are finite and not negative,
+                // so their bits sort as they do).
+                let mut ends: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
                 for n in &notes {
-                    ends.retain(|e| *e > n.start);
-                    ends.push(n.end);
+                    while ends.peek().is_some_and(|e| f64::from_bits(e.0) <= n.start) {
+                        ends.pop();
+                    }
+                    ends.push(Reverse(n.end.max(0.0).to_bits()));
                     polyphony = polyphony.max(ends.len());
                 }
                 Variant { notes, length: time(version.length_beats) }

@@ -134,6 +134,8 @@ pub enum Stmt {
         count: LoopCount,
         /// The body.
         body: Vec<Stmt>,
+        /// The header.
+        span: Range<usize>,
     },
 }
 

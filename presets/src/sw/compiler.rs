@@ -2,18 +2,20 @@
 //! and tuning, the tempo map, the instruments the song defines, its length and end mode.
 //! Track calls run beside their caller; `for` loops repeat; every size is bounded.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use super::ast::{loop_passes, Amount, Duration, Expr, LoopCount, Modifiers, Stmt, MAX_LOOP};
 use super::diagnostic::SwError;
 use super::song::{
     CallTiming, CompileOptions, CompositeMode, EndMode, InstrumentDef, OscillatorDef, Song, SongNote, SongParameter,
-    TempoChange,
 };
 
 /// Most notes a song may produce.
 pub const MAX_NOTES: usize = 1_000_000;
+/// Most statements (and loop passes) compiling one song may execute: bounds the work of loops
+/// inside loops, which the per-loop limit alone does not.
+pub const MAX_STEPS: usize = 5_000_000;
 /// Deepest chain of track calls.
 const MAX_CALL_DEPTH: usize = 64;
 /// The velocity of a note that gives none (of 127).
@@ -66,13 +68,24 @@ struct Compiler<'a> {
     song: Song,
     /// Preset names already defined, by name.
     presets: HashMap<String, usize>,
+    /// Loop passes and statements run so far (see [`MAX_STEPS`]).
+    steps: usize,
+    /// Tempo changes by the bits of their time in beats.
+    tempo: BTreeMap<u64, f64>,
     errors: Vec<SwError>,
 }
 
 /// Compiles `program` with `options`.
 pub fn compile(program: &[Stmt], options: &CompileOptions<'_>) -> Result<Song, Vec<SwError>> {
-    let mut compiler =
-        Compiler { options, tracks: HashMap::new(), song: Song::empty(), presets: HashMap::new(), errors: Vec::new() };
+    let mut compiler = Compiler {
+        options,
+        tracks: HashMap::new(),
+        song: Song::empty(),
+        presets: HashMap::new(),
+        steps: 0,
+        tempo: BTreeMap::new(),
+        errors: Vec::new(),
+    };
     for stmt in program {
         if let Stmt::TrackDef { name, params, body, span } = stmt {
             if compiler.tracks.contains_key(name) {
@@ -97,9 +110,9 @@ pub fn compile(program: &[Stmt], options: &CompileOptions<'_>) -> Result<Song, V
     if !compiler.errors.is_empty() {
         return Err(compiler.errors);
     }
-    let mut song = compiler.song;
+    let mut song = std::mem::replace(&mut compiler.song, Song::empty());
     song.notes.sort_by(|a, b| a.time_beats.total_cmp(&b.time_beats));
-    song.tempo.sort_by(|a, b| a.time_beats.total_cmp(&b.time_beats));
+    song.set_tempo(compiler.tempo.into_iter().map(|(time, bpm)| (f64::from_bits(time), bpm)));
     Ok(song)
 }
 
@@ -236,7 +249,7 @@ impl<'a> Compiler<'a> {
                 self.advance(scope, beats);
                 Ok(())
             }
-            Stmt::For { count, body } => {
+            Stmt::For { count, body, span } => {
                 let count = match count {
                     LoopCount::Fixed(n) => *n,
                     LoopCount::Named { from, comparison, bound, bound_span, increment, span } => {
@@ -247,6 +260,15 @@ impl<'a> Compiler<'a> {
                     }
                 };
                 for _ in 0..count {
+                    // Loops inside loops multiply: every pass counts, empty or not.
+                    self.steps += body.len().max(1);
+                    if self.steps > MAX_STEPS {
+                        return Err(SwError::new(
+                            span.clone(),
+                            format!("the song takes more than {MAX_STEPS} steps to compile"),
+                        )
+                        .hint("loops inside loops multiply: lower their counts"));
+                    }
                     self.block(body, scope)?;
                 }
                 Ok(())
@@ -375,8 +397,9 @@ impl<'a> Compiler<'a> {
             "track.noteLength" | "track.duration" => scope.default_beats = number("a note length", 1e-6..1e6)?,
             "track.beatsPerMinute" => {
                 let bpm = number("the tempo", 1.0..10_000.0)?;
-                self.song.tempo.retain(|t| t.time_beats != scope.cursor);
-                self.song.tempo.push(TempoChange { time_beats: scope.cursor, bpm });
+                // Keyed by the time's bits (times are finite and not negative, so the bits sort as
+                // the times do); a later change at the same beat replaces the earlier.
+                self.tempo.insert(scope.cursor.to_bits(), bpm);
             }
             "track.tuningPitch" | "track.a4Frequency" => scope.tuning_hz = number("the tuning pitch", 1.0..100_000.0)?,
             "song.endMode" => {

@@ -291,20 +291,20 @@ impl Parser<'_> {
             return Err(bad(header_start));
         }
         let header = start.start..self.previous_end();
-        let count = match bound {
-            Ok(bound) => LoopCount::Fixed(
-                loop_passes(from, comparison, bound, increment)
-                    .ok_or_else(|| SwError::new(header, format!("this loop runs more than {MAX_LOOP} times")))?,
-            ),
-            Err((bound, bound_span)) => {
-                LoopCount::Named { from, comparison, bound, bound_span, increment, span: header }
-            }
-        };
+        let count =
+            match bound {
+                Ok(bound) => LoopCount::Fixed(loop_passes(from, comparison, bound, increment).ok_or_else(|| {
+                    SwError::new(header.clone(), format!("this loop runs more than {MAX_LOOP} times"))
+                })?),
+                Err((bound, bound_span)) => {
+                    LoopCount::Named { from, comparison, bound, bound_span, increment, span: header.clone() }
+                }
+            };
         self.skip_newlines();
         self.expect("{", "to open the loop's body")?;
         let body = self.block(false)?;
         self.expect("}", "to close the loop's body")?;
-        Ok(Stmt::For { count, body })
+        Ok(Stmt::For { count, body, span: header })
     }
 
     fn eat_const(&mut self) {

@@ -47,18 +47,32 @@ impl Song {
 
     /// The tempo at `beats` (BPM).
     pub fn bpm_at(&self, beats: f64) -> f64 {
-        self.tempo.iter().take_while(|t| t.time_beats <= beats).last().map_or(DEFAULT_BPM, |t| t.bpm)
+        self.change_at(beats).map_or(DEFAULT_BPM, |t| t.bpm)
     }
 
     /// Seconds from the start to `beats`, through the tempo map.
     pub fn seconds_at(&self, beats: f64) -> f64 {
-        let (mut seconds, mut at, mut bpm) = (0.0, 0.0, DEFAULT_BPM);
-        for change in self.tempo.iter().take_while(|t| t.time_beats <= beats) {
-            seconds += (change.time_beats - at) * 60.0 / bpm;
-            at = change.time_beats;
-            bpm = change.bpm;
+        match self.change_at(beats) {
+            Some(t) => t.seconds + (beats - t.time_beats) * 60.0 / t.bpm,
+            None => beats * 60.0 / DEFAULT_BPM,
         }
-        seconds + (beats - at) * 60.0 / bpm
+    }
+
+    /// The last tempo change at or before `beats`.
+    fn change_at(&self, beats: f64) -> Option<&TempoChange> {
+        let after = self.tempo.partition_point(|t| t.time_beats <= beats);
+        after.checked_sub(1).map(|i| &self.tempo[i])
+    }
+
+    /// Sets the tempo map from `(beats, bpm)` changes in time order.
+    pub fn set_tempo(&mut self, changes: impl IntoIterator<Item = (f64, f64)>) {
+        self.tempo.clear();
+        let (mut seconds, mut at, mut bpm) = (0.0, 0.0, DEFAULT_BPM);
+        for (time_beats, new_bpm) in changes {
+            seconds += (time_beats - at) * 60.0 / bpm;
+            (at, bpm) = (time_beats, new_bpm);
+            self.tempo.push(TempoChange { time_beats, bpm, seconds });
+        }
     }
 }
 
@@ -91,6 +105,8 @@ pub struct TempoChange {
     pub time_beats: f64,
     /// Beats per minute.
     pub bpm: f64,
+    /// Seconds from the start of the song to this change.
+    pub seconds: f64,
 }
 
 /// An instrument a song defines.
