@@ -1,6 +1,7 @@
 //! Self-contained patch bundles: one file holding a patch and every file its instruments read
 //! (an SFZ file with its includes and samples, an SF2 bank, a library preset with the indexes
-//! that find it and its samples), each stored once under its SHA-256.
+//! that find it and its samples) and every song its runners play (with the library presets the
+//! song loads), each stored once under its SHA-256.
 //!
 //! The bundle's id is the SHA-256 of its manifest, and the manifest names every file by its
 //! hash, so the id covers every byte: a bundle fetched by id is verified by reading it. A bundle
@@ -56,6 +57,14 @@ pub enum BundleError {
         /// The file or URL read.
         source_name: String,
         /// What is wrong.
+        message: String,
+    },
+    /// A runner's song could not be gathered (the file missing or broken, a preset not found).
+    #[error("node \"{node}\": song: {message}")]
+    Song {
+        /// The node's id.
+        node: String,
+        /// What went wrong.
         message: String,
     },
     /// A node's instrument could not be gathered (a file missing, a preset not found).
@@ -183,6 +192,15 @@ impl Bundle {
             .ok_or_else(|| BundleError::Patch("it has no `nodes` list".into()))?;
         for (index, node) in nodes.iter_mut().enumerate() {
             let id = node.get("id").and_then(Value::as_str).unwrap_or("?").to_string();
+            if let Some(config) = node.get_mut("config").filter(|c| c.get("song").is_some()) {
+                let prefix = format!("songs/{index}");
+                let failed = |message: String| BundleError::Song { node: id.clone(), message };
+                for (path, bytes) in gather_song(config, folder, &prefix).map_err(failed)? {
+                    let hash = ContentHash::of(&bytes);
+                    files.insert(format!("{prefix}/{path}"), hash.clone());
+                    blobs.insert(hash, bytes);
+                }
+            }
             let Some(instrument) = node.pointer_mut("/config/instrument") else { continue };
             let failed = |message: String| BundleError::Instrument { node: id.clone(), message };
             let prefix = format!("instruments/{index}");
@@ -238,7 +256,9 @@ impl Bundle {
         if let Some(patch) = patch {
             manifest.patch = patch;
         }
-        check_references(&manifest).map_err(|message| BundleError::Invalid { source_name: "fork".into(), message })?;
+        let invalid = |message| BundleError::Invalid { source_name: "fork".into(), message };
+        check_references(&manifest).map_err(invalid)?;
+        check_songs(&manifest, &self.blobs).map_err(invalid)?;
         Ok(Bundle::new(manifest, self.blobs.clone()))
     }
 
@@ -304,6 +324,7 @@ impl Bundle {
         if let Some((path, hash)) = manifest.files.iter().find(|(_, h)| !blobs.contains_key(*h)) {
             return Err(bad(format!("file {path:?}: its content ({hash}) is missing")));
         }
+        check_songs(&manifest, &blobs).map_err(bad)?;
         Ok(Bundle::new(manifest, blobs))
     }
 
@@ -461,6 +482,91 @@ fn check_references(manifest: &Manifest) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Every runner's `song` is a file of the bundle, and a runner that plays its song's own
+/// instruments finds the presets the song loads in a library folder of the bundle (its
+/// `library`), never in a library outside it.
+fn check_songs(manifest: &Manifest, blobs: &BTreeMap<ContentHash, Vec<u8>>) -> Result<(), String> {
+    let nodes = manifest.patch.get("nodes").and_then(Value::as_array).ok_or("patch: it has no `nodes` list")?;
+    for (index, node) in nodes.iter().enumerate() {
+        let Some(config) = node.get("config").filter(|c| c.get("song").is_some()) else { continue };
+        let at = |field: &str| format!("patch: nodes[{index}].config.{field}");
+        let Some(Value::String(song)) = config.get("song") else {
+            return Err(format!("{}: not a path inside the bundle", at("song")));
+        };
+        let Some(bytes) = manifest.files.get(song).and_then(|hash| blobs.get(hash)) else {
+            return Err(format!("{}: {song:?} is not a file of the bundle", at("song")));
+        };
+        if config.get("instruments") == Some(&Value::Bool(false)) {
+            continue;
+        }
+        match config.get("library") {
+            Some(Value::String(library)) if RemotePath::parse(library).is_ok() => {
+                if !manifest.files.contains_key(&format!("{library}/index.json")) {
+                    return Err(format!("{}: {library:?} is not a library folder of the bundle", at("library")));
+                }
+            }
+            Some(other) => return Err(format!("{}: {other} is not a path inside the bundle", at("library"))),
+            None => {
+                let source = String::from_utf8_lossy(bytes);
+                if !song_presets(&source, song).map_err(|e| format!("{}: {e}", at("song")))?.is_empty() {
+                    return Err(format!(
+                        "{}: the song loads presets, and no library folder of the bundle holds them",
+                        at("library")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The presets the song `source` loads.
+fn song_presets(source: &str, file: &str) -> Result<Vec<String>, String> {
+    let song = crate::sw::compile(source, file, &Default::default()).map_err(|e| e.to_string())?;
+    Ok(song
+        .instruments
+        .iter()
+        .filter_map(|i| match i {
+            crate::sw::InstrumentDef::Preset { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The files a runner's song needs (the song, and the library files of the presets it loads
+/// when the runner plays its own instruments), by path relative to the folder `prefix` will
+/// hold; `config` is rewritten to point there.
+fn gather_song(config: &mut Value, folder: &Path, prefix: &str) -> Result<Vec<BundleFile>, String> {
+    let Some(Value::String(song)) = config.get("song") else { return Err("expected the path of a .sw file".into()) };
+    let path = LoadContext::new(folder).resolve(song);
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path.file_name().ok_or_else(|| format!("{} names no file", path.display()))?;
+    let name = bundle_path(Path::new(name))?;
+    let presets = song_presets(&String::from_utf8_lossy(&bytes), &path.display().to_string())?;
+    let mut files = vec![(name.clone(), bytes)];
+    config["song"] = json!(format!("{prefix}/{name}"));
+    let plays = config.get("instruments") != Some(&Value::Bool(false));
+    if plays && !presets.is_empty() {
+        let library = match config.get("library") {
+            None => crate::library::DEFAULT_LIBRARY_URL.to_string(),
+            Some(Value::String(given)) if given.contains("://") => given.clone(),
+            Some(Value::String(given)) => folder.join(given).display().to_string(),
+            Some(other) => return Err(format!("library: {other} is not a folder or a URL")),
+        };
+        let client = LibraryClient::new(&LibraryConfig::new(library)).map_err(|e| e.to_string())?;
+        for preset in &presets {
+            for (path, bytes) in client.files_of(preset).map_err(|e| format!("{preset}: {e}"))? {
+                let path = format!("library/{path}");
+                if !files.iter().any(|(p, _)| *p == path) {
+                    files.push((path, bytes));
+                }
+            }
+        }
+        config["library"] = json!(format!("{prefix}/library"));
+    }
+    Ok(files)
 }
 
 /// A file of a bundle: its path in the bundle and its content.

@@ -216,3 +216,56 @@ fn a_bundle_of_a_played_graph_keeps_its_id_through_a_round_trip() {
     assert_eq!(read.manifest(), bundle.manifest());
     assert_eq!(read.id(), bundle.id());
 }
+
+/// A runner's song travels in the bundle, with the library files of the presets it loads (and
+/// no others): the installed patch renders bit-identically with the sources gone. A bundle
+/// whose runner reads a song or presets from outside it is refused.
+#[test]
+fn a_runners_song_and_its_presets_travel_in_the_bundle() {
+    let dir = scratch_dir("bundle-runner");
+    let sources = dir.join("sources");
+    std::fs::create_dir_all(sources.join("songs")).unwrap();
+    noderack_tests::tiny_library::TinyLibrary::write(&sources.join("lib"), 48_000);
+    let song = "const beep = loadPreset(\"Other/Beep\")\nconst bass = Oscillator({type: 'sine'})\ntrack.instrument = beep\nC2@1 /1\ntrack.instrument = bass\nC3@1 /1\n";
+    std::fs::write(sources.join("songs/beep.sw"), song).unwrap();
+    let patch = sources.join("runner.json");
+    let patch_json = json!({ "format": "noderack-patch", "version": 1, "name": "runner",
+        "nodes": [ { "id": "keys", "kind": "midi-in" },
+                   { "id": "song", "kind": "runner", "config": { "song": "songs/beep.sw", "library": "lib", "root": 69 } },
+                   { "id": "out", "kind": "output" } ],
+        "connections": [ { "from": "keys.events", "to": "song.in" }, { "from": "song.audio", "to": "out.in" } ] });
+    std::fs::write(&patch, patch_json.to_string()).unwrap();
+    let midi = two_notes_midi(&dir, "notes.mid");
+    let before = render_patch(&patch, &midi, SR, FRAMES);
+    assert!(rms(&before[0][..24_000]) > 0.01, "the runner plays its preset");
+
+    let bundle = export(&patch);
+    let paths: Vec<&str> = bundle.manifest().files.keys().map(String::as_str).collect();
+    assert!(paths.contains(&"songs/1/beep.sw"), "{paths:?}");
+    assert!(paths.contains(&"songs/1/library/Other/Beep/zone_A4.raw"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.contains("Tiny/")), "only the presets the song loads: {paths:?}");
+    let bytes = bundle.to_bytes();
+    std::fs::remove_dir_all(&sources).unwrap();
+    let installed = Bundle::from_bytes(&bytes, "runner.nrbundle").unwrap().install(&dir.join("installed")).unwrap();
+    let after = render_patch(&installed, &midi, SR, FRAMES);
+    assert!(before[0].iter().zip(&after[0]).all(|(a, b)| a.to_bits() == b.to_bits()), "the installed patch differs");
+
+    // A runner pointing outside the bundle, or playing presets from no bundled library.
+    let crafted_runner = |config: Value| {
+        let hash = ContentHash::of(song.as_bytes());
+        let manifest = json!({
+            "format": FORMAT, "version": 1, "name": "crafted",
+            "patch": { "format": "noderack-patch", "version": 1, "nodes": [
+                { "id": "r", "kind": "runner", "config": config } ] },
+            "files": { "songs/beep.sw": hash },
+        });
+        archive(&[("manifest.json", manifest.to_string().as_bytes()), (&format!("blobs/{hash}"), song.as_bytes())])
+    };
+    let e = refused(&crafted_runner(json!({ "song": "../beep.sw" })));
+    assert!(e.contains("config.song") && e.contains("not a file of the bundle"), "{e}");
+    let e = refused(&crafted_runner(json!({ "song": "songs/beep.sw" })));
+    assert!(e.contains("config.library") && e.contains("no library folder of the bundle"), "{e}");
+    let e = refused(&crafted_runner(json!({ "song": "songs/beep.sw", "library": "https://example.com/lib" })));
+    assert!(e.contains("config.library"), "{e}");
+    assert!(Bundle::from_bytes(&crafted_runner(json!({ "song": "songs/beep.sw", "instruments": false })), "t").is_ok());
+}

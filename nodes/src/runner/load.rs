@@ -55,8 +55,14 @@ pub fn load_song(
     };
     if let (Some(client), Some(InstrumentSource { missing: MissingPresets::Refuse, .. })) = (&client, &instruments) {
         // Compiled again with the names checked, for errors at their span with suggestions.
-        let presets = LibraryPresets::new(client).map_err(|e| format!("{file}: the preset library: {e}"))?;
-        compile(&CompileOptions { presets: Some(&presets), set, ..Default::default() })?;
+        // A library whose every index cannot be read (a bundle holds only the libraries its
+        // presets come from) is checked by loading, below.
+        match LibraryPresets::new(client) {
+            Ok(presets) => {
+                compile(&CompileOptions { presets: Some(&presets), set, ..Default::default() })?;
+            }
+            Err(e) => tracing::debug!("{file}: preset names not checked against the whole library: {e}"),
+        }
     }
     let prepared = RunnerSong::with_controls(song, controls, |controlled| {
         let mut all: Vec<(&str, f64)> = set.to_vec();
