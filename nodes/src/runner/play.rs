@@ -70,7 +70,8 @@ struct Sounding {
     group: u16,
     /// Where it ends, in its instance's song time.
     off_units: f64,
-    on_frame: u64,
+    /// Where it ends, in engine frames (kept in step with `off_units` when the tempo moves).
+    off_frame: u64,
 }
 
 /// Where the notes go: the event output (if connected) and the hosted instruments (if any).
@@ -153,13 +154,16 @@ impl RunnerProcessor {
     /// tempo from `frame` on.
     fn follow_tempo(&mut self, frame: u64, tempo_bpm: f64) {
         let frames_per_unit = self.frames_per_unit(tempo_bpm);
-        for instance in self.instances.iter_mut().filter(|i| i.active) {
+        for (index, instance) in self.instances.iter_mut().enumerate().filter(|(_, i)| i.active) {
             if instance.frames_per_unit != frames_per_unit {
                 if instance.anchor_frame < frame {
                     instance.anchor_units = instance.units_at(frame);
                     instance.anchor_frame = frame;
                 }
                 instance.frames_per_unit = frames_per_unit;
+                for note in self.sounding.iter_mut().filter(|s| s.instance == index) {
+                    note.off_frame = instance.frame_at(note.off_units).max(frame);
+                }
             }
         }
     }
@@ -176,9 +180,8 @@ impl RunnerProcessor {
         let mut i = 0;
         while i < sounding.len() {
             let s = sounding[i];
-            let off_frame = instances[s.instance].frame_at(s.off_units).max(s.on_frame + 1);
-            if off_frame < to {
-                sink.note(at(off_frame.max(from)), s.group, note_off(s.channel, s.key));
+            if s.off_frame < to {
+                sink.note(at(s.off_frame.max(from)), s.group, note_off(s.channel, s.key));
                 sounding.swap_remove(i);
             } else {
                 i += 1;
@@ -220,14 +223,7 @@ impl RunnerProcessor {
                 if off_frame < to {
                     sink.note(at(off_frame), note.group, note_off(channel, key));
                 } else if sounding.len() < sounding.capacity() {
-                    sounding.push(Sounding {
-                        instance: index,
-                        key,
-                        channel,
-                        group: note.group,
-                        off_units,
-                        on_frame: start,
-                    });
+                    sounding.push(Sounding { instance: index, key, channel, group: note.group, off_units, off_frame });
                 } else {
                     // No room to remember it: end it now rather than leave it hanging.
                     sink.note(at(start), note.group, note_off(channel, key));
