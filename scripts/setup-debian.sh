@@ -10,9 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 # cpal and midir crates build against them; the live tests run their own dummy JACK servers).
 # The General MIDI SoundFonts and FluidSynth are for the SF2 tests and the comparison renders;
 # flac and vorbis-tools encode the FLAC and Ogg Vorbis fixtures of the decoding tests; sox checks
-# written WAV files; time measures scripts/bench-fluidsynth.sh.
+# written WAV files; time measures scripts/bench-fluidsynth.sh. zam-plugins installs real CLAP
+# effects in /usr/lib/clap for the plugin-hosting tests.
 packages=(build-essential pkg-config curl ca-certificates jackd2 libjack-jackd2-dev libasound2-dev
-  timgm6mb-soundfont fluid-soundfont-gm fluidsynth flac vorbis-tools sox time)
+  timgm6mb-soundfont fluid-soundfont-gm fluidsynth flac vorbis-tools sox time zam-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -7,6 +7,7 @@ mod library;
 mod live;
 mod patch_cmd;
 mod play;
+mod plugins_cmd;
 mod remote;
 mod render;
 mod serve;
@@ -124,6 +125,9 @@ enum Command {
     /// SongWalker `.sw` songs: check them and list their events. See docs/SW_LANGUAGE.md.
     #[command(subcommand)]
     Sw(sw_cmd::SwCommand),
+    /// CLAP plugins installed on this system: list them, inspect one.
+    #[command(subcommand)]
+    Plugins(plugins_cmd::PluginsCommand),
 }
 
 /// WAV sample formats.
@@ -233,5 +237,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Library(command) => library::run(command),
         Command::Patch(command) => patch_cmd::run(command),
         Command::Sw(command) => sw_cmd::run(command),
+        Command::Plugins(command) => plugins_cmd::run(command),
     }
 }

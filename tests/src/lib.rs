@@ -4,6 +4,7 @@
 //! SongWalker library for library-client tests. Built once here, used by every test and bench.
 
 pub mod analysis;
+pub mod clap_plugins;
 pub mod event_probe;
 pub mod fixtures;
 pub mod held;
