@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use noderack_graph::{Direction, Graph, NodeDescription, ParamSpec, Unit};
-use noderack_nodes::registry::Registry;
 use noderack_nodes::registry::KINDS;
 use noderack_presets::NodeConfig;
 use noderack_presets::Patch;
@@ -32,7 +31,7 @@ fn show_value(spec: &ParamSpec, v: f32) -> String {
 }
 
 pub fn graph(path: &Path, dot: bool) -> anyhow::Result<()> {
-    let patch = Patch::load(path, &Registry)?;
+    let patch = Patch::load(path, crate::factory::factory())?;
     for warning in &patch.warnings {
         tracing::warn!("{warning}");
     }

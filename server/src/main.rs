@@ -2,6 +2,7 @@
 //! This binary plays patches live, renders them offline and inspects them; the control server
 //! comes later.
 
+mod factory;
 mod inspect;
 mod library;
 mod live;

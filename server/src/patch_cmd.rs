@@ -160,7 +160,7 @@ pub fn run(command: PatchCommand) -> anyhow::Result<()> {
 fn export(path: &Path) -> anyhow::Result<Bundle> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     // Loading first gives the patch's own errors with their line and column.
-    noderack_presets::Patch::parse(&text, &path.display().to_string(), &noderack_nodes::registry::Registry)?;
+    noderack_presets::Patch::parse(&text, &path.display().to_string(), crate::factory::factory())?;
     let value: serde_json::Value = serde_json::from_str(&text)?;
     let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
     Bundle::export(&value, &folder).with_context(|| format!("cannot bundle {}", path.display()))
@@ -170,7 +170,7 @@ fn install(bundle: &Bundle, into: Option<PathBuf>) -> anyhow::Result<()> {
     let root = into.unwrap_or_else(default_bundles);
     let patch = bundle.install(&root)?;
     describe(bundle);
-    noderack_presets::Patch::load(&patch, &noderack_nodes::registry::Registry).with_context(|| {
+    noderack_presets::Patch::load(&patch, crate::factory::factory()).with_context(|| {
         format!("bundle {} was installed in {} but its patch does not load", bundle.id(), root.display())
     })?;
     println!("{}", patch.display());

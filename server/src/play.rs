@@ -15,7 +15,6 @@ use noderack_host::live::file_player::MidiFilePlayer;
 use noderack_host::live::health::level_db;
 use noderack_host::live::{Health, HealthReport, MidiTarget, RunningBackend};
 use noderack_host::read_midi_file;
-use noderack_nodes::registry::Registry;
 use noderack_presets::{Patch, RunningPatch};
 
 use crate::live::{self, BackendArgs, Live};
@@ -86,7 +85,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
 }
 
 fn load_patch(path: &Path) -> anyhow::Result<Patch> {
-    let patch = Patch::load(path, &Registry)?;
+    let patch = Patch::load(path, crate::factory::factory())?;
     for warning in &patch.warnings {
         tracing::warn!("{warning}");
     }

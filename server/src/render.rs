@@ -48,7 +48,7 @@ impl Source {
         let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
         match self {
             Source::Patch(path) => {
-                let patch = Patch::load(path, &noderack_nodes::registry::Registry)?;
+                let patch = Patch::load(path, crate::factory::factory())?;
                 for warning in &patch.warnings {
                     tracing::warn!("{warning}");
                 }

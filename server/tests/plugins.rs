@@ -98,3 +98,56 @@ fn info_shows_ports_parameters_latency_and_state() {
         assert!(zam["params"].as_array().unwrap().iter().any(|p| p["name"] == "Threshold" && p["min"] == -80.0));
     }
 }
+
+/// A patch with a `clap` node renders through the plugin: our instrument, its gain restored
+/// from the patch's base64 state, plays the MIDI file's A4. An unknown plugin id is an error at
+/// its line that names the closest id.
+#[test]
+fn render_plays_a_patch_with_a_hosted_plugin() {
+    let dir = test_instrument_folder("plugins-render");
+    // The test instrument's state: gain 0.25, no latency, no fault.
+    let mut state = b"NRTI".to_vec();
+    state.extend(0.25f32.to_le_bytes());
+    state.extend([0u8; 8]);
+    let state = base64_encode(&state);
+    let patch = |plugin: &str| {
+        format!(
+            r#"{{ "format": "noderack-patch", "version": 1,
+  "nodes": [ {{ "id": "keys", "kind": "midi-in" }},
+             {{ "id": "synth", "kind": "clap", "config": {{ "plugin": "{plugin}", "state": "{state}" }} }},
+             {{ "id": "out", "kind": "output" }} ],
+  "connections": [ {{ "from": "keys.events", "to": "synth.notes" }}, {{ "from": "synth.out", "to": "out.in" }} ] }}"#
+        )
+    };
+    std::fs::write(dir.join("patch.json"), patch(TEST_INSTRUMENT_ID)).unwrap();
+    std::fs::write(dir.join("a4.mid"), noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 127]), (960, [0x80, 69, 0])]))
+        .unwrap();
+    let wav = dir.join("out.wav");
+    let render = || {
+        Command::new(env!("CARGO_BIN_EXE_noderack"))
+            .args(["render", "patch.json", "--midi", "a4.mid", "-o", "out.wav"])
+            .current_dir(&dir)
+            .env("CLAP_PATH", &dir)
+            .env("HOME", &dir)
+            .output()
+            .expect("runs")
+    };
+    let out = render();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left = noderack_tests::fixtures::wav_channels(&wav).swap_remove(0);
+    let hz = noderack_tests::peak_frequency_hz(&left[2_000..40_000], 48_000.0);
+    assert!((hz - 440.0).abs() < 0.5, "{hz} Hz");
+    let level = noderack_tests::rms(&left[2_000..40_000]);
+    assert!((level - 0.25 / 2f32.sqrt()).abs() < 0.005, "the state's gain: rms {level}");
+
+    std::fs::write(dir.join("patch.json"), patch("org.noderack.test-instrumen")).unwrap();
+    let out = render();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("patch.json:3:") && err.contains("did you mean \"org.noderack.test-instrument\""), "{err}");
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

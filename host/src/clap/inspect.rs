@@ -93,7 +93,7 @@ pub struct PluginInfo {
     pub state: bool,
 }
 
-/// Reads what plugin `id` of the file `path` offers.
+/// Reads what plugin `id` of the file `path` offers (creating it on this thread).
 pub fn inspect(path: &Path, id: &str) -> Result<PluginInfo, ClapError> {
     let entry = load_entry(path)?;
     let instance_error = |stage, reason: String| ClapError::Instance { id: id.to_string(), stage, reason };
@@ -106,6 +106,13 @@ pub fn inspect(path: &Path, id: &str) -> Result<PluginInfo, ClapError> {
         &host_info(),
     )
     .map_err(|e| instance_error("instantiation", e.to_string()))?;
+    read_info(&mut instance, id)
+}
+
+/// What the inactive plugin `instance` (of id `id`) offers. It is activated once, at 48 kHz,
+/// to read its latency, and deactivated again: a plugin that cannot be activated is an error.
+pub fn read_info(instance: &mut PluginInstance<NoderackHost>, id: &str) -> Result<PluginInfo, ClapError> {
+    let instance_error = |stage, reason: String| ClapError::Instance { id: id.to_string(), stage, reason };
     let mut info = {
         let handle = instance.plugin_handle();
         let (audio_inputs, audio_outputs) = match handle.get_extension::<PluginAudioPorts>() {

@@ -2,11 +2,16 @@
 //! host serves them ([`handlers`]), and what a plugin offers — ports, parameters, latency —
 //! read by instantiating it ([`inspect`]).
 
+pub mod factory;
 pub mod handlers;
 pub mod inspect;
+pub mod node;
+pub mod plugin_thread;
 pub mod scan;
 
-pub use inspect::{inspect, AudioPortInfo, NotePortInfo, ParamInfo, PluginInfo};
+pub use factory::WithClap;
+pub use inspect::{inspect, read_info, AudioPortInfo, NotePortInfo, ParamInfo, PluginInfo};
+pub use node::{ClapHealth, ClapNode};
 pub use scan::{scan, search_paths, PluginSummary, ScanReport};
 
 /// Why a plugin could not be used.

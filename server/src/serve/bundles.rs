@@ -208,7 +208,7 @@ fn loads(bundle: &Bundle) -> Result<(), String> {
     let patch = bundle.install(scratch.path()).map_err(|e| e.to_string())?;
     // Errors name the patch, not the scratch folder.
     let scratch_name = patch.display().to_string();
-    noderack_presets::Patch::load(&patch, &noderack_nodes::registry::Registry)
+    noderack_presets::Patch::load(&patch, crate::factory::factory())
         .map(|_| ())
         .map_err(|e| e.to_string().replace(&scratch_name, "patch"))
 }

@@ -13,7 +13,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use noderack_nodes::registry::Registry;
 use noderack_presets::{Patch, PatchEdit, PatchStore, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -338,7 +337,7 @@ async fn save_patch(State(s): State<AppState>, Path(name): Path<String>, body: B
     } else {
         let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::new(400, "the patch is not UTF-8 text"))?;
         let check = text.clone();
-        tokio::task::spawn_blocking(move || Patch::parse(&check, "(request)", &Registry).map(|_| ()))
+        tokio::task::spawn_blocking(move || Patch::parse(&check, "(request)", crate::factory::factory()).map(|_| ()))
             .await
             .map_err(|_| ApiError::new(500, "the check failed"))?
             .map_err(|e| ApiError::new(422, e.to_string()))?;

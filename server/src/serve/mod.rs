@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use noderack_nodes::registry::Registry;
 use noderack_presets::{Patch, RunningPatch};
 
 use crate::live::{self, BackendArgs};
@@ -73,13 +72,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     let (patch, folder, what) = match &args.patch {
         Some(path) => {
-            let patch = Patch::load(path, &Registry)?;
+            let patch = Patch::load(path, crate::factory::factory())?;
             let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
             (patch, folder, path.display().to_string())
         }
-        None => {
-            (Patch::parse(EMPTY_PATCH, "(empty patch)", &Registry)?, std::env::current_dir()?, "an empty patch".into())
-        }
+        None => (
+            Patch::parse(EMPTY_PATCH, "(empty patch)", crate::factory::factory())?,
+            std::env::current_dir()?,
+            "an empty patch".into(),
+        ),
     };
     for warning in &patch.warnings {
         tracing::warn!("{warning}");

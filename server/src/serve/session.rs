@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use noderack_graph::Edit;
 use noderack_graph::Parcel;
 use noderack_graph::{EngineError, EventData, TransportChange};
-use noderack_nodes::registry::Registry;
 use noderack_nodes::sampler::SamplerProgram;
 use noderack_nodes::{MidiIn, Sampler};
 use noderack_presets::instrument::Bank;
@@ -263,18 +262,19 @@ impl Session {
 
     fn edit(&mut self, edits: &[PatchEdit]) -> Result<Value, ApiError> {
         let mut context = LoadContext::new(&self.folder);
-        let new = self.running.patch().edited(edits, &Registry, &mut context).map_err(|e| ApiError {
-            status: 422,
-            message: e.to_string(),
-            edit: Some(e.index),
-        })?;
+        let new = self
+            .running
+            .patch()
+            .edited(edits, crate::factory::factory(), &mut context)
+            .map_err(|e| ApiError { status: 422, message: e.to_string(), edit: Some(e.index) })?;
         self.change(new, "edit", Some(json!(edits_json(edits))))
     }
 
     fn load(&mut self, text: &str, folder: Option<PathBuf>) -> Result<Value, ApiError> {
         let folder = folder.unwrap_or_else(|| self.folder.clone());
         let file = folder.join("(request)").display().to_string();
-        let new = Patch::parse(text, &file, &Registry).map_err(|e| ApiError::new(422, e.to_string()))?;
+        let new =
+            Patch::parse(text, &file, crate::factory::factory()).map_err(|e| ApiError::new(422, e.to_string()))?;
         let reply = self.change(new, "load", None)?;
         self.folder = folder;
         Ok(reply)
@@ -314,10 +314,11 @@ impl Session {
         let step = step.ok_or_else(|| ApiError::new(409, format!("nothing to {cause} in session \"{caller}\"")))?;
         let (before, after) = if forward { (&step.after, &step.before) } else { (&step.before, &step.after) };
         let mut context = LoadContext::new(&self.folder);
-        let reverted = revert(self.running.patch(), before, after, &Registry, &mut context).map_err(|e| match e {
-            RevertError::Conflict(_) => ApiError::new(409, format!("{cause}: {e}")),
-            RevertError::Refused(_) => ApiError::new(422, format!("{cause}: {e}")),
-        });
+        let reverted =
+            revert(self.running.patch(), before, after, crate::factory::factory(), &mut context).map_err(|e| match e {
+                RevertError::Conflict(_) => ApiError::new(409, format!("{cause}: {e}")),
+                RevertError::Refused(_) => ApiError::new(422, format!("{cause}: {e}")),
+            });
         let result = reverted.and_then(|new| self.apply(new));
         let history = self.history();
         match result {
@@ -405,11 +406,11 @@ impl Session {
             params.into_iter().map(|(param, value)| PatchEdit::Set { id: node.to_string(), param, value }).collect();
         let Some(frame) = frame else { return self.edit(&edits) };
         let mut context = LoadContext::new(&self.folder);
-        let new = self.running.patch().edited(&edits, &Registry, &mut context).map_err(|e| ApiError {
-            status: 422,
-            message: e.to_string(),
-            edit: Some(e.index),
-        })?;
+        let new = self
+            .running
+            .patch()
+            .edited(&edits, crate::factory::factory(), &mut context)
+            .map_err(|e| ApiError { status: 422, message: e.to_string(), edit: Some(e.index) })?;
         let change = self.running.diff(&new).map_err(|e| ApiError::new(422, e.to_string()))?;
         for edit in &change.edits {
             if let Edit::SetParam { node, param, value } = *edit {

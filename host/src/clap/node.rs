@@ -1,0 +1,463 @@
+//! The `clap` node: a CLAP plugin hosted as a node of the graph.
+//!
+//! - **Ports** come from the plugin's audio-ports extension, with its channel counts (a mono
+//!   plugin gets mono ports; a side-chain is one more input). The main ports are `in` and
+//!   `out`, the others are named after the plugin's names for them. A note input port becomes an
+//!   event input, `notes`.
+//! - **Parameters** the plugin lets a host write become node parameters (names in snake case,
+//!   its ranges and defaults). They are never smoothed by the engine: a change reaches the
+//!   plugin as a CLAP parameter event at its exact frame, and the plugin smooths as it likes.
+//! - **Notes**: note-on and note-off become CLAP note events for a plugin that takes them, MIDI
+//!   for one that takes only MIDI; every other channel message goes as MIDI.
+//! - **Latency** from the latency extension is the node's latency, which the compiler
+//!   compensates on the other branches.
+//! - **Threads**: the plugin lives on a main thread of its own ([`PluginThread`]). Activation
+//!   happens there, off the audio thread, when the processor is built; the processor moves to
+//!   the executor and starts processing on the audio thread; when the node is removed, the
+//!   processor comes back to be stopped and deactivated on the main thread.
+//! - **Protection**: a block with a non-finite sample is muted and counted ([`ClapHealth`]); a
+//!   process call that fails or panics is silent and counted; a plugin that cannot be created or
+//!   activated is an error when the node is created, so the graph is never changed by it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
+use clack_host::events::{EventFlags, EventHeader, Match};
+use clack_host::prelude::*;
+use clack_host::process::PluginAudioProcessor;
+use clack_host::utils::{BeatTime, SecondsTime};
+use noderack_graph::{
+    EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
+    ProcessConfig, ProcessContext, Processor, Unit,
+};
+
+use super::handlers::NoderackHost;
+use super::inspect::{read_info, PluginInfo};
+use super::plugin_thread::PluginThread;
+use super::ClapError;
+
+/// Most events handed to a plugin in one block (more are dropped).
+const EVENT_CAPACITY: usize = 1024;
+
+/// Counters of what went wrong while a hosted plugin played, readable from any thread.
+#[derive(Debug, Default)]
+pub struct ClapHealth {
+    /// Blocks muted because the plugin's output held NaN or infinity.
+    pub nonfinite_blocks: AtomicU64,
+    /// Process calls that failed, panicked, or found the plugin unable to start.
+    pub failed_calls: AtomicU64,
+}
+
+/// Description of a `clap` node.
+pub struct ClapNode {
+    signature: NodeSignature,
+    thread: Arc<PluginThread>,
+    info: PluginInfo,
+    /// The CLAP id of each node parameter, by [`ParamId`].
+    param_ids: Vec<ClapId>,
+    health: Arc<ClapHealth>,
+}
+
+impl ClapNode {
+    /// Kind name in patch files.
+    pub const KIND: &'static str = "clap";
+
+    /// Hosts plugin `id` from the file `path`, restoring `state` (what [`ClapNode::save_state`]
+    /// gave) if given. The plugin is created and activated once here (to read its latency), so
+    /// a plugin that cannot be is an error now rather than a silent node later.
+    pub fn new(path: &Path, id: &str, state: Option<Vec<u8>>) -> Result<ClapNode, ClapError> {
+        let thread = PluginThread::start(path, id)?;
+        if let Some(state) = state {
+            let owned = id.to_string();
+            thread
+                .run("state loading", move |instance| {
+                    let handle = instance.plugin_handle();
+                    let Some(ext) = handle.get_extension::<PluginState>() else {
+                        return Err(format!("{owned} saves no state, but the patch holds some"));
+                    };
+                    ext.load(&handle, &mut state.as_slice()).map_err(|e| e.to_string())
+                })?
+                .map_err(|reason| ClapError::Instance { id: id.to_string(), stage: "state loading", reason })?;
+        }
+        let owned = id.to_string();
+        let info = thread.run("inspection", move |instance| read_info(instance, &owned))??;
+        let mut inputs = Vec::new();
+        for (index, port) in info.audio_inputs.iter().enumerate() {
+            let name = if index == 0 || port.main { "in".to_string() } else { snake(&port.name, "input", index) };
+            inputs.push(PortSpec::named(unique(&inputs, name), PortKind::Audio { channels: port.channels as u16 }));
+        }
+        if !info.note_inputs.is_empty() {
+            inputs.push(PortSpec::named(unique(&inputs, "notes".into()), PortKind::Events));
+        }
+        let mut outputs = Vec::new();
+        for (index, port) in info.audio_outputs.iter().enumerate() {
+            let name = if index == 0 || port.main { "out".to_string() } else { snake(&port.name, "output", index) };
+            outputs.push(PortSpec::named(unique(&outputs, name), PortKind::Audio { channels: port.channels as u16 }));
+        }
+        let mut params: Vec<ParamSpec> = Vec::new();
+        let mut param_ids = Vec::new();
+        for p in info.params.iter().filter(|p| !p.read_only && !p.hidden) {
+            let mut name = snake(&p.name, "param", p.id as usize);
+            if params.iter().any(|q| q.name == name) {
+                name = format!("{name}_{}", p.id);
+            }
+            let unit = if p.stepped && p.min == 0.0 && p.max == 1.0 { Unit::Toggle } else { Unit::None };
+            let spec = ParamSpec::continuous("", p.min as f32, p.max as f32, p.default as f32, unit)
+                .renamed(name)
+                .with_smoothing_seconds(0.0);
+            params.push(spec);
+            param_ids.push(ClapId::new(p.id));
+        }
+        Ok(ClapNode {
+            signature: NodeSignature { kind: Self::KIND, ports: NodePorts { inputs, outputs }, params },
+            thread: Arc::new(thread),
+            info,
+            param_ids,
+            health: Arc::new(ClapHealth::default()),
+        })
+    }
+
+    /// What the plugin offers.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// What went wrong while it played.
+    pub fn health(&self) -> Arc<ClapHealth> {
+        self.health.clone()
+    }
+
+    /// The plugin's state now (its state extension), to save in a patch.
+    pub fn save_state(&self) -> Result<Vec<u8>, ClapError> {
+        let id = self.info.id.clone();
+        self.thread
+            .run("state saving", move |instance| {
+                let handle = instance.plugin_handle();
+                let ext = handle.get_extension::<PluginState>().ok_or_else(|| format!("{id} saves no state"))?;
+                let mut bytes = Vec::new();
+                ext.save(&handle, &mut bytes).map_err(|e| e.to_string())?;
+                Ok(bytes)
+            })?
+            .map_err(|reason| ClapError::Instance { id: self.info.id.clone(), stage: "state saving", reason })
+    }
+}
+
+/// `name` in snake case (`Gain Reduction` → `gain_reduction`), or `fallback_N` if nothing is left.
+fn snake(name: &str, fallback: &str, index: usize) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("{fallback}_{index}")
+    } else {
+        out
+    }
+}
+
+/// `name`, or `name_N` if a port of `ports` has it.
+fn unique(ports: &[PortSpec], name: String) -> String {
+    let taken = |n: &str| ports.iter().any(|p| p.name == n);
+    if !taken(&name) {
+        return name;
+    }
+    (2..).map(|k| format!("{name}_{k}")).find(|n| !taken(n)).unwrap_or(name)
+}
+
+impl NodeDescription for ClapNode {
+    fn signature(&self) -> &NodeSignature {
+        &self.signature
+    }
+
+    fn latency_frames(&self) -> u32 {
+        self.info.latency_frames
+    }
+
+    fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
+        let audio = PluginAudioConfiguration {
+            sample_rate: config.sample_rate as f64,
+            min_frames_count: 1,
+            max_frames_count: config.max_block_frames.max(1) as u32,
+        };
+        let processor = match self.thread.run("activation", move |instance| instance.activate(|_, _| (), audio)) {
+            Ok(Ok(stopped)) => Some(PluginAudioProcessor::from(stopped)),
+            Ok(Err(e)) => {
+                tracing::error!("{}: activation failed: {e}; the node is silent", self.info.id);
+                None
+            }
+            Err(e) => {
+                tracing::error!("{e}; the node is silent");
+                None
+            }
+        };
+        let frames = config.max_block_frames.max(1);
+        let channels = |ports: &[super::AudioPortInfo]| ports.iter().map(|p| p.channels as usize).collect::<Vec<_>>();
+        let (inputs, outputs) = (channels(&self.info.audio_inputs), channels(&self.info.audio_outputs));
+        let scratch = |layout: &[usize]| layout.iter().map(|&n| vec![vec![0.0f32; frames]; n]).collect::<Vec<_>>();
+        let note_port = (!self.info.note_inputs.is_empty()).then_some(inputs.len());
+        let clap_notes = self.info.note_inputs.first().is_some_and(|p| p.clap);
+        Box::new(ClapProcessor {
+            processor,
+            thread: self.thread.clone(),
+            in_ports: AudioPorts::with_capacity(inputs.iter().sum::<usize>().max(1), inputs.len().max(1)),
+            out_ports: AudioPorts::with_capacity(outputs.iter().sum::<usize>().max(1), outputs.len().max(1)),
+            input_scratch: scratch(&inputs),
+            output_scratch: scratch(&outputs),
+            note_port,
+            clap_notes,
+            pending: Vec::with_capacity(EVENT_CAPACITY),
+            events: EventBuffer::with_capacity(EVENT_CAPACITY),
+            plugin_events: EventBuffer::with_capacity(EVENT_CAPACITY),
+            param_ids: self.param_ids.clone(),
+            sent: self.signature.params.iter().map(|p| p.default).collect(),
+            steady_frames: 0,
+            health: self.health.clone(),
+        })
+    }
+}
+
+/// An event for the plugin, before it is written in CLAP form.
+#[derive(Copy, Clone)]
+enum Pending {
+    NoteOn { channel: u8, key: u8, velocity: u8 },
+    NoteOff { channel: u8, key: u8, velocity: u8 },
+    Midi([u8; 3]),
+    Param { id: ClapId, value: f32 },
+}
+
+/// The audio-thread half of a `clap` node.
+struct ClapProcessor {
+    processor: Option<PluginAudioProcessor<NoderackHost>>,
+    thread: Arc<PluginThread>,
+    in_ports: AudioPorts,
+    out_ports: AudioPorts,
+    /// One buffer per channel of every input port, of every output port: `[port][channel]`.
+    input_scratch: Vec<Vec<Vec<f32>>>,
+    output_scratch: Vec<Vec<Vec<f32>>>,
+    /// Our event input carrying notes, if the plugin takes notes.
+    note_port: Option<usize>,
+    /// Whether notes go as CLAP note events (else as MIDI).
+    clap_notes: bool,
+    /// This block's events: (frame, order, event), sorted before they are written.
+    pending: Vec<(u32, u32, Pending)>,
+    events: EventBuffer,
+    plugin_events: EventBuffer,
+    param_ids: Vec<ClapId>,
+    /// The last value sent of each parameter.
+    sent: Vec<f32>,
+    steady_frames: u64,
+    health: Arc<ClapHealth>,
+}
+
+impl ClapProcessor {
+    fn push(&mut self, frame: u32, event: Pending) {
+        if self.pending.len() < self.pending.capacity() {
+            let order = self.pending.len() as u32;
+            self.pending.push((frame, order, event));
+        }
+    }
+
+    /// Collects this block's notes and parameter changes, in time order, as CLAP events.
+    fn gather(&mut self, ctx: &ProcessContext<'_>, frames: usize) {
+        self.pending.clear();
+        if let Some(port) = self.note_port {
+            for event in ctx.inputs().events(port) {
+                let at = event.time_frames.min(frames.saturating_sub(1) as u32);
+                let EventData::Midi(message) = event.data else { continue };
+                let pending = match message {
+                    MidiMessage::NoteOn { channel, key, velocity } => Pending::NoteOn { channel, key, velocity },
+                    MidiMessage::NoteOff { channel, key, velocity } => Pending::NoteOff { channel, key, velocity },
+                    other => match midi_bytes(other) {
+                        Some(bytes) => Pending::Midi(bytes),
+                        None => continue,
+                    },
+                };
+                self.push(at, pending);
+            }
+        }
+        if !ctx.params_unchanged() {
+            let params = ctx.params();
+            for index in 0..self.param_ids.len() {
+                let signal = params.get(ParamId(index as u32));
+                let id = self.param_ids[index];
+                match signal.constant() {
+                    Some(value) => {
+                        if value != self.sent[index] {
+                            self.sent[index] = value;
+                            self.push(0, Pending::Param { id, value });
+                        }
+                    }
+                    None => {
+                        for frame in 0..frames {
+                            let value = signal.at(frame);
+                            if value != self.sent[index] {
+                                self.sent[index] = value;
+                                self.push(frame as u32, Pending::Param { id, value });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Unstable sort by (frame, order) keeps arrival order and allocates nothing.
+        self.pending.sort_unstable_by_key(|&(frame, order, _)| (frame, order));
+        self.events.clear();
+        for &(at, _, event) in &self.pending {
+            let pckn = |channel: u8, key: u8| Pckn::new(0u16, channel as u16, key as u16, Match::All);
+            match event {
+                Pending::NoteOn { channel, key, velocity } if self.clap_notes => {
+                    self.events.push(&NoteOnEvent::new(at, pckn(channel, key), velocity as f64 / 127.0));
+                }
+                Pending::NoteOff { channel, key, velocity } if self.clap_notes => {
+                    self.events.push(&NoteOffEvent::new(at, pckn(channel, key), velocity as f64 / 127.0));
+                }
+                Pending::NoteOn { channel, key, velocity } => {
+                    self.events.push(&MidiEvent::new(at, 0, [0x90 | (channel & 15), key & 127, velocity & 127]));
+                }
+                Pending::NoteOff { channel, key, velocity } => {
+                    self.events.push(&MidiEvent::new(at, 0, [0x80 | (channel & 15), key & 127, velocity & 127]));
+                }
+                Pending::Midi(bytes) => self.events.push(&MidiEvent::new(at, 0, bytes)),
+                Pending::Param { id, value } => {
+                    self.events.push(&ParamValueEvent::new(at, id, Pckn::match_all(), value as f64));
+                }
+            }
+        }
+    }
+}
+
+/// The three bytes of a channel message that is not a note.
+fn midi_bytes(message: MidiMessage) -> Option<[u8; 3]> {
+    Some(match message {
+        MidiMessage::ControlChange { channel, controller, value } => {
+            [0xb0 | (channel & 15), controller & 127, value & 127]
+        }
+        MidiMessage::PitchBend { channel, value } => {
+            let raw = (value as i32 + 8192).clamp(0, 16_383) as u16;
+            [0xe0 | (channel & 15), (raw & 127) as u8, (raw >> 7) as u8]
+        }
+        MidiMessage::ChannelPressure { channel, pressure } => [0xd0 | (channel & 15), pressure & 127, 0],
+        MidiMessage::PolyPressure { channel, key, pressure } => [0xa0 | (channel & 15), key & 127, pressure & 127],
+        MidiMessage::ProgramChange { channel, program } => [0xc0 | (channel & 15), program & 127, 0],
+        _ => return None,
+    })
+}
+
+impl Processor for ClapProcessor {
+    fn process(&mut self, ctx: &mut ProcessContext<'_>) {
+        let frames = ctx.frames();
+        self.gather(ctx, frames);
+        let transport = ctx.transport();
+        let sample_rate = ctx.sample_rate() as f64;
+        {
+            let inputs = ctx.inputs();
+            for (port, buffers) in self.input_scratch.iter_mut().enumerate() {
+                for (channel, buffer) in buffers.iter_mut().enumerate() {
+                    let source = inputs.signal(port, channel);
+                    let end = frames.min(buffer.len());
+                    let n = end.min(source.len());
+                    buffer[..n].copy_from_slice(&source[..n]);
+                    buffer[n..end].fill(0.0);
+                }
+            }
+        }
+        let seconds = transport.engine_frame as f64 / sample_rate;
+        let mut flags =
+            TransportFlags::HAS_TEMPO | TransportFlags::HAS_BEATS_TIMELINE | TransportFlags::HAS_SECONDS_TIMELINE;
+        flags |= TransportFlags::HAS_TIME_SIGNATURE;
+        if transport.playing {
+            flags |= TransportFlags::IS_PLAYING;
+        }
+        let clap_transport = TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags,
+            song_pos_beats: BeatTime::from_float(transport.position_beats),
+            song_pos_seconds: SecondsTime::from_float(seconds),
+            tempo: transport.tempo_bpm,
+            tempo_inc: 0.0,
+            loop_start_beats: BeatTime::from_int(0),
+            loop_end_beats: BeatTime::from_int(0),
+            loop_start_seconds: SecondsTime::from_int(0),
+            loop_end_seconds: SecondsTime::from_int(0),
+            bar_start: BeatTime::from_int(0),
+            bar_number: 0,
+            time_signature_numerator: transport.beats_per_bar as u16,
+            time_signature_denominator: transport.beat_unit as u16,
+        };
+        let Self { processor, in_ports, out_ports, input_scratch, output_scratch, events, plugin_events, .. } = self;
+        let rendered = match processor.as_mut() {
+            Some(processor) => {
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    let started = processor.ensure_processing_started().ok()?;
+                    let ins = in_ports.with_input_buffers(input_scratch.iter_mut().map(|port| AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_input_only(
+                            port.iter_mut().map(|b| InputChannel::variable(&mut b[..frames])),
+                        ),
+                    }));
+                    let mut outs =
+                        out_ports.with_output_buffers(output_scratch.iter_mut().map(|port| AudioPortBuffer {
+                            latency: 0,
+                            channels: AudioPortBufferType::f32_output_only(port.iter_mut().map(|b| &mut b[..frames])),
+                        }));
+                    plugin_events.clear();
+                    started
+                        .process(
+                            &ins,
+                            &mut outs,
+                            &events.as_input(),
+                            &mut plugin_events.as_output(),
+                            Some(self.steady_frames),
+                            Some(&clap_transport),
+                        )
+                        .ok()
+                }));
+                matches!(outcome, Ok(Some(_)))
+            }
+            None => false,
+        };
+        self.steady_frames += frames as u64;
+        let finite =
+            rendered && self.output_scratch.iter().flatten().all(|b| b[..frames].iter().all(|s| s.is_finite()));
+        if !rendered {
+            self.health.failed_calls.fetch_add(1, Ordering::Relaxed);
+        } else if !finite {
+            self.health.nonfinite_blocks.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut outputs = ctx.outputs();
+        for (port, buffers) in self.output_scratch.iter().enumerate() {
+            for (channel, buffer) in buffers.iter().enumerate() {
+                let out = outputs.signal_mut(port, channel);
+                let n = out.len().min(frames);
+                if finite {
+                    out[..n].copy_from_slice(&buffer[..n]);
+                } else {
+                    out.fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ClapProcessor {
+    fn drop(&mut self) {
+        // Back on the control side: stop, then deactivate on the plugin's main thread.
+        if let Some(processor) = self.processor.take() {
+            let stopped = processor.into_stopped();
+            if let Err(e) = self.thread.run("deactivation", move |instance| instance.deactivate(stopped)) {
+                tracing::error!("{e}");
+            }
+        }
+    }
+}

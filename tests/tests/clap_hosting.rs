@@ -1,0 +1,243 @@
+//! CLAP plugins as graph nodes, through the real executor: our test instrument plays MIDI notes
+//! at their pitch; a parameter change lands on its exact frame as a CLAP event; a plugin's
+//! reported latency is compensated so a latent branch and a dry branch line up to the sample;
+//! a plugin that outputs NaN is muted (and counted) while the rest of the mix plays on; state
+//! restores parameters; removing a hosted node mid-note hands its processor back to be
+//! deactivated; ZamCompX2 turns a loud signal down; and our code around the plugin allocates
+//! nothing on the audio thread.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use noderack_graph::{
+    new_engine, BusSpec, Edit, EngineConfig, Event, HostBlock, MidiMessage, NodeDescription, NodeId, ParamId,
+};
+use noderack_host::clap::ClapNode;
+use noderack_nodes::{MidiIn, Output};
+use noderack_tests::clap_plugins::{system_plugin, test_instrument_library, TEST_INSTRUMENT_ID};
+use noderack_tests::midi::{note_off, note_on};
+use noderack_tests::rig::{add, connect, Rig};
+use noderack_tests::tone::TestTone;
+use noderack_tests::{first_onset, peak_frequency_hz, rms};
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+const KEYS: u64 = 1;
+const PLUGIN: u64 = 2;
+const OUT: u64 = 3;
+const SR: f32 = 48_000.0;
+
+/// The test instrument's state with these parameter values (its documented layout).
+fn state(gain: f32, latency: u32, fault: u32) -> Vec<u8> {
+    let mut bytes = b"NRTI".to_vec();
+    bytes.extend(gain.to_le_bytes());
+    bytes.extend(latency.to_le_bytes());
+    bytes.extend(fault.to_le_bytes());
+    bytes
+}
+
+fn instrument(state: Option<Vec<u8>>) -> ClapNode {
+    ClapNode::new(&test_instrument_library(), TEST_INSTRUMENT_ID, state).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn add_arc(id: u64, description: Arc<dyn NodeDescription>) -> Edit {
+    Edit::AddNode { id: NodeId(id), label: format!("n{id}"), description, params: vec![] }
+}
+
+/// keys → the instrument's notes → out.
+fn playing(node: ClapNode, block: usize) -> (Rig, Arc<dyn NodeDescription>) {
+    let node: Arc<dyn NodeDescription> = Arc::new(node);
+    let notes = node.ports().inputs.iter().position(|p| p.name == "notes").expect("a notes input") as u16;
+    let mut rig = Rig::stereo(block);
+    rig.apply(vec![
+        add(KEYS, "keys", MidiIn::new()),
+        add_arc(PLUGIN, node.clone()),
+        add(OUT, "out", Output::new("main", 2)),
+        connect(KEYS, 0, PLUGIN, notes),
+        connect(PLUGIN, 0, OUT, 0),
+    ]);
+    (rig, node)
+}
+
+#[test]
+fn the_instrument_plays_midi_notes_at_their_pitch() {
+    let node = instrument(None);
+    assert_eq!(node.latency_frames(), 0);
+    let names: Vec<&str> = node.params().iter().map(|p| p.name.as_ref()).collect();
+    assert_eq!(names, ["gain", "latency", "fault"]);
+    let (mut rig, _) = playing(node, 256);
+    let out = rig.render(48_000, &[note_on(0, 0, 69, 127), note_off(20_000, 0, 69), note_on(24_000, 0, 81, 127)]);
+    let a4 = peak_frequency_hz(&out[0][1_000..19_000], SR);
+    let a5 = peak_frequency_hz(&out[0][26_000..46_000], SR);
+    assert!((a4 - 440.0).abs() < 0.5, "{a4} Hz");
+    assert!((a5 - 880.0).abs() < 1.0, "{a5} Hz");
+    // Full velocity at the default gain (0.5): a sine of amplitude 0.5.
+    let level = rms(&out[0][1_000..19_000]);
+    assert!((level - 0.5 / 2f32.sqrt()).abs() < 0.005, "rms {level}");
+    assert_eq!(out[0], out[1], "the same on both channels");
+}
+
+#[test]
+fn a_parameter_change_lands_on_its_exact_frame() {
+    for block in [64, 256, 1000] {
+        let (mut rig, _) = playing(instrument(None), block);
+        let start = rig.render(10_000, &[note_on(0, 0, 69, 127)]);
+        assert!(rms(&start[0][2_000..]) > 0.3);
+        // Gain to 0 at engine frame 12 345: silent from that frame on, not before.
+        rig.engine().set_param(NodeId(PLUGIN), ParamId(0), 0.0, Some(12_345)).unwrap();
+        let out = rig.render(10_000, &[]);
+        let cut = 12_345 - 10_000;
+        assert!(out[0][cut - 40..cut].iter().any(|s| s.abs() > 0.1), "block {block}: sounding before the change");
+        assert!(out[0][cut..].iter().all(|s| *s == 0.0), "block {block}: silent from the change's frame");
+    }
+}
+
+#[test]
+fn reported_latency_is_compensated_against_a_dry_branch() {
+    let latent = instrument(Some(state(0.5, 480, 0)));
+    assert_eq!(latent.latency_frames(), 480, "the state set the latency it reports");
+    let config = EngineConfig {
+        sample_rate: SR,
+        max_block_frames: 256,
+        buses: vec![BusSpec::stereo("latent"), BusSpec::stereo("dry")],
+        inputs: vec![],
+    };
+    let mut rig = Rig::new(config, 256);
+    rig.apply(vec![
+        add(KEYS, "keys", MidiIn::new()),
+        add_arc(PLUGIN, Arc::new(latent)),
+        add_arc(4, Arc::new(instrument(None))),
+        add(OUT, "latent", Output::new("latent", 2)),
+        add(5, "dry", Output::new("dry", 2)),
+        connect(KEYS, 0, PLUGIN, 0),
+        connect(KEYS, 0, 4, 0),
+        connect(PLUGIN, 0, OUT, 0),
+        connect(4, 0, 5, 0),
+    ]);
+    let out = rig.render(24_000, &[note_on(1_000, 0, 69, 127)]);
+    let (latent, dry) = (first_onset(&out[0], 1e-6).unwrap(), first_onset(&out[2], 1e-6).unwrap());
+    assert_eq!(latent, dry, "the branches line up");
+    // A note's first sample is sin(0) = 0: the sound starts one frame after the note.
+    assert_eq!(latent, 1_000 + 1 + 480, "both come out the plugin's latency late");
+    assert!(out[0].iter().zip(&out[2]).all(|(a, b)| a == b), "sample for sample");
+}
+
+#[test]
+fn state_restores_parameters_and_saves_them_back() {
+    let node = instrument(Some(state(0.25, 0, 0)));
+    let saved = node.save_state().unwrap();
+    assert_eq!(saved, state(0.25, 0, 0));
+    let (mut rig, _) = playing(node, 256);
+    let out = rig.render(24_000, &[note_on(0, 0, 69, 127)]);
+    let level = rms(&out[0][1_000..20_000]);
+    assert!((level - 0.25 / 2f32.sqrt()).abs() < 0.005, "gain 0.25 restored: rms {level}");
+    let refused = ClapNode::new(&test_instrument_library(), TEST_INSTRUMENT_ID, Some(b"garbage!garbage!".to_vec()));
+    let error = refused.err().expect("a bad state is refused").to_string();
+    assert!(error.contains("state loading"), "{error}");
+}
+
+#[test]
+fn a_plugin_emitting_nan_is_muted_and_the_rest_of_the_mix_plays_on() {
+    let node = instrument(Some(state(0.5, 0, 1)));
+    let health = node.health();
+    let mut rig = Rig::stereo(256);
+    rig.apply(vec![
+        add(KEYS, "keys", MidiIn::new()),
+        add_arc(PLUGIN, Arc::new(node)),
+        add(4, "tone", TestTone::new(1_000.0, 0.25)),
+        add(OUT, "out", Output::new("main", 2)),
+        connect(KEYS, 0, PLUGIN, 0),
+        connect(PLUGIN, 0, OUT, 0),
+        connect(4, 0, OUT, 0),
+    ]);
+    let out = rig.render(24_000, &[note_on(0, 0, 69, 127)]);
+    assert!(out.iter().flatten().all(|s| s.is_finite()), "no NaN reaches the output");
+    let hz = peak_frequency_hz(&out[0][2_000..22_000], SR);
+    assert!((hz - 1_000.0).abs() < 1.0 && (rms(&out[0]) - 0.25 / 2f32.sqrt()).abs() < 0.01, "the tone alone: {hz} Hz");
+    assert!(health.nonfinite_blocks.load(Ordering::Relaxed) > 0, "the muted blocks are counted");
+}
+
+#[test]
+fn removing_a_hosted_node_mid_note_hands_it_back_to_be_deactivated() {
+    let (mut rig, node) = playing(instrument(None), 256);
+    let out = rig.render(12_000, &[note_on(0, 0, 69, 127)]);
+    assert!(rms(&out[0][2_000..]) > 0.3);
+    rig.apply(vec![Edit::RemoveNode { id: NodeId(PLUGIN) }]);
+    let after = rig.render(24_000, &[]);
+    assert!(after[0][4_800..].iter().all(|s| *s == 0.0), "faded out and gone");
+    rig.engine().maintain();
+    // The processor came back and was deactivated on the plugin's thread: a new one activates.
+    let (mut again, _) = playing(instrument(None), 256);
+    assert!(rms(&again.render(12_000, &[note_on(0, 0, 69, 127)])[0][2_000..]) > 0.3);
+    drop(node);
+}
+
+#[test]
+fn zam_comp_x2_turns_a_loud_signal_down() {
+    let Some(path) = system_plugin("ZamCompX2.clap") else { return };
+    let node = ClapNode::new(&path, "com.zamaudio.ZamCompX2", None).unwrap_or_else(|e| panic!("{e}"));
+    let param = |name: &str| {
+        ParamId(node.params().iter().position(|p| p.name == name).unwrap_or_else(|| panic!("{name}")) as u32)
+    };
+    let (threshold, ratio) = (param("threshold"), param("ratio"));
+    let render = |compress: bool| {
+        let mut rig = Rig::stereo(256);
+        let node = ClapNode::new(&path, "com.zamaudio.ZamCompX2", None).unwrap();
+        let params = if compress { vec![(threshold, -30.0), (ratio, 20.0)] } else { vec![] };
+        rig.apply(vec![
+            add(4, "tone", TestTone::new(500.0, 0.9)),
+            Edit::AddNode { id: NodeId(PLUGIN), label: "comp".into(), description: Arc::new(node), params },
+            add(OUT, "out", Output::new("main", 2)),
+            connect(4, 0, PLUGIN, 0),
+            connect(PLUGIN, 0, OUT, 0),
+        ]);
+        let out = rig.render(96_000, &[]);
+        rms(&out[0][48_000..])
+    };
+    let (open, compressed) = (render(false), render(true));
+    let reduction_db = 20.0 * (open / compressed).log10();
+    assert!(open > 0.5, "at threshold 0 dB the tone passes: rms {open}");
+    assert!(reduction_db > 12.0, "threshold −30 dB, ratio 20: {reduction_db:.1} dB less");
+    drop(node);
+}
+
+#[test]
+fn our_code_around_the_plugin_allocates_nothing_on_the_audio_thread() {
+    let node: Arc<dyn NodeDescription> = Arc::new(instrument(None));
+    let (mut engine, mut executor) = new_engine(EngineConfig::stereo(SR));
+    engine
+        .apply(vec![
+            add(KEYS, "keys", MidiIn::new()),
+            add_arc(PLUGIN, node),
+            add(OUT, "out", Output::new("main", 2)),
+            connect(KEYS, 0, PLUGIN, 0),
+            connect(PLUGIN, 0, OUT, 0),
+        ])
+        .unwrap();
+    let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+    // The first block starts processing (the plugin may allocate then, once).
+    executor.process(HostBlock::new(256, &mut [&mut left[..], &mut right[..]]));
+    let before = violation_count();
+    let mut loudest = 0.0f32;
+    for block in 0..200u32 {
+        let key = 48 + (block % 24) as u8;
+        let midi = [
+            Event::midi(block % 200, MidiMessage::NoteOn { channel: 0, key, velocity: 100 }),
+            Event::midi(210, MidiMessage::ControlChange { channel: 0, controller: 1, value: 64 }),
+            Event::midi(250, MidiMessage::NoteOff { channel: 0, key: key.wrapping_sub(3), velocity: 0 }),
+        ];
+        if block % 10 == 5 {
+            engine
+                .set_param(NodeId(PLUGIN), ParamId(0), 0.2 + (block % 7) as f32 * 0.1, Some(block as u64 * 256 + 300))
+                .unwrap();
+        }
+        let mut outs: [&mut [f32]; 2] = [&mut left, &mut right];
+        assert_no_alloc(|| executor.process(HostBlock::new(256, &mut outs).with_midi(&midi)));
+        loudest = loudest.max(rms(&left));
+        engine.maintain();
+    }
+    assert_eq!(violation_count(), before, "the audio thread allocated");
+    assert!(loudest > 0.05, "the plugin played");
+}
