@@ -123,6 +123,9 @@ pub fn nodes() -> anyhow::Result<()> {
         }
         out.push('\n');
     }
+    writeln!(out, "{} — a CLAP plugin (docs/PLUGINS.md)", noderack_host::clap::ClapNode::KIND)?;
+    writeln!(out, "  settings: {}", noderack_host::clap::factory::CONFIG_KEYS.join(", "))?;
+    writeln!(out, "  ports and params: the plugin's (`noderack plugins info ID`)")?;
     print!("{out}");
     Ok(())
 }

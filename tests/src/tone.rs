@@ -1,6 +1,7 @@
-//! `test-tone`: a stereo sine whose phase is a function of the absolute engine frame, so its
-//! output is identical however the timeline is cut into blocks and whenever it is (re)built.
-//! Tests use it as a known source; it is not a user-facing node.
+//! `test-tone`: a sine (stereo, or mono) whose phase is a function of the absolute engine frame,
+//! so its output is identical however the timeline is cut into blocks and whenever it is
+//! (re)built; optionally only within a window of frames (a burst). Tests use it as a known
+//! source; it is not a user-facing node.
 
 use noderack_graph::{
     NodeDescription, NodePorts, NodeSignature, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor,
@@ -10,6 +11,8 @@ use noderack_graph::{
 pub struct TestTone {
     hz: f64,
     amplitude: f32,
+    /// Sounding only in `[start, end)` engine frames, if set.
+    window: Option<(u64, u64)>,
     signature: NodeSignature,
 }
 
@@ -19,12 +22,25 @@ impl TestTone {
         Self {
             hz,
             amplitude,
+            window: None,
             signature: NodeSignature {
                 kind: "test-tone",
                 ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("out", PortKind::STEREO)] },
                 params: vec![],
             },
         }
+    }
+
+    /// The same tone on one channel.
+    pub fn mono(mut self) -> Self {
+        self.signature.ports.outputs = vec![PortSpec::new("out", PortKind::Audio { channels: 1 })];
+        self
+    }
+
+    /// The same tone, sounding only for `frames` frames from engine frame `start`.
+    pub fn burst(mut self, start: u64, frames: u64) -> Self {
+        self.window = Some((start, start + frames));
+        self
     }
 
     /// The expected sample at absolute frame `frame`.
@@ -39,13 +55,14 @@ impl NodeDescription for TestTone {
         &self.signature
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
-        Box::new(ToneProcessor { hz: self.hz, amplitude: self.amplitude })
+        Box::new(ToneProcessor { hz: self.hz, amplitude: self.amplitude, window: self.window })
     }
 }
 
 struct ToneProcessor {
     hz: f64,
     amplitude: f32,
+    window: Option<(u64, u64)>,
 }
 
 impl Processor for ToneProcessor {
@@ -53,11 +70,13 @@ impl Processor for ToneProcessor {
         let start = ctx.transport().engine_frame;
         let sr = ctx.sample_rate();
         let mut outputs = ctx.outputs();
-        let (l, r) = outputs.stereo_mut(0);
-        for (i, (l, r)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
-            let s = TestTone::sample_at(self.hz, self.amplitude, start + i as u64, sr);
-            *l = s;
-            *r = s;
+        let channels = if outputs.stereo_mut(0).0.is_empty() { 1 } else { 2 };
+        for channel in 0..channels {
+            for (i, out) in outputs.signal_mut(0, channel).iter_mut().enumerate() {
+                let frame = start + i as u64;
+                let sounding = self.window.is_none_or(|(from, to)| (from..to).contains(&frame));
+                *out = if sounding { TestTone::sample_at(self.hz, self.amplitude, frame, sr) } else { 0.0 };
+            }
         }
     }
 }

@@ -3,8 +3,9 @@
 //! reported latency is compensated so a latent branch and a dry branch line up to the sample;
 //! a plugin that outputs NaN is muted (and counted) while the rest of the mix plays on; state
 //! restores parameters; removing a hosted node mid-note hands its processor back to be
-//! deactivated; ZamCompX2 turns a loud signal down; and our code around the plugin allocates
-//! nothing on the audio thread.
+//! deactivated; ZamComp (mono, with a side-chain input) and ZamCompX2 turn a loud signal down,
+//! ZamDelay gives a delayed copy at its time, ZamVerb leaves a tail; and our code around the
+//! plugin allocates nothing on the audio thread.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -240,4 +241,83 @@ fn our_code_around_the_plugin_allocates_nothing_on_the_audio_thread() {
     }
     assert_eq!(violation_count(), before, "the audio thread allocated");
     assert!(loudest > 0.05, "the plugin played");
+}
+
+/// `source` → plugin `id` (of `file`, with parameters `params` by name) → out, for `frames`.
+fn through(file: &str, id: &str, source: TestTone, params: &[(&str, f32)], frames: u64) -> Option<Vec<Vec<f32>>> {
+    let path = system_plugin(file)?;
+    let node = ClapNode::new(&path, id, None).unwrap_or_else(|e| panic!("{e}"));
+    let channels = node.ports().outputs[0].kind;
+    let params = params
+        .iter()
+        .map(|(name, value)| {
+            let index = node.params().iter().position(|p| p.name == *name).unwrap_or_else(|| panic!("no {name}"));
+            (ParamId(index as u32), *value)
+        })
+        .collect();
+    let bus = match channels {
+        noderack_graph::PortKind::Audio { channels } => channels,
+        _ => unreachable!("an audio output"),
+    };
+    let config = EngineConfig {
+        sample_rate: SR,
+        max_block_frames: 256,
+        buses: vec![BusSpec { name: "main".into(), channels: bus }],
+        inputs: vec![],
+    };
+    let mut rig = Rig::new(config, 256);
+    rig.apply(vec![
+        add(4, "source", source),
+        Edit::AddNode { id: NodeId(PLUGIN), label: "fx".into(), description: Arc::new(node), params },
+        add(OUT, "out", Output::new("main", bus)),
+        connect(4, 0, PLUGIN, 0),
+        connect(PLUGIN, 0, OUT, 0),
+    ]);
+    Some(rig.render(frames, &[]))
+}
+
+#[test]
+fn zam_comp_turns_a_loud_mono_signal_down() {
+    let loud = || TestTone::new(500.0, 0.9).mono();
+    let Some(open) = through("ZamComp.clap", "com.zamaudio.ZamComp", loud(), &[], 96_000) else { return };
+    let compressed =
+        through("ZamComp.clap", "com.zamaudio.ZamComp", loud(), &[("threshold", -30.0), ("ratio", 20.0)], 96_000)
+            .unwrap();
+    let (open, compressed) = (rms(&open[0][48_000..]), rms(&compressed[0][48_000..]));
+    let reduction_db = 20.0 * (open / compressed).log10();
+    assert!(open > 0.5, "at threshold 0 dB the tone passes: rms {open}");
+    assert!(reduction_db > 12.0, "threshold −30 dB, ratio 20: {reduction_db:.1} dB less");
+    // Mono ports, the side-chain as a second input.
+    let node = ClapNode::new(&system_plugin("ZamComp.clap").unwrap(), "com.zamaudio.ZamComp", None).unwrap();
+    let ports =
+        |specs: &[noderack_graph::PortSpec]| specs.iter().map(|p| (p.name.to_string(), p.kind)).collect::<Vec<_>>();
+    let mono = noderack_graph::PortKind::Audio { channels: 1 };
+    assert_eq!(ports(&node.ports().inputs), [("in".to_string(), mono), ("sidechain_input".to_string(), mono)]);
+    assert_eq!(ports(&node.ports().outputs), [("out".to_string(), mono)]);
+}
+
+#[test]
+fn zam_delay_gives_a_delayed_copy_at_its_time() {
+    // A 10 ms burst at frame 1 000; fully wet, no feedback, the filter open, 100 ms of delay.
+    let burst = TestTone::new(1_000.0, 0.5).mono().burst(1_000, 480);
+    let params = [("time", 100.0), ("dry_wet", 1.0), ("feedback", 0.0), ("lpf", 20_000.0)];
+    let Some(out) = through("ZamDelay.clap", "com.zamaudio.ZamDelay", burst, &params, 24_000) else { return };
+    let onset = first_onset(&out[0], 0.01).expect("the copy is heard");
+    assert!((onset as i64 - (1_000 + 4_800)).abs() <= 48, "the copy starts at frame {onset}, not 5 800 ± 1 ms");
+    assert!(rms(&out[0][onset..onset + 480]) > 0.2, "the copy is at about the burst's level");
+}
+
+#[test]
+fn zam_verb_leaves_a_tail() {
+    let burst = || TestTone::new(800.0, 0.5).burst(0, 4_800);
+    let Some(wet) =
+        through("ZamVerb.clap", "com.zamaudio.ZamVerb", burst(), &[("wet_dry", 100.0), ("room", 3.0)], 48_000)
+    else {
+        return;
+    };
+    let dry = through("ZamVerb.clap", "com.zamaudio.ZamVerb", burst(), &[("wet_dry", 0.0)], 48_000).unwrap();
+    // 50–250 ms after the burst ended, the input is silent: only a reverb sounds.
+    let tail = |out: &[Vec<f32>]| rms(&out[0][7_200..16_800]);
+    assert!(tail(&wet) > 1e-3, "the reverb rings on: rms {}", tail(&wet));
+    assert!(tail(&dry) < tail(&wet) / 10.0, "dry, it stops with the input: rms {}", tail(&dry));
 }

@@ -428,22 +428,32 @@ impl Processor for ClapProcessor {
             None => false,
         };
         self.steady_frames += frames as u64;
-        let finite =
-            rendered && self.output_scratch.iter().flatten().all(|b| b[..frames].iter().all(|s| s.is_finite()));
         if !rendered {
             self.health.failed_calls.fetch_add(1, Ordering::Relaxed);
-        } else if !finite {
-            self.health.nonfinite_blocks.fetch_add(1, Ordering::Relaxed);
         }
+        // One pass: copy the plugin's output out, and see whether any sample is NaN or
+        // infinite (then `s * 0` is NaN, and so is the sum).
         let mut outputs = ctx.outputs();
+        let mut check = 0.0f32;
         for (port, buffers) in self.output_scratch.iter().enumerate() {
             for (channel, buffer) in buffers.iter().enumerate() {
                 let out = outputs.signal_mut(port, channel);
                 let n = out.len().min(frames);
-                if finite {
-                    out[..n].copy_from_slice(&buffer[..n]);
+                if rendered {
+                    for (o, s) in out[..n].iter_mut().zip(&buffer[..n]) {
+                        *o = *s;
+                        check += *s * 0.0;
+                    }
                 } else {
                     out.fill(0.0);
+                }
+            }
+        }
+        if check.is_nan() {
+            self.health.nonfinite_blocks.fetch_add(1, Ordering::Relaxed);
+            for (port, buffers) in self.output_scratch.iter().enumerate() {
+                for channel in 0..buffers.len() {
+                    outputs.signal_mut(port, channel).fill(0.0);
                 }
             }
         }
