@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alias_box::AliasBox;
-use crate::compiler::{compile, CompileEdge, CompileError, CompileInput, CompileNode};
+use crate::compiler::{compile, CompileEdge, CompileError, CompileInput, CompileNode, EdgeFade};
 use crate::context::ChunkEnv;
 use crate::error::{EngineError, GraphError};
 use crate::executor::messages::{Command, NodeSlot, PlanUpdate};
 use crate::executor::{Executor, ExecutorStatus};
 use crate::limits::{
-    audio_buffer_stride, COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, PARCEL_QUEUE_CAPACITY,
-    PENDING_MESSAGE_CAPACITY, RETURN_QUEUE_CAPACITY,
+    audio_buffer_stride, COMMAND_QUEUE_CAPACITY, EDGE_FADE_SECONDS, EVENT_BUFFER_CAPACITY, MAX_TAIL_SECONDS,
+    PARCEL_QUEUE_CAPACITY, PENDING_MESSAGE_CAPACITY, RETURN_QUEUE_CAPACITY,
 };
 use crate::model::{BatchOutcome, NodeEntry, RemovedConnection};
 use crate::param::ParamState;
@@ -61,11 +61,14 @@ impl EngineConfig {
     }
 }
 
-/// A removed node kept running until its outgoing connections have faded out.
+/// A removed node kept running until its outgoing connections have faded out: at once, or,
+/// for a node with a tail, after its tail has rung out with its inputs cut.
 struct RetiringNode {
     slot: SlotKey,
     id: NodeId,
     description: Arc<dyn NodeDescription>,
+    /// Frames its output is still heard before it fades (its tail, capped).
+    tail_frames: u32,
     retire: RetireClock,
 }
 
@@ -77,10 +80,11 @@ struct RetiringEdge {
 }
 
 /// When a retiring thing may go: the fade starts when the first plan of generation
-/// `started_generation` or later goes live.
+/// `started_generation` or later goes live, `hold_frames` later for what carries a tail.
 #[derive(Copy, Clone)]
 struct RetireClock {
     started_generation: u64,
+    hold_frames: u32,
     done_at_frame: Option<u64>,
 }
 
@@ -247,14 +251,27 @@ impl Engine {
         let BatchOutcome { inverse, removed_nodes, removed_connections, param_changes } = outcome;
         if structural {
             let started = self.generation + 1;
-            let clock = RetireClock { started_generation: started, done_at_frame: None };
+            let clock = |hold_frames| RetireClock { started_generation: started, hold_frames, done_at_frame: None };
+            let max_tail = (MAX_TAIL_SECONDS * self.config.sample_rate as f64) as u32;
+            let mut tails: HashMap<SlotKey, u32> = HashMap::new();
             for NodeEntry { id, description, slot, .. } in removed_nodes {
                 let slot = slot.expect("only built nodes are reported");
-                self.retiring_nodes.push(RetiringNode { slot, id, description, retire: clock });
+                let tail_frames = description.tail_frames().min(max_tail);
+                if tail_frames > 0 {
+                    tails.insert(slot, tail_frames);
+                }
+                self.retiring_nodes.push(RetiringNode {
+                    slot,
+                    id,
+                    description,
+                    tail_frames,
+                    retire: clock(tail_frames),
+                });
             }
             for removed in removed_connections {
                 self.next_fade_id += 1;
-                self.retiring_edges.push(RetiringEdge { removed, fade_id: self.next_fade_id, retire: clock });
+                let hold = removed.from_slot.and_then(|s| tails.get(&s).copied()).unwrap_or(0);
+                self.retiring_edges.push(RetiringEdge { removed, fade_id: self.next_fade_id, retire: clock(hold) });
             }
             self.send_plan(Vec::new())?;
         }
@@ -335,7 +352,7 @@ impl Engine {
                 .chain(self.retiring_edges.iter_mut().map(|e| &mut e.retire))
             {
                 if clock.done_at_frame.is_none() && update.generation >= clock.started_generation {
-                    clock.done_at_frame = Some(live_frame);
+                    clock.done_at_frame = Some(live_frame + clock.hold_frames as u64);
                 }
             }
             drop(update); // old plan, removed processors, outgrown pools: freed here
@@ -526,12 +543,24 @@ impl Engine {
         for e in self.model.entries() {
             let slot = e.slot.expect("every node is built before compiling");
             by_slot.insert(slot, nodes.len());
-            nodes.push(CompileNode { slot, id: e.id, retiring: false, description: e.description.clone() });
+            nodes.push(CompileNode {
+                slot,
+                id: e.id,
+                retiring: false,
+                tail_frames: 0,
+                description: e.description.clone(),
+            });
         }
         if with_fades {
             for r in &self.retiring_nodes {
                 by_slot.insert(r.slot, nodes.len());
-                nodes.push(CompileNode { slot: r.slot, id: r.id, retiring: true, description: r.description.clone() });
+                nodes.push(CompileNode {
+                    slot: r.slot,
+                    id: r.id,
+                    retiring: true,
+                    tail_frames: r.tail_frames,
+                    description: r.description.clone(),
+                });
             }
         }
         let mut edges = Vec::with_capacity(self.model.node_count());
@@ -554,7 +583,11 @@ impl Engine {
                 if live.contains(&(from, from_port, to, to_port)) {
                     continue; // reconnected: the live connection carries the signal
                 }
-                let fade = (!nodes[to].retiring).then_some(r.fade_id);
+                // Fades into a live node (after the source's tail), and into a retiring node
+                // with a tail (at once: its inputs are cut while it rings out); a retiring node
+                // without one keeps its inputs to the end.
+                let fades = !nodes[to].retiring || nodes[to].tail_frames > 0;
+                let fade = fades.then_some(EdgeFade { id: r.fade_id, hold_frames: nodes[from].tail_frames });
                 edges.push(CompileEdge { from, from_port: from_port.0, to, to_port: to_port.0, fade });
             }
         }

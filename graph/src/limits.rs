@@ -48,5 +48,10 @@ pub const PARAM_INBOX_CAPACITY: usize = 64;
 /// audible click (a step at 20 Hz needs ~2 ms), short enough to feel immediate.
 pub const EDGE_FADE_SECONDS: f64 = 0.005;
 
+/// The longest tail a removed node is let ring for before its output fades (a node reporting
+/// an infinite or longer tail is cut here): long enough for a hall reverb, short enough that a
+/// removed node never lingers.
+pub const MAX_TAIL_SECONDS: f64 = 10.0;
+
 /// Default parameter smoothing ramp: removes zipper noise from 60 Hz UI updates.
 pub const DEFAULT_PARAM_SMOOTHING_SECONDS: f32 = 0.010;

@@ -77,6 +77,27 @@ pub trait NodeDescription: Send + Sync + 'static {
     fn latency_frames(&self) -> u32 {
         0
     }
+    /// How long, in frames, the node goes on sounding once its input stops (a reverb's decay, a
+    /// hosted plugin's reported tail). When the node is removed its inputs are cut (held notes
+    /// released) and its output is heard for this long, up to [`crate::limits::MAX_TAIL_SECONDS`],
+    /// before it fades like any removed node's. 0, the default, fades at once.
+    fn tail_frames(&self) -> u32 {
+        0
+    }
+    /// Parameter values the node changed by itself since the last call (a hosted plugin's own
+    /// GUI or MIDI-learned controls), latest value per parameter, for the control side to
+    /// record and announce. Called on the control thread; empty for nodes whose parameters
+    /// only the control side sets.
+    fn take_own_param_changes(&self) -> Vec<(crate::ParamId, f32)> {
+        Vec::new()
+    }
+    /// Settings the node has come to hold while it ran, as (setting name, text) pairs, to be
+    /// written into a saved patch over the ones it was made with (a hosted plugin's `state`).
+    /// Called on the control thread when a patch is saved; may take a moment. Empty for nodes
+    /// whose settings never change by themselves.
+    fn current_settings(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// Builds a processor. Runs off the audio thread, may allocate; the result is moved to the
     /// audio thread afterwards.
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor>;

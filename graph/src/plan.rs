@@ -35,7 +35,8 @@ pub(crate) enum PortBinding {
 }
 
 /// A fade-out of a removed connection, advanced once per chunk; its state is carried over to
-/// the next plan by `id`.
+/// the next plan by `id`. The gain is `min(remaining, total) / total`: a connection from a
+/// node with a tail starts with `remaining` above `total`, and holds full level until then.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Fade {
     pub(crate) id: u64,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::json_file::{key, read, FileError, Locator};
 use crate::json_location::PathStep;
 use crate::load_context::LoadContext;
-use crate::node_config::{ConfigError, NodeConfig};
+use crate::node_config::{ConfigError, ConfigValue, NodeConfig};
 
 /// The value of `format` every patch file carries.
 pub const FORMAT: &str = "noderack-patch";
@@ -393,6 +393,20 @@ impl Patch {
         patch.insert("nodes".into(), Value::Array(nodes));
         patch.insert("connections".into(), Value::Array(connections));
         Value::Object(patch)
+    }
+
+    /// This patch as it should be saved now: each node's settings overlaid with the ones it
+    /// has come to hold while running (a hosted plugin's state,
+    /// [`NodeDescription::current_settings`]). Asks every node, so call it when saving, not
+    /// on every change.
+    pub fn with_current_settings(&self) -> Patch {
+        let mut patch = self.clone();
+        for node in &mut patch.nodes {
+            for (key, value) in node.description.current_settings() {
+                node.config.insert(key, ConfigValue::Text(value));
+            }
+        }
+        patch
     }
 
     /// The node named `name` in the file.

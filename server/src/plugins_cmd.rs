@@ -95,6 +95,11 @@ fn describe(name: &str, info: &PluginInfo) -> String {
     out += &ports("notes in", notes(&info.note_inputs));
     out += &ports("notes out", notes(&info.note_outputs));
     out += &format!("  latency: {} frames at 48 kHz\n", info.latency_frames);
+    out += &match info.tail_frames {
+        0 => "  tail: none\n".to_string(),
+        u32::MAX => "  tail: infinite\n".to_string(),
+        frames => format!("  tail: {frames} frames at 48 kHz\n"),
+    };
     out += &format!("  state: {}\n", if info.state { "saved and restored" } else { "none" });
     out += &format!("  parameters: {}\n", info.params.len());
     for p in &info.params {

@@ -1,12 +1,16 @@
 //! `noderack plugins`: the CLAP plugins on the system are listed (ours through `CLAP_PATH`, the
 //! zam-plugins CI installs from `/usr/lib/clap`), a broken `.clap` file is reported and skipped,
-//! and `info` shows a plugin's ports, parameters, latency and state as the plugin declares them.
+//! and `info` shows a plugin's ports, parameters, latency, tail and state as the plugin declares
+//! them; `serve` records a hosted plugin's own parameter changes and saves its current state.
+
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{client, graph, post, Server};
 use noderack_tests::clap_plugins::{system_plugin, test_instrument_folder, TEST_INSTRUMENT_ID};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn plugins(clap_path: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_noderack"))
@@ -79,6 +83,7 @@ fn info_shows_ports_parameters_latency_and_state() {
     let text = plugins(&dir, &["info", TEST_INSTRUMENT_ID]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("notes in: notes (CLAP+MIDI)") && text.contains("state: saved and restored"), "{text}");
+    assert!(text.contains("notes out: echo (MIDI)") && text.contains("tail: 256 frames at 48 kHz"), "{text}");
 
     let unknown = plugins(&dir, &["info", "noderack.test-instrument"]);
     assert!(!unknown.status.success());
@@ -105,20 +110,7 @@ fn info_shows_ports_parameters_latency_and_state() {
 #[test]
 fn render_plays_a_patch_with_a_hosted_plugin() {
     let dir = test_instrument_folder("plugins-render");
-    // The test instrument's state: gain 0.25, no latency, no fault.
-    let mut state = b"NRTI".to_vec();
-    state.extend(0.25f32.to_le_bytes());
-    state.extend([0u8; 8]);
-    let state = base64_encode(&state);
-    let patch = |plugin: &str| {
-        format!(
-            r#"{{ "format": "noderack-patch", "version": 1,
-  "nodes": [ {{ "id": "keys", "kind": "midi-in" }},
-             {{ "id": "synth", "kind": "clap", "config": {{ "plugin": "{plugin}", "state": "{state}" }} }},
-             {{ "id": "out", "kind": "output" }} ],
-  "connections": [ {{ "from": "keys.events", "to": "synth.notes" }}, {{ "from": "synth.out", "to": "out.in" }} ] }}"#
-        )
-    };
+    let patch = |plugin: &str| instrument_patch(plugin, 0.25);
     std::fs::write(dir.join("patch.json"), patch(TEST_INSTRUMENT_ID)).unwrap();
     std::fs::write(dir.join("a4.mid"), noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 127]), (960, [0x80, 69, 0])]))
         .unwrap();
@@ -147,7 +139,78 @@ fn render_plays_a_patch_with_a_hosted_plugin() {
     assert!(err.contains("patch.json:3:") && err.contains("did you mean \"org.noderack.test-instrument\""), "{err}");
 }
 
-fn base64_encode(bytes: &[u8]) -> String {
+/// The test instrument's state with `gain`, no latency, no fault (its documented layout).
+fn state_with_gain(gain: f32) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    let mut state = b"NRTI".to_vec();
+    state.extend(gain.to_le_bytes());
+    state.extend([0u8; 8]);
+    base64::engine::general_purpose::STANDARD.encode(state)
+}
+
+/// The gain in a state of the test instrument.
+fn gain_in_state(state: &str) -> f32 {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(state).expect("base64");
+    assert_eq!(&bytes[..4], b"NRTI");
+    f32::from_le_bytes(bytes[4..8].try_into().unwrap())
+}
+
+/// keys → `synth` (a `clap` node hosting `plugin`, its state holding `gain`) → out.
+fn instrument_patch(plugin: &str, gain: f32) -> String {
+    let state = state_with_gain(gain);
+    format!(
+        r#"{{ "format": "noderack-patch", "version": 1,
+  "nodes": [ {{ "id": "keys", "kind": "midi-in" }},
+             {{ "id": "synth", "kind": "clap", "config": {{ "plugin": "{plugin}", "state": "{state}" }} }},
+             {{ "id": "out", "kind": "output" }} ],
+  "connections": [ {{ "from": "keys.events", "to": "synth.notes" }}, {{ "from": "synth.out", "to": "out.in" }} ] }}"#
+    )
+}
+
+/// `noderack serve` hosting our instrument: a change the plugin makes itself (CC 7 sets its
+/// gain, as its own control would) is recorded in the graph as an undo step of the `plugin`
+/// session and announced; the graph (and so a saved patch) carries the plugin's state as it is
+/// now; undoing the change sets the plugin back, which its state then shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_records_a_plugins_own_changes_and_saves_its_state() {
+    let dir = test_instrument_folder("plugins-serve");
+    std::fs::write(dir.join("patch.json"), instrument_patch(TEST_INSTRUMENT_ID, 0.25)).unwrap();
+    let env = [("CLAP_PATH", dir.to_str().unwrap()), ("HOME", dir.to_str().unwrap())];
+    let s = Server::launch_with_env(&dir.join("patch.json"), &["--backend", "null"], &env);
+    let c = client();
+    let synth = |graph: &Value| graph["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "synth").unwrap().clone();
+    let (revision, before) = graph(&c, &s).await;
+    assert_eq!(synth(&before)["params"].get("gain"), None, "the state's gain is the node's starting value");
+    assert_eq!(gain_in_state(synth(&before)["config"]["state"].as_str().unwrap()), 0.25);
+
+    let cc = json!({ "node": "keys", "events": [{ "type": "cc", "channel": 1, "controller": 7, "value": 127 }] });
+    let (status, body) = post(&c, s.url("/midi"), cc).await;
+    assert_eq!(status, 200, "{body}");
+    let mut after = before.clone();
+    for _ in 0..200 {
+        let (r, g) = graph(&c, &s).await;
+        if r > revision {
+            after = g;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(synth(&after)["params"]["gain"], json!(1.0), "the plugin's own change is in the graph: {after}");
+    assert_eq!(gain_in_state(synth(&after)["config"]["state"].as_str().unwrap()), 1.0, "and in its state");
+
+    let (status, body) = post(&c, s.url("/undo?session=plugin"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, undone) = graph(&c, &s).await;
+    assert_eq!(synth(&undone)["params"].get("gain"), None);
+    let mut gain = 0.0;
+    for _ in 0..200 {
+        let (_, g) = graph(&c, &s).await;
+        gain = gain_in_state(synth(&g)["config"]["state"].as_str().unwrap());
+        if gain == 0.25 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(gain, 0.25, "undo set the plugin back");
 }

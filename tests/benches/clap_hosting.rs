@@ -19,7 +19,7 @@ use std::sync::Arc;
 use clack_host::prelude::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use noderack_graph::{new_engine, BusSpec, Edit, EngineConfig, Event, Executor, HostBlock, MidiMessage, NodeId};
-use noderack_host::clap::handlers::{host_info, MainThreadState, NoderackHost, Requests};
+use noderack_host::clap::handlers::{audio_state, host_info, MainThreadState, NoderackHost, Requests};
 use noderack_host::clap::scan::load_entry;
 use noderack_host::clap::ClapNode;
 use noderack_nodes::{AudioIn, MidiIn, Output};
@@ -88,7 +88,7 @@ fn bench_bare(c: &mut Criterion, name: &str, path: &Path, id: &str, input: bool,
     )
     .expect("an instance");
     let config = PluginAudioConfiguration { sample_rate: SR, min_frames_count: 1, max_frames_count: block as u32 };
-    let processor = instance.activate(|_, _| (), config).expect("activation");
+    let processor = instance.activate(audio_state, config).expect("activation");
     let mut processor = processor.start_processing().expect("processing");
     let mut in_ports = AudioPorts::with_capacity(3, 2);
     let mut out_ports = AudioPorts::with_capacity(2, 1);

@@ -13,6 +13,8 @@ pub struct TestTone {
     amplitude: f32,
     /// Sounding only in `[start, end)` engine frames, if set.
     window: Option<(u64, u64)>,
+    /// The tail it reports (frames).
+    tail_frames: u32,
     signature: NodeSignature,
 }
 
@@ -23,6 +25,7 @@ impl TestTone {
             hz,
             amplitude,
             window: None,
+            tail_frames: 0,
             signature: NodeSignature {
                 kind: "test-tone",
                 ports: NodePorts { inputs: vec![], outputs: vec![PortSpec::new("out", PortKind::STEREO)] },
@@ -43,6 +46,14 @@ impl TestTone {
         self
     }
 
+    /// The same tone, reporting a tail of `frames` (a stand-in for a reverb's decay: the tone
+    /// itself goes on regardless, so what is heard after a removal shows how long the engine
+    /// lets a tail ring).
+    pub fn with_tail(mut self, frames: u32) -> Self {
+        self.tail_frames = frames;
+        self
+    }
+
     /// The expected sample at absolute frame `frame`.
     pub fn sample_at(hz: f64, amplitude: f32, frame: u64, sample_rate: f32) -> f32 {
         let phase = (frame as f64 * hz / sample_rate as f64).fract();
@@ -53,6 +64,9 @@ impl TestTone {
 impl NodeDescription for TestTone {
     fn signature(&self) -> &NodeSignature {
         &self.signature
+    }
+    fn tail_frames(&self) -> u32 {
+        self.tail_frames
     }
     fn build(&self, _config: &ProcessConfig) -> Box<dyn Processor> {
         Box::new(ToneProcessor { hz: self.hz, amplitude: self.amplitude, window: self.window })

@@ -2,8 +2,9 @@
 //! at their pitch; a parameter change lands on its exact frame as a CLAP event; a plugin's
 //! reported latency is compensated so a latent branch and a dry branch line up to the sample;
 //! a plugin that outputs NaN is muted (and counted) while the rest of the mix plays on; state
-//! restores parameters; removing a hosted node mid-note hands its processor back to be
-//! deactivated; ZamComp (mono, with a side-chain input) and ZamCompX2 turn a loud signal down,
+//! restores parameters; removing a hosted node mid-note releases its notes, lets its reported
+//! tail ring and hands its processor back to be deactivated; changes the plugin makes itself
+//! reach the control side and are not sent back to it; its note output is an event output; ZamComp (mono, with a side-chain input) and ZamCompX2 turn a loud signal down,
 //! ZamDelay gives a delayed copy at its time, ZamVerb leaves a tail; and our code around the
 //! plugin allocates nothing on the audio thread.
 
@@ -16,8 +17,10 @@ use noderack_graph::{
 };
 use noderack_host::clap::ClapNode;
 use noderack_nodes::{MidiIn, Output};
+use noderack_test_instrument::{ECHO_SEMITONES, GAIN_CC, RELEASE_FRAMES};
 use noderack_tests::clap_plugins::{system_plugin, test_instrument_library, TEST_INSTRUMENT_ID};
-use noderack_tests::midi::{note_off, note_on};
+use noderack_tests::event_probe::EventProbe;
+use noderack_tests::midi::{cc, note_off, note_on};
 use noderack_tests::rig::{add, connect, Rig};
 use noderack_tests::tone::TestTone;
 use noderack_tests::{first_onset, peak_frequency_hz, rms};
@@ -161,18 +164,83 @@ fn a_plugin_emitting_nan_is_muted_and_the_rest_of_the_mix_plays_on() {
 }
 
 #[test]
-fn removing_a_hosted_node_mid_note_hands_it_back_to_be_deactivated() {
-    let (mut rig, node) = playing(instrument(None), 256);
+fn removing_a_hosted_node_mid_note_releases_it_and_lets_its_tail_ring() {
+    let node = instrument(None);
+    assert_eq!(node.tail_frames(), RELEASE_FRAMES, "its tail: its release (no latency)");
+    // What the plugin plays when its note is released at frame 12 000.
+    let (mut reference, _) = playing(instrument(None), 256);
+    let released = reference.render(24_000, &[note_on(0, 0, 69, 127), note_off(12_000, 0, 69)]);
+
+    let (mut rig, node) = playing(node, 256);
     let out = rig.render(12_000, &[note_on(0, 0, 69, 127)]);
     assert!(rms(&out[0][2_000..]) > 0.3);
     rig.apply(vec![Edit::RemoveNode { id: NodeId(PLUGIN) }]);
-    let after = rig.render(24_000, &[]);
-    assert!(after[0][4_800..].iter().all(|s| *s == 0.0), "faded out and gone");
+    let after = rig.render(12_000, &[]);
+    let tail = RELEASE_FRAMES as usize;
+    assert!(rms(&after[0][..tail / 2]) > 0.1, "still sounding as its tail rings");
+    assert_eq!(after[0][..tail], released[0][12_000..12_000 + tail], "its note released, its release heard whole");
+    assert!(after[0][tail..].iter().all(|s| *s == 0.0), "then gone");
     rig.engine().maintain();
+    assert!(rig.engine().is_settled(), "removed once its tail and fade are over");
     // The processor came back and was deactivated on the plugin's thread: a new one activates.
     let (mut again, _) = playing(instrument(None), 256);
     assert!(rms(&again.render(12_000, &[note_on(0, 0, 69, 127)])[0][2_000..]) > 0.3);
     drop(node);
+}
+
+/// The largest magnitude in `samples`.
+fn peak(samples: &[f32]) -> f32 {
+    samples.iter().fold(0.0, |m, s| m.max(s.abs()))
+}
+
+#[test]
+fn changes_the_plugin_makes_itself_reach_the_control_side_and_are_not_sent_back() {
+    let (mut rig, node) = playing(instrument(None), 256);
+    let gain = ParamId(0);
+    // CC 7 is the plugin's own gain control: at frame 6 000 it turns itself up to 1.
+    let out = rig.render(12_000, &[note_on(0, 0, 69, 127), cc(6_000, 0, GAIN_CC, 127)]);
+    assert!((peak(&out[0][2_000..6_000]) - 0.5).abs() < 0.01, "gain 0.5 before");
+    assert!((peak(&out[0][6_000..6_110]) - 1.0).abs() < 0.01, "gain 1 from the frame of its change");
+    assert_eq!(node.take_own_param_changes(), vec![(gain, 1.0)], "reported to the control side");
+    assert!(node.take_own_param_changes().is_empty(), "once");
+
+    // It turns itself to 64/127 before the control side has recorded the first change; that
+    // first change then reaches the engine late, and must not turn the plugin back up.
+    let half = 64.0 / 127.0;
+    rig.render(4_000, &[cc(14_000, 0, GAIN_CC, 64)]);
+    assert_eq!(node.take_own_param_changes(), vec![(gain, half)]);
+    rig.engine().set_param(NodeId(PLUGIN), gain, 1.0, None).unwrap();
+    let out = rig.render(4_000, &[]);
+    assert!((peak(&out[0]) - half).abs() < 0.01, "the late echo is not sent back: peak {}", peak(&out[0]));
+    rig.engine().set_param(NodeId(PLUGIN), gain, half, None).unwrap();
+    rig.render(1_000, &[]);
+    // A change from the control side still reaches it.
+    rig.engine().set_param(NodeId(PLUGIN), gain, 0.25, None).unwrap();
+    let out = rig.render(4_000, &[]);
+    assert!((peak(&out[0]) - 0.25).abs() < 0.01, "peak {}", peak(&out[0]));
+    assert!(node.take_own_param_changes().is_empty(), "our own changes are not reported as the plugin's");
+}
+
+#[test]
+fn the_plugins_note_output_is_an_event_output() {
+    let node: Arc<dyn NodeDescription> = Arc::new(instrument(None));
+    let notes_out = node.ports().outputs.iter().position(|p| p.name == "notes").expect("a notes output") as u16;
+    let mut rig = Rig::stereo(256);
+    rig.apply(vec![
+        add(KEYS, "keys", MidiIn::new()),
+        add_arc(PLUGIN, node),
+        add(4, "probe", EventProbe::new()),
+        add(OUT, "out", Output::new("main", 2)),
+        connect(KEYS, 0, PLUGIN, 0),
+        connect(PLUGIN, notes_out, 4, 0),
+        connect(4, 0, OUT, 0),
+    ]);
+    let out = rig.render(4_800, &[note_on(1_000, 2, 60, 100), note_off(3_000, 2, 60)]);
+    // The instrument echoes each note an octave up, at its frame.
+    let code = EventProbe::code(2, 60 + ECHO_SEMITONES as u8);
+    assert!(out[1][..1_000].iter().all(|s| *s == 0.0));
+    assert!(out[1][1_000..3_000].iter().all(|s| *s == code), "C5 on channel 3 held from frame 1 000");
+    assert!(out[1][3_000..].iter().all(|s| *s == 0.0), "released at frame 3 000");
 }
 
 #[test]
@@ -211,10 +279,13 @@ fn our_code_around_the_plugin_allocates_nothing_on_the_audio_thread() {
     engine
         .apply(vec![
             add(KEYS, "keys", MidiIn::new()),
-            add_arc(PLUGIN, node),
+            add_arc(PLUGIN, node.clone()),
+            add(4, "probe", EventProbe::new()),
             add(OUT, "out", Output::new("main", 2)),
             connect(KEYS, 0, PLUGIN, 0),
             connect(PLUGIN, 0, OUT, 0),
+            connect(PLUGIN, 1, 4, 0),
+            connect(4, 0, OUT, 0),
         ])
         .unwrap();
     let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
@@ -227,9 +298,14 @@ fn our_code_around_the_plugin_allocates_nothing_on_the_audio_thread() {
         let midi = [
             Event::midi(block % 200, MidiMessage::NoteOn { channel: 0, key, velocity: 100 }),
             Event::midi(210, MidiMessage::ControlChange { channel: 0, controller: 1, value: 64 }),
+            // The plugin's own gain control: reported back, through a queue.
+            Event::midi(
+                220,
+                MidiMessage::ControlChange { channel: 0, controller: GAIN_CC, value: 40 + block as u8 % 80 },
+            ),
             Event::midi(250, MidiMessage::NoteOff { channel: 0, key: key.wrapping_sub(3), velocity: 0 }),
         ];
-        if block % 10 == 5 {
+        if block % 10 == 5 && block < 150 {
             engine
                 .set_param(NodeId(PLUGIN), ParamId(0), 0.2 + (block % 7) as f32 * 0.1, Some(block as u64 * 256 + 300))
                 .unwrap();
@@ -238,9 +314,19 @@ fn our_code_around_the_plugin_allocates_nothing_on_the_audio_thread() {
         assert_no_alloc(|| executor.process(HostBlock::new(256, &mut outs).with_midi(&midi)));
         loudest = loudest.max(rms(&left));
         engine.maintain();
+        for (param, value) in node.take_own_param_changes() {
+            if block < 150 {
+                engine.set_param(NodeId(PLUGIN), param, value, None).unwrap();
+            }
+        }
+        if block == 150 {
+            // Removed: its inputs cut, its tail rung, then handed back.
+            engine.apply(vec![Edit::RemoveNode { id: NodeId(PLUGIN) }]).unwrap();
+        }
     }
     assert_eq!(violation_count(), before, "the audio thread allocated");
     assert!(loudest > 0.05, "the plugin played");
+    assert!(engine.is_settled(), "the removal completed");
 }
 
 /// `source` → plugin `id` (of `file`, with parameters `params` by name) → out, for `frames`.

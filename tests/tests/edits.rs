@@ -280,3 +280,53 @@ fn held_notes_and_release_tails_survive_unrelated_recompiles() {
     assert!(noderack_tests::rms(&expected[0][1_000..5_000]) > 0.05, "notes really held");
     assert!(noderack_tests::rms(&expected[0][7_000..9_000]) > 0.001, "tails really decaying");
 }
+
+/// Renders a tone (reporting `tail_frames`) into `main`, removes it at frame 4 800, and returns
+/// the render with the removal and the same render without it.
+fn removal_of_a_tone_with_tail(tail_frames: u32, total_frames: u64) -> (Vec<f32>, Vec<f32>) {
+    let render = |remove: bool| {
+        let mut rig = two_bus_rig(64);
+        rig.apply(vec![
+            add(1, "tone", TestTone::new(440.0, 0.5).with_tail(tail_frames)),
+            add(3, "out", Output::new("main", 2)),
+            connect(1, 0, 3, 0),
+        ]);
+        let mut left = rig.render(4_800, &[]).swap_remove(0);
+        if remove {
+            rig.apply(vec![Edit::RemoveNode { id: NodeId(1) }]);
+        }
+        left.extend(rig.render(total_frames - 4_800, &[]).swap_remove(0));
+        if remove {
+            rig.engine().maintain();
+            assert!(rig.engine().is_settled(), "the removed node is gone once its tail and fade are over");
+        }
+        left
+    };
+    (render(true), render(false))
+}
+
+#[test]
+fn a_removed_node_with_a_tail_is_heard_for_its_tail_then_fades() {
+    const FADE: usize = 240; // EDGE_FADE_SECONDS at 48 kHz
+    let (got, whole) = removal_of_a_tone_with_tail(2_000, 12_000);
+    assert_eq!(got[..6_800], whole[..6_800], "untouched for its 2 000-frame tail");
+    for i in 0..FADE {
+        let expected = whole[6_800 + i] * (FADE - i) as f32 / FADE as f32;
+        assert!((got[6_800 + i] - expected).abs() < 1e-6, "frame {}: {} vs {expected}", 6_800 + i, got[6_800 + i]);
+    }
+    assert!(got[6_800 + FADE..].iter().all(|s| *s == 0.0), "silent after the fade");
+
+    // Without a tail the fade starts at the removal.
+    let (got, whole) = removal_of_a_tone_with_tail(0, 12_000);
+    assert_eq!(got[..4_800], whole[..4_800]);
+    assert!((got[4_900] - whole[4_900] * 140.0 / 240.0).abs() < 1e-6);
+    assert!(got[4_800 + FADE..].iter().all(|s| *s == 0.0));
+}
+
+#[test]
+fn an_endless_tail_is_cut_at_the_limit() {
+    let limit = (noderack_graph::limits::MAX_TAIL_SECONDS * 48_000.0) as usize;
+    let (got, whole) = removal_of_a_tone_with_tail(u32::MAX, 4_800 + limit as u64 + 2_000);
+    assert_eq!(got[..4_800 + limit], whole[..4_800 + limit], "heard at full level up to the limit");
+    assert!(got[4_800 + limit + 240..].iter().all(|s| *s == 0.0), "then faded and gone");
+}

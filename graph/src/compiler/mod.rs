@@ -22,6 +22,9 @@ pub(crate) struct CompileNode {
     pub(crate) id: NodeId,
     /// Removed by the client, kept running while its outgoing connections fade out.
     pub(crate) retiring: bool,
+    /// For a retiring node with a tail: frames its outgoing connections stay at full level
+    /// (its inputs cut) before they fade.
+    pub(crate) tail_frames: u32,
     pub(crate) description: Arc<dyn NodeDescription>,
 }
 
@@ -32,8 +35,17 @@ pub(crate) struct CompileEdge {
     pub(crate) from_port: u16,
     pub(crate) to: usize,
     pub(crate) to_port: u16,
-    /// Set for a removed connection that is fading out (id of the fade).
-    pub(crate) fade: Option<u64>,
+    /// Set for a removed connection that is fading out.
+    pub(crate) fade: Option<EdgeFade>,
+}
+
+/// How a removed connection fades out.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct EdgeFade {
+    /// Identifies the fade across plans (so a recompile continues it where it was).
+    pub(crate) id: u64,
+    /// Frames at full level before the fade begins (its source's tail).
+    pub(crate) hold_frames: u32,
 }
 
 /// Everything the compiler reads.
@@ -186,7 +198,7 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
             }
 
             // Sources, each held back by the latency it lacks compared with this node's latest input.
-            let mut sources: Vec<(u32, Option<u64>)> = Vec::with_capacity(edges.len());
+            let mut sources: Vec<(u32, Option<EdgeFade>)> = Vec::with_capacity(edges.len());
             for e in &edges {
                 let Some(Produced::Signal(src)) = produced[e.from][e.from_port as usize] else { continue };
                 let lag = latency.input[ni].saturating_sub(latency.output[e.from]);
@@ -229,11 +241,11 @@ pub(crate) fn compile(input: &CompileInput<'_>) -> Result<RenderPlan, CompileErr
                                     if !wrote {
                                         plan.steps.push(Step::Clear { dst });
                                     }
-                                    let fade = *fade_index.entry(id).or_insert_with(|| {
+                                    let fade = *fade_index.entry(id.id).or_insert_with(|| {
                                         plan.fades.push(Fade {
-                                            id,
+                                            id: id.id,
                                             total_frames: input.fade_frames,
-                                            remaining_frames: input.fade_frames,
+                                            remaining_frames: input.fade_frames.saturating_add(id.hold_frames),
                                         });
                                         plan.fades.len() as u32 - 1
                                     });

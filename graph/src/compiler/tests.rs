@@ -38,6 +38,7 @@ fn node_with_role(id: u64, inputs: &[PortKind], outputs: &[PortKind], role: Node
         slot: SlotKey { index: id as u32, generation: 0 },
         id: NodeId(id),
         retiring: false,
+        tail_frames: 0,
         description: Arc::new(TestNode { signature: NodeSignature { kind: "test", ports, params: vec![] }, role }),
     }
 }
@@ -263,7 +264,7 @@ fn cycles_are_reported() {
 fn fading_connection_is_added_through_a_fade() {
     let nodes = vec![node(0, &[], &[M]), node(1, &[], &[M]), node(2, &[M], &[M])];
     let mut fading = edge(1, 2, 0);
-    fading.fade = Some(42);
+    fading.fade = Some(EdgeFade { id: 42, hold_frames: 0 });
     let plan = compile_nodes(nodes, vec![edge(0, 2, 0), fading]);
     assert_eq!(plan.fades.len(), 1);
     assert_eq!(plan.fades[0].id, 42);

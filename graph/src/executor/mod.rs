@@ -588,12 +588,13 @@ impl Glue<'_, '_> {
             }
             Step::FadeAdd { src, dst, fade } => {
                 let Some(f) = self.fades.get(fade as usize) else { return };
-                let total = f.total_frames.max(1) as f32;
+                let total_frames = f.total_frames.max(1);
+                let total = total_frames as f32;
                 let remaining = f.remaining_frames;
                 // SAFETY: as above (verified buffers; source and destination distinct).
                 let (s, d) = unsafe { (env.audio(src), env.audio_mut(dst)) };
                 for (i, (d, s)) in d.iter_mut().zip(s).enumerate() {
-                    let gain = remaining.saturating_sub(i as u32) as f32 / total;
+                    let gain = remaining.saturating_sub(i as u32).min(total_frames) as f32 / total;
                     *d += *s * gain;
                 }
             }

@@ -13,6 +13,7 @@ use clack_extensions::note_ports::{HostNotePorts, HostNotePortsImpl, NoteDialect
 use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamRescanFlags,
 };
+use clack_extensions::tail::{HostTail, HostTailImpl};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
 use clack_host::prelude::*;
 
@@ -22,7 +23,7 @@ pub struct NoderackHost;
 impl HostHandlers for NoderackHost {
     type Shared<'a> = Requests;
     type MainThread<'a> = MainThreadState<'a>;
-    type AudioProcessor<'a> = ();
+    type AudioProcessor<'a> = AudioState<'a>;
 
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
         builder
@@ -31,7 +32,8 @@ impl HostHandlers for NoderackHost {
             .register::<HostParams>()
             .register::<HostLatency>()
             .register::<HostAudioPorts>()
-            .register::<HostNotePorts>();
+            .register::<HostNotePorts>()
+            .register::<HostTail>();
     }
 }
 
@@ -59,6 +61,8 @@ pub struct Requests {
     pub latency_changed: AtomicBool,
     /// The ports changed.
     pub ports_changed: AtomicBool,
+    /// The tail length changed (said on the audio thread).
+    pub tail_changed: AtomicBool,
 }
 
 impl Requests {
@@ -73,6 +77,7 @@ impl Requests {
             params_changed: AtomicBool::new(false),
             latency_changed: AtomicBool::new(false),
             ports_changed: AtomicBool::new(false),
+            tail_changed: AtomicBool::new(false),
         }
     }
 
@@ -126,6 +131,25 @@ impl HostThreadCheckImpl for Requests {
 impl HostParamsImplShared for Requests {
     fn request_flush(&self) {
         self.flush.store(true, Ordering::Release);
+    }
+}
+
+/// The host's audio-thread side for one plugin: what it says there goes to its [`Requests`].
+pub struct AudioState<'a> {
+    /// The plugin's requests.
+    pub requests: &'a Requests,
+}
+
+/// The audio-thread side of an activation (what `PluginInstance::activate` is given).
+pub fn audio_state<'a>(requests: &'a Requests, _main_thread: &MainThreadState<'a>) -> AudioState<'a> {
+    AudioState { requests }
+}
+
+impl<'a> AudioProcessorHandler<'a> for AudioState<'a> {}
+
+impl HostTailImpl for AudioState<'_> {
+    fn changed(&mut self) {
+        self.requests.tail_changed.store(true, Ordering::Release);
     }
 }
 

@@ -1,6 +1,6 @@
 //! What a plugin offers, read by creating an instance on the calling thread (its main thread
-//! for the time being): audio and note ports, parameters with their ranges and defaults, the
-//! latency it reports once activated, and whether it saves state.
+//! for the time being): audio and note ports, parameters with their ranges, defaults and
+//! current values, the latency and tail it reports once activated, and whether it saves state.
 
 use std::ffi::CString;
 use std::path::Path;
@@ -10,10 +10,11 @@ use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::{NoteDialects, NotePortInfoBuffer, PluginNotePorts};
 use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_extensions::state::PluginState;
+use clack_extensions::tail::{PluginTail, TailLength};
 use clack_host::prelude::*;
 use serde::Serialize;
 
-use super::handlers::{host_info, MainThreadState, NoderackHost, Requests};
+use super::handlers::{audio_state, host_info, MainThreadState, NoderackHost, Requests};
 use super::scan::load_entry;
 use super::ClapError;
 
@@ -62,6 +63,8 @@ pub struct ParamInfo {
     pub max: f64,
     /// Default value.
     pub default: f64,
+    /// Its value when read (after any state was loaded).
+    pub value: f64,
     /// Whether it takes whole values only.
     pub stepped: bool,
     /// Whether a host may automate it.
@@ -89,6 +92,8 @@ pub struct PluginInfo {
     pub params: Vec<ParamInfo>,
     /// Frames of latency it reports once activated (at 48 kHz).
     pub latency_frames: u32,
+    /// Frames of tail it reports once activated (at 48 kHz; `u32::MAX` for an infinite one).
+    pub tail_frames: u32,
     /// Whether it saves and restores state.
     pub state: bool,
 }
@@ -159,6 +164,7 @@ pub fn read_info(instance: &mut PluginInstance<NoderackHost>, id: &str) -> Resul
                 (0..params.count(&handle))
                     .filter_map(|i| {
                         params.get_info(&handle, i, &mut buffer).map(|p| ParamInfo {
+                            value: params.get_value(&handle, p.id).unwrap_or(p.default_value),
                             id: p.id.get(),
                             name: String::from_utf8_lossy(p.name).into_owned(),
                             module: String::from_utf8_lossy(p.module).into_owned(),
@@ -183,6 +189,7 @@ pub fn read_info(instance: &mut PluginInstance<NoderackHost>, id: &str) -> Resul
             note_outputs,
             params,
             latency_frames: 0,
+            tail_frames: 0,
             state: handle.get_extension::<PluginState>().is_some(),
         }
     };
@@ -192,9 +199,22 @@ pub fn read_info(instance: &mut PluginInstance<NoderackHost>, id: &str) -> Resul
         min_frames_count: 1,
         max_frames_count: INSPECT_MAX_FRAMES,
     };
-    let processor = instance.activate(|_, _| (), config).map_err(|e| instance_error("activation", e.to_string()))?;
+    let mut processor =
+        instance.activate(audio_state, config).map_err(|e| instance_error("activation", e.to_string()))?;
+    info.tail_frames = tail_frames(&mut processor);
     let handle = instance.plugin_handle();
     info.latency_frames = handle.get_extension::<PluginLatency>().map_or(0, |l| l.get(&handle));
     instance.deactivate(processor);
     Ok(info)
+}
+
+/// The tail an activated plugin reports, in frames (`u32::MAX` for an infinite one; 0 for a
+/// plugin without the tail extension).
+pub fn tail_frames(processor: &mut StoppedPluginAudioProcessor<NoderackHost>) -> u32 {
+    let handle = processor.plugin_handle();
+    match handle.get_extension::<PluginTail>().map(|t| t.get(&handle)) {
+        Some(TailLength::Finite(frames)) => frames,
+        Some(TailLength::Infinite) => u32::MAX,
+        None => 0,
+    }
 }

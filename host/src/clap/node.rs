@@ -9,8 +9,15 @@
 //!   plugin as a CLAP parameter event at its exact frame, and the plugin smooths as it likes.
 //! - **Notes**: note-on and note-off become CLAP note events for a plugin that takes them, MIDI
 //!   for one that takes only MIDI; every other channel message goes as MIDI.
+//! - **Notes out**: a plugin with a note output gets an event output, `notes`, carrying its
+//!   notes (CLAP or MIDI) as MIDI.
+//! - **Its own changes**: parameter values the plugin changes itself (its GUI, a MIDI-learned
+//!   control) come back as output events; the node hands them to the control side
+//!   ([`NodeDescription::take_own_param_changes`]), which records them in the graph.
 //! - **Latency** from the latency extension is the node's latency, which the compiler
-//!   compensates on the other branches.
+//!   compensates on the other branches. The **tail** it reports is the node's tail: removed,
+//!   it is let ring out that long (its inputs cut, its held notes released) before it fades.
+//! - **Parameters start** at the plugin's values once its state (if any) is loaded.
 //! - **Threads**: the plugin lives on a main thread of its own ([`PluginThread`]). Activation
 //!   happens there, off the audio thread, when the processor is built; the processor moves to
 //!   the executor and starts processing on the audio thread; when the node is removed, the
@@ -21,29 +28,38 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use base64::Engine as _;
 use clack_extensions::state::PluginState;
+use clack_extensions::tail::{PluginTail, TailLength};
 use clack_host::events::event_types::{
     MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
+use clack_host::events::spaces::CoreEventSpace;
 use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
 use clack_host::process::PluginAudioProcessor;
 use clack_host::utils::{BeatTime, SecondsTime};
 use noderack_graph::{
-    EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
     ProcessConfig, ProcessContext, Processor, Unit,
 };
 
-use super::handlers::NoderackHost;
-use super::inspect::{read_info, PluginInfo};
+use super::handlers::{audio_state, NoderackHost, Requests};
+use super::inspect::{read_info, tail_frames, PluginInfo};
 use super::plugin_thread::PluginThread;
 use super::ClapError;
 
 /// Most events handed to a plugin in one block (more are dropped).
 const EVENT_CAPACITY: usize = 1024;
+/// Parameter changes a plugin makes itself that wait for the control side (more are dropped,
+/// and counted).
+const REPORT_CAPACITY: usize = 1024;
+/// How long after a plugin changes a parameter itself the control side may still give that
+/// change back (late, after newer ones), and such values are not sent to the plugin.
+const ECHO_WINDOW_SECONDS: f64 = 1.0;
 
 /// Counters of what went wrong while a hosted plugin played, readable from any thread.
 #[derive(Debug, Default)]
@@ -52,6 +68,8 @@ pub struct ClapHealth {
     pub nonfinite_blocks: AtomicU64,
     /// Process calls that failed, panicked, or found the plugin unable to start.
     pub failed_calls: AtomicU64,
+    /// Parameter changes the plugin made that the control side never saw (its queue was full).
+    pub lost_param_changes: AtomicU64,
 }
 
 /// Description of a `clap` node.
@@ -62,6 +80,11 @@ pub struct ClapNode {
     /// The CLAP id of each node parameter, by [`ParamId`].
     param_ids: Vec<ClapId>,
     health: Arc<ClapHealth>,
+    /// The tail the plugin reports, in frames (`u32::MAX`: infinite), kept current by the
+    /// processor.
+    tail: Arc<AtomicU32>,
+    /// Where the processor last built reports the parameter changes the plugin made itself.
+    own_changes: Mutex<Option<rtrb::Consumer<(u32, f32)>>>,
 }
 
 impl ClapNode {
@@ -100,6 +123,9 @@ impl ClapNode {
             let name = if index == 0 || port.main { "out".to_string() } else { snake(&port.name, "output", index) };
             outputs.push(PortSpec::named(unique(&outputs, name), PortKind::Audio { channels: port.channels as u16 }));
         }
+        if !info.note_outputs.is_empty() {
+            outputs.push(PortSpec::named(unique(&outputs, "notes".into()), PortKind::Events));
+        }
         let mut params: Vec<ParamSpec> = Vec::new();
         let mut param_ids = Vec::new();
         for p in info.params.iter().filter(|p| !p.read_only && !p.hidden) {
@@ -108,18 +134,23 @@ impl ClapNode {
                 name = format!("{name}_{}", p.id);
             }
             let unit = if p.stepped && p.min == 0.0 && p.max == 1.0 { Unit::Toggle } else { Unit::None };
-            let spec = ParamSpec::continuous("", p.min as f32, p.max as f32, p.default as f32, unit)
+            // The value it has now (its state's, if one was loaded) is where the node starts.
+            let start = p.value.clamp(p.min, p.max) as f32;
+            let spec = ParamSpec::continuous("", p.min as f32, p.max as f32, start, unit)
                 .renamed(name)
                 .with_smoothing_seconds(0.0);
             params.push(spec);
             param_ids.push(ClapId::new(p.id));
         }
+        let tail = Arc::new(AtomicU32::new(info.tail_frames));
         Ok(ClapNode {
             signature: NodeSignature { kind: Self::KIND, ports: NodePorts { inputs, outputs }, params },
             thread: Arc::new(thread),
             info,
             param_ids,
             health: Arc::new(ClapHealth::default()),
+            tail,
+            own_changes: Mutex::new(None),
         })
     }
 
@@ -184,14 +215,55 @@ impl NodeDescription for ClapNode {
         self.info.latency_frames
     }
 
+    fn tail_frames(&self) -> u32 {
+        self.tail.load(Ordering::Relaxed)
+    }
+
+    fn current_settings(&self) -> Vec<(String, String)> {
+        if !self.info.state {
+            return Vec::new();
+        }
+        match self.save_state() {
+            Ok(bytes) => vec![("state".to_string(), base64::engine::general_purpose::STANDARD.encode(bytes))],
+            Err(e) => {
+                tracing::error!("{e}; the patch keeps the state the node was made with");
+                Vec::new()
+            }
+        }
+    }
+
+    fn take_own_param_changes(&self) -> Vec<(ParamId, f32)> {
+        let mut changes: Vec<(ParamId, f32)> = Vec::new();
+        let mut guard = self.own_changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(consumer) = guard.as_mut() {
+            while let Ok((index, value)) = consumer.pop() {
+                // Only the latest value of each parameter matters.
+                match changes.iter_mut().find(|(p, _)| p.0 == index) {
+                    Some(change) => change.1 = value,
+                    None => changes.push((ParamId(index), value)),
+                }
+            }
+        }
+        changes
+    }
+
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
         let audio = PluginAudioConfiguration {
             sample_rate: config.sample_rate as f64,
             min_frames_count: 1,
             max_frames_count: config.max_block_frames.max(1) as u32,
         };
-        let processor = match self.thread.run("activation", move |instance| instance.activate(|_, _| (), audio)) {
-            Ok(Ok(stopped)) => Some(PluginAudioProcessor::from(stopped)),
+        let activated = self.thread.run("activation", move |instance| {
+            instance.activate(audio_state, audio).map(|mut stopped| {
+                let tail = tail_frames(&mut stopped);
+                (stopped, tail)
+            })
+        });
+        let processor = match activated {
+            Ok(Ok((stopped, tail))) => {
+                self.tail.store(tail, Ordering::Relaxed);
+                Some(PluginAudioProcessor::from(stopped))
+            }
             Ok(Err(e)) => {
                 tracing::error!("{}: activation failed: {e}; the node is silent", self.info.id);
                 None
@@ -206,9 +278,16 @@ impl NodeDescription for ClapNode {
         let (inputs, outputs) = (channels(&self.info.audio_inputs), channels(&self.info.audio_outputs));
         let scratch = |layout: &[usize]| layout.iter().map(|&n| vec![vec![0.0f32; frames]; n]).collect::<Vec<_>>();
         let note_port = (!self.info.note_inputs.is_empty()).then_some(inputs.len());
+        let note_output = (!self.info.note_outputs.is_empty()).then_some(outputs.len());
         let clap_notes = self.info.note_inputs.first().is_some_and(|p| p.clap);
+        let (reports, consumer) = rtrb::RingBuffer::new(REPORT_CAPACITY);
+        *self.own_changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(consumer);
         Box::new(ClapProcessor {
             processor,
+            tail_extension: None,
+            tail: self.tail.clone(),
+            reports,
+            note_output,
             thread: self.thread.clone(),
             in_ports: AudioPorts::with_capacity(inputs.iter().sum::<usize>().max(1), inputs.len().max(1)),
             out_ports: AudioPorts::with_capacity(outputs.iter().sum::<usize>().max(1), outputs.len().max(1)),
@@ -220,7 +299,9 @@ impl NodeDescription for ClapNode {
             events: EventBuffer::with_capacity(EVENT_CAPACITY),
             plugin_events: EventBuffer::with_capacity(EVENT_CAPACITY),
             param_ids: self.param_ids.clone(),
-            sent: self.signature.params.iter().map(|p| p.default).collect(),
+            seen: self.signature.params.iter().map(|p| p.default).collect(),
+            plugin_values: self.signature.params.iter().map(|p| p.default).collect(),
+            echo_until: vec![0; self.param_ids.len()],
             steady_frames: 0,
             health: self.health.clone(),
         })
@@ -239,6 +320,13 @@ enum Pending {
 /// The audio-thread half of a `clap` node.
 struct ClapProcessor {
     processor: Option<PluginAudioProcessor<NoderackHost>>,
+    /// The plugin's tail extension, looked up when it first says its tail changed.
+    tail_extension: Option<PluginTail>,
+    tail: Arc<AtomicU32>,
+    /// Parameter changes the plugin made itself, for the control side: (index, value).
+    reports: rtrb::Producer<(u32, f32)>,
+    /// Our event output carrying the plugin's notes, if it has a note output.
+    note_output: Option<usize>,
     thread: Arc<PluginThread>,
     in_ports: AudioPorts,
     out_ports: AudioPorts,
@@ -254,8 +342,13 @@ struct ClapProcessor {
     events: EventBuffer,
     plugin_events: EventBuffer,
     param_ids: Vec<ClapId>,
-    /// The last value sent of each parameter.
-    sent: Vec<f32>,
+    /// Each parameter's value as the engine last gave it.
+    seen: Vec<f32>,
+    /// Each parameter's value as the plugin has it (what we sent, or what it said it set).
+    plugin_values: Vec<f32>,
+    /// Until this steady frame, an engine change of the parameter may be the control side
+    /// recording, late, a change the plugin made itself (its echo): not sent back to it.
+    echo_until: Vec<u64>,
     steady_frames: u64,
     health: Arc<ClapHealth>,
 }
@@ -266,6 +359,24 @@ impl ClapProcessor {
             let order = self.pending.len() as u32;
             self.pending.push((frame, order, event));
         }
+    }
+
+    /// The engine gives parameter `index` (CLAP id `id`) `value` from `frame` on: sent to the
+    /// plugin if it is a change, unless it is the echo of a change the plugin made itself.
+    fn engine_value(&mut self, index: usize, frame: u32, value: f32, id: ClapId) {
+        if value == self.seen[index] {
+            return;
+        }
+        self.seen[index] = value;
+        if value == self.plugin_values[index] {
+            self.echo_until[index] = 0; // the echo arrived, or it already has it
+            return;
+        }
+        if self.steady_frames + (frame as u64) < self.echo_until[index] {
+            return; // a late echo of an older change of the plugin's own
+        }
+        self.plugin_values[index] = value;
+        self.push(frame, Pending::Param { id, value });
     }
 
     /// Collects this block's notes and parameter changes, in time order, as CLAP events.
@@ -292,19 +403,10 @@ impl ClapProcessor {
                 let signal = params.get(ParamId(index as u32));
                 let id = self.param_ids[index];
                 match signal.constant() {
-                    Some(value) => {
-                        if value != self.sent[index] {
-                            self.sent[index] = value;
-                            self.push(0, Pending::Param { id, value });
-                        }
-                    }
+                    Some(value) => self.engine_value(index, 0, value, id),
                     None => {
                         for frame in 0..frames {
-                            let value = signal.at(frame);
-                            if value != self.sent[index] {
-                                self.sent[index] = value;
-                                self.push(frame as u32, Pending::Param { id, value });
-                            }
+                            self.engine_value(index, frame as u32, signal.at(frame), id);
                         }
                     }
                 }
@@ -427,7 +529,6 @@ impl Processor for ClapProcessor {
             }
             None => false,
         };
-        self.steady_frames += frames as u64;
         if !rendered {
             self.health.failed_calls.fetch_add(1, Ordering::Relaxed);
         }
@@ -457,6 +558,81 @@ impl Processor for ClapProcessor {
                 }
             }
         }
+        if rendered {
+            self.take_plugin_events(&mut outputs, frames, sample_rate);
+            self.follow_tail();
+        }
+        self.steady_frames += frames as u64;
+    }
+}
+
+impl ClapProcessor {
+    /// What the plugin said in its output events: its notes go to our note output, its own
+    /// parameter changes to the control side (which records them in the graph and gives them
+    /// back to the engine: that echo is not sent to the plugin).
+    fn take_plugin_events(&mut self, outputs: &mut noderack_graph::Outputs<'_>, frames: usize, sample_rate: f64) {
+        let last = frames.saturating_sub(1) as u32;
+        let echo_window_frames = (ECHO_WINDOW_SECONDS * sample_rate) as u64;
+        for event in self.plugin_events.iter() {
+            let at = event.header().time().min(last);
+            let message = match event.as_core_event() {
+                Some(CoreEventSpace::ParamValue(e)) => {
+                    let Some(id) = e.param_id() else { continue };
+                    if let Some(index) = self.param_ids.iter().position(|p| *p == id) {
+                        let value = e.value() as f32;
+                        self.plugin_values[index] = value;
+                        self.echo_until[index] = self.steady_frames + echo_window_frames;
+                        if self.reports.push((index as u32, value)).is_err() {
+                            self.health.lost_param_changes.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    continue;
+                }
+                Some(CoreEventSpace::NoteOn(e)) => match (e.channel(), e.key()) {
+                    (Match::Specific(channel), Match::Specific(key)) => MidiMessage::NoteOn {
+                        channel: (channel & 15) as u8,
+                        key: (key & 127) as u8,
+                        velocity: (e.velocity().clamp(0.0, 1.0) * 127.0).round().max(1.0) as u8,
+                    },
+                    _ => continue,
+                },
+                Some(CoreEventSpace::NoteOff(e)) => match (e.channel(), e.key()) {
+                    (Match::Specific(channel), Match::Specific(key)) => MidiMessage::NoteOff {
+                        channel: (channel & 15) as u8,
+                        key: (key & 127) as u8,
+                        velocity: (e.velocity().clamp(0.0, 1.0) * 127.0).round() as u8,
+                    },
+                    _ => continue,
+                },
+                Some(CoreEventSpace::Midi(e)) => match MidiMessage::from_bytes(&e.data()) {
+                    Some(message) => message,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if let Some(buffer) = self.note_output.and_then(|port| outputs.events_mut(port)) {
+                // A full buffer counts the event as dropped itself.
+                let _ = buffer.push(Event::midi(at, message));
+            }
+        }
+    }
+
+    /// Reads the plugin's tail again when it said it changed.
+    fn follow_tail(&mut self) {
+        let Some(processor) = self.processor.as_mut() else { return };
+        if !processor.access_shared_handler(|requests: &Requests| Requests::take(&requests.tail_changed)) {
+            return;
+        }
+        let handle = processor.plugin_handle();
+        if self.tail_extension.is_none() {
+            self.tail_extension = handle.get_extension::<PluginTail>();
+        }
+        let tail = match self.tail_extension.map(|t| t.get(&handle)) {
+            Some(TailLength::Finite(frames)) => frames,
+            Some(TailLength::Infinite) => u32::MAX,
+            None => 0,
+        };
+        self.tail.store(tail, Ordering::Relaxed);
     }
 }
 

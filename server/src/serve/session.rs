@@ -35,6 +35,8 @@ const HISTORY: usize = 1000;
 const SESSIONS: usize = 256;
 /// The session of requests that name none.
 pub const DEFAULT_SESSION: &str = "default";
+/// The session that parameter changes made by nodes themselves (hosted plugins) belong to.
+pub const PLUGIN_SESSION: &str = "plugin";
 /// How long an edit waits for the engine's queues to drain before it is refused as busy.
 const BUSY_WAIT: Duration = Duration::from_secs(2);
 
@@ -145,6 +147,7 @@ impl Session {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.live.engine.maintain();
+            self.follow_own_changes();
             if let Some(scope) = self.live.scope.as_mut() {
                 scope.drain();
             }
@@ -184,7 +187,8 @@ impl Session {
                 let _ = reply.send(Ok(self.status()));
             }
             Request::Graph(reply) => {
-                let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": self.running.patch().to_json() })));
+                let graph = self.running.patch().with_current_settings().to_json();
+                let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": graph })));
             }
             Request::Edit(edits, reply) => {
                 let result = self.edit(&edits);
@@ -200,7 +204,8 @@ impl Session {
             }
             Request::Snapshot(reply) => {
                 let folder = self.folder.display().to_string();
-                let _ = reply.send(Ok(json!({ "graph": self.running.patch().to_json(), "folder": folder })));
+                let graph = self.running.patch().with_current_settings().to_json();
+                let _ = reply.send(Ok(json!({ "graph": graph, "folder": folder })));
             }
             Request::Undo(reply) => {
                 let result = self.step_back();
@@ -422,6 +427,53 @@ impl Session {
         self.running.commit(new, change);
         self.record(previous);
         Ok(self.announce("edit", summary, Some(json!(edits_json(&edits)))))
+    }
+
+    /// Records the parameter values nodes changed themselves (a hosted plugin's own controls) in
+    /// the graph, as one undo step of the `plugin` session, and announces them with the cause
+    /// `plugin`. The engine gets them too (so its values are the graph's); the node knows them
+    /// as its own and does not take them back.
+    fn follow_own_changes(&mut self) {
+        let mut edits = Vec::new();
+        for node in &self.running.patch().nodes {
+            for (param, value) in node.description.take_own_param_changes() {
+                if let Some(spec) = node.description.params().get(param.0 as usize) {
+                    let (id, param) = (node.name.clone(), spec.name.to_string());
+                    edits.push(PatchEdit::Set { id, param, value: ParamValue::Number(value) });
+                }
+            }
+        }
+        if edits.is_empty() {
+            return;
+        }
+        let mut context = LoadContext::new(&self.folder);
+        let recorded = self
+            .running
+            .patch()
+            .edited(&edits, crate::factory::factory(), &mut context)
+            .map_err(|e| e.to_string())
+            .and_then(|new| self.running.diff(&new).map(|change| (new, change)).map_err(|e| e.to_string()));
+        let (new, change) = match recorded {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                tracing::warn!("a plugin's own parameter change could not be recorded: {e}");
+                return;
+            }
+        };
+        for edit in &change.edits {
+            if let Edit::SetParam { node, param, value } = *edit {
+                if let Err(e) = self.live.engine.set_param(node, param, value, None) {
+                    tracing::warn!("a plugin's own parameter change could not be recorded: {e}");
+                }
+            }
+        }
+        let summary = change.summary.to_string();
+        let previous = self.running.patch().clone();
+        self.running.commit(new, change);
+        let caller = std::mem::replace(&mut self.caller, PLUGIN_SESSION.to_string());
+        self.record(previous);
+        self.announce("plugin", summary, Some(json!(edits_json(&edits))));
+        self.caller = caller;
     }
 
     /// Sends `bank` to the running sampler `node` as a parcel (its voices keep playing the old

@@ -5,7 +5,9 @@
 //! `Latency` parameter's frames, which it reports through the latency extension (read when it is
 //! activated), so a host that compensates latency lines it up with a dry signal. The `Fault`
 //! parameter makes it output NaN, for testing how a host protects the mix. Its state holds the
-//! three parameters. Everything it does is exact and deterministic, so tests can predict it.
+//! three parameters. MIDI CC 7 sets the gain the way a plugin's own control would, and tells the
+//! host with a parameter event; its note output echoes every note an octave up, as MIDI; its
+//! tail is its release plus its latency. Everything it does is exact and deterministic, so tests can predict it.
 
 use std::ffi::CStr;
 use std::fmt::Write as _;
@@ -25,8 +27,9 @@ use clack_extensions::params::{
 };
 use clack_extensions::state::{PluginState, PluginStateImpl};
 use clack_extensions::tail::{PluginTail, PluginTailImpl, TailLength};
+use clack_plugin::events::event_types::{MidiEvent, ParamValueEvent};
 use clack_plugin::events::spaces::CoreEventSpace;
-use clack_plugin::events::Match;
+use clack_plugin::events::{Match, Pckn};
 use clack_plugin::prelude::*;
 use clack_plugin::stream::{InputStream, OutputStream};
 
@@ -46,6 +49,11 @@ pub const ATTACK_FRAMES: u32 = 64;
 pub const RELEASE_FRAMES: u32 = 256;
 /// Notes sounding at once (the oldest is replaced beyond).
 pub const VOICES: usize = 16;
+/// MIDI controller that sets the gain (as a plugin's own control would), reported to the host
+/// as a parameter change.
+pub const GAIN_CC: u8 = 7;
+/// The note output repeats each note played this many semitones up (as MIDI).
+pub const ECHO_SEMITONES: u16 = 12;
 const STATE_MAGIC: &[u8; 4] = b"NRTI";
 
 /// The instrument.
@@ -158,21 +166,27 @@ impl PluginAudioPortsImpl for MainThread<'_> {
 }
 
 impl PluginNotePortsImpl for MainThread<'_> {
-    fn count(&self, is_input: bool) -> u32 {
-        if is_input {
-            1
-        } else {
-            0
-        }
+    fn count(&self, _is_input: bool) -> u32 {
+        1
     }
 
     fn get(&self, index: u32, is_input: bool, writer: &mut NotePortInfoWriter) {
-        if is_input && index == 0 {
+        if index != 0 {
+            return;
+        }
+        if is_input {
             writer.set(&NotePortInfo {
                 id: ClapId::new(0),
                 name: b"notes",
                 preferred_dialect: Some(NoteDialect::Clap),
                 supported_dialects: NoteDialects::CLAP | NoteDialects::MIDI,
+            });
+        } else {
+            writer.set(&NotePortInfo {
+                id: ClapId::new(1),
+                name: b"echo",
+                preferred_dialect: Some(NoteDialect::Midi),
+                supported_dialects: NoteDialects::MIDI,
             });
         }
     }
@@ -326,7 +340,7 @@ impl<'a> PluginAudioProcessor<'a, Shared, MainThread<'a>> for Processor<'a> {
         let latency = self.delay.len() > 1;
         for batch in events.input.batch() {
             for event in batch.events() {
-                self.handle(event);
+                self.handle(event, events.output);
             }
             let range = batch.sample_bounds();
             let fault = self.shared.fault.load(Ordering::Relaxed) != 0;
@@ -366,20 +380,48 @@ impl<'a> PluginAudioProcessor<'a, Shared, MainThread<'a>> for Processor<'a> {
 }
 
 impl Processor<'_> {
-    fn handle(&mut self, event: &UnknownEvent) {
+    /// Plays `event`; echoes its notes an octave up on the note output, and reports a gain set
+    /// by CC 7 to the host.
+    fn handle(&mut self, event: &UnknownEvent, output: &mut OutputEvents) {
+        let time = event.header().time();
+        let echo = |output: &mut OutputEvents, on: bool, channel: u16, key: u16, velocity: f64| {
+            let key = key + ECHO_SEMITONES;
+            if key < 128 {
+                let status = if on { 0x90 } else { 0x80 } | (channel as u8 & 15);
+                let _ = output.try_push(MidiEvent::new(time, 1, [status, key as u8, (velocity * 127.0).round() as u8]));
+            }
+        };
         match event.as_core_event() {
             Some(CoreEventSpace::NoteOn(e)) => {
                 if let (Match::Specific(channel), Match::Specific(key)) = (e.channel(), e.key()) {
                     self.note_on(channel, key, e.velocity() as f32);
+                    echo(output, true, channel, key, e.velocity());
                 }
             }
-            Some(CoreEventSpace::NoteOff(e)) => self.note_off(e.channel(), e.key()),
+            Some(CoreEventSpace::NoteOff(e)) => {
+                self.note_off(e.channel(), e.key());
+                if let (Match::Specific(channel), Match::Specific(key)) = (e.channel(), e.key()) {
+                    echo(output, false, channel, key, e.velocity());
+                }
+            }
             Some(CoreEventSpace::Midi(e)) => {
-                let [status, key, velocity] = e.data();
+                let [status, data1, data2] = e.data();
                 let channel = (status & 0x0f) as u16;
+                let (key, velocity) = (data1 as u16, data2 as f64 / 127.0);
                 match status & 0xf0 {
-                    0x90 if velocity > 0 => self.note_on(channel, key as u16, velocity as f32 / 127.0),
-                    0x80 | 0x90 => self.note_off(Match::Specific(channel), Match::Specific(key as u16)),
+                    0x90 if data2 > 0 => {
+                        self.note_on(channel, key, velocity as f32);
+                        echo(output, true, channel, key, velocity);
+                    }
+                    0x80 | 0x90 => {
+                        self.note_off(Match::Specific(channel), Match::Specific(key));
+                        echo(output, false, channel, key, velocity);
+                    }
+                    0xb0 if data1 == GAIN_CC => {
+                        let gain = data2 as f64 / 127.0;
+                        self.shared.set(GAIN, gain);
+                        let _ = output.try_push(ParamValueEvent::new(time, GAIN, Pckn::match_all(), gain));
+                    }
                     _ => {}
                 }
             }
@@ -423,16 +465,18 @@ impl Processor<'_> {
 }
 
 impl PluginAudioProcessorParams for Processor<'_> {
-    fn flush(&mut self, input: &InputEvents, _output: &mut OutputEvents) {
+    fn flush(&mut self, input: &InputEvents, output: &mut OutputEvents) {
         for event in input {
-            self.handle(event);
+            self.handle(event, output);
         }
     }
 }
 
 impl PluginTailImpl for Processor<'_> {
     fn get(&self) -> TailLength {
-        TailLength::Finite(RELEASE_FRAMES + self.delay.len() as u32)
+        // The delay line has one slot when there is no latency.
+        let latency = if self.delay.len() > 1 { self.delay.len() as u32 } else { 0 };
+        TailLength::Finite(RELEASE_FRAMES + latency)
     }
 }
 
