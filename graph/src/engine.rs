@@ -135,6 +135,8 @@ pub struct Engine {
     next_fade_id: u64,
     fade_frames: u32,
     plan: RenderPlan,
+    /// [`Engine::latency_signature`] when the plan was last compiled.
+    compiled_latencies: u64,
     refused_parcels: Vec<NodeId>,
     /// Leak counters as last logged (plans, parcels).
     reported_leaks: (u64, u64),
@@ -203,6 +205,7 @@ pub fn new_engine(config: EngineConfig) -> (Engine, Executor) {
         next_fade_id: 0,
         fade_frames,
         plan,
+        compiled_latencies: 0,
         refused_parcels: Vec::new(),
         reported_leaks: (0, 0),
     };
@@ -357,6 +360,17 @@ impl Engine {
             }
             drop(update); // old plan, removed processors, outgrown pools: freed here
         }
+        // A node whose latency changed while it ran (a hosted plugin that restarted with a new
+        // one): compile again so the other branches line up with it.
+        if self.in_flight < RETURN_QUEUE_CAPACITY
+            && self.commands.slots() > 0
+            && self.latency_signature() != self.compiled_latencies
+        {
+            tracing::info!("a node's latency changed: the graph is compiled again");
+            if let Err(e) = self.send_plan(Vec::new()) {
+                tracing::error!("could not compile for a changed latency: {e}");
+            }
+        }
         let now = self.status.frames();
         let done = |c: &RetireClock| c.done_at_frame.is_some_and(|f| now >= f);
         let any_done =
@@ -381,6 +395,21 @@ impl Engine {
     /// Filled by [`Engine::maintain`].
     pub fn take_refused_parcels(&mut self) -> Vec<NodeId> {
         std::mem::take(&mut self.refused_parcels)
+    }
+
+    /// A digest of every node's latency (independent of their order), to notice a change.
+    fn latency_signature(&self) -> u64 {
+        self.model
+            .entries()
+            .map(|e| {
+                // splitmix64 of (node, latency): distinct pairs give distinct terms.
+                let mut x = (e.id.0 << 32) ^ e.description.latency_frames() as u64;
+                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                x ^ (x >> 31)
+            })
+            .fold(0u64, u64::wrapping_add)
     }
 
     /// Logs leaks the audio thread counted since the last call (there should be none: see
@@ -441,6 +470,7 @@ impl Engine {
         }
 
         let plan = self.compile()?;
+        self.compiled_latencies = self.latency_signature();
 
         let mut update = Box::new(PlanUpdate {
             generation: self.generation + 1,

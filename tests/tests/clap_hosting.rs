@@ -129,6 +129,54 @@ fn reported_latency_is_compensated_against_a_dry_branch() {
 }
 
 #[test]
+fn a_plugin_that_changes_its_latency_is_restarted_and_compensated_again() {
+    let node = instrument(None);
+    let health = node.health();
+    let latent: Arc<dyn NodeDescription> = Arc::new(node);
+    let config = EngineConfig {
+        sample_rate: SR,
+        max_block_frames: 256,
+        buses: vec![BusSpec::stereo("latent"), BusSpec::stereo("dry")],
+        inputs: vec![],
+    };
+    let mut rig = Rig::new(config, 256);
+    rig.apply(vec![
+        add(KEYS, "keys", MidiIn::new()),
+        add_arc(PLUGIN, latent.clone()),
+        add_arc(4, Arc::new(instrument(None))),
+        add(OUT, "latent", Output::new("latent", 2)),
+        add(5, "dry", Output::new("dry", 2)),
+        connect(KEYS, 0, PLUGIN, 0),
+        connect(KEYS, 0, 4, 0),
+        connect(PLUGIN, 0, OUT, 0),
+        connect(4, 0, 5, 0),
+    ]);
+    let out = rig.render(4_800, &[note_on(1_000, 0, 69, 127), note_off(2_000, 0, 69)]);
+    assert_eq!(first_onset(&out[0], 1e-6), Some(1_001));
+    assert_eq!(first_onset(&out[2], 1e-6), Some(1_001));
+
+    // Its Latency parameter changes while it plays: it asks to be restarted, the audio thread
+    // hands it to its main thread, which activates it again; its new latency is then the
+    // node's, and the engine compiles again for it at its next maintenance.
+    rig.engine().set_param(NodeId(PLUGIN), ParamId(1), 480.0, None).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while rig.engine().plan().latency_frames() != 480 {
+        assert!(std::time::Instant::now() < deadline, "restarted and compensated within 5 s");
+        rig.render(256, &[]);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(latent.latency_frames(), 480);
+    assert_eq!(health.failed_calls.load(Ordering::Relaxed), 0, "silent while restarting, not failing");
+    let at = rig.renderer().position_frames() + 1_000;
+    let out = rig.render(24_000, &[note_on(at, 0, 69, 127)]);
+    let start = at - 1_000;
+    let (latent, dry) = (first_onset(&out[0], 1e-6).unwrap(), first_onset(&out[2], 1e-6).unwrap());
+    assert_eq!(latent, dry, "the branches line up again");
+    assert_eq!(start + latent as u64, at + 1 + 480, "both come out the new latency late");
+    assert!(out[0].iter().zip(&out[2]).all(|(a, b)| a == b), "sample for sample");
+}
+
+#[test]
 fn state_restores_parameters_and_saves_them_back() {
     let node = instrument(Some(state(0.25, 0, 0)));
     let saved = node.save_state().unwrap();

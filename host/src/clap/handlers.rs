@@ -81,9 +81,10 @@ impl Requests {
         }
     }
 
-    /// Whether `flag` was set, clearing it.
+    /// Whether `flag` was set, clearing it. A flag that is not set is only read (the audio
+    /// thread asks every block; a read is cheaper than a swap).
     pub fn take(flag: &AtomicBool) -> bool {
-        flag.swap(false, Ordering::AcqRel)
+        flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel)
     }
 }
 

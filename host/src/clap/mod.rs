@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod inspect;
 pub mod node;
 pub mod plugin_thread;
+pub mod restart;
 pub mod scan;
 
 pub use factory::WithClap;

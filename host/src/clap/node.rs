@@ -28,10 +28,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
+use clack_extensions::latency::PluginLatency;
 use clack_extensions::state::PluginState;
 use clack_extensions::tail::{PluginTail, TailLength};
 use clack_host::events::event_types::{
@@ -50,6 +51,7 @@ use noderack_graph::{
 use super::handlers::{audio_state, NoderackHost, Requests};
 use super::inspect::{read_info, tail_frames, PluginInfo};
 use super::plugin_thread::PluginThread;
+use super::restart::{self, AudioEnd, Reported};
 use super::ClapError;
 
 /// Most events handed to a plugin in one block (more are dropped).
@@ -80,9 +82,8 @@ pub struct ClapNode {
     /// The CLAP id of each node parameter, by [`ParamId`].
     param_ids: Vec<ClapId>,
     health: Arc<ClapHealth>,
-    /// The tail the plugin reports, in frames (`u32::MAX`: infinite), kept current by the
-    /// processor.
-    tail: Arc<AtomicU32>,
+    /// The latency and tail the plugin reports, kept current by the processor and by restarts.
+    reported: Arc<Reported>,
     /// Where the processor last built reports the parameter changes the plugin made itself.
     own_changes: Mutex<Option<rtrb::Consumer<(u32, f32)>>>,
 }
@@ -142,14 +143,14 @@ impl ClapNode {
             params.push(spec);
             param_ids.push(ClapId::new(p.id));
         }
-        let tail = Arc::new(AtomicU32::new(info.tail_frames));
+        let reported = Arc::new(Reported::new(info.latency_frames, info.tail_frames));
         Ok(ClapNode {
             signature: NodeSignature { kind: Self::KIND, ports: NodePorts { inputs, outputs }, params },
             thread: Arc::new(thread),
             info,
             param_ids,
             health: Arc::new(ClapHealth::default()),
-            tail,
+            reported,
             own_changes: Mutex::new(None),
         })
     }
@@ -212,11 +213,11 @@ impl NodeDescription for ClapNode {
     }
 
     fn latency_frames(&self) -> u32 {
-        self.info.latency_frames
+        self.reported.latency_frames.load(Ordering::Relaxed)
     }
 
     fn tail_frames(&self) -> u32 {
-        self.tail.load(Ordering::Relaxed)
+        self.reported.tail_frames.load(Ordering::Relaxed)
     }
 
     fn current_settings(&self) -> Vec<(String, String)> {
@@ -253,24 +254,29 @@ impl NodeDescription for ClapNode {
             min_frames_count: 1,
             max_frames_count: config.max_block_frames.max(1) as u32,
         };
-        let activated = self.thread.run("activation", move |instance| {
-            instance.activate(audio_state, audio).map(|mut stopped| {
-                let tail = tail_frames(&mut stopped);
-                (stopped, tail)
-            })
-        });
-        let processor = match activated {
-            Ok(Ok((stopped, tail))) => {
-                self.tail.store(tail, Ordering::Relaxed);
-                Some(PluginAudioProcessor::from(stopped))
+        let reported = self.reported.clone();
+        let activated = self.thread.run_with_restarts("activation", move |instance, restarts| {
+            let mut stopped = instance.activate(audio_state, audio)?;
+            // What it reports at this sample rate and block size.
+            reported.tail_frames.store(tail_frames(&mut stopped), Ordering::Relaxed);
+            let handle = instance.plugin_handle();
+            let latency = handle.get_extension::<PluginLatency>().map_or(0, |l| l.get(&handle));
+            reported.latency_frames.store(latency, Ordering::Relaxed);
+            let (audio_end, main_end) = restart::link(audio, reported);
+            if let Some(old) = restarts.replace(main_end) {
+                old.close(instance);
             }
+            Ok::<_, PluginInstanceError>((stopped, audio_end))
+        });
+        let (processor, restart) = match activated {
+            Ok(Ok((stopped, audio_end))) => (Some(PluginAudioProcessor::from(stopped)), Some(audio_end)),
             Ok(Err(e)) => {
                 tracing::error!("{}: activation failed: {e}; the node is silent", self.info.id);
-                None
+                (None, None)
             }
             Err(e) => {
                 tracing::error!("{e}; the node is silent");
-                None
+                (None, None)
             }
         };
         let frames = config.max_block_frames.max(1);
@@ -284,8 +290,11 @@ impl NodeDescription for ClapNode {
         *self.own_changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(consumer);
         Box::new(ClapProcessor {
             processor,
+            restart,
+            restarting: false,
+            resend_params: false,
             tail_extension: None,
-            tail: self.tail.clone(),
+            reported: self.reported.clone(),
             reports,
             note_output,
             thread: self.thread.clone(),
@@ -320,9 +329,15 @@ enum Pending {
 /// The audio-thread half of a `clap` node.
 struct ClapProcessor {
     processor: Option<PluginAudioProcessor<NoderackHost>>,
+    /// The way to the plugin's main thread when it asks to be restarted.
+    restart: Option<AudioEnd>,
+    /// The processor is on the main thread being restarted: silence meanwhile.
+    restarting: bool,
+    /// Every parameter's value goes to the plugin at the next block (after a restart).
+    resend_params: bool,
     /// The plugin's tail extension, looked up when it first says its tail changed.
     tail_extension: Option<PluginTail>,
-    tail: Arc<AtomicU32>,
+    reported: Arc<Reported>,
     /// Parameter changes the plugin made itself, for the control side: (index, value).
     reports: rtrb::Producer<(u32, f32)>,
     /// Our event output carrying the plugin's notes, if it has a note output.
@@ -397,6 +412,13 @@ impl ClapProcessor {
                 self.push(at, pending);
             }
         }
+        if self.resend_params && self.processor.is_some() {
+            self.resend_params = false;
+            for index in 0..self.param_ids.len() {
+                let (id, value) = (self.param_ids[index], self.plugin_values[index]);
+                self.push(0, Pending::Param { id, value });
+            }
+        }
         if !ctx.params_unchanged() {
             let params = ctx.params();
             for index in 0..self.param_ids.len() {
@@ -459,6 +481,7 @@ fn midi_bytes(message: MidiMessage) -> Option<[u8; 3]> {
 impl Processor for ClapProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
         let frames = ctx.frames();
+        self.follow_restart();
         self.gather(ctx, frames);
         let transport = ctx.transport();
         let sample_rate = ctx.sample_rate() as f64;
@@ -529,13 +552,14 @@ impl Processor for ClapProcessor {
             }
             None => false,
         };
-        if !rendered {
+        if !rendered && !self.restarting {
             self.health.failed_calls.fetch_add(1, Ordering::Relaxed);
         }
         // One pass: copy the plugin's output out, and see whether any sample is NaN or
-        // infinite (then `s * 0` is NaN, and so is the sum).
+        // infinite: its magnitude's bits are then at least those of infinity. An integer
+        // maximum has no dependency chain to wait on (a float sum would), so it vectorizes.
         let mut outputs = ctx.outputs();
-        let mut check = 0.0f32;
+        let mut largest_bits = 0u32;
         for (port, buffers) in self.output_scratch.iter().enumerate() {
             for (channel, buffer) in buffers.iter().enumerate() {
                 let out = outputs.signal_mut(port, channel);
@@ -543,14 +567,14 @@ impl Processor for ClapProcessor {
                 if rendered {
                     for (o, s) in out[..n].iter_mut().zip(&buffer[..n]) {
                         *o = *s;
-                        check += *s * 0.0;
+                        largest_bits = largest_bits.max(s.to_bits() & 0x7fff_ffff);
                     }
                 } else {
                     out.fill(0.0);
                 }
             }
         }
-        if check.is_nan() {
+        if largest_bits >= f32::INFINITY.to_bits() {
             self.health.nonfinite_blocks.fetch_add(1, Ordering::Relaxed);
             for (port, buffers) in self.output_scratch.iter().enumerate() {
                 for channel in 0..buffers.len() {
@@ -617,6 +641,34 @@ impl ClapProcessor {
         }
     }
 
+    /// Hands the processor to the plugin's main thread when the plugin asks to be restarted,
+    /// and takes it back once it has been.
+    fn follow_restart(&mut self) {
+        let Some(link) = self.restart.as_mut() else { return };
+        if self.restarting {
+            if let Some(stopped) = link.receive() {
+                self.processor = Some(PluginAudioProcessor::from(stopped));
+                self.restarting = false;
+                // Changes made meanwhile were not delivered: give it every value again.
+                self.resend_params = true;
+            }
+            return;
+        }
+        let Some(processor) = self.processor.take() else { return };
+        if !processor.access_shared_handler(|requests: &Requests| Requests::take(&requests.restart)) {
+            self.processor = Some(processor);
+            return;
+        }
+        match link.send(processor.into_stopped()) {
+            Ok(()) => self.restarting = true,
+            Err(back) => {
+                // The way is full (it cannot be: one restart at a time): try again next block.
+                back.access_shared_handler(|requests: &Requests| requests.restart.store(true, Ordering::Release));
+                self.processor = Some(PluginAudioProcessor::from(back));
+            }
+        }
+    }
+
     /// Reads the plugin's tail again when it said it changed.
     fn follow_tail(&mut self) {
         let Some(processor) = self.processor.as_mut() else { return };
@@ -632,18 +684,27 @@ impl ClapProcessor {
             Some(TailLength::Infinite) => u32::MAX,
             None => 0,
         };
-        self.tail.store(tail, Ordering::Relaxed);
+        self.reported.tail_frames.store(tail, Ordering::Relaxed);
     }
 }
 
 impl Drop for ClapProcessor {
     fn drop(&mut self) {
-        // Back on the control side: stop, then deactivate on the plugin's main thread.
-        if let Some(processor) = self.processor.take() {
-            let stopped = processor.into_stopped();
-            if let Err(e) = self.thread.run("deactivation", move |instance| instance.deactivate(stopped)) {
-                tracing::error!("{e}");
+        // Back on the control side: stop, then deactivate on the plugin's main thread, with
+        // whatever a restart in flight left in the link.
+        let stopped = self.processor.take().map(|processor| processor.into_stopped());
+        let link = self.restart.take();
+        let deactivate = move |instance: &mut super::plugin_thread::Instance,
+                               restarts: &mut Option<restart::MainEnd>| {
+            if let Some(main_end) = restarts.take() {
+                main_end.close(instance);
             }
+            for stopped in stopped.into_iter().chain(link.and_then(AudioEnd::into_leftover)) {
+                instance.deactivate(stopped);
+            }
+        };
+        if let Err(e) = self.thread.run_with_restarts("deactivation", deactivate) {
+            tracing::error!("{e}");
         }
     }
 }

@@ -1,7 +1,8 @@
 //! A hosted plugin's main thread. CLAP instances are bound to the thread that created them
 //! (`PluginInstance` is `!Send`): each hosted plugin gets a thread of its own that creates it,
 //! runs whatever the control side asks of it (activation, deactivation, state, parameter
-//! reads) as jobs, serves the plugin's `request_callback`, and destroys it when the host is
+//! reads) as jobs, serves the plugin's `request_callback`, restarts it when the audio thread
+//! sends its processor back for that ([`super::restart`]), and destroys it when the host is
 //! dropped. A job that panics is caught and reported; the thread goes on.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use clack_host::prelude::*;
 
 use super::handlers::{host_info, MainThreadState, NoderackHost, Requests};
+use super::restart::MainEnd;
 use super::scan::load_entry;
 use super::ClapError;
 
@@ -22,7 +24,7 @@ const POLL: Duration = Duration::from_millis(5);
 /// The hosted instance, as jobs see it.
 pub type Instance = PluginInstance<NoderackHost>;
 
-type Job = Box<dyn FnOnce(&mut Instance) + Send>;
+type Job = Box<dyn FnOnce(&mut Instance, &mut Option<MainEnd>) + Send>;
 
 /// One hosted plugin and its main thread.
 pub struct PluginThread {
@@ -77,10 +79,20 @@ impl PluginThread {
         stage: &'static str,
         job: impl FnOnce(&mut Instance) -> R + Send + 'static,
     ) -> Result<R, ClapError> {
+        self.run_with_restarts(stage, move |instance, _| job(instance))
+    }
+
+    /// [`PluginThread::run`] for a job that also sees the thread's restart link (the main
+    /// thread's end of the link of the processor that plays, if one does).
+    pub fn run_with_restarts<R: Send + 'static>(
+        &self,
+        stage: &'static str,
+        job: impl FnOnce(&mut Instance, &mut Option<MainEnd>) -> R + Send + 'static,
+    ) -> Result<R, ClapError> {
         let failed = |reason: &str| ClapError::Instance { id: self.id.clone(), stage, reason: reason.to_string() };
         let (reply, result) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |instance| {
-            let _ = reply.send(catch_unwind(AssertUnwindSafe(|| job(instance))));
+        let job: Job = Box::new(move |instance, restarts| {
+            let _ = reply.send(catch_unwind(AssertUnwindSafe(|| job(instance, restarts))));
         });
         self.jobs
             .as_ref()
@@ -121,16 +133,26 @@ fn create(path: &Path, id: &str) -> Result<Instance, ClapError> {
     .map_err(|e| failed(e.to_string()))
 }
 
-/// Runs jobs and serves the plugin's callback requests until the host is dropped.
+/// Runs jobs, serves the plugin's callback requests and restarts it when its processor is
+/// sent back for that, until the host is dropped.
 fn serve(instance: &mut Instance, inbox: &mpsc::Receiver<Job>) {
+    let mut restarts: Option<MainEnd> = None;
     loop {
         match inbox.recv_timeout(POLL) {
-            Ok(job) => job(instance),
+            Ok(job) => job(instance, &mut restarts),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if instance.access_shared_handler(|requests| Requests::take(&requests.callback)) {
             let _ = catch_unwind(AssertUnwindSafe(|| instance.call_on_main_thread_callback()));
         }
+        if let Some(link) = restarts.as_mut() {
+            if catch_unwind(AssertUnwindSafe(|| link.serve(instance))).is_err() {
+                tracing::error!("a plugin panicked while restarting; it stays silent");
+            }
+        }
+    }
+    if let Some(link) = restarts.take() {
+        let _ = catch_unwind(AssertUnwindSafe(|| link.close(instance)));
     }
 }

@@ -147,6 +147,8 @@ impl Session {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.live.engine.maintain();
+            // Maintenance may have compiled again for a node's new latency.
+            self.live.health.set_latency_frames(self.live.engine.plan().latency_frames());
             self.follow_own_changes();
             if let Some(scope) = self.live.scope.as_mut() {
                 scope.drain();

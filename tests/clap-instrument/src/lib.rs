@@ -37,7 +37,8 @@ use clack_plugin::stream::{InputStream, OutputStream};
 pub const PLUGIN_ID: &str = "org.noderack.test-instrument";
 /// Output level, linear 0–1 (default 0.5).
 pub const GAIN: ClapId = ClapId::new(1);
-/// Reported latency in frames, 0–4800 (default 0); takes effect at the next activation.
+/// Reported latency in frames, 0–4800 (default 0). Changed while active, the plugin asks the
+/// host to restart it, and the new latency takes effect at that activation.
 pub const LATENCY: ClapId = ClapId::new(2);
 /// 1 makes the output NaN (default 0).
 pub const FAULT: ClapId = ClapId::new(3);
@@ -306,6 +307,7 @@ impl Voice {
 
 /// The audio-thread side.
 pub struct Processor<'a> {
+    host: HostAudioProcessorHandle<'a>,
     shared: &'a Shared,
     sample_rate: f64,
     voices: [Voice; VOICES],
@@ -316,13 +318,14 @@ pub struct Processor<'a> {
 
 impl<'a> PluginAudioProcessor<'a, Shared, MainThread<'a>> for Processor<'a> {
     fn activate(
-        _host: HostAudioProcessorHandle<'a>,
+        host: HostAudioProcessorHandle<'a>,
         _main_thread: &MainThread,
         shared: &'a Shared,
         config: PluginAudioConfiguration,
     ) -> Result<Self, PluginError> {
         let latency = shared.latency.load(Ordering::Relaxed) as usize;
         Ok(Self {
+            host,
             shared,
             sample_rate: config.sample_rate,
             voices: [Voice::default(); VOICES],
@@ -427,7 +430,12 @@ impl Processor<'_> {
             }
             Some(CoreEventSpace::ParamValue(e)) => {
                 if let Some(id) = e.param_id() {
+                    let before = self.shared.value(id);
                     self.shared.set(id, e.value());
+                    if id == LATENCY && self.shared.value(id) != before {
+                        // A new latency needs a new activation (and its delay line).
+                        self.host.request_restart();
+                    }
                 }
             }
             _ => {}
