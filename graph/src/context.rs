@@ -571,6 +571,34 @@ impl<'a> Outputs<'a> {
         unsafe { (std::slice::from_raw_parts_mut(l.0, l.1), std::slice::from_raw_parts_mut(r.0, r.1)) }
     }
 
+    /// Every channel of signal output `port`, as slices that can all be held at once (for a
+    /// processor handing its outputs to foreign code in one call, like a hosted plugin). Empty
+    /// for an event port. Consumes the view; the slices live as long as the context borrow it
+    /// came from, so take every port needed from one view with [`Outputs::split`] first.
+    #[inline]
+    pub fn into_channels(self, port: usize) -> impl ExactSizeIterator<Item = &'a mut [f32]> {
+        let port = self.port(port);
+        let frames = self.env.frames;
+        (0..port.channels as usize).map(move |channel| {
+            // SAFETY: the channels of a port are distinct buffers of the pool, distinct from
+            // every other port's (verified); each index is yielded once and the view was
+            // consumed, so these are the only references into them, valid for `'a`.
+            unsafe { std::slice::from_raw_parts_mut(port.channel(channel), frames) }
+        })
+    }
+
+    /// One view per output port, each reaching only its own port (so several ports can be
+    /// taken apart with [`Outputs::into_channels`] at once). Consumes the view.
+    #[inline]
+    pub fn split(self) -> impl ExactSizeIterator<Item = Outputs<'a>> {
+        let Outputs { bindings, first, env, .. } = self;
+        (0..bindings.len()).map(move |port| {
+            let first = port_ref(first, bindings, env, port);
+            // A view of one port: its binding alone, resolved as the first.
+            Outputs { bindings: &bindings[port..=port], first, env, _exclusive: PhantomData }
+        })
+    }
+
     /// The event buffer of event output `port`, emptied before the call; `None` if `port` is
     /// not an event output.
     #[inline]

@@ -11,6 +11,10 @@
 //! nodes, buffer hand-over), copies the input into the plugin's buffers and the output out,
 //! scans it for non-finite samples and builds a transport event. That is the cost of hosting.
 //!
+//! Besides criterion's figure for each side, each pair is measured in turns (`paired`: rounds
+//! of blocks of each side, alternating, medians per block) so that a noisy machine's drifts fall
+//! on both sides alike; that ratio is the one to quote.
+//!
 //! Run: `cargo bench -p noderack-tests --bench clap_hosting`
 
 use std::path::Path;
@@ -63,89 +67,176 @@ fn tone(block: usize) -> Vec<f32> {
     (0..block).map(|i| (i as f32 * 0.07).sin() * 0.9).collect()
 }
 
-fn bench_node(c: &mut Criterion, name: &str, path: &Path, id: &str, input: bool, block: usize) {
-    let mut executor = node_executor(path, id, input, block);
-    let (mut left, mut right) = (vec![0.0f32; block], vec![0.0f32; block]);
-    let (in_left, in_right) = (tone(block), tone(block));
-    c.bench_function(&format!("{name}: through the clap node, one {block}-frame block"), |b| {
-        b.iter(|| {
-            let inputs: [&[f32]; 2] = [&in_left, &in_right];
-            let mut outs: [&mut [f32]; 2] = [&mut left, &mut right];
-            executor.process(HostBlock::new(block, &mut outs).with_inputs(&inputs));
-        })
-    });
+/// One block at a time of a plugin through the `clap` node in the executor.
+struct ThroughNode {
+    executor: Executor,
+    outputs: [Vec<f32>; 2],
+    inputs: [Vec<f32>; 2],
+    block: usize,
 }
 
-fn bench_bare(c: &mut Criterion, name: &str, path: &Path, id: &str, input: bool, block: usize) {
-    let entry = load_entry(path).expect("the plugin");
-    let c_id = std::ffi::CString::new(id).unwrap();
-    let mut instance = PluginInstance::<NoderackHost>::new(
-        |_| Requests::new(),
-        |requests| MainThreadState { requests },
-        &entry,
-        &c_id,
-        &host_info(),
-    )
-    .expect("an instance");
-    let config = PluginAudioConfiguration { sample_rate: SR, min_frames_count: 1, max_frames_count: block as u32 };
-    let processor = instance.activate(audio_state, config).expect("activation");
-    let mut processor = processor.start_processing().expect("processing");
-    let mut in_ports = AudioPorts::with_capacity(3, 2);
-    let mut out_ports = AudioPorts::with_capacity(2, 1);
-    let (mut in_left, mut in_right, mut side) = (tone(block), tone(block), vec![0.0f32; block]);
-    let source = tone(block);
-    let mut outputs = [vec![0.0f32; block], vec![0.0f32; block]];
-    let mut events = EventBuffer::with_capacity(64);
-    let mut plugin_events = EventBuffer::with_capacity(64);
-    if !input {
-        for key in KEYS {
-            let pckn = Pckn::new(0u16, 0u16, key as u16, clack_host::events::Match::All);
-            events.push(&clack_host::events::event_types::NoteOnEvent::new(0, pckn, 100.0 / 127.0));
-        }
+impl ThroughNode {
+    fn new(path: &Path, id: &str, input: bool, block: usize) -> Self {
+        let executor = node_executor(path, id, input, block);
+        Self { executor, outputs: [vec![0.0; block], vec![0.0; block]], inputs: [tone(block), tone(block)], block }
     }
-    let mut steady = 0u64;
-    let mut run = |events: &EventBuffer| {
-        // The same copy-in a host does from its own buffers.
-        if input {
-            in_left.copy_from_slice(&source);
-            in_right.copy_from_slice(&source);
-            side.fill(0.0);
+
+    fn block(&mut self) {
+        let inputs: [&[f32]; 2] = [&self.inputs[0], &self.inputs[1]];
+        let [left, right] = &mut self.outputs;
+        let mut outs: [&mut [f32]; 2] = [left, right];
+        self.executor.process(HostBlock::new(self.block, &mut outs).with_inputs(&inputs));
+    }
+}
+
+/// One block at a time of the same plugin driven by a bare clack-host loop.
+struct Bare {
+    instance: PluginInstance<NoderackHost>,
+    processor: Option<StartedPluginAudioProcessor<NoderackHost>>,
+    in_ports: AudioPorts,
+    out_ports: AudioPorts,
+    /// Main input (stereo) and side-chain, as the node passes them; the source they copy.
+    ins: [Vec<f32>; 3],
+    source: Vec<f32>,
+    outputs: [Vec<f32>; 2],
+    plugin_events: EventBuffer,
+    input: bool,
+    steady: u64,
+}
+
+impl Bare {
+    fn new(path: &Path, id: &str, input: bool, block: usize) -> Self {
+        let entry = load_entry(path).expect("the plugin");
+        let c_id = std::ffi::CString::new(id).unwrap();
+        let mut instance = PluginInstance::<NoderackHost>::new(
+            |_| Requests::new(),
+            |requests| MainThreadState { requests },
+            &entry,
+            &c_id,
+            &host_info(),
+        )
+        .expect("an instance");
+        let config = PluginAudioConfiguration { sample_rate: SR, min_frames_count: 1, max_frames_count: block as u32 };
+        let processor = instance.activate(audio_state, config).expect("activation");
+        let processor = processor.start_processing().expect("processing");
+        let mut bare = Self {
+            instance,
+            processor: Some(processor),
+            in_ports: AudioPorts::with_capacity(3, 2),
+            out_ports: AudioPorts::with_capacity(2, 1),
+            ins: [tone(block), tone(block), vec![0.0; block]],
+            source: tone(block),
+            outputs: [vec![0.0; block], vec![0.0; block]],
+            plugin_events: EventBuffer::with_capacity(64),
+            input,
+            steady: 0,
+        };
+        let mut notes = EventBuffer::with_capacity(64);
+        if !input {
+            for key in KEYS {
+                let pckn = Pckn::new(0u16, 0u16, key as u16, clack_host::events::Match::All);
+                notes.push(&clack_host::events::event_types::NoteOnEvent::new(0, pckn, 100.0 / 127.0));
+            }
         }
-        let ins = if input {
+        bare.run(&notes);
+        bare
+    }
+
+    fn block(&mut self) {
+        self.run(&EventBuffer::new());
+    }
+
+    fn run(&mut self, events: &EventBuffer) {
+        let [in_left, in_right, side] = &mut self.ins;
+        let ins = if self.input {
+            // The same copy-in a host does from its own buffers.
+            in_left.copy_from_slice(&self.source);
+            in_right.copy_from_slice(&self.source);
+            side.fill(0.0);
             // The main stereo input and the (silent) mono side-chain, as the node passes them.
-            in_ports.with_input_buffers([
+            self.in_ports.with_input_buffers([
                 AudioPortBuffer {
                     latency: 0,
                     channels: AudioPortBufferType::f32_input_only(
-                        [Some(InputChannel::variable(&mut in_left)), Some(InputChannel::variable(&mut in_right))]
+                        [Some(InputChannel::variable(in_left)), Some(InputChannel::variable(in_right))]
                             .into_iter()
                             .flatten(),
                     ),
                 },
                 AudioPortBuffer {
                     latency: 0,
+                    // Both ports' channel lists must be one type: an array of two, one absent.
                     channels: AudioPortBufferType::f32_input_only(
-                        [Some(InputChannel::variable(&mut side)), None].into_iter().flatten(),
+                        [Some(InputChannel::variable(side)), None].into_iter().flatten(),
                     ),
                 },
             ])
         } else {
             InputAudioBuffers::empty()
         };
-        let mut outs = out_ports.with_output_buffers([AudioPortBuffer {
+        let mut outs = self.out_ports.with_output_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_output_only(outputs.iter_mut().map(|b| b.as_mut_slice())),
+            channels: AudioPortBufferType::f32_output_only(self.outputs.iter_mut().map(|b| b.as_mut_slice())),
         }]);
-        plugin_events.clear();
+        self.plugin_events.clear();
+        let processor = self.processor.as_mut().expect("processing");
         processor
-            .process(&ins, &mut outs, &events.as_input(), &mut plugin_events.as_output(), Some(steady), None)
+            .process(&ins, &mut outs, &events.as_input(), &mut self.plugin_events.as_output(), Some(self.steady), None)
             .expect("a process call");
-        steady += block as u64;
-    };
-    run(&events);
-    let none = EventBuffer::new();
-    c.bench_function(&format!("{name}: bare clack-host loop, one {block}-frame block"), |b| b.iter(|| run(&none)));
-    instance.deactivate(processor.stop_processing());
+        self.steady += self.outputs[0].len() as u64;
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        if let Some(processor) = self.processor.take() {
+            self.instance.deactivate(processor.stop_processing());
+        }
+    }
+}
+
+/// Median of `times`, in nanoseconds per block.
+fn median(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The two sides measured in turns: 400 rounds of 500 blocks of each, alternating, so that the
+/// machine's slow drifts (other tenants, frequency changes) fall on both alike. Prints each
+/// side's median per block and their ratio.
+fn paired(name: &str, bare: &mut Bare, node: &mut ThroughNode, block: usize) {
+    const ROUNDS: usize = 400;
+    const BLOCKS_PER_ROUND: usize = 500;
+    let (mut bare_times, mut node_times) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for round in 0..ROUNDS {
+        // Alternate which side goes first, too.
+        for side in [round % 2, 1 - round % 2] {
+            let start = std::time::Instant::now();
+            for _ in 0..BLOCKS_PER_ROUND {
+                if side == 0 {
+                    bare.block();
+                } else {
+                    node.block();
+                }
+            }
+            let ns = start.elapsed().as_nanos() as f64 / BLOCKS_PER_ROUND as f64;
+            if side == 0 {
+                bare_times.push(ns);
+            } else {
+                node_times.push(ns);
+            }
+        }
+    }
+    let (b, n) = (median(bare_times), median(node_times));
+    println!("paired, {name}, {block} frames: bare {b:.0} ns, node {n:.0} ns, ratio {:.3}", n / b);
+}
+
+fn measure(c: &mut Criterion, name: &str, path: &Path, id: &str, input: bool, block: usize) {
+    let mut bare = Bare::new(path, id, input, block);
+    let mut node = ThroughNode::new(path, id, input, block);
+    c.bench_function(&format!("{name}: bare clack-host loop, one {block}-frame block"), |b| b.iter(|| bare.block()));
+    c.bench_function(&format!("{name}: through the clap node, one {block}-frame block"), |b| b.iter(|| node.block()));
+    paired(name, &mut bare, &mut node, block);
 }
 
 fn hosting(c: &mut Criterion) {
@@ -155,11 +246,9 @@ fn hosting(c: &mut Criterion) {
         eprintln!("ZamCompX2 is not installed (Debian package zam-plugins): only the test instrument is measured");
     }
     for block in BLOCKS {
-        bench_bare(c, "test instrument, 8 notes", &ours, TEST_INSTRUMENT_ID, false, block);
-        bench_node(c, "test instrument, 8 notes", &ours, TEST_INSTRUMENT_ID, false, block);
+        measure(c, "test instrument, 8 notes", &ours, TEST_INSTRUMENT_ID, false, block);
         if zam.is_file() {
-            bench_bare(c, "ZamCompX2 on a loud tone", zam, "com.zamaudio.ZamCompX2", true, block);
-            bench_node(c, "ZamCompX2 on a loud tone", zam, "com.zamaudio.ZamCompX2", true, block);
+            measure(c, "ZamCompX2 on a loud tone", zam, "com.zamaudio.ZamCompX2", true, block);
         }
     }
 }

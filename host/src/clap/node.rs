@@ -54,6 +54,11 @@ use super::plugin_thread::PluginThread;
 use super::restart::{self, AudioEnd, Reported};
 use super::ClapError;
 
+/// An `f32`'s exponent field, its lowest bit, and its sign bit.
+const EXPONENT_BITS: u32 = 0x7f80_0000;
+const EXPONENT_ONE: u32 = 0x0080_0000;
+const SIGN_BIT: u32 = 0x8000_0000;
+
 /// Most events handed to a plugin in one block (more are dropped).
 const EVENT_CAPACITY: usize = 1024;
 /// Parameter changes a plugin makes itself that wait for the control side (more are dropped,
@@ -301,7 +306,7 @@ impl NodeDescription for ClapNode {
             in_ports: AudioPorts::with_capacity(inputs.iter().sum::<usize>().max(1), inputs.len().max(1)),
             out_ports: AudioPorts::with_capacity(outputs.iter().sum::<usize>().max(1), outputs.len().max(1)),
             input_scratch: scratch(&inputs),
-            output_scratch: scratch(&outputs),
+            output_channels: outputs.clone(),
             note_port,
             clap_notes,
             pending: Vec::with_capacity(EVENT_CAPACITY),
@@ -345,9 +350,11 @@ struct ClapProcessor {
     thread: Arc<PluginThread>,
     in_ports: AudioPorts,
     out_ports: AudioPorts,
-    /// One buffer per channel of every input port, of every output port: `[port][channel]`.
+    /// One buffer per channel of every input port: `[port][channel]`. (The plugin reads
+    /// these copies: CLAP input buffers are mutable in clack, the engine's inputs are not.)
     input_scratch: Vec<Vec<Vec<f32>>>,
-    output_scratch: Vec<Vec<Vec<f32>>>,
+    /// Channels of each audio output port (the plugin writes into the node's outputs).
+    output_channels: Vec<usize>,
     /// Our event input carrying notes, if the plugin takes notes.
     note_port: Option<usize>,
     /// Whether notes go as CLAP note events (else as MIDI).
@@ -520,7 +527,8 @@ impl Processor for ClapProcessor {
             time_signature_numerator: transport.beats_per_bar as u16,
             time_signature_denominator: transport.beat_unit as u16,
         };
-        let Self { processor, in_ports, out_ports, input_scratch, output_scratch, events, plugin_events, .. } = self;
+        let audio_outputs = self.output_channels.len();
+        let Self { processor, in_ports, out_ports, input_scratch, events, plugin_events, .. } = self;
         let rendered = match processor.as_mut() {
             Some(processor) => {
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -531,10 +539,13 @@ impl Processor for ClapProcessor {
                             port.iter_mut().map(|b| InputChannel::variable(&mut b[..frames])),
                         ),
                     }));
+                    // The plugin writes straight into the node's output buffers.
                     let mut outs =
-                        out_ports.with_output_buffers(output_scratch.iter_mut().map(|port| AudioPortBuffer {
-                            latency: 0,
-                            channels: AudioPortBufferType::f32_output_only(port.iter_mut().map(|b| &mut b[..frames])),
+                        out_ports.with_output_buffers(ctx.outputs().split().take(audio_outputs).map(|port| {
+                            AudioPortBuffer {
+                                latency: 0,
+                                channels: AudioPortBufferType::f32_output_only(port.into_channels(0)),
+                            }
                         }));
                     plugin_events.clear();
                     started
@@ -555,29 +566,27 @@ impl Processor for ClapProcessor {
         if !rendered && !self.restarting {
             self.health.failed_calls.fetch_add(1, Ordering::Relaxed);
         }
-        // One pass: copy the plugin's output out, and see whether any sample is NaN or
-        // infinite: its magnitude's bits are then at least those of infinity. An integer
-        // maximum has no dependency chain to wait on (a float sum would), so it vectorizes.
+        // See whether any sample is NaN or infinite. Such a sample's exponent bits are all
+        // ones, and only then does adding one to the exponent carry into the sign bit; OR-ing
+        // that over the block has no dependency chain to wait on (a float sum would), so it
+        // vectorizes.
         let mut outputs = ctx.outputs();
-        let mut largest_bits = 0u32;
-        for (port, buffers) in self.output_scratch.iter().enumerate() {
-            for (channel, buffer) in buffers.iter().enumerate() {
-                let out = outputs.signal_mut(port, channel);
-                let n = out.len().min(frames);
-                if rendered {
-                    for (o, s) in out[..n].iter_mut().zip(&buffer[..n]) {
-                        *o = *s;
-                        largest_bits = largest_bits.max(s.to_bits() & 0x7fff_ffff);
+        let mut carries = 0u32;
+        if rendered {
+            for (port, &channels) in self.output_channels.iter().enumerate() {
+                for channel in 0..channels {
+                    for s in outputs.signal_mut(port, channel).iter() {
+                        carries |= (s.to_bits() & EXPONENT_BITS).wrapping_add(EXPONENT_ONE);
                     }
-                } else {
-                    out.fill(0.0);
                 }
             }
         }
-        if largest_bits >= f32::INFINITY.to_bits() {
-            self.health.nonfinite_blocks.fetch_add(1, Ordering::Relaxed);
-            for (port, buffers) in self.output_scratch.iter().enumerate() {
-                for channel in 0..buffers.len() {
+        if !rendered || carries & SIGN_BIT != 0 {
+            if rendered {
+                self.health.nonfinite_blocks.fetch_add(1, Ordering::Relaxed);
+            }
+            for (port, &channels) in self.output_channels.iter().enumerate() {
+                for channel in 0..channels {
                     outputs.signal_mut(port, channel).fill(0.0);
                 }
             }
