@@ -2,13 +2,20 @@
 //! how to build it) and its processor (the audio-thread half).
 
 pub mod channel_filter;
+pub mod chorus;
+pub mod compressor;
+pub mod delay;
 pub mod dsp;
+pub mod eq;
 pub mod gain;
 pub mod io;
 pub mod key_split;
+pub mod limiter;
+pub mod lossy;
 pub mod mixer;
 pub mod preset_graph;
 pub mod registry;
+pub mod reverb;
 pub mod runner;
 pub mod sampler;
 pub mod synth;

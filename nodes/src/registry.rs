@@ -6,8 +6,15 @@ use std::sync::Arc;
 use noderack_graph::NodeDescription;
 
 use crate::channel_filter::ChannelFilter;
+use crate::chorus::Chorus;
+use crate::compressor::Compressor;
+use crate::delay::Delay;
+use crate::eq::Eq;
 use crate::key_split::KeySplit;
+use crate::limiter::Limiter;
+use crate::lossy::Lossy;
 use crate::mixer::Mixer;
+use crate::reverb::Reverb;
 use crate::runner::{load_song, ControlMap, InstrumentSource, MissingPresets, Runner, RunnerSettings, RunnerSong};
 use crate::sampler::Sampler;
 use crate::synth::Synth;
@@ -63,6 +70,41 @@ pub const KINDS: &[KindInfo] = &[
     },
     KindInfo { kind: Transpose::KIND, summary: "shifts notes by whole semitones", settings: &[] },
     KindInfo {
+        kind: Delay::KIND,
+        summary: "stereo echo: time in ms or in beats of the tempo, feedback through a tone filter, ping-pong; time changes glide",
+        settings: &[],
+    },
+    KindInfo {
+        kind: Reverb::KIND,
+        summary: "stereo feedback-delay-network reverb: decay time per band, size, pre-delay, diffusion, gentle modulation, width",
+        settings: &[],
+    },
+    KindInfo {
+        kind: Chorus::KIND,
+        summary: "stereo chorus, a flanger with a short delay and feedback: a delay swept by quadrature sines",
+        settings: &[],
+    },
+    KindInfo {
+        kind: Compressor::KIND,
+        summary: "stereo compressor: threshold, ratio, soft knee, attack, release, make-up; side-chain input; gain reduction out",
+        settings: &[],
+    },
+    KindInfo {
+        kind: Limiter::KIND,
+        summary: "stereo look-ahead limiter (64 frames, compensated): never exceeds its ceiling",
+        settings: &[],
+    },
+    KindInfo {
+        kind: Lossy::KIND,
+        summary: "lossy audio-codec emulation: banded spectral quantization, band gating, HF roll-off, packet loss, bit-crush, decimation; seeded",
+        settings: &[],
+    },
+    KindInfo {
+        kind: Eq::KIND,
+        summary: "stereo equalizer: low and high cut, low and high shelf, three peaking bands (cookbook responses, sweepable)",
+        settings: &[],
+    },
+    KindInfo {
         kind: Runner::KIND,
         summary: "plays a .sw song when a note starts it, transposed by the note: its notes on `out`, its own instruments on `audio` (docs/SW_LANGUAGE.md)",
         settings: Runner::CONFIG_KEYS,
@@ -108,6 +150,13 @@ pub fn create_in(
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),
         KeySplit::KIND => Arc::new(KeySplit::new()),
         Transpose::KIND => Arc::new(Transpose::new()),
+        Delay::KIND => Arc::new(Delay::new()),
+        Eq::KIND => Arc::new(Eq::new()),
+        Chorus::KIND => Arc::new(Chorus::new()),
+        Compressor::KIND => Arc::new(Compressor::new()),
+        Limiter::KIND => Arc::new(Limiter::new()),
+        Lossy::KIND => Arc::new(Lossy::new()),
+        Reverb::KIND => Arc::new(Reverb::new()),
         Runner::KIND => Arc::new(runner(config, context)?),
         _ => unreachable!("every entry of KINDS is handled"),
     })

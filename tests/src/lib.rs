@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod held;
 pub mod holder;
 pub mod http_server;
+pub mod impulse;
 pub mod jack;
 pub mod latent;
 pub mod library;
