@@ -1,5 +1,12 @@
 //! `mixer`: sums N stereo inputs into one stereo output, each input with its own gain (dB),
-//! balance, mute and solo, followed by a master gain.
+//! balance, mute and solo, followed by a master gain; and feeds up to 8 aux sends.
+//!
+//! Aux sends (setting `sends`): each send is a stereo output (`send1`, `send2`, …) carrying the
+//! inputs at their own send levels (`in{k}_send{j}_db`, off at −96 dB), so that one effect (a
+//! reverb on `send1`, its output back into a mixer input) serves many instruments. A send is
+//! post-fader by default (after the input's gain, balance, mute and solo) or pre-fader
+//! (`send{j}_pre`: the input as it comes, still following its mute and solo); the master gain
+//! does not touch the sends.
 //!
 //! Solo rule (solo-in-place, mute wins): when no input is soloed, every input that is not
 //! muted is heard. As soon as any input is soloed, only inputs that are soloed *and* not
@@ -31,6 +38,10 @@ pub const MIN_INPUTS: usize = 1;
 pub const MAX_INPUTS: usize = 64;
 /// Inputs of a mixer created without an `inputs` setting.
 pub const DEFAULT_INPUTS: usize = 4;
+/// Most aux sends a mixer can have.
+pub const MAX_SENDS: usize = 8;
+/// A send level at or below this is off (no work is done for it).
+pub const SEND_OFF_DB: f32 = -96.0;
 /// Length of the fade applied when mute or solo switches an input on or off: long enough that
 /// a full-scale low tone does not click, short enough to feel instant.
 pub const MUTE_RAMP_SECONDS: f32 = 0.005;
@@ -64,6 +75,7 @@ pub const fn solo_param(input: usize) -> ParamId {
 /// Description of a `mixer` node.
 pub struct Mixer {
     inputs: usize,
+    sends: usize,
     signature: NodeSignature,
 }
 
@@ -71,7 +83,7 @@ impl Mixer {
     /// Kind name in patch files.
     pub const KIND: &'static str = "mixer";
     /// Settings a patch file may give a mixer.
-    pub const CONFIG_KEYS: &'static [&'static str] = &["inputs"];
+    pub const CONFIG_KEYS: &'static [&'static str] = &["inputs", "sends"];
 
     /// A mixer with `inputs` stereo inputs (`in1` ..= `in{inputs}`).
     ///
@@ -79,10 +91,21 @@ impl Mixer {
     /// If `inputs` is outside [`MIN_INPUTS`] ..= [`MAX_INPUTS`] (a programming error; patch
     /// files go through [`Mixer::from_config`], which reports it instead).
     pub fn new(inputs: usize) -> Self {
+        Self::with_sends(inputs, 0)
+    }
+
+    /// A mixer with `inputs` stereo inputs and `sends` aux sends (`send1` ..= `send{sends}`,
+    /// outputs after `out`).
+    ///
+    /// # Panics
+    /// If `inputs` is outside [`MIN_INPUTS`] ..= [`MAX_INPUTS`] or `sends` above
+    /// [`MAX_SENDS`] (patch files go through [`Mixer::from_config`], which reports it).
+    pub fn with_sends(inputs: usize, sends: usize) -> Self {
         assert!(
             (MIN_INPUTS..=MAX_INPUTS).contains(&inputs),
             "a mixer has {MIN_INPUTS} to {MAX_INPUTS} inputs, not {inputs}"
         );
+        assert!(sends <= MAX_SENDS, "a mixer has at most {MAX_SENDS} sends, not {sends}");
         let mut params = Vec::with_capacity(1 + inputs * PARAMS_PER_INPUT);
         params.push(ParamSpec::continuous("master_gain_db", -96.0, 12.0, 0.0, Unit::Decibels));
         for k in 1..=inputs {
@@ -91,24 +114,59 @@ impl Mixer {
             params.push(ParamSpec::toggle("", false).renamed(format!("in{k}_mute")));
             params.push(ParamSpec::toggle("", false).renamed(format!("in{k}_solo")));
         }
+        // Send parameters come after every input's, so the ids above do not depend on them.
+        for j in 1..=sends {
+            for k in 1..=inputs {
+                let spec = ParamSpec::continuous("", SEND_OFF_DB, 12.0, SEND_OFF_DB, Unit::Decibels);
+                params.push(spec.renamed(format!("in{k}_send{j}_db")));
+            }
+        }
+        for j in 1..=sends {
+            params.push(ParamSpec::toggle("", false).renamed(format!("send{j}_pre")));
+        }
+        let mut outputs = vec![PortSpec::new("out", PortKind::STEREO)];
+        outputs.extend((1..=sends).map(|j| PortSpec::named(format!("send{j}"), PortKind::STEREO)));
         Self {
             inputs,
+            sends,
             signature: NodeSignature {
                 kind: Self::KIND,
                 ports: NodePorts {
                     inputs: (1..=inputs).map(|k| PortSpec::named(format!("in{k}"), PortKind::STEREO)).collect(),
-                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+                    outputs,
                 },
                 params,
             },
         }
     }
 
-    /// A mixer from patch-file settings: `inputs` (whole number, 1 ..= 64, default 4).
+    /// The level (dB) at which input `input` feeds send `send` (both 0-based).
+    pub fn send_db_param(&self, input: usize, send: usize) -> ParamId {
+        ParamId((1 + self.inputs * PARAMS_PER_INPUT + send * self.inputs + input) as u32)
+    }
+
+    /// The pre-fader switch of send `send` (0-based).
+    pub fn send_pre_param(&self, send: usize) -> ParamId {
+        ParamId((1 + self.inputs * PARAMS_PER_INPUT + self.sends * self.inputs + send) as u32)
+    }
+
+    /// Output port of send `send` (0-based).
+    pub const fn send_port(send: usize) -> usize {
+        1 + send
+    }
+
+    /// Number of aux sends.
+    pub fn sends(&self) -> usize {
+        self.sends
+    }
+
+    /// A mixer from patch-file settings: `inputs` (whole number, 1 ..= 64, default 4) and
+    /// `sends` (0 ..= 8, default 0).
     pub fn from_config(config: &NodeConfig) -> Result<Self, ConfigError> {
         let reader = ConfigReader::new(Self::KIND, config, Self::CONFIG_KEYS)?;
         let inputs = reader.integer("inputs", MIN_INPUTS as u32, MAX_INPUTS as u32, DEFAULT_INPUTS as u32)?;
-        Ok(Self::new(inputs as usize))
+        let sends = reader.integer("sends", 0, MAX_SENDS as u32, 0)?;
+        Ok(Self::with_sends(inputs as usize, sends as usize))
     }
 
     /// Number of stereo inputs.
@@ -129,8 +187,12 @@ impl NodeDescription for Mixer {
     }
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
         let ramp_frames = (MUTE_RAMP_SECONDS * config.sample_rate).round().max(1.0);
+        let frames = config.max_block_frames.max(1);
         Box::new(MixerProcessor {
-            strips: (0..self.inputs).map(|_| Strip::new()).collect(),
+            strips: (0..self.inputs).map(|_| Strip::new(self.sends)).collect(),
+            sends: self.sends,
+            levels: vec![0.0; frames],
+            post_gains: (vec![0.0; frames], vec![0.0; frames]),
             ramp_step: 1.0 / ramp_frames,
             primed: false,
             master: (f32::NAN, 1.0),
@@ -147,11 +209,27 @@ struct Strip {
     gains: (f32, f32),
     /// Mute/solo fade level, 0 (silent) ..= 1 (heard).
     level: f32,
+    /// Per send: (send level in dB, its linear gain).
+    send_gains: Vec<(f32, f32)>,
 }
 
 impl Strip {
-    fn new() -> Self {
-        Self { cached: (f32::NAN, f32::NAN), gains: (1.0, 1.0), level: 1.0 }
+    fn new(sends: usize) -> Self {
+        Self { cached: (f32::NAN, f32::NAN), gains: (1.0, 1.0), level: 1.0, send_gains: vec![(f32::NAN, 0.0); sends] }
+    }
+
+    /// The linear gain of send `send` at `db` (0 when off); recomputed only when it changes.
+    #[inline]
+    fn send_gain(&mut self, send: usize, db: f32) -> f32 {
+        match self.send_gains.get_mut(send) {
+            Some(cached) => {
+                if cached.0 != db {
+                    *cached = (db, if db <= SEND_OFF_DB { 0.0 } else { db_to_gain(db) });
+                }
+                cached.1
+            }
+            None => 0.0,
+        }
     }
 
     /// Channel gains for `gain_db` and `pan`; recomputes (powf, cos) only when they change.
@@ -169,6 +247,11 @@ impl Strip {
 
 struct MixerProcessor {
     strips: Vec<Strip>,
+    sends: usize,
+    /// Scratch for the current input in the per-sample path: its fade level and its post-fader
+    /// gains (gain × balance × fade) per frame, which the sends read. Sized at build.
+    levels: Vec<f32>,
+    post_gains: (Vec<f32>, Vec<f32>),
     /// Fade level change per sample (1 / ramp length in frames).
     ramp_step: f32,
     /// False until the first chunk, which sets each fade level to its target without a fade
@@ -255,16 +338,28 @@ impl Processor for MixerProcessor {
         let params = ctx.params();
         let inputs = ctx.inputs();
         let any_solo_steady = self.solo_state(&params, frames);
+        let mut ports = ctx.outputs().split();
+        let Some(main) = ports.next() else { return };
+        let (out_l, out_r) = main.into_stereo(0);
+        out_l.fill(0.0);
+        out_r.fill(0.0);
+        let mut send_outs: [Option<(&mut [f32], &mut [f32])>; MAX_SENDS] =
+            std::array::from_fn(|_| ports.next().map(|port| port.into_stereo(0)));
+        for (l, r) in send_outs.iter_mut().flatten() {
+            l.fill(0.0);
+            r.fill(0.0);
+        }
+        let step = self.ramp_step;
+        let (count, sends) = (self.strips.len(), self.sends);
+        let send_db = |input: usize, send: usize| {
+            params.get(ParamId((1 + count * PARAMS_PER_INPUT + send * count + input) as u32))
+        };
+        let send_pre = |send: usize| params.get(ParamId((1 + count * PARAMS_PER_INPUT + sends * count + send) as u32));
         let any_solo = &self.any_solo;
         let any_solo_at = |i: usize| match any_solo_steady {
             Some(a) => a,
             None => any_solo.get(i).copied().unwrap_or(false),
         };
-        let mut outputs = ctx.outputs();
-        let (out_l, out_r) = outputs.stereo_mut(OUT);
-        out_l.fill(0.0);
-        out_r.fill(0.0);
-        let step = self.ramp_step;
 
         for (k, strip) in self.strips.iter_mut().enumerate() {
             let mute = params.get(mute_param(k));
@@ -283,12 +378,33 @@ impl Processor for MixerProcessor {
             };
             if steady_target == Some(strip.level) {
                 if strip.level == 0.0 {
-                    continue; // silent all chunk
+                    continue; // silent all chunk, sends too
                 }
                 if let (Some(g), Some(p)) = (gain.constant(), pan.constant()) {
                     let (gl, gr) = strip.gains_for(g, p);
                     add_scaled(out_l, in_l, gl);
                     add_scaled(out_r, in_r, gr);
+                    for (j, port) in send_outs.iter_mut().enumerate().take(sends) {
+                        let Some((send_l, send_r)) = port.as_mut() else { continue };
+                        let (db, pre) = (send_db(k, j), send_pre(j));
+                        if let (Some(db), Some(pre)) = (db.constant(), pre.constant()) {
+                            let sg = strip.send_gain(j, db);
+                            if sg == 0.0 {
+                                continue;
+                            }
+                            let (sl, sr) = if on(pre) { (sg, sg) } else { (gl * sg, gr * sg) };
+                            add_scaled(send_l, in_l, sl);
+                            add_scaled(send_r, in_r, sr);
+                        } else {
+                            // Fade at 1: the same products as the per-sample path below.
+                            for i in 0..frames.min(in_l.len()).min(send_l.len()) {
+                                let sg = strip.send_gain(j, db.at(i));
+                                let (sl, sr) = if on(pre.at(i)) { (sg, sg) } else { (gl * sg, gr * sg) };
+                                send_l[i] += in_l[i] * sl;
+                                send_r[i] += in_r[i] * sr;
+                            }
+                        }
+                    }
                     continue;
                 }
             }
@@ -301,7 +417,26 @@ impl Processor for MixerProcessor {
                 &any_solo_at,
                 (in_l, in_r),
                 (out_l, out_r),
+                (&mut self.levels, &mut self.post_gains),
             );
+            for (j, port) in send_outs.iter_mut().enumerate().take(sends) {
+                let Some((send_l, send_r)) = port.as_mut() else { continue };
+                let (db, pre) = (send_db(k, j), send_pre(j));
+                if db.constant().is_some_and(|db| db <= SEND_OFF_DB) {
+                    continue;
+                }
+                let n = frames.min(in_l.len()).min(send_l.len()).min(self.levels.len());
+                for i in 0..n {
+                    let sg = strip.send_gain(j, db.at(i));
+                    let (sl, sr) = if on(pre.at(i)) {
+                        (self.levels[i] * sg, self.levels[i] * sg)
+                    } else {
+                        (self.post_gains.0[i] * sg, self.post_gains.1[i] * sg)
+                    };
+                    send_l[i] += in_l[i] * sl;
+                    send_r[i] += in_r[i] * sr;
+                }
+            }
         }
         self.primed = true;
 
@@ -345,7 +480,8 @@ struct PerSample<'a> {
     step: f32,
 }
 
-/// Adds one input into the mix, advancing its fade and gains every sample.
+/// Adds one input into the mix, advancing its fade and gains every sample; leaves each
+/// frame's fade level and post-fader gains in `levels` and `post_gains` for the sends.
 #[inline]
 fn mix_per_sample(
     strip: &mut Strip,
@@ -353,15 +489,22 @@ fn mix_per_sample(
     any_solo_at: &impl Fn(usize) -> bool,
     (in_l, in_r): (&[f32], &[f32]),
     (out_l, out_r): (&mut [f32], &mut [f32]),
+    (levels, post_gains): (&mut [f32], &mut (Vec<f32>, Vec<f32>)),
 ) {
-    let frames = out_l.len().min(out_r.len());
+    let frames = out_l.len().min(out_r.len()).min(levels.len());
     for i in 0..frames {
         let target = audible(p.mute.at(i), p.solo.at(i), any_solo_at(i));
         strip.level = approach(strip.level, target, p.step);
         let (gl, gr) = strip.gains_for(p.gain.at(i), p.pan.at(i));
+        let (post_l, post_r) = (gl * strip.level, gr * strip.level);
+        levels[i] = strip.level;
+        if let (Some(pl), Some(pr)) = (post_gains.0.get_mut(i), post_gains.1.get_mut(i)) {
+            *pl = post_l;
+            *pr = post_r;
+        }
         if let (Some(l), Some(r)) = (in_l.get(i), in_r.get(i)) {
-            out_l[i] += *l * (gl * strip.level);
-            out_r[i] += *r * (gr * strip.level);
+            out_l[i] += *l * post_l;
+            out_r[i] += *r * post_r;
         }
     }
 }

@@ -239,3 +239,91 @@ fn mixing_never_allocates_on_the_audio_thread() {
     assert_eq!(assert_no_alloc::violation_count(), before, "the audio thread allocated");
     assert!(peak(&left) > 0.0);
 }
+
+mod sends {
+    use super::*;
+    use noderack_graph::{BusSpec, EngineConfig};
+
+    /// Tone 1 into `in1`, tone 2 into `in2` of a mixer with one send (and `params`); the mix to
+    /// the `main` bus (channels 0–1), the send to `aux` (channels 2–3).
+    fn sent(block_frames: usize, params: impl FnOnce(&Mixer) -> Vec<(ParamId, f32)>) -> (Rig, Mixer) {
+        let config =
+            EngineConfig { buses: vec![BusSpec::stereo("main"), BusSpec::stereo("aux")], ..EngineConfig::stereo(SR) };
+        let mut rig = Rig::new(config, block_frames);
+        let mixer = Mixer::with_sends(2, 1);
+        let params = params(&mixer);
+        rig.apply(vec![
+            add(1, "tone1", TestTone::new(HZ1, AMP1)),
+            add(2, "tone2", TestTone::new(HZ2, AMP2)),
+            add_with(3, "mixer", Mixer::with_sends(2, 1), params),
+            add(4, "out", Output::new("main", 2)),
+            add(5, "aux", Output::new("aux", 2)),
+            connect(1, 0, 3, 0),
+            connect(2, 0, 3, 1),
+            connect(3, 0, 4, 0),
+            connect(3, Mixer::send_port(0) as u16, 5, 0),
+        ]);
+        (rig, mixer)
+    }
+
+    #[test]
+    fn sends_are_off_until_given_a_level() {
+        let (mut rig, _) = sent(64, |_| vec![]);
+        let out = rig.render(4_800, &[]);
+        assert!(out[2].iter().chain(&out[3]).all(|s| *s == 0.0), "nothing on the send");
+        assert!(peak(&out[0]) > 0.5, "the mix plays");
+    }
+
+    #[test]
+    fn a_post_fader_send_carries_each_input_at_its_fader_times_its_send_level() {
+        let (mut rig, _) = sent(64, |m| {
+            vec![
+                (gain_db_param(0), -12.0),
+                (m.send_db_param(0, 0), -6.0),
+                (m.send_db_param(1, 0), 0.0),
+                (MASTER_GAIN_DB, -20.0),
+            ]
+        });
+        let out = rig.render(9_600, &[]);
+        let span = &out[2][4_800..9_600];
+        assert_db(gain_db(span, HZ1, AMP1), -18.0, "input 1: fader −12 dB, send −6 dB");
+        assert_db(gain_db(span, HZ2, AMP2), 0.0, "input 2: send at 0 dB; the master gain does not touch sends");
+    }
+
+    #[test]
+    fn a_pre_fader_send_ignores_the_fader_but_follows_mute() {
+        let (mut rig, m) = sent(64, |m| {
+            vec![
+                (gain_db_param(0), -30.0),
+                (m.send_db_param(0, 0), -6.0),
+                (m.send_db_param(1, 0), -6.0),
+                (m.send_pre_param(0), 1.0),
+            ]
+        });
+        let out = rig.render(9_600, &[]);
+        assert_db(gain_db(&out[2][4_800..9_600], HZ1, AMP1), -6.0, "pre-fader: the send level alone");
+        rig.engine().set_param(MIXER, mute_param(0), 1.0, Some(12_000)).unwrap();
+        let out = rig.render(9_600, &[]);
+        let after = &out[2][4_800..9_600];
+        assert!(tone_rms(after, HZ1) < 1e-6, "a muted input leaves the send too");
+        assert_db(gain_db(after, HZ2, AMP2), -6.0, "the other input stays");
+        drop(m);
+    }
+
+    #[test]
+    fn sends_do_not_depend_on_the_block_size() {
+        let render = |block: usize| {
+            let (mut rig, m) = sent(block, |m| vec![(m.send_db_param(0, 0), -3.0)]);
+            let engine = rig.engine();
+            engine.set_param(MIXER, m.send_db_param(1, 0), -9.0, Some(3_001)).unwrap();
+            engine.set_param(MIXER, gain_db_param(0), -20.0, Some(5_555)).unwrap();
+            engine.set_param(MIXER, m.send_pre_param(0), 1.0, Some(8_000)).unwrap();
+            engine.set_param(MIXER, mute_param(1), 1.0, Some(9_100)).unwrap();
+            rig.render(14_000, &[])
+        };
+        let reference = render(64);
+        assert!(peak(&reference[2]) > 0.3, "the send plays");
+        assert_eq!(render(1), reference, "1-frame blocks");
+        assert_eq!(render(512), reference, "512-frame blocks");
+    }
+}
