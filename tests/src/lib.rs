@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod clap_plugins;
+pub mod effect_rig;
 pub mod event_probe;
 pub mod fixtures;
 pub mod held;

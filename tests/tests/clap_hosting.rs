@@ -18,6 +18,7 @@ use noderack_graph::{
 use noderack_host::clap::ClapNode;
 use noderack_nodes::{MidiIn, Output};
 use noderack_test_instrument::{ECHO_SEMITONES, GAIN_CC, RELEASE_FRAMES};
+use noderack_tests::analysis::peak;
 use noderack_tests::clap_plugins::{system_plugin, test_instrument_library, TEST_INSTRUMENT_ID};
 use noderack_tests::event_probe::EventProbe;
 use noderack_tests::midi::{cc, note_off, note_on};
@@ -234,11 +235,6 @@ fn removing_a_hosted_node_mid_note_releases_it_and_lets_its_tail_ring() {
     let (mut again, _) = playing(instrument(None), 256);
     assert!(rms(&again.render(12_000, &[note_on(0, 0, 69, 127)])[0][2_000..]) > 0.3);
     drop(node);
-}
-
-/// The largest magnitude in `samples`.
-fn peak(samples: &[f32]) -> f32 {
-    samples.iter().fold(0.0, |m, s| m.max(s.abs()))
 }
 
 #[test]

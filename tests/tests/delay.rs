@@ -7,6 +7,7 @@ use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
 use noderack_graph::{new_engine, EngineConfig, HostBlock, NodeId, ParamId, TransportChange};
 use noderack_nodes::delay::{self, Delay};
 use noderack_nodes::Output;
+use noderack_tests::analysis::max_step;
 use noderack_tests::impulse::Impulse;
 use noderack_tests::rig::{add, add_with, connect, Rig};
 use noderack_tests::TestTone;
@@ -97,13 +98,12 @@ fn a_time_change_glides_without_a_click_and_settles_exactly() {
     let mut rig = rig(tone(), params, 120.0, 64);
     rig.engine().set_param(NodeId(DELAY), delay::TIME_MS, 300.0, Some(48_000)).unwrap();
     let out = rig.render(4 * 48_000, &[]);
-    let steepest = |s: &[f32]| s.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
-    let steady = steepest(&out[0][10_000..48_000]);
-    let gliding = steepest(&out[0][48_000..3 * 48_000]);
+    let steady = max_step(&out[0][10_000..48_000]);
+    let gliding = max_step(&out[0][48_000..3 * 48_000]);
     assert!(gliding <= 2.0 * steady + 1e-6, "no click: steepest step {gliding} against {steady} when steady");
     // Lengthening the delay slows the read position (at most to a standstill): just after the
     // change the pitch bends down, so the output moves far more slowly than the tone.
-    let bending = steepest(&out[0][50_400..55_000]);
+    let bending = max_step(&out[0][50_400..55_000]);
     assert!(bending < 0.5 * steady, "the read position slides: steepest step {bending} against {steady}");
     // Settled: exactly the tone 300 ms (14 400 frames) late.
     for (frame, got) in out[0].iter().enumerate().skip(3 * 48_000) {

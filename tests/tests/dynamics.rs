@@ -11,6 +11,7 @@ use noderack_graph::{
 use noderack_nodes::compressor::{self, Compressor};
 use noderack_nodes::limiter::{self, Limiter};
 use noderack_nodes::{AudioIn, Output};
+use noderack_tests::analysis::{max_step, peak};
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
@@ -61,14 +62,6 @@ fn db(x: f32) -> f32 {
 
 fn undb(x: f32) -> f32 {
     10f32.powf(x / 20.0)
-}
-
-fn peak(x: &[f32]) -> f32 {
-    x.iter().fold(0.0f32, |m, s| m.max(s.abs()))
-}
-
-fn max_step(x: &[f32]) -> f32 {
-    x.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()))
 }
 
 /// A small deterministic generator (xorshift64*), for the limiter's random clicks.

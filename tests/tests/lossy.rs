@@ -2,12 +2,13 @@
 //! falling with loss, seeded reproducibility, silence in → silence out, the reported latency,
 //! block-size invariance, and real-time safety.
 
+use std::sync::Arc;
+
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
 use noderack_graph::NodeDescription as _;
-use noderack_graph::{new_engine, BusSpec, Engine, EngineConfig, Executor, HostBlock, NodeId, ParamId};
+use noderack_graph::{Engine, Executor, HostBlock, NodeId, ParamId};
 use noderack_nodes::lossy::{self, Lossy};
-use noderack_nodes::{AudioIn, Output};
-use noderack_tests::rig::{add, add_with, connect};
+use noderack_tests::effect_rig::{effect_rig, render_through, EFFECT};
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
@@ -15,29 +16,11 @@ static ALLOCATOR: AllocDisabler = AllocDisabler;
 const SR: f32 = 48_000.0;
 /// Comparisons start here, clear of the fade-in when the graph first goes live.
 const START: usize = 4_096;
-const INPUT: NodeId = NodeId(1);
-const LOSSY: NodeId = NodeId(2);
-const OUTPUT: NodeId = NodeId(3);
+const LOSSY: NodeId = EFFECT;
 
 /// Host input → lossy (with `params`) → host output.
 fn rig(params: &[(ParamId, f32)]) -> (Engine, Executor) {
-    let config = EngineConfig {
-        sample_rate: SR,
-        max_block_frames: 512,
-        buses: vec![BusSpec::stereo("main")],
-        inputs: vec![BusSpec::stereo("in")],
-    };
-    let (mut engine, executor) = new_engine(config);
-    engine
-        .apply(vec![
-            add(INPUT.0, "in", AudioIn::new("in", 2)),
-            add_with(LOSSY.0, "lossy", Lossy::new(), params.to_vec()),
-            add(OUTPUT.0, "out", Output::new("main", 2)),
-            connect(INPUT.0, 0, LOSSY.0, 0),
-            connect(LOSSY.0, 0, OUTPUT.0, 0),
-        ])
-        .expect("graph");
-    (engine, executor)
+    effect_rig(Arc::new(Lossy::new()), params)
 }
 
 type Stereo = (Vec<f32>, Vec<f32>);
@@ -45,24 +28,7 @@ type Stereo = (Vec<f32>, Vec<f32>);
 /// Renders `input` through a lossy node with `params` in blocks of `block` frames, with
 /// `changes` (frame, parameter, value) sent sample-accurately up front.
 fn render(params: &[(ParamId, f32)], input: &Stereo, block: usize, changes: &[(u64, ParamId, f32)]) -> Stereo {
-    let (mut engine, mut executor) = rig(params);
-    for &(frame, id, value) in changes {
-        engine.set_param(LOSSY, id, value, Some(frame)).expect("set_param");
-    }
-    let frames = input.0.len();
-    let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
-    let mut at = 0;
-    while at < frames {
-        let n = block.min(frames - at);
-        let ins: [&[f32]; 2] = [&input.0[at..at + n], &input.1[at..at + n]];
-        let mut outs: [&mut [f32]; 2] = [&mut left[at..at + n], &mut right[at..at + n]];
-        executor.process(HostBlock::new(n, &mut outs).with_inputs(&ins));
-        at += n;
-        if at % 16_384 < n {
-            engine.maintain();
-        }
-    }
-    (left, right)
+    render_through(Arc::new(Lossy::new()), params, (&input.0, &input.1), block, changes)
 }
 
 /// Two tones per channel plus white noise (a fixed xorshift sequence), `frames` long.

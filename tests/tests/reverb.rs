@@ -2,11 +2,13 @@
 //! integration), stability at the longest decay, stereo decorrelation, DC, block-size
 //! invariance, clicks on parameter changes, and real-time safety.
 
+use std::sync::Arc;
+
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
-use noderack_graph::{new_engine, BusSpec, Engine, EngineConfig, Executor, HostBlock, NodeId, ParamId};
+use noderack_graph::{Engine, Executor, HostBlock, NodeId, ParamId};
 use noderack_nodes::reverb::{self, Reverb};
-use noderack_nodes::{AudioIn, Output};
-use noderack_tests::rig::{add, add_with, connect};
+use noderack_tests::analysis::max_step;
+use noderack_tests::effect_rig::{effect_rig, render_through, EFFECT};
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
@@ -14,22 +16,11 @@ static ALLOCATOR: AllocDisabler = AllocDisabler;
 const SR: f32 = 48_000.0;
 /// Inputs start here, clear of anything the engine does when the graph first goes live.
 const START: usize = 1_000;
-const REVERB: NodeId = NodeId(2);
+const REVERB: NodeId = EFFECT;
 
 /// Host input → reverb (with `params`) → host output.
 fn rig(params: &[(ParamId, f32)]) -> (Engine, Executor) {
-    let config = EngineConfig { inputs: vec![BusSpec::stereo("in")], ..EngineConfig::stereo(SR) };
-    let (mut engine, executor) = new_engine(config);
-    engine
-        .apply(vec![
-            add(1, "in", AudioIn::new("in", 2)),
-            add_with(2, "reverb", Reverb::new(), params.to_vec()),
-            add(3, "out", Output::new("main", 2)),
-            connect(1, 0, 2, 0),
-            connect(2, 0, 3, 0),
-        ])
-        .expect("graph");
-    (engine, executor)
+    effect_rig(Arc::new(Reverb::new()), params)
 }
 
 /// Renders `input` (left, right) through a reverb with `params`, in blocks of `block` frames,
@@ -40,24 +31,7 @@ fn render(
     block: usize,
     changes: &[(u64, ParamId, f32)],
 ) -> (Vec<f32>, Vec<f32>) {
-    let (mut engine, mut executor) = rig(params);
-    for &(frame, id, value) in changes {
-        engine.set_param(REVERB, id, value, Some(frame)).expect("set_param");
-    }
-    let frames = input.0.len();
-    let (mut left, mut right) = (vec![0.0f32; frames], vec![0.0f32; frames]);
-    let mut at = 0;
-    while at < frames {
-        let n = block.min(frames - at);
-        let ins: [&[f32]; 2] = [&input.0[at..at + n], &input.1[at..at + n]];
-        let mut outs: [&mut [f32]; 2] = [&mut left[at..at + n], &mut right[at..at + n]];
-        executor.process(HostBlock::new(n, &mut outs).with_inputs(&ins));
-        at += n;
-        if at % 65_536 < n {
-            engine.maintain();
-        }
-    }
-    (left, right)
+    render_through(Arc::new(Reverb::new()), params, input, block, changes)
 }
 
 fn seconds(s: f32) -> usize {
@@ -152,10 +126,6 @@ fn rms(x: &[f32]) -> f64 {
 
 fn mean(x: &[f32]) -> f64 {
     x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64
-}
-
-fn max_step(x: &[f32]) -> f32 {
-    x.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max)
 }
 
 /// Deterministic white noise in −1..1.
