@@ -86,6 +86,15 @@ pub struct NodePorts {
 }
 
 impl NodePorts {
+    /// One stereo audio input `in` and one stereo audio output `out`: the ports of a stereo
+    /// effect (`gain`, `eq`, `delay`, `reverb`, …).
+    pub fn stereo_in_out() -> Self {
+        Self {
+            inputs: vec![PortSpec::new("in", PortKind::STEREO)],
+            outputs: vec![PortSpec::new("out", PortKind::STEREO)],
+        }
+    }
+
     /// Ports on one side.
     pub fn side(&self, direction: Direction) -> &[PortSpec] {
         match direction {

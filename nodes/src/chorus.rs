@@ -7,8 +7,7 @@
 //! (Hermite) interpolation, so the output is the same however the timeline is cut into blocks.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use crate::dsp::interpolate::hermite;
@@ -41,10 +40,7 @@ impl Chorus {
         Self {
             signature: NodeSignature {
                 kind: Self::KIND,
-                ports: NodePorts {
-                    inputs: vec![PortSpec::new("in", PortKind::STEREO)],
-                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
-                },
+                ports: NodePorts::stereo_in_out(),
                 params: vec![
                     ParamSpec::continuous("rate_hz", 0.05, 10.0, 1.5, Unit::Hertz),
                     ParamSpec::continuous("depth", 0.0, 1.0, 0.5, Unit::None),

@@ -8,8 +8,7 @@
 //! lands on exactly the frame the setting names.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 /// Delay time in milliseconds (when not synced).
@@ -49,10 +48,7 @@ impl Delay {
         Self {
             signature: NodeSignature {
                 kind: Self::KIND,
-                ports: NodePorts {
-                    inputs: vec![PortSpec::new("in", PortKind::STEREO)],
-                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
-                },
+                ports: NodePorts::stereo_in_out(),
                 params: vec![
                     ParamSpec::continuous("time_ms", 1.0, (MAX_DELAY_SECONDS * 1000.0) as f32, 375.0, Unit::None)
                         .with_smoothing_seconds(0.0),

@@ -12,8 +12,7 @@
 //! a band at 0 dB passes its input unchanged.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use crate::dsp::{Svf, SvfCoefficients};
@@ -75,10 +74,7 @@ impl Eq {
         Self {
             signature: NodeSignature {
                 kind: Self::KIND,
-                ports: NodePorts {
-                    inputs: vec![PortSpec::new("in", PortKind::STEREO)],
-                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
-                },
+                ports: NodePorts::stereo_in_out(),
                 params: vec![
                     hz("low_cut_hz", LOW_CUT_OFF_HZ, 1_000.0, LOW_CUT_OFF_HZ),
                     hz("low_shelf_hz", 20.0, 1_000.0, 100.0),

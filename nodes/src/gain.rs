@@ -2,8 +2,7 @@
 //! one the executor-overhead benchmark chains a thousand times.
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use crate::dsp::{db_to_gain, pan_gains};
@@ -31,10 +30,7 @@ impl Gain {
         Self {
             signature: NodeSignature {
                 kind: Self::KIND,
-                ports: NodePorts {
-                    inputs: vec![PortSpec::new("in", PortKind::STEREO)],
-                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
-                },
+                ports: NodePorts::stereo_in_out(),
                 params: vec![
                     ParamSpec::continuous("gain_db", -96.0, 24.0, 0.0, Unit::Decibels),
                     ParamSpec::continuous("pan", -1.0, 1.0, 0.0, Unit::Pan),

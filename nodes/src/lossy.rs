@@ -24,8 +24,7 @@
 use std::sync::Arc;
 
 use noderack_graph::{
-    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext,
-    Processor, Unit,
+    NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -102,10 +101,7 @@ impl Lossy {
         Self {
             signature: NodeSignature {
                 kind: Self::KIND,
-                ports: NodePorts {
-                    inputs: vec![PortSpec::new("in", PortKind::STEREO)],
-                    outputs: vec![PortSpec::new("out", PortKind::STEREO)],
-                },
+                ports: NodePorts::stereo_in_out(),
                 params: vec![
                     ParamSpec::continuous("loss", 0.0, 1.0, 0.5, Unit::None),
                     ParamSpec::continuous("noise_shaping", 0.0, 1.0, 0.5, Unit::None),
