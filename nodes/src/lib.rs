@@ -6,6 +6,7 @@ pub mod chorus;
 pub mod compressor;
 pub mod delay;
 pub mod dsp;
+pub mod effect_preset;
 pub mod eq;
 pub mod gain;
 pub mod io;

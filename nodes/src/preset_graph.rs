@@ -7,6 +7,7 @@
 //! | synth | one `synth`: the preset's waveform and envelope, the filter open (cutoff 20 kHz, no resonance, no envelope sweep), linear velocity (`velocity_sensitivity` 0.5), the preset's detune and level |
 //! | layer of N parts | every part gets the same notes; their outputs feed a `mixer` of N inputs, each at its part's level |
 //! | split of N parts | a chain of N − 1 `key-split` nodes, each splitting at the next part's first key (its `high` side feeds the next split, the last one's the last part); the parts' outputs feed a `mixer` at 0 dB |
+//! | chain | its source, then one effect node per effect in order (`crate::effect_preset`) |
 //!
 //! The caller connects its note source to every port of [`Subgraph::events_in`] and takes the
 //! sound from [`Subgraph::audio_out`].
@@ -18,6 +19,7 @@ use noderack_presets::instrument::Bank;
 use noderack_presets::songwalker::{PresetGraph, SynthSettings, SynthWaveform};
 
 use crate::dsp::Waveform;
+use crate::effect_preset::effect_node;
 use crate::key_split::{self, KeySplit};
 use crate::mixer::{self, Mixer};
 use crate::sampler::{self, Sampler};
@@ -204,6 +206,22 @@ impl Builder {
                     }
                 }
                 (events_in.unwrap_or_default(), PortRef::new(mix, mixer::OUT as u16))
+            }
+            PresetGraph::Chain { source, effects } => {
+                let (events, mut out) = self.graph(*source, label);
+                for (i, effect) in effects.iter().enumerate() {
+                    let Some(node) = effect_node(effect) else {
+                        tracing::warn!("{}: effect \"{}\" has no node; left out", effect.origin, effect.effect_type);
+                        continue;
+                    };
+                    for warning in &node.warnings {
+                        tracing::warn!("{warning}");
+                    }
+                    let id = self.node(&format!("{label}.fx{}", i + 1), node.description, node.params);
+                    self.connect(out, PortRef::new(id, 0));
+                    out = PortRef::new(id, 0);
+                }
+                (events, out)
             }
         }
     }

@@ -72,17 +72,17 @@ pub const KINDS: &[KindInfo] = &[
     KindInfo {
         kind: Delay::KIND,
         summary: "stereo echo: time in ms or in beats of the tempo, feedback through a tone filter, ping-pong; time changes glide",
-        settings: &[],
+        settings: EFFECT_PRESET_KEYS,
     },
     KindInfo {
         kind: Reverb::KIND,
         summary: "stereo feedback-delay-network reverb: decay time per band, size, pre-delay, diffusion, gentle modulation, width",
-        settings: &[],
+        settings: EFFECT_PRESET_KEYS,
     },
     KindInfo {
         kind: Chorus::KIND,
         summary: "stereo chorus, a flanger with a short delay and feedback: a delay swept by quadrature sines",
-        settings: &[],
+        settings: EFFECT_PRESET_KEYS,
     },
     KindInfo {
         kind: Compressor::KIND,
@@ -150,13 +150,13 @@ pub fn create_in(
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),
         KeySplit::KIND => Arc::new(KeySplit::new()),
         Transpose::KIND => Arc::new(Transpose::new()),
-        Delay::KIND => Arc::new(Delay::new()),
+        Delay::KIND => effect(Delay::KIND, Arc::new(Delay::new()), config, context)?,
         Eq::KIND => Arc::new(Eq::new()),
-        Chorus::KIND => Arc::new(Chorus::new()),
+        Chorus::KIND => effect(Chorus::KIND, Arc::new(Chorus::new()), config, context)?,
         Compressor::KIND => Arc::new(Compressor::new()),
         Limiter::KIND => Arc::new(Limiter::new()),
         Lossy::KIND => Arc::new(Lossy::new()),
-        Reverb::KIND => Arc::new(Reverb::new()),
+        Reverb::KIND => effect(Reverb::KIND, Arc::new(Reverb::new()), config, context)?,
         Runner::KIND => Arc::new(runner(config, context)?),
         _ => unreachable!("every entry of KINDS is handled"),
     })
@@ -182,7 +182,7 @@ impl NodeFactory for Registry {
 /// from `library`, a folder relative to the patch or a URL; the public library by default).
 /// Without a song, a runner with nothing to play (as a sampler without an instrument is silent).
 fn runner(config: &NodeConfig, context: &mut LoadContext) -> Result<Runner, ConfigError> {
-    use noderack_presets::library::{LibraryClient, LibraryConfig, DEFAULT_LIBRARY_URL};
+    use noderack_presets::library::{LibraryClient, LibraryConfig};
     use noderack_presets::ConfigValue;
 
     let bad = |key: &str, reason: String| ConfigError::BadValue { kind: Runner::KIND, key: key.into(), reason };
@@ -198,12 +198,7 @@ fn runner(config: &NodeConfig, context: &mut LoadContext) -> Result<Runner, Conf
         Some(ConfigValue::Bool(b)) => *b,
         Some(_) => return Err(bad("instruments", "expected true or false".into())),
     };
-    let library = match config.get("library") {
-        None => DEFAULT_LIBRARY_URL.to_string(),
-        Some(ConfigValue::Text(given)) if given.contains("://") => given.clone(),
-        Some(ConfigValue::Text(given)) if !given.is_empty() => context.resolve(given).display().to_string(),
-        Some(_) => return Err(bad("library", "expected a folder or a URL".into())),
-    };
+    let library = library_setting(Runner::KIND, config, context)?;
     let source = std::fs::read_to_string(&path).map_err(|e| bad("song", format!("{}: {e}", path.display())))?;
     let client = || LibraryClient::new(&LibraryConfig::new(library.clone())).map_err(|e| format!("library: {e}"));
     let mut warnings = Vec::new();
@@ -217,4 +212,53 @@ fn runner(config: &NodeConfig, context: &mut LoadContext) -> Result<Runner, Conf
         .map_err(|e| bad("song", format!("\n{e}")))?;
     context.warn(warnings);
     Ok(Runner::new(song, settings, rack))
+}
+
+/// The `library` setting of a node of `kind`: a URL as given, a folder relative to the patch,
+/// or the public library when absent.
+fn library_setting(kind: &'static str, config: &NodeConfig, context: &LoadContext) -> Result<String, ConfigError> {
+    use noderack_presets::library::DEFAULT_LIBRARY_URL;
+    use noderack_presets::ConfigValue;
+    match config.get("library") {
+        None => Ok(DEFAULT_LIBRARY_URL.to_string()),
+        Some(ConfigValue::Text(given)) if given.contains("://") => Ok(given.clone()),
+        Some(ConfigValue::Text(given)) if !given.is_empty() => Ok(context.resolve(given).display().to_string()),
+        Some(_) => {
+            Err(ConfigError::BadValue { kind, key: "library".into(), reason: "expected a folder or a URL".into() })
+        }
+    }
+}
+
+/// The settings of the effect nodes a SongWalker effect preset can set up.
+const EFFECT_PRESET_KEYS: &[&str] = &["preset", "library"];
+
+/// An effect node of `kind` (`reverb`, `delay`, `chorus`), its parameters starting from the
+/// library effect preset its `preset` setting names (`"Lib/Name"`, from `library`), if any.
+fn effect(
+    kind: &'static str,
+    plain: Arc<dyn NodeDescription>,
+    config: &NodeConfig,
+    context: &mut LoadContext,
+) -> Result<Arc<dyn NodeDescription>, ConfigError> {
+    use noderack_presets::library::{LibraryClient, LibraryConfig};
+    use noderack_presets::ConfigValue;
+
+    // Refuses unknown settings.
+    ConfigReader::new(kind, config, EFFECT_PRESET_KEYS)?;
+    let bad = |key: &str, reason: String| ConfigError::BadValue { kind, key: key.into(), reason };
+    let name = match config.get("preset") {
+        None => return Ok(plain),
+        Some(ConfigValue::Text(name)) if !name.is_empty() => name.clone(),
+        Some(_) => return Err(bad("preset", "expected a library preset's name, \"Lib/Name\"".into())),
+    };
+    let library = library_setting(kind, config, context)?;
+    let client = LibraryClient::new(&LibraryConfig::new(library)).map_err(|e| bad("library", e.to_string()))?;
+    let preset = client.load_effect(&name).map_err(|e| bad("preset", e.to_string()))?;
+    if preset.effect_type != kind {
+        return Err(bad("preset", format!("{name} is a {} preset, not a {kind} one", preset.effect_type)));
+    }
+    let node = crate::effect_preset::effect_node(&preset)
+        .ok_or_else(|| bad("preset", format!("{name}: effect \"{}\" has no node", preset.effect_type)))?;
+    context.warn(node.warnings);
+    Ok(Arc::new(crate::effect_preset::WithDefaults::new(plain, &node.params)))
 }

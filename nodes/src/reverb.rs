@@ -5,32 +5,39 @@
 //! ```text
 //!  in ─▶ pre-delay ─▶ 4 allpass diffusers per channel ─▶ inject ─┐
 //!                                                               ▼
-//!  ┌─▶ 16 delay lines ─▶ read (cubic, some modulated) ─▶ damping shelf ─┬─▶ L/R taps ─▶ DC block
-//!  └────────────────────────── Hadamard 16×16 ◀─────────────────────────┘      ─▶ width ─▶ mix ─▶ out
+//!  ┌─▶ 8 delay lines ─▶ read (4 cubic + modulated, 4 fixed) ─▶ damping shelf ─┬─▶ L/R taps ─▶ DC block
+//!  └────────────────────────── Hadamard 8×8 ◀─────────────────────────────────┘      ─▶ width ─▶ mix ─▶ out
 //! ```
 //!
-//! - Sixteen delay lines of mutually prime lengths at 48 kHz (23–98 ms at `size` 1, scaled by
-//!   the sample rate and `size`), mixed by a 16×16 Hadamard matrix (orthogonal, so lossless:
-//!   the decay comes from the damping filters alone).
+//! - Eight delay lines of mutually prime lengths at 48 kHz (23–89 ms at `size` 1, scaled by
+//!   the sample rate and `size`), mixed by an 8×8 Hadamard matrix (24 additions, scaled by
+//!   1/√8: orthogonal, so lossless; the decay comes from the damping filters alone). The
+//!   per-line state is kept as `[f32; 8]` arrays so the filter/mix steps run lines side by side.
 //! - Each line has a first-order shelving filter whose gain at DC is `10^(-3·M/(fs·T_low))` and
 //!   at Nyquist `10^(-3·M/(fs·T_high))` for a line of `M` frames, so every line loses 60 dB in
 //!   `T_low` seconds at low frequencies and in `T_high` at high ones, and the network's RT60
 //!   follows the setting at every frequency. The shelf's midpoint (where the decay *rate* is
 //!   halfway between the two) is `crossover_hz`; being first order, the transition spans about
-//!   two octaves each side.
-//! - Half the lines are read at a slowly moving fractional position (sine LFOs of 0.3–1.1 Hz,
-//!   at most 0.3 ms deep), which breaks up the metallic ringing of fixed modes. Their mean
-//!   length is the nominal one, so the decay time is unchanged.
-//! - Control-rate work (coefficients, LFO steps, targets) runs every
-//!   [`CONTROL_PERIOD_FRAMES`] frames counted from the node's own frame counter, so the output
-//!   does not depend on how the engine cuts the timeline into blocks.
-//! - `size` and `predelay_ms` changes crossfade (over 20 ms) from reading each line at its old
-//!   length to reading it at the new one, so no read position ever jumps. (Gliding the lengths
-//!   instead would bend the pitch, and in a feedback loop the bend compounds on every pass.)
-//!   Lengths are whole frames, so a line at rest is read without interpolation.
-//! - `process` neither allocates nor panics: every buffer is allocated in `build`, every
-//!   buffer access goes through `get`/`get_mut` on indices wrapped by a mask, and the fixed
-//!   16-entry arrays are only indexed by line numbers below 16.
+//!   two octaves each side. When a setting changes, the coefficients ramp linearly to the new
+//!   design over one control period instead of jumping (a jump steps the output).
+//! - Four of the lines are read at a slowly moving fractional position (parabolic-sine LFOs of
+//!   0.3–1 Hz evaluated at the control rate and stepped linearly in between, at most 0.3 ms
+//!   deep; cubic Lagrange interpolation, its coefficients computed for the four lines side by
+//!   side), which breaks up the metallic ringing of fixed modes. Their mean length is the
+//!   nominal one, so the decay time is unchanged. The other four are read at whole frames.
+//! - The node works in chunks that never cross a control period of [`CONTROL_PERIOD_FRAMES`]
+//!   frames (counted from the node's own frame counter). Control-rate work (coefficients, LFO
+//!   steps, targets) runs at the start of each period, the diffusers run over a chunk at a
+//!   time (contiguous, vectorizable runs), and the recursive filter states are flushed of
+//!   near-denormal values at the end of each period. Every frame's arithmetic is the same
+//!   however the engine cuts the timeline into blocks, so the output does not depend on it.
+//! - `size` and `predelay_ms` changes crossfade (over 20 ms, rounded up to whole periods) from
+//!   reading each line at its old length to reading it at the new one, so no read position
+//!   ever jumps. (Gliding the lengths instead would bend the pitch, and in a feedback loop the
+//!   bend compounds on every pass.)
+//! - `process` neither allocates nor panics: every buffer is allocated in `build`; the delay
+//!   lines are one buffer of 8 power-of-two rings, accessed (unchecked, after a length check)
+//!   at masked offsets; every other access goes through `get`/`get_mut` or fixed-size arrays.
 
 use noderack_graph::{
     NodeDescription, NodePorts, NodeSignature, ParamId, ParamSignal, ParamSpec, PortKind, PortSpec, ProcessConfig,
@@ -71,40 +78,42 @@ pub const MAX_PREDELAY_MS: f32 = 250.0;
 pub const CONTROL_PERIOD_FRAMES: u64 = 16;
 
 /// Number of delay lines (a power of two, for the fast Hadamard transform).
-const LINES: usize = 16;
-/// Delay lengths at 48 kHz and `size` 1: primes spread geometrically over 23–98 ms.
-const LINE_FRAMES_48K: [f32; LINES] = [
-    1103.0, 1217.0, 1361.0, 1481.0, 1627.0, 1801.0, 1973.0, 2179.0, 2399.0, 2647.0, 2909.0, 3209.0, 3533.0, 3907.0,
-    4289.0, 4723.0,
-];
+const LINES: usize = 8;
+/// The first this many lines are read at a modulated (fractional) position, the rest at a
+/// fixed whole-frame length.
+const MODULATED: usize = 4;
+/// Frames processed between two control updates (the control period).
+const CHUNK: usize = CONTROL_PERIOD_FRAMES as usize;
+/// Delay lengths at 48 kHz and `size` 1: primes spread over 23–89 ms, the modulated lines
+/// first (interleaved in length with the fixed ones).
+const LINE_FRAMES_48K: [f32; LINES] = [1361.0, 1973.0, 2909.0, 4289.0, 1103.0, 1627.0, 2399.0, 3533.0];
 /// The rate the tables above are given at.
 const REFERENCE_RATE_HZ: f32 = 48_000.0;
 /// Smallest `size`.
 const MIN_SIZE: f32 = 0.25;
-/// Modulation depth of each line relative to the maximum (0 = read at a fixed length).
-const MOD_DEPTH_SHAPE: [f32; LINES] =
-    [1.0, 0.0, 0.7, 0.0, 0.9, 0.0, 0.6, 0.0, 0.8, 0.0, 1.0, 0.0, 0.75, 0.0, 0.85, 0.0];
-/// LFO rate of each line (Hz); only the modulated lines' rates matter.
-const MOD_RATE_HZ: [f32; LINES] =
-    [0.31, 0.0, 0.47, 0.0, 0.59, 0.0, 0.73, 0.0, 0.83, 0.0, 0.97, 0.0, 1.07, 0.0, 0.41, 0.0];
+/// Modulation depth of each modulated line relative to the maximum.
+const MOD_DEPTH_SHAPE: [f32; MODULATED] = [1.0, 0.8, 0.9, 0.7];
+/// LFO rate of each modulated line (Hz).
+const MOD_RATE_HZ: [f32; MODULATED] = [0.31, 0.53, 0.73, 0.97];
 /// Modulation depth at `modulation` 1, in seconds.
 const MAX_MOD_DEPTH_SECONDS: f32 = 0.000_3;
-/// How long a `size` or `predelay_ms` change crossfades between the old and the new read taps.
+/// How long a `size` or `predelay_ms` change crossfades between the old and the new read taps
+/// (rounded up to whole control periods).
 const FADE_SECONDS: f32 = 0.02;
+/// Allpass diffusers per channel.
+const DIFFUSERS: usize = 4;
 /// Allpass diffuser lengths at 48 kHz (primes, 3–10 ms), left and right channel.
-const DIFFUSER_FRAMES_48K: [[f32; 4]; 2] = [[149.0, 211.0, 337.0, 491.0], [163.0, 229.0, 353.0, 467.0]];
+const DIFFUSER_FRAMES_48K: [[f32; DIFFUSERS]; 2] = [[149.0, 211.0, 337.0, 491.0], [163.0, 229.0, 353.0, 467.0]];
 /// Allpass gain at `diffusion` 1.
 const MAX_DIFFUSER_GAIN: f32 = 0.75;
 /// Sign of each line's input from the left (even lines) and right (odd lines) channel.
-const INJECT_SIGN: [f32; LINES] =
-    [1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, -1.0];
-/// Weight of each line in the left output (lines 0, 1 mod 4) and the right output (2, 3 mod 4).
-const TAP_LEFT: [f32; LINES] = [1.0, -1.0, 0.0, 0.0, -1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, -1.0, -1.0, 0.0, 0.0];
-/// See [`TAP_LEFT`].
-const TAP_RIGHT: [f32; LINES] = [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, -1.0, 1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, -1.0, -1.0];
-/// Gain of the input into each line and of each tapped line into the output: 1/√8, so one
-/// channel injects unit energy over its eight lines.
-const LINE_GAIN: f32 = 0.353_553_38;
+const INJECT_SIGN: [f32; LINES] = [1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0];
+/// Gain of the input into each line and of each tapped line into the output: 1/√4, so one
+/// channel injects unit energy over its four lines. (The taps are written out in
+/// `ReverbProcessor::network_run`: left = lines 0, 1, 4, 5, right = lines 2, 3, 6, 7, two of them modulated.)
+const LINE_GAIN: f32 = 0.5;
+/// Scale of the 8×8 Hadamard matrix (1/√8), which makes it orthogonal.
+const HADAMARD_SCALE: f32 = 0.353_553_38;
 /// Corner of the DC blocker on the wet output.
 const DC_BLOCK_HZ: f32 = 5.0;
 /// Adding and removing this flushes magnitudes below ~1e-27 to zero: a decaying tail never
@@ -178,36 +187,32 @@ impl Allpass {
         Self { buffer: vec![0.0; frames.max(1)].into_boxed_slice(), position: 0 }
     }
 
+    /// Filters `x` in place. Each frame reads then writes one slot, in order, so this equals
+    /// frame-by-frame processing; the ring is walked in contiguous runs (split where it wraps),
+    /// which the compiler vectorizes.
     #[inline]
-    fn tick(&mut self, x: f32, g: f32) -> f32 {
-        let Some(slot) = self.buffer.get_mut(self.position) else {
-            return x;
-        };
-        let delayed = *slot;
-        let w = x + g * delayed;
-        *slot = flush(w);
-        self.position += 1;
-        if self.position >= self.buffer.len() {
-            self.position = 0;
+    fn run(&mut self, x: &mut [f32], g: f32) {
+        let len = self.buffer.len();
+        let mut rest = x;
+        while !rest.is_empty() {
+            let position = self.position;
+            let run = len.saturating_sub(position).min(rest.len());
+            let (now, later) = rest.split_at_mut(run);
+            let Some(slots) = self.buffer.get_mut(position..position + run) else {
+                return;
+            };
+            for (slot, v) in slots.iter_mut().zip(now.iter_mut()) {
+                let delayed = *slot;
+                let w = *v + g * delayed;
+                *slot = flush(w);
+                *v = delayed - g * w;
+            }
+            self.position = if position + run >= len { 0 } else { position + run };
+            rest = later;
+            if run == 0 {
+                return;
+            }
         }
-        delayed - g * w
-    }
-}
-
-/// First-order shelving filter coefficients (transposed direct form II).
-#[derive(Copy, Clone, Default)]
-struct Shelf {
-    b0: f32,
-    b1: f32,
-    a1: f32,
-}
-
-impl Shelf {
-    /// Gain `gain_low` at DC, `gain_high` at Nyquist, halfway (in power) at `k = tan(π·fc/fs)`:
-    /// the bilinear transform of `(g_high·s + g_low·k) / (s + k)`.
-    fn new(gain_low: f32, gain_high: f32, k: f32) -> Self {
-        let norm = 1.0 / (1.0 + k);
-        Self { b0: (gain_high + gain_low * k) * norm, b1: (gain_low * k - gain_high) * norm, a1: (k - 1.0) * norm }
     }
 }
 
@@ -227,17 +232,30 @@ struct ReverbProcessor {
     write: usize,
     /// Length of each line in whole frames, and the length a `size` change fades to.
     length_frames: [f32; LINES],
+    /// The last `size` seen and the lengths it asks for.
+    size: f32,
+    size_lengths: [f32; LINES],
     next_length_frames: [f32; LINES],
-    /// Frames into a crossfade from `length_frames` to `next_length_frames` (none when 0).
+    /// Whether the lines crossfade from `length_frames` to `next_length_frames`, and how many
+    /// frames of that fade are done (fades start and end on control-period boundaries).
+    line_fading: bool,
     line_fade_frame: u32,
-    /// Length of a crossfade (for the lines and the pre-delay).
+    /// Length of a crossfade (for the lines and the pre-delay), a whole number of periods.
     fade_frames: u32,
-    /// Current LFO offset of each line in frames, its step per frame and its phase (cycles).
-    mod_frames: [f32; LINES],
-    mod_step_frames: [f32; LINES],
-    mod_phase: [f64; LINES],
-    /// Damping filters and their states.
-    shelves: [Shelf; LINES],
+    /// LFO offset (frames) of each modulated line at the start of the current period, its
+    /// step per frame within the period, and the LFO phase (cycles) at the period's end.
+    mod_frames: [f32; MODULATED],
+    mod_step_frames: [f32; MODULATED],
+    mod_phase: [f64; MODULATED],
+    /// Damping shelves `y = b0·x + s; s' = c·x − a1·s` (with `c = b1 − a1·b0`): the designed
+    /// (b0, c, a1) per line, the coefficients at the start of the current period and their
+    /// step per frame (they ramp to the design over the period, so a decay change cannot
+    /// step the output), and the states.
+    shelf_design: [[f32; LINES]; 3],
+    shelf_from: [[f32; LINES]; 3],
+    shelf_step: [[f32; LINES]; 3],
+    /// Whether `shelf_step` is non-zero in the current period.
+    shelf_ramping: bool,
     shelf_state: [f32; LINES],
     /// (decay_seconds, hf_decay_ratio, crossover_hz) and lengths the shelves were designed for.
     shelf_key: [f32; 3],
@@ -246,12 +264,16 @@ struct ReverbProcessor {
     /// Pre-delay: stereo ring buffers (power-of-two long), the tap in use, and the tap faded to.
     predelay: [Box<[f32]>; 2],
     predelay_write: usize,
+    /// The last `predelay_ms` seen and the tap it asks for.
+    predelay_ms: f32,
+    predelay_target: usize,
     predelay_frames: usize,
     predelay_next_frames: usize,
-    /// Frames into a crossfade from `predelay_frames` to `predelay_next_frames` (none when 0).
+    /// Whether the pre-delay crossfades to `predelay_next_frames`, and frames of it done.
+    predelay_fading: bool,
     predelay_fade_frame: u32,
 
-    diffusers: [[Allpass; 4]; 2],
+    diffusers: [[Allpass; DIFFUSERS]; 2],
     diffuser_gain: f32,
 
     /// DC blocker: previous input and output per channel, and its pole.
@@ -268,10 +290,11 @@ impl ReverbProcessor {
         let line_capacity = ((longest + max_mod).ceil() as usize + 8).next_power_of_two();
         let predelay_capacity = ((MAX_PREDELAY_MS * 0.001 * sample_rate).ceil() as usize + 2).next_power_of_two();
         let diffuser = |c: usize, i: usize| Allpass::new((DIFFUSER_FRAMES_48K[c][i] * rate_scale).round() as usize);
-        let mut mod_phase = [0.0f64; LINES];
+        let mut mod_phase = [0.0f64; MODULATED];
         for (k, phase) in mod_phase.iter_mut().enumerate() {
-            *phase = k as f64 * 0.137;
+            *phase = k as f64 * 0.274;
         }
+        let periods = (FADE_SECONDS * sample_rate / CHUNK as f32).ceil().max(1.0) as u32;
         Self {
             sample_rate,
             frame: 0,
@@ -280,13 +303,19 @@ impl ReverbProcessor {
             line_capacity,
             write: 0,
             length_frames: [0.0; LINES],
+            size: f32::NAN,
+            size_lengths: [0.0; LINES],
             next_length_frames: [0.0; LINES],
+            line_fading: false,
             line_fade_frame: 0,
-            fade_frames: (FADE_SECONDS * sample_rate).round().max(1.0) as u32,
-            mod_frames: [0.0; LINES],
-            mod_step_frames: [0.0; LINES],
+            fade_frames: periods * CHUNK as u32,
+            mod_frames: [0.0; MODULATED],
+            mod_step_frames: [0.0; MODULATED],
             mod_phase,
-            shelves: [Shelf::default(); LINES],
+            shelf_design: [[0.0; LINES]; 3],
+            shelf_from: [[0.0; LINES]; 3],
+            shelf_step: [[0.0; LINES]; 3],
+            shelf_ramping: false,
             shelf_state: [0.0; LINES],
             shelf_key: [f32::NAN; 3],
             shelf_lengths: [f32::NAN; LINES],
@@ -295,8 +324,11 @@ impl ReverbProcessor {
                 vec![0.0; predelay_capacity].into_boxed_slice(),
             ],
             predelay_write: 0,
+            predelay_ms: f32::NAN,
+            predelay_target: 0,
             predelay_frames: 0,
             predelay_next_frames: 0,
+            predelay_fading: false,
             predelay_fade_frame: 0,
             diffusers: [
                 [diffuser(0, 0), diffuser(0, 1), diffuser(0, 2), diffuser(0, 3)],
@@ -309,23 +341,42 @@ impl ReverbProcessor {
         }
     }
 
-    /// Control-rate update at the current frame, from the parameter values at frame `i` of the
-    /// chunk: targets, damping filters, LFO steps for the next period.
+    /// Control-rate update at the start of a period, from the parameter values at frame `i` of
+    /// the chunk: targets, damping filters, LFO steps for the period.
     fn control(&mut self, params: &[ParamSignal<'_>; 9], i: usize) {
         let at = |id: ParamId| params.get(id.0 as usize).map_or(0.0, |p| p.at(i));
         let fs = self.sample_rate;
         let rate_scale = fs / REFERENCE_RATE_HZ;
 
-        // Line lengths: whole frames, so a line at rest is read without interpolation. A new
+        // A finished fade hands over to the new lengths / tap.
+        if self.line_fading && self.line_fade_frame >= self.fade_frames {
+            self.line_fading = false;
+            self.length_frames = self.next_length_frames;
+        }
+        if self.predelay_fading && self.predelay_fade_frame >= self.fade_frames {
+            self.predelay_fading = false;
+            self.predelay_frames = self.predelay_next_frames;
+        }
+
+        // Line lengths: whole frames, so a fixed line is read without interpolation. A new
         // size starts a crossfade when none is running (a moving knob is followed fade by fade).
+        // The shortest length keeps every read at least a period behind the write.
         let size = at(SIZE).clamp(MIN_SIZE, 1.0);
-        let max_length = (self.line_capacity - 4) as f32 - MAX_MOD_DEPTH_SECONDS * fs;
-        let target = LINE_FRAMES_48K.map(|base| (base * rate_scale * size).round().clamp(4.0, max_length));
+        let max_mod = MAX_MOD_DEPTH_SECONDS * fs;
+        if size != self.size {
+            let max_length = (self.line_capacity - 4) as f32 - max_mod;
+            let min_length = (CHUNK + 4) as f32 + max_mod.ceil();
+            self.size = size;
+            self.size_lengths =
+                LINE_FRAMES_48K.map(|base| (base * rate_scale * size).round().clamp(min_length, max_length));
+        }
+        let target = self.size_lengths;
         if !self.started {
             self.length_frames = target;
-        } else if self.line_fade_frame == 0 && target != self.length_frames {
+        } else if !self.line_fading && target != self.length_frames {
             self.next_length_frames = target;
-            self.line_fade_frame = 1;
+            self.line_fading = true;
+            self.line_fade_frame = 0;
         }
 
         // Damping: redesigned only when a setting or a length moved. While lengths crossfade,
@@ -333,21 +384,35 @@ impl ReverbProcessor {
         let decay_seconds = at(DECAY_SECONDS).clamp(0.01, MAX_DECAY_SECONDS);
         let key = [decay_seconds, at(HF_DECAY_RATIO).clamp(0.01, 1.0), at(CROSSOVER_HZ).clamp(1.0, 0.45 * fs)];
         let mut lengths = self.length_frames;
-        if self.line_fade_frame > 0 {
-            let t = self.line_fade_frame as f32 / self.fade_frames as f32;
+        if self.line_fading {
+            let t = (self.line_fade_frame as f32 + 0.5 * CHUNK as f32) / self.fade_frames as f32;
             for (m, next) in lengths.iter_mut().zip(self.next_length_frames) {
                 *m += t * (next - *m);
             }
         }
+        // The previous period ended on the previous design.
+        self.shelf_from = if self.started { self.shelf_design } else { [[0.0; LINES]; 3] };
         if key != self.shelf_key || lengths != self.shelf_lengths {
             self.design_shelves(key, lengths);
         }
+        if !self.started {
+            self.shelf_from = self.shelf_design;
+        }
+        self.shelf_ramping = self.shelf_from != self.shelf_design;
+        for ((step, from), to) in self.shelf_step.iter_mut().zip(&self.shelf_from).zip(&self.shelf_design) {
+            for k in 0..LINES {
+                step[k] = (to[k] - from[k]) / CHUNK as f32;
+            }
+        }
 
-        // Modulation: a parabolic sine per modulated line, stepped linearly between updates.
-        let depth_frames = at(MODULATION).clamp(0.0, 1.0) * MAX_MOD_DEPTH_SECONDS * fs;
-        let period = CONTROL_PERIOD_FRAMES as f32;
-        for k in 0..LINES {
-            let phase = (self.mod_phase[k] + MOD_RATE_HZ[k] as f64 * CONTROL_PERIOD_FRAMES as f64 / fs as f64).fract();
+        // Modulation: a parabolic sine per modulated line, stepped linearly over the period
+        // from where the previous period ended.
+        let depth_frames = at(MODULATION).clamp(0.0, 1.0) * max_mod;
+        let period = CHUNK as f32;
+        let phase_step = CHUNK as f64 / fs as f64;
+        for k in 0..MODULATED {
+            self.mod_frames[k] += period * self.mod_step_frames[k];
+            let phase = (self.mod_phase[k] + MOD_RATE_HZ[k] as f64 * phase_step).fract();
             self.mod_phase[k] = phase;
             let next = depth_frames * MOD_DEPTH_SHAPE[k] * parabolic_sine(phase as f32);
             self.mod_step_frames[k] = (next - self.mod_frames[k]) / period;
@@ -355,13 +420,19 @@ impl ReverbProcessor {
 
         // Pre-delay: start a crossfade to a new tap when none is running.
         let predelay_capacity = self.predelay[0].len();
-        let predelay_frames =
-            ((at(PREDELAY_MS).max(0.0) * 0.001 * fs).round() as usize).min(predelay_capacity.saturating_sub(1));
+        let predelay_ms = at(PREDELAY_MS);
+        if predelay_ms != self.predelay_ms {
+            self.predelay_ms = predelay_ms;
+            self.predelay_target =
+                ((predelay_ms.max(0.0) * 0.001 * fs).round() as usize).min(predelay_capacity.saturating_sub(1));
+        }
+        let predelay_frames = self.predelay_target;
         if !self.started {
             self.predelay_frames = predelay_frames;
-        } else if self.predelay_fade_frame == 0 && predelay_frames != self.predelay_frames {
+        } else if !self.predelay_fading && predelay_frames != self.predelay_frames {
             self.predelay_next_frames = predelay_frames;
-            self.predelay_fade_frame = 1;
+            self.predelay_fading = true;
+            self.predelay_fade_frame = 0;
         }
 
         self.diffuser_gain = at(DIFFUSION).clamp(0.0, 1.0) * MAX_DIFFUSER_GAIN;
@@ -379,92 +450,132 @@ impl ReverbProcessor {
         let per_frame_low = -3.0 * std::f32::consts::LN_10 / (fs * decay_seconds);
         let per_frame_high = per_frame_low / ratio;
         let k = (std::f32::consts::PI * crossover_hz / fs).tan();
-        for (shelf, m) in self.shelves.iter_mut().zip(lengths) {
-            *shelf = Shelf::new((per_frame_low * m).exp(), (per_frame_high * m).exp(), k);
+        let norm = 1.0 / (1.0 + k);
+        for (line, m) in lengths.iter().enumerate().take(LINES) {
+            // The bilinear transform of `(g_high·s + g_low·k) / (s + k)`: gain `g_low` at DC,
+            // `g_high` at Nyquist, halfway (in power) at `k = tan(π·fc/fs)`.
+            let (gain_low, gain_high) = ((per_frame_low * m).exp(), (per_frame_high * m).exp());
+            let b0 = (gain_high + gain_low * k) * norm;
+            let b1 = (gain_low * k - gain_high) * norm;
+            let a1 = (k - 1.0) * norm;
+            self.shelf_design[0][line] = b0;
+            self.shelf_design[1][line] = b1 - a1 * b0;
+            self.shelf_design[2][line] = a1;
         }
         self.shelf_key = key;
         self.shelf_lengths = lengths;
     }
 
-    /// The pre-delayed input frame, crossfading taps while the pre-delay changes.
+    /// Pre-delays `x` (both channels, `n` frames) in place, crossfading taps while the
+    /// pre-delay changes.
     #[inline]
-    fn predelay_tick(&mut self, left: f32, right: f32) -> (f32, f32) {
+    fn predelay_run(&mut self, x: &mut [[f32; CHUNK]; 2], n: usize) {
+        let fade = self.fade_frames as f32;
+        for (buffer, x) in self.predelay.iter_mut().zip(x.iter_mut()) {
+            let mask = buffer.len() - 1;
+            let mut write = self.predelay_write;
+            for (j, v) in x.iter_mut().enumerate().take(n) {
+                if let Some(slot) = buffer.get_mut(write) {
+                    *slot = *v;
+                }
+                let read = |delay: usize| buffer.get(write.wrapping_sub(delay) & mask).copied().unwrap_or(0.0);
+                let mut out = read(self.predelay_frames);
+                if self.predelay_fading {
+                    let t = (self.predelay_fade_frame as f32 + j as f32) / fade;
+                    out += t * (read(self.predelay_next_frames) - out);
+                }
+                *v = out;
+                write = (write + 1) & mask;
+            }
+        }
         let mask = self.predelay[0].len() - 1;
-        let write = self.predelay_write;
-        let mut out = [0.0f32; 2];
-        for ((buffer, x), o) in self.predelay.iter_mut().zip([left, right]).zip(&mut out) {
-            if let Some(slot) = buffer.get_mut(write) {
-                *slot = x;
-            }
-            let read = |delay: usize| buffer.get(write.wrapping_sub(delay) & mask).copied().unwrap_or(0.0);
-            *o = read(self.predelay_frames);
-            if self.predelay_fade_frame > 0 {
-                let t = self.predelay_fade_frame as f32 / self.fade_frames as f32;
-                *o += t * (read(self.predelay_next_frames) - *o);
-            }
+        self.predelay_write = (self.predelay_write + n) & mask;
+        if self.predelay_fading {
+            self.predelay_fade_frame += n as u32;
         }
-        if self.predelay_fade_frame > 0 {
-            self.predelay_fade_frame += 1;
-            if self.predelay_fade_frame >= self.fade_frames {
-                self.predelay_fade_frame = 0;
-                self.predelay_frames = self.predelay_next_frames;
-            }
-        }
-        self.predelay_write = (write + 1) & mask;
-        (out[0], out[1])
     }
 
-    /// One frame of the network: takes the diffused input, returns the wet (left, right).
+    /// The network's `n` frames: takes the diffused input, returns the DC-blocked wet signal.
+    /// `phase` is the chunk's first frame within the control period.
     #[inline]
-    fn network_tick(&mut self, left: f32, right: f32) -> (f32, f32) {
-        let mask = self.line_capacity - 1;
-        let write = self.write;
-        let fading = self.line_fade_frame > 0;
-        let t = self.line_fade_frame as f32 / self.fade_frames as f32;
-        let mut y = [0.0f32; LINES];
-        for (k, line) in self.lines.chunks_exact(self.line_capacity).enumerate().take(LINES) {
-            let modulation = self.mod_frames[k];
-            self.mod_frames[k] += self.mod_step_frames[k];
-            let mut read = read_cubic(line, mask, write, (self.length_frames[k] + modulation).max(2.0));
-            if fading {
-                let next = read_cubic(line, mask, write, (self.next_length_frames[k] + modulation).max(2.0));
-                read += t * (next - read);
+    fn network_run(&mut self, x: &[[f32; CHUNK]; 2], n: usize, phase: usize) -> [[f32; CHUNK]; 2] {
+        let mut wet = [[0.0f32; CHUNK]; 2];
+        let capacity = self.line_capacity;
+        let lines = &mut *self.lines;
+        let fade = self.fade_frames as f32;
+        let ([b0_from, c_from, a1_from], [b0_step, c_step, a1_step]) = (self.shelf_from, self.shelf_step);
+        let mut state = self.shelf_state;
+        let (mut dc_in, mut dc_out, dc_pole) = (self.dc_in, self.dc_out, self.dc_pole);
+        let mut write = self.write;
+        for j in 0..n.min(CHUNK) {
+            let position = (phase + j) as f32;
+            let modulation: [f32; MODULATED] =
+                std::array::from_fn(|k| self.mod_frames[k] + position * self.mod_step_frames[k]);
+            let mut read = read_lines(lines, capacity, write, &self.length_frames, &modulation);
+            if self.line_fading {
+                let next = read_lines(lines, capacity, write, &self.next_length_frames, &modulation);
+                let t = (self.line_fade_frame as f32 + j as f32) / fade;
+                for k in 0..LINES {
+                    read[k] += t * (next[k] - read[k]);
+                }
             }
-            let shelf = self.shelves[k];
-            let out = shelf.b0 * read + self.shelf_state[k];
-            self.shelf_state[k] = flush(shelf.b1 * read - shelf.a1 * out);
-            y[k] = out;
-        }
-        let (mut wet_left, mut wet_right) = (0.0, 0.0);
-        for k in 0..LINES {
-            wet_left += TAP_LEFT[k] * y[k];
-            wet_right += TAP_RIGHT[k] * y[k];
-        }
-        hadamard16(&mut y);
-        for (k, line) in self.lines.chunks_exact_mut(self.line_capacity).enumerate().take(LINES) {
-            let input = if k % 2 == 0 { left } else { right };
-            if let Some(slot) = line.get_mut(write) {
-                *slot = flush(0.25 * y[k] + LINE_GAIN * INJECT_SIGN[k] * input);
+            // Damping shelves, all lines side by side.
+            let mut y = [0.0f32; LINES];
+            if self.shelf_ramping {
+                for k in 0..LINES {
+                    let b0 = b0_from[k] + position * b0_step[k];
+                    let c = c_from[k] + position * c_step[k];
+                    let a1 = a1_from[k] + position * a1_step[k];
+                    y[k] = b0 * read[k] + state[k];
+                    state[k] = c * read[k] - a1 * state[k];
+                }
+            } else {
+                for k in 0..LINES {
+                    y[k] = b0_from[k] * read[k] + state[k];
+                    state[k] = c_from[k] * read[k] - a1_from[k] * state[k];
+                }
+            }
+            // Output taps: four lines per channel, two of them modulated.
+            let left = LINE_GAIN * ((y[0] - y[1]) + (y[5] - y[4]));
+            let right = LINE_GAIN * ((y[2] + y[3]) + (y[7] - y[6]));
+            hadamard8(&mut y);
+            let (in_left, in_right) = (x[0][j] * LINE_GAIN, x[1][j] * LINE_GAIN);
+            let mut feedback = [0.0f32; LINES];
+            for k in 0..LINES {
+                let input = if k % 2 == 0 { in_left } else { in_right };
+                feedback[k] = flush(HADAMARD_SCALE * y[k] + INJECT_SIGN[k] * input);
+            }
+            let slot = write & (capacity - 1);
+            if lines.len() >= LINES * capacity {
+                for (k, v) in feedback.iter().enumerate() {
+                    // SAFETY: `k < LINES` and `slot < capacity` (masked; `capacity` ≥ 1), so
+                    // the index is below `LINES * capacity`, which `lines.len()` is at least.
+                    unsafe { *lines.get_unchecked_mut(k * capacity + slot) = *v };
+                }
+            }
+            write = slot + 1;
+            // DC blockers.
+            for (ch, v) in [left, right].into_iter().enumerate() {
+                let out = v - dc_in[ch] + dc_pole * dc_out[ch];
+                dc_in[ch] = v;
+                dc_out[ch] = out;
+                wet[ch][j] = out;
             }
         }
-        self.write = (write + 1) & mask;
-        if fading {
-            self.line_fade_frame += 1;
-            if self.line_fade_frame >= self.fade_frames {
-                self.line_fade_frame = 0;
-                self.length_frames = self.next_length_frames;
-            }
+        self.write = write & (capacity - 1);
+        if self.line_fading {
+            self.line_fade_frame += n as u32;
         }
-        (wet_left * LINE_GAIN, wet_right * LINE_GAIN)
-    }
-
-    /// Removes DC from the wet signal of channel `c`.
-    #[inline]
-    fn dc_block(&mut self, c: usize, x: f32) -> f32 {
-        let y = x - self.dc_in[c] + self.dc_pole * self.dc_out[c];
-        self.dc_in[c] = x;
-        self.dc_out[c] = flush(y);
-        y
+        // The recursive states are flushed once per period (at its last frame), so a decaying
+        // tail cannot sink into denormals for more than a period.
+        if phase + n >= CHUNK {
+            state = state.map(flush);
+            dc_out = dc_out.map(flush);
+        }
+        self.shelf_state = state;
+        self.dc_in = dc_in;
+        self.dc_out = dc_out;
+        wet
     }
 }
 
@@ -487,57 +598,97 @@ impl Processor for ReverbProcessor {
         let mut outputs = ctx.outputs();
         let (out_left, out_right) = outputs.stereo_mut(OUT);
         let frames = out_left.len().min(out_right.len());
-        for i in 0..frames {
-            if self.frame.is_multiple_of(CONTROL_PERIOD_FRAMES) {
+        let mut i = 0;
+        // Chunks end at control-period boundaries, so the per-frame arithmetic does not depend
+        // on how the engine cuts the timeline into blocks.
+        while i < frames {
+            let phase = (self.frame % CONTROL_PERIOD_FRAMES) as usize;
+            if phase == 0 {
                 self.control(&signals, i);
             }
-            self.frame += 1;
-            let dry_left = in_left.get(i).copied().unwrap_or(0.0);
-            let dry_right = in_right.get(i).copied().unwrap_or(0.0);
-            let (mut left, mut right) = self.predelay_tick(dry_left, dry_right);
+            let n = (CHUNK - phase).min(frames - i);
+            let mut dry = [[0.0f32; CHUNK]; 2];
+            for (d, input) in dry.iter_mut().zip([in_left, in_right]) {
+                for (d, s) in d.iter_mut().take(n).zip(input.get(i..).unwrap_or(&[])) {
+                    *d = *s;
+                }
+            }
+            let mut x = dry;
+            self.predelay_run(&mut x, n);
             let g = self.diffuser_gain;
-            let [diffusers_left, diffusers_right] = &mut self.diffusers;
-            for (l, r) in diffusers_left.iter_mut().zip(diffusers_right.iter_mut()) {
-                left = l.tick(left, g);
-                right = r.tick(right, g);
+            for (channel, diffusers) in x.iter_mut().zip(self.diffusers.iter_mut()) {
+                let channel = &mut channel[..n];
+                for diffuser in diffusers.iter_mut() {
+                    diffuser.run(channel, g);
+                }
             }
-            let (wet_left, wet_right) = self.network_tick(left, right);
-            let (wet_left, wet_right) = (self.dc_block(0, wet_left), self.dc_block(1, wet_right));
-            // Mid/side width, then a linear wet/dry crossfade.
-            let (w, m) = (width.at(i).clamp(0.0, 1.0), mix.at(i).clamp(0.0, 1.0));
-            let mid = 0.5 * (wet_left + wet_right);
-            let side = 0.5 * w * (wet_left - wet_right);
-            if let (Some(ol), Some(or)) = (out_left.get_mut(i), out_right.get_mut(i)) {
-                *ol = dry_left + m * (mid + side - dry_left);
-                *or = dry_right + m * (mid - side - dry_right);
+            let wet = self.network_run(&x, n, phase);
+            let outs = out_left.iter_mut().zip(out_right.iter_mut()).skip(i).take(n);
+            for (j, (ol, or)) in outs.enumerate() {
+                // Mid/side width, then a linear wet/dry crossfade.
+                let (w, m) = (width.at(i + j).clamp(0.0, 1.0), mix.at(i + j).clamp(0.0, 1.0));
+                let (wet_left, wet_right) = (wet[0][j], wet[1][j]);
+                let mid = 0.5 * (wet_left + wet_right);
+                let side = 0.5 * w * (wet_left - wet_right);
+                *ol = dry[0][j] + m * (mid + side - dry[0][j]);
+                *or = dry[1][j] + m * (mid - side - dry[1][j]);
             }
+            self.frame += n as u64;
+            i += n;
         }
     }
 }
 
-/// Cubic Lagrange interpolation of `line` at `delay` frames before `write` (`delay` ≥ 2, so the
-/// newest sample read is the previous frame's). Exact (no filtering) at whole-frame delays.
-#[inline]
-fn read_cubic(line: &[f32], mask: usize, write: usize, delay: f32) -> f32 {
-    let whole = delay as usize;
-    let d = delay - whole as f32;
-    let at = |back: usize| line.get(write.wrapping_sub(back) & mask).copied().unwrap_or(0.0);
-    let p1 = at(whole);
-    if d == 0.0 {
-        return p1;
+/// The lines read for the frame written at `write`: the first [`MODULATED`] at `lengths` plus
+/// `modulation` frames by cubic Lagrange interpolation (exact at whole-frame delays), the rest
+/// at their whole-frame `lengths`. Every delay is at least 2 frames (so the newest sample read
+/// is the previous frame's) and below the capacity.
+#[inline(always)]
+fn read_lines(
+    lines: &[f32],
+    capacity: usize,
+    write: usize,
+    lengths: &[f32; LINES],
+    modulation: &[f32; MODULATED],
+) -> [f32; LINES] {
+    if capacity == 0 || lines.len() < LINES * capacity {
+        return [0.0; LINES];
     }
-    let (p0, p2, p3) = (at(whole.wrapping_sub(1)), at(whole.wrapping_add(1)), at(whole.wrapping_add(2)));
-    let (dp1, dm1, dm2) = (d + 1.0, d - 1.0, d - 2.0);
-    let c0 = -d * dm1 * dm2 * (1.0 / 6.0);
-    let c1 = dp1 * dm1 * dm2 * 0.5;
-    let c2 = -dp1 * d * dm2 * 0.5;
-    let c3 = dp1 * d * dm1 * (1.0 / 6.0);
-    c0 * p0 + c1 * p1 + c2 * p2 + c3 * p3
+    let mask = capacity - 1;
+    // SAFETY: checked just above: `capacity ≥ 1` and `lines.len() ≥ LINES * capacity`. Every
+    // call below passes `k < LINES`, and the offset is masked by `capacity - 1` so it is below
+    // `capacity`: the index is below `(k + 1) * capacity ≤ lines.len()`.
+    let at = |k: usize, back: usize| unsafe { *lines.get_unchecked(k * capacity + (write.wrapping_sub(back) & mask)) };
+    // Coefficients for the four modulated lines side by side.
+    let mut whole = [0usize; MODULATED];
+    let mut coefficients = [[0.0f32; MODULATED]; 4];
+    for k in 0..MODULATED {
+        let delay = lengths[k] + modulation[k];
+        let w = delay as i32;
+        let d = delay - w as f32;
+        whole[k] = w as usize;
+        let (dp1, dm1, dm2) = (d + 1.0, d - 1.0, d - 2.0);
+        coefficients[0][k] = -d * dm1 * dm2 * (1.0 / 6.0);
+        coefficients[1][k] = dp1 * dm1 * dm2 * 0.5;
+        coefficients[2][k] = -dp1 * d * dm2 * 0.5;
+        coefficients[3][k] = dp1 * d * dm1 * (1.0 / 6.0);
+    }
+    let mut out = [0.0f32; LINES];
+    for k in 0..MODULATED {
+        let w = whole[k];
+        let [c0, c1, c2, c3] = coefficients.map(|c| c[k]);
+        out[k] = c0 * at(k, w.wrapping_sub(1)) + c1 * at(k, w) + c2 * at(k, w + 1) + c3 * at(k, w + 2);
+    }
+    for k in MODULATED..LINES {
+        out[k] = at(k, lengths[k] as usize);
+    }
+    out
 }
 
-/// In-place unnormalised 16-point fast Walsh–Hadamard transform (the caller scales by 1/4).
-#[inline]
-fn hadamard16(v: &mut [f32; LINES]) {
+/// In-place unnormalised 8-point fast Walsh–Hadamard transform (24 additions; the caller
+/// scales by 1/√8).
+#[inline(always)]
+fn hadamard8(v: &mut [f32; LINES]) {
     let mut half = 1;
     while half < LINES {
         for start in (0..LINES).step_by(2 * half) {

@@ -510,7 +510,7 @@ fn render_plays_oscillator_and_composite_presets() {
     let out = render(&library, "Built-in/Reverb");
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("node: effect \"reverb\" is not supported (noderack has no reverb node yet)"), "{err}");
+    assert!(err.contains("node: this is an effect preset (\"reverb\"), not an instrument"), "{err}");
     assert!(!wav.exists());
 }
 

@@ -228,29 +228,31 @@ fn all_sampler_composites_become_one_instrument() {
 }
 
 #[test]
-fn effect_presets_are_refused_naming_the_effect() {
+fn effect_presets_are_not_instruments_and_chains_keep_their_effects() {
     let Some(root) = library() else { return };
     for effect in ["Reverb", "Delay", "Chorus"] {
         let err = load_graph(&root, &format!("_shared/{effect}"), &mut SampleStore::new()).unwrap_err();
-        let InstrumentError::UnsupportedEffect { effect_type, json_path, .. } = &err else { panic!("{err}") };
+        let InstrumentError::EffectPreset { effect_type, json_path, .. } = &err else { panic!("{err}") };
         assert_eq!(effect_type, &effect.to_lowercase());
         assert_eq!(json_path, "node");
         let message = err.to_string();
-        assert!(message.contains(&format!("effect \"{}\" is not supported", effect.to_lowercase())), "{message}");
+        assert!(message.contains("is an effect preset") && message.contains("give it to an effect node"), "{message}");
     }
-    // In a chain, behind a playable source, the effect is refused too (no stub effects).
+    // In a chain, behind a playable source, the effects are kept in order with their place.
     let dir = scratch_dir("chain-graph");
     let node = format!(
         r#"{{ "type": "composite", "mode": "chain", "children": [ {SINE_OSCILLATOR},
-             {{ "type": "effect", "effectType": "delay", "params": {{ "time": 0.3 }} }} ] }}"#
+             {{ "type": "effect", "effectType": "delay", "params": {{ "time": 0.3 }} }},
+             {{ "type": "effect", "effectType": "reverb", "params": {{ "roomSize": 0.5 }} }} ] }}"#
     );
-    let err = build(&preset_file(&dir, &node)).unwrap_err().to_string();
-    assert!(
-        err.ends_with(
-            "preset.json: node.children[1]: effect \"delay\" is not supported (noderack has no delay node yet)"
-        ),
-        "{err}"
-    );
+    let PresetGraph::Chain { source, effects } = build(&preset_file(&dir, &node)).unwrap().graph else {
+        panic!("a chain")
+    };
+    assert!(matches!(*source, PresetGraph::Synth(_)));
+    let types: Vec<&str> = effects.iter().map(|e| e.effect_type.as_str()).collect();
+    assert_eq!(types, ["delay", "reverb"]);
+    assert_eq!(effects[0].params["time"], 0.3);
+    assert!(effects[1].origin.ends_with("preset.json: node.children[2]"), "{}", effects[1].origin);
     // A chain of its source alone plays it.
     let node = format!(r#"{{ "type": "composite", "mode": "chain", "children": [ {SINE_OSCILLATOR} ] }}"#);
     assert!(matches!(build(&preset_file(&dir, &node)).unwrap().graph, PresetGraph::Synth(_)));

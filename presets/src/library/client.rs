@@ -324,6 +324,15 @@ impl LibraryClient {
         })
     }
 
+    /// Finds `"Lib/Name"`, an effect preset, for an effect node to load.
+    pub fn load_effect(&self, query: &str) -> Result<crate::songwalker::EffectPreset, LibraryError> {
+        let preset = self.find(query)?;
+        let file = self.preset(&preset.path)?;
+        let effect = crate::songwalker::effect_preset(&file, &self.name_of(&preset.path))?;
+        self.save()?;
+        Ok(effect)
+    }
+
     /// Finds `query`, reads its preset file and builds it with `build`, with a progress bar.
     fn load_with<T>(
         &self,

@@ -10,8 +10,8 @@
 //! | oscillator | [`PresetGraph::Synth`]: the `synth` node with its filter open, the preset's waveform, envelope, detune and level |
 //! | composite `layer` | [`PresetGraph::Layer`]: every child gets every note, outputs summed at each child's `mixLevels` level |
 //! | composite `split` | [`PresetGraph::Split`]: each child gets the keys of its range (from `splitPoints`, or else the keys it has zones for that no earlier child has) |
-//! | composite `chain` | its first child; every further child must be an effect |
-//! | effect | refused: [`InstrumentError::UnsupportedEffect`] names the effect (noderack has no reverb, delay, chorus, EQ, compressor or filter node yet) |
+//! | composite `chain` | [`PresetGraph::Chain`]: its first child, then every further child, which must be an effect ([`EffectPreset`]), in order |
+//! | effect | refused as an instrument ([`InstrumentError::EffectPreset`]): an effect preset goes to an effect node (`"config": {"preset": "Lib/Name"}`); which effect types play is the nodes crate's to say |
 //!
 //! A composite whose children are all samplers becomes one [`PresetGraph::Sampler`]: a layer
 //! as overlapping regions (each child's level added to its regions' gain), a split as regions
@@ -77,6 +77,22 @@ pub struct SplitPart {
     pub graph: PresetGraph,
 }
 
+/// The `effectType`s noderack plays (each becomes the node of that kind: see the nodes
+/// crate's `effect_preset`); any other is refused, named.
+pub const EFFECT_TYPES: &[&str] = &["reverb", "delay", "chorus"];
+
+/// An effect of a preset: its type and parameters as the preset writes them, and where it is
+/// (for messages). The nodes crate maps it onto one of its effect nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EffectPreset {
+    /// `reverb`, `delay`, `chorus`, …
+    pub effect_type: String,
+    /// Its parameters (`roomSize`, `wetDry`, `time`, …).
+    pub params: std::collections::BTreeMap<String, f64>,
+    /// The file and JSON path it comes from (`Reverb/preset.json: node`).
+    pub origin: String,
+}
+
 /// What plays a preset.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PresetGraph {
@@ -88,6 +104,13 @@ pub enum PresetGraph {
     Layer(Vec<LayerPart>),
     /// Notes to one part by key.
     Split(Vec<SplitPart>),
+    /// A source through effects, in order.
+    Chain {
+        /// What plays the notes.
+        source: Box<PresetGraph>,
+        /// The effects its output goes through.
+        effects: Vec<EffectPreset>,
+    },
 }
 
 impl PresetGraph {
@@ -98,6 +121,7 @@ impl PresetGraph {
             PresetGraph::Synth(_) => u128::MAX,
             PresetGraph::Layer(parts) => parts.iter().fold(0, |m, p| m | p.graph.keys_played()),
             PresetGraph::Split(parts) => parts.iter().fold(0, |m, p| m | (mask(p.keys) & p.graph.keys_played())),
+            PresetGraph::Chain { source, .. } => source.keys_played(),
         }
     }
 }
@@ -200,7 +224,7 @@ impl<S: ZoneSamples> Builder<'_, S> {
                     voices: self.preset.max_voices,
                 }))
             }
-            PresetNode::Effect { effect_type, .. } => Err(InstrumentError::UnsupportedEffect {
+            PresetNode::Effect { effect_type, .. } => Err(InstrumentError::EffectPreset {
                 file: self.file(),
                 json_path: path,
                 effect_type: effect_type.clone(),
@@ -222,8 +246,9 @@ impl<S: ZoneSamples> Builder<'_, S> {
         }
         match config.mode {
             CompositeMode::Chain => {
+                let mut effects = Vec::with_capacity(config.children.len().saturating_sub(1));
                 for (i, child) in config.children.iter().enumerate().skip(1) {
-                    if !matches!(child, PresetNode::Effect { .. }) {
+                    let PresetNode::Effect { effect_type, params } = child else {
                         return Err(self
                             .unsupported(
                                 child_path(i),
@@ -233,11 +258,23 @@ impl<S: ZoneSamples> Builder<'_, S> {
                                 ),
                             )
                             .into());
+                    };
+                    if !EFFECT_TYPES.contains(&effect_type.as_str()) {
+                        return Err(InstrumentError::UnsupportedEffect {
+                            file: self.file(),
+                            json_path: child_path(i),
+                            effect_type: effect_type.clone(),
+                        }
+                        .into());
                     }
-                    // Refuses the effect, naming it.
-                    self.node(child, child_path(i))?;
+                    effects.push(EffectPreset {
+                        effect_type: effect_type.clone(),
+                        params: params.clone(),
+                        origin: format!("{}: {}", self.file(), child_path(i)),
+                    });
                 }
-                self.node(&config.children[0], child_path(0))
+                let source = self.node(&config.children[0], child_path(0))?;
+                Ok(if effects.is_empty() { source } else { PresetGraph::Chain { source: Box::new(source), effects } })
             }
             CompositeMode::Layer => {
                 let mut parts = Vec::with_capacity(config.children.len());
@@ -379,6 +416,25 @@ fn merge_split(parts: Vec<SplitPart>) -> PresetGraph {
         }
     }
     PresetGraph::Sampler(merged.expect("checked non-empty"))
+}
+
+/// The effect a preset file is (its node must be an effect), for an effect node to load.
+pub fn effect_preset(preset: &PresetFile, file: &str) -> Result<EffectPreset, InstrumentError> {
+    match &preset.node {
+        PresetNode::Effect { effect_type, .. } if !EFFECT_TYPES.contains(&effect_type.as_str()) => {
+            Err(InstrumentError::UnsupportedEffect {
+                file: file.to_string(),
+                json_path: preset.node_key.to_string(),
+                effect_type: effect_type.clone(),
+            })
+        }
+        PresetNode::Effect { effect_type, params } => Ok(EffectPreset {
+            effect_type: effect_type.clone(),
+            params: params.clone(),
+            origin: format!("{file}: {}", preset.node_key),
+        }),
+        other => Err(InstrumentError::NotAnEffect { file: file.to_string(), kind: other.kind_name() }),
+    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,18 @@ pub enum InstrumentError {
         /// What it is instead (`an oscillator preset`, …).
         kind: &'static str,
     },
-    /// The preset is, or holds, an effect noderack has no node for.
-    #[error("{file}: {json_path}: effect \"{effect_type}\" is not supported (noderack has no {effect_type} node yet)")]
+    /// The preset is an effect, asked for as an instrument.
+    #[error("{file}: {json_path}: this is an effect preset (\"{effect_type}\"), not an instrument: give it to an effect node, `{{\"kind\": \"{effect_type}\", \"config\": {{\"preset\": …}}}}`")]
+    EffectPreset {
+        /// The preset file.
+        file: String,
+        /// Where the effect is (`node`, `node.children[1]`).
+        json_path: String,
+        /// Its `effectType`.
+        effect_type: String,
+    },
+    /// The preset holds an effect type noderack has no node for.
+    #[error("{file}: {json_path}: effect \"{effect_type}\" is not supported (noderack plays reverb, delay and chorus effects)")]
     UnsupportedEffect {
         /// The preset file.
         file: String,
@@ -35,6 +45,14 @@ pub enum InstrumentError {
         json_path: String,
         /// Its `effectType`.
         effect_type: String,
+    },
+    /// An effect node was given a preset that is not an effect.
+    #[error("{file}: is {kind}, not an effect preset")]
+    NotAnEffect {
+        /// The preset file.
+        file: String,
+        /// What it is instead (`an oscillator`, …).
+        kind: &'static str,
     },
     /// A part of the preset asks for something noderack cannot play.
     #[error("{file}: {json_path}: {message}")]

@@ -16,8 +16,8 @@ pub mod preset;
 mod unknown_keys;
 
 pub use graph::{
-    build_graph, build_graph_with, load_graph, BuiltGraph, LayerPart, PresetGraph, SplitPart, SynthSettings,
-    SynthWaveform,
+    build_graph, build_graph_with, effect_preset, load_graph, BuiltGraph, EffectPreset, LayerPart, PresetGraph,
+    SplitPart, SynthSettings, SynthWaveform, EFFECT_TYPES,
 };
 pub use index::{
     find_preset, match_library, match_preset, split_query, IndexEntry, LibraryIndex, LookupError, PresetRef,
