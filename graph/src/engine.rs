@@ -299,6 +299,15 @@ impl Engine {
         self.send_param(node, param, value, at_frame)
     }
 
+    /// Records in the graph a parameter value a node set itself (a hosted plugin's own control,
+    /// [`crate::NodeDescription::take_own_param_changes`]). Nothing goes to the audio thread:
+    /// the node has the value already, and telling it back late could undo a newer one. A later
+    /// [`Engine::set_param`] (or an undo) of the same parameter reaches the node as usual.
+    pub fn record_param(&mut self, node: NodeId, param: ParamId, value: f32) -> Result<(), EngineError> {
+        self.model.apply_batch(vec![Edit::SetParam { node, param, value }])?;
+        Ok(())
+    }
+
     /// Sends an event to a MIDI input node, at engine frame `at_frame` or as soon as possible.
     pub fn send_event(&mut self, node: NodeId, data: EventData, at_frame: Option<u64>) -> Result<(), EngineError> {
         let entry = self.model.node(node).ok_or(GraphError::UnknownNode(node))?;

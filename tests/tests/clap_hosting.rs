@@ -240,28 +240,37 @@ fn removing_a_hosted_node_mid_note_releases_it_and_lets_its_tail_ring() {
 #[test]
 fn changes_the_plugin_makes_itself_reach_the_control_side_and_are_not_sent_back() {
     let (mut rig, node) = playing(instrument(None), 256);
-    let gain = ParamId(0);
+    let (gain, fault) = (ParamId(0), ParamId(2));
+    let level = |out: &[Vec<f32>]| peak(&out[0]);
     // CC 7 is the plugin's own gain control: at frame 6 000 it turns itself up to 1.
     let out = rig.render(12_000, &[note_on(0, 0, 69, 127), cc(6_000, 0, GAIN_CC, 127)]);
     assert!((peak(&out[0][2_000..6_000]) - 0.5).abs() < 0.01, "gain 0.5 before");
     assert!((peak(&out[0][6_000..6_110]) - 1.0).abs() < 0.01, "gain 1 from the frame of its change");
-    assert_eq!(node.take_own_param_changes(), vec![(gain, 1.0)], "reported to the control side");
+    let changes = node.take_own_param_changes();
+    assert_eq!(changes, vec![(gain, 1.0)], "reported to the control side");
     assert!(node.take_own_param_changes().is_empty(), "once");
+    // The control side records it (as `serve` does): the graph says 1, nothing is sent back.
+    rig.engine().record_param(NodeId(PLUGIN), gain, 1.0).unwrap();
+    assert_eq!(rig.engine().graph().node(NodeId(PLUGIN)).unwrap().params()[0], 1.0);
 
-    // It turns itself to 64/127 before the control side has recorded the first change; that
-    // first change then reaches the engine late, and must not turn the plugin back up.
+    // It turns itself to 64/127; a change of another parameter meanwhile (the engine still
+    // holds an older gain) leaves its gain alone.
     let half = 64.0 / 127.0;
     rig.render(4_000, &[cc(14_000, 0, GAIN_CC, 64)]);
     assert_eq!(node.take_own_param_changes(), vec![(gain, half)]);
-    rig.engine().set_param(NodeId(PLUGIN), gain, 1.0, None).unwrap();
+    rig.engine().set_param(NodeId(PLUGIN), fault, 0.0, None).unwrap();
     let out = rig.render(4_000, &[]);
-    assert!((peak(&out[0]) - half).abs() < 0.01, "the late echo is not sent back: peak {}", peak(&out[0]));
-    rig.engine().set_param(NodeId(PLUGIN), gain, half, None).unwrap();
-    rig.render(1_000, &[]);
-    // A change from the control side still reaches it.
-    rig.engine().set_param(NodeId(PLUGIN), gain, 0.25, None).unwrap();
+    assert!((level(&out) - half).abs() < 0.01, "its own gain stays: peak {}", level(&out));
+    // Undoing its first change sets the gain the engine had before: the plugin follows, even
+    // though the engine's value did not move (it only recorded the plugin's change).
+    rig.engine().set_param(NodeId(PLUGIN), gain, 0.5, None).unwrap();
     let out = rig.render(4_000, &[]);
-    assert!((peak(&out[0]) - 0.25).abs() < 0.01, "peak {}", peak(&out[0]));
+    assert!((level(&out) - 0.5).abs() < 0.01, "back to 0.5: peak {}", level(&out));
+    // A change from the control side reaches it at its frame, as always.
+    let at = rig.renderer().position_frames() + 1_000;
+    rig.engine().set_param(NodeId(PLUGIN), gain, 0.25, Some(at)).unwrap();
+    let out = rig.render(4_000, &[]);
+    assert!((peak(&out[0][..1_000]) - 0.5).abs() < 0.01 && (peak(&out[0][1_000..]) - 0.25).abs() < 0.01);
     assert!(node.take_own_param_changes().is_empty(), "our own changes are not reported as the plugin's");
 }
 

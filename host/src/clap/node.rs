@@ -13,7 +13,9 @@
 //!   notes (CLAP or MIDI) as MIDI.
 //! - **Its own changes**: parameter values the plugin changes itself (its GUI, a MIDI-learned
 //!   control) come back as output events; the node hands them to the control side
-//!   ([`NodeDescription::take_own_param_changes`]), which records them in the graph.
+//!   ([`NodeDescription::take_own_param_changes`]), which records them in the graph only
+//!   ([`noderack_graph::Engine::record_param`]): the plugin is never told its own value back.
+//!   The node sends the plugin a parameter only in a chunk where the control side set it.
 //! - **Latency** from the latency extension is the node's latency, which the compiler
 //!   compensates on the other branches. The **tail** it reports is the node's tail: removed,
 //!   it is let ring out that long (its inputs cut, its held notes released) before it fades.
@@ -64,9 +66,6 @@ const EVENT_CAPACITY: usize = 1024;
 /// Parameter changes a plugin makes itself that wait for the control side (more are dropped,
 /// and counted).
 const REPORT_CAPACITY: usize = 1024;
-/// How long after a plugin changes a parameter itself the control side may still give that
-/// change back (late, after newer ones), and such values are not sent to the plugin.
-const ECHO_WINDOW_SECONDS: f64 = 1.0;
 
 /// Counters of what went wrong while a hosted plugin played, readable from any thread.
 #[derive(Debug, Default)]
@@ -314,8 +313,8 @@ impl NodeDescription for ClapNode {
             plugin_events: EventBuffer::with_capacity(EVENT_CAPACITY),
             param_ids: self.param_ids.clone(),
             seen: self.signature.params.iter().map(|p| p.default).collect(),
+            params_primed: false,
             plugin_values: self.signature.params.iter().map(|p| p.default).collect(),
-            echo_until: vec![0; self.param_ids.len()],
             steady_frames: 0,
             health: self.health.clone(),
         })
@@ -366,11 +365,10 @@ struct ClapProcessor {
     param_ids: Vec<ClapId>,
     /// Each parameter's value as the engine last gave it.
     seen: Vec<f32>,
+    /// The engine's first values (the patch's) have been looked at.
+    params_primed: bool,
     /// Each parameter's value as the plugin has it (what we sent, or what it said it set).
     plugin_values: Vec<f32>,
-    /// Until this steady frame, an engine change of the parameter may be the control side
-    /// recording, late, a change the plugin made itself (its echo): not sent back to it.
-    echo_until: Vec<u64>,
     steady_frames: u64,
     health: Arc<ClapHealth>,
 }
@@ -383,22 +381,13 @@ impl ClapProcessor {
         }
     }
 
-    /// The engine gives parameter `index` (CLAP id `id`) `value` from `frame` on: sent to the
-    /// plugin if it is a change, unless it is the echo of a change the plugin made itself.
+    /// The control side set parameter `index` (CLAP id `id`) to `value` from `frame` on: sent
+    /// to the plugin unless it has that value already.
     fn engine_value(&mut self, index: usize, frame: u32, value: f32, id: ClapId) {
-        if value == self.seen[index] {
-            return;
+        if value != self.plugin_values[index] {
+            self.plugin_values[index] = value;
+            self.push(frame, Pending::Param { id, value });
         }
-        self.seen[index] = value;
-        if value == self.plugin_values[index] {
-            self.echo_until[index] = 0; // the echo arrived, or it already has it
-            return;
-        }
-        if self.steady_frames + (frame as u64) < self.echo_until[index] {
-            return; // a late echo of an older change of the plugin's own
-        }
-        self.plugin_values[index] = value;
-        self.push(frame, Pending::Param { id, value });
     }
 
     /// Collects this block's notes and parameter changes, in time order, as CLAP events.
@@ -426,19 +415,39 @@ impl ClapProcessor {
                 self.push(0, Pending::Param { id, value });
             }
         }
-        if !ctx.params_unchanged() {
+        if !ctx.params_unchanged() || !self.params_primed {
+            self.params_primed = true;
             let params = ctx.params();
             for index in 0..self.param_ids.len() {
                 let signal = params.get(ParamId(index as u32));
                 let id = self.param_ids[index];
-                match signal.constant() {
-                    Some(value) => self.engine_value(index, 0, value, id),
-                    None => {
-                        for frame in 0..frames {
-                            self.engine_value(index, frame as u32, signal.at(frame), id);
-                        }
+                // A parameter the control side did not set in this chunk reads as constant
+                // (plugin parameters are never smoothed): the plugin keeps what it has, which
+                // may be a value it set itself that the engine only recorded. Only the first
+                // chunk's values (the patch's, given at creation) go to the plugin unasked.
+                if let Some(value) = signal.constant() {
+                    if value != self.seen[index] {
+                        self.seen[index] = value;
+                        self.engine_value(index, 0, value, id);
+                    }
+                    continue;
+                }
+                let mut previous = self.seen[index];
+                let mut moved = false;
+                for frame in 0..frames {
+                    let value = signal.at(frame);
+                    if value != previous {
+                        previous = value;
+                        moved = true;
+                        self.engine_value(index, frame as u32, value, id);
                     }
                 }
+                if !moved {
+                    // Set again to the value the engine had (an undo of a change the plugin
+                    // made itself, which the engine only recorded): the plugin follows.
+                    self.engine_value(index, 0, previous, id);
+                }
+                self.seen[index] = previous;
             }
         }
         // Unstable sort by (frame, order) keeps arrival order and allocates nothing.
@@ -592,7 +601,7 @@ impl Processor for ClapProcessor {
             }
         }
         if rendered {
-            self.take_plugin_events(&mut outputs, frames, sample_rate);
+            self.take_plugin_events(&mut outputs, frames);
             self.follow_tail();
         }
         self.steady_frames += frames as u64;
@@ -601,11 +610,10 @@ impl Processor for ClapProcessor {
 
 impl ClapProcessor {
     /// What the plugin said in its output events: its notes go to our note output, its own
-    /// parameter changes to the control side (which records them in the graph and gives them
-    /// back to the engine: that echo is not sent to the plugin).
-    fn take_plugin_events(&mut self, outputs: &mut noderack_graph::Outputs<'_>, frames: usize, sample_rate: f64) {
+    /// parameter changes to the control side (which records them in the graph without telling
+    /// the engine, so nothing comes back to the plugin).
+    fn take_plugin_events(&mut self, outputs: &mut noderack_graph::Outputs<'_>, frames: usize) {
         let last = frames.saturating_sub(1) as u32;
-        let echo_window_frames = (ECHO_WINDOW_SECONDS * sample_rate) as u64;
         for event in self.plugin_events.iter() {
             let at = event.header().time().min(last);
             let message = match event.as_core_event() {
@@ -614,7 +622,6 @@ impl ClapProcessor {
                     if let Some(index) = self.param_ids.iter().position(|p| *p == id) {
                         let value = e.value() as f32;
                         self.plugin_values[index] = value;
-                        self.echo_until[index] = self.steady_frames + echo_window_frames;
                         if self.reports.push((index as u32, value)).is_err() {
                             self.health.lost_param_changes.fetch_add(1, Ordering::Relaxed);
                         }

@@ -433,8 +433,7 @@ impl Session {
 
     /// Records the parameter values nodes changed themselves (a hosted plugin's own controls) in
     /// the graph, as one undo step of the `plugin` session, and announces them with the cause
-    /// `plugin`. The engine gets them too (so its values are the graph's); the node knows them
-    /// as its own and does not take them back.
+    /// `plugin`. The engine records them without telling the audio thread: the node has them.
     fn follow_own_changes(&mut self) {
         let mut edits = Vec::new();
         for node in &self.running.patch().nodes {
@@ -464,7 +463,7 @@ impl Session {
         };
         for edit in &change.edits {
             if let Edit::SetParam { node, param, value } = *edit {
-                if let Err(e) = self.live.engine.set_param(node, param, value, None) {
+                if let Err(e) = self.live.engine.record_param(node, param, value) {
                     tracing::warn!("a plugin's own parameter change could not be recorded: {e}");
                 }
             }
