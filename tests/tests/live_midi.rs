@@ -71,8 +71,11 @@ fn device_midi_stamped_in_microseconds_keeps_its_spacing_inside_blocks() {
     let a = first_onset(&played[0], 0.0).expect("the first note sounds");
     let b = first_onset(&played[2], 0.0).expect("the second note sounds");
     let spacing = b as i64 - a as i64;
+    // The smoothed device clock maps microseconds to frames through the wall clock, which
+    // jitters by a few frames when the 2-core CI machine is busy (once: 475). A quarter of a
+    // millisecond still tells that from block-start timing (a multiple of 256 frames).
     assert!(
-        (spacing - 480).abs() <= 4,
+        (spacing - 480).abs() <= 12,
         "10 ms apart became {spacing} frames (block start would give a multiple of 256)"
     );
     assert_eq!(health.report().late_midi, 0);
