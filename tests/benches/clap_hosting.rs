@@ -23,8 +23,8 @@ use std::sync::Arc;
 use clack_host::prelude::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use noderack_graph::{new_engine, BusSpec, Edit, EngineConfig, Event, Executor, HostBlock, MidiMessage, NodeId};
-use noderack_host::clap::handlers::{audio_state, host_info, MainThreadState, NoderackHost, Requests};
-use noderack_host::clap::scan::load_entry;
+use noderack_host::clap::handlers::{audio_state, NoderackHost};
+use noderack_host::clap::plugin_thread::instantiate;
 use noderack_host::clap::ClapNode;
 use noderack_nodes::{AudioIn, MidiIn, Output};
 use noderack_tests::clap_plugins::{test_instrument_library, TEST_INSTRUMENT_ID};
@@ -106,16 +106,7 @@ struct Bare {
 
 impl Bare {
     fn new(path: &Path, id: &str, input: bool, block: usize) -> Self {
-        let entry = load_entry(path).expect("the plugin");
-        let c_id = std::ffi::CString::new(id).unwrap();
-        let mut instance = PluginInstance::<NoderackHost>::new(
-            |_| Requests::new(),
-            |requests| MainThreadState { requests },
-            &entry,
-            &c_id,
-            &host_info(),
-        )
-        .expect("an instance");
+        let mut instance = instantiate(path, id).expect("an instance");
         let config = PluginAudioConfiguration { sample_rate: SR, min_frames_count: 1, max_frames_count: block as u32 };
         let processor = instance.activate(audio_state, config).expect("activation");
         let processor = processor.start_processing().expect("processing");

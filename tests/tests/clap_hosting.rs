@@ -99,10 +99,9 @@ fn a_parameter_change_lands_on_its_exact_frame() {
     }
 }
 
-#[test]
-fn reported_latency_is_compensated_against_a_dry_branch() {
-    let latent = instrument(Some(state(0.5, 480, 0)));
-    assert_eq!(latent.latency_frames(), 480, "the state set the latency it reports");
+/// keys → `latent` → bus `latent` (channels 0–1), and keys → our instrument without latency →
+/// bus `dry` (channels 2–3): two branches whose alignment shows latency compensation.
+fn latent_and_dry(latent: Arc<dyn NodeDescription>) -> Rig {
     let config = EngineConfig {
         sample_rate: SR,
         max_block_frames: 256,
@@ -112,7 +111,7 @@ fn reported_latency_is_compensated_against_a_dry_branch() {
     let mut rig = Rig::new(config, 256);
     rig.apply(vec![
         add(KEYS, "keys", MidiIn::new()),
-        add_arc(PLUGIN, Arc::new(latent)),
+        add_arc(PLUGIN, latent),
         add_arc(4, Arc::new(instrument(None))),
         add(OUT, "latent", Output::new("latent", 2)),
         add(5, "dry", Output::new("dry", 2)),
@@ -121,6 +120,14 @@ fn reported_latency_is_compensated_against_a_dry_branch() {
         connect(PLUGIN, 0, OUT, 0),
         connect(4, 0, 5, 0),
     ]);
+    rig
+}
+
+#[test]
+fn reported_latency_is_compensated_against_a_dry_branch() {
+    let latent = instrument(Some(state(0.5, 480, 0)));
+    assert_eq!(latent.latency_frames(), 480, "the state set the latency it reports");
+    let mut rig = latent_and_dry(Arc::new(latent));
     let out = rig.render(24_000, &[note_on(1_000, 0, 69, 127)]);
     let (latent, dry) = (first_onset(&out[0], 1e-6).unwrap(), first_onset(&out[2], 1e-6).unwrap());
     assert_eq!(latent, dry, "the branches line up");
@@ -134,24 +141,7 @@ fn a_plugin_that_changes_its_latency_is_restarted_and_compensated_again() {
     let node = instrument(None);
     let health = node.health();
     let latent: Arc<dyn NodeDescription> = Arc::new(node);
-    let config = EngineConfig {
-        sample_rate: SR,
-        max_block_frames: 256,
-        buses: vec![BusSpec::stereo("latent"), BusSpec::stereo("dry")],
-        inputs: vec![],
-    };
-    let mut rig = Rig::new(config, 256);
-    rig.apply(vec![
-        add(KEYS, "keys", MidiIn::new()),
-        add_arc(PLUGIN, latent.clone()),
-        add_arc(4, Arc::new(instrument(None))),
-        add(OUT, "latent", Output::new("latent", 2)),
-        add(5, "dry", Output::new("dry", 2)),
-        connect(KEYS, 0, PLUGIN, 0),
-        connect(KEYS, 0, 4, 0),
-        connect(PLUGIN, 0, OUT, 0),
-        connect(4, 0, 5, 0),
-    ]);
+    let mut rig = latent_and_dry(latent.clone());
     let out = rig.render(4_800, &[note_on(1_000, 0, 69, 127), note_off(2_000, 0, 69)]);
     assert_eq!(first_onset(&out[0], 1e-6), Some(1_001));
     assert_eq!(first_onset(&out[2], 1e-6), Some(1_001));

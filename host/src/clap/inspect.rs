@@ -2,7 +2,6 @@
 //! for the time being): audio and note ports, parameters with their ranges, defaults and
 //! current values, the latency and tail it reports once activated, and whether it saves state.
 
-use std::ffi::CString;
 use std::path::Path;
 
 use clack_extensions::audio_ports::{AudioPortFlags, AudioPortInfoBuffer, PluginAudioPorts};
@@ -14,8 +13,7 @@ use clack_extensions::tail::{PluginTail, TailLength};
 use clack_host::prelude::*;
 use serde::Serialize;
 
-use super::handlers::{audio_state, host_info, MainThreadState, NoderackHost, Requests};
-use super::scan::load_entry;
+use super::handlers::{audio_state, NoderackHost};
 use super::ClapError;
 
 /// Sample rate and largest block an inspection activates the plugin with (to read its latency).
@@ -100,17 +98,7 @@ pub struct PluginInfo {
 
 /// Reads what plugin `id` of the file `path` offers (creating it on this thread).
 pub fn inspect(path: &Path, id: &str) -> Result<PluginInfo, ClapError> {
-    let entry = load_entry(path)?;
-    let instance_error = |stage, reason: String| ClapError::Instance { id: id.to_string(), stage, reason };
-    let c_id = CString::new(id).map_err(|_| instance_error("instantiation", "the id holds a NUL".into()))?;
-    let mut instance = PluginInstance::<NoderackHost>::new(
-        |_| Requests::new(),
-        |requests| MainThreadState { requests },
-        &entry,
-        &c_id,
-        &host_info(),
-    )
-    .map_err(|e| instance_error("instantiation", e.to_string()))?;
+    let mut instance = super::plugin_thread::instantiate(path, id)?;
     read_info(&mut instance, id)
 }
 

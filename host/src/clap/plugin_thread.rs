@@ -42,7 +42,7 @@ impl PluginThread {
         let thread = std::thread::Builder::new()
             .name(format!("clap main {id}"))
             .spawn(move || {
-                let mut instance = match create(&path, &owned_id) {
+                let mut instance = match instantiate(&path, &owned_id) {
                     Ok(instance) => instance,
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -116,7 +116,9 @@ impl Drop for PluginThread {
     }
 }
 
-fn create(path: &Path, id: &str) -> Result<Instance, ClapError> {
+/// Creates plugin `id` of the file `path` on the calling thread (which becomes its main
+/// thread); a panic while creating it is an error, not a crash.
+pub fn instantiate(path: &Path, id: &str) -> Result<Instance, ClapError> {
     let entry = load_entry(path)?;
     let failed = |reason: String| ClapError::Instance { id: id.to_string(), stage: "instantiation", reason };
     let c_id = std::ffi::CString::new(id).map_err(|_| failed("the id holds a NUL".into()))?;
