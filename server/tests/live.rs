@@ -412,7 +412,7 @@ fn a_jack_midi_source_is_connected_and_reconnected_when_it_comes_back() {
     // Right after the keyboard reappears, JACK may still be re-sorting its clients' order, so
     // the recorder's frame count can be one period off for a cycle (seen once on a loaded CI
     // machine: 256 frames early). This test is about reconnecting; exact note frames are
-    // tested in live_midi with a settled graph.
+    // tested with a settled graph by `a_jack_midi_note_sounds_at_its_frame_plus_the_reported_latency`.
     let period = 256;
     assert!(
         onset + period >= at && onset < at + period + 64,
