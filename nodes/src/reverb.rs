@@ -5,7 +5,7 @@
 //! ```text
 //!  in ─▶ pre-delay ─▶ 4 allpass diffusers per channel ─▶ inject ─┐
 //!                                                               ▼
-//!  ┌─▶ 8 delay lines ─▶ read (4 cubic + modulated, 4 fixed) ─▶ damping shelf ─┬─▶ L/R taps ─▶ DC block
+//!  ┌─▶ 8 delay lines ─▶ read (2 cubic + modulated, 6 fixed) ─▶ damping shelf ─┬─▶ L/R taps ─▶ DC block
 //!  └────────────────────────── Hadamard 8×8 ◀─────────────────────────────────┘      ─▶ width ─▶ mix ─▶ out
 //! ```
 //!
@@ -20,16 +20,20 @@
 //!   halfway between the two) is `crossover_hz`; being first order, the transition spans about
 //!   two octaves each side. When a setting changes, the coefficients ramp linearly to the new
 //!   design over one control period instead of jumping (a jump steps the output).
-//! - Four of the lines are read at a slowly moving fractional position (parabolic-sine LFOs of
-//!   0.3–1 Hz evaluated at the control rate and stepped linearly in between, at most 0.3 ms
-//!   deep; cubic Lagrange interpolation, its coefficients computed for the four lines side by
-//!   side), which breaks up the metallic ringing of fixed modes. Their mean length is the
-//!   nominal one, so the decay time is unchanged. The other four are read at whole frames.
+//! - Two of the lines are read at a slowly moving fractional position (parabolic-sine LFOs of
+//!   0.3–0.5 Hz evaluated at the control rate and stepped linearly in between, at most 0.3 ms
+//!   deep; cubic Lagrange interpolation, its coefficients computed for a whole period at a
+//!   time), which breaks up the metallic ringing of fixed modes; the Hadamard mix spreads the
+//!   movement to every line. Their mean length is the nominal one, so the decay time is
+//!   unchanged. The other six are read at whole frames.
 //! - The node works in chunks that never cross a control period of [`CONTROL_PERIOD_FRAMES`]
 //!   frames (counted from the node's own frame counter). Control-rate work (coefficients, LFO
 //!   steps, targets) runs at the start of each period, the diffusers run over a chunk at a
-//!   time (contiguous, vectorizable runs), and the recursive filter states are flushed of
-//!   near-denormal values at the end of each period. Every frame's arithmetic is the same
+//!   time (contiguous, vectorizable runs), the network runs a chunk in three passes (read
+//!   every line's delayed samples for the chunk, run the per-frame filter/mix math on small
+//!   arrays, write every line's new samples; valid because every line is longer than a
+//!   period, so a chunk never reads what it writes), and the recursive filter states are
+//!   flushed of near-denormal values at the end of each period. Every frame's arithmetic is the same
 //!   however the engine cuts the timeline into blocks, so the output does not depend on it.
 //! - `size` and `predelay_ms` changes crossfade (over 20 ms, rounded up to whole periods) from
 //!   reading each line at its old length to reading it at the new one, so no read position
@@ -81,20 +85,20 @@ pub const CONTROL_PERIOD_FRAMES: u64 = 16;
 const LINES: usize = 8;
 /// The first this many lines are read at a modulated (fractional) position, the rest at a
 /// fixed whole-frame length.
-const MODULATED: usize = 4;
+const MODULATED: usize = 2;
 /// Frames processed between two control updates (the control period).
 const CHUNK: usize = CONTROL_PERIOD_FRAMES as usize;
 /// Delay lengths at 48 kHz and `size` 1: primes spread over 23–89 ms, the modulated lines
-/// first (interleaved in length with the fixed ones).
+/// first.
 const LINE_FRAMES_48K: [f32; LINES] = [1361.0, 1973.0, 2909.0, 4289.0, 1103.0, 1627.0, 2399.0, 3533.0];
 /// The rate the tables above are given at.
 const REFERENCE_RATE_HZ: f32 = 48_000.0;
 /// Smallest `size`.
 const MIN_SIZE: f32 = 0.25;
 /// Modulation depth of each modulated line relative to the maximum.
-const MOD_DEPTH_SHAPE: [f32; MODULATED] = [1.0, 0.8, 0.9, 0.7];
+const MOD_DEPTH_SHAPE: [f32; MODULATED] = [1.0, 0.8];
 /// LFO rate of each modulated line (Hz).
-const MOD_RATE_HZ: [f32; MODULATED] = [0.31, 0.53, 0.73, 0.97];
+const MOD_RATE_HZ: [f32; MODULATED] = [0.31, 0.53];
 /// Modulation depth at `modulation` 1, in seconds.
 const MAX_MOD_DEPTH_SECONDS: f32 = 0.000_3;
 /// How long a `size` or `predelay_ms` change crossfades between the old and the new read taps
@@ -110,7 +114,8 @@ const MAX_DIFFUSER_GAIN: f32 = 0.75;
 const INJECT_SIGN: [f32; LINES] = [1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0];
 /// Gain of the input into each line and of each tapped line into the output: 1/√4, so one
 /// channel injects unit energy over its four lines. (The taps are written out in
-/// `ReverbProcessor::network_run`: left = lines 0, 1, 4, 5, right = lines 2, 3, 6, 7, two of them modulated.)
+/// `ReverbProcessor::network_run`: left = lines 0, 1, 4, 5, the two modulated ones among them,
+/// right = lines 2, 3, 6, 7.)
 const LINE_GAIN: f32 = 0.5;
 /// Scale of the 8×8 Hadamard matrix (1/√8), which makes it orthogonal.
 const HADAMARD_SCALE: f32 = 0.353_553_38;
@@ -295,6 +300,13 @@ impl ReverbProcessor {
             *phase = k as f64 * 0.274;
         }
         let periods = (FADE_SECONDS * sample_rate / CHUNK as f32).ceil().max(1.0) as u32;
+        // `network_run` reads a whole chunk before writing it: every read (the shortest line
+        // less the deepest modulation and the interpolator's reach, with the clamp in
+        // `control`) must lie before the chunk.
+        let shortest = (LINE_FRAMES_48K.iter().fold(f32::MAX, |a, &b| a.min(b)) * rate_scale * MIN_SIZE)
+            .round()
+            .max((CHUNK + 4) as f32 + max_mod.ceil());
+        assert!(shortest - max_mod - 2.0 > CHUNK as f32, "a delay line shorter than a control period");
         Self {
             sample_rate,
             frame: 0,
@@ -497,63 +509,75 @@ impl ReverbProcessor {
 
     /// The network's `n` frames: takes the diffused input, returns the DC-blocked wet signal.
     /// `phase` is the chunk's first frame within the control period.
+    ///
+    /// Works line by line: every line is longer than a control period (asserted in `new`), so
+    /// none of the chunk's reads sees its writes. The chunk's delayed samples are gathered
+    /// first (one contiguous run per fixed line), the per-frame filter/mix math runs on small
+    /// arrays, and each line's new samples are written back as one contiguous run.
     #[inline]
     fn network_run(&mut self, x: &[[f32; CHUNK]; 2], n: usize, phase: usize) -> [[f32; CHUNK]; 2] {
         let mut wet = [[0.0f32; CHUNK]; 2];
+        let n = n.min(CHUNK);
         let capacity = self.line_capacity;
-        let lines = &mut *self.lines;
-        let fade = self.fade_frames as f32;
-        let ([b0_from, c_from, a1_from], [b0_step, c_step, a1_step]) = (self.shelf_from, self.shelf_step);
-        let mut state = self.shelf_state;
-        let (mut dc_in, mut dc_out, dc_pole) = (self.dc_in, self.dc_out, self.dc_pole);
-        let mut write = self.write;
-        for j in 0..n.min(CHUNK) {
-            let position = (phase + j) as f32;
-            let modulation: [f32; MODULATED] =
-                std::array::from_fn(|k| self.mod_frames[k] + position * self.mod_step_frames[k]);
-            let mut read = read_lines(lines, capacity, write, &self.length_frames, &modulation);
-            if self.line_fading {
-                let next = read_lines(lines, capacity, write, &self.next_length_frames, &modulation);
+        let write = self.write;
+        // 1. Gather.
+        let mut read = [[0.0f32; LINES]; CHUNK];
+        let (mod_from, mod_step) = (&self.mod_frames, &self.mod_step_frames);
+        read_lines(&self.lines, capacity, write, &self.length_frames, mod_from, mod_step, phase, &mut read[..n]);
+        if self.line_fading {
+            let mut next = [[0.0f32; LINES]; CHUNK];
+            read_lines(
+                &self.lines,
+                capacity,
+                write,
+                &self.next_length_frames,
+                mod_from,
+                mod_step,
+                phase,
+                &mut next[..n],
+            );
+            let fade = self.fade_frames as f32;
+            for (j, (read, next)) in read.iter_mut().zip(&next).take(n).enumerate() {
                 let t = (self.line_fade_frame as f32 + j as f32) / fade;
                 for k in 0..LINES {
                     read[k] += t * (next[k] - read[k]);
                 }
             }
-            // Damping shelves, all lines side by side.
+        }
+
+        // 2. Per-frame math, all lines side by side.
+        let ([b0_from, c_from, a1_from], [b0_step, c_step, a1_step]) = (self.shelf_from, self.shelf_step);
+        let mut state = self.shelf_state;
+        let (mut dc_in, mut dc_out, dc_pole) = (self.dc_in, self.dc_out, self.dc_pole);
+        let mut feedback = [[0.0f32; LINES]; CHUNK];
+        for j in 0..n {
+            let position = (phase + j) as f32;
+            let r = read[j];
+            // Damping shelves.
             let mut y = [0.0f32; LINES];
             if self.shelf_ramping {
                 for k in 0..LINES {
                     let b0 = b0_from[k] + position * b0_step[k];
                     let c = c_from[k] + position * c_step[k];
                     let a1 = a1_from[k] + position * a1_step[k];
-                    y[k] = b0 * read[k] + state[k];
-                    state[k] = c * read[k] - a1 * state[k];
+                    y[k] = b0 * r[k] + state[k];
+                    state[k] = c * r[k] - a1 * state[k];
                 }
             } else {
                 for k in 0..LINES {
-                    y[k] = b0_from[k] * read[k] + state[k];
-                    state[k] = c_from[k] * read[k] - a1_from[k] * state[k];
+                    y[k] = b0_from[k] * r[k] + state[k];
+                    state[k] = c_from[k] * r[k] - a1_from[k] * state[k];
                 }
             }
-            // Output taps: four lines per channel, two of them modulated.
+            // Output taps: four lines per channel.
             let left = LINE_GAIN * ((y[0] - y[1]) + (y[5] - y[4]));
             let right = LINE_GAIN * ((y[2] + y[3]) + (y[7] - y[6]));
             hadamard8(&mut y);
             let (in_left, in_right) = (x[0][j] * LINE_GAIN, x[1][j] * LINE_GAIN);
-            let mut feedback = [0.0f32; LINES];
             for k in 0..LINES {
                 let input = if k % 2 == 0 { in_left } else { in_right };
-                feedback[k] = flush(HADAMARD_SCALE * y[k] + INJECT_SIGN[k] * input);
+                feedback[j][k] = flush(HADAMARD_SCALE * y[k] + INJECT_SIGN[k] * input);
             }
-            let slot = write & (capacity - 1);
-            if lines.len() >= LINES * capacity {
-                for (k, v) in feedback.iter().enumerate() {
-                    // SAFETY: `k < LINES` and `slot < capacity` (masked; `capacity` ≥ 1), so
-                    // the index is below `LINES * capacity`, which `lines.len()` is at least.
-                    unsafe { *lines.get_unchecked_mut(k * capacity + slot) = *v };
-                }
-            }
-            write = slot + 1;
             // DC blockers.
             for (ch, v) in [left, right].into_iter().enumerate() {
                 let out = v - dc_in[ch] + dc_pole * dc_out[ch];
@@ -562,7 +586,10 @@ impl ReverbProcessor {
                 wet[ch][j] = out;
             }
         }
-        self.write = write & (capacity - 1);
+
+        // 3. Write back.
+        write_lines(&mut self.lines, capacity, write, &feedback[..n]);
+        self.write = (write + n) & (capacity - 1);
         if self.line_fading {
             self.line_fade_frame += n as u32;
         }
@@ -639,67 +666,90 @@ impl Processor for ReverbProcessor {
     }
 }
 
-/// The lines read for the frame written at `write`: the first [`MODULATED`] at `lengths` plus
-/// `modulation` frames by cubic Lagrange interpolation (exact at whole-frame delays), the rest
-/// at their whole-frame `lengths`. Every delay is at least 2 frames (so the newest sample read
-/// is the previous frame's) and below the capacity.
+/// The lines read for the frames written from `write` on, one `[f32; LINES]` per frame of
+/// `out`: the first [`MODULATED`] at `lengths` plus `mod_from + (phase + j)·mod_step` frames
+/// (for frame `j`) by cubic Lagrange interpolation (exact at whole-frame delays), the rest at
+/// their whole-frame `lengths`. Every delay is at least 2 frames more than `out.len()` and
+/// below the capacity, so nothing read is written in the same chunk.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn read_lines(
     lines: &[f32],
     capacity: usize,
     write: usize,
     lengths: &[f32; LINES],
-    modulation: &[f32; MODULATED],
-) -> [f32; LINES] {
+    mod_from: &[f32; MODULATED],
+    mod_step: &[f32; MODULATED],
+    phase: usize,
+    out: &mut [[f32; LINES]],
+) {
     if capacity == 0 || lines.len() < LINES * capacity {
-        return [0.0; LINES];
+        return;
     }
     let mask = capacity - 1;
     // SAFETY: checked just above: `capacity ≥ 1` and `lines.len() ≥ LINES * capacity`. Every
     // call below passes `k < LINES`, and the offset is masked by `capacity - 1` so it is below
     // `capacity`: the index is below `(k + 1) * capacity ≤ lines.len()`.
-    let at = |k: usize, back: usize| unsafe { *lines.get_unchecked(k * capacity + (write.wrapping_sub(back) & mask)) };
-    // Coefficients for the four modulated lines side by side.
-    let mut whole = [0usize; MODULATED];
-    let mut coefficients = [[0.0f32; MODULATED]; 4];
+    let at = |k: usize, i: usize| unsafe { *lines.get_unchecked(k * capacity + (i & mask)) };
     for k in 0..MODULATED {
-        let delay = lengths[k] + modulation[k];
-        let w = delay as i32;
-        let d = delay - w as f32;
-        whole[k] = w as usize;
-        let (dp1, dm1, dm2) = (d + 1.0, d - 1.0, d - 2.0);
-        coefficients[0][k] = -d * dm1 * dm2 * (1.0 / 6.0);
-        coefficients[1][k] = dp1 * dm1 * dm2 * 0.5;
-        coefficients[2][k] = -dp1 * d * dm2 * 0.5;
-        coefficients[3][k] = dp1 * d * dm1 * (1.0 / 6.0);
-    }
-    let mut out = [0.0f32; LINES];
-    for k in 0..MODULATED {
-        let w = whole[k];
-        let [c0, c1, c2, c3] = coefficients.map(|c| c[k]);
-        out[k] = c0 * at(k, w.wrapping_sub(1)) + c1 * at(k, w) + c2 * at(k, w + 1) + c3 * at(k, w + 2);
+        let (length, from, step) = (lengths[k], mod_from[k], mod_step[k]);
+        // Positions and coefficients for a whole period first (a fixed-length loop the
+        // compiler vectorizes; frames past `out.len()` are computed and unused), then the reads.
+        let mut whole = [0i32; CHUNK];
+        let mut coefficients = [[0.0f32; CHUNK]; 4];
+        for j in 0..CHUNK {
+            let delay = length + (from + (phase + j) as f32 * step);
+            let w = delay as i32;
+            let d = delay - w as f32;
+            let (dp1, dm1, dm2) = (d + 1.0, d - 1.0, d - 2.0);
+            whole[j] = w;
+            coefficients[0][j] = -d * dm1 * dm2 * (1.0 / 6.0);
+            coefficients[1][j] = dp1 * dm1 * dm2 * 0.5;
+            coefficients[2][j] = -dp1 * d * dm2 * 0.5;
+            coefficients[3][j] = dp1 * d * dm1 * (1.0 / 6.0);
+        }
+        let [c0, c1, c2, c3] = &coefficients;
+        for (j, frame) in out.iter_mut().enumerate().take(CHUNK) {
+            let base = (write + j).wrapping_sub(whole[j] as usize);
+            frame[k] = c0[j] * at(k, base.wrapping_add(1))
+                + c1[j] * at(k, base)
+                + c2[j] * at(k, base.wrapping_sub(1))
+                + c3[j] * at(k, base.wrapping_sub(2));
+        }
     }
     for k in MODULATED..LINES {
-        out[k] = at(k, lengths[k] as usize);
+        let start = write.wrapping_sub(lengths[k] as usize);
+        for (j, frame) in out.iter_mut().enumerate() {
+            frame[k] = at(k, start.wrapping_add(j));
+        }
     }
-    out
 }
 
-/// In-place unnormalised 8-point fast Walsh–Hadamard transform (24 additions; the caller
-/// scales by 1/√8).
+/// Writes `new` (one `[f32; LINES]` per frame) into the lines from `write` on.
+#[inline(always)]
+fn write_lines(lines: &mut [f32], capacity: usize, write: usize, new: &[[f32; LINES]]) {
+    if capacity == 0 || lines.len() < LINES * capacity {
+        return;
+    }
+    let mask = capacity - 1;
+    for k in 0..LINES {
+        for (j, frame) in new.iter().enumerate() {
+            // SAFETY: checked above: `capacity ≥ 1` and `lines.len() ≥ LINES * capacity`;
+            // `k < LINES` and the masked offset is below `capacity`, so the index is below
+            // `(k + 1) * capacity ≤ lines.len()`.
+            unsafe { *lines.get_unchecked_mut(k * capacity + ((write + j) & mask)) = frame[k] };
+        }
+    }
+}
+
+/// In-place unnormalised 8-point fast Walsh–Hadamard transform (24 additions, in three
+/// butterfly stages of stride 1, 2 and 4; the caller scales by 1/√8).
 #[inline(always)]
 fn hadamard8(v: &mut [f32; LINES]) {
-    let mut half = 1;
-    while half < LINES {
-        for start in (0..LINES).step_by(2 * half) {
-            for j in start..start + half {
-                let (a, b) = (v[j], v[j + half]);
-                v[j] = a + b;
-                v[j + half] = a - b;
-            }
-        }
-        half *= 2;
-    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = *v;
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = [a0 + a1, a0 - a1, a2 + a3, a2 - a3, a4 + a5, a4 - a5, a6 + a7, a6 - a7];
+    let [c0, c1, c2, c3, c4, c5, c6, c7] = [b0 + b2, b1 + b3, b0 - b2, b1 - b3, b4 + b6, b5 + b7, b4 - b6, b5 - b7];
+    *v = [c0 + c4, c1 + c5, c2 + c6, c3 + c7, c0 - c4, c1 - c5, c2 - c6, c3 - c7];
 }
 
 /// A sine-shaped LFO of `phase` cycles (two parabolas; smooth enough for modulation).
