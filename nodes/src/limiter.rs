@@ -167,7 +167,7 @@ impl DbCache {
     fn get(&mut self, db: f32) -> f32 {
         if db != self.db {
             self.db = db;
-            self.linear = 10f32.powf(db / 20.0);
+            self.linear = crate::dsp::db_to_gain(db);
         }
         self.linear
     }

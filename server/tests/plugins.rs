@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::{client, graph, post, Server};
+use futures_util::StreamExt;
 use noderack_tests::clap_plugins::{system_plugin, test_instrument_folder, TEST_INSTRUMENT_ID};
 use serde_json::{json, Value};
 
@@ -185,17 +186,25 @@ async fn serve_records_a_plugins_own_changes_and_saves_its_state() {
     assert_eq!(gain_in_state(synth(&before)["config"]["state"].as_str().unwrap()), 0.25);
 
     let cc = json!({ "node": "keys", "events": [{ "type": "cc", "channel": 1, "controller": 7, "value": 127 }] });
+    // The server announces the plugin's own change on the WebSocket: wait for that.
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.ws_url()).await.expect("websocket");
     let (status, body) = post(&c, s.url("/midi"), cc).await;
     assert_eq!(status, 200, "{body}");
-    let mut after = before.clone();
-    for _ in 0..200 {
-        let (r, g) = graph(&c, &s).await;
-        if r > revision {
-            after = g;
-            break;
+    let announced = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(Ok(message)) = ws.next().await {
+            let Ok(text) = message.into_text() else { continue };
+            let note: Value = serde_json::from_str(&text).unwrap_or_default();
+            if note["type"] == "changed" && note["cause"] == "plugin" {
+                return note;
+            }
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+        panic!("the WebSocket closed");
+    })
+    .await
+    .expect("the plugin's change is announced");
+    assert_eq!(announced["session"], "plugin");
+    let (r, after) = graph(&c, &s).await;
+    assert!(r > revision);
     assert_eq!(synth(&after)["params"]["gain"], json!(1.0), "the plugin's own change is in the graph: {after}");
     assert_eq!(gain_in_state(synth(&after)["config"]["state"].as_str().unwrap()), 1.0, "and in its state");
 
@@ -203,14 +212,17 @@ async fn serve_records_a_plugins_own_changes_and_saves_its_state() {
     assert_eq!(status, 200, "{body}");
     let (_, undone) = graph(&c, &s).await;
     assert_eq!(synth(&undone)["params"].get("gain"), None);
-    let mut gain = 0.0;
-    for _ in 0..200 {
+    // The plugin takes the value on the audio thread within a block; nothing announces that,
+    // so its state is read until it shows it (bounded by a deadline, not a count of tries).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut gain;
+    loop {
         let (_, g) = graph(&c, &s).await;
         gain = gain_in_state(synth(&g)["config"]["state"].as_str().unwrap());
-        if gain == 0.25 {
+        if gain == 0.25 || std::time::Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::task::yield_now().await;
     }
     assert_eq!(gain, 0.25, "undo set the plugin back");
 }

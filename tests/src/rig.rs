@@ -92,6 +92,12 @@ pub fn add_with(id: u64, label: &str, description: impl NodeDescription, params:
     Edit::AddNode { id: NodeId(id), label: label.to_string(), description: Arc::new(description), params }
 }
 
+/// An `AddNode` edit for a description the test keeps a handle on (to read what the node
+/// reports while it plays), with initial parameter values.
+pub fn add_shared(id: u64, description: Arc<dyn NodeDescription>, params: Vec<(ParamId, f32)>) -> Edit {
+    Edit::AddNode { id: NodeId(id), label: format!("n{id}"), description, params }
+}
+
 /// A connection from output `from_port` of `from` to input `to_port` of `to`.
 pub fn conn(from: u64, from_port: u16, to: u64, to_port: u16) -> Connection {
     Connection { from: PortRef::new(NodeId(from), from_port), to: PortRef::new(NodeId(to), to_port) }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count, AllocDisabler};
 use noderack_graph::{
-    new_engine, BusSpec, Connection, Edit, Engine, EngineConfig, Executor, HostBlock, NodeDescription, NodeId, ParamId,
-    PortRef,
+    new_engine, BusSpec, Engine, EngineConfig, Executor, HostBlock, NodeDescription, NodeId, ParamId,
 };
 use noderack_nodes::compressor::{self, Compressor};
 use noderack_nodes::limiter::{self, Limiter};
 use noderack_nodes::{AudioIn, Output};
 use noderack_tests::analysis::{max_step, peak};
+use noderack_tests::rig::{add_shared, connect};
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
@@ -20,14 +20,6 @@ const SR: f32 = 48_000.0;
 
 // ---------------------------------------------------------------------------------------------
 // A renderer.
-
-fn add(id: u64, description: Arc<dyn NodeDescription>, params: Vec<(ParamId, f32)>) -> Edit {
-    Edit::AddNode { id: NodeId(id), label: format!("n{id}"), description, params }
-}
-
-fn connect(from: u64, from_port: u16, to: u64, to_port: u16) -> Edit {
-    Edit::Connect(Connection { from: PortRef::new(NodeId(from), from_port), to: PortRef::new(NodeId(to), to_port) })
-}
 
 /// An engine with the given input and output buses (512-frame chunks).
 fn engine(inputs: Vec<BusSpec>, buses: Vec<BusSpec>) -> (Engine, Executor) {
@@ -90,11 +82,11 @@ fn compressor_rig(node: Arc<Compressor>, params: Vec<(ParamId, f32)>) -> (Engine
     );
     engine
         .apply(vec![
-            add(1, Arc::new(AudioIn::new("in", 2)), vec![]),
-            add(2, Arc::new(AudioIn::new("sc", 2)), vec![]),
-            add(COMP, node, params),
-            add(4, Arc::new(Output::new("main", 2)), vec![]),
-            add(5, Arc::new(Output::new("gr", 1)), vec![]),
+            add_shared(1, Arc::new(AudioIn::new("in", 2)), vec![]),
+            add_shared(2, Arc::new(AudioIn::new("sc", 2)), vec![]),
+            add_shared(COMP, node, params),
+            add_shared(4, Arc::new(Output::new("main", 2)), vec![]),
+            add_shared(5, Arc::new(Output::new("gr", 1)), vec![]),
             connect(1, 0, COMP, compressor::IN as u16),
             connect(2, 0, COMP, compressor::SIDECHAIN as u16),
             connect(COMP, compressor::OUT as u16, 4, 0),
@@ -280,9 +272,9 @@ const LIM: u64 = 2;
 fn limiter_rig(node: Arc<Limiter>, params: Vec<(ParamId, f32)>, dry: bool) -> (Engine, Executor) {
     let (mut engine, executor) = engine(vec![BusSpec::stereo("in")], vec![BusSpec::stereo("main")]);
     let mut edits = vec![
-        add(1, Arc::new(AudioIn::new("in", 2)), vec![]),
-        add(LIM, node, params),
-        add(3, Arc::new(Output::new("main", 2)), vec![]),
+        add_shared(1, Arc::new(AudioIn::new("in", 2)), vec![]),
+        add_shared(LIM, node, params),
+        add_shared(3, Arc::new(Output::new("main", 2)), vec![]),
         connect(1, 0, LIM, limiter::IN as u16),
         connect(LIM, limiter::OUT as u16, 3, 0),
     ];
@@ -437,12 +429,12 @@ fn both_render_300_blocks_with_parameter_changes_without_allocating() {
     let limiter_node = Arc::new(Limiter::new());
     engine
         .apply(vec![
-            add(1, Arc::new(AudioIn::new("in", 2)), vec![]),
-            add(2, Arc::new(AudioIn::new("sc", 2)), vec![]),
-            add(COMP, Arc::new(Compressor::new()), vec![]),
-            add(10, limiter_node.clone(), vec![]),
-            add(4, Arc::new(Output::new("main", 2)), vec![]),
-            add(5, Arc::new(Output::new("gr", 1)), vec![]),
+            add_shared(1, Arc::new(AudioIn::new("in", 2)), vec![]),
+            add_shared(2, Arc::new(AudioIn::new("sc", 2)), vec![]),
+            add_shared(COMP, Arc::new(Compressor::new()), vec![]),
+            add_shared(10, limiter_node.clone(), vec![]),
+            add_shared(4, Arc::new(Output::new("main", 2)), vec![]),
+            add_shared(5, Arc::new(Output::new("gr", 1)), vec![]),
             connect(1, 0, COMP, 0),
             connect(2, 0, COMP, 1),
             connect(COMP, 0, 10, 0),

@@ -7,7 +7,7 @@
 //! the new processor back the same way. The node's latency is then the new one, and the engine
 //! recompiles for it at its next maintenance ([`noderack_graph::Engine::maintain`]).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use clack_extensions::latency::PluginLatency;
@@ -27,18 +27,12 @@ pub struct Reported {
     pub latency_frames: AtomicU32,
     /// The tail the plugin reports, in frames (`u32::MAX`: infinite).
     pub tail_frames: AtomicU32,
-    /// Restarts done.
-    pub restarts: AtomicU64,
 }
 
 impl Reported {
     /// What a plugin reported when it was inspected.
     pub fn new(latency_frames: u32, tail_frames: u32) -> Self {
-        Self {
-            latency_frames: AtomicU32::new(latency_frames),
-            tail_frames: AtomicU32::new(tail_frames),
-            restarts: AtomicU64::new(0),
-        }
+        Self { latency_frames: AtomicU32::new(latency_frames), tail_frames: AtomicU32::new(tail_frames) }
     }
 }
 
@@ -94,7 +88,6 @@ impl MainEnd {
                     let handle = instance.plugin_handle();
                     let latency = handle.get_extension::<PluginLatency>().map_or(0, |l| l.get(&handle));
                     self.reported.latency_frames.store(latency, Ordering::Relaxed);
-                    self.reported.restarts.fetch_add(1, Ordering::Relaxed);
                     if let Err(rtrb::PushError::Full(processor)) = self.to_audio.push(processor) {
                         instance.deactivate(processor); // cannot happen: one restart at a time
                     }
