@@ -8,6 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use crate::modulation::{
+    Crossfade, Lfo, LfoWaveform, ModCurve, ModInput, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES,
+    MAX_FAST_ROUTES, MAX_LFOS,
+};
 use crate::sample::Sample;
 
 /// An inclusive range of MIDI key or velocity numbers.
@@ -198,6 +202,25 @@ pub struct Region {
     pub amp_envelope: Envelope,
     /// Per-voice filter, if any.
     pub filter: Option<RegionFilter>,
+    /// Linear amplitude factor (SFZ `amplitude`/100), the base that [`ModTarget::Amplitude`]
+    /// routes add to.
+    pub amplitude: f32,
+    /// Gain per velocity 0..=127 replacing the `amp_velocity_track` law (SFZ `amp_velcurve_N`).
+    pub velocity_curve: Option<Arc<[f32; 128]>>,
+    /// Envelopes, LFOs and routes that move pitch, cutoff, volume, amplitude and pan.
+    pub modulation: Modulation,
+    /// Gains by velocity, key or controller (SFZ `xfin_*`/`xfout_*`); they multiply.
+    pub crossfades: Vec<Crossfade>,
+    /// A random amount up to this many frames added to the start offset per note (SFZ
+    /// `offset_random`).
+    pub offset_random_frames: f64,
+    /// Pitch at full bend up and full bend down, in cents (SFZ `bend_up`/`bend_down`; the
+    /// down value is usually negative). `None`: the channel's bend range.
+    pub bend_cents: Option<(f32, f32)>,
+    /// Plays only while each listed controller's value lies in its range (SFZ `loccN`/`hiccN`).
+    pub controller_ranges: Vec<(u8, NoteRange)>,
+    /// Stereo width of a stereo sample, −1..=1 (1 = as recorded, 0 = mono, −1 = swapped).
+    pub width: f32,
 }
 
 impl Region {
@@ -227,7 +250,21 @@ impl Region {
             amp_velocity_track: 1.0,
             amp_envelope: Envelope::SAMPLE,
             filter: None,
+            amplitude: 1.0,
+            velocity_curve: None,
+            modulation: Modulation::default(),
+            crossfades: Vec::new(),
+            offset_random_frames: 0.0,
+            bend_cents: None,
+            controller_ranges: Vec::new(),
+            width: 1.0,
         }
+    }
+
+    /// Whether the channel's controller values (`controllers[n]` = CC n) are inside every
+    /// range of [`Region::controller_ranges`].
+    pub fn controllers_match(&self, controllers: &[u8; 128]) -> bool {
+        self.controller_ranges.iter().all(|&(cc, range)| range.contains(controllers[cc as usize & 127]))
     }
 
     /// Whether this region answers `key` at `velocity` for `trigger`, with `last_key_switch`

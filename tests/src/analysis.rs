@@ -132,6 +132,35 @@ pub fn strongest_classes(chroma: &[f64; 12], n: usize) -> Vec<usize> {
     order
 }
 
+/// The frequency of `x` cycle by cycle, from its upward zero crossings (each placed between
+/// its two samples by linear interpolation): `(seconds, hz)` of every cycle, timed at the
+/// crossing that ends it. For a clean tone this tracks vibrato to a fraction of a cent.
+pub fn frequency_track(x: &[f32], sample_rate: f32) -> Vec<(f32, f32)> {
+    let mut crossings = Vec::new();
+    for (i, w) in x.windows(2).enumerate() {
+        if w[0] < 0.0 && w[1] >= 0.0 {
+            crossings.push(i as f64 + (-w[0] / (w[1] - w[0])) as f64);
+        }
+    }
+    crossings
+        .windows(2)
+        .map(|c| ((c[1] / sample_rate as f64) as f32, (sample_rate as f64 / (c[1] - c[0])) as f32))
+        .collect()
+}
+
+/// Spectral centroid of `x` in Hz: the power-weighted mean frequency of [`power_spectrum`].
+pub fn spectral_centroid_hz(x: &[f32], sample_rate: f32) -> f32 {
+    let bin_hz = sample_rate as f64 / x.len().max(1) as f64;
+    let spectrum = power_spectrum(x);
+    let total: f64 = spectrum.iter().skip(1).sum();
+    let weighted: f64 = spectrum.iter().enumerate().skip(1).map(|(k, p)| k as f64 * bin_hz * p).sum();
+    if total > 0.0 {
+        (weighted / total) as f32
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,17 +48,26 @@ pub struct ZoneDef {
     pub generators: Vec<(u16, u16)>,
     /// Instrument or sample index.
     pub target: Option<u16>,
+    /// Modulator records: source, destination, amount, amount source, transform.
+    pub modulators: Vec<(u16, u16, i16, u16, u16)>,
 }
 
 impl ZoneDef {
     /// A zone playing `target` with `generators`.
     pub fn to(target: u16, generators: Vec<(u16, u16)>) -> Self {
-        Self { generators, target: Some(target) }
+        Self { generators, target: Some(target), modulators: Vec::new() }
+    }
+
+    /// The same zone with modulator records `(source, destination, amount, amount source,
+    /// transform)`.
+    pub fn with_modulators(mut self, modulators: Vec<(u16, u16, i16, u16, u16)>) -> Self {
+        self.modulators = modulators;
+        self
     }
 
     /// A global zone.
     pub fn global(generators: Vec<(u16, u16)>) -> Self {
-        Self { generators, target: None }
+        Self { generators, target: None, modulators: Vec::new() }
     }
 }
 
@@ -113,18 +122,25 @@ fn list(form: &[u8; 4], chunks: &[Vec<u8>]) -> Vec<u8> {
     chunk(b"LIST", &body)
 }
 
-/// `bags`, `gens` and (empty) `mods` chunks for a list of zone lists, plus each owner's first
-/// bag index (with the terminal one).
+/// `bags`, `gens` and `mods` chunks for a list of zone lists, plus each owner's first bag
+/// index (with the terminal one).
 fn hydra_zones(owners: &[&[ZoneDef]], terminal_operator: u16) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u16>) {
-    let (mut bags, mut gens, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bags, mut gens, mut mods, mut firsts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut bag_count = 0u16;
     let mut gen_count = 0u16;
+    let mut mod_count = 0u16;
     for zones in owners {
         firsts.push(bag_count);
         for zone in *zones {
             bags.extend_from_slice(&gen_count.to_le_bytes());
-            bags.extend_from_slice(&0u16.to_le_bytes());
+            bags.extend_from_slice(&mod_count.to_le_bytes());
             bag_count += 1;
+            for &(source, destination, amount, amount_source, transform) in &zone.modulators {
+                for v in [source, destination, amount as u16, amount_source, transform] {
+                    mods.extend_from_slice(&v.to_le_bytes());
+                }
+                mod_count += 1;
+            }
             let terminal = zone.target.map(|t| (terminal_operator, t));
             for (op, amount) in zone.generators.iter().copied().chain(terminal) {
                 gens.extend_from_slice(&op.to_le_bytes());
@@ -136,9 +152,10 @@ fn hydra_zones(owners: &[&[ZoneDef]], terminal_operator: u16) -> (Vec<u8>, Vec<u
     firsts.push(bag_count);
     // Terminal bag and generator.
     bags.extend_from_slice(&gen_count.to_le_bytes());
-    bags.extend_from_slice(&0u16.to_le_bytes());
+    bags.extend_from_slice(&mod_count.to_le_bytes());
     gens.extend_from_slice(&[0; 4]);
-    (bags, gens, vec![0; 10], firsts)
+    mods.extend_from_slice(&[0; 10]);
+    (bags, gens, mods, firsts)
 }
 
 impl Sf2Builder {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::Sampler;
-use noderack_presets::instrument::{Bank, FilterKind, LoopMode, NoteRange, ProgramNumber, PERCUSSION_BANK};
+use noderack_presets::instrument::{
+    Bank, FilterKind, LoopMode, ModSource, ModTarget, NoteRange, ProgramNumber, PERCUSSION_BANK,
+};
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sf2::{read_bank, Sf2Bank};
 use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
@@ -160,7 +162,13 @@ fn fixture_generators_map_onto_regions() {
     assert_eq!(low.sample.sample_rate_hz, 44_000);
     assert!((low.amp_envelope.release_seconds - 0.5 * 0.6).abs() < 1e-4, "{:?}", low.amp_envelope);
     assert_eq!(low.gain_db, 0.0);
-    assert!(low.filter.is_none());
+    // At the default cutoff the filter is there only for the default velocity → cutoff
+    // modulator to move (the sampler leaves it out of voices below velocity 64).
+    let open = low.filter.expect("a filter the velocity modulator moves");
+    assert!((open.cutoff_hz - 19_912.0).abs() < 2.0, "{}", open.cutoff_hz);
+    let velocity_routes: Vec<_> = low.modulation.routes.iter().filter(|r| r.target == ModTarget::CutoffCents).collect();
+    assert_eq!(velocity_routes.len(), 1, "{:?}", low.modulation.routes);
+    assert_eq!((velocity_routes[0].input.source, velocity_routes[0].amount), (ModSource::Velocity, -2400.0));
     assert_eq!(high.keys, NoteRange { low: 72, high: 127 });
     assert_eq!((high.root_key, high.tune_cents), (57, 150.0));
     // Both regions play the same sample header: one shared buffer.

@@ -187,6 +187,13 @@ impl SvfStateSpace {
         }
     }
 
+    /// The same filter with new coefficients (a moving cutoff), keeping its state so the
+    /// signal runs on without a jump.
+    pub fn set_coefficients(&mut self, coefs: SvfCoefficients, response: SvfResponse) {
+        let (ic1, ic2) = (self.ic1, self.ic2);
+        *self = Self { ic1, ic2, ..Self::new(coefs, response) };
+    }
+
     /// One step: the output for input `x`.
     #[inline(always)]
     pub fn tick(&mut self, x: f32) -> f32 {

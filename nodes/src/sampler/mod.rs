@@ -54,6 +54,7 @@
 //! free, lock or panic; every index into a program is checked.
 
 mod channel_mix;
+mod modulation;
 mod program;
 mod voice;
 
@@ -68,11 +69,13 @@ use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
 use channel_mix::{channel_gains, ChannelMix};
 pub use channel_mix::{controller_gain, CHANNEL_GAIN_RAMP_SECONDS};
+use modulation::ModInputs;
+pub use modulation::MOD_FRAMES;
 use program::PreparedInstrument;
 pub use program::SamplerProgram;
 use voice::{FilterTap, Voice};
 
-use crate::dsp::{instrument_io, split_at_events, InstrumentIo, OutputGain, Span, SvfCoefficients};
+use crate::dsp::{instrument_io, split_at_events, InstrumentIo, OutputGain, Span};
 
 /// Event input port index.
 pub const EVENTS_IN: usize = 0;
@@ -224,6 +227,10 @@ struct Channel {
     pan: u8,
     pedal_down: bool,
     last_key_switch: Option<u8>,
+    /// Every controller's last value (what modulation routes read).
+    controllers: [u8; 128],
+    channel_pressure: u8,
+    poly_pressure: [u8; 128],
 }
 
 impl Default for Channel {
@@ -241,6 +248,9 @@ impl Default for Channel {
             pan: 64,
             pedal_down: false,
             last_key_switch: None,
+            controllers: DEFAULT_CONTROLLERS,
+            channel_pressure: 0,
+            poly_pressure: [0; 128],
         }
     }
 }
@@ -252,6 +262,15 @@ const RPN_BEND_RANGE: (u8, u8) = (0, 0);
 /// CC7 before any is received: General MIDI's default of 100 (about −4.2 dB).
 pub const DEFAULT_VOLUME: u8 = 100;
 
+/// Controller values before any is received: volume 100, pan 64, expression 127, the rest 0.
+const DEFAULT_CONTROLLERS: [u8; 128] = {
+    let mut c = [0u8; 128];
+    c[7] = DEFAULT_VOLUME;
+    c[10] = 64;
+    c[11] = 127;
+    c
+};
+
 impl Channel {
     fn program_number(&self) -> ProgramNumber {
         ProgramNumber { bank: self.bank_msb as u16 * 128 + self.bank_lsb as u16, program: self.program }
@@ -260,6 +279,27 @@ impl Channel {
     fn gains(&self) -> (f32, f32) {
         channel_gains(self.volume, self.expression, self.pan)
     }
+
+    /// What a note's modulation reads on this channel.
+    fn inputs(&self, key: u8, velocity: u8, node_bend_range: f32) -> ModInputs<'_> {
+        ModInputs {
+            controllers: &self.controllers,
+            channel_pressure: self.channel_pressure,
+            poly_pressure: self.poly_pressure[key as usize & 127],
+            bend: self.bend,
+            bend_range_semitones: self.bend_range_semitones.unwrap_or(node_bend_range),
+            velocity,
+            key,
+        }
+    }
+}
+
+/// Which channel state changed, for the voices whose modulation reads it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Changed {
+    Controller(u8),
+    Pressure,
+    Wheel,
 }
 
 struct SamplerProcessor {
@@ -377,7 +417,9 @@ impl SamplerProcessor {
 
     /// Starts every zone of the channel's instrument that answers `key`/`velocity` for
     /// `trigger`.
-    fn trigger(&mut self, channel: u8, key: u8, velocity: u8, trigger: Trigger, tune_cents: f32) {
+    fn trigger(&mut self, params: &Params<'_>, t: usize, channel: u8, key: u8, velocity: u8, trigger: Trigger) {
+        let tune_cents = params.get(TUNE_CENTS).at(t);
+        let node_bend_range = params.get(BEND_RANGE_SEMITONES).at(t);
         let ch = (channel & 15) as usize;
         let Some(held) = self.current else { return };
         let Some(instrument) = self.channels[ch].instrument else { return };
@@ -389,7 +431,10 @@ impl SamplerProcessor {
             // Decide and advance the round robin with the program borrowed mutably, then start.
             let Some(program) = self.held[held].as_mut().and_then(|p| p.get_mut::<SamplerProgram>()) else { return };
             let Some(zone) = program.instruments.get_mut(instrument).and_then(|i| i.zones.get_mut(z)) else { continue };
-            if !zone.region.matches(key, velocity, trigger, key_switch) || !zone.takes_turn(random) {
+            if !zone.region.matches(key, velocity, trigger, key_switch)
+                || !zone.region.controllers_match(&self.channels[ch].controllers)
+                || !zone.takes_turn(random)
+            {
                 continue;
             }
             let choke = zone.region.choke_group;
@@ -413,8 +458,13 @@ impl SamplerProcessor {
             };
             let region = &zone.region;
             let v = velocity.min(127) as f32 / 127.0;
-            let track = region.amp_velocity_track.clamp(0.0, 1.0);
-            let velocity_gain = 1.0 - track + track * v * v;
+            let velocity_gain = match &region.velocity_curve {
+                Some(curve) => curve[velocity.min(127) as usize].max(0.0),
+                None => {
+                    let track = region.amp_velocity_track.clamp(0.0, 1.0);
+                    1.0 - track + track * v * v
+                }
+            };
             let filter = region.filter.map(|f| {
                 let cents =
                     (key as f32 - region.root_key as f32) * f.keytrack_cents + (v - 1.0) * f.velocity_track_cents;
@@ -425,13 +475,22 @@ impl SamplerProcessor {
                     FilterKind::HighPass => FilterTap::HighPass,
                     FilterKind::BandPass => FilterTap::BandPass,
                 };
-                (tap, SvfCoefficients::new(cutoff, 1.0 / q, self.sample_rate))
+                (tap, cutoff, 1.0 / q)
             });
+            let offset_random = region.offset_random_frames;
             let serial = self.next_serial;
             self.next_serial += 1;
+            let inputs = self.channels[ch].inputs(key, velocity, node_bend_range);
             let voice = &mut self.voices[index];
-            voice.start(zone, (held, instrument, z), channel, key, velocity_gain, serial, filter);
+            voice.start(zone, (held, instrument, z), channel, &inputs, velocity_gain, serial, filter, self.sample_rate);
             voice.base_step *= ((tune_cents / 1200.0) as f64).exp2();
+            if offset_random > 0.0 {
+                // Drawn only for regions that ask, so other regions' round robin stays as seeded.
+                let extra = self.random() as f64 * offset_random;
+                let voice = &mut self.voices[index];
+                voice.position = voice.position.saturating_add((extra * (1u64 << voice::FRACTION_BITS) as f64) as i64);
+            }
+            let voice = &mut self.voices[index];
             if trigger == Trigger::Release {
                 voice.key_down = false;
             }
@@ -460,8 +519,7 @@ impl SamplerProcessor {
                 self.release_voice(i, false);
             }
         }
-        let tune = params.get(TUNE_CENTS).at(t);
-        self.trigger(channel, key, velocity, Trigger::Attack, tune);
+        self.trigger(params, t, channel, key, velocity, Trigger::Attack);
     }
 
     fn zone_of(&self, v: &Voice) -> Option<&program::Zone> {
@@ -499,8 +557,7 @@ impl SamplerProcessor {
         });
         if released && has_release {
             let velocity = self.note_velocity[ch][key as usize];
-            let tune = params.get(TUNE_CENTS).at(t);
-            self.trigger(channel, key, velocity, Trigger::Release, tune);
+            self.trigger(params, t, channel, key, velocity, Trigger::Release);
         }
     }
 
@@ -526,13 +583,37 @@ impl SamplerProcessor {
         }
     }
 
+    /// Re-reads the modulation of the channel's voices that read what changed.
+    fn update_modulation(&mut self, params: &Params<'_>, t: usize, channel: u8, changed: Changed) {
+        let node_bend_range = params.get(BEND_RANGE_SEMITONES).at(t);
+        let ch = (channel & 15) as usize;
+        let Self { voices, held, channels, .. } = self;
+        for v in voices.iter_mut().filter(|v| v.active && v.modulated && v.channel == channel) {
+            let Some(zone) = program_of(&held[v.held]).and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone))
+            else {
+                continue;
+            };
+            let m = &zone.modulation;
+            let reads = match changed {
+                Changed::Controller(cc) => m.reads_controller(cc),
+                Changed::Pressure => m.reads_pressure(),
+                Changed::Wheel => m.reads_wheel(),
+            };
+            if reads {
+                let inputs = channels[ch].inputs(v.key, v.velocity, node_bend_range);
+                v.modulation.update(m, &zone.region, &inputs, v.velocity_gain);
+            }
+        }
+    }
+
     fn handle(&mut self, event: &Event, params: &Params<'_>, t: usize) {
         let EventData::Midi(message) = event.data else { return };
         match message {
             MidiMessage::NoteOn { channel, key, velocity } => self.note_on(params, t, channel, key, velocity),
             MidiMessage::NoteOff { channel, key, .. } => self.note_off(params, t, channel, key),
             MidiMessage::PitchBend { channel, value } => {
-                self.channels[(channel & 15) as usize].bend = (value as f32 / 8192.0).clamp(-1.0, 1.0)
+                self.channels[(channel & 15) as usize].bend = (value as f32 / 8192.0).clamp(-1.0, 1.0);
+                self.update_modulation(params, t, channel, Changed::Wheel);
             }
             MidiMessage::ProgramChange { channel, program } => {
                 let ch = (channel & 15) as usize;
@@ -543,6 +624,7 @@ impl SamplerProcessor {
                 let ch = (channel & 15) as usize;
                 let value = value.min(127);
                 let c = &mut self.channels[ch];
+                c.controllers[controller as usize & 127] = value;
                 match controller {
                     0 => c.bank_msb = value,
                     32 => c.bank_lsb = value,
@@ -578,6 +660,11 @@ impl SamplerProcessor {
                         c.bend = 0.0;
                         c.expression = 127;
                         c.rpn = NO_RPN;
+                        c.controllers[1] = 0;
+                        c.controllers[11] = 127;
+                        c.controllers[64..=67].fill(0);
+                        c.channel_pressure = 0;
+                        c.poly_pressure = [0; 128];
                         let gains = c.gains();
                         self.mix.set_gains(ch, gains);
                         self.set_pedal(channel, false);
@@ -585,8 +672,24 @@ impl SamplerProcessor {
                     123..=127 => self.all_notes_off(channel),
                     _ => {}
                 }
+                if controller == 121 {
+                    for cc in [1, 11, 64, 65, 66, 67] {
+                        self.update_modulation(params, t, channel, Changed::Controller(cc));
+                    }
+                    self.update_modulation(params, t, channel, Changed::Pressure);
+                    self.update_modulation(params, t, channel, Changed::Wheel);
+                } else {
+                    self.update_modulation(params, t, channel, Changed::Controller(controller & 127));
+                }
             }
-            MidiMessage::PolyPressure { .. } | MidiMessage::ChannelPressure { .. } => {}
+            MidiMessage::PolyPressure { channel, key, pressure } => {
+                self.channels[(channel & 15) as usize].poly_pressure[key as usize & 127] = pressure.min(127);
+                self.update_modulation(params, t, channel, Changed::Pressure);
+            }
+            MidiMessage::ChannelPressure { channel, pressure } => {
+                self.channels[(channel & 15) as usize].channel_pressure = pressure.min(127);
+                self.update_modulation(params, t, channel, Changed::Pressure);
+            }
         }
     }
 
@@ -600,7 +703,7 @@ impl SamplerProcessor {
             }
         }
         let frames = end - start;
-        let Self { voices, held, users, mix, .. } = self;
+        let Self { voices, held, users, mix, channels, sample_rate, .. } = self;
         for v in voices.iter_mut().filter(|v| v.active) {
             let zone = held[v.held]
                 .as_ref()
@@ -608,7 +711,19 @@ impl SamplerProcessor {
                 .and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone));
             let channel = (v.channel & 15) as usize;
             match (zone, mix.bus(channel, frames)) {
-                (Some(zone), Some((bus_l, bus_r))) => v.render(zone, bus_l, bus_r, bends[channel]),
+                (Some(zone), Some((bus_l, bus_r))) => {
+                    let bend = match zone.region.bend_cents {
+                        // The region's own range (SFZ bend_up/bend_down) instead of the channel's.
+                        Some((up, down)) if channels[channel].bend != 0.0 => {
+                            let b = channels[channel].bend;
+                            let cents = if b >= 0.0 { b * up } else { -b * down };
+                            (cents as f64 / 1200.0).exp2()
+                        }
+                        Some(_) => 1.0,
+                        None => bends[channel],
+                    };
+                    v.render(zone, bus_l, bus_r, bend, *sample_rate)
+                }
                 _ => v.stop(),
             }
             if !v.active {

@@ -9,13 +9,16 @@ use std::sync::Arc;
 
 use noderack_presets::instrument::{Bank, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
 
+use super::modulation::ZoneModulation;
 use crate::dsp::{db_to_gain, pan_gains, AdsrShape};
 
 /// A region with everything a voice needs, precomputed.
 pub(crate) struct Zone {
     pub(crate) region: Region,
-    /// Left and right gain: region gain and pan.
+    /// Left and right gain: region gain, amplitude and pan.
     pub(crate) gains: (f32, f32),
+    /// Envelopes, LFOs and routes at the engine's rate.
+    pub(crate) modulation: ZoneModulation,
     /// Amplitude envelope rates at the engine's rate.
     pub(crate) shape: AdsrShape,
     /// Envelope delay in engine frames.
@@ -82,7 +85,7 @@ impl Zone {
     fn new(region: &Region, sample_rate: f32) -> Self {
         let e = &region.amp_envelope;
         let (l, r) = pan_gains(region.pan.clamp(-1.0, 1.0));
-        let g = db_to_gain(region.gain_db);
+        let g = db_to_gain(region.gain_db) * region.amplitude.max(0.0);
         let frames = region.sample.frames() as i64;
         let loop_frames = match (region.loop_mode, region.sample_loop) {
             (LoopMode::Continuous | LoopMode::Sustain, Some(l)) => {
@@ -95,6 +98,7 @@ impl Zone {
         Self {
             region: region.clone(),
             gains: (g * l, g * r),
+            modulation: ZoneModulation::new(region, sample_rate),
             // Attack and decay times of 0 mean "as recorded": the envelope's minimum (0.1 ms).
             shape: AdsrShape::new(e.attack_seconds, e.decay_seconds, e.sustain_level, e.release_seconds, sample_rate)
                 .with_hold_seconds(e.hold_seconds, sample_rate),

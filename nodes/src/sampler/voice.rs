@@ -1,8 +1,9 @@
 //! One sampler voice: a play head moving through a region's sample with cubic interpolation,
 //! looping forward or ping-pong, under an ADSR envelope and an optional filter.
 
-use noderack_presets::instrument::LoopMode;
+use noderack_presets::instrument::{LoopMode, ModSource};
 
+use super::modulation::{GainRamp, ModInputs, VoiceModulation};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
@@ -20,6 +21,10 @@ pub(crate) const MAX_SAMPLE_FRAMES: usize = 1 << 30;
 /// Largest step, in sample frames per output frame (eight octaves above a sample at twice the
 /// engine's rate is 512): bounds the fixed-point arithmetic.
 const MAX_STEP_FRAMES: f64 = 65_536.0;
+
+/// A low-pass cutoff at or above which a voice's filter is left out, when its cutoff cannot
+/// move during the note (SF2's "filter off" value, 13 500 absolute cents).
+pub(crate) const INAUDIBLE_CUTOFF_HZ: f32 = 19_900.0;
 
 /// Which filter response a voice takes from its state-variable filter.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -59,6 +64,18 @@ pub(crate) struct Voice {
     pub(crate) gains: (f32, f32),
     pub(crate) tap: FilterTap,
     pub(crate) filters: (SvfStateSpace, SvfStateSpace),
+    /// The filter's cutoff before modulation, and its damping (`1/Q`).
+    pub(crate) filter_base: (f32, f32),
+    /// Cutoff modulation (cents) the filter's coefficients were last set for.
+    pub(crate) cutoff_cents: f32,
+    /// Whether the region modulates anything (the voice then ticks its modulation).
+    pub(crate) modulated: bool,
+    pub(crate) modulation: VoiceModulation,
+    /// Pitch ratio from modulation at the last tick.
+    pub(crate) mod_ratio: f64,
+    /// Note-on velocity and the gain it gave (modulation updates need both).
+    pub(crate) velocity: u8,
+    pub(crate) velocity_gain: f32,
     /// The choke group its region belongs to, and the group that silences it.
     pub(crate) choke_group: u32,
     pub(crate) off_by: Option<u32>,
@@ -86,6 +103,13 @@ impl Default for Voice {
             gains: (0.0, 0.0),
             tap: FilterTap::Off,
             filters: Default::default(),
+            filter_base: (0.0, 2.0),
+            cutoff_cents: 0.0,
+            modulated: false,
+            modulation: VoiceModulation::default(),
+            mod_ratio: 1.0,
+            velocity: 0,
+            velocity_gain: 1.0,
             choke_group: 0,
             off_by: None,
         }
@@ -93,18 +117,22 @@ impl Default for Voice {
 }
 
 impl Voice {
-    /// Starts playing `zone` (already chosen for this note).
+    /// Starts playing `zone` (already chosen for this note), with the channel and note state
+    /// its modulation reads in `inputs`; `filter` gives the tap, the cutoff (before
+    /// modulation) and the damping.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         &mut self,
         zone: &Zone,
         place: (usize, usize, usize),
         channel: u8,
-        key: u8,
+        inputs: &ModInputs<'_>,
         velocity_gain: f32,
         serial: u64,
-        filter: Option<(FilterTap, SvfCoefficients)>,
+        filter: Option<(FilterTap, f32, f32)>,
+        sample_rate: f32,
     ) {
+        let key = inputs.key;
         let region = &zone.region;
         (self.held, self.instrument, self.zone) = place;
         self.active = true;
@@ -123,21 +151,54 @@ impl Voice {
         self.env.set_shape(zone.shape);
         self.env.note_on();
         self.gains = (zone.gains.0 * velocity_gain, zone.gains.1 * velocity_gain);
+        self.velocity = inputs.velocity;
+        self.velocity_gain = velocity_gain;
+        self.modulated = zone.modulation.active;
+        self.mod_ratio = 1.0;
+        self.cutoff_cents = 0.0;
+        if self.modulated {
+            self.modulation.start(&zone.modulation, region, inputs, velocity_gain);
+        } else {
+            // Crossfades by velocity and key (a controller's would make the voice modulated).
+            let fade: f32 = region
+                .crossfades
+                .iter()
+                .map(|x| match x.source {
+                    ModSource::Velocity => x.gain(inputs.velocity),
+                    ModSource::Key => x.gain(key),
+                    _ => 1.0,
+                })
+                .product();
+            self.gains = (self.gains.0 * fade, self.gains.1 * fade);
+        }
+        // A low-pass that stays out of hearing for the whole note is left out (SF2 zones get
+        // one at 19.9 kHz so that modulators can move it).
+        let base_cents = if self.modulated { self.modulation.base().cutoff_cents } else { 0.0 };
+        let inaudible = |tap: FilterTap, cutoff_hz: f32| {
+            tap == FilterTap::LowPass
+                && (!self.modulated || zone.modulation.cutoff_fixed_per_note)
+                && cutoff_hz * (base_cents / 1200.0).exp2() >= INAUDIBLE_CUTOFF_HZ.min(0.45 * sample_rate)
+        };
         match filter {
-            Some((tap, coefs)) => {
+            Some((tap, cutoff_hz, _)) if inaudible(tap, cutoff_hz) => self.tap = FilterTap::Off,
+            Some((tap, cutoff_hz, damping)) => {
                 self.tap = tap;
-                let response = match tap {
-                    FilterTap::HighPass => SvfResponse::HighPass,
-                    FilterTap::BandPass => SvfResponse::BandPass,
-                    FilterTap::LowPass | FilterTap::Off => SvfResponse::LowPass,
-                };
-                let filter = SvfStateSpace::new(coefs, response);
+                self.filter_base = (cutoff_hz, damping);
+                let filter = SvfStateSpace::new(SvfCoefficients::new(cutoff_hz, damping, sample_rate), self.response());
                 self.filters = (filter, filter);
             }
             None => self.tap = FilterTap::Off,
         }
         self.choke_group = region.choke_group;
         self.off_by = region.off_by;
+    }
+
+    fn response(&self) -> SvfResponse {
+        match self.tap {
+            FilterTap::HighPass => SvfResponse::HighPass,
+            FilterTap::BandPass => SvfResponse::BandPass,
+            FilterTap::LowPass | FilterTap::Off => SvfResponse::LowPass,
+        }
     }
 
     /// Note-off (or pedal-up): starts the release; a sustain loop (`sustain_loop`) is left
@@ -152,6 +213,24 @@ impl Voice {
             self.looping = false;
         }
         self.env.note_off();
+        self.modulation.release();
+    }
+
+    /// Evaluates the modulation for the next [`super::modulation::MOD_FRAMES`] frames: pitch
+    /// ratio and, when the cutoff moved, the filter's coefficients.
+    fn tick(&mut self, zone: &Zone, sample_rate: f32) {
+        self.modulation.tick(&zone.modulation);
+        let now = self.modulation.now;
+        self.mod_ratio = if now.pitch_cents == 0.0 { 1.0 } else { (now.pitch_cents as f64 / 1200.0).exp2() };
+        if self.tap != FilterTap::Off && now.cutoff_cents != self.cutoff_cents {
+            self.cutoff_cents = now.cutoff_cents;
+            let (cutoff_hz, damping) = self.filter_base;
+            let cutoff = (cutoff_hz * (now.cutoff_cents / 1200.0).exp2()).min(0.45 * sample_rate);
+            let coefs = SvfCoefficients::new(cutoff, damping, sample_rate);
+            let response = self.response();
+            self.filters.0.set_coefficients(coefs, response);
+            self.filters.1.set_coefficients(coefs, response);
+        }
     }
 
     /// Renders into the outputs (adding), at `bend` (pitch ratio).
@@ -160,7 +239,10 @@ impl Voice {
     /// stack buffer (a linear ramp per segment), then one loop that interpolates, filters and
     /// mixes each frame. Every step in either is a per-frame recurrence or depends only on
     /// where the note is, so the result does not depend on how the frames are split into calls.
-    pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64) {
+    ///
+    /// A modulated voice renders in runs that end at its modulation ticks: each run has the
+    /// pitch and cutoff of the tick before it and a gain ramp towards the tick's gain.
+    pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64, sample_rate: f32) {
         let frames = out_l.len().min(out_r.len());
         let skip = (self.delay_frames as usize).min(frames);
         self.delay_frames -= skip as u32;
@@ -170,21 +252,45 @@ impl Voice {
             self.stop();
             return;
         };
-        let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
-        let filtered = self.tap != FilterTap::Off;
-        match (sample.channels.get(1), filtered) {
-            (Some(right), false) if right.len() == left.len() => {
-                self.render_channels::<2, false>(&geometry, [left, right], out_l, out_r)
+        let right = sample.channels.get(1).filter(|r| r.len() == left.len());
+        if !self.modulated {
+            let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
+            self.render_run(&geometry, left, right, out_l, out_r, GainRamp::constant(self.gains));
+        } else {
+            let mut at = 0;
+            while at < out_l.len() && self.active {
+                if self.modulation.until_tick == 0 {
+                    self.tick(zone, sample_rate);
+                }
+                let n = (self.modulation.until_tick as usize).min(out_l.len() - at);
+                let geometry = Geometry::new(zone, left.len(), self.base_step * bend * self.mod_ratio);
+                let ramp = self.modulation.gain_ramp();
+                self.render_run(&geometry, left, right, &mut out_l[at..at + n], &mut out_r[at..at + n], ramp);
+                self.modulation.until_tick -= n as u32;
+                at += n;
             }
-            (Some(right), true) if right.len() == left.len() => {
-                self.render_channels::<2, true>(&geometry, [left, right], out_l, out_r)
-            }
-            (_, false) => self.render_channels::<1, false>(&geometry, [left], out_l, out_r),
-            (_, true) => self.render_channels::<1, true>(&geometry, [left], out_l, out_r),
         }
-        if self.active && filtered {
+        if self.active && self.tap != FilterTap::Off {
             self.filters.0.flush_denormals();
             self.filters.1.flush_denormals();
+        }
+    }
+
+    /// Renders a run at one geometry: picks the loop for the sample's channels and the filter.
+    fn render_run(
+        &mut self,
+        geometry: &Geometry,
+        left: &[f32],
+        right: Option<&Vec<f32>>,
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+        ramp: GainRamp,
+    ) {
+        match (right, self.tap != FilterTap::Off) {
+            (Some(right), false) => self.render_channels::<2, false>(geometry, [left, right], out_l, out_r, ramp),
+            (Some(right), true) => self.render_channels::<2, true>(geometry, [left, right], out_l, out_r, ramp),
+            (None, false) => self.render_channels::<1, false>(geometry, [left], out_l, out_r, ramp),
+            (None, true) => self.render_channels::<1, true>(geometry, [left], out_l, out_r, ramp),
         }
     }
 
@@ -196,16 +302,18 @@ impl Voice {
         data: [&[f32]; C],
         out_l: &mut [f32],
         out_r: &mut [f32],
+        mut ramp: GainRamp,
     ) {
         for (out_l, out_r) in out_l.chunks_mut(PASS_FRAMES).zip(out_r.chunks_mut(PASS_FRAMES)) {
             let n = out_l.len().min(out_r.len());
             let mut levels = [0.0f32; PASS_FRAMES];
             let lived = self.env.render(&mut levels[..n]);
-            let ended = self.play::<C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r);
+            let ended = self.play::<C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r, ramp);
             if ended || self.env.is_idle() {
                 self.stop();
                 return;
             }
+            ramp.offset += n as u32;
         }
     }
 
@@ -225,6 +333,7 @@ impl Voice {
         levels: &[f32],
         out_l: &mut [f32],
         out_r: &mut [f32],
+        ramp: GainRamp,
     ) -> bool {
         let n = levels.len().min(PASS_FRAMES);
         let mut y = [[0.0f32; PASS_FRAMES]; C];
@@ -272,12 +381,21 @@ impl Voice {
         if FILTERED {
             self.filters = (filters[0], filters[1]);
         }
-        let (gain_l, gain_r) = self.gains;
         let (l, r) = (&y[0][..k], &y[C - 1][..k]);
         let frames = out_l.iter_mut().zip(out_r.iter_mut()).zip(l.iter().zip(r)).zip(&levels[..k]);
-        for (((o_l, o_r), (&l, &r)), &level) in frames {
-            *o_l += l * level * gain_l;
-            *o_r += r * level * gain_r;
+        if ramp.step == (0.0, 0.0) {
+            let (gain_l, gain_r) = ramp.from;
+            for (((o_l, o_r), (&l, &r)), &level) in frames {
+                *o_l += l * level * gain_l;
+                *o_r += r * level * gain_r;
+            }
+        } else {
+            let ((from_l, from_r), (step_l, step_r)) = (ramp.from, ramp.step);
+            for (i, (((o_l, o_r), (&l, &r)), &level)) in frames.enumerate() {
+                let at = (ramp.offset as usize + i + 1) as f32;
+                *o_l += l * level * (from_l + step_l * at);
+                *o_r += r * level * (from_r + step_r * at);
+            }
         }
         ended
     }

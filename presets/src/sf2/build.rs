@@ -11,6 +11,7 @@ use super::envelope::{filter, volume_envelope};
 use super::error::Sf2Error;
 use super::file::{SampleHeader, Sf2File, Zone};
 use super::generators::{self as gen, intersect, Combined, Layer};
+use super::modulation::{self as modulation, ModulatorWarnings};
 use crate::instrument::{
     Bank, Group, Instrument, LoopDirection, LoopMode, NoteRange, ProgramNumber, Region, SampleLoop,
 };
@@ -40,10 +41,15 @@ fn split_global(zones: &[Zone], terminal: u16) -> (Option<&Zone>, impl Iterator<
 /// Builds the bank of `sf2`, converting the samples it uses into `store`.
 pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank, Sf2Error> {
     let file = sf2.file.as_str();
-    let mut builder = Builder { sf2, store, samples: HashMap::new(), unsupported: BTreeMap::new() };
+    let mut builder = Builder {
+        sf2,
+        store,
+        samples: HashMap::new(),
+        unsupported: BTreeMap::new(),
+        modulator_warnings: ModulatorWarnings::default(),
+    };
     let mut warnings = sf2.warnings.clone();
     let mut programs = BTreeMap::new();
-    let mut modulated_zones = 0usize;
     for (p, preset) in sf2.presets.iter().enumerate() {
         let owner = format!("preset {p} \"{}\"", preset.name);
         if preset.program > 127 {
@@ -52,10 +58,8 @@ pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank,
         }
         let program = preset.program as u8;
         let (global, locals) = split_global(&preset.zones, gen::INSTRUMENT);
-        modulated_zones += preset.zones.iter().filter(|z| z.modulator_count > 0).count();
         let mut groups = Vec::new();
         for (z, zone) in locals {
-            let preset_layer = Layer::new(global, zone);
             let index = zone.get(gen::INSTRUMENT).map_or(0, |g| g.amount as usize);
             let inst = sf2.instruments.get(index).ok_or_else(|| {
                 Sf2Error::record(
@@ -64,7 +68,9 @@ pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank,
                     format!("instrument {index} is out of range ({} instruments)", sf2.instruments.len()),
                 )
             })?;
-            let regions = builder.instrument_regions(p, &owner, z, index, &preset_layer, &mut warnings)?;
+            let preset_zones = (global, zone);
+            let regions =
+                builder.instrument_regions(p, &owner, z, index, preset_zones, &mut warnings)?;
             groups.push(Group { name: Some(inst.name.clone()), regions });
         }
         let number = ProgramNumber { bank: preset.bank, program };
@@ -81,9 +87,8 @@ pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank,
         }
         programs.insert(number, Arc::new(instrument));
     }
-    modulated_zones += sf2.instruments.iter().flat_map(|i| i.zones.iter()).filter(|z| z.modulator_count > 0).count();
-    if modulated_zones > 0 {
-        warnings.push(format!("{file}: {modulated_zones} zones have modulators; modulators are not mapped"));
+    for (reason, zones) in &builder.modulator_warnings.0 {
+        warnings.push(format!("{file}: {reason} (in {zones} preset × instrument zone pairs)"));
     }
     for (name, zones) in &builder.unsupported {
         warnings
@@ -99,6 +104,8 @@ struct Builder<'s, 'f> {
     samples: HashMap<usize, Arc<Sample>>,
     /// Unsupported generators in use: name → number of zones setting them.
     unsupported: BTreeMap<&'static str, usize>,
+    /// Modulators not played, by reason.
+    modulator_warnings: ModulatorWarnings,
 }
 
 impl Builder<'_, '_> {
@@ -109,13 +116,14 @@ impl Builder<'_, '_> {
         owner: &str,
         preset_zone: usize,
         index: usize,
-        preset_layer: &Layer,
+        preset_zones: (Option<&Zone>, &Zone),
         warnings: &mut Vec<String>,
     ) -> Result<Vec<Region>, Sf2Error> {
         let sf2 = self.sf2;
         let file = sf2.file.as_str();
         let inst = &sf2.instruments[index];
         let inst_owner = format!("instrument {index} \"{}\"", inst.name);
+        let preset_layer = &Layer::new(preset_zones.0, preset_zones.1);
         let (global, locals) = split_global(&inst.zones, gen::SAMPLE_ID);
         let mut regions = Vec::new();
         for (z, zone) in locals {
@@ -152,18 +160,32 @@ impl Builder<'_, '_> {
             });
             region.keys = NoteRange { low: keys.0, high: keys.1 };
             region.velocities = NoteRange { low: velocities.0, high: velocities.1 };
+            let modulators = modulation::combine(global, zone, preset_zones.0, preset_zones.1);
+            region.velocity_curve = modulation::velocity_curve(&modulators);
+            let warnings = &mut self.modulator_warnings;
+            let for_key = |key: u8, warnings: &mut ModulatorWarnings| {
+                let m = modulation::modulation(&combined, key, &modulators, |reason| warnings.add(reason));
+                let moves_cutoff = m.routes.iter().any(|r| r.target == crate::instrument::ModTarget::CutoffCents);
+                (volume_envelope(&combined, key), m, filter(&combined, moves_cutoff))
+            };
             // Key-scaled envelope times differ per key: one region per key then.
-            let key_scaled =
-                combined.value(gen::KEY_TO_VOL_ENV_HOLD) != 0 || combined.value(gen::KEY_TO_VOL_ENV_DECAY) != 0;
+            let key_scaled = [
+                gen::KEY_TO_VOL_ENV_HOLD,
+                gen::KEY_TO_VOL_ENV_DECAY,
+                modulation::KEY_TO_MOD_ENV_HOLD,
+                modulation::KEY_TO_MOD_ENV_DECAY,
+            ]
+            .iter()
+            .any(|&op| combined.value(op) != 0);
             if key_scaled {
                 for key in keys.0..=keys.1 {
                     let mut r = region.clone();
                     r.keys = NoteRange { low: key, high: key };
-                    r.amp_envelope = volume_envelope(&combined, key);
+                    (r.amp_envelope, r.modulation, r.filter) = for_key(key, warnings);
                     regions.push(r);
                 }
             } else {
-                region.amp_envelope = volume_envelope(&combined, 60);
+                (region.amp_envelope, region.modulation, region.filter) = for_key(60, warnings);
                 regions.push(region);
             }
         }
@@ -253,7 +275,6 @@ fn map_region(
     region.pan = (c.value(gen::PAN).clamp(-500, 500) as f32) / 500.0;
     // SF2's default velocity modulator (960 cB, concave) is exactly a velocity² amplitude law.
     region.amp_velocity_track = 1.0;
-    region.filter = filter(c);
 
     let class = c.instrument_value(gen::EXCLUSIVE_CLASS);
     if (1..=127).contains(&class) {

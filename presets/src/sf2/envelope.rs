@@ -55,20 +55,16 @@ pub fn volume_envelope(c: &Combined<'_>, key: u8) -> Envelope {
 /// 13500 cents ≈ 19.9 kHz, means "no filter".
 pub const FILTER_OFF_CENTS: i32 = 13_500;
 
-/// The low-pass filter of a combined zone, if its cutoff is below [`FILTER_OFF_CENTS`].
-/// A modulation envelope sweeping the cutoff (`modEnvToFilterFc`) is approximated by the
-/// cutoff it holds during its sustain.
+/// The low-pass filter of a combined zone: at its `initialFilterFc` when that is below
+/// [`FILTER_OFF_CENTS`], or at [`FILTER_OFF_CENTS`] when `modulated` (a route moves the
+/// cutoff, so the filter must be there to move; the sampler leaves out a voice's filter
+/// while its cutoff stays at or above 19.9 kHz).
 ///
 /// `initialFilterQ` (cB above the DC gain) becomes a resonance of `Q/10 − 3.01` dB, so
-/// Q = 0 gives a Butterworth response (no peak), as in FluidSynth. The SF2 default
-/// velocity-to-cutoff modulator is not applied (FluidSynth disables it too).
-pub fn filter(c: &Combined<'_>) -> Option<RegionFilter> {
-    // The modulation envelope is not played; its sustain level times its depth is where it
-    // holds the cutoff for most of a note, so that is the static cutoff used.
-    let mod_env_sustain = 1.0 - c.value(gen::SUSTAIN_MOD_ENV).clamp(0, 1000) as f32 / 1000.0;
-    let swept = c.value(gen::MOD_ENV_TO_FILTER_FC).clamp(-12_000, 12_000) as f32 * mod_env_sustain;
-    let cents = (c.value(gen::FILTER_FC) + swept.round() as i32).clamp(1_500, FILTER_OFF_CENTS);
-    if cents >= FILTER_OFF_CENTS {
+/// Q = 0 gives a Butterworth response (no peak), as in FluidSynth.
+pub fn filter(c: &Combined<'_>, modulated: bool) -> Option<RegionFilter> {
+    let cents = c.value(gen::FILTER_FC).clamp(1_500, FILTER_OFF_CENTS);
+    if cents >= FILTER_OFF_CENTS && !modulated {
         return None;
     }
     let q_cb = c.value(gen::FILTER_Q).clamp(0, 960) as f32;

@@ -27,14 +27,28 @@ impl Generator {
     }
 }
 
-/// A zone: its generators in file order, and how many modulators it has (modulators are
-/// not mapped; see `docs/SF2.md`).
+/// A modulator record (`pmod`/`imod`, SF2 2.04 section 7.4), as stored.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ModulatorRecord {
+    /// `sfModSrcOper`: the primary source, with its curve, direction and polarity bits.
+    pub source: u16,
+    /// `sfModDestOper`: the generator it changes (bit 15: a link to another modulator).
+    pub destination: u16,
+    /// `modAmount`, in the destination generator's unit.
+    pub amount: i16,
+    /// `sfModAmtSrcOper`: the secondary source the amount is scaled by.
+    pub amount_source: u16,
+    /// `sfModTransOper`: 0 linear, 2 absolute value.
+    pub transform: u16,
+}
+
+/// A zone: its generators and modulators in file order.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Zone {
     /// Generators in file order.
     pub generators: Vec<Generator>,
-    /// Number of modulators the zone lists.
-    pub modulator_count: usize,
+    /// Modulators in file order.
+    pub modulators: Vec<ModulatorRecord>,
 }
 
 impl Zone {
@@ -203,12 +217,12 @@ fn records<'a>(
 }
 
 /// Bags (`pbag`/`ibag` records) `first..last` as zones, reading generators from `gens` and
-/// counting modulators in `mods`; `owner` names the preset or instrument in messages.
+/// and modulators from `mods`; `owner` names the preset or instrument in messages.
 fn zones(
     bags: &[&[u8]],
     bag_range: (usize, usize),
     gens: &[&[u8]],
-    mod_count: usize,
+    mods: &[&[u8]],
     owner: &str,
     file: &str,
 ) -> Result<Vec<Zone>, Sf2Error> {
@@ -231,6 +245,7 @@ fn zones(
                 format!("generators {g0}..{g1} are out of range ({} generator records)", gens.len()),
             ));
         }
+        let mod_count = mods.len();
         if m0 > m1 || m1 > mod_count {
             return Err(Sf2Error::record(
                 file,
@@ -240,7 +255,17 @@ fn zones(
         }
         let generators =
             gens[g0..g1].iter().map(|g| Generator { operator: u16_at(g, 0), amount: u16_at(g, 2) }).collect();
-        out.push(Zone { generators, modulator_count: m1 - m0 });
+        let modulators = mods[m0..m1]
+            .iter()
+            .map(|m| ModulatorRecord {
+                source: u16_at(m, 0),
+                destination: u16_at(m, 2),
+                amount: u16_at(m, 4) as i16,
+                amount_source: u16_at(m, 6),
+                transform: u16_at(m, 8),
+            })
+            .collect();
+        out.push(Zone { generators, modulators });
     }
     Ok(out)
 }
@@ -309,7 +334,7 @@ impl<'a> Sf2File<'a> {
             let name = name_at(r, 0);
             let owner = format!("preset {i} \"{name}\"");
             let bag_range = (u16_at(r, 24) as usize, u16_at(next, 24) as usize);
-            let zones = zones(&pbag, bag_range, &pgen, pmod.len(), &owner, file)?;
+            let zones = zones(&pbag, bag_range, &pgen, &pmod, &owner, file)?;
             presets.push(PresetHeader { name, program: u16_at(r, 20), bank: u16_at(r, 22), zones });
         }
         let mut instruments = Vec::with_capacity(inst.len() - 1);
@@ -318,7 +343,7 @@ impl<'a> Sf2File<'a> {
             let name = name_at(r, 0);
             let owner = format!("instrument {i} \"{name}\"");
             let bag_range = (u16_at(r, 20) as usize, u16_at(next, 20) as usize);
-            let zones = zones(&ibag, bag_range, &igen, imod.len(), &owner, file)?;
+            let zones = zones(&ibag, bag_range, &igen, &imod, &owner, file)?;
             instruments.push(InstrumentHeader { name, zones });
         }
         let mut samples = Vec::with_capacity(shdr.len() - 1);

@@ -78,32 +78,10 @@ pub const OVERRIDING_ROOT_KEY: u16 = 58;
 /// Number of generator operators defined by SF2 2.04 (0..=60).
 pub const COUNT: usize = 61;
 
-/// Generators that change the sound but are not played (LFOs, the modulation envelope,
-/// effects sends, forced key/velocity): each is reported once per file when a zone sets it.
-pub const UNSUPPORTED: &[(u16, &str)] = &[
-    (5, "modLfoToPitch"),
-    (6, "vibLfoToPitch"),
-    (7, "modEnvToPitch"),
-    (10, "modLfoToFilterFc"),
-    (MOD_ENV_TO_FILTER_FC, "modEnvToFilterFc (only the cutoff at its sustain level is kept)"),
-    (13, "modLfoToVolume"),
-    (15, "chorusEffectsSend"),
-    (16, "reverbEffectsSend"),
-    (21, "delayModLFO"),
-    (22, "freqModLFO"),
-    (23, "delayVibLFO"),
-    (24, "freqVibLFO"),
-    (25, "delayModEnv"),
-    (26, "attackModEnv"),
-    (27, "holdModEnv"),
-    (28, "decayModEnv"),
-    (29, "sustainModEnv"),
-    (30, "releaseModEnv"),
-    (31, "keynumToModEnvHold"),
-    (32, "keynumToModEnvDecay"),
-    (KEYNUM, "keynum"),
-    (VELOCITY, "velocity"),
-];
+/// Generators that change the sound but are not played (effects sends, forced key/velocity):
+/// each is reported once per file when a zone sets it.
+pub const UNSUPPORTED: &[(u16, &str)] =
+    &[(15, "chorusEffectsSend"), (16, "reverbEffectsSend"), (KEYNUM, "keynum"), (VELOCITY, "velocity")];
 
 /// The default value of `operator` (SF2 2.04 section 8.1.3).
 pub fn default_value(operator: u16) -> i32 {
@@ -218,7 +196,7 @@ mod tests {
     fn zone(gens: &[(u16, i16)]) -> Zone {
         Zone {
             generators: gens.iter().map(|&(operator, v)| Generator { operator, amount: v as u16 }).collect(),
-            modulator_count: 0,
+            modulators: Vec::new(),
         }
     }
 

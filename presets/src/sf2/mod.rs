@@ -15,6 +15,7 @@ pub mod envelope;
 mod error;
 pub mod file;
 pub mod generators;
+pub mod modulation;
 
 use std::path::Path;
 use std::time::Instant;

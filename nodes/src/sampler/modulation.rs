@@ -1,0 +1,606 @@
+//! Per-voice modulation: a region's envelopes, LFOs and routes
+//! ([`noderack_presets::instrument::Modulation`]) turned into pitch, cutoff and gain while a
+//! note plays.
+//!
+//! # Two rates
+//!
+//! Routes read either values that change only at events (velocity, key, controllers,
+//! pressure) or signals that move while the note plays (envelopes, LFOs). The first kind is
+//! summed into a voice's *base* values when the note starts and again whenever the channel's
+//! controllers change; the second kind is evaluated every [`MOD_FRAMES`] frames of the note
+//! (a *tick*), as `signal × gain`, the gain being the route's amount times its (event-rate)
+//! scale. At a tick the voice takes its new pitch and cutoff for the next [`MOD_FRAMES`]
+//! frames, and its gain ramps linearly, sample by sample, from the previous tick's value to
+//! the new one over those frames.
+//!
+//! Ticks fall on a grid counted from the note's first sounding frame and read only state
+//! that changes at event frames, so a voice renders the same samples however the block is
+//! split.
+
+use noderack_presets::instrument::{
+    Envelope, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, Region, MAX_ENVELOPES, MAX_FAST_ROUTES,
+    MAX_LFOS,
+};
+
+use crate::dsp::{db_to_gain, pan_gains};
+
+/// Frames between two evaluations of a voice's envelopes and LFOs (2/3 ms at 48 kHz).
+pub const MOD_FRAMES: u32 = 32;
+
+/// What the event-rate routes read: the state of the note's channel and the note itself.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct ModInputs<'a> {
+    pub(crate) controllers: &'a [u8; 128],
+    pub(crate) channel_pressure: u8,
+    pub(crate) poly_pressure: u8,
+    /// Pitch wheel −1..1.
+    pub(crate) bend: f32,
+    pub(crate) bend_range_semitones: f32,
+    pub(crate) velocity: u8,
+    pub(crate) key: u8,
+}
+
+impl ModInputs<'_> {
+    /// The normalised (0..1) value of an event-rate source; `None` for envelopes and LFOs.
+    fn normalised(&self, source: ModSource) -> Option<f32> {
+        Some(match source {
+            ModSource::One => 1.0,
+            ModSource::Velocity => self.velocity as f32 / 127.0,
+            ModSource::Key => self.key as f32 / 127.0,
+            ModSource::Controller(n) => self.controllers[n as usize & 127] as f32 / 127.0,
+            ModSource::ChannelPressure => self.channel_pressure as f32 / 127.0,
+            ModSource::PolyPressure => self.poly_pressure as f32 / 127.0,
+            ModSource::PitchWheel => (self.bend.clamp(-1.0, 1.0) + 1.0) * 0.5,
+            ModSource::BendRange => (self.bend_range_semitones / 127.0).clamp(0.0, 1.0),
+            ModSource::Envelope(_) | ModSource::Lfo(_) => return None,
+        })
+    }
+
+    /// The value of `input` (its curve, direction and polarity applied); `One` is 1 as it is.
+    fn value(&self, input: &noderack_presets::instrument::ModInput) -> Option<f32> {
+        let x = self.normalised(input.source)?;
+        Some(if input.source == ModSource::One { 1.0 } else { input.shape(x) })
+    }
+}
+
+/// The values routes add to, in their units.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub(crate) struct Targets {
+    pub(crate) pitch_cents: f32,
+    pub(crate) cutoff_cents: f32,
+    pub(crate) volume_db: f32,
+    pub(crate) amplitude: f32,
+    pub(crate) pan: f32,
+}
+
+impl Targets {
+    fn add(&mut self, target: ModTarget, value: f32) {
+        match target {
+            ModTarget::PitchCents => self.pitch_cents += value,
+            ModTarget::CutoffCents => self.cutoff_cents += value,
+            ModTarget::VolumeDb => self.volume_db += value,
+            ModTarget::Amplitude => self.amplitude += value,
+            ModTarget::Pan => self.pan += value,
+        }
+    }
+}
+
+/// An envelope's rates in frames at the engine's rate: linear segments 0 → 1 → sustain → 0.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct EnvelopeShape {
+    delay_frames: u32,
+    attack_step: f32,
+    hold_frames: u32,
+    decay_step: f32,
+    sustain: f32,
+    release_step: f32,
+}
+
+impl EnvelopeShape {
+    fn new(e: &Envelope, sample_rate: f32) -> Self {
+        // A zero time is one frame: the segment completes at once.
+        let step = |seconds: f32| 1.0 / (seconds * sample_rate).max(1.0);
+        Self {
+            delay_frames: (e.delay_seconds.max(0.0) * sample_rate).round() as u32,
+            attack_step: step(e.attack_seconds),
+            hold_frames: (e.hold_seconds.max(0.0) * sample_rate).round() as u32,
+            decay_step: step(e.decay_seconds),
+            sustain: e.sustain_level.clamp(0.0, 1.0),
+            release_step: step(e.release_seconds),
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+enum EnvelopeStage {
+    #[default]
+    Delay,
+    Attack,
+    Hold,
+    Decay,
+    Sustain,
+    Release,
+}
+
+/// A running modulation envelope.
+#[derive(Copy, Clone, Debug, Default)]
+struct EnvelopeState {
+    stage: EnvelopeStage,
+    level: f32,
+    /// Frames left in a timed stage (delay, hold).
+    left: u32,
+}
+
+impl EnvelopeState {
+    fn start(shape: &EnvelopeShape) -> Self {
+        Self { stage: EnvelopeStage::Delay, level: 0.0, left: shape.delay_frames }
+    }
+
+    fn release(&mut self) {
+        self.stage = EnvelopeStage::Release;
+    }
+
+    /// Moves `frames` frames on; returns the level there.
+    fn advance(&mut self, shape: &EnvelopeShape, mut frames: u32) -> f32 {
+        while frames > 0 {
+            match self.stage {
+                EnvelopeStage::Delay | EnvelopeStage::Hold => {
+                    let n = self.left.min(frames);
+                    self.left -= n;
+                    frames -= n;
+                    if self.left == 0 {
+                        self.stage = if self.stage == EnvelopeStage::Delay {
+                            EnvelopeStage::Attack
+                        } else {
+                            EnvelopeStage::Decay
+                        };
+                    }
+                }
+                EnvelopeStage::Attack => {
+                    let to_top = ((1.0 - self.level) / shape.attack_step).ceil().max(0.0) as u32;
+                    if to_top <= frames {
+                        frames -= to_top;
+                        self.level = 1.0;
+                        self.stage = EnvelopeStage::Hold;
+                        self.left = shape.hold_frames;
+                    } else {
+                        self.level += shape.attack_step * frames as f32;
+                        frames = 0;
+                    }
+                }
+                EnvelopeStage::Decay => {
+                    let to_sustain = ((self.level - shape.sustain) / shape.decay_step).ceil().max(0.0) as u32;
+                    if to_sustain <= frames {
+                        frames -= to_sustain;
+                        self.level = shape.sustain;
+                        self.stage = EnvelopeStage::Sustain;
+                    } else {
+                        self.level -= shape.decay_step * frames as f32;
+                        frames = 0;
+                    }
+                }
+                EnvelopeStage::Sustain => {
+                    self.level = shape.sustain;
+                    frames = 0;
+                }
+                EnvelopeStage::Release => {
+                    self.level = (self.level - shape.release_step * frames as f32).max(0.0);
+                    frames = 0;
+                }
+            }
+        }
+        self.level
+    }
+}
+
+/// An LFO's rates in frames at the engine's rate.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct LfoShape {
+    /// Cycles per frame.
+    increment: f64,
+    delay_frames: u32,
+    /// Depth added per frame during the fade-in (1: at once).
+    fade_step: f32,
+    phase: f64,
+    waveform: LfoWaveform,
+}
+
+impl LfoShape {
+    fn new(lfo: &Lfo, sample_rate: f32) -> Self {
+        Self {
+            increment: (lfo.frequency_hz.max(0.0) as f64) / sample_rate as f64,
+            delay_frames: (lfo.delay_seconds.max(0.0) * sample_rate).round() as u32,
+            fade_step: 1.0 / (lfo.fade_seconds * sample_rate).max(1.0),
+            phase: (lfo.phase_cycles as f64).rem_euclid(1.0),
+            waveform: lfo.waveform,
+        }
+    }
+}
+
+/// A running LFO.
+#[derive(Copy, Clone, Debug, Default)]
+struct LfoState {
+    /// Position in the cycle, 0..1.
+    phase: f64,
+    delay_left: u32,
+    depth: f32,
+}
+
+impl LfoState {
+    fn start(shape: &LfoShape) -> Self {
+        Self { phase: shape.phase, delay_left: shape.delay_frames, depth: 0.0 }
+    }
+
+    /// Moves `frames` frames on; returns the value there (−1..1 times the faded-in depth).
+    fn advance(&mut self, shape: &LfoShape, frames: u32) -> f32 {
+        let waiting = self.delay_left.min(frames);
+        self.delay_left -= waiting;
+        let moving = frames - waiting;
+        if moving > 0 {
+            self.phase = (self.phase + shape.increment * moving as f64).fract();
+            self.depth = (self.depth + shape.fade_step * moving as f32).min(1.0);
+        }
+        self.depth * waveform_at(shape.waveform, self.phase as f32)
+    }
+}
+
+/// The value of `waveform` at `phase` (0..1 of a cycle), −1..1.
+fn waveform_at(waveform: LfoWaveform, phase: f32) -> f32 {
+    match waveform {
+        LfoWaveform::Triangle => {
+            // 0 → 1 at ¼, → −1 at ¾, → 0 at 1.
+            let p = phase + 0.25;
+            let p = p - p.floor();
+            1.0 - 4.0 * (p - 0.5).abs()
+        }
+        LfoWaveform::Sine => (std::f32::consts::TAU * phase).sin(),
+        LfoWaveform::Pulse { duty_thousandths } => {
+            if phase < duty_thousandths as f32 / 1000.0 {
+                1.0
+            } else {
+                -1.0
+            }
+        }
+        LfoWaveform::SawUp => 2.0 * phase - 1.0,
+        LfoWaveform::SawDown => 1.0 - 2.0 * phase,
+    }
+}
+
+/// A route from an envelope or an LFO, prepared: which signal, its gain, its target.
+#[derive(Copy, Clone, Debug)]
+struct FastRoute {
+    /// The signal: envelopes first (0..MAX_ENVELOPES), then LFOs.
+    signal: u8,
+    target: ModTarget,
+}
+
+/// Signal index of LFO `n`.
+const fn lfo_signal(n: usize) -> u8 {
+    (MAX_ENVELOPES + n) as u8
+}
+
+/// A region's modulation prepared for one engine rate (control thread).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ZoneModulation {
+    envelopes: [EnvelopeShape; MAX_ENVELOPES],
+    envelope_count: usize,
+    lfos: [LfoShape; MAX_LFOS],
+    lfo_count: usize,
+    /// The routes, fast ones (reading an envelope or an LFO) first.
+    routes: Vec<ModRoute>,
+    fast: [Option<FastRoute>; MAX_FAST_ROUTES],
+    fast_count: usize,
+    /// Which controllers the event-rate parts read (bit n: CC n).
+    controllers: u128,
+    /// Whether channel pressure, poly pressure or the pitch wheel are read.
+    reads_pressure: bool,
+    reads_wheel: bool,
+    /// Whether a voice of this region needs ticks at all.
+    pub(crate) active: bool,
+    /// Whether the cutoff is fixed once a note starts (routes to it read only velocity and
+    /// key), so a voice may leave out a filter whose cutoff is out of hearing.
+    pub(crate) cutoff_fixed_per_note: bool,
+}
+
+impl ZoneModulation {
+    pub(crate) fn new(region: &Region, sample_rate: f32) -> Self {
+        let Modulation { envelopes, lfos, routes } = &region.modulation;
+        let mut m = Self::default();
+        for (shape, e) in m.envelopes.iter_mut().zip(envelopes) {
+            *shape = EnvelopeShape::new(e, sample_rate);
+        }
+        m.envelope_count = envelopes.len().min(MAX_ENVELOPES);
+        for (shape, l) in m.lfos.iter_mut().zip(lfos) {
+            *shape = LfoShape::new(l, sample_rate);
+        }
+        m.lfo_count = lfos.len().min(MAX_LFOS);
+        let signal_of = |source: ModSource| match source {
+            ModSource::Envelope(n) if (n as usize) < m.envelope_count => Some(n),
+            ModSource::Lfo(n) if (n as usize) < m.lfo_count => Some(lfo_signal(n as usize)),
+            _ => None,
+        };
+        let mut fast = Vec::new();
+        let mut slow = Vec::new();
+        for route in routes {
+            // A product is commutative: the signal, whichever side it is on, is the input.
+            let mut route = route.clone();
+            if let Some(scale) = route.scale.as_ref().filter(|s| s.source.is_per_voice_signal()) {
+                if route.input.source.is_per_voice_signal() {
+                    continue; // a signal scaled by a signal is not supported (docs/SAMPLER.md)
+                }
+                let scale = scale.clone();
+                route.scale = Some(std::mem::replace(&mut route.input, scale));
+            }
+            if route.input.source.is_per_voice_signal() {
+                match signal_of(route.input.source) {
+                    Some(signal) if fast.len() < MAX_FAST_ROUTES => fast.push((signal, route)),
+                    _ => {} // a missing envelope or LFO, or past the limit: nothing to read
+                }
+            } else {
+                slow.push(route);
+            }
+        }
+        for route in fast.iter().map(|(_, r)| r).chain(&slow) {
+            for input in std::iter::once(&route.input).chain(&route.scale) {
+                match input.source {
+                    ModSource::Controller(n) => m.controllers |= 1 << (n & 127),
+                    ModSource::ChannelPressure | ModSource::PolyPressure => m.reads_pressure = true,
+                    ModSource::PitchWheel | ModSource::BendRange => m.reads_wheel = true,
+                    _ => {}
+                }
+            }
+        }
+        for crossfade in &region.crossfades {
+            if let ModSource::Controller(n) = crossfade.source {
+                m.controllers |= 1 << (n & 127);
+            }
+        }
+        let per_note = |i: &noderack_presets::instrument::ModInput| {
+            matches!(i.source, ModSource::One | ModSource::Velocity | ModSource::Key)
+        };
+        m.cutoff_fixed_per_note = fast.iter().map(|(_, r)| r).chain(&slow).all(|r| {
+            r.target != ModTarget::CutoffCents || (per_note(&r.input) && r.scale.as_ref().is_none_or(per_note))
+        });
+        m.fast_count = fast.len();
+        for (slot, (signal, route)) in m.fast.iter_mut().zip(&fast) {
+            *slot = Some(FastRoute { signal: *signal, target: route.target });
+        }
+        m.routes = fast.into_iter().map(|(_, r)| r).chain(slow).collect();
+        m.active = !m.routes.is_empty() || m.controllers != 0;
+        m
+    }
+
+    /// Whether a change of controller `cc` concerns voices of this region.
+    pub(crate) fn reads_controller(&self, cc: u8) -> bool {
+        self.controllers & (1 << (cc & 127)) != 0
+    }
+
+    /// Whether a pressure change concerns them.
+    pub(crate) fn reads_pressure(&self) -> bool {
+        self.reads_pressure
+    }
+
+    /// Whether a pitch-wheel change concerns them.
+    pub(crate) fn reads_wheel(&self) -> bool {
+        self.reads_wheel
+    }
+}
+
+/// One voice's modulation state.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct VoiceModulation {
+    envelopes: [EnvelopeState; MAX_ENVELOPES],
+    lfos: [LfoState; MAX_LFOS],
+    /// Amount × scale of each fast route.
+    gains: [f32; MAX_FAST_ROUTES],
+    /// The region's values plus the event-rate routes.
+    base: Targets,
+    /// Gain from velocity and crossfades (event rate).
+    static_gain: f32,
+    /// Values at the last tick.
+    pub(crate) now: Targets,
+    /// Frames until the next tick.
+    pub(crate) until_tick: u32,
+    /// Left and right gain at the previous and at the last tick (the ramp runs between them).
+    gain_from: (f32, f32),
+    gain_to: (f32, f32),
+    started: bool,
+    /// The event-rate gain changed since the last tick.
+    gain_changed: bool,
+}
+
+impl VoiceModulation {
+    /// Starts the voice's envelopes and LFOs and reads the event-rate routes.
+    pub(crate) fn start(&mut self, zone: &ZoneModulation, region: &Region, inputs: &ModInputs<'_>, velocity_gain: f32) {
+        for (state, shape) in self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count) {
+            *state = EnvelopeState::start(shape);
+        }
+        for (state, shape) in self.lfos.iter_mut().zip(&zone.lfos).take(zone.lfo_count) {
+            *state = LfoState::start(shape);
+        }
+        self.started = false;
+        self.until_tick = 0;
+        self.update(zone, region, inputs, velocity_gain);
+    }
+
+    /// Re-reads the event-rate routes (a controller, pressure or the wheel changed); takes
+    /// effect at the next tick.
+    pub(crate) fn update(
+        &mut self,
+        zone: &ZoneModulation,
+        region: &Region,
+        inputs: &ModInputs<'_>,
+        velocity_gain: f32,
+    ) {
+        self.base = Targets {
+            pitch_cents: 0.0,
+            cutoff_cents: 0.0,
+            volume_db: region.gain_db,
+            amplitude: region.amplitude,
+            pan: region.pan,
+        };
+        let (fast, slow) = zone.routes.split_at(zone.fast_count.min(zone.routes.len()));
+        for (gain, route) in self.gains.iter_mut().zip(fast) {
+            let scale = route.scale.as_ref().map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
+            *gain = route.amount * scale;
+        }
+        for route in slow {
+            let scale = route.scale.as_ref().map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
+            let value = inputs.value(&route.input).unwrap_or(0.0);
+            self.base.add(route.target, value * scale * route.amount);
+        }
+        let mut gain = velocity_gain;
+        for crossfade in &region.crossfades {
+            let value = match crossfade.source {
+                ModSource::Velocity => inputs.velocity,
+                ModSource::Key => inputs.key,
+                ModSource::Controller(n) => inputs.controllers[n as usize & 127],
+                _ => continue,
+            };
+            gain *= crossfade.gain(value);
+        }
+        self.gain_changed |= gain != self.static_gain;
+        self.static_gain = gain;
+    }
+
+    /// The region's values plus the event-rate routes.
+    pub(crate) fn base(&self) -> &Targets {
+        &self.base
+    }
+
+    /// Note-off: envelopes enter their release.
+    pub(crate) fn release(&mut self) {
+        for e in &mut self.envelopes {
+            e.release();
+        }
+    }
+
+    /// Evaluates the signals after `MOD_FRAMES` more frames (at the note's start: where they
+    /// begin) and the routes; sets [`VoiceModulation::now`] and the gain ramp.
+    pub(crate) fn tick(&mut self, zone: &ZoneModulation) {
+        let frames = if self.started { MOD_FRAMES } else { 0 };
+        let mut signals = [0.0f32; MAX_ENVELOPES + MAX_LFOS];
+        let (envelope_signals, lfo_signals) = signals.split_at_mut(MAX_ENVELOPES);
+        let envelopes = self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count);
+        for (signal, (state, shape)) in envelope_signals.iter_mut().zip(envelopes) {
+            *signal = state.advance(shape, frames);
+        }
+        let lfos = self.lfos.iter_mut().zip(&zone.lfos).take(zone.lfo_count);
+        for (signal, (state, shape)) in lfo_signals.iter_mut().zip(lfos) {
+            *signal = state.advance(shape, frames);
+        }
+        let mut t = self.base;
+        for (route, gain) in zone.fast.iter().take(zone.fast_count).zip(&self.gains) {
+            if let Some(route) = route {
+                t.add(route.target, signals[route.signal as usize] * gain);
+            }
+        }
+        let gain_moved = !self.started
+            || t.volume_db != self.now.volume_db
+            || t.amplitude != self.now.amplitude
+            || t.pan != self.now.pan
+            || self.gain_changed;
+        self.now = t;
+        self.gain_from = self.gain_to;
+        if gain_moved {
+            // Only when they moved: most ticks of most voices change pitch or nothing.
+            let level = db_to_gain(t.volume_db.min(48.0)) * t.amplitude.max(0.0) * self.static_gain;
+            let (l, r) = pan_gains(t.pan);
+            self.gain_to = (level * l, level * r);
+            if !self.started {
+                self.gain_from = self.gain_to;
+            }
+        }
+        self.gain_changed = false;
+        self.started = true;
+        self.until_tick = MOD_FRAMES;
+    }
+
+    /// The gain ramp for the frames from here to the next tick.
+    pub(crate) fn gain_ramp(&self) -> GainRamp {
+        let step = |from: f32, to: f32| (to - from) / MOD_FRAMES as f32;
+        GainRamp {
+            from: self.gain_from,
+            step: (step(self.gain_from.0, self.gain_to.0), step(self.gain_from.1, self.gain_to.1)),
+            offset: MOD_FRAMES - self.until_tick.min(MOD_FRAMES),
+        }
+    }
+}
+
+/// A voice's left and right gains over a run of frames: frame `k` (from 0) plays at
+/// `from + step·(offset + k + 1)`. The offset is a whole number of frames, so a ramp split
+/// anywhere gives the same gains bit for bit.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct GainRamp {
+    pub(crate) from: (f32, f32),
+    pub(crate) step: (f32, f32),
+    pub(crate) offset: u32,
+}
+
+impl GainRamp {
+    /// A constant gain.
+    pub(crate) fn constant(gains: (f32, f32)) -> Self {
+        Self { from: gains, step: (0.0, 0.0), offset: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_run_their_segments_in_their_times() {
+        let e = Envelope {
+            delay_seconds: 0.001,
+            attack_seconds: 0.002,
+            hold_seconds: 0.001,
+            decay_seconds: 0.004,
+            sustain_level: 0.5,
+            release_seconds: 0.002,
+        };
+        let shape = EnvelopeShape::new(&e, 1000.0);
+        let mut s = EnvelopeState::start(&shape);
+        assert_eq!(s.advance(&shape, 1), 0.0); // delay done
+        assert_eq!(s.advance(&shape, 1), 0.5); // half the attack
+        assert_eq!(s.advance(&shape, 1), 1.0);
+        assert_eq!(s.advance(&shape, 1), 1.0); // hold
+        assert_eq!(s.advance(&shape, 1), 0.75); // decay: full scale in 4 frames
+        assert_eq!(s.advance(&shape, 5), 0.5); // sustain
+        s.release();
+        assert_eq!(s.advance(&shape, 1), 0.0); // full scale per 2 frames from 0.5
+    }
+
+    #[test]
+    fn lfos_wait_fade_in_and_cycle() {
+        let lfo = Lfo {
+            frequency_hz: 1.0,
+            delay_seconds: 0.25,
+            fade_seconds: 0.5,
+            phase_cycles: 0.0,
+            waveform: LfoWaveform::Triangle,
+        };
+        let shape = LfoShape::new(&lfo, 100.0);
+        let mut s = LfoState::start(&shape);
+        assert_eq!(s.advance(&shape, 25), 0.0);
+        // A quarter cycle after the delay: the peak, at half depth.
+        assert!((s.advance(&shape, 25) - 0.5).abs() < 1e-5);
+        // Another half cycle: the trough, at full depth.
+        assert!((s.advance(&shape, 50) + 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn waveforms_have_their_shapes() {
+        for (w, at) in [
+            (LfoWaveform::Triangle, [0.0, 1.0, 0.0, -1.0]),
+            (LfoWaveform::Sine, [0.0, 1.0, 0.0, -1.0]),
+            (LfoWaveform::Pulse { duty_thousandths: 500 }, [1.0, 1.0, -1.0, -1.0]),
+            (LfoWaveform::SawUp, [-1.0, -0.5, 0.0, 0.5]),
+            (LfoWaveform::SawDown, [1.0, 0.5, 0.0, -0.5]),
+        ] {
+            for (i, expected) in at.iter().enumerate() {
+                let v = waveform_at(w, i as f32 / 4.0);
+                assert!((v - expected).abs() < 1e-6, "{w:?} at {i}/4: {v}");
+            }
+        }
+    }
+}
