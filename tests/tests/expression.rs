@@ -317,7 +317,12 @@ fn modulated_bank() -> Bank {
         ModRoute::new(ModInput::linear(ModSource::Lfo(0)), 60.0, ModTarget::PitchCents)
             .scaled_by(ModInput::linear(ModSource::Controller(1))),
     );
-    vib.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::Lfo(1)), 3.0, ModTarget::VolumeDb));
+    // Both LFO routes follow CC1, which the test stream keeps at 0 half the time: the voices
+    // go quiet (rendered without ticks) and wake up again.
+    vib.modulation.routes.push(
+        ModRoute::new(ModInput::linear(ModSource::Lfo(1)), 3.0, ModTarget::VolumeDb)
+            .scaled_by(ModInput::linear(ModSource::Controller(1))),
+    );
     vib.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::ChannelPressure), 0.5, ModTarget::Pan));
     let mut swept = buzz110();
     swept.keys = NoteRange { low: 64, high: 127 };
@@ -360,7 +365,8 @@ fn busy_midi(seconds: f32) -> Vec<TimedMidi> {
     let frames = (seconds * SR) as u64;
     let mut midi = dense_stream(frames, 60, 1, 7);
     for n in 0..(frames / 1_000) {
-        midi.push(cc(n * 1_000 + 13, 0, 1, (n * 37 % 128) as u8));
+        let wheel = if n % 2 == 0 { 0 } else { (n * 37 % 127 + 1) as u8 };
+        midi.push(cc(n * 1_000 + 13, 0, 1, wheel));
         midi.push(cc(n * 1_000 + 501, 0, 74, (n * 53 % 128) as u8));
         midi.push(cc(n * 1_000 + 777, 0, 11, (n * 29 % 128) as u8));
         let pressure = (n * 17 % 128) as u8;

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::Sampler;
 use noderack_presets::instrument::{
-    Bank, FilterKind, LoopDirection, LoopMode, NoteRange, Region, RoundRobin, SampleLoop, Trigger,
+    Bank, Crossfade, Envelope, FilterKind, Lfo, LfoWaveform, LoopDirection, LoopMode, ModCurve, ModInput, ModRoute,
+    ModSource, ModTarget, NoteRange, Region, RoundRobin, SampleLoop, Trigger,
 };
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sfz::generated::CYCLE_FRAMES;
@@ -140,9 +141,11 @@ fn basic_hierarchy_inherits_global_master_and_group_opcodes() {
         // Backslashes in sample paths find the same file.
         let dummy = store_sample(&dir.join("Regions/dummy.wav"));
         assert!(built.instrument.regions().all(|r| r.sample.sha256 == dummy));
-        // Unsupported opcodes are warned once where they are written, not once per region.
-        assert_eq!(warned_lines(&built, &file, "`width`"), [1]);
-        assert_eq!(warned_lines(&built, &file, "`delay`"), [6, 11, 18, 23]);
+        // `<global> width=40` and each group's `delay` (added to the amplitude envelope's delay).
+        assert!(built.instrument.regions().all(|r| r.width == 0.4));
+        let delays: Vec<f32> = built.instrument.regions().map(|r| r.amp_envelope.delay_seconds).collect();
+        assert_eq!(delays, [67.0, 67.0, 56.0, 56.0, 47.0, 47.0, 36.0, 36.0]);
+        assert!(built.warnings.is_empty(), "{:?}", built.warnings);
     }
 }
 
@@ -160,7 +163,9 @@ fn defines_are_substituted_in_values_opcode_names_and_includes() {
     let built = load(&file);
     assert_eq!(&keys(&built)[..2], [(57, 57), (57, 57)]);
     assert_eq!(warned_lines(&built, &file, "`key=57Edge`"), [5]);
-    assert_eq!(warned_lines(&built, &file, "`amplitude_oncc10`"), [7]);
+    // `amplitude_oncc$Param=34`: CC 10 brings the amplitude from 0 to 34 %.
+    let route = ModRoute::new(ModInput::linear(ModSource::Controller(10)), 0.34, ModTarget::Amplitude);
+    assert_eq!((regions(&built)[2].amplitude, &regions(&built)[2].modulation.routes[..]), (0.0, &[route][..]));
 
     let built = load(&dir.join("dollar_include_main.sfz"));
     assert!(built.files.iter().any(|f| f.ends_with("dollar_include_sine.sfz")), "{:?}", built.files);
@@ -297,7 +302,46 @@ fn key_switches_labels_and_velocity_layers_are_read() {
         "lorand/hirand, with `..\\` sample paths"
     );
     assert!(built.instrument.regions().all(|r| r.root_key == 21 && r.velocities.low == 97));
-    assert_eq!(warned_lines(&built, &file, "`hicc107`"), [6]);
+    assert!(built.instrument.regions().all(|r| r.controller_ranges == [(107, NoteRange { low: 0, high: 13 })]));
+}
+
+/// newdrums_flat.sfz drives its mixer (volume, pan, tune per drum) with ARIA's generic
+/// controllers 201..=500, which MIDI cannot send: they keep their `set_hdccN` values, so the
+/// modulation folds in as constants; its hi-hat pedal layers are CC 4 ranges.
+#[test]
+fn newdrums_mixer_controllers_fold_to_their_set_hdcc_values_and_pedal_layers_are_cc4_ranges() {
+    let Some(dir) = testfiles() else { return };
+    let file = dir.join("newdrums_flat.sfz");
+    let built = load(&file);
+    for opcode in ["amplitude_oncc", "pan_oncc", "pan_curvecc", "tune_oncc", "tune_curvecc", "`locc2", "`locc4"] {
+        let warned: Vec<_> = built.warnings.iter().filter(|w| w.message.contains(opcode)).collect();
+        assert!(warned.is_empty(), "{opcode}: {warned:?}");
+    }
+    assert!(built.instrument.regions().all(|r| r.modulation.routes.is_empty()));
+    // Tom 1 (key 48): pan_oncc453=100 through bipolar curve 1 at set_hdcc453=0.33; tune at 0.5
+    // is centred; both amplitude faders at 0.5 × 200 % are unity.
+    let tom = built.instrument.regions().find(|r| r.keys.low == 48).expect("tom 1");
+    assert!((tom.pan - (2.0 * 0.33 - 1.0)).abs() < 1e-4, "{}", tom.pan);
+    assert!(tom.tune_cents.abs() < 1e-3 && (tom.amplitude - 1.0).abs() < 1e-5, "{} {}", tom.tune_cents, tom.amplitude);
+    // Negative polyphony groups are kept (wrapped to distinct numbers), not dropped.
+    assert!(built.warnings.iter().all(|w| !w.message.contains("`group=") && !w.message.contains("`off_by=")));
+    let pedal: Vec<(u8, u8)> = built
+        .instrument
+        .regions()
+        .filter(|r| r.keys.low == 46 && r.key_switch == Some(13))
+        .flat_map(|r| r.controller_ranges.iter().map(|(cc, range)| (*cc, range.low..=range.high)))
+        .map(|(cc, range)| {
+            assert_eq!(cc, 4);
+            (*range.start(), *range.end())
+        })
+        .collect();
+    assert_eq!(&pedal[..3], [(0, 29), (30, 60), (61, 127)]);
+    // Still not mapped, and said so: poly-pressure conditions and controller-triggered regions.
+    assert_eq!(warned_lines(&built, &file, "`locc130` is not supported").len(), 17);
+    assert!(built
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("`on_locc130`") && w.message.contains("controller moves")));
 }
 
 // ---------------------------------------------------------------- instruments written here
@@ -550,4 +594,129 @@ fn malformed_sfz_is_an_error_naming_file_and_line() {
     }
     let missing = load_sfz(&dir.join("absent.sfz"), &mut SampleStore::new()).unwrap_err();
     assert!(matches!(missing, SfzError::Io { .. }) && missing.to_string().contains("absent.sfz"));
+}
+
+/// Every modulation family, written as one instrument over a synthesized WAV, lands in the
+/// region's model fields: controller routes with `<curve>` shapes, the velocity curve, random
+/// offset, bend range, CC conditions, delay, width, note offset, v1 envelopes and LFOs, numbered
+/// LFOs and flex envelopes, and crossfades.
+#[test]
+fn every_sfz_modulation_family_lands_in_the_region_model() {
+    let dir = fixture("modulation");
+    let file = write_text(
+        &dir,
+        "instrument.sfz",
+        "<control> note_offset=-12 octave_offset=1 set_hdcc300=0.25\n\
+         <curve> curve_index=8 v000=0 v064=1 v127=1\n\
+         <global> note_polyphony=2 amplitude=50\n\
+         <group> lokey=60 hikey=62 pitch_keycenter=61\n\
+         <region> sample=a440.wav amplitude_oncc1=100 amplitude_curvecc1=8 volume_oncc7=-20 pan_oncc10=100 pan_curvecc10=1\n\
+         \x20 tune_oncc300=400 tune_oncc2=200 cutoff=800 cutoff_oncc74=2400 width=50\n\
+         \x20 amp_velcurve_64=0.8 offset_random=441 bend_up=1200 bend_down=-1200 locc64=64 delay=0.25\n\
+         <region> sample=a440.wav pitcheg_attack=0.1 pitcheg_decay=0.5 pitcheg_sustain=25 pitcheg_depth=1200\n\
+         \x20 pitcheg_vel2depth=-600 fileg_depth=-2400 fileg_release=1 amplfo_freq=5 amplfo_depth=3\n\
+         \x20 pitchlfo_freq=6 pitchlfo_delay=0.5 pitchlfo_depthcc1=50\n\
+         <region> sample=a440.wav lfo1_freq=4 lfo1_wave=1 lfo1_phase=0.5 lfo1_pitch=25 lfo1_pitch_oncc1=75\n\
+         \x20 eg1_time1=0.2 eg1_level1=1 eg1_sustain=1 eg1_time2=0.5 eg1_level2=0 eg1_cutoff=1200 eg1_pan_oncc11=100\n\
+         <region> sample=a440.wav xfin_lovel=1 xfin_hivel=64 xfout_lovel=65 xfout_hivel=127 xf_velcurve=gain\n\
+         \x20 xfin_locc1=0 xfin_hicc1=127 xfin_locc300=0 xfin_hicc300=127\n",
+    );
+    let built = load(&file);
+    // Only the unsupported opcode, once where it is written (not once per region).
+    let lines: Vec<(u32, &str)> = built.warnings.iter().map(|w| (w.line, w.message.as_str())).collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(warned_lines(&built, &file, "`note_polyphony` is not supported"), [3]);
+    let r = regions(&built);
+    assert_eq!(r.len(), 4);
+    let cc = |n: u8| ModInput::linear(ModSource::Controller(n));
+
+    // 1. Controllers, curves, statics. Keys shifted by −12 + 12 = 0.
+    let a = r[0];
+    assert_eq!((a.keys, a.root_key), (NoteRange { low: 60, high: 62 }, 61));
+    assert_eq!(a.amplitude, 0.0, "amplitude_oncc1 makes CC 1 the amplitude's factor");
+    let routes = &a.modulation.routes;
+    let amplitude = routes.iter().find(|r| r.target == ModTarget::Amplitude).expect("amplitude route");
+    assert_eq!((amplitude.input.source, amplitude.amount), (ModSource::Controller(1), 0.5));
+    assert!(matches!(&amplitude.input.curve, ModCurve::Table(t) if t[64] == 1.0 && t[32] == 0.5 && t[127] == 1.0));
+    assert!(routes.contains(&ModRoute::new(cc(7), -20.0, ModTarget::VolumeDb)));
+    assert!(routes.contains(&ModRoute::new(cc(10).bipolar(), 1.0, ModTarget::Pan)));
+    assert!(routes.contains(&ModRoute::new(cc(2), 200.0, ModTarget::PitchCents)));
+    assert!(routes.contains(&ModRoute::new(cc(74), 2400.0, ModTarget::CutoffCents)));
+    assert_eq!(routes.len(), 5);
+    assert_eq!(a.tune_cents, 100.0, "tune_oncc300 at its set_hdcc value 0.25 × 400 cents");
+    assert_eq!(a.width, 0.5);
+    let velocity = a.velocity_curve.as_ref().expect("amp_velcurve");
+    assert_eq!((velocity[0], velocity[64], velocity[127]), (0.0, 0.8, 1.0));
+    assert_eq!((a.offset_random_frames, a.bend_cents), (441.0, Some((1200.0, -1200.0))));
+    assert_eq!(a.controller_ranges, [(64, NoteRange { low: 64, high: 127 })]);
+    assert_eq!(a.amp_envelope.delay_seconds, 0.25);
+
+    // 2. SFZ v1 envelopes and LFOs (v1 LFOs are sines).
+    let b = r[1];
+    assert_eq!(b.amplitude, 0.5);
+    let pitch_env = Envelope {
+        delay_seconds: 0.0,
+        attack_seconds: 0.1,
+        hold_seconds: 0.0,
+        decay_seconds: 0.5,
+        sustain_level: 0.25,
+        release_seconds: 0.0,
+    };
+    let filter_env =
+        Envelope { attack_seconds: 0.0, decay_seconds: 0.0, sustain_level: 1.0, release_seconds: 1.0, ..pitch_env };
+    assert_eq!(b.modulation.envelopes, [pitch_env, filter_env]);
+    let sine = |hz: f32| Lfo { frequency_hz: hz, waveform: LfoWaveform::Sine, ..Lfo::default() };
+    assert_eq!(b.modulation.lfos, [sine(5.0), Lfo { delay_seconds: 0.5, ..sine(6.0) }]);
+    let env = |n: u8| ModInput::linear(ModSource::Envelope(n));
+    let lfo = |n: u8| ModInput::linear(ModSource::Lfo(n));
+    let velocity = ModInput::linear(ModSource::Velocity);
+    for route in [
+        ModRoute::new(env(0), 1200.0, ModTarget::PitchCents),
+        ModRoute::new(env(0), -600.0, ModTarget::PitchCents).scaled_by(velocity),
+        ModRoute::new(env(1), -2400.0, ModTarget::CutoffCents),
+        ModRoute::new(lfo(0), 3.0, ModTarget::VolumeDb),
+        ModRoute::new(lfo(1), 50.0, ModTarget::PitchCents).scaled_by(cc(1)),
+    ] {
+        assert!(b.modulation.routes.contains(&route), "{route:?} not in {:#?}", b.modulation.routes);
+    }
+    assert_eq!(b.modulation.routes.len(), 5);
+
+    // 3. Numbered LFO and flex envelope.
+    let c = r[2];
+    assert_eq!(
+        c.modulation.lfos,
+        [Lfo { frequency_hz: 4.0, phase_cycles: 0.5, waveform: LfoWaveform::Sine, ..Lfo::default() }]
+    );
+    let flex = Envelope {
+        delay_seconds: 0.0,
+        attack_seconds: 0.2,
+        hold_seconds: 0.0,
+        decay_seconds: 0.0,
+        sustain_level: 1.0,
+        release_seconds: 0.5,
+    };
+    assert_eq!(c.modulation.envelopes, [flex]);
+    for route in [
+        ModRoute::new(lfo(0), 25.0, ModTarget::PitchCents),
+        ModRoute::new(lfo(0), 75.0, ModTarget::PitchCents).scaled_by(cc(1)),
+        ModRoute::new(env(0), 1200.0, ModTarget::CutoffCents),
+        ModRoute::new(env(0), 1.0, ModTarget::Pan).scaled_by(cc(11)),
+    ] {
+        assert!(c.modulation.routes.contains(&route), "{route:?} not in {:#?}", c.modulation.routes);
+    }
+    assert_eq!(c.modulation.routes.len(), 4);
+
+    // 4. Crossfades; the one on a fixed controller (set_hdcc300=0.25) folds into the amplitude.
+    let d = r[3];
+    let xf = |source, low, high, fade_in, power| Crossfade { source, low, high, fade_in, power };
+    assert_eq!(
+        d.crossfades,
+        [
+            xf(ModSource::Velocity, 65, 127, false, false),
+            xf(ModSource::Velocity, 1, 64, true, false),
+            xf(ModSource::Controller(1), 0, 127, true, true),
+        ]
+    );
+    let fixed = Crossfade { source: ModSource::One, low: 0, high: 127, fade_in: true, power: true }.gain(32);
+    assert!((d.amplitude - 0.5 * fixed).abs() < 1e-6, "{}", d.amplitude);
 }

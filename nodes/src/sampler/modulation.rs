@@ -24,8 +24,9 @@ use noderack_presets::instrument::{
 
 use crate::dsp::{db_to_gain, pan_gains};
 
-/// Frames between two evaluations of a voice's envelopes and LFOs (2/3 ms at 48 kHz).
-pub const MOD_FRAMES: u32 = 32;
+/// Frames between two evaluations of a voice's envelopes and LFOs (1.33 ms at 48 kHz, as
+/// FluidSynth's 64-sample modulation block).
+pub const MOD_FRAMES: u32 = 64;
 
 /// What the event-rate routes read: the state of the note's channel and the note itself.
 #[derive(Copy, Clone, Debug)]
@@ -407,6 +408,16 @@ pub(crate) struct VoiceModulation {
     started: bool,
     /// The event-rate gain changed since the last tick.
     gain_changed: bool,
+    /// Frames of the note rendered so far, and the frame at which the signals were last
+    /// evaluated.
+    frame: u64,
+    evaluated_at: u64,
+    /// Nothing moves until the next event: every signal route has a zero gain and the gain
+    /// ramp has arrived. A quiet voice renders without ticks; its values are those a tick
+    /// would give (the base), and its signals catch up by the frames that passed at its next
+    /// tick. Whether a voice is quiet depends only on its events, so renders stay identical
+    /// across block sizes.
+    pub(crate) quiet: bool,
 }
 
 impl VoiceModulation {
@@ -420,6 +431,8 @@ impl VoiceModulation {
         }
         self.started = false;
         self.until_tick = 0;
+        self.frame = 0;
+        self.evaluated_at = 0;
         self.update(zone, region, inputs, velocity_gain);
     }
 
@@ -461,6 +474,7 @@ impl VoiceModulation {
         }
         self.gain_changed |= gain != self.static_gain;
         self.static_gain = gain;
+        self.quiet = false;
     }
 
     /// The region's values plus the event-rate routes.
@@ -473,12 +487,21 @@ impl VoiceModulation {
         for e in &mut self.envelopes {
             e.release();
         }
+        self.quiet = false;
     }
 
-    /// Evaluates the signals after `MOD_FRAMES` more frames (at the note's start: where they
-    /// begin) and the routes; sets [`VoiceModulation::now`] and the gain ramp.
+    /// Counts `frames` rendered: the next tick is at the next multiple of [`MOD_FRAMES`]
+    /// frames of the note.
+    pub(crate) fn advance(&mut self, frames: usize) {
+        self.frame += frames as u64;
+        self.until_tick = (MOD_FRAMES - (self.frame % MOD_FRAMES as u64) as u32) % MOD_FRAMES;
+    }
+
+    /// Evaluates the signals where the note is now (at its start: where they begin) and the
+    /// routes; sets [`VoiceModulation::now`], the gain ramp and whether the voice is quiet.
     pub(crate) fn tick(&mut self, zone: &ZoneModulation) {
-        let frames = if self.started { MOD_FRAMES } else { 0 };
+        let frames = (self.frame - self.evaluated_at).min(u32::MAX as u64) as u32;
+        self.evaluated_at = self.frame;
         let mut signals = [0.0f32; MAX_ENVELOPES + MAX_LFOS];
         let (envelope_signals, lfo_signals) = signals.split_at_mut(MAX_ENVELOPES);
         let envelopes = self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count);
@@ -514,6 +537,7 @@ impl VoiceModulation {
         self.gain_changed = false;
         self.started = true;
         self.until_tick = MOD_FRAMES;
+        self.quiet = self.gain_from == self.gain_to && self.gains[..zone.fast_count].iter().all(|&g| g == 0.0);
     }
 
     /// The gain ramp for the frames from here to the next tick.

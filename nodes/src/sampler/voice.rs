@@ -221,7 +221,8 @@ impl Voice {
     fn tick(&mut self, zone: &Zone, sample_rate: f32) {
         self.modulation.tick(&zone.modulation);
         let now = self.modulation.now;
-        self.mod_ratio = if now.pitch_cents == 0.0 { 1.0 } else { (now.pitch_cents as f64 / 1200.0).exp2() };
+        // f32 is ample here: its rounding is a few millionths of a cent.
+        self.mod_ratio = if now.pitch_cents == 0.0 { 1.0 } else { (now.pitch_cents / 1200.0).exp2() as f64 };
         if self.tap != FilterTap::Off && now.cutoff_cents != self.cutoff_cents {
             self.cutoff_cents = now.cutoff_cents;
             let (cutoff_hz, damping) = self.filter_base;
@@ -241,7 +242,8 @@ impl Voice {
     /// where the note is, so the result does not depend on how the frames are split into calls.
     ///
     /// A modulated voice renders in runs that end at its modulation ticks: each run has the
-    /// pitch and cutoff of the tick before it and a gain ramp towards the tick's gain.
+    /// pitch and cutoff of the tick before it and a gain ramp towards the tick's gain; a quiet voice
+    /// (nothing moving until its next event) renders in one run.
     pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64, sample_rate: f32) {
         let frames = out_l.len().min(out_r.len());
         let skip = (self.delay_frames as usize).min(frames);
@@ -259,14 +261,19 @@ impl Voice {
         } else {
             let mut at = 0;
             while at < out_l.len() && self.active {
-                if self.modulation.until_tick == 0 {
+                if self.modulation.until_tick == 0 && !self.modulation.quiet {
                     self.tick(zone, sample_rate);
                 }
-                let n = (self.modulation.until_tick as usize).min(out_l.len() - at);
+                let left_in_call = out_l.len() - at;
+                let n = if self.modulation.quiet {
+                    left_in_call
+                } else {
+                    (self.modulation.until_tick as usize).min(left_in_call)
+                };
                 let geometry = Geometry::new(zone, left.len(), self.base_step * bend * self.mod_ratio);
                 let ramp = self.modulation.gain_ramp();
                 self.render_run(&geometry, left, right, &mut out_l[at..at + n], &mut out_r[at..at + n], ramp);
-                self.modulation.until_tick -= n as u32;
+                self.modulation.advance(n);
                 at += n;
             }
         }

@@ -69,8 +69,7 @@ pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank,
                 )
             })?;
             let preset_zones = (global, zone);
-            let regions =
-                builder.instrument_regions(p, &owner, z, index, preset_zones, &mut warnings)?;
+            let regions = builder.instrument_regions(p, &owner, z, index, preset_zones, &mut warnings)?;
             groups.push(Group { name: Some(inst.name.clone()), regions });
         }
         let number = ProgramNumber { bank: preset.bank, program };

@@ -1,6 +1,7 @@
 //! SFZ instruments as [`Instrument`]s: the text format ([`lexer`], [`preprocess`] for
 //! `#include`/`#define`, [`parse`] for headers and inheritance), opcodes mapped onto the model
-//! ([`opcodes`]), samples read from disk, embedded in the file, or built in ([`generated`]),
+//! ([`opcodes`], with envelopes, LFOs and controller modulation in [`modulation`] and curves in
+//! [`curves`]), samples read from disk, embedded in the file, or built in ([`generated`]),
 //! with the `smpl` chunk's root key and loop ([`riff`]). See `docs/SFZ.md` for the opcode
 //! table.
 //!
@@ -14,8 +15,10 @@
 //! parse (the opcode is ignored), undefined `$` variables, include cycles (skipped), and
 //! regions whose sample is missing or does not decode (the region is skipped).
 
+pub mod curves;
 pub mod generated;
 pub mod lexer;
+pub mod modulation;
 pub mod opcodes;
 pub mod parse;
 pub mod paths;
@@ -30,7 +33,9 @@ use std::sync::Arc;
 use crate::instrument::{Group, Instrument, NoteRange};
 use crate::sample::{Encoding, Sample, SampleStore};
 
+use curves::CurveSet;
 use generated::Generated;
+use modulation::Context;
 use opcodes::{build_region, Outcome, RegionSettings, SampleInfo};
 use parse::Document;
 
@@ -136,11 +141,14 @@ impl<'a> Builder<'a> {
     }
 
     fn build(mut self, doc: Document) -> Built {
-        let Document { files, regions: specs, groups: group_names, embedded, warnings } = doc;
+        let Document { files, regions: specs, groups: group_names, embedded, curves, controller_defaults, warnings } =
+            doc;
         self.warnings = warnings;
         let warn_at = |warnings: &mut Vec<SfzWarning>, origin: &preprocess::Origin, message: String| {
             warnings.push(SfzWarning { file: files[origin.file].clone(), line: origin.line, message });
         };
+        let curves = CurveSet::from_headers(&curves, |origin, message| warn_at(&mut self.warnings, origin, message));
+        let ctx = Context { curves, controller_defaults };
         let mut groups: Vec<Group> = group_names.into_iter().map(|name| Group { name, regions: Vec::new() }).collect();
         let mut switch_range: Option<NoteRange> = None;
         let mut default_switch = None;
@@ -151,7 +159,7 @@ impl<'a> Builder<'a> {
         };
 
         for spec in specs {
-            let mut settings = RegionSettings::default();
+            let mut settings = RegionSettings { key_offset: spec.key_offset, ..RegionSettings::default() };
             let sample_op = spec.opcodes.iter().rev().find(|o| o.name == "sample").cloned();
             let generated = sample_op.as_ref().and_then(|o| Generated::from_name(o.value.trim()));
             if generated.is_some_and(|g| !g.is_pitched()) {
@@ -165,6 +173,10 @@ impl<'a> Builder<'a> {
             }
             if settings.end_frame == Some(-1) {
                 warn_at(&mut self.warnings, &spec.origin, "region disabled by end=-1; skipped".into());
+                continue;
+            }
+            if let Some(reason) = settings.never_plays(&ctx) {
+                warn_at(&mut self.warnings, &spec.origin, reason);
                 continue;
             }
             let Some(sample_op) = sample_op else {
@@ -188,7 +200,7 @@ impl<'a> Builder<'a> {
                 },
             };
             let mut remarks = Vec::new();
-            let region = build_region(&settings, sample, info, generated.is_some(), &mut remarks);
+            let region = build_region(&settings, &ctx, sample, info, generated.is_some(), &mut remarks);
             for remark in remarks {
                 warn_at(&mut self.warnings, &spec.origin, remark);
             }

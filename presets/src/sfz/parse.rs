@@ -3,10 +3,13 @@
 //! Opcodes under `<global>`, `<master>` and `<group>` are defaults for the regions that follow;
 //! a region sees them in that order and then its own, later ones overriding earlier ones. A new
 //! `<global>` clears the master and group levels, a new `<master>` clears the group level.
-//! `<control>` holds loading settings (`default_path`, applied to the regions that follow; a new
-//! `<control>` header clears it). `<sample>` headers embed audio data by name. `<curve>`,
-//! `<effect>` and `<midi>` are recognised and skipped with a warning; other headers too.
-//! Header and opcode names are matched without regard to letter case.
+//! `<control>` holds loading settings: `default_path` (applied to the regions that follow; a new
+//! `<control>` header clears it), `note_offset`/`octave_offset` (added to the key numbers of the
+//! regions that follow, kept across `<control>` headers as in sfizz) and `set_ccN`/`set_hdccN`
+//! (the controllers' values at load, for the whole instrument). `<sample>` headers embed audio
+//! data by name; `<curve>` headers are collected for [`super::curves`]. `<effect>` and `<midi>`
+//! are recognised and skipped with a warning; other headers too. Header and opcode names are
+//! matched without regard to letter case.
 
 use std::collections::HashMap;
 
@@ -14,6 +17,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
+use super::curves::CurveHeader;
 use super::preprocess::{Origin, Preprocessed, Statement};
 use super::SfzWarning;
 
@@ -39,6 +43,9 @@ pub struct RegionSpec {
     pub origin: Origin,
     /// Index into [`Document::groups`].
     pub group: usize,
+    /// Keys to add to its key numbers: `note_offset` + 12 × `octave_offset` in effect where it
+    /// was written.
+    pub key_offset: i32,
 }
 
 /// The parsed instrument, before samples are loaded.
@@ -52,6 +59,11 @@ pub struct Document {
     pub groups: Vec<Option<String>>,
     /// Audio embedded with `<sample>` headers, by name (separators normalised to `/`).
     pub embedded: HashMap<String, Vec<u8>>,
+    /// `<curve>` headers in file order.
+    pub curves: Vec<CurveHeader>,
+    /// Controller values at load (`set_ccN`, `set_hdccN`, `set_realccN`), 0..1, by controller
+    /// number (0..=511, as sfizz); the last one given wins.
+    pub controller_defaults: HashMap<u16, f32>,
     /// Problems that did not stop parsing.
     pub warnings: Vec<SfzWarning>,
 }
@@ -65,14 +77,19 @@ enum Level {
     Group,
     Region,
     Sample,
+    Curve,
     Skipped,
 }
 
-/// Control opcodes that only matter to features this importer leaves out (CC modulation, UI
-/// labels, hints): accepted without a warning.
+/// Control opcodes that only matter to user interfaces (labels) or to other players (hints):
+/// accepted without a warning.
 fn is_ignored_control(name: &str) -> bool {
-    ["label_cc", "label_key", "set_cc", "set_hdcc", "set_realcc", "hint_"].iter().any(|p| name.starts_with(p))
+    ["label_cc", "label_key", "hint_"].iter().any(|p| name.starts_with(p))
 }
+
+/// Controller numbers sfizz accepts (`config::numCCs`): MIDI's 0..=127, its extended
+/// controllers 128..=141, and ARIA's generic ones up to 511.
+pub const CONTROLLER_COUNT: u16 = 512;
 
 /// Opcodes that only name things for a user interface: accepted anywhere without a warning.
 pub fn is_label(name: &str) -> bool {
@@ -90,6 +107,10 @@ struct Parser {
     current_group: Option<usize>,
     sample: Vec<Opcode>,
     sample_origin: Option<Origin>,
+    curve: Vec<Opcode>,
+    curve_origin: Option<Origin>,
+    note_offset: i32,
+    octave_offset: i32,
 }
 
 /// Builds the region list from the preprocessed statements.
@@ -105,6 +126,10 @@ pub fn parse(pre: Preprocessed) -> Document {
         current_group: None,
         sample: Vec::new(),
         sample_origin: None,
+        curve: Vec::new(),
+        curve_origin: None,
+        note_offset: 0,
+        octave_offset: 0,
     };
     for (origin, statement) in pre.statements {
         match statement {
@@ -130,6 +155,10 @@ impl Parser {
         if let Some(origin) = self.sample_origin.take() {
             let opcodes = std::mem::take(&mut self.sample);
             self.embed(origin, opcodes);
+        }
+        if let Some(origin) = self.curve_origin.take() {
+            let opcodes = std::mem::take(&mut self.curve);
+            self.doc.curves.push(CurveHeader { opcodes, origin });
         }
     }
 
@@ -159,6 +188,7 @@ impl Parser {
                     default_path: self.default_path.clone(),
                     origin,
                     group,
+                    key_offset: self.note_offset + 12 * self.octave_offset,
                 });
                 Level::Region
             }
@@ -188,7 +218,11 @@ impl Parser {
                 self.sample_origin = Some(origin);
                 Level::Sample
             }
-            "curve" | "effect" | "midi" => {
+            "curve" => {
+                self.curve_origin = Some(origin);
+                Level::Curve
+            }
+            "effect" | "midi" => {
                 self.warn(&origin, format!("<{name}> headers are not supported; their opcodes are ignored"));
                 Level::Skipped
             }
@@ -221,6 +255,7 @@ impl Parser {
                 }
             }
             Level::Sample => self.sample.push(op),
+            Level::Curve => self.curve.push(op),
             Level::Skipped => {}
         }
     }
@@ -228,9 +263,51 @@ impl Parser {
     fn control(&mut self, op: Opcode) {
         match op.name.as_str() {
             "default_path" => self.default_path = super::paths::normalize_separators(&op.value),
+            "note_offset" => {
+                if let Some(n) = self.control_integer(&op, -127, 127) {
+                    self.note_offset = n;
+                }
+            }
+            "octave_offset" => {
+                if let Some(n) = self.control_integer(&op, -10, 10) {
+                    self.octave_offset = n;
+                }
+            }
+            name if name.starts_with("set_") => self.controller_default(&op),
             name if is_ignored_control(name) => {}
             name => {
                 let message = format!("control opcode `{name}` is not supported; ignored");
+                self.warn(&op.origin, message);
+            }
+        }
+    }
+
+    /// A whole number in `low..=high`, or a warning.
+    fn control_integer(&mut self, op: &Opcode, low: i32, high: i32) -> Option<i32> {
+        let value = op.value.trim().parse::<i32>().ok().filter(|n| (low..=high).contains(n));
+        if value.is_none() {
+            let message = format!("`{}={}`: expected a whole number in {low}..={high}; ignored", op.name, op.value);
+            self.warn(&op.origin, message);
+        }
+        value
+    }
+
+    /// `set_ccN=0..127`, `set_hdccN=0..1`, `set_realccN=0..1`: the controller's value at load.
+    fn controller_default(&mut self, op: &Opcode) {
+        let parsed = [("set_cc", 127.0), ("set_hdcc", 1.0), ("set_realcc", 1.0)].iter().find_map(|(prefix, full)| {
+            let cc = op.name.strip_prefix(prefix)?.parse::<u16>().ok()?;
+            Some((cc, *full))
+        });
+        let Some((cc, full)) = parsed.filter(|(cc, _)| *cc < CONTROLLER_COUNT) else {
+            let message = format!("control opcode `{}` is not supported; ignored", op.name);
+            return self.warn(&op.origin, message);
+        };
+        match op.value.trim().parse::<f32>().ok().filter(|v| (0.0..=full).contains(v)) {
+            Some(v) => {
+                self.doc.controller_defaults.insert(cc, v / full);
+            }
+            None => {
+                let message = format!("`{}={}`: expected a number in 0..={full}; ignored", op.name, op.value);
                 self.warn(&op.origin, message);
             }
         }
