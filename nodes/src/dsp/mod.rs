@@ -4,6 +4,7 @@
 pub mod envelope;
 pub mod filter;
 pub mod interpolate;
+pub(crate) mod modulation;
 pub mod oscillator;
 
 pub use envelope::{Adsr, AdsrShape, Stage};

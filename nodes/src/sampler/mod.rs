@@ -54,7 +54,6 @@
 //! free, lock or panic; every index into a program is checked.
 
 mod channel_mix;
-mod modulation;
 mod program;
 mod voice;
 
@@ -69,8 +68,8 @@ use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
 use channel_mix::{channel_gains, ChannelMix};
 pub use channel_mix::{controller_gain, CHANNEL_GAIN_RAMP_SECONDS};
-use modulation::ModInputs;
-pub use modulation::MOD_FRAMES;
+use crate::dsp::modulation::ModInputs;
+pub use crate::dsp::modulation::MOD_FRAMES;
 use program::PreparedInstrument;
 pub use program::SamplerProgram;
 use voice::{FilterTap, Voice};
@@ -601,7 +600,7 @@ impl SamplerProcessor {
             };
             if reads {
                 let inputs = channels[ch].inputs(v.key, v.velocity, node_bend_range);
-                v.modulation.update(m, &zone.region, &inputs, v.velocity_gain);
+                v.modulation.update(m, &zone.sound(), &inputs, v.velocity_gain);
             }
         }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use noderack_presets::instrument::{Bank, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
 
-use super::modulation::ZoneModulation;
+use crate::dsp::modulation::{Sound, Targets, ZoneModulation};
 use crate::dsp::{db_to_gain, pan_gains, AdsrShape};
 
 /// A region with everything a voice needs, precomputed.
@@ -98,7 +98,7 @@ impl Zone {
         Self {
             region: region.clone(),
             gains: (g * l, g * r),
-            modulation: ZoneModulation::new(region, sample_rate),
+            modulation: ZoneModulation::new(&region.modulation, &region.crossfades, sample_rate),
             // Attack and decay times of 0 mean "as recorded": the envelope's minimum (0.1 ms).
             shape: AdsrShape::new(e.attack_seconds, e.decay_seconds, e.sustain_level, e.release_seconds, sample_rate)
                 .with_hold_seconds(e.hold_seconds, sample_rate),
@@ -108,6 +108,14 @@ impl Zone {
             ping_pong: region.sample_loop.is_some_and(|l| l.direction == LoopDirection::PingPong),
             sequence_count: 0,
         }
+    }
+
+    /// What its voices' modulation starts from: the region's volume, amplitude and pan, and
+    /// its crossfades.
+    pub(crate) fn sound(&self) -> Sound<'_> {
+        let r = &self.region;
+        let base = Targets { pitch_cents: 0.0, cutoff_cents: 0.0, volume_db: r.gain_db, amplitude: r.amplitude, pan: r.pan };
+        Sound { base, crossfades: &r.crossfades }
     }
 
     /// Whether this zone plays for a note that reached it, by its round-robin rule;

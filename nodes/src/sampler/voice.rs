@@ -3,7 +3,7 @@
 
 use noderack_presets::instrument::{LoopMode, ModSource};
 
-use super::modulation::{GainRamp, ModInputs, VoiceModulation};
+use crate::dsp::modulation::{GainRamp, ModInputs, VoiceModulation};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
@@ -157,7 +157,7 @@ impl Voice {
         self.mod_ratio = 1.0;
         self.cutoff_cents = 0.0;
         if self.modulated {
-            self.modulation.start(&zone.modulation, region, inputs, velocity_gain);
+            self.modulation.start(&zone.modulation, &zone.sound(), inputs, velocity_gain);
         } else {
             // Crossfades by velocity and key (a controller's would make the voice modulated).
             let fade: f32 = region
@@ -216,7 +216,7 @@ impl Voice {
         self.modulation.release();
     }
 
-    /// Evaluates the modulation for the next [`super::modulation::MOD_FRAMES`] frames: pitch
+    /// Evaluates the modulation for the next [`crate::dsp::modulation::MOD_FRAMES`] frames: pitch
     /// ratio and, when the cutoff moved, the filter's coefficients.
     fn tick(&mut self, zone: &Zone, sample_rate: f32) {
         self.modulation.tick(&zone.modulation);

@@ -1,6 +1,6 @@
-//! Per-voice modulation: a region's envelopes, LFOs and routes
+//! Per-voice modulation: envelopes, LFOs and routes
 //! ([`noderack_presets::instrument::Modulation`]) turned into pitch, cutoff and gain while a
-//! note plays.
+//! note plays. The sampler prepares one per region, the synth one from its parameters.
 //!
 //! # Two rates
 //!
@@ -18,7 +18,7 @@
 //! split.
 
 use noderack_presets::instrument::{
-    Envelope, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, Region, MAX_ENVELOPES, MAX_FAST_ROUTES,
+    Crossfade, Envelope, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES, MAX_FAST_ROUTES,
     MAX_LFOS,
 };
 
@@ -62,6 +62,13 @@ impl ModInputs<'_> {
         let x = self.normalised(input.source)?;
         Some(if input.source == ModSource::One { 1.0 } else { input.shape(x) })
     }
+}
+
+/// What a voice's routes start from: its own values before modulation and its crossfades.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Sound<'a> {
+    pub(crate) base: Targets,
+    pub(crate) crossfades: &'a [Crossfade],
 }
 
 /// The values routes add to, in their units.
@@ -304,8 +311,8 @@ pub(crate) struct ZoneModulation {
 }
 
 impl ZoneModulation {
-    pub(crate) fn new(region: &Region, sample_rate: f32) -> Self {
-        let Modulation { envelopes, lfos, routes } = &region.modulation;
+    pub(crate) fn new(modulation: &Modulation, crossfades: &[Crossfade], sample_rate: f32) -> Self {
+        let Modulation { envelopes, lfos, routes } = modulation;
         let mut m = Self::default();
         for (shape, e) in m.envelopes.iter_mut().zip(envelopes) {
             *shape = EnvelopeShape::new(e, sample_rate);
@@ -351,7 +358,7 @@ impl ZoneModulation {
                 }
             }
         }
-        for crossfade in &region.crossfades {
+        for crossfade in crossfades {
             if let ModSource::Controller(n) = crossfade.source {
                 m.controllers |= 1 << (n & 127);
             }
@@ -422,7 +429,7 @@ pub(crate) struct VoiceModulation {
 
 impl VoiceModulation {
     /// Starts the voice's envelopes and LFOs and reads the event-rate routes.
-    pub(crate) fn start(&mut self, zone: &ZoneModulation, region: &Region, inputs: &ModInputs<'_>, velocity_gain: f32) {
+    pub(crate) fn start(&mut self, zone: &ZoneModulation, sound: &Sound<'_>, inputs: &ModInputs<'_>, velocity_gain: f32) {
         for (state, shape) in self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count) {
             *state = EnvelopeState::start(shape);
         }
@@ -433,7 +440,7 @@ impl VoiceModulation {
         self.until_tick = 0;
         self.frame = 0;
         self.evaluated_at = 0;
-        self.update(zone, region, inputs, velocity_gain);
+        self.update(zone, sound, inputs, velocity_gain);
     }
 
     /// Re-reads the event-rate routes (a controller, pressure or the wheel changed); takes
@@ -441,17 +448,11 @@ impl VoiceModulation {
     pub(crate) fn update(
         &mut self,
         zone: &ZoneModulation,
-        region: &Region,
+        sound: &Sound<'_>,
         inputs: &ModInputs<'_>,
         velocity_gain: f32,
     ) {
-        self.base = Targets {
-            pitch_cents: 0.0,
-            cutoff_cents: 0.0,
-            volume_db: region.gain_db,
-            amplitude: region.amplitude,
-            pan: region.pan,
-        };
+        self.base = sound.base;
         let (fast, slow) = zone.routes.split_at(zone.fast_count.min(zone.routes.len()));
         for (gain, route) in self.gains.iter_mut().zip(fast) {
             let scale = route.scale.as_ref().map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
@@ -463,7 +464,7 @@ impl VoiceModulation {
             self.base.add(route.target, value * scale * route.amount);
         }
         let mut gain = velocity_gain;
-        for crossfade in &region.crossfades {
+        for crossfade in sound.crossfades {
             let value = match crossfade.source {
                 ModSource::Velocity => inputs.velocity,
                 ModSource::Key => inputs.key,
