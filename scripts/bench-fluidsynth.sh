@@ -4,6 +4,7 @@
 # Figures and how to read them: docs/PERFORMANCE.md, "Sampler vs FluidSynth".
 #
 # Usage: scripts/bench-fluidsynth.sh [--runs N] [--midi FILE] [--soundfont FILE] [--no-build]
+#                                   [--fluidsynth-loads played|all]
 #
 # Runs alternate (fluidsynth, noderack, fluidsynth, ...) so drift on a noisy machine hits both
 # alike; the summary gives the median and the spread (min–max) of each, and the ratio of the
@@ -15,6 +16,9 @@
 # (`-R 0 -C 0`; noderack has neither), polyphony 256 in both (FluidSynth's default
 # `synth.polyphony`; noderack's `render --soundfont` uses 256 voices), FluidSynth's default
 # interpolation (4th order: 4-point cubic). FluidSynth renders with `-F` (fast, no audio device).
+# Sample data: `noderack render --soundfont` loads the programs the file plays; FluidSynth does
+# the same with `synth.dynamic-sample-loading` (the default here: `--fluidsynth-loads played`);
+# `--fluidsynth-loads all` measures FluidSynth loading the whole bank, its default.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +28,7 @@ midi="$testdata/midi/dense60.mid"
 soundfont=/usr/share/sounds/sf2/TimGM6mb.sf2
 build=1
 rate=48000
+fs_loads=played
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -31,10 +36,17 @@ while [[ $# -gt 0 ]]; do
         --midi) midi="$2"; shift 2 ;;
         --soundfont) soundfont="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        --fluidsynth-loads) fs_loads="$2"; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+
+case "$fs_loads" in
+    played) fs_opts=(-o synth.dynamic-sample-loading=1) ;;
+    all) fs_opts=(-o synth.dynamic-sample-loading=0) ;;
+    *) echo "--fluidsynth-loads takes played or all, not $fs_loads" >&2; exit 2 ;;
+esac
 
 missing=()
 command -v fluidsynth >/dev/null || missing+=(fluidsynth)
@@ -67,7 +79,7 @@ measure() {
 
 # FluidSynth renders until its MIDI player ends (the file's end-of-track), noderack until the
 # last event plus --tail: give noderack the tail that makes both files equally long.
-fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float -F "$work/probe-fs.wav" "$soundfont" "$midi" >/dev/null 2>&1
+fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float "${fs_opts[@]}" -F "$work/probe-fs.wav" "$soundfont" "$midi" >/dev/null 2>&1
 fs_seconds=$(awk -v b="$(stat -c %s "$work/probe-fs.wav")" -v r="$rate" 'BEGIN { printf "%.3f", b / (8 * r) }')
 "$noderack" render --soundfont "$soundfont" --midi "$midi" --sample-rate "$rate" --tail 0 \
     -o "$work/probe-nr.wav" >"$work/probe.out"
@@ -80,11 +92,12 @@ echo "noderack:   $(cd "$repo" && git describe --always --dirty 2>/dev/null || e
 echo "MIDI:       $midi"
 echo "sound font: $soundfont"
 echo "rate:       $rate Hz, $runs runs each, alternating"
+echo "samples:    noderack loads the programs the file plays; FluidSynth loads: $fs_loads"
 echo "length:     FluidSynth renders ${fs_seconds} s; noderack gets --tail ${tail_seconds} to match"
 echo
 printf '%-4s %-12s %10s %12s\n' run program "CPU s" "peak RSS MB"
 for ((i = 1; i <= runs; i++)); do
-    measure "$work/fluidsynth" fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float -F "$work/fluidsynth.wav" \
+    measure "$work/fluidsynth" fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float "${fs_opts[@]}" -F "$work/fluidsynth.wav" \
         "$soundfont" "$midi"
     printf '%-4s %-12s %10.2f %12.1f\n' "$i" fluidsynth $(tail -1 "$work/fluidsynth" | awk '{ print $1, $2 / 1024 }')
     measure "$work/noderack" "$noderack" render --soundfont "$soundfont" --midi "$midi" \

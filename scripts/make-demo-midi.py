@@ -4,8 +4,11 @@
 Channel 1 pad chords, channel 2 bass, channel 3 lead, channel 10 drums (General MIDI layout,
 so the demo patch also plays GM files sensibly). Standard library only; deterministic.
 """
-import struct
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smf import write_smf  # noqa: E402
 
 TPB = 480  # ticks per beat
 BAR = 4 * TPB
@@ -41,22 +44,5 @@ for bar in range(16):
         for half in range(2):
             note(9, 42, t0 + beat * TPB + half * TPB // 2, TPB // 8, 60 if half else 80)
 
-events.sort(key=lambda e: (e[0], e[1]))
-track = bytearray(b"\x00\xff\x51\x03" + (600000).to_bytes(3, "big"))  # 100 bpm
-track += b"\x00\xff\x58\x04\x04\x02\x18\x08"  # 4/4
-last = 0
-for tick, _, data in events:
-    delta = tick - last
-    last = tick
-    vlq = [delta & 0x7F]
-    delta >>= 7
-    while delta:
-        vlq.append((delta & 0x7F) | 0x80)
-        delta >>= 7
-    track += bytes(reversed(vlq)) + data
-track += b"\x00\xff\x2f\x00"
-out = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TPB) + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
 path = sys.argv[1] if len(sys.argv) > 1 else "presets/demo.mid"
-with open(path, "wb") as f:
-    f.write(out)
-print(f"wrote {path}: {len(out)} bytes, {len(events)} events")
+write_smf(path, events, TPB, 600000, b"\x00\xff\x58\x04\x04\x02\x18\x08")

@@ -98,6 +98,12 @@ pub trait NodeDescription: Send + Sync + 'static {
     fn current_settings(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// What the node has to tell about how it played so far, one line per finding (notes an
+    /// instrument had no zone for, say), for the control side to show after a render or on
+    /// request. Called on the control thread; empty by default.
+    fn report(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Builds a processor. Runs off the audio thread, may allocate; the result is moved to the
     /// audio thread afterwards.
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor>;

@@ -14,6 +14,7 @@ pub mod key_split;
 pub mod limiter;
 pub mod lossy;
 pub mod mixer;
+pub mod mpe;
 pub mod preset_graph;
 pub mod registry;
 pub mod reverb;

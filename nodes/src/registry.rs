@@ -14,6 +14,7 @@ use crate::key_split::KeySplit;
 use crate::limiter::Limiter;
 use crate::lossy::Lossy;
 use crate::mixer::Mixer;
+use crate::mpe::Mpe;
 use crate::reverb::Reverb;
 use crate::runner::{load_song, ControlMap, InstrumentSource, MissingPresets, Runner, RunnerSettings, RunnerSong};
 use crate::sampler::Sampler;
@@ -44,7 +45,7 @@ pub const KINDS: &[KindInfo] = &[
     },
     KindInfo {
         kind: Synth::KIND,
-        summary: "polyphonic subtractive synth: band-limited oscillator, resonant low-pass, ADSR",
+        summary: "polyphonic subtractive synth: band-limited oscillator, resonant low-pass, ADSR, a modulation envelope and two LFOs, GM channel controllers",
         settings: Synth::CONFIG_KEYS,
     },
     KindInfo {
@@ -69,6 +70,11 @@ pub const KINDS: &[KindInfo] = &[
         settings: &[],
     },
     KindInfo { kind: Transpose::KIND, summary: "shifts notes by whole semitones", settings: &[] },
+    KindInfo {
+        kind: Mpe::KIND,
+        summary: "turns MPE (per-note channels, zones from the configuration message) into per-note bend, pressure and timbre",
+        settings: Mpe::CONFIG_KEYS,
+    },
     KindInfo {
         kind: Delay::KIND,
         summary: "stereo echo: time in ms or in beats of the tempo, feedback through a tone filter, ping-pong; time changes glide",
@@ -150,6 +156,7 @@ pub fn create_in(
         ChannelFilter::KIND => Arc::new(ChannelFilter::new()),
         KeySplit::KIND => Arc::new(KeySplit::new()),
         Transpose::KIND => Arc::new(Transpose::new()),
+        Mpe::KIND => Arc::new(Mpe::from_config(config)?),
         Delay::KIND => effect(Delay::KIND, Arc::new(Delay::new()), config, context)?,
         Eq::KIND => Arc::new(Eq::new()),
         Chorus::KIND => effect(Chorus::KIND, Arc::new(Chorus::new()), config, context)?,

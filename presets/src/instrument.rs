@@ -358,15 +358,29 @@ impl Bank {
     /// Like [`Bank::resolve`], as the position of the instrument in program order (what the
     /// sampler stores per channel). Never allocates.
     pub fn resolve_index(&self, number: ProgramNumber) -> Option<usize> {
-        let position = |n: &ProgramNumber| self.programs.keys().position(|k| k == n);
-        position(&number)
-            .or_else(|| {
-                if number.bank == PERCUSSION_BANK {
-                    self.programs.keys().position(|k| k.bank >= PERCUSSION_BANK)
-                } else {
-                    position(&ProgramNumber { bank: 0, program: number.program })
-                }
-            })
-            .or(if self.programs.is_empty() { None } else { Some(0) })
+        resolve_position(self.programs.keys(), number)
     }
+}
+
+/// Which of `numbers` (a bank's program numbers, in order) plays for `number`, with
+/// [`Bank::resolve`]'s fallbacks: what a General MIDI render needs loaded for a program it
+/// selects.
+pub fn resolve_among(numbers: &[ProgramNumber], number: ProgramNumber) -> Option<ProgramNumber> {
+    resolve_position(numbers.iter(), number).map(|i| numbers[i])
+}
+
+/// The position in `keys` (program numbers in order) of the one that plays for `number`: that
+/// number, else the same program in bank 0 (or the first kit of the percussion bank), else
+/// the first. Never allocates.
+fn resolve_position<'a>(keys: impl Iterator<Item = &'a ProgramNumber> + Clone, number: ProgramNumber) -> Option<usize> {
+    let position = |n: &ProgramNumber| keys.clone().position(|k| k == n);
+    position(&number)
+        .or_else(|| {
+            if number.bank == PERCUSSION_BANK {
+                keys.clone().position(|k| k.bank >= PERCUSSION_BANK)
+            } else {
+                position(&ProgramNumber { bank: 0, program: number.program })
+            }
+        })
+        .or(if keys.clone().next().is_none() { None } else { Some(0) })
 }

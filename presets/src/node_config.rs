@@ -114,6 +114,16 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
+    /// A text setting that must be one of `options`, or `default` when absent.
+    pub fn choice(&self, key: &'static str, options: &[&str], default: &str) -> Result<String, ConfigError> {
+        let value = self.text(key, default)?;
+        if options.contains(&value.as_str()) {
+            Ok(value)
+        } else {
+            Err(self.bad(key, format!("expected one of {}, found \"{value}\"", options.join(", "))))
+        }
+    }
+
     fn bad(&self, key: &str, reason: String) -> ConfigError {
         ConfigError::BadValue { kind: self.kind, key: key.to_string(), reason }
     }

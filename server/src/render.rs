@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use noderack_graph::new_engine;
+use noderack_graph::MidiMessage;
 use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, NodeId, PortRef};
-use noderack_host::{read_midi_file, OfflineRenderer, WavFormat, WavStream};
+use noderack_host::{read_midi_file, OfflineRenderer, TimedMidi, WavFormat, WavStream};
 use noderack_nodes::preset_graph::{preset_subgraph, sampler_subgraph, Subgraph};
 use noderack_nodes::sampler::voices_for;
 use noderack_nodes::{MidiIn, Output};
-use noderack_presets::instrument::Bank;
+use noderack_presets::instrument::{Bank, ProgramNumber, PERCUSSION_BANK};
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sf2;
 use noderack_presets::sfz::load_sfz;
@@ -43,8 +44,8 @@ impl Source {
         }
     }
 
-    /// The engine configuration and the edits that build the graph.
-    fn build(&self, sample_rate: f32) -> anyhow::Result<(EngineConfig, Vec<Edit>)> {
+    /// The engine configuration and the edits that build the graph that plays `midi`.
+    fn build(&self, sample_rate: f32, midi: &[TimedMidi]) -> anyhow::Result<(EngineConfig, Vec<Edit>)> {
         let max_block = noderack_graph::limits::DEFAULT_MAX_BLOCK_FRAMES;
         match self {
             Source::Patch(path) => {
@@ -81,7 +82,8 @@ impl Source {
             }
             Source::SoundFont(path) => {
                 let started = Instant::now();
-                let sf2 = sf2::load_bank(path, &mut SampleStore::new())?;
+                // Only the programs the file plays are loaded (sample data included).
+                let sf2 = sf2::load_bank_for(path, &mut SampleStore::new(), &programs_played(midi))?;
                 for warning in &sf2.warnings {
                     tracing::warn!("{warning}");
                 }
@@ -92,6 +94,29 @@ impl Source {
             }
         }
     }
+}
+
+/// The (bank, program) numbers `midi` plays notes on, following bank select and program
+/// change per channel as the sampler does (channel 10 starts on the percussion bank).
+fn programs_played(midi: &[TimedMidi]) -> Vec<ProgramNumber> {
+    let mut channels = [(0u8, 0u8, 0u8); 16]; // bank MSB, bank LSB, program
+    channels[9].0 = (PERCUSSION_BANK / 128) as u8;
+    let mut played = Vec::new();
+    for event in midi {
+        match event.message {
+            MidiMessage::NoteOn { channel, velocity, .. } if velocity > 0 => {
+                let (msb, lsb, program) = channels[channel as usize & 15];
+                played.push(ProgramNumber { bank: msb as u16 * 128 + lsb as u16, program });
+            }
+            MidiMessage::ControlChange { channel, controller: 0, value } => channels[channel as usize & 15].0 = value,
+            MidiMessage::ControlChange { channel, controller: 32, value } => channels[channel as usize & 15].1 = value,
+            MidiMessage::ProgramChange { channel, program } => channels[channel as usize & 15].2 = program & 127,
+            _ => {}
+        }
+    }
+    played.sort();
+    played.dedup();
+    played
 }
 
 /// Voices of a General MIDI render: FluidSynth's default polyphony.
@@ -145,10 +170,18 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         bail!("--tail must be 0 to 3600 seconds");
     }
     let sample_rate = args.sample_rate as f32;
-    let (config, edits) = args.source.build(sample_rate)?;
     let sequence = read_midi_file(&args.midi, args.sample_rate as f64)?;
+    let (config, edits) = args.source.build(sample_rate, &sequence.events)?;
     let channels = config.output_channels();
     let (mut engine, executor) = new_engine(config);
+    // Kept to ask each node, after the render, what it has to report (notes without a zone).
+    let nodes: Vec<(String, Arc<dyn NodeDescription>)> = edits
+        .iter()
+        .filter_map(|e| match e {
+            Edit::AddNode { label, description, .. } => Some((label.clone(), description.clone())),
+            _ => None,
+        })
+        .collect();
     engine.apply(edits).with_context(|| format!("building {}", args.source.describe()))?;
     let status = engine.status().clone();
     let mut renderer = OfflineRenderer::new(engine, executor, args.block_size);
@@ -181,6 +214,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         seconds / elapsed.max(1e-9),
     );
     println!("peak {peak_db:.1} dBFS, {} samples over full scale", report.over_full_scale);
+    for (label, description) in &nodes {
+        for line in description.report() {
+            eprintln!("warning: {label}: {line}");
+        }
+    }
     if status.dropped_events() > 0 {
         eprintln!("warning: {} events were dropped (event buffers full)", status.dropped_events());
     }

@@ -204,7 +204,8 @@ fn render_plays_a_library_preset() {
 
 /// `render --sfz` plays an SFZ instrument on every channel: a generated sine and a WAV sample
 /// are heard at their pitches, unsupported opcodes are warned on stderr with file and line,
-/// and a malformed SFZ fails with its file and line and writes nothing.
+/// notes outside every zone are counted and reported after the render, and a malformed SFZ
+/// fails with its file and line and writes nothing.
 #[test]
 fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
     use noderack_tests::fixtures::{sine_wave, write_wav};
@@ -213,7 +214,7 @@ fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
     let sfz = write(
         &dir,
         "tiny.sfz",
-        b"<control> default_path=samples\\\n<region> lokey=a4 hikey=a4 sample=*sine volume=-6\n<region> key=57 sample=a220.wav\n  width=50\n",
+        b"<control> default_path=samples\\\n<region> lokey=a4 hikey=a4 sample=*sine volume=-6\n<region> key=57 sample=a220.wav\n  note_polyphony=2\n",
     );
     // A4 (channel 1) for the first second, A3 (channel 2) for the second.
     let midi = write(
@@ -224,6 +225,10 @@ fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
             (960, [0x80, 69, 0]),
             (960, [0x91, 57, 100]),
             (1920, [0x81, 57, 0]),
+            // Three notes no region answers.
+            (1920, [0x90, 30, 100]),
+            (1920, [0x90, 31, 100]),
+            (1920, [0x90, 31, 100]),
         ]),
     );
     let wav = dir.join("out.wav");
@@ -243,7 +248,8 @@ fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
     let out = render(&sfz);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("warning: {}:4: opcode `width` is not supported", sfz.display())), "{err}");
+    assert!(err.contains(&format!("warning: {}:4: opcode `note_polyphony`", sfz.display())), "{err}");
+    assert!(err.contains("3 notes (F#1–G1) had no zone in `tiny`, which covers A3–A4"), "{err}");
     let reader = hound::WavReader::open(&wav).unwrap();
     let rate = reader.spec().sample_rate as f32;
     let left: Vec<f32> = reader.into_samples::<f32>().map(Result::unwrap).step_by(2).collect();

@@ -161,6 +161,36 @@ pub fn spectral_centroid_hz(x: &[f32], sample_rate: f32) -> f32 {
     }
 }
 
+/// Pitch in cents from `reference_hz` of every cycle of `x` between `from` and `to` seconds
+/// ([`frequency_track`]): how vibrato is measured.
+pub fn cents_track(x: &[f32], sample_rate: f32, reference_hz: f32, from: f32, to: f32) -> Vec<(f32, f32)> {
+    frequency_track(x, sample_rate)
+        .into_iter()
+        .filter(|(t, _)| (from..to).contains(t))
+        .map(|(t, hz)| (t, cents(hz, reference_hz)))
+        .collect()
+}
+
+/// Lowest and highest value of a `(seconds, value)` track.
+pub fn track_extremes(track: &[(f32, f32)]) -> (f32, f32) {
+    track.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &(_, c)| (lo.min(c), hi.max(c)))
+}
+
+/// Half the peak-to-peak swing of a track (a vibrato's depth).
+pub fn track_swing(track: &[(f32, f32)]) -> f32 {
+    let (lo, hi) = track_extremes(track);
+    (hi - lo) / 2.0
+}
+
+/// Mean time between upward crossings of a track's mean: its period (a vibrato's). Panics
+/// when the track holds fewer than two whole cycles.
+pub fn track_period_seconds(track: &[(f32, f32)]) -> f32 {
+    let mean = track.iter().map(|p| p.1).sum::<f32>() / track.len() as f32;
+    let ups: Vec<f32> = track.windows(2).filter(|w| w[0].1 < mean && w[1].1 >= mean).map(|w| w[1].0).collect();
+    assert!(ups.len() >= 3, "too few cycles in the track: {ups:?}");
+    (ups[ups.len() - 1] - ups[0]) / (ups.len() - 1) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,11 +59,7 @@ pub fn sine_sample(hz: f64, rate: u32, seconds: f64) -> std::sync::Arc<noderack_
     let frames = (seconds * rate as f64) as usize;
     let data =
         (0..frames).map(|i| (0.5 * (std::f64::consts::TAU * hz * i as f64 / rate as f64).sin()) as f32).collect();
-    std::sync::Arc::new(noderack_presets::sample::Sample {
-        sample_rate_hz: rate,
-        channels: vec![data],
-        sha256: [0; 32],
-    })
+    std::sync::Arc::new(noderack_presets::sample::Sample::from_f32(rate, vec![data], [0; 32]))
 }
 
 /// An instrument of one group holding `regions`.

@@ -93,3 +93,30 @@ fn write_vlq(out: &mut Vec<u8>, mut v: u32) {
     bytes.reverse();
     out.extend_from_slice(&bytes);
 }
+
+/// Hands out a sorted MIDI stream block by block, as engine events timed within each block:
+/// how tests drive an executor directly (around `assert_no_alloc`).
+pub struct MidiBlocks<'a> {
+    midi: &'a [TimedMidi],
+    cursor: usize,
+}
+
+impl<'a> MidiBlocks<'a> {
+    /// Blocks of `midi` (sorted by frame).
+    pub fn new(midi: &'a [TimedMidi]) -> Self {
+        Self { midi, cursor: 0 }
+    }
+
+    /// The events of the block of `frames` frames starting at `start` (blocks asked for in
+    /// order).
+    pub fn events(&mut self, start: u64, frames: u64) -> Vec<noderack_graph::Event> {
+        let first = self.cursor;
+        while self.cursor < self.midi.len() && self.midi[self.cursor].frame < start + frames {
+            self.cursor += 1;
+        }
+        self.midi[first..self.cursor]
+            .iter()
+            .map(|m| noderack_graph::Event::midi(m.frame.saturating_sub(start) as u32, m.message))
+            .collect()
+    }
+}

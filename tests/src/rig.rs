@@ -80,6 +80,19 @@ impl Rig {
     pub fn render(&mut self, frames: u64, midi: &[TimedMidi]) -> Vec<Vec<f32>> {
         self.renderer.render_to_vec(frames, midi)
     }
+
+    /// Processes one host block of `events` into the stereo `out` on this thread with
+    /// allocation forbidden: `assert_no_alloc` counts every allocation or free made inside (the
+    /// test binary installs `assert_no_alloc::AllocDisabler` as its global allocator).
+    pub fn process_without_alloc(&mut self, events: &[noderack_graph::Event], out: &mut [Vec<f32>; 2]) {
+        let frames = out[0].len().min(out[1].len());
+        let [l, r] = out;
+        let mut outs: [&mut [f32]; 2] = [l, r];
+        let executor = self.renderer().executor();
+        assert_no_alloc::assert_no_alloc(|| {
+            executor.process(noderack_graph::HostBlock::new(frames, &mut outs).with_midi(events))
+        });
+    }
 }
 
 /// An `AddNode` edit with default parameters.

@@ -284,6 +284,44 @@ fn the_plugins_note_output_is_an_event_output() {
     assert!(out[1][3_000..].iter().all(|s| *s == 0.0), "released at frame 3 000");
 }
 
+/// Note expressions reach a hosted plugin as CLAP note expressions, and the ones it sends come
+/// back out as ours: the instrument echoes a tuning expression with its echoed note (an octave
+/// up), and a sampler behind it bends that note alone.
+#[test]
+fn note_expressions_go_to_the_plugin_and_come_back_from_it_as_clap_note_expressions() {
+    use noderack_graph::{EventData, ExpressionKind, NodeId, NoteExpression};
+    use noderack_nodes::sampler::Sampler;
+    use noderack_presets::instrument::Bank;
+    let node: Arc<dyn NodeDescription> = Arc::new(instrument(None));
+    let notes_out = node.ports().outputs.iter().position(|p| p.name == "notes").expect("a notes output") as u16;
+    let bank = Bank::single(noderack_tests::fixtures::instrument_of(vec![noderack_tests::fixtures::a440(48_000, 2.0)]));
+    let mut rig = Rig::stereo(256);
+    rig.apply(vec![
+        add(KEYS, "keys", MidiIn::new()),
+        add_shared(PLUGIN, node, vec![]),
+        add(4, "sampler", Sampler::new(Some(Arc::new(bank)), 8)),
+        add(OUT, "out", Output::new("main", 2)),
+        connect(KEYS, 0, PLUGIN, 0),
+        connect(PLUGIN, notes_out, 4, 0),
+        connect(4, 0, OUT, 0),
+    ]);
+    // A3 and E4 go in; the plugin echoes A4 and E5 to the sampler. A3 is retuned +2 semitones.
+    let tuning = EventData::Expression(NoteExpression {
+        channel: 0,
+        key: 57,
+        kind: ExpressionKind::TuningSemitones,
+        value: 2.0,
+    });
+    rig.engine().send_event(NodeId(KEYS), tuning, Some(9_600)).unwrap();
+    let out = rig.render(38_400, &[note_on(0, 0, 57, 127), note_on(0, 0, 64, 127)]).swap_remove(0);
+    let band = |x: &[f32], hz: f32| noderack_tests::analysis::band_energy(x, 48_000.0, hz * 0.98, hz * 1.02);
+    let (before, after) = (&out[1_000..9_600], &out[14_400..38_400]);
+    let (a4, b4, e5) = (440.0, 440.0 * (2.0f32 / 12.0).exp2(), 440.0 * (7.0f32 / 12.0).exp2());
+    assert!(band(before, a4) > 10.0 * band(before, b4), "A4 at its pitch before the expression");
+    assert!(band(after, b4) > 100.0 * band(after, a4), "the echoed A4 is retuned to B4 after it");
+    assert!(band(after, e5) > 0.2 * band(after, b4), "E5 plays on untouched");
+}
+
 #[test]
 fn zam_comp_x2_turns_a_loud_signal_down() {
     let Some(path) = system_plugin("ZamCompX2.clap") else { return };

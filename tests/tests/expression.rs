@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
-use noderack_graph::{EngineConfig, HostBlock, MidiMessage};
+use assert_no_alloc::{violation_count, AllocDisabler};
+use noderack_graph::{EngineConfig, MidiMessage};
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::Sampler;
 use noderack_presets::instrument::{
@@ -15,7 +15,9 @@ use noderack_presets::instrument::{
     NoteRange, Region, RegionFilter, SampleLoop,
 };
 use noderack_presets::sample::Sample;
-use noderack_tests::analysis::{cents, frequency_track, peak, rms, spectral_centroid_hz};
+use noderack_tests::analysis::{
+    cents, cents_track, frequency_track, peak, rms, spectral_centroid_hz, track_extremes, track_period_seconds,
+};
 use noderack_tests::fixtures::instrument_of;
 use noderack_tests::midi::{cc, dense_stream, note_on, sorted};
 use noderack_tests::sf2_builder::{gen, sine_points, SampleDef, Sf2Builder, ZoneDef};
@@ -30,7 +32,7 @@ const SR: f32 = 48_000.0;
 /// `f` must repeat each second so the loop is seamless.
 fn looped(root: u8, f: impl Fn(f64) -> f64) -> Region {
     let data: Vec<f32> = (0..48_000).map(|i| f(i as f64 / 48_000.0) as f32).collect();
-    let sample = Arc::new(Sample { sample_rate_hz: 48_000, channels: vec![data], sha256: [0; 32] });
+    let sample = Arc::new(Sample::from_f32(48_000, vec![data], [0; 32]));
     let mut region = Region::new(sample, root);
     region.loop_mode = LoopMode::Continuous;
     region.sample_loop = Some(SampleLoop {
@@ -62,38 +64,16 @@ fn play(region: Region, seconds: f32, midi: &[TimedMidi]) -> Vec<f32> {
     render(&Bank::single(instrument_of(vec![region])), 256, seconds, midi)
 }
 
-/// Pitch in cents from 440 Hz of every cycle between `from` and `to` seconds.
-fn cents_track(x: &[f32], from: f32, to: f32) -> Vec<(f32, f32)> {
-    frequency_track(x, SR)
-        .into_iter()
-        .filter(|(t, _)| (from..to).contains(t))
-        .map(|(t, hz)| (t, cents(hz, 440.0)))
-        .collect()
-}
-
-/// Lowest and highest value of a track.
-fn extremes(track: &[(f32, f32)]) -> (f32, f32) {
-    track.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &(_, c)| (lo.min(c), hi.max(c)))
-}
-
-/// Mean time between upward crossings of a track's mean: its period.
-fn period_seconds(track: &[(f32, f32)]) -> f32 {
-    let mean = track.iter().map(|p| p.1).sum::<f32>() / track.len() as f32;
-    let ups: Vec<f32> = track.windows(2).filter(|w| w[0].1 < mean && w[1].1 >= mean).map(|w| w[1].0).collect();
-    assert!(ups.len() >= 3, "too few cycles in the track: {ups:?}");
-    (ups[ups.len() - 1] - ups[0]) / (ups.len() - 1) as f32
-}
-
 #[test]
 fn vibrato_moves_the_pitch_at_the_lfo_rate_by_the_set_depth() {
     let mut region = sine440();
     region.modulation.lfos.push(lfo(5.0, LfoWaveform::Sine));
     region.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::Lfo(0)), 50.0, ModTarget::PitchCents));
     let out = play(region, 1.5, &[note_on(0, 0, 69, 127)]);
-    let track = cents_track(&out, 0.1, 1.4);
-    let (lo, hi) = extremes(&track);
+    let track = cents_track(&out, SR, 440.0, 0.1, 1.4);
+    let (lo, hi) = track_extremes(&track);
     assert!((hi - 50.0).abs() < 3.0 && (lo + 50.0).abs() < 3.0, "vibrato spans {lo:.1}..{hi:.1} cents");
-    let period = period_seconds(&track);
+    let period = track_period_seconds(&track);
     assert!((period - 0.2).abs() < 0.004, "vibrato period {period} s, not 0.2 s (5 Hz)");
 }
 
@@ -167,8 +147,8 @@ fn a_controller_scales_the_vibrato_at_three_values() {
         .map(|&value| {
             // The controller moves mid-note: the depth follows.
             let out = play(region.clone(), 1.4, &[note_on(0, 0, 69, 127), cc(24_000, 0, 1, value)]);
-            let (lo, hi) = extremes(&cents_track(&out, 0.6, 1.3));
-            let before = extremes(&cents_track(&out, 0.05, 0.45));
+            let (lo, hi) = track_extremes(&cents_track(&out, SR, 440.0, 0.6, 1.3));
+            let before = track_extremes(&cents_track(&out, SR, 440.0, 0.05, 0.45));
             assert!(before.1 - before.0 < 1.0, "CC1 is 0 before it moves: {before:?}");
             (hi - lo) / 2.0
         })
@@ -232,7 +212,7 @@ fn a_region_bend_range_replaces_the_channel_range() {
     let bent = |value: i16| {
         let bend = TimedMidi { frame: 0, message: MidiMessage::PitchBend { channel: 0, value } };
         let out = play(region.clone(), 0.6, &[bend, note_on(0, 0, 69, 127)]);
-        let track = cents_track(&out, 0.1, 0.5);
+        let track = cents_track(&out, SR, 440.0, 0.1, 0.5);
         track.iter().map(|p| p.1).sum::<f32>() / track.len() as f32
     };
     assert!((bent(8191) - 1200.0).abs() < 1.0, "full up: {}", bent(8191));
@@ -256,7 +236,7 @@ fn sf2_sine(generators: Vec<(u16, u16)>, modulators: Vec<(u16, u16, i16, u16, u1
 fn sf2_vibrato_depth(bank: &Bank, mod_wheel: u8, pressure: u8) -> f32 {
     let press = TimedMidi { frame: 0, message: MidiMessage::ChannelPressure { channel: 0, pressure } };
     let out = render(bank, 256, 1.4, &[cc(0, 0, 1, mod_wheel), press, note_on(0, 0, 69, 127)]);
-    let (lo, hi) = extremes(&cents_track(&out, 0.2, 1.3));
+    let (lo, hi) = track_extremes(&cents_track(&out, SR, 440.0, 0.2, 1.3));
     (hi - lo) / 2.0
 }
 
@@ -277,7 +257,7 @@ fn sf2_mod_wheel_and_pressure_raise_vibrato_depth_by_the_default_modulators() {
     assert!((pressed - 50.0).abs() < 3.0, "pressure 127 gives ±50 cents (SF2 8.4.3): {pressed}");
     // The vibrato runs at freqVibLFO.
     let out = render(&bank, 256, 1.4, &[cc(0, 0, 1, 127), note_on(0, 0, 69, 127)]);
-    let period = period_seconds(&cents_track(&out, 0.2, 1.3));
+    let period = track_period_seconds(&cents_track(&out, SR, 440.0, 0.2, 1.3));
     assert!((period - 0.2).abs() < 0.005, "vibrato period {period}");
 }
 
@@ -395,24 +375,101 @@ fn modulated_voices_do_not_allocate_on_the_audio_path() {
     let midi = busy_midi(2.0);
     let before = violation_count();
     let mut out = [vec![0.0f32; 256], vec![0.0f32; 256]];
-    let mut cursor = 0;
+    let mut blocks = noderack_tests::midi::MidiBlocks::new(&midi);
     let mut energy = 0.0f32;
     for block in 0..(2.0 * SR / 256.0) as u64 {
         let start = block * 256;
-        let first = cursor;
-        while cursor < midi.len() && midi[cursor].frame < start + 256 {
-            cursor += 1;
-        }
-        let events: Vec<noderack_graph::Event> = midi[first..cursor]
-            .iter()
-            .map(|m| noderack_graph::Event::midi((m.frame - start) as u32, m.message))
-            .collect();
-        let [l, r] = &mut out;
-        let mut outs: [&mut [f32]; 2] = [l, r];
-        let executor = rig.renderer().executor();
-        assert_no_alloc(|| executor.process(HostBlock::new(256, &mut outs).with_midi(&events)));
+        let events = blocks.events(start, 256);
+        rig.process_without_alloc(&events, &mut out);
         energy += out[0].iter().map(|s| s * s).sum::<f32>();
     }
     assert!(energy > 1.0, "the stream sounded");
     assert_eq!(violation_count(), before, "allocations on the audio path");
+}
+
+/// A rig of `midi-in → mpe → transpose (+12) → sampler (a sine region on every key) → out`.
+fn mpe_rig(block: usize) -> Rig {
+    use noderack_nodes::mpe::{Mpe, Zone};
+    use noderack_nodes::transpose::{Transpose, SEMITONES};
+    use noderack_nodes::{MidiIn, Output};
+    use noderack_tests::rig::{add, add_with, connect};
+    let mut rig = Rig::new(EngineConfig::stereo(SR), block);
+    let bank = Bank::single(instrument_of(vec![sine440()]));
+    rig.apply(vec![
+        add(1, "keys", MidiIn::new()),
+        add(2, "mpe", Mpe::new(Zone::Lower, 15)),
+        add_with(3, "up", Transpose::new(), vec![(SEMITONES, 12.0)]),
+        add(4, "sampler", Sampler::new(Some(Arc::new(bank)), 16)),
+        add(5, "out", Output::new("main", 2)),
+        connect(1, 0, 2, 0),
+        connect(2, 0, 3, 0),
+        connect(3, 0, 4, 0),
+        connect(4, 0, 5, 0),
+    ]);
+    rig
+}
+
+/// Energy of `x` within `width` (a fraction) of `hz`, relative to its total, in dB.
+fn share_db(x: &[f32], hz: f32, width: f32) -> f64 {
+    let band = noderack_tests::analysis::band_energy(x, SR, hz * (1.0 - width), hz * (1.0 + width));
+    let total = noderack_tests::analysis::band_energy(x, SR, 20.0, 20_000.0);
+    10.0 * (band / total).log10()
+}
+
+#[test]
+fn an_mpe_notes_bend_moves_only_that_note_through_a_transpose_node() {
+    // Two notes on member channels 2 and 3 (0-based 1 and 2): A3 and E4, played an octave up.
+    let midi = |bend: i16| {
+        vec![
+            note_on(0, 1, 57, 127),
+            note_on(0, 2, 64, 127),
+            TimedMidi { frame: 4_800, message: MidiMessage::PitchBend { channel: 1, value: bend } },
+        ]
+    };
+    // +2 semitones of the member range of 48: 8192·2/48.
+    let out = mpe_rig(256).render((0.6 * SR) as u64, &midi(341)).swap_remove(0);
+    let after = &out[9_600..28_800];
+    let (a_bent, a_plain, e_plain) = (440.0 * (2.0f32 / 12.0).exp2(), 440.0, 440.0 * (7.0f32 / 12.0).exp2());
+    assert!(
+        share_db(after, a_bent, 0.02) > -4.0,
+        "the bent A4 (A3 + 12 + 2) is there: {:.1} dB",
+        share_db(after, a_bent, 0.02)
+    );
+    assert!(share_db(after, a_plain, 0.02) < -40.0, "no unbent A4 left: {:.1} dB", share_db(after, a_plain, 0.02));
+    assert!(share_db(after, e_plain, 0.02) > -4.0, "E5 is untouched: {:.1} dB", share_db(after, e_plain, 0.02));
+    // Before the bend A4 plays at its key: half the energy (the other half is E5); the band is
+    // wider for the short excerpt's wider window lobe.
+    let before = &out[0..4_800];
+    assert!(share_db(before, 440.0, 0.05) > -4.0, "A4 before the bend: {:.1} dB", share_db(before, 440.0, 0.05));
+    // The same at another block size, bit for bit.
+    let other = mpe_rig(37).render((0.6 * SR) as u64, &midi(341)).swap_remove(0);
+    assert!(out.iter().zip(&other).all(|(a, b)| a.to_bits() == b.to_bits()), "block-size invariance");
+}
+
+#[test]
+fn mpe_pressure_and_timbre_drive_routes_for_their_note_only() {
+    use noderack_graph::{ExpressionKind, NodeId, NoteExpression};
+    // A region whose level follows pressure (SF2-style amplitude from pressure) and whose
+    // pitch follows CC74: both per note when they come as note expressions.
+    let mut region = sine440();
+    region.amplitude = 0.0;
+    region.modulation.routes.push(ModRoute::new(
+        ModInput::linear(ModSource::ChannelPressure),
+        1.0,
+        ModTarget::Amplitude,
+    ));
+    let mut rig = Rig::new(EngineConfig::stereo(SR), 256);
+    rig.add_instrument(Sampler::new(Some(Arc::new(Bank::single(instrument_of(vec![region])))), 16), vec![]);
+    let pressure = |key, value| {
+        noderack_graph::EventData::Expression(NoteExpression { channel: 0, key, kind: ExpressionKind::Pressure, value })
+    };
+    rig.engine().send_event(NodeId(noderack_tests::rig::KEYS), pressure(69, 0.5), Some(2_400)).unwrap();
+    rig.engine().send_event(NodeId(noderack_tests::rig::KEYS), pressure(81, 1.0), Some(2_400)).unwrap();
+    let midi = [cc(0, 0, 7, 127), note_on(0, 0, 69, 127), note_on(0, 0, 81, 127)];
+    let out = rig.render((0.5 * SR) as u64, &midi).swap_remove(0);
+    // A4 at half pressure, A5 at full; before any pressure, silence.
+    assert_eq!(peak(&out[..2_300]), 0.0);
+    let a4 = noderack_tests::analysis::band_energy(&out[4_800..24_000], SR, 430.0, 450.0).sqrt();
+    let a5 = noderack_tests::analysis::band_energy(&out[4_800..24_000], SR, 870.0, 890.0).sqrt();
+    assert!((a4 / a5 - 0.5).abs() < 0.02, "per-note pressure: A4/A5 = {}", a4 / a5);
 }

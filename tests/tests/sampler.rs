@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
-use noderack_graph::{EngineConfig, HostBlock, MidiMessage, NodeId, Parcel};
+use assert_no_alloc::{violation_count, AllocDisabler};
+use noderack_graph::{EngineConfig, MidiMessage, NodeId, Parcel};
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::{Sampler, SamplerProgram};
 use noderack_presets::instrument::{
@@ -511,7 +511,7 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
     let midi = sorted(midi);
     let before = violation_count();
     let mut out = [vec![0.0f32; 256], vec![0.0f32; 256]];
-    let mut cursor = 0;
+    let mut blocks = noderack_tests::midi::MidiBlocks::new(&midi);
     let mut sent = [0usize; 2];
     // Swaps the sampler took, by instrument, and the instrument it plays now. A swap arriving
     // while all its program slots still sound is refused (and reported): dense looped notes
@@ -534,18 +534,8 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
             energy_since_swap = Some(0.0);
         }
         let start = block * 256;
-        let first = cursor;
-        while cursor < midi.len() && midi[cursor].frame < start + 256 {
-            cursor += 1;
-        }
-        let events: Vec<noderack_graph::Event> = midi[first..cursor]
-            .iter()
-            .map(|m| noderack_graph::Event::midi((m.frame - start) as u32, m.message))
-            .collect();
-        let [l, r] = &mut out;
-        let mut outs: [&mut [f32]; 2] = [l, r];
-        let executor = rig.renderer().executor();
-        assert_no_alloc(|| executor.process(HostBlock::new(256, &mut outs).with_midi(&events)));
+        let events = blocks.events(start, 256);
+        rig.process_without_alloc(&events, &mut out);
         if let Some(energy) = energy_since_swap.as_mut() {
             *energy += out[0].iter().map(|s| s * s).sum::<f32>();
         }
@@ -589,4 +579,61 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
         cents(pitch, expected).abs() < 5.0,
         "the current program is the last taken: {pitch} Hz, {expected} Hz expected"
     );
+}
+
+/// A 16-bit source held as 16-bit plays bit-identically to the same points held as `f32`
+/// (`x / 32768`), through every path of the voice: stereo and mono, looped, pitched between
+/// frames, filtered, and modulated (vibrato, tremolo).
+#[test]
+fn sixteen_bit_store_plays_bit_identically_to_the_f32_store() {
+    use noderack_presets::instrument::{
+        FilterKind, Lfo, LfoWaveform, ModInput, ModRoute, ModSource, ModTarget, RegionFilter,
+    };
+    use noderack_presets::sample::{Pcm16, Sample, I16_SCALE};
+    let points = |c: usize| -> Vec<i16> {
+        (0..44_100)
+            .map(|i| ((i as f64 * (0.05 + 0.01 * c as f64)).sin() * 20_000.0 + (i % 7) as f64 * 300.0) as i16)
+            .collect()
+    };
+    let stores = |channels: usize| {
+        let words: Vec<Vec<i16>> = (0..channels).map(points).collect();
+        let floats = words.iter().map(|w| w.iter().map(|&x| x as f32 * I16_SCALE).collect()).collect();
+        (
+            Arc::new(Sample::from_i16(44_100, words.into_iter().map(Pcm16::owned).collect(), [0; 32])),
+            Arc::new(Sample::from_f32(44_100, floats, [0; 32])),
+        )
+    };
+    let region = |sample: Arc<Sample>, filtered: bool, modulated: bool| {
+        let mut r = Region::new(sample, 60);
+        r.loop_mode = LoopMode::Continuous;
+        r.sample_loop =
+            Some(SampleLoop { start_frames: 1000.0, end_frames: 30_000.0, direction: LoopDirection::PingPong });
+        if filtered {
+            r.filter = Some(RegionFilter {
+                kind: FilterKind::LowPass,
+                cutoff_hz: 2000.0,
+                resonance_db: 3.0,
+                keytrack_cents: 0.0,
+                velocity_track_cents: 0.0,
+            });
+        }
+        if modulated {
+            r.modulation.lfos.push(Lfo { frequency_hz: 5.0, waveform: LfoWaveform::Sine, ..Lfo::default() });
+            r.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::Lfo(0)), 30.0, ModTarget::PitchCents));
+            r.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::Lfo(0)), 3.0, ModTarget::VolumeDb));
+        }
+        r
+    };
+    let midi = [note_on(0, 0, 60, 100), note_on(2_000, 0, 67, 90), note_on(9_000, 0, 53, 127), note_off(30_000, 0, 67)];
+    for channels in [1, 2] {
+        for (filtered, modulated) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (words, floats) = stores(channels);
+            let play =
+                |sample| play(Bank::single(instrument(vec![region(sample, filtered, modulated)])), 48_000, &midi);
+            let (a, b) = (play(words), play(floats));
+            assert!(rms(&a) > 0.01, "it plays");
+            let first = a.iter().zip(&b).position(|(x, y)| x.to_bits() != y.to_bits());
+            assert_eq!(first, None, "{channels} channels, filtered {filtered}, modulated {modulated}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use noderack_presets::sample::{decode, Encoding, SampleError, SampleStore};
+use noderack_presets::sample::{decode, Encoding, SampleData, SampleError, SampleStore};
 use noderack_presets::songwalker::Codec;
 use noderack_tests::testdata_dir;
 
@@ -54,8 +54,8 @@ fn every_library_sample_matches_its_hash_and_decodes() {
         }
         let sample = store.load(&path, encoding, None).unwrap_or_else(|e| panic!("{e}"));
         assert!(sample.frames() > 64, "{}: {} frames", path.display(), sample.frames());
-        assert!(sample.channels.iter().all(|c| c.len() == sample.frames()));
-        let peak = sample.channels[0].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!((0..sample.channel_count()).all(|c| sample.channel_f32(c).unwrap().len() == sample.frames()));
+        let peak = sample.channel_f32(0).unwrap().iter().fold(0.0f32, |m, s| m.max(s.abs()));
         // Lossy decoding may overshoot full scale a little; more would mean a wrong scale.
         assert!(peak > 0.01 && peak <= 1.1, "{}: peak {peak}", path.display());
         if zone.audio.codec == Codec::Raw {
@@ -111,8 +111,11 @@ fn wav_files_decode_to_their_values() {
         write_wav(&path, bits, float, 2, &[left.clone(), right.clone()]);
         let bytes = std::fs::read(&path).unwrap();
         let s = decode(&bytes, Encoding::Detect { extension: Some("wav") }, "t.wav").unwrap();
-        assert_eq!((s.sample_rate_hz, s.channels.len(), s.frames()), (22_050, 2, 5000), "{bits} bit");
-        for (got, want) in s.channels[0].iter().zip(&left).chain(s.channels[1].iter().zip(&right)) {
+        assert_eq!((s.sample_rate_hz, s.channel_count(), s.frames()), (22_050, 2, 5000), "{bits} bit");
+        // 16-bit sources are held as 16-bit (half the memory); others as f32.
+        assert_eq!(matches!(s.data, SampleData::I16(_)), bits == 16, "{bits} bit stored as {:?}", s.data);
+        let (l, r) = (s.channel_f32(0).unwrap(), s.channel_f32(1).unwrap());
+        for (got, want) in l.iter().zip(&left).chain(r.iter().zip(&right)) {
             assert!((got - want).abs() <= tolerance, "{bits} bit: {got} vs {want}");
         }
     }
@@ -143,16 +146,19 @@ fn flac_and_ogg_vorbis_decode_to_their_content() {
 
     let mut store = SampleStore::new();
     let flac = store.load(&flac_path, Encoding::Detect { extension: Some("flac") }, None).unwrap();
-    assert_eq!((flac.sample_rate_hz, flac.channels.len(), flac.frames()), (44_100, 1, tone.len()));
-    for (got, want) in flac.channels[0].iter().zip(&tone) {
+    assert_eq!((flac.sample_rate_hz, flac.channel_count(), flac.frames()), (44_100, 1, tone.len()));
+    assert!(matches!(flac.data, SampleData::I16(_)), "16-bit FLAC is held as 16-bit");
+    for (got, want) in flac.channel_f32(0).unwrap().iter().zip(&tone) {
         let want16 = (want * 32_767.0).round() / 32_768.0;
         assert!((got - want16).abs() <= 1.0 / 32_768.0, "{got} vs {want16}");
     }
 
     let ogg = store.load(&ogg_path, Encoding::Detect { extension: Some("ogg") }, None).unwrap();
-    assert_eq!((ogg.sample_rate_hz, ogg.channels.len()), (44_100, 1));
+    assert_eq!((ogg.sample_rate_hz, ogg.channel_count()), (44_100, 1));
+    assert!(matches!(ogg.data, SampleData::F32(_)), "decoded Vorbis is held as f32");
     assert!(ogg.frames().abs_diff(tone.len()) < 2048, "{} frames for {}", ogg.frames(), tone.len());
-    let x = &ogg.channels[0][4_410..40_000];
+    let ogg = ogg.channel_f32(0).unwrap();
+    let x = &ogg[4_410..40_000];
     assert!(cents(noderack_tests::peak_frequency_hz(x, 44_100.0), 440.0).abs() < 2.0);
     let level_db = 20.0 * (noderack_tests::rms(x) / (0.5 / 2f32.sqrt())).log10();
     assert!(level_db.abs() < 0.5, "level {level_db} dB");
@@ -162,7 +168,8 @@ fn flac_and_ogg_vorbis_decode_to_their_content() {
 fn raw_codec_is_16_bit_little_endian_mono() {
     let bytes = [0x00, 0x40, 0x00, 0xc0, 0xff, 0x7f, 0x00, 0x80];
     let s = decode(&bytes, Encoding::Raw16 { sample_rate_hz: 44_100 }, "x.raw").unwrap();
-    assert_eq!(s.channels, vec![vec![0.5, -0.5, 32_767.0 / 32_768.0, -1.0]]);
+    assert_eq!(s.channel_f32(0).unwrap(), vec![0.5, -0.5, 32_767.0 / 32_768.0, -1.0]);
+    assert!(matches!(s.data, SampleData::I16(_)));
     let err = decode(&bytes[..3], Encoding::Raw16 { sample_rate_hz: 44_100 }, "odd.raw").unwrap_err();
     assert!(err.to_string().starts_with("odd.raw: cannot decode: raw 16-bit data has an odd length"), "{err}");
 }

@@ -415,6 +415,66 @@ fn piano_in_tune(bank: Bank, tolerance_cents: f32) {
     }
 }
 
+/// A SoundFont file is read once: every 16-bit sample of the bank is a view into one buffer
+/// holding the file, so the samples take no memory beyond the file's own size.
+#[test]
+fn soundfont_samples_are_views_into_the_file_read_once() {
+    use noderack_presets::sample::SampleData;
+    let Some(path) = soundfont("TimGM6mb.sf2") else { return };
+    let sf2 = noderack_presets::sf2::load_bank(&path, &mut SampleStore::new()).unwrap();
+    let channels: Vec<_> = sf2
+        .bank
+        .programs
+        .values()
+        .flat_map(|i| i.regions())
+        .map(|r| match &r.sample.data {
+            SampleData::I16(c) => c[0].clone(),
+            SampleData::F32(_) => panic!("TimGM6mb is 16-bit: its samples are held as 16-bit"),
+        })
+        .collect();
+    assert!(channels.len() > 100);
+    assert!(channels.iter().all(|c| c.shares_buffer(&channels[0])), "one buffer for the whole file");
+    let file_bytes = std::fs::metadata(&path).unwrap().len() as usize;
+    assert_eq!(channels[0].buffer_points(), file_bytes.div_ceil(2), "the buffer is the file, nothing more");
+    // The same file read from bytes (no shared buffer) plays the same samples.
+    let copied =
+        noderack_presets::sf2::read_bank(&std::fs::read(&path).unwrap(), "t", &mut SampleStore::new()).unwrap();
+    let (a, b) =
+        (program(&sf2.bank, 0, 0).regions().next().unwrap(), program(&copied.bank, 0, 0).regions().next().unwrap());
+    assert_eq!(a.sample.data, b.sample.data);
+}
+
+/// Loading only the programs a song plays reads their presets (with General MIDI fallbacks
+/// resolved against the whole file) and plays them exactly as the whole bank does.
+#[test]
+fn loading_only_the_played_programs_plays_them_identically() {
+    let Some(path) = soundfont("TimGM6mb.sf2") else { return };
+    let full = noderack_presets::sf2::load_bank(&path, &mut SampleStore::new()).unwrap().bank;
+    let wanted = [
+        ProgramNumber { bank: 0, program: 0 },
+        ProgramNumber { bank: 0, program: 40 },
+        // A bank the file lacks: its bank-0 program plays, so that is what gets loaded.
+        ProgramNumber { bank: 5, program: 73 },
+        ProgramNumber { bank: PERCUSSION_BANK, program: 0 },
+    ];
+    let some = noderack_presets::sf2::load_bank_for(&path, &mut SampleStore::new(), &wanted).unwrap().bank;
+    let numbers: Vec<_> = some.programs.keys().copied().collect();
+    let expected: Vec<_> = [(0, 0), (0, 40), (0, 73), (PERCUSSION_BANK, 0)]
+        .iter()
+        .map(|&(bank, program)| ProgramNumber { bank, program })
+        .collect();
+    assert_eq!(numbers, expected);
+    let midi = [
+        note_on(0, 0, 60, 100),
+        TimedMidi { frame: 0, message: noderack_graph::MidiMessage::ProgramChange { channel: 1, program: 73 } },
+        note_on(100, 1, 72, 90),
+        note_on(200, 9, 36, 120),
+    ];
+    let (a, b) = (play(full, 1.0, &midi), play(some, 1.0, &midi));
+    assert!(rms(&a[0]) > 1e-3);
+    assert!(a == b, "the partly loaded bank plays bit-identically");
+}
+
 #[test]
 fn timgm6mb_loads_and_its_piano_plays_in_tune() {
     let Some(bank) = general_midi("TimGM6mb.sf2", 128) else { return };

@@ -720,3 +720,32 @@ fn every_sfz_modulation_family_lands_in_the_region_model() {
     let fixed = Crossfade { source: ModSource::One, low: 0, high: 127, fade_in: true, power: true }.gain(32);
     assert!((d.amplitude - 0.5 * fixed).abs() < 1e-6, "{}", d.amplitude);
 }
+
+/// `amplitude_onccN` and `xfin_loccN`/`xfin_hiccN` crossfades heard at three controller values:
+/// the level follows the controller as SFZ defines it (amplitude × CC/127; a linear-gain
+/// crossfade from 0 at `xfin_locc` to 1 at `xfin_hicc`, an equal-power one with the default
+/// `xf_cccurve=power`).
+#[test]
+fn amplitude_oncc_and_cc_crossfades_set_the_level_at_three_controller_values() {
+    use noderack_tests::midi::cc;
+    let dir = fixture("xfade");
+    let level = |text: &str, controller: u8, value: u8| {
+        let built = load_text(&dir, text);
+        assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+        let midi = [cc(0, 0, 7, 127), cc(0, 0, controller, value), note_on(100, 0, 69, 127)];
+        rms(&play(&built, 24_000, &midi)[4_800..24_000])
+    };
+    let full = level("<region> sample=a440.wav\n", 1, 0);
+    assert!(full > 0.1);
+    for value in [0u8, 64, 127] {
+        let v = value as f32 / 127.0;
+        let amplitude = level("<region> sample=a440.wav amplitude_oncc20=100\n", 20, value) / full;
+        assert!((amplitude - v).abs() < 0.01, "amplitude_oncc20 at {value}: {amplitude}");
+        let gain = level("<region> sample=a440.wav xfin_locc21=0 xfin_hicc21=127 xf_cccurve=gain\n", 21, value) / full;
+        assert!((gain - v).abs() < 0.01, "xfin (gain) at {value}: {gain}");
+        let power = level("<region> sample=a440.wav xfin_locc21=0 xfin_hicc21=127\n", 21, value) / full;
+        assert!((power - v.sqrt()).abs() < 0.01, "xfin (power) at {value}: {power}");
+        let out = level("<region> sample=a440.wav xfout_locc22=0 xfout_hicc22=127 xf_cccurve=gain\n", 22, value) / full;
+        assert!((out - (1.0 - v)).abs() < 0.01, "xfout (gain) at {value}: {out}");
+    }
+}

@@ -50,9 +50,9 @@ fn read_back(path: &Path, data: &[Vec<f32>]) {
     }
     let bytes = std::fs::read(path).unwrap();
     let decoded = decode(&bytes, Encoding::Detect { extension: Some("wav") }, "out.wav").unwrap();
-    assert_eq!(decoded.channels.len(), data.len());
-    for (c, channel) in decoded.channels.iter().enumerate() {
-        assert_eq!(channel, &data[c], "symphonia, channel {c}");
+    assert_eq!(decoded.channel_count(), data.len());
+    for (c, channel) in data.iter().enumerate() {
+        assert_eq!(&decoded.channel_f32(c).unwrap(), channel, "symphonia, channel {c}");
     }
 }
 

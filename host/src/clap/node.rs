@@ -38,7 +38,7 @@ use clack_extensions::latency::PluginLatency;
 use clack_extensions::state::PluginState;
 use clack_extensions::tail::{PluginTail, TailLength};
 use clack_host::events::event_types::{
-    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+    MidiEvent, NoteExpressionEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
 use clack_host::events::spaces::CoreEventSpace;
 use clack_host::events::{EventFlags, EventHeader, Match};
@@ -46,8 +46,8 @@ use clack_host::prelude::*;
 use clack_host::process::PluginAudioProcessor;
 use clack_host::utils::{BeatTime, SecondsTime};
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, PortKind, PortSpec,
-    ProcessConfig, ProcessContext, Processor, Unit,
+    Event, EventData, ExpressionKind, MidiMessage, NodeDescription, NodePorts, NodeSignature, NoteExpression, ParamId,
+    ParamSpec, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Unit,
 };
 
 use super::handlers::{audio_state, NoderackHost, Requests};
@@ -328,6 +328,7 @@ enum Pending {
     NoteOff { channel: u8, key: u8, velocity: u8 },
     Midi([u8; 3]),
     Param { id: ClapId, value: f32 },
+    Expression { channel: u8, key: u8, kind: ExpressionKind, value: f32 },
 }
 
 /// The audio-thread half of a `clap` node.
@@ -396,7 +397,16 @@ impl ClapProcessor {
         if let Some(port) = self.note_port {
             for event in ctx.inputs().events(port) {
                 let at = event.time_frames.min(frames.saturating_sub(1) as u32);
-                let EventData::Midi(message) = event.data else { continue };
+                let message = match event.data {
+                    EventData::Midi(message) => message,
+                    EventData::Expression(NoteExpression { channel, key, kind, value }) => {
+                        // Only a plugin that takes CLAP notes can take note expressions.
+                        if self.clap_notes {
+                            self.push(at, Pending::Expression { channel, key, kind, value });
+                        }
+                        continue;
+                    }
+                };
                 let pending = match message {
                     MidiMessage::NoteOn { channel, key, velocity } => Pending::NoteOn { channel, key, velocity },
                     MidiMessage::NoteOff { channel, key, velocity } => Pending::NoteOff { channel, key, velocity },
@@ -471,6 +481,10 @@ impl ClapProcessor {
                 Pending::Midi(bytes) => self.events.push(&MidiEvent::new(at, 0, bytes)),
                 Pending::Param { id, value } => {
                     self.events.push(&ParamValueEvent::new(at, id, Pckn::match_all(), value as f64));
+                }
+                Pending::Expression { channel, key, kind, value } => {
+                    let (kind, value) = super::expression::to_clap(kind, value);
+                    self.events.push(&NoteExpressionEvent::new(at, pckn(channel, key), kind, value));
                 }
             }
         }
@@ -648,6 +662,17 @@ impl ClapProcessor {
                     Some(message) => message,
                     None => continue,
                 },
+                Some(CoreEventSpace::NoteExpression(e)) => {
+                    let (Match::Specific(channel), Match::Specific(key)) = (e.channel(), e.key()) else { continue };
+                    let Some(kind) = e.expression_type() else { continue };
+                    let Some((kind, value)) = super::expression::from_clap(kind, e.value()) else { continue };
+                    let (channel, key) = ((channel & 15) as u8, (key & 127) as u8);
+                    let data = EventData::Expression(NoteExpression { channel, key, kind, value });
+                    if let Some(buffer) = self.note_output.and_then(|port| outputs.events_mut(port)) {
+                        let _ = buffer.push(Event { time_frames: at, data });
+                    }
+                    continue;
+                }
                 _ => continue,
             };
             if let Some(buffer) = self.note_output.and_then(|port| outputs.events_mut(port)) {

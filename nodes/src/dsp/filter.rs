@@ -42,6 +42,21 @@ impl SvfCoefficients {
         Self { k, a1, a2, a3: g * a2 }
     }
 
+    /// [`SvfCoefficients::new`] with the prewarp `tan` replaced by its [5/4] Padé approximant,
+    /// `x(945 − 105x² + x⁴) / (945 − 420x² + 15x⁴)`: at most 0.06 % off (a tenth of a cent of
+    /// cutoff) up to 0.45 × the sample rate, and several times cheaper than `tan`. For
+    /// cutoffs that move every few milliseconds (a sampler voice's modulated filter).
+    pub fn moving(cutoff_hz: f32, damping: f32, sample_rate: f32) -> Self {
+        let fc = cutoff_hz.max(Self::MIN_CUTOFF_HZ).min(Self::MAX_CUTOFF_RATIO * sample_rate);
+        let x = PI * fc / sample_rate;
+        let x2 = x * x;
+        let g = x * (945.0 + x2 * (x2 - 105.0)) / (945.0 + x2 * (15.0 * x2 - 420.0));
+        let k = damping.max(MIN_DAMPING);
+        let a1 = 1.0 / (1.0 + g * (g + k));
+        let a2 = g * a1;
+        Self { k, a1, a2, a3: g * a2 }
+    }
+
     /// Coefficients from a resonance amount 0..=1: 0 gives `k = 2` (no peak), 1 gives
     /// [`MIN_DAMPING`] (Q = 50, a strong whistle just short of self-oscillation).
     pub fn with_resonance(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> Self {
@@ -221,6 +236,16 @@ impl SvfStateSpace {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn moving_coefficients_match_the_exact_ones_closely() {
+        for fc in [20.0, 200.0, 2_000.0, 10_000.0, 19_000.0, 21_600.0] {
+            let (a, b) = (SvfCoefficients::new(fc, 1.0, 48_000.0), SvfCoefficients::moving(fc, 1.0, 48_000.0));
+            for (x, y) in [(a.a1, b.a1), (a.a2, b.a2), (a.a3, b.a3)] {
+                assert!((x - y).abs() <= 1e-3 * x.abs().max(1e-6), "{fc} Hz: {x} vs {y}");
+            }
+        }
+    }
+
     use super::*;
 
     const SR: f32 = 48_000.0;

@@ -1,6 +1,7 @@
 //! DSP shared by several nodes: small conversions here, building blocks (oscillator, envelope,
 //! filter) in submodules.
 
+pub mod channel_mix;
 pub mod envelope;
 pub mod filter;
 pub mod interpolate;

@@ -22,7 +22,7 @@ use noderack_presets::instrument::{
     MAX_LFOS,
 };
 
-use crate::dsp::{db_to_gain, pan_gains};
+use crate::dsp::pan_gains;
 
 /// Frames between two evaluations of a voice's envelopes and LFOs (1.33 ms at 48 kHz, as
 /// FluidSynth's 64-sample modulation block).
@@ -39,6 +39,45 @@ pub(crate) struct ModInputs<'a> {
     pub(crate) bend_range_semitones: f32,
     pub(crate) velocity: u8,
     pub(crate) key: u8,
+    /// The note's own expression (MPE, CLAP note expressions).
+    pub(crate) note: NoteState,
+}
+
+/// Per-note expression a voice has received ([`noderack_graph::NoteExpression`]): what it
+/// overrides or adds to the channel's values for this note alone.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub(crate) struct NoteState {
+    /// Added to the pitch.
+    pub(crate) tuning_semitones: f32,
+    /// Multiplies the gain.
+    pub(crate) volume: f32,
+    /// Added to the pan.
+    pub(crate) pan: f32,
+    /// Replaces channel and poly pressure (0..1) for this note, once received.
+    pub(crate) pressure: Option<f32>,
+    /// Replaces CC74 (timbre, 0..1) for this note, once received.
+    pub(crate) brightness: Option<f32>,
+}
+
+impl Default for NoteState {
+    fn default() -> Self {
+        Self { tuning_semitones: 0.0, volume: 1.0, pan: 0.0, pressure: None, brightness: None }
+    }
+}
+
+impl NoteState {
+    /// Applies one expression (non-finite values read as 0).
+    pub(crate) fn apply(&mut self, kind: noderack_graph::ExpressionKind, value: f32) {
+        use noderack_graph::ExpressionKind::*;
+        let value = if value.is_finite() { value } else { 0.0 };
+        match kind {
+            TuningSemitones => self.tuning_semitones = value.clamp(-128.0, 128.0),
+            Volume => self.volume = value.clamp(0.0, 4.0),
+            Pan => self.pan = value.clamp(-1.0, 1.0),
+            Pressure => self.pressure = Some(value.clamp(0.0, 1.0)),
+            Brightness => self.brightness = Some(value.clamp(0.0, 1.0)),
+        }
+    }
 }
 
 impl ModInputs<'_> {
@@ -48,9 +87,10 @@ impl ModInputs<'_> {
             ModSource::One => 1.0,
             ModSource::Velocity => self.velocity as f32 / 127.0,
             ModSource::Key => self.key as f32 / 127.0,
+            ModSource::Controller(74) if self.note.brightness.is_some() => self.note.brightness.unwrap_or(0.0),
             ModSource::Controller(n) => self.controllers[n as usize & 127] as f32 / 127.0,
-            ModSource::ChannelPressure => self.channel_pressure as f32 / 127.0,
-            ModSource::PolyPressure => self.poly_pressure as f32 / 127.0,
+            ModSource::ChannelPressure => self.note.pressure.unwrap_or(self.channel_pressure as f32 / 127.0),
+            ModSource::PolyPressure => self.note.pressure.unwrap_or(self.poly_pressure as f32 / 127.0),
             ModSource::PitchWheel => (self.bend.clamp(-1.0, 1.0) + 1.0) * 0.5,
             ModSource::BendRange => (self.bend_range_semitones / 127.0).clamp(0.0, 1.0),
             ModSource::Envelope(_) | ModSource::Lfo(_) => return None,
@@ -61,6 +101,16 @@ impl ModInputs<'_> {
     fn value(&self, input: &noderack_presets::instrument::ModInput) -> Option<f32> {
         let x = self.normalised(input.source)?;
         Some(if input.source == ModSource::One { 1.0 } else { input.shape(x) })
+    }
+}
+
+/// `db` (at most +48) as a linear gain, silent at −96 dB and below, as
+/// [`crate::dsp::db_to_gain`] but through `exp2` (cheaper than `powf` at every tick).
+fn level_of(db: f32) -> f32 {
+    if db <= -96.0 {
+        0.0
+    } else {
+        (db.min(48.0) * (std::f32::consts::LOG2_10 / 20.0)).exp2()
     }
 }
 
@@ -105,7 +155,9 @@ pub(crate) struct EnvelopeShape {
 }
 
 impl EnvelopeShape {
-    fn new(e: &Envelope, sample_rate: f32) -> Self {
+    /// An envelope's segments as rates at `sample_rate` (no allocation: the synth rebuilds it
+    /// on the audio thread when its parameters move).
+    pub(crate) fn new(e: &Envelope, sample_rate: f32) -> Self {
         // A zero time is one frame: the segment completes at once.
         let step = |seconds: f32| 1.0 / (seconds * sample_rate).max(1.0);
         Self {
@@ -132,7 +184,7 @@ enum EnvelopeStage {
 
 /// A running modulation envelope.
 #[derive(Copy, Clone, Debug, Default)]
-struct EnvelopeState {
+pub(crate) struct EnvelopeState {
     stage: EnvelopeStage,
     level: f32,
     /// Frames left in a timed stage (delay, hold).
@@ -140,16 +192,24 @@ struct EnvelopeState {
 }
 
 impl EnvelopeState {
-    fn start(shape: &EnvelopeShape) -> Self {
+    /// At its note's start: the delay, at level 0.
+    pub(crate) fn start(shape: &EnvelopeShape) -> Self {
         Self { stage: EnvelopeStage::Delay, level: 0.0, left: shape.delay_frames }
     }
 
-    fn release(&mut self) {
+    /// Starts again from the level it is at (a retriggered voice, whose envelope should not
+    /// jump): the delay holds that level, the attack rises from it.
+    pub(crate) fn restart(&mut self, shape: &EnvelopeShape) {
+        *self = Self { stage: EnvelopeStage::Delay, level: self.level, left: shape.delay_frames };
+    }
+
+    /// Note-off: the release from wherever it is.
+    pub(crate) fn release(&mut self) {
         self.stage = EnvelopeStage::Release;
     }
 
     /// Moves `frames` frames on; returns the level there.
-    fn advance(&mut self, shape: &EnvelopeShape, mut frames: u32) -> f32 {
+    pub(crate) fn advance(&mut self, shape: &EnvelopeShape, mut frames: u32) -> f32 {
         while frames > 0 {
             match self.stage {
                 EnvelopeStage::Delay | EnvelopeStage::Hold => {
@@ -214,7 +274,8 @@ pub(crate) struct LfoShape {
 }
 
 impl LfoShape {
-    fn new(lfo: &Lfo, sample_rate: f32) -> Self {
+    /// An LFO's rates at `sample_rate` (no allocation, as [`EnvelopeShape::new`]).
+    pub(crate) fn new(lfo: &Lfo, sample_rate: f32) -> Self {
         Self {
             increment: (lfo.frequency_hz.max(0.0) as f64) / sample_rate as f64,
             delay_frames: (lfo.delay_seconds.max(0.0) * sample_rate).round() as u32,
@@ -227,7 +288,7 @@ impl LfoShape {
 
 /// A running LFO.
 #[derive(Copy, Clone, Debug, Default)]
-struct LfoState {
+pub(crate) struct LfoState {
     /// Position in the cycle, 0..1.
     phase: f64,
     delay_left: u32,
@@ -235,17 +296,27 @@ struct LfoState {
 }
 
 impl LfoState {
-    fn start(shape: &LfoShape) -> Self {
+    /// At its note's start: its delay, its start phase, depth 0.
+    pub(crate) fn start(shape: &LfoShape) -> Self {
         Self { phase: shape.phase, delay_left: shape.delay_frames, depth: 0.0 }
     }
 
     /// Moves `frames` frames on; returns the value there (−1..1 times the faded-in depth).
-    fn advance(&mut self, shape: &LfoShape, frames: u32) -> f32 {
+    pub(crate) fn advance(&mut self, shape: &LfoShape, frames: u32) -> f32 {
         let waiting = self.delay_left.min(frames);
         self.delay_left -= waiting;
         let moving = frames - waiting;
         if moving > 0 {
-            self.phase = (self.phase + shape.increment * moving as f64).fract();
+            // Wrapped without `fract` (a library call on baseline x86-64): one subtraction
+            // covers any step under a cycle, which is every LFO below the tick rate.
+            let phase = self.phase + shape.increment * moving as f64;
+            self.phase = if phase < 1.0 {
+                phase
+            } else if phase < 2.0 {
+                phase - 1.0
+            } else {
+                phase.fract()
+            };
             self.depth = (self.depth + shape.fade_step * moving as f32).min(1.0);
         }
         self.depth * waveform_at(shape.waveform, self.phase as f32)
@@ -258,7 +329,7 @@ fn waveform_at(waveform: LfoWaveform, phase: f32) -> f32 {
         LfoWaveform::Triangle => {
             // 0 → 1 at ¼, → −1 at ¾, → 0 at 1.
             let p = phase + 0.25;
-            let p = p - p.floor();
+            let p = if p >= 1.0 { p - 1.0 } else { p };
             1.0 - 4.0 * (p - 0.5).abs()
         }
         LfoWaveform::Sine => (std::f32::consts::TAU * phase).sin(),
@@ -415,6 +486,9 @@ pub(crate) struct VoiceModulation {
     started: bool,
     /// The event-rate gain changed since the last tick.
     gain_changed: bool,
+    /// Linear level and pan gains at the last tick (each recomputed only when it moves).
+    level: f32,
+    pan_gains: (f32, f32),
     /// Frames of the note rendered so far, and the frame at which the signals were last
     /// evaluated.
     frame: u64,
@@ -429,7 +503,13 @@ pub(crate) struct VoiceModulation {
 
 impl VoiceModulation {
     /// Starts the voice's envelopes and LFOs and reads the event-rate routes.
-    pub(crate) fn start(&mut self, zone: &ZoneModulation, sound: &Sound<'_>, inputs: &ModInputs<'_>, velocity_gain: f32) {
+    pub(crate) fn start(
+        &mut self,
+        zone: &ZoneModulation,
+        sound: &Sound<'_>,
+        inputs: &ModInputs<'_>,
+        velocity_gain: f32,
+    ) {
         for (state, shape) in self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count) {
             *state = EnvelopeState::start(shape);
         }
@@ -453,6 +533,8 @@ impl VoiceModulation {
         velocity_gain: f32,
     ) {
         self.base = sound.base;
+        self.base.pitch_cents += inputs.note.tuning_semitones * 100.0;
+        self.base.pan += inputs.note.pan;
         let (fast, slow) = zone.routes.split_at(zone.fast_count.min(zone.routes.len()));
         for (gain, route) in self.gains.iter_mut().zip(fast) {
             let scale = route.scale.as_ref().map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
@@ -463,7 +545,7 @@ impl VoiceModulation {
             let value = inputs.value(&route.input).unwrap_or(0.0);
             self.base.add(route.target, value * scale * route.amount);
         }
-        let mut gain = velocity_gain;
+        let mut gain = velocity_gain * inputs.note.volume;
         for crossfade in sound.crossfades {
             let value = match crossfade.source {
                 ModSource::Velocity => inputs.velocity,
@@ -475,6 +557,17 @@ impl VoiceModulation {
         }
         self.gain_changed |= gain != self.static_gain;
         self.static_gain = gain;
+        self.quiet = false;
+    }
+
+    /// Takes over a voice that played without modulation until now at `gains` (its first
+    /// per-note expression): the gain ramps from there, the next tick is now. Call after
+    /// [`VoiceModulation::start`].
+    pub(crate) fn continue_from(&mut self, gains: (f32, f32)) {
+        self.started = true;
+        self.gain_to = gains;
+        self.gain_changed = true;
+        self.until_tick = 0;
         self.quiet = false;
     }
 
@@ -519,17 +612,24 @@ impl VoiceModulation {
                 t.add(route.target, signals[route.signal as usize] * gain);
             }
         }
-        let gain_moved = !self.started
+        let level_moved = !self.started
             || t.volume_db != self.now.volume_db
             || t.amplitude != self.now.amplitude
-            || t.pan != self.now.pan
             || self.gain_changed;
+        // An event-rate change (or taking over a voice) refreshes both.
+        let pan_moved = !self.started || t.pan != self.now.pan || self.gain_changed;
         self.now = t;
         self.gain_from = self.gain_to;
-        if gain_moved {
-            // Only when they moved: most ticks of most voices change pitch or nothing.
-            let level = db_to_gain(t.volume_db.min(48.0)) * t.amplitude.max(0.0) * self.static_gain;
-            let (l, r) = pan_gains(t.pan);
+        if level_moved || pan_moved {
+            // Only what moved: most ticks of most voices change pitch or nothing, and a
+            // tremolo moves the level but not the pan.
+            if level_moved {
+                self.level = level_of(t.volume_db) * t.amplitude.max(0.0) * self.static_gain;
+            }
+            if pan_moved {
+                self.pan_gains = pan_gains(t.pan);
+            }
+            let (level, (l, r)) = (self.level, self.pan_gains);
             self.gain_to = (level * l, level * r);
             if !self.started {
                 self.gain_from = self.gain_to;

@@ -53,23 +53,24 @@
 //! Voices are allocated when the processor is built. `process` and `receive` never allocate,
 //! free, lock or panic; every index into a program is checked.
 
-mod channel_mix;
+mod misses;
 mod program;
 mod voice;
 
 use std::sync::Arc;
 
 use noderack_graph::{
-    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, ParamId, ParamSpec, Params, Parcel,
-    PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Retire, Unit,
+    Event, EventData, MidiMessage, NodeDescription, NodePorts, NodeSignature, NoteExpression, ParamId, ParamSpec,
+    Params, Parcel, PortKind, PortSpec, ProcessConfig, ProcessContext, Processor, Retire, Unit,
 };
 use noderack_presets::instrument::{Bank, FilterKind, Instrument, LoopMode, ProgramNumber, Trigger, PERCUSSION_BANK};
 use noderack_presets::{ConfigError, ConfigReader, NodeConfig};
 
-use channel_mix::{channel_gains, ChannelMix};
-pub use channel_mix::{controller_gain, CHANNEL_GAIN_RAMP_SECONDS};
-use crate::dsp::modulation::ModInputs;
+use crate::dsp::channel_mix::ChannelMix;
+pub use crate::dsp::channel_mix::{controller_gain, CHANNEL_GAIN_RAMP_SECONDS};
 pub use crate::dsp::modulation::MOD_FRAMES;
+use crate::dsp::modulation::{ModInputs, NoteState};
+pub use misses::{note_name, MissLog, Missed};
 use program::PreparedInstrument;
 pub use program::SamplerProgram;
 use voice::{FilterTap, Voice};
@@ -114,6 +115,8 @@ pub struct Sampler {
     seed: u64,
     program: Option<Arc<Bank>>,
     signature: NodeSignature,
+    /// Notes no zone answered, shared with the processor.
+    misses: Arc<MissLog>,
 }
 
 impl Sampler {
@@ -132,6 +135,7 @@ impl Sampler {
             voices: voices.clamp(1, MAX_VOICES),
             seed: 1,
             program: bank,
+            misses: Arc::new(MissLog::default()),
             signature: NodeSignature {
                 kind: Self::KIND,
                 ports: NodePorts {
@@ -170,11 +174,19 @@ impl Sampler {
     pub fn voices(&self) -> usize {
         self.voices
     }
+
+    /// Notes its processor had no zone for so far.
+    pub fn missed_notes(&self) -> Vec<Missed> {
+        self.misses.missed()
+    }
 }
 
 impl NodeDescription for Sampler {
     fn signature(&self) -> &NodeSignature {
         &self.signature
+    }
+    fn report(&self) -> Vec<String> {
+        self.misses.report(self.program.as_deref())
     }
     fn build(&self, config: &ProcessConfig) -> Box<dyn Processor> {
         let sample_rate = config.sample_rate.max(1.0);
@@ -197,7 +209,8 @@ impl NodeDescription for Sampler {
             steal_fade_frames: (STEAL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
             kill_fade_frames: (KILL_FADE_SECONDS * sample_rate).round().max(1.0) as u32,
             output_gain: OutputGain::default(),
-            mix: ChannelMix::new(config.max_block_frames, sample_rate, Channel::default().gains()),
+            mix: ChannelMix::new(config.max_block_frames, sample_rate),
+            misses: self.misses.clone(),
         };
         processor.reset_channels();
         Box::new(processor)
@@ -218,12 +231,6 @@ struct Channel {
     bend_range_semitones: Option<f32>,
     /// Registered parameter selected by CC101/CC100 (127/127: none).
     rpn: (u8, u8),
-    /// CC7.
-    volume: u8,
-    /// CC11.
-    expression: u8,
-    /// CC10 (64 = centre).
-    pan: u8,
     pedal_down: bool,
     last_key_switch: Option<u8>,
     /// Every controller's last value (what modulation routes read).
@@ -242,9 +249,6 @@ impl Default for Channel {
             bend: 0.0,
             bend_range_semitones: None,
             rpn: NO_RPN,
-            volume: DEFAULT_VOLUME,
-            expression: 127,
-            pan: 64,
             pedal_down: false,
             last_key_switch: None,
             controllers: DEFAULT_CONTROLLERS,
@@ -259,7 +263,7 @@ const NO_RPN: (u8, u8) = (127, 127);
 /// The registered parameter for pitch bend sensitivity.
 const RPN_BEND_RANGE: (u8, u8) = (0, 0);
 /// CC7 before any is received: General MIDI's default of 100 (about −4.2 dB).
-pub const DEFAULT_VOLUME: u8 = 100;
+pub const DEFAULT_VOLUME: u8 = crate::dsp::channel_mix::GM_DEFAULT_VOLUME;
 
 /// Controller values before any is received: volume 100, pan 64, expression 127, the rest 0.
 const DEFAULT_CONTROLLERS: [u8; 128] = {
@@ -275,12 +279,8 @@ impl Channel {
         ProgramNumber { bank: self.bank_msb as u16 * 128 + self.bank_lsb as u16, program: self.program }
     }
 
-    fn gains(&self) -> (f32, f32) {
-        channel_gains(self.volume, self.expression, self.pan)
-    }
-
     /// What a note's modulation reads on this channel.
-    fn inputs(&self, key: u8, velocity: u8, node_bend_range: f32) -> ModInputs<'_> {
+    fn inputs(&self, key: u8, velocity: u8, node_bend_range: f32, note: NoteState) -> ModInputs<'_> {
         ModInputs {
             controllers: &self.controllers,
             channel_pressure: self.channel_pressure,
@@ -289,6 +289,7 @@ impl Channel {
             bend_range_semitones: self.bend_range_semitones.unwrap_or(node_bend_range),
             velocity,
             key,
+            note,
         }
     }
 }
@@ -319,6 +320,7 @@ struct SamplerProcessor {
     kill_fade_frames: u32,
     output_gain: OutputGain,
     mix: ChannelMix,
+    misses: Arc<MissLog>,
 }
 
 fn program_of(parcel: &Option<Parcel>) -> Option<&SamplerProgram> {
@@ -424,6 +426,18 @@ impl SamplerProcessor {
         let Some(instrument) = self.channels[ch].instrument else { return };
         let key_switch = self.channels[ch].last_key_switch;
         let random = self.random();
+        if trigger == Trigger::Attack {
+            let controllers = &self.channels[ch].controllers;
+            let prepared = program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument));
+            let answered = prepared.is_some_and(|i| {
+                i.zones.iter().any(|z| {
+                    z.region.matches(key, velocity, trigger, key_switch) && z.region.controllers_match(controllers)
+                })
+            });
+            if !answered {
+                self.misses.record(self.channels[ch].program_number(), key);
+            }
+        }
         let zone_count =
             program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument)).map_or(0, |i| i.zones.len());
         for z in 0..zone_count {
@@ -432,8 +446,10 @@ impl SamplerProcessor {
             let Some(zone) = program.instruments.get_mut(instrument).and_then(|i| i.zones.get_mut(z)) else { continue };
             if !zone.region.matches(key, velocity, trigger, key_switch)
                 || !zone.region.controllers_match(&self.channels[ch].controllers)
-                || !zone.takes_turn(random)
             {
+                continue;
+            }
+            if !zone.takes_turn(random) {
                 continue;
             }
             let choke = zone.region.choke_group;
@@ -479,7 +495,7 @@ impl SamplerProcessor {
             let offset_random = region.offset_random_frames;
             let serial = self.next_serial;
             self.next_serial += 1;
-            let inputs = self.channels[ch].inputs(key, velocity, node_bend_range);
+            let inputs = self.channels[ch].inputs(key, velocity, node_bend_range, NoteState::default());
             let voice = &mut self.voices[index];
             voice.start(zone, (held, instrument, z), channel, &inputs, velocity_gain, serial, filter, self.sample_rate);
             voice.base_step *= ((tune_cents / 1200.0) as f64).exp2();
@@ -599,14 +615,40 @@ impl SamplerProcessor {
                 Changed::Wheel => m.reads_wheel(),
             };
             if reads {
-                let inputs = channels[ch].inputs(v.key, v.velocity, node_bend_range);
+                let inputs = channels[ch].inputs(v.key, v.velocity, node_bend_range, v.note);
                 v.modulation.update(m, &zone.sound(), &inputs, v.velocity_gain);
             }
         }
     }
 
+    /// A per-note expression: every voice of that note (sounding or releasing) takes it; a
+    /// voice that played without modulation switches to it, its gain ramping from where it is.
+    fn expression(&mut self, params: &Params<'_>, t: usize, e: &NoteExpression) {
+        let node_bend_range = params.get(BEND_RANGE_SEMITONES).at(t);
+        let ch = (e.channel & 15) as usize;
+        let Self { voices, held, channels, .. } = self;
+        for v in voices.iter_mut().filter(|v| v.active && v.channel == e.channel && v.key == e.key) {
+            let Some(zone) = program_of(&held[v.held]).and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone))
+            else {
+                continue;
+            };
+            v.note.apply(e.kind, e.value);
+            let inputs = channels[ch].inputs(v.key, v.velocity, node_bend_range, v.note);
+            if !v.modulated {
+                v.modulated = true;
+                v.modulation.start(&zone.modulation, &zone.sound(), &inputs, v.velocity_gain);
+                v.modulation.continue_from(v.gains);
+            } else {
+                v.modulation.update(&zone.modulation, &zone.sound(), &inputs, v.velocity_gain);
+            }
+        }
+    }
+
     fn handle(&mut self, event: &Event, params: &Params<'_>, t: usize) {
-        let EventData::Midi(message) = event.data else { return };
+        let message = match event.data {
+            EventData::Midi(message) => message,
+            EventData::Expression(e) => return self.expression(params, t, &e),
+        };
         match message {
             MidiMessage::NoteOn { channel, key, velocity } => self.note_on(params, t, channel, key, velocity),
             MidiMessage::NoteOff { channel, key, .. } => self.note_off(params, t, channel, key),
@@ -628,13 +670,7 @@ impl SamplerProcessor {
                     0 => c.bank_msb = value,
                     32 => c.bank_lsb = value,
                     7 | 10 | 11 => {
-                        match controller {
-                            7 => c.volume = value,
-                            10 => c.pan = value,
-                            _ => c.expression = value,
-                        }
-                        let gains = c.gains();
-                        self.mix.set_gains(ch, gains);
+                        self.mix.set_controller(ch, controller, value);
                     }
                     101 => c.rpn.0 = value,
                     100 => c.rpn.1 = value,
@@ -657,15 +693,13 @@ impl SamplerProcessor {
                         // Reset all controllers (GM): bend, expression, pedal and the RPN
                         // selection; volume, pan and programs stay.
                         c.bend = 0.0;
-                        c.expression = 127;
                         c.rpn = NO_RPN;
                         c.controllers[1] = 0;
                         c.controllers[11] = 127;
                         c.controllers[64..=67].fill(0);
                         c.channel_pressure = 0;
                         c.poly_pressure = [0; 128];
-                        let gains = c.gains();
-                        self.mix.set_gains(ch, gains);
+                        self.mix.set_controller(ch, 11, 127);
                         self.set_pedal(channel, false);
                     }
                     123..=127 => self.all_notes_off(channel),

@@ -114,7 +114,8 @@ impl Zone {
     /// its crossfades.
     pub(crate) fn sound(&self) -> Sound<'_> {
         let r = &self.region;
-        let base = Targets { pitch_cents: 0.0, cutoff_cents: 0.0, volume_db: r.gain_db, amplitude: r.amplitude, pan: r.pan };
+        let base =
+            Targets { pitch_cents: 0.0, cutoff_cents: 0.0, volume_db: r.gain_db, amplitude: r.amplitude, pan: r.pan };
         Sound { base, crossfades: &r.crossfades }
     }
 

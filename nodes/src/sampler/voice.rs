@@ -2,14 +2,25 @@
 //! looping forward or ping-pong, under an ADSR envelope and an optional filter.
 
 use noderack_presets::instrument::{LoopMode, ModSource};
+use noderack_presets::sample::{SampleData, I16_SCALE};
 
-use crate::dsp::modulation::{GainRamp, ModInputs, VoiceModulation};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
+use crate::dsp::modulation::{GainRamp, ModInputs, NoteState, VoiceModulation};
 use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
 pub(crate) const PASS_FRAMES: usize = 64;
+/// 1, 2, … [`PASS_FRAMES`]: the frame counts a gain ramp is evaluated at within a pass.
+const RAMP: [f32; PASS_FRAMES] = {
+    let mut table = [0.0; PASS_FRAMES];
+    let mut i = 0;
+    while i < PASS_FRAMES {
+        table[i] = (i + 1) as f32;
+        i += 1;
+    }
+    table
+};
 /// Fraction bits of the fixed-point play head: 2^-32 of a frame, so a step's rounding error
 /// drifts by under a thousandth of a frame over an hour at 48 kHz.
 pub(crate) const FRACTION_BITS: u32 = 32;
@@ -76,6 +87,8 @@ pub(crate) struct Voice {
     /// Note-on velocity and the gain it gave (modulation updates need both).
     pub(crate) velocity: u8,
     pub(crate) velocity_gain: f32,
+    /// Per-note expression received for this note.
+    pub(crate) note: NoteState,
     /// The choke group its region belongs to, and the group that silences it.
     pub(crate) choke_group: u32,
     pub(crate) off_by: Option<u32>,
@@ -110,6 +123,7 @@ impl Default for Voice {
             mod_ratio: 1.0,
             velocity: 0,
             velocity_gain: 1.0,
+            note: NoteState::default(),
             choke_group: 0,
             off_by: None,
         }
@@ -152,6 +166,7 @@ impl Voice {
         self.env.note_on();
         self.gains = (zone.gains.0 * velocity_gain, zone.gains.1 * velocity_gain);
         self.velocity = inputs.velocity;
+        self.note = inputs.note;
         self.velocity_gain = velocity_gain;
         self.modulated = zone.modulation.active;
         self.mod_ratio = 1.0;
@@ -184,7 +199,8 @@ impl Voice {
             Some((tap, cutoff_hz, damping)) => {
                 self.tap = tap;
                 self.filter_base = (cutoff_hz, damping);
-                let filter = SvfStateSpace::new(SvfCoefficients::new(cutoff_hz, damping, sample_rate), self.response());
+                let filter =
+                    SvfStateSpace::new(SvfCoefficients::moving(cutoff_hz, damping, sample_rate), self.response());
                 self.filters = (filter, filter);
             }
             None => self.tap = FilterTap::Off,
@@ -227,7 +243,7 @@ impl Voice {
             self.cutoff_cents = now.cutoff_cents;
             let (cutoff_hz, damping) = self.filter_base;
             let cutoff = (cutoff_hz * (now.cutoff_cents / 1200.0).exp2()).min(0.45 * sample_rate);
-            let coefs = SvfCoefficients::new(cutoff, damping, sample_rate);
+            let coefs = SvfCoefficients::moving(cutoff, damping, sample_rate);
             let response = self.response();
             self.filters.0.set_coefficients(coefs, response);
             self.filters.1.set_coefficients(coefs, response);
@@ -249,12 +265,33 @@ impl Voice {
         let skip = (self.delay_frames as usize).min(frames);
         self.delay_frames -= skip as u32;
         let (out_l, out_r) = (&mut out_l[skip..frames], &mut out_r[skip..frames]);
-        let sample = &*zone.region.sample;
-        let Some(left) = sample.channels.first() else {
+        match &zone.region.sample.data {
+            SampleData::F32(c) => {
+                let channels = (c.first().map(Vec::as_slice), c.get(1).map(Vec::as_slice));
+                self.render_points(zone, channels, out_l, out_r, bend, sample_rate)
+            }
+            SampleData::I16(c) => {
+                let channels = (c.first().map(|c| &**c), c.get(1).map(|c| &**c));
+                self.render_points(zone, channels, out_l, out_r, bend, sample_rate)
+            }
+        }
+    }
+
+    /// [`Voice::render`] for a sample stored as points of type `T`.
+    fn render_points<T: Point>(
+        &mut self,
+        zone: &Zone,
+        (left, right): (Option<&[T]>, Option<&[T]>),
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+        bend: f64,
+        sample_rate: f32,
+    ) {
+        let Some(left) = left else {
             self.stop();
             return;
         };
-        let right = sample.channels.get(1).filter(|r| r.len() == left.len());
+        let right = right.filter(|r| r.len() == left.len());
         if !self.modulated {
             let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
             self.render_run(&geometry, left, right, out_l, out_r, GainRamp::constant(self.gains));
@@ -284,29 +321,29 @@ impl Voice {
     }
 
     /// Renders a run at one geometry: picks the loop for the sample's channels and the filter.
-    fn render_run(
+    fn render_run<T: Point>(
         &mut self,
         geometry: &Geometry,
-        left: &[f32],
-        right: Option<&Vec<f32>>,
+        left: &[T],
+        right: Option<&[T]>,
         out_l: &mut [f32],
         out_r: &mut [f32],
         ramp: GainRamp,
     ) {
         match (right, self.tap != FilterTap::Off) {
-            (Some(right), false) => self.render_channels::<2, false>(geometry, [left, right], out_l, out_r, ramp),
-            (Some(right), true) => self.render_channels::<2, true>(geometry, [left, right], out_l, out_r, ramp),
-            (None, false) => self.render_channels::<1, false>(geometry, [left], out_l, out_r, ramp),
-            (None, true) => self.render_channels::<1, true>(geometry, [left], out_l, out_r, ramp),
+            (Some(right), false) => self.render_channels::<T, 2, false>(geometry, [left, right], out_l, out_r, ramp),
+            (Some(right), true) => self.render_channels::<T, 2, true>(geometry, [left, right], out_l, out_r, ramp),
+            (None, false) => self.render_channels::<T, 1, false>(geometry, [left], out_l, out_r, ramp),
+            (None, true) => self.render_channels::<T, 1, true>(geometry, [left], out_l, out_r, ramp),
         }
     }
 
     /// [`Voice::render`] for a sample of `C` channels (1: mono, played to both sides; 2:
     /// stereo), through the filter when `FILTERED`.
-    fn render_channels<const C: usize, const FILTERED: bool>(
+    fn render_channels<T: Point, const C: usize, const FILTERED: bool>(
         &mut self,
         geometry: &Geometry,
-        data: [&[f32]; C],
+        data: [&[T]; C],
         out_l: &mut [f32],
         out_r: &mut [f32],
         mut ramp: GainRamp,
@@ -315,7 +352,7 @@ impl Voice {
             let n = out_l.len().min(out_r.len());
             let mut levels = [0.0f32; PASS_FRAMES];
             let lived = self.env.render(&mut levels[..n]);
-            let ended = self.play::<C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r, ramp);
+            let ended = self.play::<T, C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r, ramp);
             if ended || self.env.is_idle() {
                 self.stop();
                 return;
@@ -333,10 +370,10 @@ impl Voice {
     /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
     /// interpolated and filtered frames collect in a stack buffer, and one vectorised loop
     /// applies the envelope and gains and adds them to the outputs.
-    fn play<const C: usize, const FILTERED: bool>(
+    fn play<T: Point, const C: usize, const FILTERED: bool>(
         &mut self,
         g: &Geometry,
-        data: [&[f32]; C],
+        data: [&[T]; C],
         levels: &[f32],
         out_l: &mut [f32],
         out_r: &mut [f32],
@@ -358,7 +395,8 @@ impl Voice {
                         // fits in 32 bits, so the one range check below cannot overflow.
                         let first = ((position - ONE) >> FRACTION_BITS) as u32 as usize;
                         if let Some(&[xm1, x0, x1, x2]) = data.get(first..first + 4) {
-                            let v = weighted([xm1, x0, x1, x2], weights(position as u32));
+                            let taps = [xm1.raw(), x0.raw(), x1.raw(), x2.raw()];
+                            let v = weighted(taps, weights(position as u32)) * T::SCALE;
                             // Filtering in the same loop lets the filter's serial chain overlap
                             // the next frames' interpolation.
                             *y = if FILTERED { filter.tick(v) } else { v };
@@ -398,8 +436,11 @@ impl Voice {
             }
         } else {
             let ((from_l, from_r), (step_l, step_r)) = (ramp.from, ramp.step);
-            for (i, (((o_l, o_r), (&l, &r)), &level)) in frames.enumerate() {
-                let at = (ramp.offset as usize + i + 1) as f32;
+            // Frame k of the ramp is `from + step·(offset + k + 1)`: whole numbers, exact in
+            // f32, from a table rather than a per-frame conversion.
+            let offset = ramp.offset as f32;
+            for ((((o_l, o_r), (&l, &r)), &level), &k) in frames.zip(&RAMP) {
+                let at = offset + k;
                 *o_l += l * level * (from_l + step_l * at);
                 *o_r += r * level * (from_r + step_r * at);
             }
@@ -448,6 +489,39 @@ impl Voice {
 
     pub(crate) fn is_releasing(&self) -> bool {
         matches!(self.env.stage(), Stage::Release | Stage::Fade)
+    }
+}
+
+/// A stored sample point as the voice reads it: `raw() · SCALE` is its value (full scale ±1).
+///
+/// The scale is a power of two, so applying it once to an interpolated value gives exactly
+/// what interpolating scaled points gives: a 16-bit store plays bit-identically to an `f32`
+/// store of the same source, at one multiply per frame instead of one per tap.
+pub(crate) trait Point: Copy {
+    /// Multiplies [`Point::raw`] into full scale.
+    const SCALE: f32;
+    /// The point as a float, before scaling.
+    fn raw(self) -> f32;
+    /// The point's value.
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self.raw() * Self::SCALE
+    }
+}
+
+impl Point for f32 {
+    const SCALE: f32 = 1.0;
+    #[inline(always)]
+    fn raw(self) -> f32 {
+        self
+    }
+}
+
+impl Point for i16 {
+    const SCALE: f32 = I16_SCALE;
+    #[inline(always)]
+    fn raw(self) -> f32 {
+        self as f32
     }
 }
 
@@ -518,7 +592,7 @@ impl Geometry {
 /// Frame `i` of `data`, seen through the loop while `looping` (so interpolation across the loop
 /// seam reads the frames that will actually follow), silent outside the sample.
 #[inline]
-fn tap(g: &Geometry, looping: bool, data: &[f32], mut i: i64) -> f32 {
+fn tap<T: Point>(g: &Geometry, looping: bool, data: &[T], mut i: i64) -> f32 {
     if looping {
         if g.ping_pong {
             i = i.clamp(g.loop_start, g.loop_end - 1);
@@ -529,6 +603,6 @@ fn tap(g: &Geometry, looping: bool, data: &[f32], mut i: i64) -> f32 {
     if i < 0 || i > g.last {
         0.0
     } else {
-        data.get(i as usize).copied().unwrap_or(0.0)
+        data.get(i as usize).map_or(0.0, |&x| x.value())
     }
 }

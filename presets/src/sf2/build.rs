@@ -38,12 +38,38 @@ fn split_global(zones: &[Zone], terminal: u16) -> (Option<&Zone>, impl Iterator<
     (global, locals)
 }
 
-/// Builds the bank of `sf2`, converting the samples it uses into `store`.
-pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank, Sf2Error> {
+/// Which presets of a file to build: all, or those with the given program numbers.
+#[derive(Copy, Clone, Debug)]
+pub enum Presets<'a> {
+    /// Every preset.
+    All,
+    /// Only these (bank, program) numbers.
+    Only(&'a [ProgramNumber]),
+}
+
+impl Presets<'_> {
+    fn keeps(&self, number: ProgramNumber) -> bool {
+        match self {
+            Presets::All => true,
+            Presets::Only(numbers) => numbers.contains(&number),
+        }
+    }
+}
+
+/// Builds the bank of `sf2` (the presets `presets` names), converting the samples it uses
+/// into `store`; 16-bit samples are views into `pool` (the file's bytes as 16-bit words)
+/// when given, else copies.
+pub fn build_bank(
+    sf2: &Sf2File<'_>,
+    store: &mut SampleStore,
+    pool: Option<&Arc<Vec<i16>>>,
+    presets: Presets<'_>,
+) -> Result<Sf2Bank, Sf2Error> {
     let file = sf2.file.as_str();
     let mut builder = Builder {
         sf2,
         store,
+        pool,
         samples: HashMap::new(),
         unsupported: BTreeMap::new(),
         modulator_warnings: ModulatorWarnings::default(),
@@ -57,6 +83,9 @@ pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank,
             continue;
         }
         let program = preset.program as u8;
+        if !presets.keeps(ProgramNumber { bank: preset.bank, program }) {
+            continue;
+        }
         let (global, locals) = split_global(&preset.zones, gen::INSTRUMENT);
         let mut groups = Vec::new();
         for (z, zone) in locals {
@@ -96,9 +125,34 @@ pub fn build_bank(sf2: &Sf2File<'_>, store: &mut SampleStore) -> Result<Sf2Bank,
     Ok(Sf2Bank { bank: Bank { programs }, warnings })
 }
 
+/// The sample point ranges (in the `smpl` chunk) the presets `presets` names play: what a
+/// bank of only those presets needs read from the file.
+pub fn sample_ranges(sf2: &Sf2File<'_>, presets: Presets<'_>) -> Vec<std::ops::Range<usize>> {
+    let mut used = std::collections::BTreeSet::new();
+    for preset in &sf2.presets {
+        let number = ProgramNumber { bank: preset.bank, program: preset.program.min(255) as u8 };
+        if preset.program > 127 || !presets.keeps(number) {
+            continue;
+        }
+        let (_, locals) = split_global(&preset.zones, gen::INSTRUMENT);
+        for (_, zone) in locals {
+            let index = zone.get(gen::INSTRUMENT).map_or(0, |g| g.amount as usize);
+            let Some(inst) = sf2.instruments.get(index) else { continue };
+            let (_, inst_locals) = split_global(&inst.zones, gen::SAMPLE_ID);
+            used.extend(inst_locals.map(|(_, z)| z.get(gen::SAMPLE_ID).map_or(0, |g| g.amount as usize)));
+        }
+    }
+    used.into_iter()
+        .filter_map(|i| sf2.samples.get(i))
+        .filter(|h| !h.is_rom())
+        .map(|h| h.start as usize..h.end as usize)
+        .collect()
+}
+
 struct Builder<'s, 'f> {
     sf2: &'s Sf2File<'f>,
     store: &'s mut SampleStore,
+    pool: Option<&'s Arc<Vec<i16>>>,
     /// Converted samples by sample header index.
     samples: HashMap<usize, Arc<Sample>>,
     /// Unsupported generators in use: name → number of zones setting them.
@@ -208,11 +262,15 @@ impl Builder<'_, '_> {
         let sha256: [u8; 32] = hasher.finalize().into();
         let sample = match self.store.get(&sha256) {
             Some(existing) => existing,
-            None => self.store.insert(Sample {
-                sample_rate_hz: header.sample_rate_hz,
-                channels: vec![self.sf2.sample_points(range)],
+            // 24-bit (with `sm24`) as f32, which holds it exactly; 16-bit as it is stored.
+            None if low.is_some() => {
+                self.store.insert(Sample::from_f32(header.sample_rate_hz, vec![self.sf2.sample_points(range)], sha256))
+            }
+            None => self.store.insert(Sample::from_i16(
+                header.sample_rate_hz,
+                vec![self.sf2.sample_words(range, self.pool)],
                 sha256,
-            }),
+            )),
         };
         self.samples.insert(index, sample.clone());
         sample

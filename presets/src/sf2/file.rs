@@ -3,8 +3,10 @@
 //! and size is checked here, so what comes out can be used without further bounds doubts.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::error::Sf2Error;
+use crate::sample::Pcm16;
 
 /// One generator of a zone: its operator number and raw 16-bit amount.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -126,6 +128,8 @@ pub struct Sf2File<'a> {
     pub samples: Vec<SampleHeader>,
     /// The `smpl` chunk's data (16-bit little-endian sample points).
     pub smpl: &'a [u8],
+    /// Where that data starts in the file, in bytes (even: RIFF chunks are word-aligned).
+    pub smpl_offset: usize,
     /// The `sm24` chunk's data (the low byte of 24-bit samples), when present and valid.
     pub sm24: Option<&'a [u8]>,
     /// Problems that did not stop the file from loading.
@@ -297,11 +301,11 @@ impl<'a> Sf2File<'a> {
         let mut warnings = Vec::new();
 
         let sdta = chunks(bytes, list_body(bytes, &top, b"sdta", file)?, "sdta", file)?;
-        let smpl = sdta
+        let smpl_chunk = sdta
             .iter()
             .find(|c| &c.id == b"smpl")
-            .map(|c| &bytes[c.data.0..c.data.1])
             .ok_or_else(|| Sf2Error::structure(file, "`sdta` has no `smpl` chunk"))?;
+        let (smpl, smpl_offset) = (&bytes[smpl_chunk.data.0..smpl_chunk.data.1], smpl_chunk.data.0);
         let sm24 = sdta.iter().find(|c| &c.id == b"sm24").map(|c| &bytes[c.data.0..c.data.1]);
         let points = smpl.len() / 2;
         let sm24 = match sm24 {
@@ -378,7 +382,7 @@ impl<'a> Sf2File<'a> {
             }
             samples.push(header);
         }
-        Ok(Self { file: file.to_string(), presets, instruments, samples, smpl, sm24, warnings })
+        Ok(Self { file: file.to_string(), presets, instruments, samples, smpl, smpl_offset, sm24, warnings })
     }
 
     /// The sample points `range` of the data as `f32` in -1..1, with the `sm24` low bytes
@@ -395,6 +399,23 @@ impl<'a> Sf2File<'a> {
                 })
                 .collect(),
             None => words.chunks_exact(2).map(|w| i16::from_le_bytes([w[0], w[1]]) as f32 / 32_768.0).collect(),
+        }
+    }
+
+    /// The 16-bit points `range` of the data: a view into `pool` (the whole file read as
+    /// 16-bit words, see [`crate::sf2::load_bank`]) when given and aligned, else a copy.
+    pub fn sample_words(&self, range: Range<usize>, pool: Option<&Arc<Vec<i16>>>) -> Pcm16 {
+        match pool {
+            Some(pool) if self.smpl_offset.is_multiple_of(2) && cfg!(target_endian = "little") => {
+                let first = self.smpl_offset / 2;
+                Pcm16::view(pool.clone(), first + range.start..first + range.end)
+            }
+            _ => Pcm16::owned(
+                self.smpl[range.start * 2..range.end * 2]
+                    .chunks_exact(2)
+                    .map(|w| i16::from_le_bytes([w[0], w[1]]))
+                    .collect(),
+            ),
         }
     }
 

@@ -106,7 +106,7 @@ impl Generated {
             }
         };
         let tag = format!("noderack generated sample {self:?}");
-        Arc::new(Sample { sample_rate_hz: rate, channels: vec![data], sha256: sha256(tag.as_bytes()) })
+        Arc::new(Sample::from_f32(rate, vec![data], sha256(tag.as_bytes())))
     }
 }
 
@@ -121,7 +121,7 @@ mod tests {
             assert_eq!(s.frames(), CYCLE_FRAMES);
             let cycle_hz = s.sample_rate_hz as f64 / CYCLE_FRAMES as f64;
             assert!((1200.0 * (cycle_hz / MIDDLE_C_HZ).log2()).abs() < 0.01, "{g:?}");
-            let peak = s.channels[0].iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let peak = s.channel_f32(0).unwrap().iter().fold(0.0f32, |m, x| m.max(x.abs()));
             assert!((peak - 1.0).abs() < 1e-6, "{g:?}: {peak}");
         }
         assert_eq!(Generated::from_name("*SINE"), Some(Generated::Sine));

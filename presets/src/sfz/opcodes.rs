@@ -869,7 +869,7 @@ mod tests {
                 Outcome::Approximated(m) | Outcome::Ignored(m) => warnings.push(m),
             }
         }
-        let sample = Arc::new(Sample { sample_rate_hz: 48_000, channels: vec![vec![0.0; 4800]], sha256: [0; 32] });
+        let sample = Arc::new(Sample::from_f32(48_000, vec![vec![0.0; 4800]], [0; 32]));
         let region = build_region(&settings, ctx, sample, SampleInfo::default(), false, &mut warnings);
         (region, warnings)
     }

@@ -6,8 +6,9 @@
 //! activated), so a host that compensates latency lines it up with a dry signal. The `Fault`
 //! parameter makes it output NaN, for testing how a host protects the mix. Its state holds the
 //! three parameters. MIDI CC 7 sets the gain the way a plugin's own control would, and tells the
-//! host with a parameter event; its note output echoes every note an octave up, as MIDI; its
-//! tail is its release plus its latency. Everything it does is exact and deterministic, so tests can predict it.
+//! host with a parameter event; its note output echoes every note (and every note expression)
+//! an octave up; its tail is its release plus its latency. Everything it does is exact and
+//! deterministic, so tests can predict it.
 
 use std::ffi::CStr;
 use std::fmt::Write as _;
@@ -27,7 +28,7 @@ use clack_extensions::params::{
 };
 use clack_extensions::state::{PluginState, PluginStateImpl};
 use clack_extensions::tail::{PluginTail, PluginTailImpl, TailLength};
-use clack_plugin::events::event_types::{MidiEvent, ParamValueEvent};
+use clack_plugin::events::event_types::{MidiEvent, NoteExpressionEvent, ParamValueEvent};
 use clack_plugin::events::spaces::CoreEventSpace;
 use clack_plugin::events::{Match, Pckn};
 use clack_plugin::prelude::*;
@@ -187,7 +188,7 @@ impl PluginNotePortsImpl for MainThread<'_> {
                 id: ClapId::new(1),
                 name: b"echo",
                 preferred_dialect: Some(NoteDialect::Midi),
-                supported_dialects: NoteDialects::MIDI,
+                supported_dialects: NoteDialects::MIDI | NoteDialects::CLAP,
             });
         }
     }
@@ -426,6 +427,15 @@ impl Processor<'_> {
                         let _ = output.try_push(ParamValueEvent::new(time, GAIN, Pckn::match_all(), gain));
                     }
                     _ => {}
+                }
+            }
+            Some(CoreEventSpace::NoteExpression(e)) => {
+                // Echoed like its note: an octave up, on the note output.
+                if let (Match::Specific(channel), Match::Specific(key)) = (e.channel(), e.key()) {
+                    if let (Some(kind), true) = (e.expression_type(), key + ECHO_SEMITONES < 128) {
+                        let pckn = Pckn::new(1u16, channel, key + ECHO_SEMITONES, Match::All);
+                        let _ = output.try_push(NoteExpressionEvent::new(time, pckn, kind, e.value()));
+                    }
                 }
             }
             Some(CoreEventSpace::ParamValue(e)) => {

@@ -1,7 +1,7 @@
-//! The MIDI channel mixer inside the sampler: voices render into their channel's bus, which is
-//! mixed into the output at the channel's volume (CC7), expression (CC11) and pan (CC10), as
-//! a General MIDI player does. Gain changes glide over [`CHANNEL_GAIN_RAMP_SECONDS`] so a
-//! controller move never clicks.
+//! The MIDI channel mixer of the instruments (`sampler`, `synth`): voices render into their
+//! channel's bus, which is mixed into the output at the channel's volume (CC7), expression
+//! (CC11) and pan (CC10), as a General MIDI player does. Gain changes glide over
+//! [`CHANNEL_GAIN_RAMP_SECONDS`] so a controller move never clicks.
 //!
 //! Ramps advance by integer frame counts and every value is computed from the ramp's frame
 //! position, so the output does not depend on how the timeline is cut into blocks.
@@ -10,6 +10,9 @@ use crate::dsp::pan_gains;
 
 /// MIDI channels.
 pub const CHANNELS: usize = 16;
+/// CC7 before any is received: General MIDI's default of 100 (about −4.2 dB), so a file that
+/// sets volume 100 first sounds the same as one that sets nothing.
+pub const GM_DEFAULT_VOLUME: u8 = 100;
 /// Glide of a channel gain change (volume, expression, pan): long enough not to click, short
 /// enough to follow a fast fader.
 pub const CHANNEL_GAIN_RAMP_SECONDS: f32 = 0.005;
@@ -27,6 +30,31 @@ pub fn channel_gains(volume: u8, expression: u8, pan: u8) -> (f32, f32) {
     let level = controller_gain(volume) * controller_gain(expression);
     let (l, r) = pan_gains(((pan.min(127) as f32 - 64.0) / 63.0).clamp(-1.0, 1.0));
     (level * l, level * r)
+}
+
+/// A channel's mix controllers, with General MIDI's defaults (volume 100, expression 127,
+/// pan 64).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct MixControllers {
+    /// CC7.
+    pub volume: u8,
+    /// CC11.
+    pub expression: u8,
+    /// CC10 (64 = centre).
+    pub pan: u8,
+}
+
+impl Default for MixControllers {
+    fn default() -> Self {
+        Self { volume: GM_DEFAULT_VOLUME, expression: 127, pan: 64 }
+    }
+}
+
+impl MixControllers {
+    /// The left and right gains they give ([`channel_gains`]).
+    pub fn gains(&self) -> (f32, f32) {
+        channel_gains(self.volume, self.expression, self.pan)
+    }
 }
 
 /// A linear glide of a stereo gain pair, positioned in whole frames.
@@ -76,25 +104,45 @@ pub struct ChannelMix {
     max_frames: usize,
     ramps: [GainRamp; CHANNELS],
     ramp_frames: u32,
+    /// Each channel's CC7, CC11 and CC10.
+    controllers: [MixControllers; CHANNELS],
     /// Bit `c` set: channel `c`'s bus holds this span's voices.
     used: u16,
 }
 
 impl ChannelMix {
-    /// Buses for spans of up to `max_frames`, every channel at `gains`.
-    pub fn new(max_frames: usize, sample_rate: f32, gains: (f32, f32)) -> Self {
+    /// Buses for spans of up to `max_frames`, every channel at General MIDI's default
+    /// controllers.
+    pub fn new(max_frames: usize, sample_rate: f32) -> Self {
         let ramp_frames = (CHANNEL_GAIN_RAMP_SECONDS * sample_rate).round().max(1.0) as u32;
+        let gains = MixControllers::default().gains();
         Self {
             buses: vec![0.0; CHANNELS * 2 * max_frames.max(1)],
             max_frames: max_frames.max(1),
             ramps: [GainRamp::settled(gains, ramp_frames); CHANNELS],
             ramp_frames,
+            controllers: [MixControllers::default(); CHANNELS],
             used: 0,
         }
     }
 
+    /// Takes control change `controller` = `value` on `channel` if it is volume (7), pan (10)
+    /// or expression (11), gliding the channel's gains to it; false for any other controller.
+    pub fn set_controller(&mut self, channel: usize, controller: u8, value: u8) -> bool {
+        let Some(c) = self.controllers.get_mut(channel) else { return false };
+        match controller {
+            7 => c.volume = value.min(127),
+            10 => c.pan = value.min(127),
+            11 => c.expression = value.min(127),
+            _ => return false,
+        }
+        let gains = c.gains();
+        self.set_gains(channel, gains);
+        true
+    }
+
     /// Sets where channel `channel`'s gains glide to.
-    pub fn set_gains(&mut self, channel: usize, gains: (f32, f32)) {
+    fn set_gains(&mut self, channel: usize, gains: (f32, f32)) {
         if let Some(ramp) = self.ramps.get_mut(channel) {
             if ramp.to != gains {
                 ramp.retarget(gains, self.ramp_frames);
@@ -170,13 +218,15 @@ mod tests {
     }
 
     #[test]
-    fn a_gain_change_glides_and_the_glide_ignores_span_boundaries() {
+    fn a_controller_change_glides_and_the_glide_ignores_span_boundaries() {
+        let start = MixControllers::default().gains();
         let render = |spans: &[usize]| {
-            let mut mix = ChannelMix::new(64, 1000.0, (1.0, 1.0)); // 5 frames of glide
+            let mut mix = ChannelMix::new(64, 1000.0); // 5 frames of glide
             let mut out = Vec::new();
             for (n, &frames) in spans.iter().enumerate() {
                 if n == 0 {
-                    mix.set_gains(3, (0.0, 0.5));
+                    assert!(mix.set_controller(3, 7, 0));
+                    assert!(!mix.set_controller(3, 1, 0), "not a mix controller");
                 }
                 let (l, r) = mix.bus(3, frames).unwrap();
                 l.fill(1.0);
@@ -188,10 +238,19 @@ mod tests {
             out
         };
         let whole = render(&[8]);
-        assert_eq!(whole[0], (1.0, 1.0));
-        assert_eq!(whole[5], (0.0, 0.5));
-        assert!(whole[1].0 < 1.0 && whole[1].0 > whole[2].0, "falls gradually: {whole:?}");
+        assert_eq!(whole[0], start);
+        assert_eq!(whole[5], (0.0, 0.0));
+        assert!(whole[1].0 < start.0 && whole[1].0 > whole[2].0, "falls gradually: {whole:?}");
         assert_eq!(whole, render(&[3, 1, 4]));
         assert_eq!(whole, render(&[1; 8]));
+    }
+
+    #[test]
+    fn volume_expression_and_pan_combine_per_channel() {
+        let mut c = MixControllers::default();
+        (c.volume, c.expression, c.pan) = (127, 64, 0);
+        let (l, r) = c.gains();
+        assert_eq!(l, controller_gain(64));
+        assert!(r.abs() < 1e-6, "hard left silences the right: {r}");
     }
 }
