@@ -84,7 +84,7 @@ fn info_shows_ports_parameters_latency_and_state() {
     let text = plugins(&dir, &["info", TEST_INSTRUMENT_ID]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("notes in: notes (CLAP+MIDI)") && text.contains("state: saved and restored"), "{text}");
-    assert!(text.contains("notes out: echo (MIDI)") && text.contains("tail: 256 frames at 48 kHz"), "{text}");
+    assert!(text.contains("notes out: echo (CLAP+MIDI)") && text.contains("tail: 256 frames at 48 kHz"), "{text}");
 
     let unknown = plugins(&dir, &["info", "noderack.test-instrument"]);
     assert!(!unknown.status.success());
