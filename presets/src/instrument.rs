@@ -155,6 +155,13 @@ pub struct RegionFilter {
     pub velocity_track_cents: f32,
 }
 
+impl RegionFilter {
+    /// A low-pass at `cutoff_hz` with `resonance_db`, tracking neither key nor velocity.
+    pub fn low_pass(cutoff_hz: f32, resonance_db: f32) -> Self {
+        Self { kind: FilterKind::LowPass, cutoff_hz, resonance_db, keytrack_cents: 0.0, velocity_track_cents: 0.0 }
+    }
+}
+
 /// One sample mapped to a key and velocity range, with how to play it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Region {

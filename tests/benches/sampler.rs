@@ -17,8 +17,8 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use noderack_nodes::sampler::Sampler;
 use noderack_presets::instrument::{
-    Bank, Envelope, FilterKind, Group, Instrument, Lfo, LfoWaveform, LoopDirection, LoopMode, ModInput, ModRoute,
-    ModSource, ModTarget, Region, RegionFilter, SampleLoop,
+    Bank, Envelope, Group, Instrument, Lfo, LfoWaveform, LoopDirection, LoopMode, ModInput, ModRoute, ModSource,
+    ModTarget, Region, RegionFilter, SampleLoop,
 };
 use noderack_presets::sample::{Pcm16, Sample};
 use noderack_tests::held::Held;
@@ -67,13 +67,7 @@ fn held(variant: Variant) -> Held {
     region.sample_loop =
         Some(SampleLoop { start_frames: 4410.0, end_frames: 84_000.0, direction: LoopDirection::Forward });
     if filter {
-        region.filter = Some(RegionFilter {
-            kind: FilterKind::LowPass,
-            cutoff_hz: 4000.0,
-            resonance_db: 0.0,
-            keytrack_cents: 0.0,
-            velocity_track_cents: 0.0,
-        });
+        region.filter = Some(RegionFilter::low_pass(4000.0, 0.0));
     }
     if modulated {
         let m = &mut region.modulation;

@@ -11,8 +11,8 @@ use noderack_graph::{EngineConfig, MidiMessage};
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::Sampler;
 use noderack_presets::instrument::{
-    Bank, Crossfade, Envelope, FilterKind, Lfo, LfoWaveform, LoopMode, ModInput, ModRoute, ModSource, ModTarget,
-    NoteRange, Region, RegionFilter, SampleLoop,
+    Bank, Crossfade, Envelope, Lfo, LfoWaveform, LoopMode, ModInput, ModRoute, ModSource, ModTarget, NoteRange, Region,
+    RegionFilter, SampleLoop,
 };
 use noderack_presets::sample::Sample;
 use noderack_tests::analysis::{
@@ -103,13 +103,7 @@ fn buzz110() -> Region {
 #[test]
 fn a_filter_envelope_sweeps_the_spectral_centroid_up_and_back() {
     let mut region = buzz110();
-    region.filter = Some(RegionFilter {
-        kind: FilterKind::LowPass,
-        cutoff_hz: 300.0,
-        resonance_db: 0.0,
-        keytrack_cents: 0.0,
-        velocity_track_cents: 0.0,
-    });
+    region.filter = Some(RegionFilter::low_pass(300.0, 0.0));
     region.modulation.envelopes.push(Envelope {
         delay_seconds: 0.0,
         attack_seconds: 0.25,
@@ -306,13 +300,7 @@ fn modulated_bank() -> Bank {
     vib.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::ChannelPressure), 0.5, ModTarget::Pan));
     let mut swept = buzz110();
     swept.keys = NoteRange { low: 64, high: 127 };
-    swept.filter = Some(RegionFilter {
-        kind: FilterKind::LowPass,
-        cutoff_hz: 400.0,
-        resonance_db: 6.0,
-        keytrack_cents: 0.0,
-        velocity_track_cents: 0.0,
-    });
+    swept.filter = Some(RegionFilter::low_pass(400.0, 6.0));
     swept.modulation.envelopes.push(Envelope {
         attack_seconds: 0.05,
         decay_seconds: 0.2,

@@ -586,9 +586,7 @@ fn sampler_never_allocates_on_the_audio_thread_even_across_program_swaps() {
 /// frames, filtered, and modulated (vibrato, tremolo).
 #[test]
 fn sixteen_bit_store_plays_bit_identically_to_the_f32_store() {
-    use noderack_presets::instrument::{
-        FilterKind, Lfo, LfoWaveform, ModInput, ModRoute, ModSource, ModTarget, RegionFilter,
-    };
+    use noderack_presets::instrument::{Lfo, LfoWaveform, ModInput, ModRoute, ModSource, ModTarget, RegionFilter};
     use noderack_presets::sample::{Pcm16, Sample, I16_SCALE};
     let points = |c: usize| -> Vec<i16> {
         (0..44_100)
@@ -609,13 +607,7 @@ fn sixteen_bit_store_plays_bit_identically_to_the_f32_store() {
         r.sample_loop =
             Some(SampleLoop { start_frames: 1000.0, end_frames: 30_000.0, direction: LoopDirection::PingPong });
         if filtered {
-            r.filter = Some(RegionFilter {
-                kind: FilterKind::LowPass,
-                cutoff_hz: 2000.0,
-                resonance_db: 3.0,
-                keytrack_cents: 0.0,
-                velocity_track_cents: 0.0,
-            });
+            r.filter = Some(RegionFilter::low_pass(2000.0, 3.0));
         }
         if modulated {
             r.modulation.lfos.push(Lfo { frequency_hz: 5.0, waveform: LfoWaveform::Sine, ..Lfo::default() });

@@ -114,11 +114,27 @@ fn level_of(db: f32) -> f32 {
     }
 }
 
-/// What a voice's routes start from: its own values before modulation and its crossfades.
+/// The product of `crossfades`' gains for a note (by its velocity, its key or its channel's
+/// controllers, as each says).
+pub(crate) fn crossfade_gain(crossfades: &[Crossfade], inputs: &ModInputs<'_>) -> f32 {
+    crossfades
+        .iter()
+        .map(|crossfade| match crossfade.source {
+            ModSource::Velocity => crossfade.gain(inputs.velocity),
+            ModSource::Key => crossfade.gain(inputs.key),
+            ModSource::Controller(n) => crossfade.gain(inputs.controllers[n as usize & 127]),
+            _ => 1.0,
+        })
+        .product()
+}
+
+/// What a voice's routes start from: its own values before modulation, its crossfades, and
+/// the routes themselves (the [`ZoneModulation`] it was prepared with indexes them).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Sound<'a> {
     pub(crate) base: Targets,
     pub(crate) crossfades: &'a [Crossfade],
+    pub(crate) routes: &'a [ModRoute],
 }
 
 /// The values routes add to, in their units.
@@ -345,11 +361,16 @@ fn waveform_at(waveform: LfoWaveform, phase: f32) -> f32 {
     }
 }
 
-/// A route from an envelope or an LFO, prepared: which signal, its gain, its target.
+/// A route from an envelope or an LFO, prepared: which signal, which route of the region, on
+/// which side of it the signal is, its target.
 #[derive(Copy, Clone, Debug)]
 struct FastRoute {
     /// The signal: envelopes first (0..MAX_ENVELOPES), then LFOs.
     signal: u8,
+    /// Index into the region's routes.
+    route: u16,
+    /// The signal is the route's `scale` (its `input` then scales it: a product commutes).
+    signal_in_scale: bool,
     target: ModTarget,
 }
 
@@ -365,10 +386,10 @@ pub(crate) struct ZoneModulation {
     envelope_count: usize,
     lfos: [LfoShape; MAX_LFOS],
     lfo_count: usize,
-    /// The routes, fast ones (reading an envelope or an LFO) first.
-    routes: Vec<ModRoute>,
     fast: [Option<FastRoute>; MAX_FAST_ROUTES],
     fast_count: usize,
+    /// Indices into the region's routes of those that read only event-rate sources.
+    slow: Vec<u16>,
     /// Which controllers the event-rate parts read (bit n: CC n).
     controllers: u128,
     /// Whether channel pressure, poly pressure or the pitch wheel are read.
@@ -398,28 +419,29 @@ impl ZoneModulation {
             ModSource::Lfo(n) if (n as usize) < m.lfo_count => Some(lfo_signal(n as usize)),
             _ => None,
         };
-        let mut fast = Vec::new();
-        let mut slow = Vec::new();
-        for route in routes {
-            // A product is commutative: the signal, whichever side it is on, is the input.
-            let mut route = route.clone();
-            if let Some(scale) = route.scale.as_ref().filter(|s| s.source.is_per_voice_signal()) {
-                if route.input.source.is_per_voice_signal() {
-                    continue; // a signal scaled by a signal is not supported (docs/SAMPLER.md)
-                }
-                let scale = scale.clone();
-                route.scale = Some(std::mem::replace(&mut route.input, scale));
+        let mut fast: Vec<FastRoute> = Vec::new();
+        let mut kept: Vec<&ModRoute> = Vec::new();
+        for (index, route) in routes.iter().enumerate().take(u16::MAX as usize) {
+            let in_scale = route.scale.as_ref().is_some_and(|s| s.source.is_per_voice_signal());
+            if in_scale && route.input.source.is_per_voice_signal() {
+                continue; // a signal scaled by a signal is not supported (docs/SAMPLER.md)
             }
-            if route.input.source.is_per_voice_signal() {
-                match signal_of(route.input.source) {
-                    Some(signal) if fast.len() < MAX_FAST_ROUTES => fast.push((signal, route)),
-                    _ => {} // a missing envelope or LFO, or past the limit: nothing to read
-                }
-            } else {
-                slow.push(route);
+            let signal = if in_scale { route.scale.as_ref().map(|s| s.source) } else { Some(route.input.source) };
+            match signal.filter(|s| s.is_per_voice_signal()) {
+                Some(source) => match signal_of(source) {
+                    Some(signal) if fast.len() < MAX_FAST_ROUTES => fast.push(FastRoute {
+                        signal,
+                        route: index as u16,
+                        signal_in_scale: in_scale,
+                        target: route.target,
+                    }),
+                    _ => continue, // a missing envelope or LFO, or past the limit: nothing to read
+                },
+                None => m.slow.push(index as u16),
             }
+            kept.push(route);
         }
-        for route in fast.iter().map(|(_, r)| r).chain(&slow) {
+        for route in &kept {
             for input in std::iter::once(&route.input).chain(&route.scale) {
                 match input.source {
                     ModSource::Controller(n) => m.controllers |= 1 << (n & 127),
@@ -437,15 +459,14 @@ impl ZoneModulation {
         let per_note = |i: &noderack_presets::instrument::ModInput| {
             matches!(i.source, ModSource::One | ModSource::Velocity | ModSource::Key)
         };
-        m.cutoff_fixed_per_note = fast.iter().map(|(_, r)| r).chain(&slow).all(|r| {
+        m.cutoff_fixed_per_note = kept.iter().all(|r| {
             r.target != ModTarget::CutoffCents || (per_note(&r.input) && r.scale.as_ref().is_none_or(per_note))
         });
         m.fast_count = fast.len();
-        for (slot, (signal, route)) in m.fast.iter_mut().zip(&fast) {
-            *slot = Some(FastRoute { signal: *signal, target: route.target });
+        for (slot, route) in m.fast.iter_mut().zip(fast) {
+            *slot = Some(route);
         }
-        m.routes = fast.into_iter().map(|(_, r)| r).chain(slow).collect();
-        m.active = !m.routes.is_empty() || m.controllers != 0;
+        m.active = !kept.is_empty() || m.controllers != 0;
         m
     }
 
@@ -535,26 +556,20 @@ impl VoiceModulation {
         self.base = sound.base;
         self.base.pitch_cents += inputs.note.tuning_semitones * 100.0;
         self.base.pan += inputs.note.pan;
-        let (fast, slow) = zone.routes.split_at(zone.fast_count.min(zone.routes.len()));
-        for (gain, route) in self.gains.iter_mut().zip(fast) {
-            let scale = route.scale.as_ref().map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
+        let fast = zone.fast.iter().take(zone.fast_count).flatten();
+        for (gain, fast) in self.gains.iter_mut().zip(fast) {
+            let Some(route) = sound.routes.get(fast.route as usize) else { continue };
+            // The route's other side, which is event-rate: its value scales the signal.
+            let other = if fast.signal_in_scale { Some(&route.input) } else { route.scale.as_ref() };
+            let scale = other.map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
             *gain = route.amount * scale;
         }
-        for route in slow {
+        for route in zone.slow.iter().filter_map(|&i| sound.routes.get(i as usize)) {
             let scale = route.scale.as_ref().map_or(Some(1.0), |s| inputs.value(s)).unwrap_or(0.0);
             let value = inputs.value(&route.input).unwrap_or(0.0);
             self.base.add(route.target, value * scale * route.amount);
         }
-        let mut gain = velocity_gain * inputs.note.volume;
-        for crossfade in sound.crossfades {
-            let value = match crossfade.source {
-                ModSource::Velocity => inputs.velocity,
-                ModSource::Key => inputs.key,
-                ModSource::Controller(n) => inputs.controllers[n as usize & 127],
-                _ => continue,
-            };
-            gain *= crossfade.gain(value);
-        }
+        let gain = velocity_gain * inputs.note.volume * crossfade_gain(sound.crossfades, inputs);
         self.gain_changed |= gain != self.static_gain;
         self.static_gain = gain;
         self.quiet = false;

@@ -426,18 +426,9 @@ impl SamplerProcessor {
         let Some(instrument) = self.channels[ch].instrument else { return };
         let key_switch = self.channels[ch].last_key_switch;
         let random = self.random();
-        if trigger == Trigger::Attack {
-            let controllers = &self.channels[ch].controllers;
-            let prepared = program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument));
-            let answered = prepared.is_some_and(|i| {
-                i.zones.iter().any(|z| {
-                    z.region.matches(key, velocity, trigger, key_switch) && z.region.controllers_match(controllers)
-                })
-            });
-            if !answered {
-                self.misses.record(self.channels[ch].program_number(), key);
-            }
-        }
+        // Whether any zone answers the note (its round-robin turn aside): a note none answers
+        // is counted as missed. The loop below returns early only after a zone answered.
+        let mut answered = false;
         let zone_count =
             program_of(&self.held[held]).and_then(|p| p.instruments.get(instrument)).map_or(0, |i| i.zones.len());
         for z in 0..zone_count {
@@ -449,6 +440,7 @@ impl SamplerProcessor {
             {
                 continue;
             }
+            answered = true;
             if !zone.takes_turn(random) {
                 continue;
             }
@@ -510,6 +502,9 @@ impl SamplerProcessor {
                 voice.key_down = false;
             }
             self.users[held] += 1;
+        }
+        if trigger == Trigger::Attack && !answered {
+            self.misses.record(self.channels[ch].program_number(), key);
         }
     }
 

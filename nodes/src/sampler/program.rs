@@ -116,7 +116,7 @@ impl Zone {
         let r = &self.region;
         let base =
             Targets { pitch_cents: 0.0, cutoff_cents: 0.0, volume_db: r.gain_db, amplitude: r.amplitude, pan: r.pan };
-        Sound { base, crossfades: &r.crossfades }
+        Sound { base, crossfades: &r.crossfades, routes: &r.modulation.routes }
     }
 
     /// Whether this zone plays for a note that reached it, by its round-robin rule;

@@ -1,12 +1,12 @@
 //! One sampler voice: a play head moving through a region's sample with cubic interpolation,
 //! looping forward or ping-pong, under an ADSR envelope and an optional filter.
 
-use noderack_presets::instrument::{LoopMode, ModSource};
+use noderack_presets::instrument::LoopMode;
 use noderack_presets::sample::{SampleData, I16_SCALE};
 
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
-use crate::dsp::modulation::{GainRamp, ModInputs, NoteState, VoiceModulation};
+use crate::dsp::modulation::{crossfade_gain, GainRamp, ModInputs, NoteState, VoiceModulation};
 use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
@@ -175,15 +175,7 @@ impl Voice {
             self.modulation.start(&zone.modulation, &zone.sound(), inputs, velocity_gain);
         } else {
             // Crossfades by velocity and key (a controller's would make the voice modulated).
-            let fade: f32 = region
-                .crossfades
-                .iter()
-                .map(|x| match x.source {
-                    ModSource::Velocity => x.gain(inputs.velocity),
-                    ModSource::Key => x.gain(key),
-                    _ => 1.0,
-                })
-                .product();
+            let fade = crossfade_gain(&region.crossfades, inputs);
             self.gains = (self.gains.0 * fade, self.gains.1 * fade);
         }
         // A low-pass that stays out of hearing for the whole note is left out (SF2 zones get

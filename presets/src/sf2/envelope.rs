@@ -9,7 +9,7 @@
 //! release lasts the time SF2 takes to fall 60 dB.
 
 use super::generators::{self as gen, Combined};
-use crate::instrument::{Envelope, FilterKind, RegionFilter};
+use crate::instrument::{Envelope, RegionFilter};
 
 /// Seconds of a timecent value (`2^(tc/1200)`; -32768 means 0).
 pub fn timecents_to_seconds(timecents: i32) -> f32 {
@@ -68,13 +68,7 @@ pub fn filter(c: &Combined<'_>, modulated: bool) -> Option<RegionFilter> {
         return None;
     }
     let q_cb = c.value(gen::FILTER_Q).clamp(0, 960) as f32;
-    Some(RegionFilter {
-        kind: FilterKind::LowPass,
-        cutoff_hz: absolute_cents_to_hz(cents),
-        resonance_db: q_cb / 10.0 - 3.01,
-        keytrack_cents: 0.0,
-        velocity_track_cents: 0.0,
-    })
+    Some(RegionFilter::low_pass(absolute_cents_to_hz(cents), q_cb / 10.0 - 3.01))
 }
 
 #[cfg(test)]

@@ -72,7 +72,8 @@ pub const DEFAULT_VELOCITY_TO_ATTENUATION: ModulatorRecord = ModulatorRecord {
 };
 
 /// The default modulators (section 8.4), with the 8.4.2 velocity → cutoff amount source as
-/// FluidSynth and the 2.04 errata give it (a velocity switch: no change below velocity 64).
+/// FluidSynth records it (a velocity switch: no change below velocity 64). FluidSynth then
+/// forces that modulator's value to 0; this crate plays it (docs/SF2.md).
 pub const DEFAULT_MODULATORS: [ModulatorRecord; 10] = [
     DEFAULT_VELOCITY_TO_ATTENUATION,
     ModulatorRecord { source: 0x0102, destination: gen::FILTER_FC, amount: -2400, amount_source: 0x0C02, transform: 0 },
@@ -276,11 +277,9 @@ pub fn modulation(
     routes.extend(depth(gen::MOD_ENV_TO_FILTER_FC, ModSource::Envelope(MOD_ENV), ModTarget::CutoffCents, 1.0));
     routes.extend(depth(MOD_LFO_TO_VOLUME, ModSource::Lfo(MOD_LFO), ModTarget::VolumeDb, 0.1));
     for m in modulators {
-        if *m == DEFAULT_VELOCITY_TO_ATTENUATION || played_by_channel(m) {
+        // Played on the channel, or the velocity law (a changed amount: see `velocity_curve`).
+        if played_by_channel(m) || identity(m) == identity(&DEFAULT_VELOCITY_TO_ATTENUATION) {
             continue;
-        }
-        if identity(m) == identity(&DEFAULT_VELOCITY_TO_ATTENUATION) {
-            continue; // a changed amount: see `velocity_curve`
         }
         match route(m) {
             Ok(Some(r)) => routes.push(r),
