@@ -299,6 +299,18 @@ impl Engine {
         self.send_param(node, param, value, at_frame)
     }
 
+    /// Where parameter `param` of `node` lives on the audio thread, for a host that sets it
+    /// from there ([`crate::HostBlock::with_params`]). Valid until the node is removed; the
+    /// graph model does not learn the values set that way.
+    pub fn param_target(&self, node: NodeId, param: ParamId) -> Result<crate::ParamTarget, EngineError> {
+        let entry = self.model.node(node).ok_or(GraphError::UnknownNode(node))?;
+        if param.0 as usize >= entry.description().params().len() {
+            let count = entry.description().params().len();
+            return Err(GraphError::UnknownParam { node: self.model.describe_node(node), param: param.0, count }.into());
+        }
+        Ok(crate::ParamTarget { slot: self.slot_of(node)?, param })
+    }
+
     /// Records in the graph a parameter value a node set itself (a hosted plugin's own control,
     /// [`crate::NodeDescription::take_own_param_changes`]). Nothing goes to the audio thread:
     /// the node has the value already, and telling it back late could undo a newer one. A later

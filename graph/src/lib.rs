@@ -35,7 +35,7 @@ pub use context::{Inputs, Outputs, ProcessContext};
 pub use engine::{new_engine, Engine, EngineConfig};
 pub use error::{BatchError, EngineError, GraphError};
 pub use event::{Event, EventBuffer, EventBufferFull, EventData, ExpressionKind, MidiMessage, NoteExpression};
-pub use executor::{Executor, ExecutorStatus, HostBlock, NodeEvent};
+pub use executor::{Executor, ExecutorStatus, HostBlock, HostParamChange, NodeEvent, ParamTarget};
 pub use id::{NodeId, ParamId, PortIndex, SlotKey};
 pub use model::{BatchOutcome, BusSpec, Connection, Edit, Graph, NodeView, PortRef};
 pub use node::{NodeDescription, NodeRole, NodeSignature, NoopProcessor, ProcessConfig, Processor};

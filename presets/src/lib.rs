@@ -10,6 +10,7 @@ pub mod json_file;
 pub mod json_location;
 pub mod library;
 pub mod load_context;
+pub mod macros;
 pub mod modulation;
 pub mod node_config;
 pub mod patch;

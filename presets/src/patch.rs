@@ -144,6 +144,8 @@ struct PatchFile {
     nodes: Vec<NodeFile>,
     #[serde(default)]
     connections: Vec<ConnectionFile>,
+    #[serde(default)]
+    macros: Vec<crate::macros::MacroFile>,
 }
 
 /// Creates node descriptions by kind name while a patch loads. The node registry
@@ -190,6 +192,8 @@ pub struct Patch {
     pub nodes: Vec<PatchNode>,
     /// Connections in file order.
     pub connections: Vec<Connection>,
+    /// The macros the patch maps (host-automatable controls, see [`crate::macros`]), by index.
+    pub macros: Vec<crate::macros::Macro>,
     /// What loading the nodes' files ignored or repaired (unsupported SFZ opcodes, sample
     /// hash mismatches), for the host to show.
     pub warnings: Vec<String>,
@@ -291,8 +295,32 @@ impl Patch {
             connections.push(Connection { from, to });
         }
 
+        let mut macros: Vec<crate::macros::Macro> = Vec::with_capacity(raw.macros.len());
+        for (i, m) in raw.macros.iter().enumerate() {
+            let lookup = |name: &str| {
+                nodes.iter().find(|n| n.name == name).map(|n| (n.id, n.description.kind(), n.description.params()))
+            };
+            let resolved = m.resolve(lookup).map_err(|problem| {
+                let mut path = vec![key("macros"), PathStep::Index(i)];
+                if let Some((t, _)) = problem.target {
+                    path.extend([key("targets"), PathStep::Index(t)]);
+                }
+                path.push(key(problem.field));
+                at.error(&path, problem.message)
+            })?;
+            if macros.iter().any(|other| other.index == resolved.index) {
+                return Err(at.error(
+                    &[key("macros"), PathStep::Index(i), key("index")],
+                    format!("macro {} is mapped twice (list all its targets in one entry)", m.index),
+                ));
+            }
+            macros.push(resolved);
+        }
+        macros.sort_by_key(|m| m.index);
+
         let warnings = context.warnings;
-        let patch = Patch { name: raw.name, description: raw.description, buses, inputs, nodes, connections, warnings };
+        let patch =
+            Patch { name: raw.name, description: raw.description, buses, inputs, nodes, connections, macros, warnings };
         patch.check_graph(&at)?;
         Ok(patch)
     }
@@ -392,6 +420,9 @@ impl Patch {
         }
         patch.insert("nodes".into(), Value::Array(nodes));
         patch.insert("connections".into(), Value::Array(connections));
+        if !self.macros.is_empty() {
+            patch.insert("macros".into(), Value::Array(self.macros.iter().map(crate::macros::to_json).collect()));
+        }
         Value::Object(patch)
     }
 

@@ -16,6 +16,7 @@ pub mod jack;
 pub mod latent;
 pub mod library;
 pub mod midi;
+pub mod plugin_rig;
 pub mod rig;
 pub mod sf2_builder;
 pub mod sw_fuzz;

@@ -161,3 +161,42 @@ fn missing_file_names_the_file() {
     let err = Patch::load(std::path::Path::new("/nonexistent/p.json"), &Registry).err().unwrap();
     assert!(err.to_string().starts_with("/nonexistent/p.json: "), "{err}");
 }
+
+/// `GOOD` with `macros` (a JSON list) added.
+fn with_macros(macros: &str) -> String {
+    GOOD.replace("  \"connections\": [", &format!("  \"macros\": {macros},\n  \"connections\": ["))
+}
+
+#[test]
+fn macros_map_parameters_and_survive_a_save() {
+    let text = with_macros(
+        r#"[{ "index": 3, "name": "Level", "default": 0.5, "targets": [{ "param": "a.gain_db", "min": -40, "max": 0 }, { "param": "b.pan" }] }]"#,
+    );
+    let patch = Patch::parse(&text, "x.json", &Registry).unwrap();
+    let m = &patch.macros[0];
+    assert_eq!((m.index, m.name.as_str(), m.default), (2, "Level", 0.5));
+    assert_eq!(m.targets[0].value_at(0.5), -20.0);
+    // A target without a range spans its parameter's.
+    assert_eq!((m.targets[1].min, m.targets[1].max), (-1.0, 1.0));
+    let saved = patch.to_json().to_string();
+    let again = Patch::parse(&saved, "x.json", &Registry).unwrap();
+    assert_eq!(again.macros, patch.macros);
+}
+
+#[test]
+fn bad_macros_name_the_field() {
+    for (macros, path, needle) in [
+        (r#"[{ "index": 33, "targets": [] }]"#, "macros[0].index", "1 to 32"),
+        (r#"[{ "index": 1, "default": 2, "targets": [] }]"#, "macros[0].default", "0 to 1"),
+        (r#"[{ "index": 1, "targets": [{ "param": "a" }] }]"#, "macros[0].targets[0].param", "node.param"),
+        (r#"[{ "index": 1, "targets": [{ "param": "zz.gain_db" }] }]"#, "macros[0].targets[0].param", "no node"),
+        (r#"[{ "index": 1, "targets": [{ "param": "a.volume" }] }]"#, "macros[0].targets[0].param", "gain_db"),
+        (r#"[{ "index": 1, "targets": [{ "param": "a.gain_db", "max": 99 }] }]"#, "macros[0].targets[0].max", "range"),
+        (r#"[{ "index": 1, "targets": [] }, { "index": 1, "targets": [] }]"#, "macros[1].index", "twice"),
+        (r#"[{ "index": 1, "targets": [], "colour": "red" }]"#, "macros[0]", "colour"),
+    ] {
+        let (_line, _column, json_path, message) = invalid(&with_macros(macros));
+        assert!(json_path.starts_with(path), "{macros}: {json_path} is not {path}");
+        assert!(message.contains(needle), "{macros}: {message}");
+    }
+}

@@ -97,12 +97,15 @@ pub struct HostBlock<'a, 'b> {
     /// MIDI input for one `midi-in` node each (a JACK MIDI port per node), times relative to
     /// the block's first frame, sorted by time.
     pub node_midi: &'a [NodeEvent],
+    /// Parameter changes the host makes from the audio thread (a DAW automating a plugin's
+    /// macro), each applied at its frame of the block.
+    pub params: &'a [HostParamChange],
 }
 
 impl<'a, 'b> HostBlock<'a, 'b> {
     /// A block of `frames` frames rendered into `outputs`, with no input and no MIDI.
     pub fn new(frames: usize, outputs: &'a mut [&'b mut [f32]]) -> Self {
-        Self { frames, outputs, inputs: &[], midi_in: &[], node_midi: &[] }
+        Self { frames, outputs, inputs: &[], midi_in: &[], node_midi: &[], params: &[] }
     }
 
     /// The same block with `events` as MIDI input for every `midi-in` node.
@@ -119,6 +122,33 @@ impl<'a, 'b> HostBlock<'a, 'b> {
     pub fn with_node_midi(self, events: &'a [NodeEvent]) -> Self {
         Self { node_midi: events, ..self }
     }
+
+    /// The same block with parameter changes made on the audio thread.
+    pub fn with_params(self, changes: &'a [HostParamChange]) -> Self {
+        Self { params: changes, ..self }
+    }
+}
+
+/// Where a parameter lives on the audio thread ([`crate::Engine::param_target`]): what a host
+/// that sets parameters from its audio callback (a plugin's automation) addresses. A target of
+/// a node that has since been removed reaches nothing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ParamTarget {
+    pub(crate) slot: crate::SlotKey,
+    pub(crate) param: crate::ParamId,
+}
+
+/// A parameter change made on the audio thread, at a frame of the host block, smoothed like any
+/// other change from there on. The value is the parameter's own (in its unit and range); the
+/// host keeps it in range.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct HostParamChange {
+    /// The parameter.
+    pub target: ParamTarget,
+    /// Its new value.
+    pub value: f32,
+    /// Frame of the host block where it takes effect.
+    pub time_frames: u32,
 }
 
 /// A MIDI event for one `midi-in` node.
@@ -162,6 +192,12 @@ impl Executor {
     pub fn process(&mut self, block: HostBlock<'_, '_>) {
         self.receive_commands();
         let frames = block.frames;
+        let block_start = self.transport.engine_frame;
+        for change in block.params {
+            let at_frame = block_start + u64::from(change.time_frames).min(frames.saturating_sub(1) as u64);
+            let ParamTarget { slot, param } = change.target;
+            self.schedule(Pending::Param { slot, param, value: change.value, at_frame });
+        }
         for ch in block.outputs.iter_mut() {
             let n = frames.min(ch.len());
             ch[..n].fill(0.0);

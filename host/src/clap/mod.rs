@@ -2,6 +2,7 @@
 //! host serves them ([`handlers`]), and what a plugin offers — ports, parameters, latency —
 //! read by instantiating it ([`inspect`]).
 
+pub mod events;
 pub mod expression;
 pub mod factory;
 pub mod handlers;

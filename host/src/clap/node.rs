@@ -642,42 +642,14 @@ impl ClapProcessor {
                     }
                     continue;
                 }
-                Some(CoreEventSpace::NoteOn(e)) => match (e.channel(), e.key()) {
-                    (Match::Specific(channel), Match::Specific(key)) => MidiMessage::NoteOn {
-                        channel: (channel & 15) as u8,
-                        key: (key & 127) as u8,
-                        velocity: (e.velocity().clamp(0.0, 1.0) * 127.0).round().max(1.0) as u8,
-                    },
-                    _ => continue,
-                },
-                Some(CoreEventSpace::NoteOff(e)) => match (e.channel(), e.key()) {
-                    (Match::Specific(channel), Match::Specific(key)) => MidiMessage::NoteOff {
-                        channel: (channel & 15) as u8,
-                        key: (key & 127) as u8,
-                        velocity: (e.velocity().clamp(0.0, 1.0) * 127.0).round() as u8,
-                    },
-                    _ => continue,
-                },
-                Some(CoreEventSpace::Midi(e)) => match MidiMessage::from_bytes(&e.data()) {
-                    Some(message) => message,
+                _ => match super::events::engine_event(event) {
+                    Some(data) => data,
                     None => continue,
                 },
-                Some(CoreEventSpace::NoteExpression(e)) => {
-                    let (Match::Specific(channel), Match::Specific(key)) = (e.channel(), e.key()) else { continue };
-                    let Some(kind) = e.expression_type() else { continue };
-                    let Some((kind, value)) = super::expression::from_clap(kind, e.value()) else { continue };
-                    let (channel, key) = ((channel & 15) as u8, (key & 127) as u8);
-                    let data = EventData::Expression(NoteExpression { channel, key, kind, value });
-                    if let Some(buffer) = self.note_output.and_then(|port| outputs.events_mut(port)) {
-                        let _ = buffer.push(Event { time_frames: at, data });
-                    }
-                    continue;
-                }
-                _ => continue,
             };
             if let Some(buffer) = self.note_output.and_then(|port| outputs.events_mut(port)) {
                 // A full buffer counts the event as dropped itself.
-                let _ = buffer.push(Event::midi(at, message));
+                let _ = buffer.push(Event { time_frames: at, data: message });
             }
         }
     }

@@ -1,0 +1,300 @@
+//! noderack as a CLAP plugin (`noderack.clap`), hosted by our own clack host: it renders a
+//! patch bit-identically to `noderack render`; patch buses are its output ports; macro
+//! automation lands on its frame; its state round-trips; a patch with other buses makes it ask
+//! the host to rescan its ports; and clap-validator passes it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use noderack_plugin::ports::PortMode;
+use noderack_plugin::state::{encode, SavedState};
+use noderack_plugin::{EFFECT_ID, INSTRUMENT_ID};
+use noderack_presets::macros::MACRO_COUNT;
+use noderack_tests::analysis::{peak_frequency_hz, rms};
+use noderack_tests::clap_plugins::noderack_plugin_library;
+use noderack_tests::fixtures::{scratch_dir, wav_channels, write_text};
+use noderack_tests::midi::smf_bytes;
+use noderack_tests::plugin_rig::{HostEvent, PluginRig};
+
+const RATE: f64 = 48_000.0;
+/// Frames per tick of `smf_bytes` files at 48 kHz (1 tick = 1/960 s).
+const FRAMES_PER_TICK: u64 = 50;
+
+/// A plugin state holding the patch `text` (as if loaded from `folder`) and macro `values`.
+fn state_with(text: &str, folder: Option<&Path>, values: [f32; MACRO_COUNT]) -> Vec<u8> {
+    encode(&SavedState {
+        patch: serde_json::from_str(text).expect("the test patch is JSON"),
+        folder: folder.map(Path::to_path_buf),
+        macros: values,
+        port_mode: PortMode::Patch,
+    })
+}
+
+/// An instrument instance holding `text` with its macros at `values` (inactive).
+fn instrument_with(text: &str, values: [f32; MACRO_COUNT]) -> PluginRig {
+    let mut rig = PluginRig::new(&noderack_plugin_library(), INSTRUMENT_ID);
+    rig.load_state(&state_with(text, None, values)).expect("the state loads");
+    rig
+}
+
+/// An instrument instance playing `text` (macro 1 fully up), active at 48 kHz with blocks of up
+/// to `max_frames`.
+fn instrument_playing(text: &str, max_frames: usize) -> PluginRig {
+    let mut values = [0.0; MACRO_COUNT];
+    values[0] = 1.0;
+    let mut rig = instrument_with(text, values);
+    rig.activate(RATE, max_frames);
+    rig
+}
+
+fn midi(frame: u64, bytes: [u8; 3]) -> HostEvent {
+    HostEvent::Midi { frame, bytes }
+}
+
+/// Two synths, one per MIDI channel (1 → `main`, 10 → `drums`), and a macro on the first's
+/// level.
+const TWO_BUSES: &str = r#"{
+  "format": "noderack-patch", "version": 1, "name": "two buses",
+  "buses": [{ "name": "main", "channels": 2 }, { "name": "drums", "channels": 2 }],
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "ch1", "kind": "channel-filter", "params": { "channel": "1" } },
+    { "id": "ch10", "kind": "channel-filter", "params": { "channel": "10" } },
+    { "id": "lead", "kind": "synth", "params": { "waveform": "sine", "attack_seconds": 0.001, "sustain_level": 1, "cutoff_hz": 20000, "gain_db": -6 } },
+    { "id": "level", "kind": "gain" },
+    { "id": "kit", "kind": "synth", "params": { "waveform": "sine", "attack_seconds": 0.001, "sustain_level": 1, "cutoff_hz": 20000, "gain_db": -6 } },
+    { "id": "out", "kind": "output", "config": { "bus": "main" } },
+    { "id": "drums_out", "kind": "output", "config": { "bus": "drums" } }
+  ],
+  "connections": [
+    { "from": "keys.events", "to": "ch1.in" }, { "from": "keys.events", "to": "ch10.in" },
+    { "from": "ch1.out", "to": "lead.events" }, { "from": "lead.out", "to": "level.in" },
+    { "from": "level.out", "to": "out.in" },
+    { "from": "ch10.out", "to": "kit.events" }, { "from": "kit.out", "to": "drums_out.in" }
+  ],
+  "macros": [{ "index": 1, "name": "Lead level", "default": 1, "targets": [{ "param": "level.gain_db", "min": -60, "max": 0 }] }]
+}"#;
+
+#[test]
+fn the_plugin_renders_a_patch_bit_identically_to_noderack_render() {
+    let dir = scratch_dir("clap-plugin-identity");
+    // The demo rack (three synths, splits, a mixer) playing a chord, a bass line and drums.
+    let patch = Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
+    let mut notes: Vec<(u32, [u8; 3])> = Vec::new();
+    for (i, key) in [60u8, 64, 67, 36, 40, 43].iter().enumerate() {
+        let tick = i as u32 * 37;
+        notes.push((tick, [0x90, *key, 90 + i as u8]));
+        notes.push((tick + 700, [0x80, *key, 0]));
+    }
+    for beat in 0..6u32 {
+        notes.push((beat * 240, [0x99, 36 + (beat % 3) as u8 * 2, 110]));
+        notes.push((beat * 240 + 100, [0x89, 36 + (beat % 3) as u8 * 2, 0]));
+    }
+    notes.push((300, [0xb0, 1, 64])); // a controller on the way
+    let mid = dir.join("song.mid");
+    std::fs::write(&mid, smf_bytes(&notes)).unwrap();
+    let wav = dir.join("render.wav");
+    let status = Command::new(env!("CARGO_BIN_EXE_noderack"))
+        .args(["render", patch.to_str().unwrap(), "--midi", mid.to_str().unwrap(), "-o", wav.to_str().unwrap()])
+        .args(["--format", "f32", "--tail", "1"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reference = wav_channels(&wav);
+    assert!(rms(&reference[0]) > 0.01, "the render is not silent");
+
+    let mut events: Vec<HostEvent> =
+        notes.iter().map(|&(tick, bytes)| midi(tick as u64 * FRAMES_PER_TICK, bytes)).collect();
+    events.sort_by_key(|e| match e {
+        HostEvent::Midi { frame, .. } => *frame,
+        _ => 0,
+    });
+    let text = std::fs::read_to_string(&patch).unwrap();
+    // A DAW's block size, not the render's 256.
+    let mut rig = instrument_playing(&text, 512);
+    let out = rig.render(reference[0].len(), 480, &events, &[]);
+    assert_eq!(out.len(), 1, "one bus, one port");
+    for (channel, (ours, theirs)) in out[0].iter().zip(&reference).enumerate() {
+        assert_eq!(ours.len(), theirs.len());
+        let first_difference = ours.iter().zip(theirs).position(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(first_difference, None, "channel {channel} differs from `noderack render`");
+    }
+}
+
+#[test]
+fn notes_on_two_channels_come_out_on_two_ports() {
+    let mut rig = instrument_with(TWO_BUSES, [1.0; MACRO_COUNT]);
+    let ports = rig.info().audio_outputs;
+    let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["main", "drums"]);
+    assert!(ports[0].main && !ports[1].main);
+    rig.activate(RATE, 256);
+    let events = [HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 }, midi(4_800, [0x99, 76, 127])];
+    let out = rig.render(24_000, 256, &events, &[]);
+    let (main, drums) = (&out[0][0], &out[1][0]);
+    // Channel 1 plays A4 on `main` only; channel 10 plays E5 on `drums` only, from its frame.
+    assert!((peak_frequency_hz(&main[4_800..], RATE as f32) - 440.0).abs() < 3.0);
+    assert!((peak_frequency_hz(&drums[4_800..], RATE as f32) - 659.26).abs() < 3.0);
+    assert_eq!(rms(&drums[..4_800]), 0.0, "the drums port is silent before its note");
+    assert!(rms(&main[..4_800]) > 0.05);
+    assert!(rms(&drums[4_800..]) > 0.05);
+    let leak = noderack_tests::analysis::band_energy(main, RATE as f32, 640.0, 680.0);
+    let own = noderack_tests::analysis::band_energy(main, RATE as f32, 430.0, 450.0);
+    assert!(leak < own * 1e-6, "no E5 on main ({leak} against {own})");
+}
+
+#[test]
+fn macro_automation_lands_on_its_frame() {
+    let note = HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 };
+    const AT: u64 = 7_777;
+    let steady = instrument_playing(TWO_BUSES, 512).render(24_000, 512, &[note], &[]);
+    let automated = instrument_playing(TWO_BUSES, 512).render(
+        24_000,
+        512,
+        &[note, HostEvent::Param { frame: AT, id: 0, value: 0.0 }],
+        &[],
+    );
+    let (a, b) = (&steady[0][0], &automated[0][0]);
+    let first = a.iter().zip(b).position(|(x, y)| x.to_bits() != y.to_bits()).expect("the macro changes the sound");
+    assert!(
+        (AT as usize..=AT as usize + 1).contains(&first),
+        "the change starts at frame {first}, not at {AT} where the host put it"
+    );
+    // Macro 0 → −60 dB on the lead: once the 10 ms ramp is over, 60 dB quieter.
+    let after = AT as usize + 2_000;
+    let drop_db = 20.0 * (rms(&b[after..after + 4_800]) / rms(&a[after..after + 4_800])).log10();
+    assert!((drop_db + 60.0).abs() < 0.5, "the macro lowered the lead by {drop_db:.2} dB");
+}
+
+#[test]
+fn the_state_round_trips_with_its_patch_and_macros() {
+    let mut first = instrument_playing(TWO_BUSES, 256);
+    let events = [
+        HostEvent::Param { frame: 0, id: 0, value: 0.25 },
+        HostEvent::NoteOn { frame: 10, channel: 0, key: 60, velocity: 0.8 },
+    ];
+    let played = first.render(9_600, 256, &events, &[]);
+    let saved = first.save_state();
+
+    let mut second = instrument_with(TWO_BUSES, [0.0; MACRO_COUNT]);
+    second.load_state(&saved).expect("its own state loads");
+    assert!(second.asked(|r| &r.params_changed), "after loading, the host is told to rescan the values");
+    let info = second.info();
+    assert_eq!(info.params.len(), MACRO_COUNT);
+    assert_eq!(info.params[0].name, "Lead level");
+    assert_eq!(info.params[0].value, 0.25);
+    assert_eq!(info.params[1].name, "Macro 2");
+    assert_eq!(second.save_state(), saved, "saving again gives the same bytes");
+
+    // The restored instance plays the note as the first did after its macro move.
+    second.activate(RATE, 256);
+    let again = second.render(9_600, 256, &events[1..], &[]);
+    let tail = 4_800..9_600;
+    let (a, b) = (&played[0][0][tail.clone()], &again[0][0][tail]);
+    assert!((rms(a) / rms(b) - 1.0).abs() < 1e-3, "same level: {} against {}", rms(a), rms(b));
+}
+
+#[test]
+fn a_state_that_does_not_load_leaves_the_patch_playing() {
+    let mut rig = instrument_playing(TWO_BUSES, 256);
+    let note = [HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 }];
+    let before = rig.render(4_800, 256, &note, &[]);
+    assert!(rig.load_state(b"not a state").is_err());
+    let broken = state_with(&TWO_BUSES.replace("\"synth\"", "\"no-such-kind\""), None, [0.0; MACRO_COUNT]);
+    assert!(rig.load_state(&broken).is_err());
+    assert!(!rig.asked(|r| &r.restart));
+    let after = rig.render(4_800, 256, &[], &[]);
+    assert!(rms(&after[0][0]) > 0.5 * rms(&before[0][0][2_400..]), "the held note sounds on");
+}
+
+#[test]
+fn a_patch_with_other_buses_makes_the_plugin_ask_for_a_port_rescan() {
+    let mut rig = PluginRig::new(&noderack_plugin_library(), INSTRUMENT_ID);
+    assert_eq!(rig.info().audio_outputs.len(), 1, "the built-in patch has one bus");
+    // Inactive: the host is asked to rescan at once.
+    rig.load_state(&state_with(TWO_BUSES, None, [0.0; MACRO_COUNT])).unwrap();
+    assert!(rig.asked(|r| &r.ports_changed));
+    assert_eq!(rig.info().audio_outputs.len(), 2);
+    // Active: a restart first, and the rescan once deactivated.
+    rig.activate(RATE, 256);
+    let three = TWO_BUSES.replace(
+        r#"{ "name": "drums", "channels": 2 }"#,
+        r#"{ "name": "drums", "channels": 2 }, { "name": "fx", "channels": 1 }"#,
+    );
+    rig.load_state(&state_with(&three, None, [0.0; MACRO_COUNT])).unwrap();
+    assert!(rig.asked(|r| &r.restart));
+    assert!(!rig.asked(|r| &r.ports_changed), "no rescan while active");
+    rig.deactivate();
+    rig.serve_callback();
+    assert!(rig.asked(|r| &r.ports_changed));
+    let outputs = rig.info().audio_outputs;
+    assert_eq!(outputs.iter().map(|p| p.channels).collect::<Vec<_>>(), [2, 2, 1]);
+    // The same bus layout: applied while playing, no restart.
+    rig.activate(RATE, 256);
+    let quieter = three
+        .replace("\"gain_db\": -6 } },\n    { \"id\": \"level\"", "\"gain_db\": -12 } },\n    { \"id\": \"level\"");
+    assert_ne!(quieter, three);
+    rig.load_state(&state_with(&quieter, None, [0.0; MACRO_COUNT])).unwrap();
+    assert!(!rig.asked(|r| &r.restart) && !rig.asked(|r| &r.ports_changed));
+}
+
+#[test]
+fn the_effect_passes_its_input_through_its_patch() {
+    let mut rig = PluginRig::new(&noderack_plugin_library(), EFFECT_ID);
+    let info = rig.info();
+    assert_eq!((info.audio_inputs.len(), info.audio_outputs.len()), (1, 1));
+    rig.activate(RATE, 512);
+    let left = noderack_tests::fixtures::sine_wave(220.0, RATE as u32, 0.25, 0.5);
+    let right = noderack_tests::fixtures::sine_wave(330.0, RATE as u32, 0.25, 0.25);
+    let out = rig.render(left.len(), 300, &[], &[vec![left.clone(), right.clone()]]);
+    assert_eq!(out[0][0], left, "the built-in effect patch is a straight wire");
+    assert_eq!(out[0][1], right);
+}
+
+/// The validator's tests that are skipped for noderack, each for a reason of its own.
+const EXPECTED_SKIPS: &[(&str, &str)] = &[
+    // We offer no preset-discovery factory: patches are files and library presets.
+    ("preset-discovery-crawl", ""),
+    ("preset-discovery-descriptor-consistency", ""),
+    ("preset-discovery-load", ""),
+    // The engine is 32-bit float; hosts convert 64-bit buffers.
+    ("process-audio-double-out-of-place", ""),
+    ("process-audio-double-in-place", ""),
+    // The instrument has no audio input to feed denormals into (the effect runs this test).
+    ("process-audio-denormals", INSTRUMENT_ID),
+    // Port activation and configurable ports: the layout follows the patch (and
+    // audio-ports-config offers the fixed one).
+    ("layout-audio-ports-activation", ""),
+    ("layout-configurable-audio-ports", ""),
+];
+
+#[test]
+fn clap_validator_passes_both_plugins() {
+    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/clap-validator/clap-validator");
+    if !validator.is_file() {
+        assert!(!noderack_tests::under_ci(), "{} is missing under CI", validator.display());
+        eprintln!("skipping: clap-validator is not at {} (see ../shared/README.md)", validator.display());
+        return;
+    }
+    let dir = scratch_dir("clap-plugin-validator");
+    let bundle: PathBuf = dir.join("noderack.clap");
+    std::fs::copy(noderack_plugin_library(), &bundle).unwrap();
+    let output = Command::new(&validator).args(["validate", "--json"]).arg(&bundle).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("clap-validator's JSON ({e}): {}", String::from_utf8_lossy(&output.stderr)));
+    let results = report["results"].as_array().expect("a list of results");
+    let (mut passed, mut problems) = (0, Vec::new());
+    for result in results {
+        let test = result["test"].as_object().and_then(|t| t.values().next()).expect("a test");
+        let name = test["test"].as_str().unwrap_or("?");
+        let plugin = test.get("plugin_id").and_then(|p| p.as_str()).unwrap_or("");
+        match result["status"]["code"].as_str() {
+            Some("success") => passed += 1,
+            Some("skipped") if EXPECTED_SKIPS.iter().any(|(t, p)| *t == name && (p.is_empty() || *p == plugin)) => {}
+            code => problems.push(format!("{name} ({plugin}): {code:?} {}", result["status"]["details"])),
+        }
+    }
+    assert!(problems.is_empty(), "clap-validator:\n{}", problems.join("\n"));
+    assert!(passed >= 60, "only {passed} tests passed");
+    write_text(&dir, "summary.txt", &format!("{passed} passed of {}\n", results.len()));
+}
