@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use noderack_presets::Patch;
+use noderack_presets::{MissingNodes, Patch};
 
 use crate::Flavor;
 
@@ -41,7 +41,8 @@ pub struct PlacedPatch {
 /// Parses patch `text` as if it were a file in `folder` (so its relative paths resolve there).
 pub fn parse_in(text: &str, folder: Option<&Path>, name: &str) -> Result<PlacedPatch, String> {
     let file = folder.map_or_else(|| PathBuf::from(name), |f| f.join(name));
-    let patch = Patch::parse(text, &file.display().to_string(), crate::factory()).map_err(|e| e.to_string())?;
+    let patch = Patch::parse_with(text, &file.display().to_string(), crate::factory(), MissingNodes::Silence)
+        .map_err(|e| e.to_string())?;
     Ok(PlacedPatch { patch, folder: folder.map(Path::to_path_buf) })
 }
 

@@ -80,7 +80,7 @@ pub(crate) struct MacroFile {
 }
 
 /// A macro target as written: `"param": "node.param"` and an optional range.
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MacroTargetFile {
     pub(crate) param: String,
@@ -99,6 +99,21 @@ pub(crate) struct MacroProblem {
 }
 
 impl MacroFile {
+    /// The macro without the targets on nodes `gone` says are gone.
+    pub(crate) fn without_targets_on(&self, gone: impl Fn(&str) -> bool) -> MacroFile {
+        MacroFile {
+            index: self.index,
+            name: self.name.clone(),
+            default: self.default,
+            targets: self
+                .targets
+                .iter()
+                .filter(|t| !gone(t.param.split_once('.').map_or("", |(node, _)| node)))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Checks the macro against the patch's nodes (`lookup` gives a node's id and parameter
     /// list by name) and resolves its targets.
     pub(crate) fn resolve<'a>(

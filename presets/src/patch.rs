@@ -7,13 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use noderack_graph::{
-    BusSpec, Connection, Direction, Edit, EngineConfig, Graph, NodeDescription, NodeId, ParamId, PortRef, Unit,
+    BusSpec, Connection, Direction, Edit, EngineConfig, Graph, NodeDescription, NodeId, NodePorts, ParamId, PortKind,
+    PortRef, PortSpec, Unit,
 };
 use serde::Deserialize;
 
 use crate::json_file::{key, read, FileError, Locator};
 use crate::json_location::PathStep;
 use crate::load_context::LoadContext;
+use crate::missing_node::MissingNode;
 use crate::node_config::{ConfigError, ConfigValue, NodeConfig};
 
 /// The value of `format` every patch file carries.
@@ -161,6 +163,18 @@ pub trait NodeFactory {
     ) -> Result<Arc<dyn NodeDescription>, ConfigError>;
 }
 
+/// What a patch load does with a node that cannot be made (its file is gone, its plugin is not
+/// installed, its kind is unknown to this build).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MissingNodes {
+    /// The load fails, naming the node (editing a patch: the author fixes it).
+    Refuse,
+    /// The node is a silent stand-in ([`crate::missing_node::MissingNode`]) with the ports the
+    /// patch's connections show, a warning says why, and saving writes it back as it was
+    /// (opening a project: the rest of the patch plays).
+    Silence,
+}
+
 /// A node of a loaded patch, resolved through a [`NodeFactory`].
 #[derive(Clone)]
 pub struct PatchNode {
@@ -175,6 +189,10 @@ pub struct PatchNode {
     /// Its settings as written (what a live reload compares to decide whether the node must
     /// be rebuilt).
     pub config: NodeConfig,
+    /// Why the node could not be made, when it is a silent stand-in ([`MissingNodes::Silence`]).
+    pub missing: Option<String>,
+    /// The parameters the file sets on a stand-in, as written (kept for saving).
+    pub held_params: BTreeMap<String, ParamValue>,
 }
 
 /// A loaded, validated patch: turning it into engine edits cannot fail.
@@ -197,6 +215,18 @@ pub struct Patch {
     /// What loading the nodes' files ignored or repaired (unsupported SFZ opcodes, sample
     /// hash mismatches), for the host to show.
     pub warnings: Vec<String>,
+    /// Parts of the file a load with stand-ins could not use but keeps for saving.
+    pub held: Held,
+}
+
+/// Parts of a patch file kept as written because they involve nodes that could not be made
+/// ([`MissingNodes::Silence`]): written back on save so that nothing is lost.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Held {
+    /// Connections between two stand-ins (`from`, `to`), whose port kinds nothing shows.
+    pub connections: Vec<(String, String)>,
+    /// The file's `macros`, when a target names a stand-in's parameter.
+    pub macros: Option<serde_json::Value>,
 }
 
 impl Patch {
@@ -206,8 +236,18 @@ impl Patch {
     }
 
     /// Validates patch `text`; `file` names it in errors, and paths in node settings are
-    /// relative to its folder.
+    /// relative to its folder. A node that cannot be made fails the load.
     pub fn parse(text: &str, file: &str, factory: &dyn NodeFactory) -> Result<Patch, PatchError> {
+        Self::parse_with(text, file, factory, MissingNodes::Refuse)
+    }
+
+    /// [`Patch::parse`], with nodes that cannot be made treated as `missing` says.
+    pub fn parse_with(
+        text: &str,
+        file: &str,
+        factory: &dyn NodeFactory,
+        missing: MissingNodes,
+    ) -> Result<Patch, PatchError> {
         let mut context = LoadContext::new(Path::new(file).parent().unwrap_or(Path::new("")));
         let at = Locator { file, text };
         let raw: PatchFile = at.parse()?;
@@ -263,17 +303,36 @@ impl Patch {
             if by_name.contains_key(&n.id) {
                 return Err(at.error(&here(&[key("id")]), format!("node id \"{}\" is used twice", n.id)));
             }
-            let description = factory.create(&n.kind, &n.config, &mut context).map_err(|e| match &e {
-                ConfigError::UnknownKind { .. } => at.error(&here(&[key("kind")]), e.to_string()),
-                ConfigError::UnknownKey { key: k, .. } | ConfigError::BadValue { key: k, .. } => {
-                    at.error(&here(&[key("config"), key(k)]), e.to_string())
+            let created = factory.create(&n.kind, &n.config, &mut context);
+            let description = match created {
+                Err(e) if missing == MissingNodes::Silence => {
+                    let reason = e.to_string();
+                    context.warnings.push(format!("node \"{}\" ({}) is silent: {reason}", n.id, n.kind));
+                    by_name.insert(n.id.clone(), i);
+                    nodes.push(PatchNode {
+                        name: n.id,
+                        id: NodeId(i as u64 + 1),
+                        // Its ports are filled in below, from the connections.
+                        description: Arc::new(MissingNode::new(&n.kind, &reason, NodePorts::default())),
+                        params: Vec::new(),
+                        config: n.config,
+                        missing: Some(reason),
+                        held_params: n.params,
+                    });
+                    continue;
                 }
-                ConfigError::Nested { key: k, field, .. } => {
-                    let mut path = here(&[key("config"), key(k)]);
-                    path.extend(field.as_deref().map(key));
-                    at.error(&path, e.to_string())
-                }
-            })?;
+                created => created.map_err(|e| match &e {
+                    ConfigError::UnknownKind { .. } => at.error(&here(&[key("kind")]), e.to_string()),
+                    ConfigError::UnknownKey { key: k, .. } | ConfigError::BadValue { key: k, .. } => {
+                        at.error(&here(&[key("config"), key(k)]), e.to_string())
+                    }
+                    ConfigError::Nested { key: k, field, .. } => {
+                        let mut path = here(&[key("config"), key(k)]);
+                        path.extend(field.as_deref().map(key));
+                        at.error(&path, e.to_string())
+                    }
+                })?,
+            };
             let mut params = Vec::with_capacity(n.params.len());
             for (name, value) in &n.params {
                 let resolved = resolve_param(&n.kind, description.as_ref(), name, value)
@@ -281,11 +340,25 @@ impl Patch {
                 params.push(resolved);
             }
             by_name.insert(n.id.clone(), i);
-            nodes.push(PatchNode { name: n.id, id: NodeId(i as u64 + 1), description, params, config: n.config });
+            nodes.push(PatchNode {
+                name: n.id,
+                id: NodeId(i as u64 + 1),
+                description,
+                params,
+                config: n.config,
+                missing: None,
+                held_params: BTreeMap::new(),
+            });
         }
+
+        let mut held = Held::default();
+        let held_connections = stand_in_ports(&mut nodes, &raw.connections, &mut held);
 
         let mut connections = Vec::with_capacity(raw.connections.len());
         for (i, c) in raw.connections.iter().enumerate() {
+            if held_connections.contains(&i) {
+                continue;
+            }
             let endpoint = |field: &str, text: &str, direction: Direction| {
                 resolve_endpoint(&nodes, text, direction)
                     .map_err(|message| at.error(&[key("connections"), PathStep::Index(i), key(field)], message))
@@ -296,10 +369,24 @@ impl Patch {
         }
 
         let mut macros: Vec<crate::macros::Macro> = Vec::with_capacity(raw.macros.len());
+        let names_stand_in = |m: &crate::macros::MacroFile| {
+            m.targets.iter().any(|t| {
+                let node = t.param.split_once('.').map_or("", |(node, _)| node);
+                nodes.iter().any(|n| n.name == node && n.missing.is_some())
+            })
+        };
+        if raw.macros.iter().any(names_stand_in) {
+            // Kept as written for saving; the macros play without the stand-ins' targets.
+            held.macros = serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v.get("macros").cloned());
+        }
         for (i, m) in raw.macros.iter().enumerate() {
             let lookup = |name: &str| {
-                nodes.iter().find(|n| n.name == name).map(|n| (n.id, n.description.kind(), n.description.params()))
+                nodes
+                    .iter()
+                    .find(|n| n.name == name && n.missing.is_none())
+                    .map(|n| (n.id, n.description.kind(), n.description.params()))
             };
+            let m = &m.without_targets_on(|node| nodes.iter().any(|n| n.name == node && n.missing.is_some()));
             let resolved = m.resolve(lookup).map_err(|problem| {
                 let mut path = vec![key("macros"), PathStep::Index(i)];
                 if let Some((t, _)) = problem.target {
@@ -319,8 +406,17 @@ impl Patch {
         macros.sort_by_key(|m| m.index);
 
         let warnings = context.warnings;
-        let patch =
-            Patch { name: raw.name, description: raw.description, buses, inputs, nodes, connections, macros, warnings };
+        let patch = Patch {
+            name: raw.name,
+            description: raw.description,
+            buses,
+            inputs,
+            nodes,
+            connections,
+            macros,
+            warnings,
+            held,
+        };
         patch.check_graph(&at)?;
         Ok(patch)
     }
@@ -392,6 +488,10 @@ impl Patch {
                         Some((spec.name.to_string(), value))
                     })
                     .collect();
+                let mut params = params;
+                for (name, value) in &n.held_params {
+                    params.insert(name.clone(), json!(value));
+                }
                 let mut node = Map::new();
                 node.insert("id".into(), json!(n.name));
                 node.insert("kind".into(), json!(n.description.kind()));
@@ -404,11 +504,12 @@ impl Patch {
                 Value::Object(node)
             })
             .collect();
-        let connections: Vec<Value> = self
+        let mut connections: Vec<Value> = self
             .connections
             .iter()
             .map(|c| json!({ "from": port(&c.from, Direction::Output), "to": port(&c.to, Direction::Input) }))
             .collect();
+        connections.extend(self.held.connections.iter().map(|(from, to)| json!({ "from": from, "to": to })));
         let mut patch = Map::new();
         patch.insert("format".into(), json!(FORMAT));
         patch.insert("version".into(), json!(VERSION));
@@ -420,7 +521,9 @@ impl Patch {
         }
         patch.insert("nodes".into(), Value::Array(nodes));
         patch.insert("connections".into(), Value::Array(connections));
-        if !self.macros.is_empty() {
+        if let Some(macros) = &self.held.macros {
+            patch.insert("macros".into(), macros.clone());
+        } else if !self.macros.is_empty() {
             patch.insert("macros".into(), Value::Array(self.macros.iter().map(crate::macros::to_json).collect()));
         }
         Value::Object(patch)
@@ -444,4 +547,56 @@ impl Patch {
     pub fn node(&self, name: &str) -> Option<&PatchNode> {
         self.nodes.iter().find(|n| n.name == name)
     }
+}
+
+/// Gives each stand-in the ports the connections show it has (the kind of the port at the other
+/// end). Connections with a stand-in at both ends are held as written, with a warning; their
+/// indices are returned so that they are left out of the graph.
+fn stand_in_ports(nodes: &mut [PatchNode], connections: &[ConnectionFile], held: &mut Held) -> Vec<usize> {
+    if nodes.iter().all(|n| n.missing.is_none()) {
+        return Vec::new();
+    }
+    let mut ports: HashMap<usize, NodePorts> = HashMap::new();
+    let mut held_indices = Vec::new();
+    let split = |text: &str| text.split_once('.').map(|(n, p)| (n.to_string(), p.to_string()));
+    for (i, c) in connections.iter().enumerate() {
+        let (Some((from_node, from_port)), Some((to_node, to_port))) = (split(&c.from), split(&c.to)) else { continue };
+        let index = |name: &str| nodes.iter().position(|n| n.name == name);
+        let (Some(from), Some(to)) = (index(&from_node), index(&to_node)) else { continue };
+        let (from_missing, to_missing) = (nodes[from].missing.is_some(), nodes[to].missing.is_some());
+        let found = |node: usize, direction: Direction, name: &str| {
+            let ports = nodes[node].description.ports();
+            ports.find(direction, name).map(|p| ports.side(direction)[p.0 as usize].kind)
+        };
+        let add = |side: &mut Vec<PortSpec>, name: String, kind: PortKind| {
+            if !side.iter().any(|p| p.name == name) {
+                side.push(PortSpec { name: name.into(), kind });
+            }
+        };
+        match (from_missing, to_missing) {
+            (true, true) => {
+                held.connections.push((c.from.clone(), c.to.clone()));
+                held_indices.push(i);
+            }
+            (true, false) => {
+                if let Some(kind) = found(to, Direction::Input, &to_port) {
+                    add(&mut ports.entry(from).or_default().outputs, from_port, kind);
+                }
+            }
+            (false, true) => {
+                if let Some(kind) = found(from, Direction::Output, &from_port) {
+                    add(&mut ports.entry(to).or_default().inputs, to_port, kind);
+                }
+            }
+            (false, false) => {}
+        }
+    }
+    for (index, node) in nodes.iter_mut().enumerate() {
+        if let Some(reason) = node.missing.clone() {
+            let node_ports = ports.remove(&index).unwrap_or_default();
+            let kind = node.description.kind().to_string();
+            node.description = Arc::new(MissingNode::new(&kind, &reason, node_ports));
+        }
+    }
+    held_indices
 }

@@ -104,7 +104,9 @@ fn param_values(node: &PatchNode) -> Vec<f32> {
 
 /// Whether `a` and `b` build the same processor (same kind, same settings).
 fn same_node(a: &PatchNode, b: &PatchNode) -> bool {
-    a.description.kind() == b.description.kind() && a.config == b.config
+    // A stand-in for a missing node is rebuilt once its file is back, though nothing in the
+    // patch changed.
+    a.description.kind() == b.description.kind() && a.config == b.config && a.missing == b.missing
 }
 
 /// A connection of `patch` with its nodes renamed to engine ids through `ids`.

@@ -141,7 +141,15 @@ fn apply(
                 .map(|(name, value)| resolve_param(kind, description.as_ref(), name, value))
                 .collect::<Result<Vec<_>, _>>()?;
             let node_id = NodeId(patch.nodes.iter().map(|n| n.id.0).max().unwrap_or(0) + 1);
-            let node = PatchNode { name: id.clone(), id: node_id, description, params, config: config.clone() };
+            let node = PatchNode {
+                name: id.clone(),
+                id: node_id,
+                description,
+                params,
+                config: config.clone(),
+                missing: None,
+                held_params: Default::default(),
+            };
             model(
                 graph,
                 Edit::AddNode {

@@ -298,3 +298,58 @@ fn clap_validator_passes_both_plugins() {
     assert!(passed >= 60, "only {passed} tests passed");
     write_text(&dir, "summary.txt", &format!("{passed} passed of {}\n", results.len()));
 }
+
+/// A synth and a sampler (an SFZ file beside the patch) mixed to `main`.
+const WITH_SAMPLES: &str = r#"{
+  "format": "noderack-patch", "version": 1, "name": "with samples",
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "lead", "kind": "synth", "params": { "waveform": "sine", "sustain_level": 1, "cutoff_hz": 20000, "gain_db": -12 } },
+    { "id": "piano", "kind": "sampler", "config": { "instrument": { "sfz": "piano.sfz" } } },
+    { "id": "piano_level", "kind": "gain", "params": { "gain_db": -6 } },
+    { "id": "mix", "kind": "mixer", "config": { "inputs": 2 } },
+    { "id": "out", "kind": "output", "config": { "bus": "main" } }
+  ],
+  "connections": [
+    { "from": "keys.events", "to": "lead.events" }, { "from": "keys.events", "to": "piano.events" },
+    { "from": "lead.out", "to": "mix.in1" }, { "from": "piano.out", "to": "piano_level.in" },
+    { "from": "piano_level.out", "to": "mix.in2" }, { "from": "mix.out", "to": "out.in" }
+  ]
+}"#;
+
+#[test]
+fn a_missing_sample_file_leaves_a_working_plugin_with_that_node_silent() {
+    let dir = scratch_dir("clap-plugin-missing-file");
+    let _ = std::fs::remove_file(dir.join("piano.sfz"));
+    let mut rig = PluginRig::new(&noderack_plugin_library(), INSTRUMENT_ID);
+    rig.load_state(&state_with(WITH_SAMPLES, Some(&dir), [0.0; MACRO_COUNT]))
+        .expect("a missing file does not fail the load");
+    let saved = rig.save_state();
+    rig.activate(RATE, 256);
+    let note = [HostEvent::NoteOn { frame: 0, channel: 0, key: 57, velocity: 1.0 }];
+    let out = rig.render(24_000, 256, &note, &[]);
+    let band = |x: &[f32], hz: f32| noderack_tests::analysis::band_energy(x, RATE as f32, hz - 10.0, hz + 10.0);
+    let own = band(&out[0][0][4_800..], 220.0);
+    assert!(own > 0.0 && rms(&out[0][0]) > 0.01, "the synth plays");
+    // The sample is a 1 kHz tone at its key centre A3: nothing of it sounds.
+    assert!(band(&out[0][0][4_800..], 1000.0) < own * 1e-6);
+    rig.deactivate();
+
+    // Saved, the sampler is kept as it was written: its file, its connections.
+    let state: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+    let piano = state["patch"]["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "piano").unwrap();
+    assert_eq!(piano["kind"], "sampler");
+    assert_eq!(piano["config"]["instrument"]["sfz"], "piano.sfz");
+    let connections = state["patch"]["connections"].to_string();
+    assert!(connections.contains("piano.out") && connections.contains("piano.events"), "{connections}");
+
+    // With the file back, the same state plays it.
+    let tone = noderack_tests::fixtures::sine_wave(1000.0, RATE as u32, 1.0, 0.5);
+    noderack_tests::fixtures::write_wav(&dir, "tone.wav", RATE as u32, &tone);
+    write_text(&dir, "piano.sfz", "<region> sample=tone.wav pitch_keycenter=57 loop_mode=one_shot\n");
+    let mut again = PluginRig::new(&noderack_plugin_library(), INSTRUMENT_ID);
+    again.load_state(&saved).unwrap();
+    again.activate(RATE, 256);
+    let out = again.render(24_000, 256, &note, &[]);
+    assert!(band(&out[0][0][..24_000], 1000.0) > 1e-3 * band(&out[0][0][..24_000], 220.0), "the sampler plays again");
+}

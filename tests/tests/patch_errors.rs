@@ -200,3 +200,53 @@ fn bad_macros_name_the_field() {
         assert!(message.contains(needle), "{macros}: {message}");
     }
 }
+
+#[test]
+fn nodes_that_cannot_be_made_become_silent_stand_ins_that_save_as_written() {
+    use noderack_presets::MissingNodes;
+    let text = r#"{
+  "format": "noderack-patch", "version": 1,
+  "nodes": [
+    { "id": "in", "kind": "midi-in" },
+    { "id": "ghost", "kind": "future-synth", "config": { "wavetable": "w.wav" }, "params": { "warp": 0.5 } },
+    { "id": "ghost_fx", "kind": "future-fx" },
+    { "id": "g", "kind": "gain" },
+    { "id": "out", "kind": "output", "config": { "bus": "main" } }
+  ],
+  "connections": [
+    { "from": "in.events", "to": "ghost.notes" },
+    { "from": "ghost.out", "to": "ghost_fx.in" },
+    { "from": "ghost_fx.out", "to": "g.in" },
+    { "from": "g.out", "to": "out.in" }
+  ],
+  "macros": [{ "index": 1, "targets": [{ "param": "ghost.warp" }, { "param": "g.gain_db", "min": -12, "max": 0 }] }]
+}"#;
+    assert!(Patch::parse(text, "x.json", &Registry).is_err(), "refused by default");
+    let patch = Patch::parse_with(text, "x.json", &Registry, MissingNodes::Silence).expect("loads with stand-ins");
+    assert_eq!(patch.warnings.len(), 2, "{:?}", patch.warnings);
+    assert!(patch.warnings[0].contains("\"ghost\" (future-synth) is silent"), "{}", patch.warnings[0]);
+    // Ports come from the connections to real nodes; the one between two stand-ins is held.
+    let ghost = patch.node("ghost").unwrap();
+    assert_eq!(ghost.description.kind(), "future-synth");
+    assert_eq!(ghost.description.ports().inputs[0].name, "notes");
+    assert_eq!(patch.connections.len(), 3);
+    assert_eq!(patch.held.connections, [("ghost.out".to_string(), "ghost_fx.in".to_string())]);
+    // The macro plays on what exists.
+    assert_eq!(patch.macros[0].targets.len(), 1);
+    assert_eq!(patch.macros[0].targets[0].node_name, "g");
+
+    // Saved, everything is as written: kinds, settings, parameters, connections, macros.
+    let saved = patch.to_json();
+    let original: serde_json::Value = serde_json::from_str(text).unwrap();
+    let node = |v: &serde_json::Value, id: &str| {
+        v["nodes"].as_array().unwrap().iter().find(|n| n["id"] == id).cloned().unwrap()
+    };
+    assert_eq!(node(&saved, "ghost"), node(&original, "ghost"));
+    assert_eq!(node(&saved, "ghost_fx"), node(&original, "ghost_fx"));
+    assert_eq!(saved["macros"], original["macros"]);
+    let mut connections: Vec<String> = saved["connections"].as_array().unwrap().iter().map(|c| c.to_string()).collect();
+    let mut expected: Vec<String> = original["connections"].as_array().unwrap().iter().map(|c| c.to_string()).collect();
+    connections.sort();
+    expected.sort();
+    assert_eq!(connections, expected);
+}
