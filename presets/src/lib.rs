@@ -22,6 +22,7 @@ pub mod patch_store;
 pub mod sample;
 pub mod sf2;
 pub mod sfz;
+pub mod slots;
 pub mod songwalker;
 pub mod sw;
 

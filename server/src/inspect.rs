@@ -30,6 +30,48 @@ fn show_value(spec: &ParamSpec, v: f32) -> String {
     }
 }
 
+/// `noderack slots`: the patch's slots as a table (or JSON).
+pub fn slots(path: &Path, json: bool) -> anyhow::Result<()> {
+    let patch = Patch::load(path, crate::factory::factory())?;
+    let slots = noderack_presets::slots::slots(&patch);
+    if json {
+        let list: Vec<serde_json::Value> = slots
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "instrument": s.instrument, "kind": s.kind, "channel": s.channel.to_string(),
+                    "bus": s.bus, "through": s.through,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if slots.is_empty() {
+        println!("patch \"{}\" has no instruments", patch.name);
+        return Ok(());
+    }
+    let rows: Vec<[String; 5]> = slots
+        .iter()
+        .map(|s| {
+            let through = if s.through.is_empty() { "-".to_string() } else { s.through.join(" → ") };
+            [s.instrument.clone(), s.kind.clone(), s.channel.to_string(), s.bus.clone().unwrap_or("-".into()), through]
+        })
+        .collect();
+    let header = ["instrument", "kind", "channel", "bus", "through"];
+    let widths: Vec<usize> =
+        (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).chain([header[c].len()]).max().unwrap_or(0)).collect();
+    let line = |cells: [&str; 5]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    println!("{}", line(header));
+    for row in &rows {
+        println!("{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+    }
+    Ok(())
+}
+
 pub fn graph(path: &Path, dot: bool) -> anyhow::Result<()> {
     let patch = Patch::load(path, crate::factory::factory())?;
     for warning in &patch.warnings {

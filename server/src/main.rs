@@ -108,6 +108,19 @@ enum Command {
         #[arg(long)]
         dot: bool,
     },
+    /// List a patch's slots: each instrument, the MIDI channel its notes come on and the bus
+    /// its sound reaches (what a DAW user routes when noderack runs as a plugin).
+    ///
+    /// Slots are read off the graph: an instrument node, the `channel-filter` between it and
+    /// the host's MIDI (none: omni) and the `output` its audio reaches through gains, mixers and
+    /// effects. Edit them by editing those nodes and connections.
+    Slots {
+        /// The patch file.
+        patch: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the node kinds a patch can use, with their ports, parameters and settings.
     Nodes,
     /// Browse, download, pin and verify the SongWalker preset library.
@@ -234,6 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Graph { patch, dot } => inspect::graph(&patch, dot),
+        Command::Slots { patch, json } => inspect::slots(&patch, json),
         Command::Nodes => inspect::nodes(),
         Command::Library(command) => library::run(command),
         Command::Patch(command) => patch_cmd::run(command),

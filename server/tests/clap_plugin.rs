@@ -353,3 +353,27 @@ fn a_missing_sample_file_leaves_a_working_plugin_with_that_node_silent() {
     let out = again.render(24_000, 256, &note, &[]);
     assert!(band(&out[0][0][..24_000], 1000.0) > 1e-3 * band(&out[0][0][..24_000], 220.0), "the sampler plays again");
 }
+
+#[test]
+fn hosts_that_cannot_rescan_can_take_sixteen_fixed_stereo_outputs() {
+    let mut rig = instrument_with(TWO_BUSES, [1.0; MACRO_COUNT]);
+    let configs = rig.port_configs();
+    assert_eq!(configs.len(), 2);
+    assert_eq!((configs[0].0, configs[0].2), (0, 2), "the patch's own buses");
+    assert_eq!((configs[1].0, configs[1].2), (1, 16), "sixteen stereo outputs");
+    assert!(rig.select_port_config(1));
+    let outputs = rig.info().audio_outputs;
+    assert_eq!(outputs.len(), 16);
+    assert!(outputs.iter().all(|p| p.channels == 2));
+    rig.activate(RATE, 256);
+    assert!(!rig.select_port_config(0), "the layout is fixed while active");
+    let events = [HostEvent::NoteOn { frame: 0, channel: 9, key: 76, velocity: 1.0 }];
+    let out = rig.render(4_800, 256, &events, &[]);
+    assert!(rms(&out[1][0]) > 0.05, "bus 2 (drums) plays on port 2");
+    assert!(out[2..].iter().all(|port| port.iter().all(|c| c.iter().all(|s| *s == 0.0))), "unused ports are silent");
+    // The layout is part of the state.
+    let saved = rig.save_state();
+    let mut restored = instrument_with(TWO_BUSES, [1.0; MACRO_COUNT]);
+    restored.load_state(&saved).unwrap();
+    assert_eq!(restored.info().audio_outputs.len(), 16);
+}

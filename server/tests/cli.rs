@@ -767,3 +767,50 @@ fn sw_render_plays_every_shared_song() {
         assert!(left.iter().all(|s| s.is_finite() && s.abs() < 1.0), "{name} clips");
     }
 }
+
+#[test]
+fn slots_lists_each_instrument_with_its_channel_and_bus() {
+    let dir = scratch("slots");
+    let patch = write(
+        &dir,
+        "rack.json",
+        br#"{
+  "format": "noderack-patch", "version": 1, "name": "rack",
+  "buses": [{ "name": "main", "channels": 2 }, { "name": "drums", "channels": 2 }],
+  "nodes": [
+    { "id": "keys", "kind": "midi-in" },
+    { "id": "ch10", "kind": "channel-filter", "params": { "channel": "10" } },
+    { "id": "kit", "kind": "synth" },
+    { "id": "kit_level", "kind": "gain" },
+    { "id": "lead", "kind": "synth" },
+    { "id": "spare", "kind": "synth" },
+    { "id": "out", "kind": "output", "config": { "bus": "main" } },
+    { "id": "drums_out", "kind": "output", "config": { "bus": "drums" } }
+  ],
+  "connections": [
+    { "from": "keys.events", "to": "ch10.in" }, { "from": "ch10.out", "to": "kit.events" },
+    { "from": "kit.out", "to": "kit_level.in" }, { "from": "kit_level.out", "to": "drums_out.in" },
+    { "from": "keys.events", "to": "lead.events" }, { "from": "lead.out", "to": "out.in" }
+  ]
+}"#,
+    );
+    let out = noderack(&["slots", patch.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["kit", "synth", "10", "drums", "kit_level"], "{table}");
+    assert_eq!(rows[1], ["lead", "synth", "omni", "main", "-"], "{table}");
+    assert_eq!(rows[2], ["spare", "synth", "none", "-", "-"], "{table}");
+    let json = noderack(&["slots", "--json", patch.to_str().unwrap()]);
+    let list: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(list[0]["channel"], "10");
+    assert_eq!(list[0]["through"][0], "kit_level");
+
+    // The demo rack: drums on channel 10, bass and pad on every other channel, all mixed.
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
+    let table = text(&noderack(&["slots", demo.to_str().unwrap()]).stdout);
+    assert!(
+        table.contains("perc") && table.lines().any(|l| l.starts_with("bass") && l.contains("all but 10")),
+        "{table}"
+    );
+}

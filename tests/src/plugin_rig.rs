@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent};
 use clack_host::events::{Match, Pckn};
@@ -189,6 +190,26 @@ impl PluginRig {
         if self.asked(|r| &r.callback) {
             self.instance.call_on_main_thread_callback();
         }
+    }
+
+    /// The port layouts the plugin offers (audio-ports-config): id, name, output port count.
+    pub fn port_configs(&mut self) -> Vec<(u32, String, u32)> {
+        let handle = self.instance.plugin_handle();
+        let Some(ext) = handle.get_extension::<PluginAudioPortsConfig>() else { return Vec::new() };
+        let mut buffer = AudioPortsConfigBuffer::new();
+        (0..ext.count(&handle))
+            .filter_map(|i| {
+                let c = ext.get(&handle, i, &mut buffer)?;
+                Some((c.id.get(), String::from_utf8_lossy(c.name).into_owned(), c.output_port_count))
+            })
+            .collect()
+    }
+
+    /// Selects port layout `id` (audio-ports-config); whether the plugin took it.
+    pub fn select_port_config(&mut self, id: u32) -> bool {
+        let handle = self.instance.plugin_handle();
+        let ext = handle.get_extension::<PluginAudioPortsConfig>().expect("the plugin offers port layouts");
+        ext.select(&handle, ClapId::new(id)).is_ok()
     }
 
     /// The plugin's state.
