@@ -85,6 +85,26 @@ impl MidiMessage {
         })
     }
 
+    /// The message as MIDI 1.0 bytes: status and two data bytes (the third is 0 for the
+    /// two-byte program change and channel pressure). [`MidiMessage::from_bytes`] reads it back.
+    pub fn to_bytes(&self) -> [u8; 3] {
+        let status = |kind: u8, channel: u8| kind | (channel & 15);
+        match *self {
+            MidiMessage::NoteOff { channel, key, velocity } => [status(0x80, channel), key & 127, velocity & 127],
+            MidiMessage::NoteOn { channel, key, velocity } => [status(0x90, channel), key & 127, velocity & 127],
+            MidiMessage::PolyPressure { channel, key, pressure } => [status(0xa0, channel), key & 127, pressure & 127],
+            MidiMessage::ControlChange { channel, controller, value } => {
+                [status(0xb0, channel), controller & 127, value & 127]
+            }
+            MidiMessage::ProgramChange { channel, program } => [status(0xc0, channel), program & 127, 0],
+            MidiMessage::ChannelPressure { channel, pressure } => [status(0xd0, channel), pressure & 127, 0],
+            MidiMessage::PitchBend { channel, value } => {
+                let raw = (value as i32 + 8192).clamp(0, 16_383) as u16;
+                [status(0xe0, channel), (raw & 127) as u8, (raw >> 7) as u8]
+            }
+        }
+    }
+
     /// The channel the message is addressed to.
     pub fn channel(&self) -> u8 {
         match *self {
@@ -238,6 +258,25 @@ mod tests {
 
     fn on(t: u32, key: u8) -> Event {
         Event::midi(t, MidiMessage::NoteOn { channel: 0, key, velocity: 100 })
+    }
+
+    #[test]
+    fn every_message_reads_back_from_its_bytes() {
+        let messages = [
+            MidiMessage::NoteOff { channel: 15, key: 0, velocity: 64 },
+            MidiMessage::NoteOn { channel: 9, key: 127, velocity: 1 },
+            MidiMessage::PolyPressure { channel: 1, key: 60, pressure: 99 },
+            MidiMessage::ControlChange { channel: 2, controller: 74, value: 127 },
+            MidiMessage::ProgramChange { channel: 3, program: 33 },
+            MidiMessage::ChannelPressure { channel: 4, pressure: 12 },
+            MidiMessage::PitchBend { channel: 5, value: -8192 },
+            MidiMessage::PitchBend { channel: 5, value: 8191 },
+            MidiMessage::PitchBend { channel: 5, value: 0 },
+        ];
+        for m in messages {
+            assert_eq!(MidiMessage::from_bytes(&m.to_bytes()), Some(m), "{:02x?}", m.to_bytes());
+        }
+        assert_eq!(MidiMessage::NoteOn { channel: 0, key: 60, velocity: 100 }.to_bytes(), [0x90, 60, 100]);
     }
 
     #[test]

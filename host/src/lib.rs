@@ -4,6 +4,7 @@
 //! same real-time code path. CLAP plugins are found, inspected and hosted here too ([`clap`]).
 
 pub mod clap;
+pub mod denormals;
 pub mod live;
 pub mod midi_file;
 pub mod offline;

@@ -61,7 +61,11 @@ impl OfflineRenderer {
                 cursor += 1;
             }
             let mut outs: Vec<&mut [f32]> = self.scratch.iter_mut().map(|c| &mut c[..n]).collect();
-            self.executor.process(HostBlock::new(n, &mut outs).with_midi(&self.block_events));
+            {
+                // As live: the same samples offline and live, to the last denormal.
+                let _flush = crate::denormals::FlushDenormals::new();
+                self.executor.process(HostBlock::new(n, &mut outs).with_midi(&self.block_events));
+            }
             let views: Vec<&[f32]> = self.scratch.iter().map(|c| &c[..n]).collect();
             sink(&views);
             self.position_frames += n as u64;

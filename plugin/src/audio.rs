@@ -10,6 +10,7 @@ use clack_plugin::events::spaces::CoreEventSpace;
 use clack_plugin::prelude::*;
 use noderack_graph::{Event, Executor, HostBlock, HostParamChange};
 use noderack_host::clap::events::engine_event;
+use noderack_host::denormals::FlushDenormals;
 
 use crate::macro_table::{MacroTable, TableLink};
 use crate::main_thread::MainThread;
@@ -85,6 +86,9 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
     }
 
     fn process(&mut self, process: Process, mut audio: Audio, events: Events) -> Result<ProcessStatus, PluginError> {
+        // Denormals flushed while we run (the host's mode is restored on return), as every
+        // noderack host does: the plugin renders what `noderack render` renders.
+        let _flush = FlushDenormals::new();
         self.link.receive(&mut self.table);
         let frames = audio.frames_count() as usize;
         if let Some(t) = process.transport {

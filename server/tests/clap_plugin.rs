@@ -200,7 +200,9 @@ fn a_state_that_does_not_load_leaves_the_patch_playing() {
     let note = [HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 }];
     let before = rig.render(4_800, 256, &note, &[]);
     assert!(rig.load_state(b"not a state").is_err());
-    let broken = state_with(&TWO_BUSES.replace("\"synth\"", "\"no-such-kind\""), None, [0.0; MACRO_COUNT]);
+    // A connection to a port the gain does not have: the patch is wrong, not just incomplete.
+    let broken =
+        state_with(&TWO_BUSES.replace("\"to\": \"out.in\"", "\"to\": \"level.sidechain\""), None, [0.0; MACRO_COUNT]);
     assert!(rig.load_state(&broken).is_err());
     assert!(!rig.asked(|r| &r.restart));
     let after = rig.render(4_800, 256, &[], &[]);
@@ -376,4 +378,24 @@ fn hosts_that_cannot_rescan_can_take_sixteen_fixed_stereo_outputs() {
     let mut restored = instrument_with(TWO_BUSES, [1.0; MACRO_COUNT]);
     restored.load_state(&saved).unwrap();
     assert_eq!(restored.info().audio_outputs.len(), 16);
+}
+
+#[test]
+fn a_note_expression_from_the_host_bends_only_its_note() {
+    use noderack_tests::analysis::band_energy;
+    use noderack_tests::plugin_rig::NoteExpressionType;
+    let mut rig = instrument_playing(TWO_BUSES, 256);
+    let events = [
+        HostEvent::NoteOn { frame: 0, channel: 0, key: 57, velocity: 1.0 }, // A3, 220 Hz
+        HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 }, // A4, 440 Hz
+        // A4 up two semitones (493.9 Hz); A3 stays.
+        HostEvent::Expression { frame: 4_800, channel: 0, key: 69, kind: NoteExpressionType::Tuning, value: 2.0 },
+    ];
+    let out = rig.render(33_600, 256, &events, &[]);
+    let (before, after) = (&out[0][0][..4_800], &out[0][0][28_800..]);
+    let energy = |x: &[f32], hz: f32| band_energy(x, RATE as f32, hz - 8.0, hz + 8.0);
+    assert!(energy(before, 440.0) > 100.0 * energy(before, 493.9));
+    assert!(energy(after, 493.9) > 100.0 * energy(after, 440.0), "A4 moved up a tone");
+    let kept = energy(after, 220.0) / energy(before, 220.0);
+    assert!((0.5..2.0).contains(&kept), "A3 is untouched ({kept})");
 }

@@ -28,6 +28,7 @@ use noderack_host::clap::plugin_thread::instantiate;
 use noderack_host::clap::ClapNode;
 use noderack_nodes::{AudioIn, MidiIn, Output};
 use noderack_tests::clap_plugins::{test_instrument_library, TEST_INSTRUMENT_ID};
+use noderack_tests::median;
 use noderack_tests::rig::{add, connect};
 
 /// Block sizes measured.
@@ -187,11 +188,6 @@ impl Drop for Bare {
 }
 
 /// Median of `times`, in nanoseconds per block.
-fn median(mut times: Vec<f64>) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
-
 /// The two sides measured in turns: 400 rounds of 500 blocks of each, alternating, so that the
 /// machine's slow drifts (other tenants, frequency changes) fall on both alike. Prints each
 /// side's median per block and their ratio.

@@ -85,6 +85,13 @@ pub fn system_tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
     required(found, &format!("`{name}` not found (install the Debian package {package})"))
 }
 
+/// The median of `values` (the upper one of an even count): what paired benchmark rounds
+/// report, unmoved by a few disturbed rounds.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

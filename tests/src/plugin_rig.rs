@@ -7,7 +7,8 @@ use std::path::Path;
 
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent};
+pub use clack_host::events::event_types::NoteExpressionType;
+use clack_host::events::event_types::{MidiEvent, NoteExpressionEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent};
 use clack_host::events::{Match, Pckn};
 use clack_host::prelude::*;
 use clack_host::process::StartedPluginAudioProcessor;
@@ -45,6 +46,19 @@ pub enum HostEvent {
         /// Key 0–127.
         key: u16,
     },
+    /// A CLAP note expression on one note.
+    Expression {
+        /// When.
+        frame: u64,
+        /// Channel 0–15.
+        channel: u16,
+        /// Key 0–127.
+        key: u16,
+        /// Which dimension.
+        kind: NoteExpressionType,
+        /// Its value, in CLAP's unit.
+        value: f64,
+    },
     /// A parameter change.
     Param {
         /// When.
@@ -62,6 +76,7 @@ impl HostEvent {
             HostEvent::Midi { frame, .. }
             | HostEvent::NoteOn { frame, .. }
             | HostEvent::NoteOff { frame, .. }
+            | HostEvent::Expression { frame, .. }
             | HostEvent::Param { frame, .. } => frame,
         }
     }
@@ -92,6 +107,8 @@ pub struct AudioSide {
     steady_frames: u64,
     /// Whether each process call runs inside `assert_no_alloc`.
     forbid_allocation: bool,
+    /// The tail the plugin reported at activation.
+    tail_frames: u32,
 }
 
 impl PluginRig {
@@ -128,7 +145,8 @@ impl PluginRig {
     pub fn activate(&mut self, sample_rate: f64, max_frames: usize) {
         let info = self.info();
         let config = PluginAudioConfiguration { sample_rate, min_frames_count: 1, max_frames_count: max_frames as u32 };
-        let stopped = self.instance.activate(audio_state, config).unwrap_or_else(|e| panic!("activation: {e}"));
+        let mut stopped = self.instance.activate(audio_state, config).unwrap_or_else(|e| panic!("activation: {e}"));
+        let tail_frames = noderack_host::clap::inspect::tail_frames(&mut stopped);
         let processor = stopped.start_processing().unwrap_or_else(|e| panic!("start: {e}"));
         let buffers = |ports: &[noderack_host::clap::AudioPortInfo]| -> Vec<Vec<Vec<f32>>> {
             ports.iter().map(|p| vec![vec![0.0; max_frames]; p.channels as usize]).collect()
@@ -148,7 +166,13 @@ impl PluginRig {
             out_events: EventBuffer::with_capacity(1024),
             steady_frames: 0,
             forbid_allocation: false,
+            tail_frames,
         });
+    }
+
+    /// The tail the plugin reported when activated, in frames.
+    pub fn tail_frames(&self) -> u32 {
+        self.audio.as_ref().expect("activate first").tail_frames
     }
 
     /// Stops processing and deactivates.
@@ -265,6 +289,9 @@ impl AudioSide {
                     HostEvent::NoteOff { channel, key, .. } => {
                         self.events.push(&NoteOffEvent::new(at, Pckn::new(0u16, channel, key, Match::All), 0.0))
                     }
+                    HostEvent::Expression { channel, key, kind, value, .. } => self
+                        .events
+                        .push(&NoteExpressionEvent::new(at, Pckn::new(0u16, channel, key, Match::All), kind, value)),
                     HostEvent::Param { id, value, .. } => {
                         self.events.push(&ParamValueEvent::new(at, ClapId::new(id), Pckn::match_all(), value))
                     }

@@ -491,21 +491,12 @@ impl ClapProcessor {
     }
 }
 
-/// The three bytes of a channel message that is not a note.
+/// The three bytes of a channel message that is not a note (notes go as CLAP note events).
 fn midi_bytes(message: MidiMessage) -> Option<[u8; 3]> {
-    Some(match message {
-        MidiMessage::ControlChange { channel, controller, value } => {
-            [0xb0 | (channel & 15), controller & 127, value & 127]
-        }
-        MidiMessage::PitchBend { channel, value } => {
-            let raw = (value as i32 + 8192).clamp(0, 16_383) as u16;
-            [0xe0 | (channel & 15), (raw & 127) as u8, (raw >> 7) as u8]
-        }
-        MidiMessage::ChannelPressure { channel, pressure } => [0xd0 | (channel & 15), pressure & 127, 0],
-        MidiMessage::PolyPressure { channel, key, pressure } => [0xa0 | (channel & 15), key & 127, pressure & 127],
-        MidiMessage::ProgramChange { channel, program } => [0xc0 | (channel & 15), program & 127, 0],
-        _ => return None,
-    })
+    match message {
+        MidiMessage::NoteOn { .. } | MidiMessage::NoteOff { .. } => None,
+        other => Some(other.to_bytes()),
+    }
 }
 
 impl Processor for ClapProcessor {

@@ -9,11 +9,11 @@ use std::time::Instant;
 use noderack_graph::{Executor, HostBlock, MidiMessage};
 
 use super::clock::{host_micros, CallbackClock};
-use super::denormals::FlushDenormals;
 use super::health::{Health, HealthWriter};
 use super::midi_in::{BlockMidi, MidiReceiver, MidiTarget};
 use super::recorder::Tap;
 use super::scope::ScopeTap;
+use crate::denormals::FlushDenormals;
 
 /// A function every backend callback runs inside (the whole callback, port handling included,
 /// is the closure it is given). Tests pass one that counts allocations on the audio thread

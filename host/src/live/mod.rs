@@ -8,7 +8,6 @@
 
 pub mod clock;
 pub mod cpal_backend;
-pub mod denormals;
 pub mod device_midi;
 pub mod devices;
 pub mod driver;

@@ -4,8 +4,9 @@
 //! denormal inputs as zero, DAZ) costs nothing audible at −700 dB.
 
 /// Sets flush-to-zero (and denormals-are-zero where the CPU has it) for as long as the guard
-/// lives, then restores the thread's previous mode. Each backend holds one around every call
-/// into the engine.
+/// lives, then restores the thread's previous mode. Every host holds one around every call
+/// into the engine — live backends, the offline renderer and the CLAP plugin alike — so that all
+/// of them render the very same samples.
 pub struct FlushDenormals {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     previous: u64,
