@@ -8,7 +8,7 @@ use clack_extensions::tail::{PluginTailImpl, TailLength};
 use clack_plugin::events::event_types::TransportFlags;
 use clack_plugin::events::spaces::CoreEventSpace;
 use clack_plugin::prelude::*;
-use noderack_graph::{Event, Executor, HostBlock, HostParamChange};
+use noderack_graph::{Event, Executor, HostBlock, HostParamChange, MidiMessage};
 use noderack_host::clap::events::engine_event;
 use noderack_host::denormals::FlushDenormals;
 
@@ -40,6 +40,8 @@ pub struct Processor<'a> {
     segment_params: Vec<HostParamChange>,
     /// Changes a parameter flush made between process calls, applied at the next one's start.
     flushed: Vec<HostParamChange>,
+    /// The host asked for a reset: every channel's sound is stopped at the next block's start.
+    silence: bool,
 }
 
 impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> {
@@ -82,6 +84,7 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
             params: Vec::with_capacity(PARAM_CHANGE_CAPACITY),
             segment_params: Vec::with_capacity(PARAM_CHANGE_CAPACITY),
             flushed: Vec::with_capacity(PARAM_CHANGE_CAPACITY),
+            silence: false,
         })
     }
 
@@ -162,9 +165,9 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
     }
 
     fn reset(&mut self) {
-        for buffer in &mut self.scratch {
-            buffer.fill(0.0);
-        }
+        // The instruments fade every voice out (CC 120, all sound off) and forget held keys
+        // (CC 123) at the next block; effect tails ring on, as after any note-off.
+        self.silence = true;
     }
 }
 
@@ -175,6 +178,14 @@ impl Processor<'_> {
         self.events.clear();
         self.params.clear();
         self.params.append(&mut self.flushed);
+        if std::mem::take(&mut self.silence) {
+            for channel in 0..16 {
+                for controller in [120, 123] {
+                    let message = MidiMessage::ControlChange { channel, controller, value: 0 };
+                    self.events.push(Event::midi(0, message));
+                }
+            }
+        }
         let last = frames.saturating_sub(1) as u32;
         for event in input {
             let time_frames = event.header().time().min(last);

@@ -399,3 +399,20 @@ fn a_note_expression_from_the_host_bends_only_its_note() {
     let kept = energy(after, 220.0) / energy(before, 220.0);
     assert!((0.5..2.0).contains(&kept), "A3 is untouched ({kept})");
 }
+
+#[test]
+fn a_reset_silences_held_notes() {
+    let mut rig = instrument_playing(TWO_BUSES, 256);
+    let held = [
+        HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 },
+        HostEvent::NoteOn { frame: 0, channel: 9, key: 76, velocity: 1.0 },
+    ];
+    let before = rig.render(4_800, 256, &held, &[]);
+    assert!(rms(&before[0][0][2_400..]) > 0.05 && rms(&before[1][0][2_400..]) > 0.05);
+    rig.reset();
+    // No note-off was sent: only the reset stops them, within a short fade.
+    let after = rig.render(4_800, 256, &[], &[]);
+    for port in &after {
+        assert!(rms(&port[0][2_400..]) < 1e-4, "silent after a reset ({})", rms(&port[0][2_400..]));
+    }
+}

@@ -170,6 +170,11 @@ impl PluginRig {
         });
     }
 
+    /// Asks the active plugin to reset (see [`AudioSide::reset`]).
+    pub fn reset(&mut self) {
+        self.audio.as_mut().expect("activate first").reset();
+    }
+
     /// The tail the plugin reported when activated, in frames.
     pub fn tail_frames(&self) -> u32 {
         self.audio.as_ref().expect("activate first").tail_frames
@@ -254,6 +259,11 @@ impl PluginRig {
 }
 
 impl AudioSide {
+    /// Asks the plugin to reset (what a DAW does on a transport jump).
+    pub fn reset(&mut self) {
+        self.processor.reset();
+    }
+
     /// Runs every later process call inside `assert_no_alloc` (the test binary installs
     /// `assert_no_alloc::AllocDisabler` as its allocator and asserts on `violation_count`).
     pub fn forbid_allocation(&mut self) {
