@@ -119,7 +119,6 @@ struct NodeFile {
     params: BTreeMap<String, ParamValue>,
     /// Where an editor drew the node; kept for editors, ignored by the engine.
     #[serde(default)]
-    #[allow(dead_code)]
     position: Option<[f32; 2]>,
 }
 
@@ -193,6 +192,8 @@ pub struct PatchNode {
     pub missing: Option<String>,
     /// The parameters the file sets on a stand-in, as written (kept for saving).
     pub held_params: BTreeMap<String, ParamValue>,
+    /// Where an editor drew the node (`[x, y]`), kept for editors; the engine ignores it.
+    pub position: Option<[f32; 2]>,
 }
 
 /// A loaded, validated patch: turning it into engine edits cannot fail.
@@ -318,6 +319,7 @@ impl Patch {
                         config: n.config,
                         missing: Some(reason),
                         held_params: n.params,
+                        position: n.position,
                     });
                     continue;
                 }
@@ -348,6 +350,7 @@ impl Patch {
                 config: n.config,
                 missing: None,
                 held_params: BTreeMap::new(),
+                position: n.position,
             });
         }
 
@@ -500,6 +503,9 @@ impl Patch {
                 }
                 if !params.is_empty() {
                     node.insert("params".into(), Value::Object(params));
+                }
+                if let Some(position) = n.position {
+                    node.insert("position".into(), json!(position));
                 }
                 Value::Object(node)
             })

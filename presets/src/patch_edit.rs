@@ -28,6 +28,16 @@ pub enum PatchEdit {
         /// Initial parameter values by name.
         #[serde(default)]
         params: BTreeMap<String, ParamValue>,
+        /// Where an editor draws it.
+        #[serde(default)]
+        position: Option<[f32; 2]>,
+    },
+    /// Moves node `id` in an editor's drawing (the engine is not involved).
+    Move {
+        /// The node.
+        id: String,
+        /// Its new place, `[x, y]`.
+        position: [f32; 2],
     },
     /// Removes node `id` and its connections.
     Remove {
@@ -76,6 +86,7 @@ impl PatchEdit {
             PatchEdit::Disconnect { .. } => "disconnect",
             PatchEdit::Set { .. } => "set",
             PatchEdit::Reset { .. } => "reset",
+            PatchEdit::Move { .. } => "move",
         }
     }
 }
@@ -128,7 +139,7 @@ fn apply(
         patch.nodes.iter().position(|n| n.name == id).ok_or_else(|| format!("no node has id \"{id}\""))
     };
     match edit {
-        PatchEdit::Add { id, kind, config, params } => {
+        PatchEdit::Add { id, kind, config, params, position } => {
             if id.is_empty() || id.contains('.') || id.chars().any(char::is_whitespace) {
                 return Err("a node id must be non-empty, without dots or spaces".into());
             }
@@ -149,6 +160,7 @@ fn apply(
                 config: config.clone(),
                 missing: None,
                 held_params: Default::default(),
+                position: *position,
             };
             model(
                 graph,
@@ -167,6 +179,17 @@ fn apply(
             model(graph, Edit::RemoveNode { id: node_id })?;
             patch.nodes.remove(index);
             patch.connections.retain(|c| c.from.node != node_id && c.to.node != node_id);
+            // Macros no longer move what is gone.
+            for m in &mut patch.macros {
+                m.targets.retain(|t| t.node_name != *id);
+            }
+        }
+        PatchEdit::Move { id, position } => {
+            if !position.iter().all(|v| v.is_finite()) {
+                return Err(format!("position {position:?} is not a pair of finite numbers"));
+            }
+            let index = node_index(patch, id)?;
+            patch.nodes[index].position = Some(*position);
         }
         PatchEdit::Connect { from, to } | PatchEdit::Disconnect { from, to } => {
             let connection = Connection {

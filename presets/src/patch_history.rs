@@ -86,7 +86,7 @@ pub fn edits_between(from: &Value, to: &Value) -> Vec<PatchEdit> {
     for (id, node) in &nodes_to {
         if !nodes_from.contains_key(id) || replaced.contains(id) {
             let mut add = json!({ "op": "add", "id": id, "kind": node["kind"] });
-            for field in ["config", "params"] {
+            for field in ["config", "params", "position"] {
                 if let Some(value) = node.get(field) {
                     add[field] = value.clone();
                 }
@@ -102,6 +102,9 @@ pub fn edits_between(from: &Value, to: &Value) -> Vec<PatchEdit> {
             }
             for param in before.keys().filter(|p| !after.contains_key(*p)) {
                 edits.push(json!({ "op": "reset", "id": id, "param": param }));
+            }
+            if let Some(position) = node.get("position").filter(|p| nodes_from[id].get("position") != Some(*p)) {
+                edits.push(json!({ "op": "move", "id": id, "position": position }));
             }
         }
     }

@@ -36,6 +36,36 @@ async fn the_graph_comes_back_as_a_patch_that_loads() {
         .any(|k| k["kind"] == "synth" && k["params"].as_array().unwrap().len() > 5));
 }
 
+/// What an editor needs: each node's own ports (a mixer's depend on its settings) and where it
+/// drew each node, kept through edits and undo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_carries_each_nodes_ports_and_editor_positions() {
+    let s = Server::start(&[]);
+    let c = client();
+    let edits = json!({ "edits": [
+        { "op": "add", "id": "mix", "kind": "mixer", "config": { "inputs": 3 }, "position": [300, 40] },
+        { "op": "move", "id": "lead", "position": [100, 80] }
+    ] });
+    let (status, body) = post(&c, s.url("/edits"), edits).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, reply) = call(c.get(s.url("/graph"))).await;
+    assert_eq!(status, 200);
+    let node = |id: &str| reply["graph"]["nodes"].as_array().unwrap().iter().find(|n| n["id"] == id).unwrap().clone();
+    assert_eq!(node("lead")["position"], json!([100.0, 80.0]));
+    assert_eq!(node("mix")["position"], json!([300.0, 40.0]));
+    let inputs: Vec<&str> =
+        reply["ports"]["mix"]["inputs"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(&inputs[..3], ["in1", "in2", "in3"]);
+    assert_eq!(reply["ports"]["lead"]["outputs"][0]["kind"], "stereo audio");
+    let (status, body) =
+        post(&c, s.url("/edits"), json!({ "edits": [{ "op": "move", "id": "ghost", "position": [0, 0] }] })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(post(&c, s.url("/undo"), json!({})).await.0, 200);
+    let (_, graph) = graph(&c, &s).await;
+    let lead = graph["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "lead").unwrap().clone();
+    assert!(lead.get("position").is_none(), "undone: {lead}");
+}
+
 /// A batch that fails anywhere changes nothing and says which edit failed and why; a good
 /// batch applies as one revision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,6 +107,7 @@ async fn undo_and_redo_restore_the_exact_graph() {
     let steps = [
         json!({ "op": "add", "id": "g", "kind": "gain" }),
         json!({ "op": "set", "id": "lead", "param": "cutoff_hz", "value": 700 }),
+        json!({ "op": "move", "id": "lead", "position": [120, 40] }),
         json!({ "op": "disconnect", "from": "lead.out", "to": "out.in" }),
         json!({ "op": "remove", "id": "lead" }),
     ];
@@ -97,7 +128,7 @@ async fn undo_and_redo_restore_the_exact_graph() {
         assert_eq!(&graph(&c, &s).await.1, expected);
     }
     let (revision, _) = graph(&c, &s).await;
-    assert_eq!(revision, 4 + 4 + 4, "every change is a revision");
+    assert_eq!(revision, 5 + 5 + 5, "every change is a revision");
 }
 
 /// Each session undoes only its own changes: selectively when others edited since, refused

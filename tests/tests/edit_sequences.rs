@@ -65,7 +65,7 @@ fn resolve(patch: &Patch, intent: &Intent, fresh: &mut usize) -> PatchEdit {
             if kind == "mixer" {
                 config.insert("inputs".into(), ConfigValue::Number((intent.c % 4 + 1) as f64));
             }
-            PatchEdit::Add { id, kind: kind.into(), config, params: BTreeMap::new() }
+            PatchEdit::Add { id, kind: kind.into(), config, params: BTreeMap::new(), position: None }
         }
         1 => PatchEdit::Remove { id: if intent.invalid { "ghost".into() } else { node(intent.a).name.clone() } },
         2 => {

@@ -78,6 +78,9 @@ pub struct NodeBody {
     /// Initial parameters by name.
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, noderack_presets::ParamValue>,
+    /// Where an editor draws it.
+    #[serde(default)]
+    pub position: Option<[f32; 2]>,
 }
 
 /// `POST /api/v1/transport`: fields left out keep their value.
@@ -225,20 +228,38 @@ impl MidiEventBody {
 
 /// Every node kind with its settings, ports and parameters (`GET /api/v1/node-kinds`), what
 /// `noderack nodes` prints, for clients.
+/// A node's ports on one side: name, kind, channels.
+pub fn ports_json(d: &dyn noderack_graph::NodeDescription, direction: Direction) -> Vec<Value> {
+    d.ports()
+        .side(direction)
+        .iter()
+        .map(|p| json!({ "name": p.name, "kind": p.kind.to_string(), "channels": p.kind.signal_channels() }))
+        .collect()
+}
+
+/// Every node of `patch` with its own ports (which depend on its settings: a mixer's inputs,
+/// a hosted plugin's), by node id: what an editor draws.
+pub fn patch_ports(patch: &noderack_presets::Patch) -> Value {
+    let nodes: serde_json::Map<String, Value> = patch
+        .nodes
+        .iter()
+        .map(|n| {
+            let d = n.description.as_ref();
+            (
+                n.name.clone(),
+                json!({ "inputs": ports_json(d, Direction::Input), "outputs": ports_json(d, Direction::Output) }),
+            )
+        })
+        .collect();
+    Value::Object(nodes)
+}
+
 pub fn node_kinds() -> Value {
     let kinds: Vec<Value> = KINDS
         .iter()
         .filter_map(|kind| {
             let d = noderack_nodes::registry::create(kind.kind, &NodeConfig::new()).ok()?;
-            let ports = |direction| {
-                d.ports()
-                    .side(direction)
-                    .iter()
-                    .map(
-                        |p| json!({ "name": p.name, "kind": p.kind.to_string(), "channels": p.kind.signal_channels() }),
-                    )
-                    .collect::<Vec<_>>()
-            };
+            let ports = |direction| ports_json(d.as_ref(), direction);
             let params: Vec<Value> = d
                 .params()
                 .iter()

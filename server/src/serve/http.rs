@@ -200,8 +200,8 @@ async fn edits(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result
 }
 
 async fn add_node(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let NodeBody { id, kind, config, params } = api::parse(&body)?;
-    ask_as(&s, &caller, |r| Request::Edit(vec![PatchEdit::Add { id, kind, config, params }], r)).await
+    let NodeBody { id, kind, config, params, position } = api::parse(&body)?;
+    ask_as(&s, &caller, |r| Request::Edit(vec![PatchEdit::Add { id, kind, config, params, position }], r)).await
 }
 
 async fn remove_node(
@@ -403,6 +403,7 @@ async fn serve_socket(mut socket: WebSocket, state: AppState, caller: Caller) {
             "type": "hello",
             "revision": graph["revision"],
             "graph": graph["graph"],
+            "ports": graph["ports"],
             "session": caller.0,
         }),
         Err(e) => json!({ "type": "error", "message": e.message }),

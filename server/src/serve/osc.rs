@@ -118,7 +118,12 @@ impl Osc {
             "/n_new" => {
                 let (id, kind) = (text(args, 0)?, text(args, 1)?);
                 let params = pairs(&args[2..])?.into_iter().collect();
-                self.ask(|r| Request::Edit(vec![PatchEdit::Add { id, kind, config: Default::default(), params }], r))?;
+                self.ask(|r| {
+                    Request::Edit(
+                        vec![PatchEdit::Add { id, kind, config: Default::default(), params, position: None }],
+                        r,
+                    )
+                })?;
             }
             "/n_free" => {
                 let edits = (0..args.len())

@@ -190,7 +190,8 @@ impl Session {
             }
             Request::Graph(reply) => {
                 let graph = self.running.patch().with_current_settings().to_json();
-                let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": graph })));
+                let ports = super::api::patch_ports(self.running.patch());
+                let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": graph, "ports": ports })));
             }
             Request::Edit(edits, reply) => {
                 let result = self.edit(&edits);
@@ -537,9 +538,14 @@ fn edits_json(edits: &[PatchEdit]) -> Vec<Value> {
     edits
         .iter()
         .map(|e| match e {
-            PatchEdit::Add { id, kind, config, params } => {
-                json!({ "op": "add", "id": id, "kind": kind, "config": config, "params": params })
+            PatchEdit::Add { id, kind, config, params, position } => {
+                let mut add = json!({ "op": "add", "id": id, "kind": kind, "config": config, "params": params });
+                if let Some(position) = position {
+                    add["position"] = json!(position);
+                }
+                add
             }
+            PatchEdit::Move { id, position } => json!({ "op": "move", "id": id, "position": position }),
             PatchEdit::Remove { id } => json!({ "op": "remove", "id": id }),
             PatchEdit::Connect { from, to } => json!({ "op": "connect", "from": from, "to": to }),
             PatchEdit::Disconnect { from, to } => json!({ "op": "disconnect", "from": from, "to": to }),
