@@ -1,0 +1,188 @@
+//! The editor's only way to the engine: the control API of a `noderack serve` — one it
+//! started itself (the embedded engine, [`EmbeddedServer`]) or one running elsewhere
+//! (`--connect`). Requests run on a small runtime of the client's own, so any executor (the
+//! UI's, a test's) can await them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// Why a request failed.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ClientError {
+    /// The server could not be reached.
+    #[error("the server at {url} cannot be reached: {reason}")]
+    Unreachable {
+        /// Its API address.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server refused the request, saying why.
+    #[error("the server refused it ({status}): {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The server's reason.
+        message: String,
+    },
+}
+
+/// A control-API client.
+pub struct Client {
+    api: String,
+    token: Option<String>,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Client {
+    /// A client of the server at `url` (`http://host:port`, with or without `/api/v1`).
+    pub fn new(url: &str, token: Option<String>) -> Arc<Client> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = url.trim_end_matches('/');
+        let api = if url.ends_with("/api/v1") { url.to_string() } else { format!("{url}/api/v1") };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("noderack-editor client")
+            .build()
+            .expect("a one-thread runtime starts");
+        Arc::new(Client { api, token, http: reqwest::Client::new(), runtime })
+    }
+
+    /// The API's address.
+    pub fn api(&self) -> &str {
+        &self.api
+    }
+
+    /// `method path` with `body`, its JSON reply.
+    pub async fn call(
+        self: Arc<Self>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ClientError> {
+        let url = format!("{}{path}", self.api);
+        let this = self.clone();
+        let task = self.runtime.spawn(async move {
+            let mut request = this.http.request(method, &url);
+            if let Some(token) = &this.token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.header("content-type", "application/json").body(body.to_string());
+            }
+            let unreachable =
+                |e: reqwest::Error| ClientError::Unreachable { url: this.api.clone(), reason: e.to_string() };
+            let response = request.send().await.map_err(unreachable)?;
+            let status = response.status().as_u16();
+            let text = response.text().await.map_err(unreachable)?;
+            let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            if (200..300).contains(&status) {
+                Ok(value)
+            } else {
+                let message = value["error"].as_str().map_or_else(|| value.to_string(), str::to_string);
+                Err(ClientError::Refused { status, message })
+            }
+        });
+        task.await.unwrap_or_else(|e| Err(ClientError::Unreachable { url: String::new(), reason: e.to_string() }))
+    }
+
+    /// The graph, with each node's ports (`GET /graph`).
+    pub async fn graph(self: Arc<Self>) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::GET, "/graph", None).await
+    }
+
+    /// Applies `edits` as one batch (`POST /edits`).
+    pub async fn edits(self: Arc<Self>, edits: Vec<Value>) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::POST, "/edits", Some(serde_json::json!({ "edits": edits }))).await
+    }
+
+    /// Runs `future` to its end on the client's runtime (for a command-line use without a UI).
+    pub fn block_on<T>(&self, future: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(future)
+    }
+}
+
+/// A `noderack serve` the editor started for itself, stopped when dropped.
+pub struct EmbeddedServer {
+    child: Child,
+    url: String,
+}
+
+/// Why the embedded engine did not start.
+#[derive(Debug, thiserror::Error)]
+#[error("the embedded engine did not start ({program}): {reason}")]
+pub struct StartError {
+    /// The program run.
+    pub program: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl EmbeddedServer {
+    /// Starts `noderack serve PATCH` on a free loopback port with audio `backend` (`None`: the
+    /// server's choice; `null` touches no device), and waits for it to listen.
+    pub fn start(program: &Path, patch: &Path, backend: Option<&str>) -> Result<EmbeddedServer, StartError> {
+        let fail = |reason: String| StartError { program: program.display().to_string(), reason };
+        let mut command = Command::new(program);
+        command.arg("serve").arg(patch).args(["--bind", "127.0.0.1:0"]);
+        if let Some(backend) = backend {
+            command.args(["--backend", backend]);
+        }
+        let mut child =
+            command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|e| fail(e.to_string()))?;
+        let stdout = child.stdout.take().ok_or_else(|| fail("no output".into()))?;
+        let mut lines = BufReader::new(stdout);
+        let mut first = String::new();
+        let read = lines.read_line(&mut first);
+        let url = first.trim().strip_prefix("listening on ").map(str::to_string);
+        match (read, url) {
+            (Ok(_), Some(url)) => {
+                // Whatever else it prints is read and dropped, so it never blocks on a full pipe.
+                let _ = std::thread::Builder::new()
+                    .name("noderack serve output".into())
+                    .spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+                Ok(EmbeddedServer { child, url })
+            }
+            (read, _) => {
+                let _ = child.kill();
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                let said = if first.trim().is_empty() {
+                    "nothing on its output".to_string()
+                } else {
+                    format!("{:?}", first.trim())
+                };
+                let read = read.err().map(|e| format!(", {e}")).unwrap_or_default();
+                Err(fail(format!("it said {said} and ended ({status}{read}); its errors are above")))
+            }
+        }
+    }
+
+    /// The API address it listens on.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `noderack` program: beside this one (a build or an install puts them together), else
+/// on the `PATH`.
+pub fn noderack_program() -> PathBuf {
+    let name = format!("noderack{}", std::env::consts::EXE_SUFFIX);
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}

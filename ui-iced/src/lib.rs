@@ -1,0 +1,11 @@
+//! `noderack-editor`: the editor of noderack graphs (iced, software-rendered so it runs without
+//! a GPU). It is a client of the control API and nothing else — of an engine it starts itself
+//! or of a `noderack serve` running elsewhere — so what it shows is what the server holds, and
+//! every change it makes is an edit any other client could make. See docs/EDITOR.md.
+
+pub mod app;
+pub mod client;
+pub mod geometry;
+pub mod graph_view;
+pub mod model;
+pub mod render;

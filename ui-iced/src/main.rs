@@ -1,0 +1,83 @@
+//! `noderack-editor [PATCH] [--connect URL]`: edit a patch in a window, through an engine the
+//! editor starts (a `noderack serve` with a live backend) or a running server.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use noderack_editor::client::{noderack_program, Client, EmbeddedServer};
+use noderack_editor::model::GraphModel;
+use noderack_editor::render::{graph_image, write_png};
+
+/// noderack editor: the node graph of a patch, edited live.
+///
+/// Without --connect it starts an engine of its own playing PATCH (the `noderack` program
+/// beside this one, or on the PATH, running `serve` on a free loopback port) and edits it;
+/// with --connect it edits a running `noderack serve`. With --screenshot it draws the view into
+/// a PNG file without opening a window (no display needed) and exits.
+#[derive(Parser)]
+#[command(name = "noderack-editor", version)]
+struct Cli {
+    /// The patch to edit (with the embedded engine).
+    patch: Option<PathBuf>,
+    /// A running server's address (`http://127.0.0.1:7890`).
+    #[arg(long, conflicts_with = "patch")]
+    connect: Option<String>,
+    /// The server's token, if it requires one.
+    #[arg(long, env = "NODERACK_TOKEN")]
+    token: Option<String>,
+    /// Draw the graph view into this PNG file and exit.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// The embedded engine's audio backend (`jack`, `cpal`, `null`; default: JACK, else cpal;
+    /// `null` with --screenshot).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Size of the screenshot, `WIDTHxHEIGHT` in pixels.
+    #[arg(long, default_value = "1280x800", value_parser = parse_size)]
+    size: (u32, u32),
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text.split_once('x').ok_or("expected WIDTHxHEIGHT, e.g. 1280x800")?;
+    let (w, h): (u32, u32) = (w.parse().map_err(|_| "bad width")?, h.parse().map_err(|_| "bad height")?);
+    if !(64..=8192).contains(&w) || !(64..=8192).contains(&h) {
+        return Err("width and height must be 64 to 8192 pixels".into());
+    }
+    Ok((w, h))
+}
+
+/// Whether a window can open here (winit panics without a display, so it is checked first).
+fn has_display() -> bool {
+    !cfg!(target_os = "linux")
+        || ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"].iter().any(|v| std::env::var_os(v).is_some())
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("NODERACK_LOG")).init();
+    let cli = Cli::parse();
+    let headless = cli.screenshot.is_some();
+    if !headless && !has_display() {
+        anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); --screenshot OUT.png draws the graph without one");
+    }
+    let (client, server) = match (&cli.connect, &cli.patch) {
+        (Some(url), _) => (Client::new(url, cli.token.clone()), None),
+        (None, Some(patch)) => {
+            let backend = cli.backend.as_deref().or(headless.then_some("null"));
+            let server = EmbeddedServer::start(&noderack_program(), patch, backend)?;
+            (Client::new(server.url(), cli.token.clone()), Some(server))
+        }
+        (None, None) => anyhow::bail!("give a patch to edit, or --connect URL of a running `noderack serve`"),
+    };
+    if let Some(out) = &cli.screenshot {
+        let reply = client.block_on(client.clone().graph()).context("reading the graph")?;
+        let model = GraphModel::from_api(&reply)?;
+        let image = graph_image(&model, cli.size.0, cli.size.1)?;
+        write_png(&image, out)?;
+        println!("wrote {} ({}x{}, {} nodes)", out.display(), image.width, image.height, model.nodes.len());
+        drop(server);
+        return Ok(());
+    }
+    noderack_editor::app::run(client, server)?;
+    Ok(())
+}

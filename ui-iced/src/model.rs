@@ -1,0 +1,255 @@
+//! The graph as the editor sees it: nodes with their own typed ports and where they are drawn,
+//! and the cables between them, read from the control API's `GET /api/v1/graph` reply (the
+//! patch and each node's ports). Plain data, no drawing: what the views and tests share.
+
+use serde_json::Value;
+
+/// What a port carries, which decides its colour and what it may connect to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PortKind {
+    /// Audio with this many channels.
+    Audio(u16),
+    /// Notes and MIDI.
+    Events,
+    /// A mono control signal.
+    Control,
+}
+
+impl PortKind {
+    /// The kind the API names (`"stereo audio"`, `"events"`, `"control"`), with its channels.
+    fn from_api(name: &str, channels: u16) -> Option<PortKind> {
+        match name {
+            "events" => Some(PortKind::Events),
+            "control" => Some(PortKind::Control),
+            audio if audio.ends_with("audio") => Some(PortKind::Audio(channels)),
+            _ => None,
+        }
+    }
+}
+
+/// One port of a node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Port {
+    /// Its name (`"out"`, `"in1"`).
+    pub name: String,
+    /// What it carries.
+    pub kind: PortKind,
+}
+
+/// One node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Its id in the patch.
+    pub id: String,
+    /// Its kind (`synth`, `mixer`, …).
+    pub kind: String,
+    /// Where it is drawn (its top-left corner, in graph units).
+    pub position: [f32; 2],
+    /// Whether that position came from the patch (else the editor laid it out).
+    pub placed: bool,
+    /// Input ports, top to bottom.
+    pub inputs: Vec<Port>,
+    /// Output ports, top to bottom.
+    pub outputs: Vec<Port>,
+}
+
+/// A connection: output `from_port` of node `from` to input `to_port` of node `to` (indices).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Cable {
+    /// Source node.
+    pub from: usize,
+    /// Its output port.
+    pub from_port: usize,
+    /// Destination node.
+    pub to: usize,
+    /// Its input port.
+    pub to_port: usize,
+}
+
+/// The graph.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GraphModel {
+    /// Nodes in patch order.
+    pub nodes: Vec<Node>,
+    /// Connections in patch order.
+    pub cables: Vec<Cable>,
+    /// The server's revision this was read at.
+    pub revision: u64,
+}
+
+/// Why a reply could not be read as a graph.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("the server's graph is not readable: {0}")]
+pub struct ModelError(pub String);
+
+/// Distance between laid-out columns and rows, in graph units.
+const COLUMN_STEP: f32 = 240.0;
+const ROW_STEP: f32 = 150.0;
+/// Where layout starts.
+const MARGIN: f32 = 40.0;
+
+impl GraphModel {
+    /// The graph in a `GET /api/v1/graph` reply (`{"revision", "graph", "ports"}`). Nodes the
+    /// patch gives no position are laid out in columns by their distance from the sources.
+    pub fn from_api(reply: &Value) -> Result<GraphModel, ModelError> {
+        let fail = |what: &str| ModelError(what.to_string());
+        let graph = reply.get("graph").ok_or_else(|| fail("no \"graph\""))?;
+        let ports = reply.get("ports").ok_or_else(|| fail("no \"ports\" (a server older than this editor?)"))?;
+        let mut nodes = Vec::new();
+        for node in graph["nodes"].as_array().ok_or_else(|| fail("no \"nodes\""))? {
+            let id = node["id"].as_str().ok_or_else(|| fail("a node without an id"))?.to_string();
+            let side = |side: &str| -> Result<Vec<Port>, ModelError> {
+                let list = ports[&id][side].as_array().ok_or_else(|| ModelError(format!("no {side} for \"{id}\"")))?;
+                list.iter()
+                    .map(|p| {
+                        let name = p["name"].as_str().unwrap_or_default().to_string();
+                        let channels = p["channels"].as_u64().unwrap_or(0).min(u16::MAX as u64) as u16;
+                        let kind = PortKind::from_api(p["kind"].as_str().unwrap_or_default(), channels)
+                            .ok_or_else(|| ModelError(format!("port {id}.{name} has an unknown kind {}", p["kind"])))?;
+                        Ok(Port { name, kind })
+                    })
+                    .collect()
+            };
+            let position = node["position"]
+                .as_array()
+                .and_then(|p| Some([p.first()?.as_f64()? as f32, p.get(1)?.as_f64()? as f32]));
+            nodes.push(Node {
+                kind: node["kind"].as_str().unwrap_or_default().to_string(),
+                position: position.unwrap_or_default(),
+                placed: position.is_some(),
+                inputs: side("inputs")?,
+                outputs: side("outputs")?,
+                id,
+            });
+        }
+        let mut cables = Vec::new();
+        for c in graph["connections"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let end = |field: &str, outputs: bool| -> Result<(usize, usize), ModelError> {
+                let text = c[field].as_str().unwrap_or_default();
+                let (node, port) = text.split_once('.').ok_or_else(|| ModelError(format!("bad port \"{text}\"")))?;
+                let n =
+                    nodes.iter().position(|x| x.id == node).ok_or_else(|| ModelError(format!("no node \"{node}\"")))?;
+                let side = if outputs { &nodes[n].outputs } else { &nodes[n].inputs };
+                let p = side
+                    .iter()
+                    .position(|x| x.name == port)
+                    .ok_or_else(|| ModelError(format!("no port \"{text}\"")))?;
+                Ok((n, p))
+            };
+            let ((from, from_port), (to, to_port)) = (end("from", true)?, end("to", false)?);
+            cables.push(Cable { from, from_port, to, to_port });
+        }
+        let mut model = GraphModel { nodes, cables, revision: reply["revision"].as_u64().unwrap_or(0) };
+        model.lay_out_unplaced();
+        Ok(model)
+    }
+
+    /// Gives every node without a position one: column = its longest distance from a node
+    /// with no inputs connected, row = its order in that column, below any placed nodes.
+    fn lay_out_unplaced(&mut self) {
+        let n = self.nodes.len();
+        let mut depth = vec![0usize; n];
+        // Longest path by relaxation (the graph has no cycles: the server refuses them).
+        for _ in 0..n {
+            let mut changed = false;
+            for c in &self.cables {
+                if depth[c.to] < depth[c.from] + 1 {
+                    depth[c.to] = depth[c.from] + 1;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut rows = vec![0usize; n];
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if node.placed {
+                continue;
+            }
+            let row = rows[depth[i]];
+            rows[depth[i]] += 1;
+            node.position = [MARGIN + depth[i] as f32 * COLUMN_STEP, MARGIN + row as f32 * ROW_STEP];
+        }
+    }
+
+    /// The index of the node with id `id`.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+}
+
+/// Whether output port `from` may feed input port `to`: same kind, and audio with equal
+/// channel counts (what the engine accepts).
+pub fn can_connect(from: &Port, to: &Port) -> bool {
+    from.kind == to.kind
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn reply() -> Value {
+        json!({
+            "revision": 7,
+            "graph": {
+                "nodes": [
+                    { "id": "keys", "kind": "midi-in" },
+                    { "id": "lead", "kind": "synth", "position": [500, 60] },
+                    { "id": "fx", "kind": "gain" },
+                    { "id": "out", "kind": "output" }
+                ],
+                "connections": [
+                    { "from": "keys.events", "to": "lead.events" },
+                    { "from": "lead.out", "to": "fx.in" },
+                    { "from": "fx.out", "to": "out.in" }
+                ]
+            },
+            "ports": {
+                "keys": { "inputs": [], "outputs": [{ "name": "events", "kind": "events", "channels": 0 }] },
+                "lead": { "inputs": [{ "name": "events", "kind": "events", "channels": 0 }],
+                          "outputs": [{ "name": "out", "kind": "stereo audio", "channels": 2 }] },
+                "fx": { "inputs": [{ "name": "in", "kind": "stereo audio", "channels": 2 }],
+                        "outputs": [{ "name": "out", "kind": "stereo audio", "channels": 2 }] },
+                "out": { "inputs": [{ "name": "in", "kind": "stereo audio", "channels": 2 }], "outputs": [] }
+            }
+        })
+    }
+
+    #[test]
+    fn a_reply_becomes_nodes_ports_and_cables() {
+        let model = GraphModel::from_api(&reply()).unwrap();
+        assert_eq!(model.revision, 7);
+        assert_eq!(model.nodes.len(), 4);
+        assert_eq!(model.nodes[1].outputs[0], Port { name: "out".into(), kind: PortKind::Audio(2) });
+        assert_eq!(model.cables[1], Cable { from: 1, from_port: 0, to: 2, to_port: 0 });
+    }
+
+    #[test]
+    fn unplaced_nodes_are_laid_out_in_columns_by_depth_and_placed_ones_stay() {
+        let model = GraphModel::from_api(&reply()).unwrap();
+        assert_eq!(model.nodes[1].position, [500.0, 60.0], "the patch's position is kept");
+        assert_eq!(model.nodes[0].position, [MARGIN, MARGIN]);
+        assert_eq!(model.nodes[2].position, [MARGIN + 2.0 * COLUMN_STEP, MARGIN], "two steps from the keys");
+        assert_eq!(model.nodes[3].position, [MARGIN + 3.0 * COLUMN_STEP, MARGIN]);
+    }
+
+    #[test]
+    fn only_ports_of_one_kind_and_width_connect() {
+        let port = |kind| Port { name: "p".into(), kind };
+        assert!(can_connect(&port(PortKind::Audio(2)), &port(PortKind::Audio(2))));
+        assert!(!can_connect(&port(PortKind::Audio(2)), &port(PortKind::Audio(1))));
+        assert!(!can_connect(&port(PortKind::Events), &port(PortKind::Audio(2))));
+        assert!(!can_connect(&port(PortKind::Control), &port(PortKind::Events)));
+    }
+
+    #[test]
+    fn a_reply_naming_what_does_not_exist_is_an_error() {
+        let mut bad = reply();
+        bad["graph"]["connections"][0]["to"] = json!("lead.nowhere");
+        assert!(GraphModel::from_api(&bad).unwrap_err().0.contains("lead.nowhere"));
+        assert!(GraphModel::from_api(&json!({ "graph": {} })).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! The editor's views drawn without a display: the software renderer into memory, then PNG.
+//! What `noderack-editor --screenshot` writes and what the snapshot tests compare.
+
+use std::path::Path;
+
+use iced::advanced::clipboard;
+use iced::advanced::renderer::{self, Headless};
+use iced::widget::canvas;
+use iced::{mouse, window, Element, Event, Fill, Pixels, Size, Theme};
+use iced_runtime::{user_interface, UserInterface};
+
+use crate::geometry::Camera;
+use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
+use crate::model::GraphModel;
+
+/// Why an image could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The software renderer could not start.
+    #[error("the software renderer could not start")]
+    Renderer,
+    /// The PNG could not be written.
+    #[error("{path}: {reason}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An image: RGBA bytes, row by row.
+pub struct Image {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width · height · 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+/// `element` drawn at `width` × `height` pixels.
+pub fn render<Message>(element: Element<'_, Message>, width: u32, height: u32) -> Result<Image, RenderError> {
+    let mut renderer: iced::Renderer =
+        iced::futures::executor::block_on(<iced::Renderer as Headless>::new(FONT, Pixels(16.0), Some("tiny-skia")))
+            .ok_or(RenderError::Renderer)?;
+    let size = Size::new(width as f32, height as f32);
+    let mut ui = UserInterface::build(element, size, user_interface::Cache::default(), &mut renderer);
+    let mut messages = Vec::new();
+    let redraw = Event::Window(window::Event::RedrawRequested(iced::time::Instant::now()));
+    let _ = ui.update(&[redraw], mouse::Cursor::Unavailable, &mut renderer, &mut clipboard::Null, &mut messages);
+    let theme = Theme::Dark;
+    ui.draw(&mut renderer, &theme, &renderer::Style { text_color: PALETTE.text }, mouse::Cursor::Unavailable);
+    let rgba = renderer.screenshot(Size::new(width, height), 1.0, PALETTE.background);
+    Ok(Image { width, height, rgba })
+}
+
+/// The graph view of `model`, fitted to a `width` × `height` image.
+pub fn graph_image(model: &GraphModel, width: u32, height: u32) -> Result<Image, RenderError> {
+    let view = GraphView { model, camera: Camera::fitting(model, width as f32, height as f32), selected: None };
+    let element: Element<'_, GraphMessage> = canvas(view).width(Fill).height(Fill).into();
+    render(element, width, height)
+}
+
+/// Writes `image` as a PNG file.
+pub fn write_png(image: &Image, path: &Path) -> Result<(), RenderError> {
+    let fail = |reason: String| RenderError::Write { path: path.display().to_string(), reason };
+    let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), image.width, image.height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
+    writer.write_image_data(&image.rgba).map_err(|e| fail(e.to_string()))?;
+    writer.finish().map_err(|e| fail(e.to_string()))
+}
+
+/// Reads a PNG written by [`write_png`] (8-bit RGBA).
+pub fn read_png(path: &Path) -> Result<Image, RenderError> {
+    let fail = |reason: String| RenderError::Write { path: path.display().to_string(), reason };
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().map_err(|e| fail(e.to_string()))?;
+    let mut rgba = vec![0; reader.output_buffer_size().ok_or_else(|| fail("too large".into()))?];
+    let info = reader.next_frame(&mut rgba).map_err(|e| fail(e.to_string()))?;
+    if info.color_type != png::ColorType::Rgba || info.bit_depth != png::BitDepth::Eight {
+        return Err(fail("not an 8-bit RGBA image".into()));
+    }
+    rgba.truncate(info.buffer_size());
+    Ok(Image { width: info.width, height: info.height, rgba })
+}
+
+/// How two images of the same size differ: the mean absolute difference per channel (0–255),
+/// and the share of pixels where some channel differs by more than 64.
+pub fn difference(a: &Image, b: &Image) -> Option<(f64, f64)> {
+    if (a.width, a.height) != (b.width, b.height) || a.rgba.len() != b.rgba.len() {
+        return None;
+    }
+    let total: u64 = a.rgba.iter().zip(&b.rgba).map(|(x, y)| x.abs_diff(*y) as u64).sum();
+    let far = a
+        .rgba
+        .chunks_exact(4)
+        .zip(b.rgba.chunks_exact(4))
+        .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 64))
+        .count();
+    let pixels = (a.width * a.height) as f64;
+    Some((total as f64 / a.rgba.len() as f64, far as f64 / pixels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_are_measured_per_channel_and_per_pixel() {
+        let plain = Image { width: 10, height: 10, rgba: vec![100; 400] };
+        assert_eq!(difference(&plain, &plain), Some((0.0, 0.0)));
+        let mut marked = Image { width: 10, height: 10, rgba: plain.rgba.clone() };
+        marked.rgba[0] = 255; // one channel of one pixel, far off
+        marked.rgba[4] = 110; // one channel of another, near
+        let (mean, far) = difference(&plain, &marked).unwrap();
+        assert!((mean - 165.0 / 400.0).abs() < 1e-9);
+        assert_eq!(far, 0.01);
+        assert_eq!(difference(&plain, &Image { width: 5, height: 20, rgba: vec![100; 400] }), None);
+    }
+
+    #[test]
+    fn an_image_reads_back_as_written() {
+        let image = Image { width: 3, height: 2, rgba: (0..24).collect() };
+        let path = std::env::temp_dir().join(format!("noderack-editor-{}.png", std::process::id()));
+        write_png(&image, &path).unwrap();
+        let back = read_png(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!((back.width, back.height, back.rgba), (3, 2, image.rgba));
+    }
+}
