@@ -12,6 +12,9 @@ use crate::geometry::{
 };
 use crate::model::{can_connect, GraphModel, PortKind};
 
+/// Below this zoom, labels (11 px text at 1:1) would be under 5 px tall: unreadable, so not drawn.
+pub const MIN_LABEL_ZOOM: f32 = 0.45;
+
 /// The font every label is drawn in: embedded, so the view looks the same on every machine.
 pub const FONT: Font = Font::with_name("Fira Sans");
 
@@ -215,21 +218,40 @@ impl GraphView<'_> {
         Point::new(x, y)
     }
 
-    /// Draws the whole view into `frame`.
+    /// Draws the whole view into `frame`. What lies outside the frame is skipped, and labels too
+    /// small to read (zoomed far out) are not drawn: a frame costs what is visible.
     pub fn draw_into(&self, frame: &mut Frame, drag: &Drag) {
         frame.fill_rectangle(Point::ORIGIN, frame.size(), PALETTE.background);
         let zoom = self.camera.zoom;
+        let view = Rectangle::new(Point::ORIGIN, frame.size());
+        let labels = zoom >= MIN_LABEL_ZOOM;
         for cable in &self.model.cables {
             let from = &self.model.nodes[cable.from];
             let to = &self.model.nodes[cable.to];
             let kind = from.outputs[cable.from_port].kind;
             let a = self.screen(port_position(from, Side::Output, cable.from_port));
             let b = self.screen(port_position(to, Side::Input, cable.to_port));
-            self.cable(frame, a, b, kind_colour(kind));
+            // The curve stays within its end points' box, widened by its horizontal pull.
+            let pull = ((b.x - a.x).abs() * 0.5).max(40.0 * zoom);
+            let reach = Rectangle::new(
+                Point::new(a.x.min(b.x) - pull, a.y.min(b.y)),
+                Size::new((a.x - b.x).abs() + 2.0 * pull, (a.y - b.y).abs().max(1.0)),
+            );
+            if reach.intersects(&view) {
+                self.cable(frame, a, b, kind_colour(kind));
+            }
         }
         for (n, node) in self.model.nodes.iter().enumerate() {
             let corner = self.screen(node.position);
             let size = Size::new(NODE_WIDTH * zoom, node_height(node) * zoom);
+            // Port dots and labels reach a little beyond the box.
+            let reach = Rectangle::new(
+                corner - Vector::new(60.0 * zoom, 0.0),
+                Size::new(size.width + 120.0 * zoom, size.height),
+            );
+            if !reach.intersects(&view) {
+                continue;
+            }
             let body = Path::rounded_rectangle(corner, size, (6.0 * zoom).into());
             frame.fill(&body, PALETTE.node);
             let outline = if self.selected == Some(n) { PALETTE.selected } else { Color::from_rgb8(0x48, 0x4e, 0x5a) };
@@ -266,7 +288,9 @@ impl GraphView<'_> {
                         Side::Input => (Vector::new(9.0 * zoom, -7.0 * zoom), false),
                         Side::Output => (Vector::new(-9.0 * zoom, -7.0 * zoom), true),
                     };
-                    self.label(frame, &port.name, centre + offset, 11.0, PALETTE.text, right);
+                    if labels {
+                        self.label(frame, &port.name, centre + offset, 11.0, PALETTE.text, right);
+                    }
                 }
             }
         }

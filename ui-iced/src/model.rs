@@ -179,6 +179,32 @@ impl GraphModel {
     }
 }
 
+/// A synthetic graph of `nodes` stereo processors in a grid, each fed by the two before it
+/// (about two cables per node): the load the frame-time benchmark draws.
+pub fn grid(nodes: usize) -> GraphModel {
+    let audio = |name: &str| Port { name: name.into(), kind: PortKind::Audio(2) };
+    let columns = (nodes as f32).sqrt().ceil().max(1.0) as usize;
+    let nodes_list: Vec<Node> = (0..nodes)
+        .map(|i| Node {
+            id: format!("n{i}"),
+            kind: "mixer".into(),
+            position: [(i % columns) as f32 * COLUMN_STEP, (i / columns) as f32 * ROW_STEP],
+            placed: true,
+            inputs: vec![audio("in1"), audio("in2")],
+            outputs: vec![audio("out")],
+        })
+        .collect();
+    let mut cables = Vec::new();
+    for to in 0..nodes {
+        for (port, back) in [(0, 1), (1, columns)] {
+            if to >= back {
+                cables.push(Cable { from: to - back, from_port: 0, to, to_port: port });
+            }
+        }
+    }
+    GraphModel { nodes: nodes_list, cables, revision: 0 }
+}
+
 /// Whether output port `from` may feed input port `to`: same kind, and audio with equal
 /// channel counts (what the engine accepts).
 pub fn can_connect(from: &Port, to: &Port) -> bool {

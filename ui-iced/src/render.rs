@@ -39,27 +39,49 @@ pub struct Image {
     pub rgba: Vec<u8>,
 }
 
+/// The software renderer, made once and used for any number of frames (making it loads fonts).
+pub struct FrameRenderer {
+    renderer: iced::Renderer,
+}
+
+impl FrameRenderer {
+    /// A renderer with the editor's font.
+    pub fn new() -> Result<FrameRenderer, RenderError> {
+        let renderer =
+            iced::futures::executor::block_on(<iced::Renderer as Headless>::new(FONT, Pixels(16.0), Some("tiny-skia")))
+                .ok_or(RenderError::Renderer)?;
+        Ok(FrameRenderer { renderer })
+    }
+
+    /// `element` laid out, drawn and rasterised at `width` × `height` pixels: one frame of
+    /// what a window would show.
+    pub fn frame<Message>(&mut self, element: Element<'_, Message>, width: u32, height: u32) -> Image {
+        let renderer = &mut self.renderer;
+        let size = Size::new(width as f32, height as f32);
+        let mut ui = UserInterface::build(element, size, user_interface::Cache::default(), renderer);
+        let mut messages = Vec::new();
+        let redraw = Event::Window(window::Event::RedrawRequested(iced::time::Instant::now()));
+        let _ = ui.update(&[redraw], mouse::Cursor::Unavailable, renderer, &mut clipboard::Null, &mut messages);
+        let theme = Theme::Dark;
+        ui.draw(renderer, &theme, &renderer::Style { text_color: PALETTE.text }, mouse::Cursor::Unavailable);
+        let rgba = renderer.screenshot(Size::new(width, height), 1.0, PALETTE.background);
+        Image { width, height, rgba }
+    }
+}
+
 /// `element` drawn at `width` × `height` pixels.
 pub fn render<Message>(element: Element<'_, Message>, width: u32, height: u32) -> Result<Image, RenderError> {
-    let mut renderer: iced::Renderer =
-        iced::futures::executor::block_on(<iced::Renderer as Headless>::new(FONT, Pixels(16.0), Some("tiny-skia")))
-            .ok_or(RenderError::Renderer)?;
-    let size = Size::new(width as f32, height as f32);
-    let mut ui = UserInterface::build(element, size, user_interface::Cache::default(), &mut renderer);
-    let mut messages = Vec::new();
-    let redraw = Event::Window(window::Event::RedrawRequested(iced::time::Instant::now()));
-    let _ = ui.update(&[redraw], mouse::Cursor::Unavailable, &mut renderer, &mut clipboard::Null, &mut messages);
-    let theme = Theme::Dark;
-    ui.draw(&mut renderer, &theme, &renderer::Style { text_color: PALETTE.text }, mouse::Cursor::Unavailable);
-    let rgba = renderer.screenshot(Size::new(width, height), 1.0, PALETTE.background);
-    Ok(Image { width, height, rgba })
+    Ok(FrameRenderer::new()?.frame(element, width, height))
+}
+
+/// The graph view of `model` as an element (what the window shows), with `camera`.
+pub fn graph_element<'a>(model: &'a GraphModel, camera: Camera) -> Element<'a, GraphMessage> {
+    canvas(GraphView { model, camera, selected: None }).width(Fill).height(Fill).into()
 }
 
 /// The graph view of `model`, fitted to a `width` × `height` image.
 pub fn graph_image(model: &GraphModel, width: u32, height: u32) -> Result<Image, RenderError> {
-    let view = GraphView { model, camera: Camera::fitting(model, width as f32, height as f32), selected: None };
-    let element: Element<'_, GraphMessage> = canvas(view).width(Fill).height(Fill).into();
-    render(element, width, height)
+    render(graph_element(model, Camera::fitting(model, width as f32, height as f32)), width, height)
 }
 
 /// Writes `image` as a PNG file.
