@@ -259,9 +259,11 @@ impl GraphView<'_> {
                 &body,
                 Stroke::default().with_color(outline).with_width(if self.selected == Some(n) { 2.0 } else { 1.0 }),
             );
-            self.label(frame, &node.id, corner + Vector::new(10.0 * zoom, 5.0 * zoom), 14.0, PALETTE.text, false);
-            let dim = Color { a: 0.6, ..PALETTE.text };
-            self.label(frame, &node.kind, corner + Vector::new(10.0 * zoom, 21.0 * zoom), 11.0, dim, false);
+            if labels {
+                self.label(frame, &node.id, corner + Vector::new(10.0 * zoom, 5.0 * zoom), 14.0, PALETTE.text, false);
+                let dim = Color { a: 0.6, ..PALETTE.text };
+                self.label(frame, &node.kind, corner + Vector::new(10.0 * zoom, 21.0 * zoom), 11.0, dim, false);
+            }
             for (side, ports) in [(Side::Input, &node.inputs), (Side::Output, &node.outputs)] {
                 for (p, port) in ports.iter().enumerate() {
                     let centre = self.screen(port_position(node, side, p));
