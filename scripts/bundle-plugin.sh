@@ -28,7 +28,11 @@ fi
 built="${CARGO_TARGET_DIR:-target}/$profile/libnoderack_plugin.so"
 bundle="${CARGO_TARGET_DIR:-target}/$profile/noderack.clap"
 cp "$built" "$bundle"
-echo "built $bundle"
+# The release profile keeps line tables for profiling; a plugin a DAW loads does not need them.
+if [ "$profile" = release ] && command -v strip >/dev/null 2>&1; then
+  strip --strip-debug "$bundle"
+fi
+echo "built $bundle ($(du -h "$bundle" | cut -f1))"
 if [ "$install" = 1 ]; then
   mkdir -p "$HOME/.clap"
   cp "$bundle" "$HOME/.clap/noderack.clap"
