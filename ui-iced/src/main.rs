@@ -47,6 +47,14 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// What the editor edits.
+enum Target {
+    /// A running server, by address.
+    Server(String),
+    /// A patch, in an engine the editor starts.
+    Patch(PathBuf),
+}
+
 /// Whether a window can open here (winit panics without a display, so it is checked first).
 fn has_display() -> bool {
     !cfg!(target_os = "linux")
@@ -57,17 +65,21 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("NODERACK_LOG")).init();
     let cli = Cli::parse();
     let headless = cli.screenshot.is_some();
+    let target = match (&cli.connect, &cli.patch) {
+        (Some(url), _) => Target::Server(url.clone()),
+        (None, Some(patch)) => Target::Patch(patch.clone()),
+        (None, None) => anyhow::bail!("give a patch to edit, or --connect URL of a running `noderack serve`"),
+    };
     if !headless && !has_display() {
         anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); --screenshot OUT.png draws the graph without one");
     }
-    let (client, server) = match (&cli.connect, &cli.patch) {
-        (Some(url), _) => (Client::new(url, cli.token.clone()), None),
-        (None, Some(patch)) => {
+    let (client, server) = match target {
+        Target::Server(url) => (Client::new(&url, cli.token.clone()), None),
+        Target::Patch(patch) => {
             let backend = cli.backend.as_deref().or(headless.then_some("null"));
-            let server = EmbeddedServer::start(&noderack_program(), patch, backend)?;
+            let server = EmbeddedServer::start(&noderack_program(), &patch, backend)?;
             (Client::new(server.url(), cli.token.clone()), Some(server))
         }
-        (None, None) => anyhow::bail!("give a patch to edit, or --connect URL of a running `noderack serve`"),
     };
     if let Some(out) = &cli.screenshot {
         let reply = client.block_on(client.clone().graph()).context("reading the graph")?;
