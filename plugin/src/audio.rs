@@ -127,7 +127,7 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
                     channel += 1;
                 }
             }
-            self.render(start, n);
+            self.render(start, n, n == frames);
             for (index, mut port) in audio.output_ports().enumerate() {
                 let Some(layout) = self.outputs.get(index) else { continue };
                 let Some(mut channels) = port.channels().ok().and_then(|c| c.into_f32()) else { continue };
@@ -204,24 +204,32 @@ impl Processor<'_> {
         }
     }
 
-    /// Renders frames `start..start + n` of the block into the scratch buffers.
-    fn render(&mut self, start: usize, n: usize) {
-        let end = (start + n) as u32;
-        let in_segment = |time: u32| time >= start as u32 && time < end;
-        self.segment_events.clear();
-        self.segment_events.extend(
-            self.events
-                .iter()
-                .filter(|e| in_segment(e.time_frames))
-                .map(|e| Event { time_frames: e.time_frames - start as u32, ..*e }),
-        );
-        self.segment_params.clear();
-        self.segment_params.extend(
-            self.params
-                .iter()
-                .filter(|p| in_segment(p.time_frames))
-                .map(|p| HostParamChange { time_frames: p.time_frames - start as u32, ..*p }),
-        );
+    /// Renders frames `start..start + n` of the block into the scratch buffers (`whole`: they
+    /// are the whole block, so its events and changes go as they are, uncopied).
+    fn render(&mut self, start: usize, n: usize, whole: bool) {
+        if !whole {
+            let end = (start + n) as u32;
+            let in_segment = |time: u32| time >= start as u32 && time < end;
+            self.segment_events.clear();
+            self.segment_events.extend(
+                self.events
+                    .iter()
+                    .filter(|e| in_segment(e.time_frames))
+                    .map(|e| Event { time_frames: e.time_frames - start as u32, ..*e }),
+            );
+            self.segment_params.clear();
+            self.segment_params.extend(
+                self.params
+                    .iter()
+                    .filter(|p| in_segment(p.time_frames))
+                    .map(|p| HostParamChange { time_frames: p.time_frames - start as u32, ..*p }),
+            );
+        }
+        let (events, params) = if whole {
+            (&self.events[..], &self.params[..])
+        } else {
+            (&self.segment_events[..], &self.segment_params[..])
+        };
         let (channels, input_channels) = (self.scratch.len(), self.input_scratch.len());
         let mut scratch = self.scratch.iter_mut();
         let mut outputs: [&mut [f32]; MAX_CHANNELS] =
@@ -230,8 +238,8 @@ impl Processor<'_> {
         let inputs: [&[f32]; MAX_CHANNELS] = std::array::from_fn(|_| sources.next().map_or(&[][..], |c| &c[..n]));
         let block = HostBlock::new(n, &mut outputs[..channels])
             .with_inputs(&inputs[..input_channels])
-            .with_midi(&self.segment_events)
-            .with_params(&self.segment_params);
+            .with_midi(events)
+            .with_params(params);
         self.executor.process(block);
     }
 }

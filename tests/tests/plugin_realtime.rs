@@ -4,9 +4,9 @@
 //! not one allocation or free on the audio thread. The plugin is linked in-process so that its
 //! allocations go through this binary's counting allocator.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clack_host::prelude::PluginEntry;
 use noderack_plugin::ports::PortMode;
@@ -63,6 +63,9 @@ fn the_plugin_audio_thread_neither_allocates_nor_frees_while_the_host_edits_the_
 
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = stop.clone();
+    // Blocks the audio thread has rendered: the main thread paces its edits by them.
+    let rendered = Arc::new(AtomicU64::new(0));
+    let counter = rendered.clone();
     let audio_thread = std::thread::spawn(move || {
         let mut levels = Vec::new();
         let mut block = 0u64;
@@ -86,19 +89,30 @@ fn the_plugin_audio_thread_neither_allocates_nor_frees_while_the_host_edits_the_
             let out = audio.render(BLOCK, BLOCK, &events, &[]);
             levels.push(rms(&out[0][0]));
             block += 1;
-            std::thread::sleep(Duration::from_micros(500));
+            counter.store(block, Ordering::Release);
+            // A callback period, roughly: the edits land between blocks, as in a host.
+            std::thread::yield_now();
         }
         (audio, assert_no_alloc::violation_count(), levels)
     });
 
+    // Waits until the audio thread has rendered `blocks` more blocks.
+    let wait_blocks = |blocks: u64| {
+        let until = rendered.load(Ordering::Acquire) + blocks;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while rendered.load(Ordering::Acquire) < until {
+            assert!(Instant::now() < deadline, "the audio thread stalled");
+            std::thread::yield_now();
+        }
+    };
     let versions = 24;
     for n in 1..=versions {
-        std::thread::sleep(Duration::from_millis(8));
+        wait_blocks(8);
         rig.load_state(&state(n, n == versions)).unwrap_or_else(|e| panic!("version {n}: {e}"));
         assert!(!rig.asked(|r| &r.restart), "version {n} has the same buses: no restart");
     }
-    // Time for the last edit to reach the audio thread, then stop.
-    std::thread::sleep(Duration::from_millis(60));
+    // The last edit reaches the audio thread at its next block; 40 more show its sound.
+    wait_blocks(40);
     stop.store(true, Ordering::Release);
     let (audio, violations, levels) = audio_thread.join().expect("the audio thread ran");
     rig.return_audio(audio);
