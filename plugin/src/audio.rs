@@ -128,31 +128,20 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
                 }
             }
             self.render(start, n, n == frames);
+            // Ports beyond the layout (a host giving more than asked) stay silent.
             for (index, mut port) in audio.output_ports().enumerate() {
-                let Some(layout) = self.outputs.get(index) else { continue };
+                let layout = self.outputs.get(index);
                 let Some(mut channels) = port.channels().ok().and_then(|c| c.into_f32()) else { continue };
                 for (c, out) in channels.iter_mut().enumerate() {
                     let Some(out) = out.get_mut(start..start + n) else { continue };
-                    match layout.sources.get(c).copied().flatten().and_then(|s| self.scratch.get(s)) {
+                    let source = layout.and_then(|l| l.sources.get(c).copied().flatten());
+                    match source.and_then(|s| self.scratch.get(s)) {
                         Some(rendered) => out.copy_from_slice(&rendered[..n]),
                         None => out.fill(0.0),
                     }
                 }
             }
             start += n;
-        }
-        // Ports the layout does not fill (fewer than the host gave) stay silent.
-        for (index, mut port) in audio.output_ports().enumerate() {
-            if index < self.outputs.len() {
-                continue;
-            }
-            if let Ok(channels) = port.channels() {
-                if let Some(mut channels) = channels.into_f32() {
-                    for out in channels.iter_mut() {
-                        out.fill(0.0);
-                    }
-                }
-            }
         }
         Ok(ProcessStatus::Continue)
     }

@@ -113,19 +113,15 @@ impl Session {
 
     /// The patch with each mapped parameter where its macro puts it.
     fn with_macros(patch: &Patch, values: &MacroValues) -> Patch {
-        let mut patch = patch.clone();
-        for m in &patch.macros.clone() {
+        let mut baked = patch.clone();
+        for m in &patch.macros {
             for target in &m.targets {
-                let value = target.value_at(values[m.index]);
-                if let Some(node) = patch.nodes.iter_mut().find(|n| n.name == target.node_name) {
-                    match node.params.iter_mut().find(|(p, _)| *p == target.param) {
-                        Some(slot) => slot.1 = value,
-                        None => node.params.push((target.param, value)),
-                    }
+                if let Some(node) = baked.nodes.iter_mut().find(|n| n.name == target.node_name) {
+                    node.set_param(target.param, target.value_at(values[m.index]));
                 }
             }
         }
-        patch
+        baked
     }
 
     /// Builds an engine for the patch at `sample_rate` with host blocks of up to `max_frames`,

@@ -196,6 +196,16 @@ pub struct PatchNode {
     pub position: Option<[f32; 2]>,
 }
 
+impl PatchNode {
+    /// Sets parameter `param` to `value`, replacing what the patch set or adding it.
+    pub fn set_param(&mut self, param: ParamId, value: f32) {
+        match self.params.iter_mut().find(|(p, _)| *p == param) {
+            Some(slot) => slot.1 = value,
+            None => self.params.push((param, value)),
+        }
+    }
+}
+
 /// A loaded, validated patch: turning it into engine edits cannot fail.
 #[derive(Clone)]
 pub struct Patch {

@@ -212,10 +212,7 @@ fn apply(
             let node = &mut patch.nodes[index];
             let (param, value) = resolve_param(node.description.kind(), node.description.as_ref(), param, value)?;
             model(graph, Edit::SetParam { node: node.id, param, value })?;
-            match node.params.iter_mut().find(|(p, _)| *p == param) {
-                Some(slot) => slot.1 = value,
-                None => node.params.push((param, value)),
-            }
+            node.set_param(param, value);
         }
         PatchEdit::Reset { id, param } => {
             let index = node_index(patch, id)?;
