@@ -211,8 +211,8 @@ mod tests {
     /// Writing block by block gives the same file and report as writing everything at once.
     #[test]
     fn streamed_blocks_equal_one_whole_write() {
-        let dir = std::env::temp_dir().join(format!("noderack-wav-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let left: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.01).sin() * 1.2).collect();
         let right: Vec<f32> = left.iter().map(|s| -0.5 * s).collect();
         let whole = dir.join("whole.wav");
@@ -228,6 +228,5 @@ mod tests {
         let report = stream.finish().unwrap();
         assert_eq!(report, expected);
         assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&streamed).unwrap());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

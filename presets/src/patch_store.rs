@@ -163,8 +163,8 @@ mod tests {
 
     #[test]
     fn saves_replace_whole_files_and_leave_no_temporary_behind() {
-        let dir = std::env::temp_dir().join(format!("noderack-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("patches");
         let store = PatchStore::new(&dir);
         assert_eq!(store.list().unwrap(), vec![], "a missing folder is an empty store");
         store.save("set one", r#"{"a": 1}"#).unwrap();

@@ -158,7 +158,7 @@ async fn the_documented_examples_run_as_written() {
     let mut counts = (0, 0, 0);
     for doc in ["docs/API.md", "docs/BUNDLES.md"] {
         let text = std::fs::read_to_string(root.join(doc)).unwrap();
-        let cwd = if doc.ends_with("BUNDLES.md") { &song_dir } else { &dir };
+        let cwd = if doc.ends_with("BUNDLES.md") { song_dir.as_path() } else { dir.path() };
         for example in examples(&text) {
             match example {
                 Example::Shell(script) => {

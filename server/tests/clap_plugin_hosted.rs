@@ -16,7 +16,7 @@ use noderack_tests::plugin_rig::{HostEvent, PluginRig};
 /// Points `CLAP_PATH` at the test instrument, once, before any plugin is loaded.
 fn find_the_test_instrument() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| std::env::set_var("CLAP_PATH", test_instrument_folder("clap-plugin-hosted")));
+    ONCE.call_once(|| std::env::set_var("CLAP_PATH", test_instrument_folder()));
 }
 
 /// The test instrument's state: magic, gain, latency, fault.

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use noderack_tests::fixtures::scratch_dir;
+
 fn noderack(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_noderack")).args(args).output().expect("runs")
 }
@@ -14,14 +16,6 @@ fn text(bytes: &[u8]) -> String {
 /// The left channel of a stereo float WAV that `render` wrote.
 fn left_channel(wav: &Path) -> Vec<f32> {
     noderack_tests::fixtures::wav_channels(wav).swap_remove(0)
-}
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("noderack-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 const PATCH: &str = r#"{
@@ -44,7 +38,7 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
 
 #[test]
 fn graph_lists_nodes_ports_params_and_connections() {
-    let dir = scratch("graph");
+    let dir = scratch_dir("cli-graph");
     let patch = write(&dir, "p.json", PATCH.as_bytes());
     let out = noderack(&["graph", patch.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -57,7 +51,7 @@ fn graph_lists_nodes_ports_params_and_connections() {
 
 #[test]
 fn graph_dot_is_graphviz() {
-    let dir = scratch("dot");
+    let dir = scratch_dir("cli-dot");
     let patch = write(&dir, "p.json", PATCH.as_bytes());
     let out = noderack(&["graph", "--dot", patch.to_str().unwrap()]);
     assert!(out.status.success());
@@ -80,7 +74,7 @@ fn nodes_lists_every_kind_with_parameters() {
 
 #[test]
 fn bad_patch_fails_with_a_located_message() {
-    let dir = scratch("bad");
+    let dir = scratch_dir("cli-bad");
     let patch = write(&dir, "p.json", PATCH.replace("\"gain\"", "\"gian\"").as_bytes());
     let out = noderack(&["graph", patch.to_str().unwrap()]);
     assert!(!out.status.success());
@@ -94,7 +88,7 @@ fn bad_patch_fails_with_a_located_message() {
 
 #[test]
 fn render_reports_a_bad_midi_file_by_name_and_writes_nothing() {
-    let dir = scratch("badmidi");
+    let dir = scratch_dir("cli-badmidi");
     let patch = write(&dir, "p.json", PATCH.as_bytes());
     let midi = write(&dir, "broken.mid", b"MThd\x00\x00\x00\x06\x00");
     let wav = dir.join("out.wav");
@@ -109,7 +103,7 @@ fn render_reports_a_bad_midi_file_by_name_and_writes_nothing() {
 /// An output path that cannot be written is reported once, with the OS's reason once.
 #[test]
 fn render_to_an_unwritable_path_says_why_once() {
-    let dir = scratch("unwritable");
+    let dir = scratch_dir("cli-unwritable");
     let patch = write(&dir, "p.json", PATCH.as_bytes());
     let midi = write(&dir, "one.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100])]));
     let wav = dir.join("missing-folder/out.wav");
@@ -123,7 +117,7 @@ fn render_to_an_unwritable_path_says_why_once() {
 
 #[test]
 fn render_writes_the_requested_length_and_format() {
-    let dir = scratch("render");
+    let dir = scratch_dir("cli-render");
     let patch = write(&dir, "p.json", PATCH.as_bytes());
     // Note on at tick 0, off at tick 960 (1 s at 120 bpm, 480 ticks per beat).
     let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100]), (960, [0x80, 60, 0])]));
@@ -174,7 +168,7 @@ fn docs_nodes_md_matches_the_node_listing() {
 fn render_plays_a_library_preset() {
     let Some(data) = noderack_tests::testdata_dir() else { return };
     let library = data.join("songwalker-library");
-    let dir = scratch("preset");
+    let dir = scratch_dir("cli-preset");
     let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100]), (960, [0x80, 60, 0])]));
     let wav = dir.join("out.wav");
     let args = |preset: &str| {
@@ -209,7 +203,7 @@ fn render_plays_a_library_preset() {
 #[test]
 fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
     use noderack_tests::fixtures::{sine_wave, write_wav};
-    let dir = scratch("sfz");
+    let dir = scratch_dir("cli-sfz");
     write_wav(&dir.join("samples"), "a220.wav", 44_100, &sine_wave(220.0, 44_100, 2.0, 0.5));
     let sfz = write(
         &dir,
@@ -270,7 +264,7 @@ fn render_plays_an_sfz_instrument_and_reports_bad_ones_by_line() {
 
 #[test]
 fn render_plays_general_midi_through_a_soundfont() {
-    let dir = scratch("soundfont");
+    let dir = scratch_dir("cli-soundfont");
     let sf2 = write(&dir, "test.sf2", &noderack_tests::sf2_builder::three_sines());
     // 0–0.5 s channel 1 key 69 (program 0), 0.5–1 s channel 2 key 74 after a program change
     // to 1, 1–1.5 s channel 10 key 36 (the kit). One tick is 1/960 s.
@@ -307,7 +301,7 @@ fn render_plays_general_midi_through_a_soundfont() {
 
 #[test]
 fn render_reports_a_broken_soundfont_by_name() {
-    let dir = scratch("badsf2");
+    let dir = scratch_dir("cli-badsf2");
     let bytes = noderack_tests::sf2_builder::three_sines();
     let sf2 = write(&dir, "cut.sf2", &bytes[..bytes.len() / 2]);
     let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 60, 100])]));
@@ -343,7 +337,7 @@ fn file_url(dir: &Path) -> String {
 
 #[test]
 fn library_list_search_and_show_a_file_url_mirror() {
-    let dir = scratch("library-browse");
+    let dir = scratch_dir("cli-library-browse");
     let root = dir.join("lib");
     noderack_tests::tiny_library::TinyLibrary::write(&root, 1_000);
     let cache = dir.join("cache");
@@ -387,7 +381,7 @@ fn library_list_search_and_show_a_file_url_mirror() {
 
 #[test]
 fn library_verify_names_a_corrupt_sample_and_fails() {
-    let dir = scratch("library-verify");
+    let dir = scratch_dir("cli-library-verify");
     let root = dir.join("lib");
     let tiny = noderack_tests::tiny_library::TinyLibrary::write(&root, 1_000);
     let cache = dir.join("cache");
@@ -417,7 +411,7 @@ fn library_verify_names_a_corrupt_sample_and_fails() {
 /// and `render --preset` still work from the cache.
 #[test]
 fn library_offline_then_render_without_the_server() {
-    let dir = scratch("library-offline");
+    let dir = scratch_dir("cli-library-offline");
     let root = dir.join("lib");
     noderack_tests::tiny_library::TinyLibrary::write(&root, 4_000);
     let cache = dir.join("cache");
@@ -452,7 +446,7 @@ fn library_offline_then_render_without_the_server() {
 fn library_commands_on_the_shared_library() {
     let Some(data) = noderack_tests::testdata_dir() else { return };
     let url = file_url(&data.join("songwalker-library"));
-    let dir = scratch("library-shared");
+    let dir = scratch_dir("cli-library-shared");
     let cache = dir.join("cache");
     let s = text(&library(&cache, &["list", "--library", &url]).stdout);
     assert!(s.contains("3 libraries") && s.contains("FluidR3 GM") && s.contains("11 presets"), "{s}");
@@ -480,7 +474,7 @@ fn library_help_explains_the_cache() {
 fn render_plays_oscillator_and_composite_presets() {
     use noderack_tests::analysis::band_energy;
     use noderack_tests::fixtures::songwalker_sine_zone;
-    let dir = scratch("preset-graph");
+    let dir = scratch_dir("cli-preset-graph");
     let midi = write(&dir, "n.mid", &noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 100]), (480, [0x80, 69, 0])]));
     let wav = dir.join("out.wav");
     let render = |library: &Path, preset: &str| {
@@ -526,7 +520,7 @@ fn render_plays_oscillator_and_composite_presets() {
 #[test]
 fn render_plays_a_patch_whose_sampler_loads_an_sfz_file() {
     use noderack_tests::fixtures::{sine_wave, write_wav};
-    let dir = scratch("patch-instrument");
+    let dir = scratch_dir("cli-patch-instrument");
     write_wav(&dir.join("inst"), "a220.wav", 44_100, &sine_wave(220.0, 44_100, 1.0, 0.5));
     write(&dir.join("inst"), "tone.sfz", b"<region> sample=a220.wav pitch_keycenter=57\n");
     let patch = |sfz: &str| {
@@ -568,7 +562,7 @@ fn render_plays_a_patch_whose_sampler_loads_an_sfz_file() {
 #[test]
 fn render_plays_a_patch_whose_sampler_loads_a_library_preset_by_url() {
     use noderack_tests::fixtures::songwalker_sine_zone;
-    let dir = scratch("patch-library-url");
+    let dir = scratch_dir("cli-patch-library-url");
     let mirror = dir.join("mirror");
     let zone = songwalker_sine_zone(&mirror.join("Mine/Tone"), "a220.wav", 220.0, 57, 0, 127);
     noderack_tests::library::write_library(
@@ -614,7 +608,7 @@ fn render_plays_a_patch_whose_sampler_loads_a_library_preset_by_url() {
 /// refuses a preset the library lacks and names the closest; `sw events` prints the notes.
 #[test]
 fn sw_check_and_events() {
-    let dir = scratch("sw-cli");
+    let dir = scratch_dir("cli-sw-cli");
     let bad = write(&dir, "bad.sw", b"track t() {\n    C4 /4\n    H4\n}\nt()\n");
     let out = noderack(&["sw", "check", "--no-presets", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -649,7 +643,7 @@ fn sw_check_and_events() {
 /// transposed by the note, on the synth the runner drives; a broken song names its line.
 #[test]
 fn render_plays_a_runner_patch() {
-    let dir = scratch("runner-patch");
+    let dir = scratch_dir("cli-runner-patch");
     std::fs::create_dir_all(dir.join("songs")).unwrap();
     write(&dir, "songs/riff.sw", b"track t() {\n    A4@/2 /2\n    A5@/2 /2\n}\nt()\n");
     let patch = write(
@@ -690,7 +684,7 @@ fn render_plays_a_runner_patch() {
 /// default instrument with `--allow-missing`.
 #[test]
 fn sw_render_plays_a_song_through_its_own_instruments() {
-    let dir = scratch("sw-render");
+    let dir = scratch_dir("cli-sw-render");
     noderack_tests::tiny_library::TinyLibrary::write(&dir.join("library"), 96_000);
     let song = "const beep = loadPreset(\"Other/Beep\")\nconst sub = Oscillator({type: 'sine', release: 0.1})\ntrack.beatsPerMinute = 60\ntrack.instrument = beep\nC2@1 /1\ntrack.instrument = sub\nA3@1 /1\n";
     let file = write(&dir, "song.sw", song.as_bytes());
@@ -736,7 +730,7 @@ fn sw_render_plays_a_song_through_its_own_instruments() {
 fn sw_render_plays_every_shared_song() {
     let Some(data) = noderack_tests::testdata_dir() else { return };
     let library = data.join("songwalker-library");
-    let dir = scratch("sw-shared");
+    let dir = scratch_dir("cli-sw-shared");
     let mut songs: Vec<PathBuf> =
         std::fs::read_dir(data.join("songwalker-songs")).unwrap().map(|e| e.unwrap().path()).collect();
     songs.sort();
@@ -770,7 +764,7 @@ fn sw_render_plays_every_shared_song() {
 
 #[test]
 fn slots_lists_each_instrument_with_its_channel_and_bus() {
-    let dir = scratch("slots");
+    let dir = scratch_dir("cli-slots");
     let patch = write(
         &dir,
         "rack.json",

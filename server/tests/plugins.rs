@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 
 use common::{client, graph, post, Server};
 use futures_util::StreamExt;
-use noderack_tests::clap_plugins::{system_plugin, test_instrument_folder, TEST_INSTRUMENT_ID};
+use noderack_tests::clap_plugins::{link_test_instrument, system_plugin, TEST_INSTRUMENT_ID};
+use noderack_tests::fixtures::scratch_dir;
 use serde_json::{json, Value};
 
 fn plugins(clap_path: &Path, args: &[&str]) -> Output {
@@ -30,7 +31,8 @@ fn json(out: &Output) -> Value {
 
 #[test]
 fn plugins_are_listed_and_a_broken_file_is_skipped() {
-    let dir = test_instrument_folder("plugins-list");
+    let dir = scratch_dir("plugins-list");
+    link_test_instrument(&dir);
     std::fs::create_dir_all(dir.join("nested/deeper")).unwrap();
     std::fs::write(dir.join("nested/deeper/broken.clap"), b"this is not a shared library").unwrap();
     let out = plugins(&dir, &["list", "--json"]);
@@ -55,7 +57,8 @@ fn plugins_are_listed_and_a_broken_file_is_skipped() {
 
 #[test]
 fn info_shows_ports_parameters_latency_and_state() {
-    let dir = test_instrument_folder("plugins-info");
+    let dir = scratch_dir("plugins-info");
+    link_test_instrument(&dir);
     let info = json(&plugins(&dir, &["info", TEST_INSTRUMENT_ID, "--json"]));
     assert_eq!(info["audio_inputs"], serde_json::json!([]));
     assert_eq!(info["audio_outputs"][0]["channels"], 2);
@@ -110,7 +113,8 @@ fn info_shows_ports_parameters_latency_and_state() {
 /// its line that names the closest id.
 #[test]
 fn render_plays_a_patch_with_a_hosted_plugin() {
-    let dir = test_instrument_folder("plugins-render");
+    let dir = scratch_dir("plugins-render");
+    link_test_instrument(&dir);
     let patch = |plugin: &str| instrument_patch(plugin, 0.25);
     std::fs::write(dir.join("patch.json"), patch(TEST_INSTRUMENT_ID)).unwrap();
     std::fs::write(dir.join("a4.mid"), noderack_tests::midi::smf_bytes(&[(0, [0x90, 69, 127]), (960, [0x80, 69, 0])]))
@@ -175,7 +179,8 @@ fn instrument_patch(plugin: &str, gain: f32) -> String {
 /// now; undoing the change sets the plugin back, which its state then shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_records_a_plugins_own_changes_and_saves_its_state() {
-    let dir = test_instrument_folder("plugins-serve");
+    let dir = scratch_dir("plugins-serve");
+    link_test_instrument(&dir);
     std::fs::write(dir.join("patch.json"), instrument_patch(TEST_INSTRUMENT_ID, 0.25)).unwrap();
     let env = [("CLAP_PATH", dir.to_str().unwrap()), ("HOME", dir.to_str().unwrap())];
     let s = Server::launch_with_env(&dir.join("patch.json"), &["--backend", "null"], &env);

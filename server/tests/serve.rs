@@ -509,7 +509,8 @@ async fn osc_commands_edit_the_graph_and_sync_confirms_them() {
 /// wherever the blocks fall (a note at its bundle's time, not at the next block start).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_tagged_osc_bundles_land_on_their_frames() {
-    let wav = noderack_tests::fixtures::scratch_dir("serve-osc-timed").join("played.wav");
+    let dir = noderack_tests::fixtures::scratch_dir("serve-osc-timed");
+    let wav = dir.join("played.wav");
     let mut server = Server::with_patch(
         noderack_tests::fixtures::TWO_BUS_PATCH,
         &["--osc", "127.0.0.1:0", "--record", wav.to_str().unwrap()],
@@ -563,7 +564,8 @@ async fn osc_peers_authenticate_when_a_token_is_set() {
 /// nothing anywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn named_patches_are_saved_listed_and_loaded_and_names_cannot_escape() {
-    let store = noderack_tests::fixtures::scratch_dir("serve-store").join("patches");
+    let dir = noderack_tests::fixtures::scratch_dir("serve-store");
+    let store = dir.join("patches");
     let s = Server::start(&["--store", store.to_str().unwrap()]);
     let c = client();
     let (_, original) = graph(&c, &s).await;

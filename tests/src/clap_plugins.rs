@@ -1,7 +1,7 @@
 //! Where the CLAP plugins the hosting tests use are: our test instrument (built with the
 //! workspace, `tests/clap-instrument`) and the system's (`zam-plugins`, which CI installs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The test instrument's id.
 pub const TEST_INSTRUMENT_ID: &str = "org.noderack.test-instrument";
@@ -29,12 +29,41 @@ fn built_library(lib_name: &str, package: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} is not built: run `cargo build -p {package}` (looked in {candidates:?})"))
 }
 
-/// A folder holding the test instrument as `noderack-test-instrument.clap` (a copy), for
-/// `CLAP_PATH`.
-pub fn test_instrument_folder(name: &str) -> PathBuf {
-    let dir = crate::fixtures::scratch_dir(name);
-    std::fs::copy(test_instrument_library(), dir.join("noderack-test-instrument.clap")).expect("copies the plugin");
+/// A folder holding only the test instrument, as `noderack-test-instrument.clap`, for
+/// `CLAP_PATH`; see [`bundle_folder`].
+pub fn test_instrument_folder() -> PathBuf {
+    bundle_folder(&test_instrument_library(), "noderack-test-instrument.clap")
+}
+
+/// Puts the test instrument into `dir` (a test's own folder, which it also writes patches to)
+/// as `noderack-test-instrument.clap`.
+pub fn link_test_instrument(dir: &Path) {
+    link_bundle(&test_instrument_library(), dir, "noderack-test-instrument.clap");
+}
+
+/// A folder holding only `library` under the bundle name `file_name` (a host looks for
+/// `*.clap`): `clap-NAME/` beside the library, holding a symbolic link to it. It is made once
+/// and shared by every test and run (nothing is copied, nothing is left in the temporary
+/// folder); several test processes may ask for it at once.
+pub fn bundle_folder(library: &Path, file_name: &str) -> PathBuf {
+    let stem = file_name.trim_end_matches(".clap");
+    let dir = library.parent().expect("a library in a folder").join(format!("clap-{stem}"));
+    if std::fs::read_link(dir.join(file_name)).is_ok_and(|target| target == library) {
+        return dir;
+    }
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    link_bundle(library, &dir, file_name);
     dir
+}
+
+/// Links `library` into `dir` as `file_name`: a link under a name of this process's, renamed
+/// over the bundle name, so a concurrent test never sees a half-made bundle.
+fn link_bundle(library: &Path, dir: &Path, file_name: &str) {
+    let staged = dir.join(format!(".{file_name}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&staged);
+    std::os::unix::fs::symlink(library, &staged).unwrap_or_else(|e| panic!("cannot link {}: {e}", staged.display()));
+    let link = dir.join(file_name);
+    std::fs::rename(&staged, &link).unwrap_or_else(|e| panic!("cannot rename to {}: {e}", link.display()));
 }
 
 /// The folder of the system's CLAP plugins holding `file` (`ZamComp.clap`), if installed. Under

@@ -3,13 +3,58 @@
 
 use std::path::{Path, PathBuf};
 
-/// A fresh, empty folder for one test (`name` keeps tests apart; the process id keeps runs
-/// apart).
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("noderack-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
+/// A fresh, empty folder for one test, removed with everything in it when dropped (so a test
+/// run leaves nothing behind in the temporary folder). Set `NODERACK_KEEP_SCRATCH=1` to keep
+/// it for a look after the test; its path is then printed.
+///
+/// Hold it for as long as its files are used: `scratch_dir("x").join("out.wav")` removes the
+/// folder at the end of the statement.
+#[must_use = "the folder is removed when this is dropped"]
+pub struct ScratchDir(Option<tempfile::TempDir>);
+
+impl ScratchDir {
+    /// The folder's path.
+    pub fn path(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<Path> for ScratchDir {
+    fn as_ref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for ScratchDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.path().as_os_str()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let dir = self.0.take().expect("dropped once");
+        if std::env::var_os("NODERACK_KEEP_SCRATCH").is_some_and(|v| v != "0") {
+            eprintln!("kept scratch folder {}", dir.keep().display());
+        }
+    }
+}
+
+/// A fresh, empty folder for one test, named after it (`noderack-NAME-XXXXXX` in the temporary
+/// folder); see [`ScratchDir`].
+pub fn scratch_dir(name: &str) -> ScratchDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("noderack-{name}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a scratch folder for {name}: {e}"));
+    ScratchDir(Some(dir))
 }
 
 /// `seconds` of a sine at `hz` with peak `amplitude`, at `rate` Hz.

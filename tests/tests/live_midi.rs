@@ -44,7 +44,8 @@ fn device_midi_stamped_in_microseconds_keeps_its_spacing_inside_blocks() {
         .unwrap();
     let health = Arc::new(Health::new(&buses, 48_000, engine.status().clone()));
     let (mut device, queue) = midi_queue(64, health.clone());
-    let wav = scratch_dir("live-midi").join("out.wav");
+    let dir = scratch_dir("live-midi");
+    let wav = dir.join("out.wav");
     let (recording, tap) = recorder::record(&wav, 4, 48_000).unwrap();
     let driver = AudioDriver::new(executor, 48_000, health.clone(), vec![queue]).with_tap(tap);
     let layout = Layout { outputs: buses, inputs: vec![], midi_nodes: vec![] };

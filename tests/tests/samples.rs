@@ -10,7 +10,7 @@ use noderack_presets::sample::{decode, Encoding, SampleData, SampleError, Sample
 use noderack_presets::songwalker::Codec;
 use noderack_tests::testdata_dir;
 
-fn scratch(name: &str) -> PathBuf {
+fn scratch(name: &str) -> noderack_tests::fixtures::ScratchDir {
     noderack_tests::fixtures::scratch_dir(&format!("samples-{name}"))
 }
 

@@ -16,7 +16,7 @@ use noderack_presets::sample::SampleStore;
 use noderack_presets::sfz::generated::CYCLE_FRAMES;
 use noderack_presets::sfz::{load_sfz, Built, SfzError};
 use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
-use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav};
+use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav, ScratchDir};
 use noderack_tests::midi::{note_off, note_on, sorted};
 use noderack_tests::Rig;
 
@@ -348,7 +348,7 @@ fn newdrums_mixer_controllers_fold_to_their_set_hdcc_values_and_pedal_layers_are
 
 /// A folder with sine samples `a440.wav`, `c550.wav`, `e660.wav` (1.5 s, 44.1 kHz, peak 0.5)
 /// and `short480.wav` (0.25 s of 480 Hz at 48 kHz: 100 frames per period).
-fn fixture(name: &str) -> PathBuf {
+fn fixture(name: &str) -> ScratchDir {
     let dir = scratch_dir(&format!("sfz-{name}"));
     for (file, hz) in [("a440.wav", 440.0), ("c550.wav", 550.0), ("e660.wav", 660.0)] {
         write_wav(&dir, file, 44_100, &sine_wave(hz, 44_100, 1.5, 0.5));

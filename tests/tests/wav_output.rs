@@ -58,7 +58,8 @@ fn read_back(path: &Path, data: &[Vec<f32>]) {
 
 #[test]
 fn stereo_float_wav_has_an_18_byte_fmt_chunk_and_a_fact_chunk() {
-    let path = scratch_dir("wav-float").join("out.wav");
+    let dir = scratch_dir("wav-float");
+    let path = dir.join("out.wav");
     let data = write(&path, 2, WavFormat::F32);
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[12..16], b"fmt ");
@@ -76,7 +77,8 @@ fn stereo_float_wav_has_an_18_byte_fmt_chunk_and_a_fact_chunk() {
 
 #[test]
 fn float_wav_with_four_channels_has_the_same_header() {
-    let path = scratch_dir("wav-float-4").join("out.wav");
+    let dir = scratch_dir("wav-float-4");
+    let path = dir.join("out.wav");
     let data = write(&path, 4, WavFormat::F32);
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(u32_at(&bytes, 16), 18, "fmt chunk size");
@@ -91,7 +93,8 @@ fn float_wav_with_four_channels_has_the_same_header() {
 
 #[test]
 fn integer_wav_reads_back_within_a_step() {
-    let path = scratch_dir("wav-s24").join("out.wav");
+    let dir = scratch_dir("wav-s24");
+    let path = dir.join("out.wav");
     let data = write(&path, 2, WavFormat::S24);
     let reader = hound::WavReader::open(&path).unwrap();
     assert_eq!(reader.spec().bits_per_sample, 24);

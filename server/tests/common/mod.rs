@@ -25,6 +25,8 @@ pub struct Server {
     pub base: String,
     /// The OSC address, when started with `--osc`.
     pub osc: Option<std::net::SocketAddr>,
+    /// The folder holding the patch, when the harness wrote it (removed after the server).
+    pub scratch: Option<noderack_tests::fixtures::ScratchDir>,
 }
 
 impl Server {
@@ -36,7 +38,9 @@ impl Server {
         let dir = noderack_tests::fixtures::scratch_dir(&format!("serve-{}", extra.join("-").replace(['/', ':'], "_")));
         let patch = dir.join("patch.json");
         std::fs::write(&patch, patch_text).unwrap();
-        Self::with_file(&patch, extra)
+        let mut server = Self::with_file(&patch, extra);
+        server.scratch = Some(dir);
+        server
     }
 
     pub fn with_file(patch: &std::path::Path, extra: &[&str]) -> Server {
@@ -75,7 +79,7 @@ impl Server {
                 .parse()
                 .unwrap()
         });
-        Server { child, base, osc }
+        Server { child, base, osc, scratch: None }
     }
 
     /// The server's process id.
