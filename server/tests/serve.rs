@@ -131,6 +131,51 @@ async fn undo_and_redo_restore_the_exact_graph() {
     assert_eq!(revision, 5 + 5 + 5, "every change is a revision");
 }
 
+/// A gesture (a knob turned: many batches, all but the first `continues`) is one undo step;
+/// a batch continuing after someone else changed the graph, or after an undo, is a step of
+/// its own, so nobody's edit is folded into another's gesture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_continued_gesture_is_one_undo_step_and_never_takes_in_others_edits() {
+    let s = Server::start(&[]);
+    let c = client();
+    let edit = |session: &str, value: f64, continues: bool| {
+        c.post(s.url("/edits")).header("x-noderack-session", session).header("content-type", "application/json").body(
+            json!({ "edits": [{ "op": "set", "id": "lead", "param": "cutoff_hz", "value": value }], "continues": continues })
+                .to_string(),
+        )
+    };
+    let undo = |session: &str| c.post(s.url("/undo")).header("x-noderack-session", session);
+    let cutoff = |g: &Value| {
+        g["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "lead").unwrap()["params"]["cutoff_hz"].clone()
+    };
+    let (_, start) = graph(&c, &s).await;
+
+    // One drag: 300, 400, 500 Hz. One undo restores the graph before it; the next has nothing.
+    for (value, continues) in [(300.0, false), (400.0, true), (500.0, true)] {
+        assert_eq!(call(edit("knob", value, continues)).await.0, 200);
+    }
+    assert_eq!(cutoff(&graph(&c, &s).await.1), json!(500.0));
+    assert_eq!(call(undo("knob")).await.0, 200);
+    assert_eq!(graph(&c, &s).await.1, start, "the whole gesture is undone");
+    assert_eq!(call(undo("knob")).await.0, 409, "it was one step");
+    // Redo brings the gesture's end back; continuing after that is a step of its own.
+    assert_eq!(call(c.post(s.url("/redo")).header("x-noderack-session", "knob")).await.0, 200);
+    assert_eq!(cutoff(&graph(&c, &s).await.1), json!(500.0));
+
+    // Someone else edits between two batches of a gesture: the continuation starts a new step.
+    assert_eq!(call(edit("knob", 600.0, false)).await.0, 200);
+    let add = c.post(s.url("/edits")).header("x-noderack-session", "other").header("content-type", "application/json");
+    let add = add.body(json!({ "edits": [{ "op": "add", "id": "fx", "kind": "gain" }] }).to_string());
+    assert_eq!(call(add).await.0, 200);
+    assert_eq!(call(edit("knob", 700.0, true)).await.0, 200);
+    assert_eq!(call(undo("knob")).await.0, 200);
+    let (_, now) = graph(&c, &s).await;
+    assert_eq!(cutoff(&now), json!(600.0), "only the continuation after the other edit is undone");
+    assert!(now["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "fx"), "the other session's node stays");
+    assert_eq!(call(undo("knob")).await.0, 200);
+    assert_eq!(cutoff(&graph(&c, &s).await.1), json!(500.0));
+}
+
 /// Each session undoes only its own changes: selectively when others edited since, refused
 /// with a conflict when someone changed what the change touched, exact when nobody did.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

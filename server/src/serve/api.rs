@@ -52,6 +52,10 @@ pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
 pub struct EditBatch {
     /// The edits, applied in order, all or none.
     pub edits: Vec<PatchEdit>,
+    /// The batch goes on with the caller's last change (a knob being turned, a node being
+    /// dragged): one undo step covers both.
+    #[serde(default)]
+    pub continues: bool,
 }
 
 /// `POST /api/v1/connections` and `DELETE /api/v1/connections`.

@@ -196,7 +196,17 @@ async fn load(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<
 
 async fn edits(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
     let batch: EditBatch = api::parse(&body)?;
-    ask_as(&s, &caller, |r| Request::Edit(batch.edits, r)).await
+    ask_as(&s, &caller, |r| batch_request(batch, r)).await
+}
+
+/// The control-thread request for an edit batch: its own undo step, or one continuing the
+/// caller's last.
+fn batch_request(batch: EditBatch, reply: Reply) -> Request {
+    if batch.continues {
+        Request::Continue(batch.edits, reply)
+    } else {
+        Request::Edit(batch.edits, reply)
+    }
 }
 
 async fn add_node(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -387,11 +397,24 @@ async fn websocket(State(s): State<AppState>, caller: Caller, upgrade: WebSocket
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum SocketCommand {
-    Edits { id: Option<Value>, edits: Vec<PatchEdit> },
-    Undo { id: Option<Value> },
-    Redo { id: Option<Value> },
-    Status { id: Option<Value> },
-    Graph { id: Option<Value> },
+    Edits {
+        id: Option<Value>,
+        edits: Vec<PatchEdit>,
+        #[serde(default)]
+        continues: bool,
+    },
+    Undo {
+        id: Option<Value>,
+    },
+    Redo {
+        id: Option<Value>,
+    },
+    Status {
+        id: Option<Value>,
+    },
+    Graph {
+        id: Option<Value>,
+    },
 }
 
 /// One WebSocket client: a `hello` with the revision and the graph, then every notification
@@ -452,7 +475,9 @@ async fn command(state: &AppState, caller: &Caller, text: &[u8]) -> Value {
         Err(e) => return json!({ "type": "error", "error": e.to_json()["error"] }),
     };
     let (id, result) = match command {
-        SocketCommand::Edits { id, edits } => (id, ask_as(state, caller, |r| Request::Edit(edits, r)).await),
+        SocketCommand::Edits { id, edits, continues } => {
+            (id, ask_as(state, caller, |r| batch_request(EditBatch { edits, continues }, r)).await)
+        }
         SocketCommand::Undo { id } => (id, ask_as(state, caller, Request::Undo).await),
         SocketCommand::Redo { id } => (id, ask_as(state, caller, Request::Redo).await),
         SocketCommand::Status { id } => (id, ask_as(state, caller, Request::Status).await),

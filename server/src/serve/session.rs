@@ -51,6 +51,10 @@ pub enum Request {
     Graph(Reply),
     /// Apply a batch of edits, all or nothing.
     Edit(Vec<PatchEdit>, Reply),
+    /// Apply a batch that goes on with the caller's last change (a gesture: a knob turned, a
+    /// node dragged), so that one undo step covers both. When the caller has undone since, or
+    /// has no change yet, it is a step of its own.
+    Continue(Vec<PatchEdit>, Reply),
     /// Replace the graph by a patch (its text), as one batch; relative paths in it are read
     /// from the folder given (which becomes the session's), else from the session's folder.
     Load(String, Option<PathBuf>, Reply),
@@ -78,6 +82,8 @@ pub enum Request {
 struct Step {
     before: Patch,
     after: Patch,
+    /// The graph's revision just after the step was made (or last continued).
+    revision: u64,
 }
 
 /// A session's own undo and redo steps.
@@ -194,7 +200,11 @@ impl Session {
                 let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": graph, "ports": ports })));
             }
             Request::Edit(edits, reply) => {
-                let result = self.edit(&edits);
+                let result = self.edit(&edits, false);
+                let _ = reply.send(result);
+            }
+            Request::Continue(edits, reply) => {
+                let result = self.edit(&edits, true);
                 let _ = reply.send(result);
             }
             Request::Load(text, folder, reply) => {
@@ -268,14 +278,15 @@ impl Session {
         })
     }
 
-    fn edit(&mut self, edits: &[PatchEdit]) -> Result<Value, ApiError> {
+    /// Applies `edits`; `continues`: as part of the caller's last change.
+    fn edit(&mut self, edits: &[PatchEdit], continues: bool) -> Result<Value, ApiError> {
         let mut context = LoadContext::new(&self.folder);
         let new = self
             .running
             .patch()
             .edited(edits, crate::factory::factory(), &mut context)
             .map_err(|e| ApiError { status: 422, message: e.to_string(), edit: Some(e.index) })?;
-        self.change(new, "edit", Some(json!(edits_json(edits))))
+        self.change_with(new, "edit", Some(json!(edits_json(edits))), continues)
     }
 
     fn load(&mut self, text: &str, folder: Option<PathBuf>) -> Result<Value, ApiError> {
@@ -349,11 +360,21 @@ impl Session {
         }
     }
 
-    /// Records a change of the caller's in its history.
-    fn record(&mut self, before: Patch) {
+    /// Records a change of the caller's in its history (called before it is announced);
+    /// `continues`: as the end of the caller's last step, when nothing changed the graph since
+    /// that step (nobody else's edit is folded into it) and nothing was undone.
+    fn record(&mut self, before: Patch, continues: bool) {
         let after = self.running.patch().clone();
+        let (now, revision) = (self.revision, self.revision + 1);
         let history = self.history();
-        history.undo.push_back(Step { before, after });
+        if continues && history.redo.is_empty() {
+            if let Some(last) = history.undo.back_mut().filter(|last| last.revision == now) {
+                last.after = after;
+                last.revision = revision;
+                return;
+            }
+        }
+        history.undo.push_back(Step { before, after, revision });
         if history.undo.len() > HISTORY {
             history.undo.pop_front();
         }
@@ -362,9 +383,20 @@ impl Session {
 
     /// Makes `new` the graph (one engine batch), records the undo step and announces it.
     fn change(&mut self, new: Patch, cause: &str, edits: Option<Value>) -> Result<Value, ApiError> {
+        self.change_with(new, cause, edits, false)
+    }
+
+    /// [`Session::change`], as part of the caller's last change when `continues`.
+    fn change_with(
+        &mut self,
+        new: Patch,
+        cause: &str,
+        edits: Option<Value>,
+        continues: bool,
+    ) -> Result<Value, ApiError> {
         let previous = self.running.patch().clone();
         let summary = self.apply(new)?;
-        self.record(previous);
+        self.record(previous, continues);
         Ok(self.announce(cause, summary, edits))
     }
 
@@ -412,7 +444,7 @@ impl Session {
     fn set_at(&mut self, node: &str, params: Vec<(String, ParamValue)>, frame: Option<u64>) -> Result<Value, ApiError> {
         let edits: Vec<PatchEdit> =
             params.into_iter().map(|(param, value)| PatchEdit::Set { id: node.to_string(), param, value }).collect();
-        let Some(frame) = frame else { return self.edit(&edits) };
+        let Some(frame) = frame else { return self.edit(&edits, false) };
         let mut context = LoadContext::new(&self.folder);
         let new = self
             .running
@@ -428,7 +460,7 @@ impl Session {
         let summary = change.summary.to_string();
         let previous = self.running.patch().clone();
         self.running.commit(new, change);
-        self.record(previous);
+        self.record(previous, false);
         Ok(self.announce("edit", summary, Some(json!(edits_json(&edits)))))
     }
 
@@ -473,7 +505,7 @@ impl Session {
         let previous = self.running.patch().clone();
         self.running.commit(new, change);
         let caller = std::mem::replace(&mut self.caller, PLUGIN_SESSION.to_string());
-        self.record(previous);
+        self.record(previous, false);
         self.announce("plugin", summary, Some(json!(edits_json(&edits))));
         self.caller = caller;
     }
@@ -505,7 +537,7 @@ impl Session {
             tracing::error!("{node}: the new instrument plays but the graph could not record it");
             return Err(ApiError::new(500, "the graph could not record the new instrument"));
         }
-        self.record(previous);
+        self.record(previous, false);
         Ok(self.announce("instrument", format!("{node}: new instrument"), None))
     }
 
