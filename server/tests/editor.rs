@@ -124,7 +124,7 @@ fn dragging_a_cable_connects_compatible_ports_on_the_server_and_refuses_others()
         )
     );
     let edit = edit_for(&graph, connect).unwrap();
-    client.block_on(client.clone().edits(vec![edit])).expect("the server takes it");
+    client.block_on(client.clone().edits(vec![edit], false)).expect("the server takes it");
     let after = model(&client);
     assert!(after.cables.iter().any(|c| c.from == lead && c.to == out), "the server has the cable");
     assert!(after.revision > graph.revision);
@@ -139,7 +139,7 @@ fn dragging_a_cable_connects_compatible_ports_on_the_server_and_refuses_others()
         }
     }
     let dropped = messages.iter().find(|m| matches!(m, GraphMessage::Dropped(_))).expect("a drop");
-    client.block_on(client.clone().edits(vec![edit_for(&moved, dropped).unwrap()])).unwrap();
+    client.block_on(client.clone().edits(vec![edit_for(&moved, dropped).unwrap()], false)).unwrap();
     assert_eq!(model(&client).nodes[lead].position, [350.0, 180.0]);
 }
 
@@ -152,8 +152,267 @@ fn an_unreachable_server_is_reported_not_a_crash() {
         other => panic!("expected an unreachable server, got {other:?}"),
     }
     let (server, client) = server(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json"));
-    let refused = client
-        .block_on(client.clone().edits(vec![serde_json::json!({ "op": "move", "id": "ghost", "position": [0, 0] })]));
+    let refused = client.block_on(
+        client.clone().edits(vec![serde_json::json!({ "op": "move", "id": "ghost", "position": [0, 0] })], false),
+    );
     assert!(matches!(refused, Err(ClientError::Refused { status: 422, .. })), "{refused:?}");
     drop(server);
+}
+
+// ------------------------------------------------ the editor window, driven like a person
+
+mod window {
+    use std::sync::Arc;
+
+    use iced::keyboard::{self, key, Key};
+    use iced::{mouse, Event, Point};
+    use iced_test::simulator::{click, typewrite};
+    use iced_test::{selector, Simulator};
+    use noderack_editor::app::{key_command, Change, Command, Editor, Message, Request, GRAPH_ID, WINDOW};
+    use noderack_editor::client::Client;
+    use noderack_editor::graph_view::FONT;
+    use noderack_editor::inspector::{field_id, slider_id, InspectorMessage};
+    use noderack_editor::param_slider::SliderMessage;
+    use serde_json::{json, Value};
+
+    use super::{server, LOOSE};
+
+    /// An editor of `client`'s server with the graph and node kinds read.
+    fn open(client: &Arc<Client>) -> Editor {
+        let (mut editor, requests) = Editor::new(client.clone(), None);
+        let answers: Vec<Message> = requests.into_iter().map(|r| client.block_on(r.run(client.clone()))).collect();
+        editor.settle(answers);
+        assert!(editor.model().is_some() && !editor.kinds().kinds.is_empty(), "{}", editor.status());
+        editor
+    }
+
+    /// The window as it is now, acted on by `act`; the messages it sent.
+    fn act(editor: &Editor, act: impl FnOnce(&mut Simulator<'_, Message>)) -> Vec<Message> {
+        let settings = iced::Settings { default_font: FONT, ..iced::Settings::default() };
+        let mut ui = Simulator::with_size(settings, WINDOW, editor.view());
+        act(&mut ui);
+        ui.into_messages().collect()
+    }
+
+    /// The server's graph node `id` (its patch JSON), if it has one.
+    fn server_node(client: &Arc<Client>, id: &str) -> Option<Value> {
+        let reply = client.block_on(client.clone().graph()).unwrap();
+        reply["graph"]["nodes"].as_array().unwrap().iter().find(|n| n["id"] == id).cloned()
+    }
+
+    fn mouse(event: mouse::Event) -> Event {
+        Event::Mouse(event)
+    }
+
+    fn modifiers(m: keyboard::Modifiers) -> Event {
+        Event::Keyboard(keyboard::Event::ModifiersChanged(m))
+    }
+
+    fn key_press(key: Key, modifiers: keyboard::Modifiers) -> Event {
+        Event::Keyboard(keyboard::Event::KeyPressed {
+            key: key.clone(),
+            modified_key: key,
+            physical_key: key::Physical::Unidentified(key::NativeCode::Unidentified),
+            location: keyboard::Location::Standard,
+            modifiers,
+            text: None,
+            repeat: false,
+        })
+    }
+
+    /// Clicks node `id` in the graph view (on its title).
+    fn click_node(editor: &Editor, id: &str) -> Vec<Message> {
+        let model = editor.model().unwrap();
+        let node = &model.nodes[model.index_of(id).unwrap()];
+        let at = editor.camera().to_screen([node.position[0] + 20.0, node.position[1] + 10.0]);
+        act(editor, |ui| {
+            let graph = ui.find(selector::id(GRAPH_ID)).expect("the graph view").bounds();
+            ui.point_at(Point::new(graph.x + at[0], graph.y + at[1]));
+            let _ = ui.simulate(click());
+        })
+    }
+
+    /// Selects everything in the text field `id` and types `text`, then Enter.
+    fn type_into(editor: &Editor, id: &str, text: &str) -> Vec<Message> {
+        act(editor, |ui| {
+            ui.click(selector::id(id.to_string())).expect("the field");
+            let _ = ui.simulate([
+                modifiers(keyboard::Modifiers::CTRL),
+                key_press(Key::Character("a".into()), keyboard::Modifiers::CTRL),
+                modifiers(keyboard::Modifiers::empty()),
+            ]);
+            let _ = ui.simulate(typewrite(text));
+            let _ = ui.simulate([key_press(Key::Named(key::Named::Enter), keyboard::Modifiers::empty())]);
+        })
+    }
+
+    #[test]
+    fn the_palette_searches_and_adds_a_node_on_the_server() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-palette");
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let (_server, client) = server(&patch);
+        let mut editor = open(&client);
+
+        let typed = act(&editor, |ui| {
+            ui.click(selector::id("palette-search")).expect("the search field");
+            let _ = ui.simulate(typewrite("gain"));
+        });
+        editor.settle(typed);
+        let shown = act(&editor, |ui| {
+            assert!(ui.find("+ gain").is_ok(), "gain is listed");
+            assert!(ui.find("+ synth").is_err(), "synth is filtered out");
+        });
+        assert!(shown.is_empty());
+
+        let added = act(&editor, |ui| {
+            ui.click("+ gain").expect("the gain button");
+        });
+        editor.settle(added);
+        let node = server_node(&client, "gain").expect("the server has the new node");
+        assert_eq!(node["kind"], "gain");
+        assert!(node["position"].is_array(), "placed where the view is: {node}");
+        assert_eq!(editor.selected(), Some("gain"), "the new node is selected");
+        assert!(editor.model().unwrap().index_of("gain").is_some(), "and read back");
+        // A second one gets a name of its own.
+        let again = act(&editor, |ui| {
+            ui.click("+ gain").expect("the gain button");
+        });
+        editor.settle(again);
+        assert!(server_node(&client, "gain2").is_some());
+    }
+
+    #[test]
+    fn a_dragged_parameter_reaches_the_server_and_one_undo_takes_back_the_whole_drag() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-param");
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let (_server, client) = server(&patch);
+        let mut editor = open(&client);
+        editor.settle(click_node(&editor, "lead"));
+        assert_eq!(editor.selected(), Some("lead"));
+        let info = editor.kinds().get("synth").unwrap().params.iter().find(|p| p.name == "cutoff_hz").unwrap().clone();
+        assert!(server_node(&client, "lead").unwrap()["params"].get("cutoff_hz").is_none(), "at its default");
+
+        // Press in the middle of the bar, move right 20 then 40 pixels, let go.
+        let mut width = 0.0;
+        let dragged = act(&editor, |ui| {
+            let bar = ui.find(selector::id(slider_id("cutoff_hz"))).expect("the bar").bounds();
+            width = bar.width;
+            let start = bar.center();
+            ui.point_at(start);
+            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
+            for dx in [20.0, 40.0] {
+                let to = Point::new(start.x + dx, start.y);
+                ui.point_at(to);
+                let _ = ui.simulate([mouse(mouse::Event::CursorMoved { position: to })]);
+            }
+            let _ = ui.simulate([mouse(mouse::Event::ButtonReleased(mouse::Button::Left))]);
+        });
+        let drags = dragged
+            .iter()
+            .filter(|m| matches!(m, Message::Inspector(InspectorMessage::Slider(_, SliderMessage::Drag(_)))))
+            .count();
+        assert_eq!(drags, 2, "{dragged:?}");
+        editor.settle(dragged);
+        // A drag is relative: 40 px of a bar `width` wide moves 40/width of the (log) range.
+        let expected = info.from_unit(info.to_unit(info.default) + 40.0 / f64::from(width));
+        let on_server = server_node(&client, "lead").unwrap()["params"]["cutoff_hz"].as_f64().expect("set");
+        assert!((on_server - expected).abs() < 1e-4 * expected, "{on_server} Hz, expected {expected} Hz");
+        assert!((on_server - info.default).abs() > 1.0, "it moved");
+
+        // Ctrl+Z (the keyboard handler's command) undoes the whole drag in one step.
+        let ctrl_z = key_press(Key::Character("z".into()), keyboard::Modifiers::CTRL);
+        let undo = key_command(ctrl_z.clone(), iced::event::Status::Ignored, iced::window::Id::unique());
+        assert!(matches!(undo, Some(Message::Command(Command::Undo))), "{undo:?}");
+        assert!(
+            key_command(ctrl_z, iced::event::Status::Captured, iced::window::Id::unique()).is_none(),
+            "a text field's own"
+        );
+        editor.settle(undo);
+        assert!(server_node(&client, "lead").unwrap()["params"].get("cutoff_hz").is_none(), "back at its default");
+        let redo = key_press(Key::Character("Z".into()), keyboard::Modifiers::CTRL | keyboard::Modifiers::SHIFT);
+        let redo = key_command(redo, iced::event::Status::Ignored, iced::window::Id::unique());
+        assert!(matches!(redo, Some(Message::Command(Command::Redo))), "{redo:?}");
+        editor.settle(redo);
+        assert!(server_node(&client, "lead").unwrap()["params"]["cutoff_hz"].as_f64().is_some(), "redone");
+    }
+
+    #[test]
+    fn typed_values_are_set_or_refused_where_they_were_typed() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-typed");
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let (_server, client) = server(&patch);
+        let mut editor = open(&client);
+        editor.settle(click_node(&editor, "lead"));
+
+        editor.settle(type_into(&editor, &field_id("cutoff_hz"), "1.2k"));
+        assert_eq!(server_node(&client, "lead").unwrap()["params"]["cutoff_hz"], json!(1200.0));
+
+        editor.settle(type_into(&editor, &field_id("cutoff_hz"), "loud"));
+        let shown = act(&editor, |ui| {
+            assert!(ui.find("\"loud\" is not a number").is_ok(), "the reason is under the field");
+        });
+        assert!(shown.is_empty());
+        assert_eq!(server_node(&client, "lead").unwrap()["params"]["cutoff_hz"], json!(1200.0), "nothing sent");
+
+        // Double-click on the bar: the default again (the patch no longer sets it).
+        let reset = act(&editor, |ui| {
+            let bar = ui.find(selector::id(slider_id("cutoff_hz"))).expect("the bar").bounds();
+            ui.point_at(bar.center());
+            let _ = ui.simulate(click().chain(click()));
+        });
+        editor.settle(reset);
+        assert!(server_node(&client, "lead").unwrap()["params"].get("cutoff_hz").is_none());
+    }
+
+    #[test]
+    fn duplicate_delete_and_undo_act_on_the_selected_node() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-duplicate");
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let (_server, client) = server(&patch);
+        let mut editor = open(&client);
+        editor.settle(click_node(&editor, "lead"));
+        editor.settle(type_into(&editor, &field_id("cutoff_hz"), "800"));
+
+        let duplicate = act(&editor, |ui| {
+            ui.click("Duplicate").expect("the button");
+        });
+        editor.settle(duplicate);
+        let copy = server_node(&client, "lead2").expect("a copy");
+        assert_eq!((copy["kind"].clone(), copy["params"]["cutoff_hz"].clone()), (json!("synth"), json!(800.0)));
+        assert_eq!(editor.selected(), Some("lead2"));
+
+        let delete = key_press(Key::Named(key::Named::Delete), keyboard::Modifiers::empty());
+        editor.settle(key_command(delete, iced::event::Status::Ignored, iced::window::Id::unique()));
+        assert!(server_node(&client, "lead2").is_none(), "deleted");
+        assert_eq!(editor.selected(), None);
+        editor.settle([Message::Command(Command::Undo)]);
+        assert!(server_node(&client, "lead2").is_some(), "undone");
+        assert!(editor.model().unwrap().index_of("lead2").is_some(), "and read back");
+    }
+
+    /// Edits leave one at a time: values dragged while one is in flight wait, and only the
+    /// newest is sent, continuing the drag's undo step.
+    #[test]
+    fn a_fast_drag_sends_its_newest_value_after_each_answer() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-outbox");
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let (_server, client) = server(&patch);
+        let mut editor = open(&client);
+        editor.settle(click_node(&editor, "lead"));
+        let drag = |v: f64| Message::Inspector(InspectorMessage::Slider("cutoff_hz".into(), SliderMessage::Drag(v)));
+        let set = |v: f64, continues: bool| {
+            Request::Send(Change::Edits {
+                edits: vec![json!({ "op": "set", "id": "lead", "param": "cutoff_hz", "value": v })],
+                continues,
+                reload: false,
+            })
+        };
+        assert_eq!(editor.update(drag(500.0)), [set(500.0, false)]);
+        assert_eq!(editor.update(drag(600.0)), [], "waits for the answer");
+        assert_eq!(editor.update(drag(700.0)), [], "replaces the waiting value");
+        assert_eq!(editor.update(Message::Sent(Ok(json!({})))), [set(700.0, true)]);
+        assert_eq!(editor.update(Message::Sent(Ok(json!({})))), []);
+        let node = &editor.model().unwrap().nodes[editor.model().unwrap().index_of("lead").unwrap()];
+        assert_eq!(node.params["cutoff_hz"], json!(700.0), "the view shows the newest value at once");
+    }
 }

@@ -1,19 +1,39 @@
-//! The editor window: the graph view of the server's graph, edits sent through the control
-//! API and the graph read back after each, errors shown in the status line (never a crash).
+//! The editor window: the node palette, the graph view and the selected node's inspector.
+//! Every change is an edit sent through the control API and the graph is read back after
+//! structural ones; errors are shown where they happened (the field, the status line), never
+//! a crash.
+//!
+//! [`Editor::update`] returns what to ask the server ([`Request`]) instead of doing it, so the
+//! window runs the requests as iced tasks and scripts and tests run them one by one
+//! ([`Editor::settle`]). Edits leave one at a time, in order: a parameter dragged faster than
+//! the server answers sends its latest value when the previous edit is answered, and a whole
+//! drag is one undo step (`"continues"`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
-use iced::widget::{canvas, column, container, text};
-use iced::{Element, Fill, Task, Theme};
+use iced::widget::{button, canvas, column, container, row, text};
+use iced::{event, keyboard, window, Element, Fill, Length, Subscription, Task, Theme};
 use serde_json::{json, Value};
 
 use crate::client::{Client, ClientError, EmbeddedServer};
 use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
+use crate::inspector::{inspector, instrument_setting, Drafts, InspectorMessage};
+use crate::kinds::NodeKinds;
 use crate::model::GraphModel;
+use crate::palette::{palette, PaletteMessage};
+use crate::param_slider::SliderMessage;
 
 /// Window size the editor opens at.
 pub const WINDOW: (f32, f32) = (1280.0, 800.0);
+/// The id of the graph view's container (where the canvas lies in the window).
+pub const GRAPH_ID: &str = "graph";
+/// Width of the palette.
+pub const PALETTE_WIDTH: f32 = 210.0;
+/// Width of the inspector.
+pub const INSPECTOR_WIDTH: f32 = 330.0;
 
 /// The editor's state.
 pub struct Editor {
@@ -21,9 +41,98 @@ pub struct Editor {
     /// Kept alive while the editor runs (the embedded engine).
     _server: Option<EmbeddedServer>,
     model: Option<GraphModel>,
+    kinds: NodeKinds,
     camera: Option<Camera>,
-    selected: Option<usize>,
+    /// The selected node, by id (indices change when the graph is read back).
+    selected: Option<String>,
+    drafts: Drafts,
+    query: String,
     status: String,
+    /// The engine's health, one line, from its last status.
+    health: String,
+    /// Changes waiting for the one in flight to be answered.
+    outbox: VecDeque<Change>,
+    in_flight: bool,
+    /// Whether to read the graph back when the change in flight is answered.
+    reload_after: bool,
+    /// The parameter being dragged (node, parameter): its further values continue the drag's
+    /// undo step.
+    gesture: Option<(String, String)>,
+}
+
+/// A change sent to the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// An edit batch; `continues`: part of the last change; `reload`: read the graph back
+    /// after it (its shape changed).
+    Edits {
+        /// The edits.
+        edits: Vec<Value>,
+        /// Part of the last change (one undo step).
+        continues: bool,
+        /// Read the graph back afterwards.
+        reload: bool,
+    },
+    /// Undo this editor's last change.
+    Undo,
+    /// Redo it.
+    Redo,
+    /// Load an instrument into a sampler.
+    Instrument {
+        /// The sampler.
+        node: String,
+        /// The instrument setting.
+        setting: Value,
+    },
+}
+
+/// What the editor asks of the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// The graph.
+    Graph,
+    /// The node kinds.
+    Kinds,
+    /// The engine's status.
+    Status,
+    /// A change.
+    Send(Change),
+}
+
+impl Request {
+    /// Asks the server; the answer as the message the editor handles next.
+    pub async fn run(self, client: Arc<Client>) -> Message {
+        match self {
+            Request::Graph => Message::Loaded(client.graph().await),
+            Request::Kinds => Message::KindsLoaded(client.node_kinds().await),
+            Request::Status => Message::Status(client.status().await),
+            Request::Send(change) => {
+                let result = match change {
+                    Change::Edits { edits, continues, .. } => client.edits(edits, continues).await,
+                    Change::Undo => client.undo().await,
+                    Change::Redo => client.redo().await,
+                    Change::Instrument { node, setting } => {
+                        let path = format!("/nodes/{node}/instrument");
+                        client.call(reqwest::Method::PUT, &path, Some(setting)).await
+                    }
+                };
+                Message::Sent(result)
+            }
+        }
+    }
+}
+
+/// Commands from the keyboard and the toolbar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Ctrl+Z.
+    Undo,
+    /// Ctrl+Shift+Z, Ctrl+Y.
+    Redo,
+    /// Delete, Backspace: remove the selected node.
+    Delete,
+    /// Ctrl+D: add a copy of the selected node.
+    Duplicate,
 }
 
 /// What happens in the editor.
@@ -31,81 +140,433 @@ pub struct Editor {
 pub enum Message {
     /// The graph arrived (or did not).
     Loaded(Result<Value, ClientError>),
+    /// The node kinds arrived.
+    KindsLoaded(Result<Value, ClientError>),
+    /// The engine's status arrived.
+    Status(Result<Value, ClientError>),
+    /// A change was answered.
+    Sent(Result<Value, ClientError>),
     /// The graph view asked for something.
     Graph(GraphMessage),
-    /// An edit was applied (or refused).
-    Edited(Result<Value, ClientError>),
+    /// The palette.
+    Palette(PaletteMessage),
+    /// The inspector.
+    Inspector(InspectorMessage),
+    /// A command.
+    Command(Command),
+    /// Time to read the status again.
+    Tick,
 }
 
 impl Editor {
-    /// An editor of the server `client` talks to (`server`: the embedded one, if it started it).
-    pub fn new(client: Arc<Client>, server: Option<EmbeddedServer>) -> (Editor, Task<Message>) {
+    /// An editor of the server `client` talks to (`server`: the embedded one, if it started it),
+    /// and what to ask first.
+    pub fn new(client: Arc<Client>, server: Option<EmbeddedServer>) -> (Editor, Vec<Request>) {
         let status = format!("connecting to {}", client.api());
-        let load = Task::perform(client.clone().graph(), Message::Loaded);
-        (Editor { client, _server: server, model: None, camera: None, selected: None, status }, load)
+        let editor = Editor {
+            client,
+            _server: server,
+            model: None,
+            kinds: NodeKinds::default(),
+            camera: None,
+            selected: None,
+            drafts: Drafts::default(),
+            query: String::new(),
+            status,
+            health: String::new(),
+            outbox: VecDeque::new(),
+            in_flight: false,
+            reload_after: false,
+            gesture: None,
+        };
+        (editor, vec![Request::Graph, Request::Kinds])
     }
 
-    fn reload(&self) -> Task<Message> {
-        Task::perform(self.client.clone().graph(), Message::Loaded)
+    /// The graph as last read (with local changes not yet read back).
+    pub fn model(&self) -> Option<&GraphModel> {
+        self.model.as_ref()
     }
 
-    fn edit(&self, edits: Vec<Value>) -> Task<Message> {
-        Task::perform(self.client.clone().edits(edits), Message::Edited)
+    /// The selected node's id.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
     }
 
-    /// Handles `message`.
-    pub fn update(&mut self, message: Message) -> Task<Message> {
+    /// The status line.
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
+    /// The node kinds the server has.
+    pub fn kinds(&self) -> &NodeKinds {
+        &self.kinds
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    /// The camera.
+    pub fn camera(&self) -> Camera {
+        self.camera.unwrap_or_default()
+    }
+
+    /// Handles `messages` and every request they lead to, waiting for each answer, until
+    /// nothing is left to do: the editor without a window (scripts, tests).
+    pub fn settle(&mut self, messages: impl IntoIterator<Item = Message>) {
+        let mut queue: VecDeque<Message> = messages.into_iter().collect();
+        while let Some(message) = queue.pop_front() {
+            for request in self.update(message) {
+                queue.push_back(self.client.block_on(request.run(self.client.clone())));
+            }
+        }
+    }
+
+    /// Queues `change` behind the one in flight.
+    fn send(&mut self, change: Change) -> Vec<Request> {
+        // A drag's newer value replaces a queued older one of the same parameter.
+        if let (
+            Change::Edits { edits, continues: true, .. },
+            Some(Change::Edits { edits: queued, continues: true, .. }),
+        ) = (&change, self.outbox.back_mut())
+        {
+            let same = |a: &[Value], b: &[Value]| matches!((a, b), ([x], [y]) if x["op"] == "set" && y["op"] == "set" && x["id"] == y["id"] && x["param"] == y["param"]);
+            if same(edits, queued) {
+                *queued = edits.clone();
+                return Vec::new();
+            }
+        }
+        self.outbox.push_back(change);
+        self.flush()
+    }
+
+    /// Sends the next queued change if none is in flight.
+    fn flush(&mut self) -> Vec<Request> {
+        if self.in_flight {
+            return Vec::new();
+        }
+        match self.outbox.pop_front() {
+            Some(change) => {
+                self.in_flight = true;
+                let reload = match &change {
+                    Change::Edits { reload, .. } => *reload,
+                    _ => true,
+                };
+                self.reload_after = reload;
+                vec![Request::Send(change)]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Handles `message`; what to ask the server.
+    pub fn update(&mut self, message: Message) -> Vec<Request> {
         match message {
             Message::Loaded(Ok(reply)) => match GraphModel::from_api(&reply) {
+                // An answer older than what is shown (it crossed a newer one) is dropped.
+                Ok(model) if self.model.as_ref().is_some_and(|m| m.revision > model.revision) => {}
                 Ok(model) => {
-                    self.status = format!("{} — revision {}", self.client.api(), model.revision);
                     if self.camera.is_none() {
-                        self.camera = Some(Camera::fitting(&model, WINDOW.0, WINDOW.1 - 30.0));
+                        self.camera = Some(Camera::fitting(&model, graph_width(true), WINDOW.1 - 60.0));
                     }
-                    self.selected = self.selected.filter(|&s| s < model.nodes.len());
+                    if self.selected.as_ref().is_some_and(|id| model.index_of(id).is_none()) {
+                        self.select(None);
+                    }
                     self.model = Some(model);
                 }
                 Err(e) => self.status = e.to_string(),
             },
-            Message::Loaded(Err(e)) => self.status = e.to_string(),
-            Message::Edited(Ok(_)) => return self.reload(),
-            Message::Edited(Err(e)) => {
-                self.status = e.to_string();
-                return self.reload();
+            Message::Loaded(Err(e)) | Message::KindsLoaded(Err(e)) => self.status = e.to_string(),
+            Message::KindsLoaded(Ok(reply)) => match NodeKinds::from_api(&reply) {
+                Ok(kinds) => self.kinds = kinds,
+                Err(e) => self.status = e.to_string(),
+            },
+            Message::Status(Ok(status)) => self.health = health_line(&status),
+            Message::Status(Err(e)) => self.health = e.to_string(),
+            Message::Tick => return vec![Request::Status],
+            Message::Sent(result) => {
+                self.in_flight = false;
+                let mut reload = std::mem::take(&mut self.reload_after);
+                match result {
+                    Ok(reply) => {
+                        if let Some(summary) = reply["summary"].as_str().filter(|s| !s.is_empty()) {
+                            self.status = summary.to_string();
+                        }
+                    }
+                    Err(e) => {
+                        // What the editor shows may now differ from the server: read it back.
+                        self.status = e.to_string();
+                        self.gesture = None;
+                        reload = true;
+                    }
+                }
+                let mut requests = self.flush();
+                if reload {
+                    requests.push(Request::Graph);
+                }
+                return requests;
             }
-            Message::Graph(GraphMessage::Select(node)) => self.selected = node,
-            Message::Graph(GraphMessage::Camera(camera)) => self.camera = Some(camera),
-            Message::Graph(GraphMessage::Drag(node, position)) => {
+            Message::Graph(message) => return self.graph_message(message),
+            Message::Palette(PaletteMessage::Search(query)) => self.query = query,
+            Message::Palette(PaletteMessage::Add(kind)) => return self.add_node(&kind),
+            Message::Inspector(message) => return self.inspector_message(message),
+            Message::Command(command) => return self.command(command),
+        }
+        Vec::new()
+    }
+
+    fn select(&mut self, id: Option<String>) {
+        if id != self.selected {
+            self.drafts = Drafts::default();
+            self.gesture = None;
+        }
+        self.selected = id;
+    }
+
+    fn graph_message(&mut self, message: GraphMessage) -> Vec<Request> {
+        match message {
+            GraphMessage::Select(node) => {
+                let id = node.and_then(|n| self.model.as_ref()?.nodes.get(n)).map(|n| n.id.clone());
+                self.select(id);
+            }
+            GraphMessage::Camera(camera) => self.camera = Some(camera),
+            GraphMessage::Drag(node, position) => {
                 if let Some(n) = self.model.as_mut().and_then(|m| m.nodes.get_mut(node)) {
                     n.position = position;
                 }
             }
-            Message::Graph(message @ (GraphMessage::Dropped(_) | GraphMessage::Connect(..))) => {
+            GraphMessage::Dropped(_) | GraphMessage::Connect(..) => {
                 if let Some(edit) = self.model.as_ref().and_then(|m| edit_for(m, &message)) {
-                    return self.edit(vec![edit]);
+                    let reload = matches!(message, GraphMessage::Connect(..));
+                    return self.send(Change::Edits { edits: vec![edit], continues: false, reload });
                 }
             }
         }
-        Task::none()
+        Vec::new()
+    }
+
+    /// A free node id made of `name` (a kind, or the id of the node copied) without its
+    /// number: the name alone, then numbered from 2 (`lead`, `lead2`, `lead3`).
+    fn free_id(&self, name: &str) -> String {
+        let taken = |id: &str| self.model.as_ref().is_some_and(|m| m.index_of(id).is_some());
+        let name = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        let name = if name.is_empty() { "node" } else { name };
+        let base = name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-");
+        (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}{n}") }).find(|id| !taken(id)).unwrap_or(base)
+    }
+
+    fn add_node(&mut self, kind: &str) -> Vec<Request> {
+        let id = self.free_id(kind);
+        let center = self.camera().to_graph([graph_width(true) / 2.0 - 80.0, (WINDOW.1 - 60.0) / 2.0 - 40.0]);
+        let edit = json!({ "op": "add", "id": id, "kind": kind, "position": [center[0].round(), center[1].round()] });
+        self.select(Some(id));
+        self.send(Change::Edits { edits: vec![edit], continues: false, reload: true })
+    }
+
+    fn command(&mut self, command: Command) -> Vec<Request> {
+        match command {
+            Command::Undo => {
+                self.gesture = None;
+                self.send(Change::Undo)
+            }
+            Command::Redo => {
+                self.gesture = None;
+                self.send(Change::Redo)
+            }
+            Command::Delete => self.inspector_message(InspectorMessage::Delete),
+            Command::Duplicate => self.inspector_message(InspectorMessage::Duplicate),
+        }
+    }
+
+    fn inspector_message(&mut self, message: InspectorMessage) -> Vec<Request> {
+        let Some(node) = self.selected.clone() else { return Vec::new() };
+        let Some(current) = self.model.as_ref().and_then(|m| m.index_of(&node).map(|i| m.nodes[i].clone())) else {
+            return Vec::new();
+        };
+        let info = |name: &str| self.kinds.get(&current.kind)?.params.iter().find(|p| p.name == name).cloned();
+        match message {
+            InspectorMessage::Slider(name, SliderMessage::Drag(value)) => {
+                let continues = self.gesture.as_ref() == Some(&(node.clone(), name.clone()));
+                self.gesture = Some((node.clone(), name.clone()));
+                self.drafts.params.remove(&name);
+                return self.set_param(&node, &name, value, continues);
+            }
+            InspectorMessage::Slider(_, SliderMessage::Released) => self.gesture = None,
+            InspectorMessage::Slider(name, SliderMessage::Reset) | InspectorMessage::Reset(name) => {
+                self.gesture = None;
+                self.drafts.params.remove(&name);
+                self.drafts.errors.remove(&name);
+                if let Some(n) = self.node_mut(&node) {
+                    n.params.remove(&name);
+                }
+                let edit = json!({ "op": "reset", "id": node, "param": name });
+                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: false });
+            }
+            InspectorMessage::Typed(name, typed) => {
+                self.drafts.errors.remove(&name);
+                self.drafts.params.insert(name, typed);
+            }
+            InspectorMessage::Submit(name) => {
+                let (Some(typed), Some(info)) = (self.drafts.params.get(&name).cloned(), info(&name)) else {
+                    return Vec::new();
+                };
+                match info.parse(&typed) {
+                    Ok(value) => {
+                        self.drafts.params.remove(&name);
+                        self.gesture = None;
+                        return self.set_param(&node, &name, value, false);
+                    }
+                    Err(reason) => {
+                        self.drafts.errors.insert(name, reason);
+                    }
+                }
+            }
+            InspectorMessage::Set(name, value) => {
+                self.gesture = None;
+                return self.set_param(&node, &name, value, false);
+            }
+            InspectorMessage::InstrumentTyped(typed) => self.drafts.instrument = typed,
+            InspectorMessage::LoadInstrument => {
+                if self.drafts.instrument.trim().is_empty() {
+                    return Vec::new();
+                }
+                let setting = instrument_setting(&self.drafts.instrument);
+                return self.send(Change::Instrument { node, setting });
+            }
+            InspectorMessage::Duplicate => {
+                let id = self.free_id(&current.id);
+                let mut edit = json!({
+                    "op": "add", "id": id, "kind": current.kind, "params": current.params,
+                    "position": [current.position[0] + 40.0, current.position[1] + 40.0],
+                });
+                if !current.config.is_null() {
+                    edit["config"] = current.config.clone();
+                }
+                self.select(Some(id));
+                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
+            }
+            InspectorMessage::Delete => {
+                self.select(None);
+                let edit = json!({ "op": "remove", "id": node });
+                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
+            }
+        }
+        Vec::new()
+    }
+
+    fn node_mut(&mut self, id: &str) -> Option<&mut crate::model::Node> {
+        let model = self.model.as_mut()?;
+        let index = model.index_of(id)?;
+        model.nodes.get_mut(index)
+    }
+
+    /// Sets parameter `name` of `node` to `value`, shown at once and sent.
+    fn set_param(&mut self, node: &str, name: &str, value: f64, continues: bool) -> Vec<Request> {
+        let kind = self.node_mut(node).map(|n| n.kind.clone()).unwrap_or_default();
+        let Some(info) = self.kinds.get(&kind).and_then(|k| k.params.iter().find(|p| p.name == name)).cloned() else {
+            return Vec::new();
+        };
+        let written = info.to_json(value);
+        if let Some(n) = self.node_mut(node) {
+            n.params.insert(name.to_string(), written.clone());
+        }
+        let edit = json!({ "op": "set", "id": node, "param": name, "value": written });
+        self.send(Change::Edits { edits: vec![edit], continues, reload: false })
     }
 
     /// The window's contents.
     pub fn view(&self) -> Element<'_, Message> {
+        let toolbar = row![
+            button(text("Undo").size(13)).on_press(Message::Command(Command::Undo)),
+            button(text("Redo").size(13)).on_press(Message::Command(Command::Redo)),
+            text(&self.health).size(13).color(PALETTE.text).width(Fill),
+        ]
+        .spacing(8)
+        .padding(6)
+        .align_y(iced::Center);
+        let selected = self.selected.as_ref().zip(self.model.as_ref()).and_then(|(id, m)| Some((m.index_of(id)?, m)));
         let graph: Element<'_, Message> = match &self.model {
             Some(model) => {
-                let view = GraphView { model, camera: self.camera.unwrap_or_default(), selected: self.selected };
-                Element::from(canvas(view).width(Fill).height(Fill)).map(Message::Graph)
+                let view = GraphView { model, camera: self.camera(), selected: selected.map(|(i, _)| i) };
+                let canvas = Element::from(canvas(view).width(Fill).height(Fill)).map(Message::Graph);
+                container(canvas).id(GRAPH_ID).width(Fill).height(Fill).into()
             }
             None => container(text("waiting for the graph…").color(PALETTE.text)).center(Fill).into(),
         };
+        let mut middle = row![side(palette(&self.kinds, &self.query).map(Message::Palette), PALETTE_WIDTH), graph];
+        if let Some((index, model)) = selected {
+            let node = &model.nodes[index];
+            let panel = inspector(node, self.kinds.get(&node.kind), &self.drafts).map(Message::Inspector);
+            middle = middle.push(side(panel, INSPECTOR_WIDTH));
+        }
         let status = container(text(&self.status).size(13).color(PALETTE.text)).padding(6).width(Fill);
-        column![graph, status].into()
+        column![toolbar, middle.height(Fill), status].into()
     }
 
     /// The editor's theme.
     pub fn theme(&self) -> Theme {
         Theme::Dark
     }
+
+    /// The keyboard commands and the status, read every second.
+    pub fn subscription(&self) -> Subscription<Message> {
+        Subscription::batch([
+            event::listen_with(key_command),
+            iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
+        ])
+    }
+}
+
+/// `element` as a side panel `width` pixels wide.
+fn side(element: Element<'_, Message>, width: f32) -> Element<'_, Message> {
+    container(element).width(Length::Fixed(width)).height(Fill).into()
+}
+
+/// The width the graph view gets in the window (with the inspector shown or not).
+fn graph_width(inspector: bool) -> f32 {
+    WINDOW.0 - PALETTE_WIDTH - if inspector { INSPECTOR_WIDTH } else { 0.0 }
+}
+
+/// The command a key press stands for, unless a widget (a text field) took it.
+pub fn key_command(event: iced::Event, status: event::Status, _window: window::Id) -> Option<Message> {
+    let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) = event else { return None };
+    if status == event::Status::Captured {
+        return None;
+    }
+    let command = match key.as_ref() {
+        keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("z") => {
+            if modifiers.shift() {
+                Command::Redo
+            } else {
+                Command::Undo
+            }
+        }
+        keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("y") => Command::Redo,
+        keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("d") => Command::Duplicate,
+        keyboard::Key::Named(keyboard::key::Named::Delete | keyboard::key::Named::Backspace) => Command::Delete,
+        _ => return None,
+    };
+    Some(Message::Command(command))
+}
+
+/// The engine's health in one line: DSP load, xruns, voices, each bus's peak.
+fn health_line(status: &Value) -> String {
+    let percent = |v: &Value| v.as_f64().map_or("–".to_string(), |x| format!("{:.1} %", x * 100.0));
+    let xruns = status["xruns"]["backend"].as_u64().unwrap_or(0) + status["xruns"]["overruns"].as_u64().unwrap_or(0);
+    let mut line = format!(
+        "DSP {} (peak {}) · xruns {xruns} · voices {}",
+        percent(&status["load"]["average"]),
+        percent(&status["load"]["peak"]),
+        status["voices"].as_u64().unwrap_or(0)
+    );
+    if let Some(buses) = status["bus_peaks_db"].as_object() {
+        for (bus, peak) in buses {
+            let peak = peak.as_f64().map_or("silent".to_string(), |db| format!("{db:.1} dB"));
+            line.push_str(&format!(" · {bus} {peak}"));
+        }
+    }
+    line
 }
 
 /// The API edit a graph-view message stands for: a dropped node is moved where it lies, a
@@ -134,14 +595,25 @@ pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>) -> iced::Result 
     iced::application(
         move || {
             let (client, server) = boot.lock().ok().and_then(|mut b| b.take()).expect("the editor boots once");
-            Editor::new(client, server)
+            let (editor, requests) = Editor::new(client, server);
+            let tasks = as_tasks(&editor, requests);
+            (editor, tasks)
         },
-        Editor::update,
+        |editor: &mut Editor, message| {
+            let requests = editor.update(message);
+            as_tasks(editor, requests)
+        },
         Editor::view,
     )
     .title("noderack editor")
     .window_size(WINDOW)
     .theme(Editor::theme)
+    .subscription(Editor::subscription)
     .default_font(FONT)
     .run()
+}
+
+/// `requests` as iced tasks.
+fn as_tasks(editor: &Editor, requests: Vec<Request>) -> Task<Message> {
+    Task::batch(requests.into_iter().map(|r| Task::perform(r.run(editor.client.clone()), std::convert::identity)))
 }

@@ -31,10 +31,12 @@ pub enum ClientError {
     },
 }
 
-/// A control-API client.
+/// A control-API client. Its requests carry a session name of its own, so undo and redo act
+/// on this editor's changes only.
 pub struct Client {
     api: String,
     token: Option<String>,
+    session: String,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
@@ -51,7 +53,15 @@ impl Client {
             .thread_name("noderack-editor client")
             .build()
             .expect("a one-thread runtime starts");
-        Arc::new(Client { api, token, http: reqwest::Client::new(), runtime })
+        static CLIENTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("editor-{}-{n}", std::process::id());
+        Arc::new(Client { api, token, session, http: reqwest::Client::new(), runtime })
+    }
+
+    /// The session its changes are recorded in (`X-Noderack-Session`).
+    pub fn session(&self) -> &str {
+        &self.session
     }
 
     /// The API's address.
@@ -69,7 +79,7 @@ impl Client {
         let url = format!("{}{path}", self.api);
         let this = self.clone();
         let task = self.runtime.spawn(async move {
-            let mut request = this.http.request(method, &url);
+            let mut request = this.http.request(method, &url).header("x-noderack-session", &this.session);
             if let Some(token) = &this.token {
                 request = request.bearer_auth(token);
             }
@@ -97,9 +107,31 @@ impl Client {
         self.call(reqwest::Method::GET, "/graph", None).await
     }
 
-    /// Applies `edits` as one batch (`POST /edits`).
-    pub async fn edits(self: Arc<Self>, edits: Vec<Value>) -> Result<Value, ClientError> {
-        self.call(reqwest::Method::POST, "/edits", Some(serde_json::json!({ "edits": edits }))).await
+    /// Applies `edits` as one batch (`POST /edits`); `continues`: as part of this client's last
+    /// change (one undo step for a gesture).
+    pub async fn edits(self: Arc<Self>, edits: Vec<Value>, continues: bool) -> Result<Value, ClientError> {
+        let body = serde_json::json!({ "edits": edits, "continues": continues });
+        self.call(reqwest::Method::POST, "/edits", Some(body)).await
+    }
+
+    /// Every node kind with its parameters (`GET /node-kinds`).
+    pub async fn node_kinds(self: Arc<Self>) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::GET, "/node-kinds", None).await
+    }
+
+    /// Undoes this client's last change (`POST /undo`).
+    pub async fn undo(self: Arc<Self>) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::POST, "/undo", None).await
+    }
+
+    /// Redoes this client's last undone change (`POST /redo`).
+    pub async fn redo(self: Arc<Self>) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::POST, "/redo", None).await
+    }
+
+    /// The engine's status (`GET /status`): load, xruns, voices, bus peaks.
+    pub async fn status(self: Arc<Self>) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::GET, "/status", None).await
     }
 
     /// Runs `future` to its end on the client's runtime (for a command-line use without a UI).

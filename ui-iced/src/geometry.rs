@@ -148,6 +148,8 @@ mod tests {
             placed: true,
             inputs,
             outputs,
+            params: Default::default(),
+            config: serde_json::Value::Null,
         };
         GraphModel {
             nodes: vec![

@@ -51,6 +51,11 @@ pub struct Node {
     pub inputs: Vec<Port>,
     /// Output ports, top to bottom.
     pub outputs: Vec<Port>,
+    /// The parameters the patch sets, as it writes them (numbers, choice names, switches);
+    /// the others are at their defaults.
+    pub params: serde_json::Map<String, Value>,
+    /// Its settings, as the patch writes them (`null`: none).
+    pub config: Value,
 }
 
 /// A connection: output `from_port` of node `from` to input `to_port` of node `to` (indices).
@@ -119,6 +124,8 @@ impl GraphModel {
                 placed: position.is_some(),
                 inputs: side("inputs")?,
                 outputs: side("outputs")?,
+                params: node["params"].as_object().cloned().unwrap_or_default(),
+                config: node["config"].clone(),
                 id,
             });
         }
@@ -192,6 +199,8 @@ pub fn grid(nodes: usize) -> GraphModel {
             placed: true,
             inputs: vec![audio("in1"), audio("in2")],
             outputs: vec![audio("out")],
+            params: Default::default(),
+            config: Value::Null,
         })
         .collect();
     let mut cables = Vec::new();
