@@ -48,7 +48,67 @@ pub struct Slot {
     pub bus: Option<String>,
     /// The nodes between it and that bus, in order (gains, effects, mixers).
     pub through: Vec<String>,
+    /// Where its level is set on the way: the first mixer input or gain it passes.
+    pub strip: Option<Strip>,
 }
+
+/// The channel strip of a slot: the parameters a rack shows as its level, pan, mute and solo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Strip {
+    /// An input of a `mixer` (`in3`): its gain, pan, mute and solo.
+    MixerInput {
+        /// The mixer node.
+        mixer: String,
+        /// The input port (`in3`).
+        input: String,
+    },
+    /// A `gain` node: its gain and pan (no mute or solo).
+    Gain {
+        /// The gain node.
+        node: String,
+    },
+}
+
+/// A parameter of a node: (node, parameter).
+pub type ParamRef = (String, String);
+
+impl Strip {
+    /// The level parameter (decibels).
+    pub fn level(&self) -> ParamRef {
+        match self {
+            Strip::MixerInput { mixer, input } => (mixer.clone(), format!("{input}_gain_db")),
+            Strip::Gain { node } => (node.clone(), "gain_db".into()),
+        }
+    }
+
+    /// The pan parameter.
+    pub fn pan(&self) -> ParamRef {
+        match self {
+            Strip::MixerInput { mixer, input } => (mixer.clone(), format!("{input}_pan")),
+            Strip::Gain { node } => (node.clone(), "pan".into()),
+        }
+    }
+
+    /// The mute switch, where there is one.
+    pub fn mute(&self) -> Option<ParamRef> {
+        match self {
+            Strip::MixerInput { mixer, input } => Some((mixer.clone(), format!("{input}_mute"))),
+            Strip::Gain { .. } => None,
+        }
+    }
+
+    /// The solo switch (within its mixer), where there is one.
+    pub fn solo(&self) -> Option<ParamRef> {
+        match self {
+            Strip::MixerInput { mixer, input } => Some((mixer.clone(), format!("{input}_solo"))),
+            Strip::Gain { .. } => None,
+        }
+    }
+}
+
+/// The kinds a strip is found in.
+const MIXER: &str = "mixer";
+const GAIN: &str = "gain";
 
 /// The kind of node that filters channels, and its parameter names.
 const CHANNEL_FILTER: &str = "channel-filter";
@@ -142,5 +202,29 @@ fn slot_of(patch: &Patch, instrument: usize) -> Slot {
             }
         }
     }
-    Slot { instrument: node.name.clone(), kind: node.description.kind().to_string(), channel, bus, through }
+    let strip = strip_of(patch, instrument, &through);
+    Slot { instrument: node.name.clone(), kind: node.description.kind().to_string(), channel, bus, through, strip }
+}
+
+/// The first mixer input or gain on the path `instrument` → `through`.
+fn strip_of(patch: &Patch, instrument: usize, through: &[String]) -> Option<Strip> {
+    let mut previous = patch.nodes[instrument].id;
+    for name in through {
+        let node = patch.nodes.iter().find(|n| n.name == *name)?;
+        match node.description.kind() {
+            MIXER => {
+                let inputs = node.description.ports();
+                let input = patch
+                    .connections
+                    .iter()
+                    .find(|c| c.from.node == previous && c.to.node == node.id)
+                    .and_then(|c| inputs.side(Direction::Input).get(c.to.port.0 as usize))
+                    .map(|p| p.name.to_string())?;
+                return Some(Strip::MixerInput { mixer: name.clone(), input });
+            }
+            GAIN => return Some(Strip::Gain { node: name.clone() }),
+            _ => previous = node.id,
+        }
+    }
+    None
 }

@@ -35,16 +35,7 @@ pub fn slots(path: &Path, json: bool) -> anyhow::Result<()> {
     let patch = Patch::load(path, crate::factory::factory())?;
     let slots = noderack_presets::slots::slots(&patch);
     if json {
-        let list: Vec<serde_json::Value> = slots
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "instrument": s.instrument, "kind": s.kind, "channel": s.channel.to_string(),
-                    "bus": s.bus, "through": s.through,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        println!("{}", serde_json::to_string_pretty(&crate::serve::api::slots_json(&patch))?);
         return Ok(());
     }
     if slots.is_empty() {

@@ -1,7 +1,9 @@
 //! The editor (`noderack-editor`) against a real `noderack serve` on loopback, started the way
-//! the editor starts its embedded engine: the demo graph drawn like its reference image, a
-//! cable dragged between two ports connecting them on the server (and refused between ports of
-//! different kinds), a node dropped somewhere saved there, and an unreachable server reported.
+//! the editor starts its embedded engine: the demo graph and rack drawn like their reference
+//! images, a cable dragged between two ports connecting them on the server (and refused
+//! between ports of different kinds), a node dropped somewhere saved there, an unreachable
+//! server reported; then the window driven like a person (iced_test): the palette, the
+//! inspector's parameters, undo, duplicate and delete, the rack's strips and new slots.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use noderack_editor::client::{Client, ClientError, EmbeddedServer};
 use noderack_editor::geometry::{port_position, Camera, PortRef, Side};
 use noderack_editor::graph_view::{Drag, GraphMessage, GraphView};
 use noderack_editor::model::GraphModel;
-use noderack_editor::render::{difference, graph_image, read_png, write_png};
+use noderack_editor::render::{difference, graph_image, rack_image, read_png, write_png};
 
 fn server(patch: &Path) -> (EmbeddedServer, Arc<Client>) {
     let server = EmbeddedServer::start(Path::new(env!("CARGO_BIN_EXE_noderack")), patch, Some("null"))
@@ -37,13 +39,12 @@ fn snapshot(name: &str) -> PathBuf {
 const MEAN_TOLERANCE: f64 = 0.5;
 const FAR_PIXELS_TOLERANCE: f64 = 0.002;
 
-#[test]
-fn the_demo_graph_looks_like_its_reference_image() {
-    let (_server, client) = server(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json"));
-    let image = graph_image(&model(&client), 1200, 700).expect("drawn");
-    let reference = snapshot("demo-graph.png");
+/// Compares `image` with the committed reference `name` (within the tolerance above), or
+/// writes it there under `NODERACK_UPDATE_SNAPSHOTS=1`.
+fn assert_snapshot(image: &noderack_editor::render::Image, name: &str) {
+    let reference = snapshot(name);
     if std::env::var_os("NODERACK_UPDATE_SNAPSHOTS").is_some() {
-        write_png(&image, &reference).unwrap();
+        write_png(image, &reference).unwrap();
         eprintln!("wrote {}", reference.display());
         return;
     }
@@ -52,17 +53,25 @@ fn the_demo_graph_looks_like_its_reference_image() {
             "{e}: the reference image is missing (NODERACK_UPDATE_SNAPSHOTS=1 writes it; look at it before committing)"
         )
     });
-    let (mean, far) = difference(&image, &expected).expect("the same size");
+    let (mean, far) = difference(image, &expected).expect("the same size");
     if mean > MEAN_TOLERANCE || far > FAR_PIXELS_TOLERANCE {
-        let actual = std::env::temp_dir().join("demo-graph-actual.png");
-        write_png(&image, &actual).unwrap();
+        let actual = std::env::temp_dir().join(name.replace(".png", "-actual.png"));
+        write_png(image, &actual).unwrap();
         panic!(
-            "the graph view differs from {} (mean {mean:.3}, {:.3} % of pixels far off); this render: {}",
+            "the view differs from {} (mean {mean:.3}, {:.3} % of pixels far off); this render: {}",
             reference.display(),
             far * 100.0,
             actual.display()
         );
     }
+}
+
+#[test]
+fn the_demo_graph_and_rack_look_like_their_reference_images() {
+    let (_server, client) = server(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json"));
+    let model = model(&client);
+    assert_snapshot(&graph_image(&model, 1200, 700).expect("drawn"), "demo-graph.png");
+    assert_snapshot(&rack_image(&model, 1200, 500).expect("drawn"), "demo-rack.png");
 }
 
 /// Presses at `from`, moves to `to` and releases there (screen points), as a user dragging;
@@ -173,6 +182,7 @@ mod window {
     use noderack_editor::graph_view::FONT;
     use noderack_editor::inspector::{field_id, slider_id, InspectorMessage};
     use noderack_editor::param_slider::SliderMessage;
+    use noderack_editor::rack::{control_id, RackMessage};
     use serde_json::{json, Value};
 
     use super::{server, LOOSE};
@@ -414,5 +424,60 @@ mod window {
         assert_eq!(editor.update(Message::Sent(Ok(json!({})))), []);
         let node = &editor.model().unwrap().nodes[editor.model().unwrap().index_of("lead").unwrap()];
         assert_eq!(node.params["cutoff_hz"], json!(700.0), "the view shows the newest value at once");
+    }
+
+    /// The demo's rack: a slot selected there is inspected, its level bar and mute switch set
+    /// the mixer input's parameters on the server, and a new slot on channel 3 is the
+    /// instrument, a channel filter and a gain into the bus, which the server reads back as a
+    /// slot.
+    #[test]
+    fn the_rack_sets_strips_and_adds_slots_on_the_server() {
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
+        let (_server, client) = server(&demo);
+        let mut editor = open(&client);
+        editor.settle(act(&editor, |ui| {
+            ui.click("Rack").expect("the rack button");
+        }));
+        editor.settle(act(&editor, |ui| {
+            ui.click("pad").expect("pad's slot");
+        }));
+        assert_eq!(editor.selected(), Some("pad"), "a slot's instrument is selected");
+
+        let mix_param = |name: &str| server_node(&client, "mix").unwrap()["params"][name].clone();
+        let before = mix_param("in1_gain_db").as_f64().unwrap();
+        let dragged = act(&editor, |ui| {
+            let bar = ui.find(selector::id(control_id("level", "bass"))).expect("bass's level").bounds();
+            let start = bar.center();
+            ui.point_at(start);
+            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
+            let to = Point::new(start.x - bar.width / 4.0, start.y);
+            ui.point_at(to);
+            let _ = ui.simulate([mouse(mouse::Event::CursorMoved { position: to }), mouse(mouse::Event::ButtonReleased(mouse::Button::Left))]);
+        });
+        editor.settle(dragged);
+        let after = mix_param("in1_gain_db").as_f64().unwrap();
+        // A quarter of the bar is a quarter of the level's range (−96 … +12 dB): −27 dB.
+        assert!((after - (before - 27.0)).abs() < 0.01, "{before} dB → {after} dB");
+
+        editor.settle(act(&editor, |ui| {
+            ui.click(selector::id(control_id("mute", "perc"))).expect("perc's mute");
+        }));
+        assert_eq!(mix_param("in3_mute"), json!(true), "perc is the mixer's third input");
+
+        editor.settle([Message::Rack(RackMessage::NewChannel("3".into()))]);
+        editor.settle(act(&editor, |ui| {
+            ui.click("Add slot").expect("the add button");
+        }));
+        let reply = client.block_on(client.clone().graph()).unwrap();
+        let slot = reply["slots"].as_array().unwrap().iter().find(|s| s["instrument"] == "synth").cloned();
+        let slot = slot.unwrap_or_else(|| panic!("a new slot: {}", reply["slots"]));
+        assert_eq!((slot["channel"].as_str(), slot["bus"].as_str()), (Some("3"), Some("main")), "{slot}");
+        assert_eq!(slot["strip"]["level"], json!({ "node": "synth-level", "param": "gain_db" }), "{slot}");
+        assert_eq!(server_node(&client, "synth-ch").unwrap()["params"]["channel"], json!("3"));
+        assert_eq!(editor.selected(), Some("synth"));
+        assert!(editor.model().unwrap().slots.iter().any(|s| s.instrument == "synth"), "the rack shows it");
+        // One undo step removes the whole slot.
+        editor.settle([Message::Command(Command::Undo)]);
+        assert!(server_node(&client, "synth").is_none() && server_node(&client, "synth-ch").is_none());
     }
 }

@@ -22,9 +22,10 @@ use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
 use crate::inspector::{inspector, instrument_setting, Drafts, InspectorMessage};
 use crate::kinds::NodeKinds;
-use crate::model::GraphModel;
+use crate::model::{GraphModel, PortKind};
 use crate::palette::{palette, PaletteMessage};
 use crate::param_slider::SliderMessage;
+use crate::rack::{rack, RackMessage, SlotDraft};
 
 /// Window size the editor opens at.
 pub const WINDOW: (f32, f32) = (1280.0, 800.0);
@@ -47,6 +48,8 @@ pub struct Editor {
     selected: Option<String>,
     drafts: Drafts,
     query: String,
+    view: View,
+    slot_draft: SlotDraft,
     status: String,
     /// The engine's health, one line, from its last status.
     health: String,
@@ -122,6 +125,15 @@ impl Request {
     }
 }
 
+/// Which view the window shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The node graph, with the palette.
+    Graph,
+    /// The rack of slots.
+    Rack,
+}
+
 /// Commands from the keyboard and the toolbar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -152,6 +164,10 @@ pub enum Message {
     Palette(PaletteMessage),
     /// The inspector.
     Inspector(InspectorMessage),
+    /// The rack.
+    Rack(RackMessage),
+    /// Show a view.
+    Show(View),
     /// A command.
     Command(Command),
     /// Time to read the status again.
@@ -172,6 +188,8 @@ impl Editor {
             selected: None,
             drafts: Drafts::default(),
             query: String::new(),
+            view: View::Graph,
+            slot_draft: SlotDraft::default(),
             status,
             health: String::new(),
             outbox: VecDeque::new(),
@@ -311,6 +329,8 @@ impl Editor {
             Message::Palette(PaletteMessage::Search(query)) => self.query = query,
             Message::Palette(PaletteMessage::Add(kind)) => return self.add_node(&kind),
             Message::Inspector(message) => return self.inspector_message(message),
+            Message::Rack(message) => return self.rack_message(message),
+            Message::Show(view) => self.view = view,
             Message::Command(command) => return self.command(command),
         }
         Vec::new()
@@ -384,24 +404,17 @@ impl Editor {
         let Some(current) = self.model.as_ref().and_then(|m| m.index_of(&node).map(|i| m.nodes[i].clone())) else {
             return Vec::new();
         };
-        let info = |name: &str| self.kinds.get(&current.kind)?.params.iter().find(|p| p.name == name).cloned();
+        let info = |name: &str| current.param(name).cloned();
         match message {
-            InspectorMessage::Slider(name, SliderMessage::Drag(value)) => {
-                let continues = self.gesture.as_ref() == Some(&(node.clone(), name.clone()));
-                self.gesture = Some((node.clone(), name.clone()));
-                self.drafts.params.remove(&name);
-                return self.set_param(&node, &name, value, continues);
-            }
-            InspectorMessage::Slider(_, SliderMessage::Released) => self.gesture = None,
-            InspectorMessage::Slider(name, SliderMessage::Reset) | InspectorMessage::Reset(name) => {
-                self.gesture = None;
+            InspectorMessage::Slider(name, message) => {
                 self.drafts.params.remove(&name);
                 self.drafts.errors.remove(&name);
-                if let Some(n) = self.node_mut(&node) {
-                    n.params.remove(&name);
-                }
-                let edit = json!({ "op": "reset", "id": node, "param": name });
-                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: false });
+                return self.slider(&node, &name, message);
+            }
+            InspectorMessage::Reset(name) => {
+                self.drafts.params.remove(&name);
+                self.drafts.errors.remove(&name);
+                return self.slider(&node, &name, SliderMessage::Reset);
             }
             InspectorMessage::Typed(name, typed) => {
                 self.drafts.errors.remove(&name);
@@ -455,6 +468,136 @@ impl Editor {
         Vec::new()
     }
 
+    /// A parameter's bar, in the inspector or the rack: a drag is one gesture (one undo step),
+    /// a double-click returns it to its default.
+    fn slider(&mut self, node: &str, name: &str, message: SliderMessage) -> Vec<Request> {
+        let param = (node.to_string(), name.to_string());
+        match message {
+            SliderMessage::Drag(value) => {
+                let continues = self.gesture.as_ref() == Some(&param);
+                self.gesture = Some(param);
+                self.set_param(node, name, value, continues)
+            }
+            SliderMessage::Released => {
+                self.gesture = None;
+                Vec::new()
+            }
+            SliderMessage::Reset => {
+                self.gesture = None;
+                if let Some(n) = self.node_mut(node) {
+                    n.params.remove(name);
+                }
+                let edit = json!({ "op": "reset", "id": node, "param": name });
+                self.send(Change::Edits { edits: vec![edit], continues: false, reload: false })
+            }
+        }
+    }
+
+    fn rack_message(&mut self, message: RackMessage) -> Vec<Request> {
+        match message {
+            RackMessage::Select(id) => self.select(Some(id)),
+            RackMessage::Param(node, name, message) => return self.slider(&node, &name, message),
+            RackMessage::Switch(node, name, on) => {
+                self.gesture = None;
+                return self.set_param(&node, &name, f64::from(u8::from(on)), false);
+            }
+            RackMessage::NewKind(kind) => self.slot_draft.kind = kind,
+            RackMessage::NewChannel(channel) => self.slot_draft.channel = channel,
+            RackMessage::NewBus(bus) => self.slot_draft.bus = bus,
+            RackMessage::AddSlot => return self.add_slot(),
+        }
+        Vec::new()
+    }
+
+    /// The kinds that can be a slot's instrument: notes in, audio out.
+    fn instrument_kinds(&self) -> Vec<String> {
+        self.kinds
+            .kinds
+            .iter()
+            .filter(|k| {
+                k.inputs.iter().any(|p| p.kind == PortKind::Events)
+                    && k.outputs.iter().any(|p| matches!(p.kind, PortKind::Audio(_)))
+            })
+            .map(|k| k.kind.clone())
+            .collect()
+    }
+
+    /// The buses the graph's outputs play: `(bus, output node)`.
+    fn buses(&self) -> Vec<(String, String)> {
+        self.model.as_ref().map(GraphModel::buses).unwrap_or_default()
+    }
+
+    /// Adds the slot drafted in the rack, as one batch: the instrument, a channel filter from
+    /// the graph's MIDI input when the slot listens on one channel, and its way to the bus —
+    /// a free input of the mixer other slots on that bus pass, else a gain into the bus's
+    /// output (so it has a level either way).
+    fn add_slot(&mut self) -> Vec<Request> {
+        let Some(model) = self.model.clone() else { return Vec::new() };
+        let draft = self.slot_draft.clone();
+        let port = |kind: &str, output: bool, wanted: fn(&PortKind) -> bool| {
+            let info = self.kinds.get(kind)?;
+            let side = if output { &info.outputs } else { &info.inputs };
+            side.iter().find(|p| wanted(&p.kind)).map(|p| p.name.clone())
+        };
+        let events = |k: &PortKind| *k == PortKind::Events;
+        let audio = |k: &PortKind| matches!(k, PortKind::Audio(_));
+        let (Some(notes_in), Some(sound_out)) = (port(&draft.kind, false, events), port(&draft.kind, true, audio)) else {
+            self.status = format!("a {} cannot be a slot: it needs notes in and sound out", draft.kind);
+            return Vec::new();
+        };
+        let Some((_, output)) = self.buses().into_iter().find(|(bus, _)| *bus == draft.bus) else {
+            self.status = format!("the graph has no output for bus \"{}\"", draft.bus);
+            return Vec::new();
+        };
+        let bottom = model.nodes.iter().map(|n| n.position[1]).fold(0.0f32, f32::max) + 160.0;
+        let mut edits = Vec::new();
+        let mut taken: Vec<String> = Vec::new();
+        let mut fresh = |this: &Editor, name: &str| {
+            let mut id = this.free_id(name);
+            let mut n = 2;
+            while taken.contains(&id) {
+                id = format!("{}{n}", name.trim_end_matches(|c: char| c.is_ascii_digit()));
+                n += 1;
+            }
+            taken.push(id.clone());
+            id
+        };
+        let source = match model.nodes.iter().find(|n| n.kind == "midi-in") {
+            Some(n) => n.id.clone(),
+            None => {
+                let id = fresh(self, "keys");
+                edits.push(json!({ "op": "add", "id": id, "kind": "midi-in", "position": [0.0, bottom] }));
+                id
+            }
+        };
+        let instrument = fresh(self, &draft.kind);
+        edits.push(json!({ "op": "add", "id": instrument, "kind": draft.kind, "position": [400.0, bottom] }));
+        let notes_from = if draft.channel == "omni" {
+            format!("{source}.events")
+        } else {
+            let filter = fresh(self, &format!("{instrument}-ch"));
+            edits.push(json!({
+                "op": "add", "id": filter, "kind": "channel-filter",
+                "params": { "channel": draft.channel }, "position": [200.0, bottom],
+            }));
+            edits.push(json!({ "op": "connect", "from": format!("{source}.events"), "to": format!("{filter}.in") }));
+            format!("{filter}.out")
+        };
+        edits.push(json!({ "op": "connect", "from": notes_from, "to": format!("{instrument}.{notes_in}") }));
+        let sound_from = format!("{instrument}.{sound_out}");
+        match free_mixer_input(&model, &draft.bus) {
+            Some(input) => edits.push(json!({ "op": "connect", "from": sound_from, "to": input })),
+            None => {
+                let gain = fresh(self, &format!("{instrument}-level"));
+                edits.push(json!({ "op": "add", "id": gain, "kind": "gain", "position": [600.0, bottom] }));
+                edits.push(json!({ "op": "connect", "from": sound_from, "to": format!("{gain}.in") }));
+                edits.push(json!({ "op": "connect", "from": format!("{gain}.out"), "to": format!("{output}.in") }));
+            }
+        }
+        self.select(Some(instrument));
+        self.send(Change::Edits { edits, continues: false, reload: true })
+    }
+
     fn node_mut(&mut self, id: &str) -> Option<&mut crate::model::Node> {
         let model = self.model.as_mut()?;
         let index = model.index_of(id)?;
@@ -463,10 +606,7 @@ impl Editor {
 
     /// Sets parameter `name` of `node` to `value`, shown at once and sent.
     fn set_param(&mut self, node: &str, name: &str, value: f64, continues: bool) -> Vec<Request> {
-        let kind = self.node_mut(node).map(|n| n.kind.clone()).unwrap_or_default();
-        let Some(info) = self.kinds.get(&kind).and_then(|k| k.params.iter().find(|p| p.name == name)).cloned() else {
-            return Vec::new();
-        };
+        let Some(info) = self.node_mut(node).and_then(|n| n.param(name).cloned()) else { return Vec::new() };
         let written = info.to_json(value);
         if let Some(n) = self.node_mut(node) {
             n.params.insert(name.to_string(), written.clone());
@@ -480,6 +620,12 @@ impl Editor {
         let toolbar = row![
             button(text("Undo").size(13)).on_press(Message::Command(Command::Undo)),
             button(text("Redo").size(13)).on_press(Message::Command(Command::Redo)),
+            button(text("Graph").size(13))
+                .style(if self.view == View::Graph { button::primary } else { button::secondary })
+                .on_press(Message::Show(View::Graph)),
+            button(text("Rack").size(13))
+                .style(if self.view == View::Rack { button::primary } else { button::secondary })
+                .on_press(Message::Show(View::Rack)),
             text(&self.health).size(13).color(PALETTE.text).width(Fill),
         ]
         .spacing(8)
@@ -494,10 +640,18 @@ impl Editor {
             }
             None => container(text("waiting for the graph…").color(PALETTE.text)).center(Fill).into(),
         };
-        let mut middle = row![side(palette(&self.kinds, &self.query).map(Message::Palette), PALETTE_WIDTH), graph];
+        let mut middle = match (self.view, &self.model) {
+            (View::Rack, Some(model)) => {
+                let buses = self.buses().into_iter().map(|(bus, _)| bus).collect();
+                row![rack(model, self.selected.as_deref(), &self.slot_draft, self.instrument_kinds(), buses)
+                    .map(Message::Rack)]
+            }
+            _ => row![side(palette(&self.kinds, &self.query).map(Message::Palette), PALETTE_WIDTH), graph],
+        };
         if let Some((index, model)) = selected {
             let node = &model.nodes[index];
-            let panel = inspector(node, self.kinds.get(&node.kind), &self.drafts).map(Message::Inspector);
+            let summary = self.kinds.get(&node.kind).map(|k| k.summary.as_str());
+            let panel = inspector(node, summary, &self.drafts).map(Message::Inspector);
             middle = middle.push(side(panel, INSPECTOR_WIDTH));
         }
         let status = container(text(&self.status).size(13).color(PALETTE.text)).padding(6).width(Fill);
@@ -516,6 +670,22 @@ impl Editor {
             iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
         ])
     }
+}
+
+/// A mixer input on the way of a slot to `bus` that nothing is connected to yet
+/// (`"mix.in4"`).
+fn free_mixer_input(model: &GraphModel, bus: &str) -> Option<String> {
+    model.slots.iter().filter(|s| s.bus.as_deref() == Some(bus)).find_map(|slot| {
+        let level = slot.strip.as_ref()?.level.as_ref()?;
+        let mixer = model.index_of(&level.node)?;
+        let node = &model.nodes[mixer];
+        if node.kind != "mixer" {
+            return None;
+        }
+        let used = |port: usize| model.cables.iter().any(|c| c.to == mixer && c.to_port == port);
+        let free = (0..node.inputs.len()).find(|&p| !used(p) && matches!(node.inputs[p].kind, PortKind::Audio(_)))?;
+        Some(format!("{}.{}", node.id, node.inputs[free].name))
+    })
 }
 
 /// `element` as a side panel `width` pixels wide.

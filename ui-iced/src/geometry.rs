@@ -150,6 +150,7 @@ mod tests {
             outputs,
             params: Default::default(),
             config: serde_json::Value::Null,
+            param_specs: vec![],
         };
         GraphModel {
             nodes: vec![
@@ -157,6 +158,7 @@ mod tests {
                 node("b", 300.0, 0.0, vec![port("in1", PortKind::Audio(2)), port("in2", PortKind::Audio(2))], vec![]),
             ],
             cables: vec![],
+            slots: vec![],
             revision: 0,
         }
     }

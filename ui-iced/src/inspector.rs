@@ -8,7 +8,7 @@ use iced::widget::{button, canvas, checkbox, column, container, pick_list, row, 
 use iced::{Element, Fill, Length};
 
 use crate::graph_view::PALETTE;
-use crate::kinds::{KindInfo, ParamInfo, ParamUnit};
+use crate::kinds::{ParamInfo, ParamUnit};
 use crate::model::Node;
 use crate::param_slider::{self, ParamSlider, SliderMessage};
 
@@ -57,11 +57,13 @@ pub fn slider_id(name: &str) -> String {
     format!("slider-{name}")
 }
 
-/// The panel for `node`, whose kind the server describes as `kind` (`None`: unknown to it).
-pub fn inspector<'a>(node: &'a Node, kind: Option<&'a KindInfo>, drafts: &'a Drafts) -> Element<'a, InspectorMessage> {
+/// The panel for `node` (`summary`: what its kind is, from the server).
+pub fn inspector<'a>(node: &'a Node, summary: Option<&'a str>, drafts: &'a Drafts) -> Element<'a, InspectorMessage> {
     let title = column![
         text(&node.id).size(18).color(PALETTE.text),
-        text(kind.map_or(node.kind.as_str(), |k| k.summary.as_str())).size(12).color(PALETTE.text),
+        text(format!("{} — {}", node.kind, summary.unwrap_or("a kind this server does not describe")))
+            .size(12)
+            .color(PALETTE.text),
     ]
     .spacing(2);
     let actions = row![
@@ -73,14 +75,11 @@ pub fn inspector<'a>(node: &'a Node, kind: Option<&'a KindInfo>, drafts: &'a Dra
     if node.kind == "sampler" {
         body = body.push(instrument_row(drafts));
     }
-    match kind {
-        Some(kind) if !kind.params.is_empty() => {
-            for info in &kind.params {
-                body = body.push(param_row(info, info.value_of(node.params.get(&info.name)), drafts));
-            }
-        }
-        Some(_) => body = body.push(text("no parameters").size(13).color(PALETTE.text)),
-        None => body = body.push(text(format!("the server has no kind \"{}\"", node.kind)).size(13)),
+    if node.param_specs.is_empty() {
+        body = body.push(text("no parameters").size(13).color(PALETTE.text));
+    }
+    for info in &node.param_specs {
+        body = body.push(param_row(info, info.value_of(node.params.get(&info.name)), drafts));
     }
     container(scrollable(body)).width(Fill).height(Fill).into()
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::model::ModelError;
+use crate::model::{ModelError, Port};
 
 /// What a parameter's number means, which decides how it is shown, typed and dragged.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -60,6 +60,22 @@ pub struct ParamInfo {
 }
 
 impl ParamInfo {
+    /// A parameter as the API describes it (`{"name", "min", "max", "default", "unit",
+    /// "choices"}`).
+    pub fn from_api(p: &Value) -> ParamInfo {
+        ParamInfo {
+            name: p["name"].as_str().unwrap_or_default().to_string(),
+            min: p["min"].as_f64().unwrap_or(0.0),
+            max: p["max"].as_f64().unwrap_or(1.0),
+            default: p["default"].as_f64().unwrap_or(0.0),
+            unit: ParamUnit::from_api(p["unit"].as_str().unwrap_or_default()),
+            choices: p["choices"]
+                .as_array()
+                .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The number a patch's value stands for (a choice name is its index, a switch 0 or 1);
     /// the default when the patch does not set it or sets something unreadable.
     pub fn value_of(&self, written: Option<&Value>) -> f64 {
@@ -208,8 +224,12 @@ pub struct KindInfo {
     pub kind: String,
     /// What it is, in a sentence.
     pub summary: String,
-    /// Its parameters, in the server's order.
+    /// Its parameters with its default settings, in the server's order.
     pub params: Vec<ParamInfo>,
+    /// Its input ports with its default settings.
+    pub inputs: Vec<Port>,
+    /// Its output ports with its default settings.
+    pub outputs: Vec<Port>,
 }
 
 /// Every node kind the server has.
@@ -228,27 +248,14 @@ impl NodeKinds {
             .iter()
             .map(|k| {
                 let kind = k["kind"].as_str().ok_or_else(|| ModelError("a node kind without a name".into()))?;
-                let params = k["params"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|p| ParamInfo {
-                        name: p["name"].as_str().unwrap_or_default().to_string(),
-                        min: p["min"].as_f64().unwrap_or(0.0),
-                        max: p["max"].as_f64().unwrap_or(1.0),
-                        default: p["default"].as_f64().unwrap_or(0.0),
-                        unit: ParamUnit::from_api(p["unit"].as_str().unwrap_or_default()),
-                        choices: p["choices"]
-                            .as_array()
-                            .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
-                            .unwrap_or_default(),
-                    })
-                    .collect();
+                let params = k["params"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(ParamInfo::from_api).collect();
+                let ports = |side: &str| crate::model::ports_from_api(&k[side], kind);
                 Ok(KindInfo {
                     kind: kind.to_string(),
                     summary: k["summary"].as_str().unwrap_or_default().to_string(),
                     params,
+                    inputs: ports("inputs")?,
+                    outputs: ports("outputs")?,
                 })
             })
             .collect::<Result<_, ModelError>>()?;
@@ -322,7 +329,8 @@ mod tests {
 
     #[test]
     fn search_finds_names_before_summaries() {
-        let kind = |k: &str, s: &str| KindInfo { kind: k.into(), summary: s.into(), params: vec![] };
+        let kind =
+            |k: &str, s: &str| KindInfo { kind: k.into(), summary: s.into(), params: vec![], inputs: vec![], outputs: vec![] };
         let kinds = NodeKinds {
             kinds: vec![kind("gain", "scales a signal, like a mixer channel"), kind("mixer", "sums inputs")],
         };

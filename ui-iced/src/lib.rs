@@ -12,4 +12,5 @@ pub mod kinds;
 pub mod model;
 pub mod palette;
 pub mod param_slider;
+pub mod rack;
 pub mod render;

@@ -7,14 +7,15 @@ use anyhow::Context as _;
 use clap::Parser;
 use noderack_editor::client::{noderack_program, Client, EmbeddedServer};
 use noderack_editor::model::GraphModel;
-use noderack_editor::render::{graph_image, write_png};
+use noderack_editor::render::{graph_image, rack_image, write_png};
 
 /// noderack editor: the node graph of a patch, edited live.
 ///
 /// Without --connect it starts an engine of its own playing PATCH (the `noderack` program
 /// beside this one, or on the PATH, running `serve` on a free loopback port) and edits it;
-/// with --connect it edits a running `noderack serve`. With --screenshot it draws the view into
-/// a PNG file without opening a window (no display needed) and exits.
+/// with --connect it edits a running `noderack serve`. With --screenshot it draws the graph
+/// or the rack (--view) into a PNG file without opening a window (no display needed) and
+/// exits.
 #[derive(Parser)]
 #[command(name = "noderack-editor", version)]
 struct Cli {
@@ -33,9 +34,21 @@ struct Cli {
     /// `null` with --screenshot).
     #[arg(long)]
     backend: Option<String>,
+    /// Which view --screenshot draws.
+    #[arg(long, value_enum, default_value = "graph")]
+    view: ShotView,
     /// Size of the screenshot, `WIDTHxHEIGHT` in pixels.
     #[arg(long, default_value = "1280x800", value_parser = parse_size)]
     size: (u32, u32),
+}
+
+/// The views a screenshot can show.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ShotView {
+    /// The node graph.
+    Graph,
+    /// The rack of slots.
+    Rack,
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -84,7 +97,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(out) = &cli.screenshot {
         let reply = client.block_on(client.clone().graph()).context("reading the graph")?;
         let model = GraphModel::from_api(&reply)?;
-        let image = graph_image(&model, cli.size.0, cli.size.1)?;
+        let image = match cli.view {
+            ShotView::Graph => graph_image(&model, cli.size.0, cli.size.1)?,
+            ShotView::Rack => rack_image(&model, cli.size.0, cli.size.1)?,
+        };
         write_png(&image, out)?;
         println!("wrote {} ({}x{}, {} nodes)", out.display(), image.width, image.height, model.nodes.len());
         drop(server);

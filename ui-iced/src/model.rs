@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use crate::kinds::ParamInfo;
+
 /// What a port carries, which decides its colour and what it may connect to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum PortKind {
@@ -56,6 +58,34 @@ pub struct Node {
     pub params: serde_json::Map<String, Value>,
     /// Its settings, as the patch writes them (`null`: none).
     pub config: Value,
+    /// Its parameters (which depend on its settings: a mixer's inputs).
+    pub param_specs: Vec<ParamInfo>,
+}
+
+impl Node {
+    /// Its parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&ParamInfo> {
+        self.param_specs.iter().find(|p| p.name == name)
+    }
+
+    /// The value of its parameter `name` now (the default where the patch does not set it).
+    pub fn param_value(&self, name: &str) -> Option<f64> {
+        Some(self.param(name)?.value_of(self.params.get(name)))
+    }
+}
+
+/// The ports on one side of a node (`what`, for errors) as the API lists them.
+pub fn ports_from_api(list: &Value, what: &str) -> Result<Vec<Port>, ModelError> {
+    let list = list.as_array().ok_or_else(|| ModelError(format!("no port list for \"{what}\"")))?;
+    list.iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or_default().to_string();
+            let channels = p["channels"].as_u64().unwrap_or(0).min(u16::MAX as u64) as u16;
+            let kind = PortKind::from_api(p["kind"].as_str().unwrap_or_default(), channels)
+                .ok_or_else(|| ModelError(format!("port {what}.{name} has an unknown kind {}", p["kind"])))?;
+            Ok(Port { name, kind })
+        })
+        .collect()
 }
 
 /// A connection: output `from_port` of node `from` to input `to_port` of node `to` (indices).
@@ -71,6 +101,72 @@ pub struct Cable {
     pub to_port: usize,
 }
 
+/// A parameter of a node, by names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamRef {
+    /// The node's id.
+    pub node: String,
+    /// The parameter's name.
+    pub param: String,
+}
+
+/// The parameters a slot's channel strip is made of (each where there is one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Strip {
+    /// Level, in decibels.
+    pub level: Option<ParamRef>,
+    /// Stereo position.
+    pub pan: Option<ParamRef>,
+    /// Mute switch.
+    pub mute: Option<ParamRef>,
+    /// Solo switch.
+    pub solo: Option<ParamRef>,
+}
+
+/// A slot of the rack: an instrument, where its notes come from and where its sound goes
+/// (the server reads them off the graph: `noderack slots`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// The instrument node's id.
+    pub instrument: String,
+    /// Its kind.
+    pub kind: String,
+    /// The MIDI channel its notes come on (`"omni"`, `"10"`, `"all but 10"`, `"none"`).
+    pub channel: String,
+    /// The bus its sound reaches.
+    pub bus: Option<String>,
+    /// The nodes on the way there.
+    pub through: Vec<String>,
+    /// Its channel strip, if its way passes a mixer input or a gain.
+    pub strip: Option<Strip>,
+}
+
+impl Slot {
+    /// The slot in a `GET /graph` reply's `slots` list.
+    fn from_api(s: &Value) -> Slot {
+        let param = |p: &Value| {
+            Some(ParamRef { node: p["node"].as_str()?.to_string(), param: p["param"].as_str()?.to_string() })
+        };
+        let strip = s["strip"].is_object().then(|| Strip {
+            level: param(&s["strip"]["level"]),
+            pan: param(&s["strip"]["pan"]),
+            mute: param(&s["strip"]["mute"]),
+            solo: param(&s["strip"]["solo"]),
+        });
+        Slot {
+            instrument: s["instrument"].as_str().unwrap_or_default().to_string(),
+            kind: s["kind"].as_str().unwrap_or_default().to_string(),
+            channel: s["channel"].as_str().unwrap_or_default().to_string(),
+            bus: s["bus"].as_str().map(str::to_string),
+            through: s["through"]
+                .as_array()
+                .map(|t| t.iter().filter_map(|n| n.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            strip,
+        }
+    }
+}
+
 /// The graph.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphModel {
@@ -78,6 +174,8 @@ pub struct GraphModel {
     pub nodes: Vec<Node>,
     /// Connections in patch order.
     pub cables: Vec<Cable>,
+    /// The slots (instruments and their routes), in node order.
+    pub slots: Vec<Slot>,
     /// The server's revision this was read at.
     pub revision: u64,
 }
@@ -103,18 +201,7 @@ impl GraphModel {
         let mut nodes = Vec::new();
         for node in graph["nodes"].as_array().ok_or_else(|| fail("no \"nodes\""))? {
             let id = node["id"].as_str().ok_or_else(|| fail("a node without an id"))?.to_string();
-            let side = |side: &str| -> Result<Vec<Port>, ModelError> {
-                let list = ports[&id][side].as_array().ok_or_else(|| ModelError(format!("no {side} for \"{id}\"")))?;
-                list.iter()
-                    .map(|p| {
-                        let name = p["name"].as_str().unwrap_or_default().to_string();
-                        let channels = p["channels"].as_u64().unwrap_or(0).min(u16::MAX as u64) as u16;
-                        let kind = PortKind::from_api(p["kind"].as_str().unwrap_or_default(), channels)
-                            .ok_or_else(|| ModelError(format!("port {id}.{name} has an unknown kind {}", p["kind"])))?;
-                        Ok(Port { name, kind })
-                    })
-                    .collect()
-            };
+            let side = |side: &str| ports_from_api(&ports[&id][side], &id);
             let position = node["position"]
                 .as_array()
                 .and_then(|p| Some([p.first()?.as_f64()? as f32, p.get(1)?.as_f64()? as f32]));
@@ -125,6 +212,13 @@ impl GraphModel {
                 inputs: side("inputs")?,
                 outputs: side("outputs")?,
                 params: node["params"].as_object().cloned().unwrap_or_default(),
+                param_specs: ports[&id]["params"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(ParamInfo::from_api)
+                    .collect(),
                 config: node["config"].clone(),
                 id,
             });
@@ -146,7 +240,8 @@ impl GraphModel {
             let ((from, from_port), (to, to_port)) = (end("from", true)?, end("to", false)?);
             cables.push(Cable { from, from_port, to, to_port });
         }
-        let mut model = GraphModel { nodes, cables, revision: reply["revision"].as_u64().unwrap_or(0) };
+        let slots = reply["slots"].as_array().map(|l| l.iter().map(Slot::from_api).collect()).unwrap_or_default();
+        let mut model = GraphModel { nodes, cables, slots, revision: reply["revision"].as_u64().unwrap_or(0) };
         model.lay_out_unplaced();
         Ok(model)
     }
@@ -180,6 +275,15 @@ impl GraphModel {
         }
     }
 
+    /// The buses the graph's `output` nodes play: `(bus, output node id)`.
+    pub fn buses(&self) -> Vec<(String, String)> {
+        self.nodes
+            .iter()
+            .filter(|n| n.kind == "output")
+            .map(|n| (n.config["bus"].as_str().unwrap_or("main").to_string(), n.id.clone()))
+            .collect()
+    }
+
     /// The index of the node with id `id`.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.id == id)
@@ -201,6 +305,7 @@ pub fn grid(nodes: usize) -> GraphModel {
             outputs: vec![audio("out")],
             params: Default::default(),
             config: Value::Null,
+            param_specs: vec![],
         })
         .collect();
     let mut cables = Vec::new();
@@ -211,7 +316,7 @@ pub fn grid(nodes: usize) -> GraphModel {
             }
         }
     }
-    GraphModel { nodes: nodes_list, cables, revision: 0 }
+    GraphModel { nodes: nodes_list, cables, slots: Vec::new(), revision: 0 }
 }
 
 /// Whether output port `from` may feed input port `to`: same kind, and audio with equal

@@ -9,7 +9,7 @@ use iced::widget::canvas::{self, Action, Event, Frame, Geometry, Path, Text};
 use iced::{keyboard, mouse, Color, Point, Rectangle, Renderer, Size, Theme};
 
 use crate::graph_view::{FONT, PALETTE};
-use crate::kinds::ParamInfo;
+use crate::kinds::{ParamInfo, ParamUnit};
 
 /// Two presses closer than this are a double-click.
 const DOUBLE_CLICK: Duration = Duration::from_millis(400);
@@ -111,9 +111,13 @@ impl canvas::Program<SliderMessage> for ParamSlider<'_> {
         let size = bounds.size();
         let hot = state.drag.is_some() || cursor.is_over(bounds);
         frame.fill(&Path::rounded_rectangle(Point::ORIGIN, size, 4.0.into()), PALETTE.node);
-        let filled = (self.info.to_unit(self.value) as f32 * size.width).clamp(0.0, size.width);
+        let at = |value: f64| (self.info.to_unit(value) as f32 * size.width).clamp(0.0, size.width);
+        // A pan fills from the centre; everything else from its lowest value.
+        let from = if self.info.unit == ParamUnit::Pan { at(0.0) } else { 0.0 };
+        let to = at(self.value);
+        let (left, right) = (from.min(to), from.max(to));
         let accent = if hot { PALETTE.selected } else { Color { a: 0.75, ..PALETTE.audio } };
-        frame.fill(&Path::rounded_rectangle(Point::ORIGIN, Size::new(filled, size.height), 4.0.into()), accent);
+        frame.fill(&Path::rounded_rectangle(Point::new(left, 0.0), Size::new(right - left, size.height), 4.0.into()), accent);
         frame.fill_text(Text {
             content: self.info.format(self.value),
             position: Point::new(size.width / 2.0, size.height / 2.0),

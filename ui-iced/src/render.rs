@@ -12,6 +12,7 @@ use iced_runtime::{user_interface, UserInterface};
 use crate::geometry::Camera;
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
 use crate::model::GraphModel;
+use crate::rack::{rack, SlotDraft};
 
 /// Why an image could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,16 @@ pub fn graph_element<'a>(model: &'a GraphModel, camera: Camera) -> Element<'a, G
 /// The graph view of `model`, fitted to a `width` × `height` image.
 pub fn graph_image(model: &GraphModel, width: u32, height: u32) -> Result<Image, RenderError> {
     render(graph_element(model, Camera::fitting(model, width as f32, height as f32)), width, height)
+}
+
+/// The rack view of `model` in a `width` × `height` image (nothing selected; the new-slot row
+/// offers the kinds the graph's slots already use).
+pub fn rack_image(model: &GraphModel, width: u32, height: u32) -> Result<Image, RenderError> {
+    let mut kinds: Vec<String> = model.slots.iter().map(|s| s.kind.clone()).collect();
+    kinds.dedup();
+    let buses = model.buses().into_iter().map(|(bus, _)| bus).collect();
+    let draft = SlotDraft::default();
+    render(rack(model, None, &draft, kinds, buses), width, height)
 }
 
 /// Writes `image` as a PNG file.

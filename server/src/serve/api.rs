@@ -230,8 +230,6 @@ impl MidiEventBody {
     }
 }
 
-/// Every node kind with its settings, ports and parameters (`GET /api/v1/node-kinds`), what
-/// `noderack nodes` prints, for clients.
 /// A node's ports on one side: name, kind, channels.
 pub fn ports_json(d: &dyn noderack_graph::NodeDescription, direction: Direction) -> Vec<Value> {
     d.ports()
@@ -241,8 +239,25 @@ pub fn ports_json(d: &dyn noderack_graph::NodeDescription, direction: Direction)
         .collect()
 }
 
-/// Every node of `patch` with its own ports (which depend on its settings: a mixer's inputs,
-/// a hosted plugin's), by node id: what an editor draws.
+/// A node's parameters: name, range, default, unit, smoothing, and a choice's names.
+pub fn params_json(d: &dyn noderack_graph::NodeDescription) -> Vec<Value> {
+    d.params()
+        .iter()
+        .map(|p| {
+            let mut v = json!({
+                "name": p.name, "min": p.min, "max": p.max, "default": p.default,
+                "unit": format!("{:?}", p.unit).to_lowercase(), "smoothing_seconds": p.smoothing_seconds,
+            });
+            if p.unit == Unit::Choice {
+                v["choices"] = json!(p.choices);
+            }
+            v
+        })
+        .collect()
+}
+
+/// Every node of `patch` with its own ports and parameters (which depend on its settings: a
+/// mixer's inputs, a hosted plugin's), by node id: what an editor draws and edits.
 pub fn patch_ports(patch: &noderack_presets::Patch) -> Value {
     let nodes: serde_json::Map<String, Value> = patch
         .nodes
@@ -251,36 +266,50 @@ pub fn patch_ports(patch: &noderack_presets::Patch) -> Value {
             let d = n.description.as_ref();
             (
                 n.name.clone(),
-                json!({ "inputs": ports_json(d, Direction::Input), "outputs": ports_json(d, Direction::Output) }),
+                json!({
+                    "inputs": ports_json(d, Direction::Input),
+                    "outputs": ports_json(d, Direction::Output),
+                    "params": params_json(d),
+                }),
             )
         })
         .collect();
     Value::Object(nodes)
 }
 
+/// The slots of `patch` (what `noderack slots --json` prints and `GET /graph` carries): each
+/// instrument, its channel, bus, the nodes on the way and its strip's parameters.
+pub fn slots_json(patch: &noderack_presets::Patch) -> Value {
+    let param = |p: Option<noderack_presets::slots::ParamRef>| p.map(|(node, param)| json!({ "node": node, "param": param }));
+    let slots: Vec<Value> = noderack_presets::slots::slots(patch)
+        .iter()
+        .map(|s| {
+            let strip = s.strip.as_ref().map(|strip| {
+                json!({
+                    "level": param(Some(strip.level())), "pan": param(Some(strip.pan())),
+                    "mute": param(strip.mute()), "solo": param(strip.solo()),
+                })
+            });
+            json!({
+                "instrument": s.instrument, "kind": s.kind, "channel": s.channel.to_string(),
+                "bus": s.bus, "through": s.through, "strip": strip,
+            })
+        })
+        .collect();
+    Value::Array(slots)
+}
+
+/// Every node kind with its settings, ports and parameters (`GET /api/v1/node-kinds`), what
+/// `noderack nodes` prints, for clients.
 pub fn node_kinds() -> Value {
     let kinds: Vec<Value> = KINDS
         .iter()
         .filter_map(|kind| {
             let d = noderack_nodes::registry::create(kind.kind, &NodeConfig::new()).ok()?;
             let ports = |direction| ports_json(d.as_ref(), direction);
-            let params: Vec<Value> = d
-                .params()
-                .iter()
-                .map(|p| {
-                    let mut v = json!({
-                        "name": p.name, "min": p.min, "max": p.max, "default": p.default,
-                        "unit": format!("{:?}", p.unit).to_lowercase(), "smoothing_seconds": p.smoothing_seconds,
-                    });
-                    if p.unit == Unit::Choice {
-                        v["choices"] = json!(p.choices);
-                    }
-                    v
-                })
-                .collect();
             Some(json!({
                 "kind": kind.kind, "summary": kind.summary, "settings": kind.settings,
-                "inputs": ports(Direction::Input), "outputs": ports(Direction::Output), "params": params,
+                "inputs": ports(Direction::Input), "outputs": ports(Direction::Output), "params": params_json(d.as_ref()),
             }))
         })
         .collect();

@@ -2,7 +2,7 @@
 //! headless machine) while clients edit it over a JSON HTTP API and a WebSocket (`docs/API.md`).
 //! Loopback only unless a token is set.
 
-mod api;
+pub(crate) mod api;
 mod bundles;
 mod cache_size;
 mod http;

@@ -197,7 +197,9 @@ impl Session {
             Request::Graph(reply) => {
                 let graph = self.running.patch().with_current_settings().to_json();
                 let ports = super::api::patch_ports(self.running.patch());
-                let _ = reply.send(Ok(json!({ "revision": self.revision, "graph": graph, "ports": ports })));
+                let slots = super::api::slots_json(self.running.patch());
+                let reply_json = json!({ "revision": self.revision, "graph": graph, "ports": ports, "slots": slots });
+                let _ = reply.send(Ok(reply_json));
             }
             Request::Edit(edits, reply) => {
                 let result = self.edit(&edits, false);
