@@ -178,7 +178,7 @@ mod window {
     use iced_test::simulator::{click, typewrite};
     use iced_test::{selector, Simulator};
     use noderack_editor::app::{key_command, Change, Command, Editor, Message, Request, GRAPH_ID, WINDOW};
-    use noderack_editor::client::Client;
+    use noderack_editor::client::{Client, ServerEvent};
     use noderack_editor::graph_view::FONT;
     use noderack_editor::inspector::{field_id, slider_id, InspectorMessage};
     use noderack_editor::param_slider::SliderMessage;
@@ -452,7 +452,10 @@ mod window {
             let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
             let to = Point::new(start.x - bar.width / 4.0, start.y);
             ui.point_at(to);
-            let _ = ui.simulate([mouse(mouse::Event::CursorMoved { position: to }), mouse(mouse::Event::ButtonReleased(mouse::Button::Left))]);
+            let _ = ui.simulate([
+                mouse(mouse::Event::CursorMoved { position: to }),
+                mouse(mouse::Event::ButtonReleased(mouse::Button::Left)),
+            ]);
         });
         editor.settle(dragged);
         let after = mix_param("in1_gain_db").as_f64().unwrap();
@@ -479,5 +482,101 @@ mod window {
         // One undo step removes the whole slot.
         editor.settle([Message::Command(Command::Undo)]);
         assert!(server_node(&client, "synth").is_none() && server_node(&client, "synth-ch").is_none());
+    }
+
+    /// A `noderack serve PATCH` on `port` of loopback (the null backend), stopped when dropped.
+    struct Served(std::process::Child);
+
+    impl Served {
+        fn on(port: u16, patch: &std::path::Path) -> Served {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderack"))
+                .arg("serve")
+                .arg(patch)
+                .args(["--bind", &format!("127.0.0.1:{port}"), "--backend", "null"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+            assert!(line.starts_with("listening on"), "{line:?}");
+            Served(child)
+        }
+    }
+
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// The next event that is not a meter reading (those are handled on the way), waiting at
+    /// most ten seconds.
+    fn next_event(
+        client: &Arc<Client>,
+        events: &mut tokio::sync::mpsc::Receiver<ServerEvent>,
+        editor: &mut Editor,
+    ) -> ServerEvent {
+        loop {
+            let event = client
+                .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), events.recv()).await })
+                .expect("an event within ten seconds")
+                .expect("the stream goes on");
+            if !matches!(event, ServerEvent::Meters(_)) {
+                return event;
+            }
+            editor.settle([Message::Server(event)]);
+        }
+    }
+
+    /// The editor outlives its server: a lost connection is shown (edits meanwhile are refused
+    /// with the reason, never a crash), and when a server is back on the address the editor
+    /// reads its graph; other clients' changes are followed as they happen.
+    #[test]
+    fn the_editor_survives_a_server_that_goes_away_and_comes_back() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-reconnect");
+        let loose = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let first = Served::on(port, &loose);
+        let client = Client::new(&format!("http://127.0.0.1:{port}"), None);
+        let mut events = client.clone().events();
+        let mut editor = open(&client);
+        let connected = next_event(&client, &mut events, &mut editor);
+        assert!(matches!(connected, ServerEvent::Connected { .. }), "{connected:?}");
+        editor.settle([Message::Server(connected)]);
+
+        // Another client adds a node: the editor reads the graph again.
+        let other = Client::new(&format!("http://127.0.0.1:{port}"), None);
+        other
+            .block_on(other.clone().edits(vec![json!({ "op": "add", "id": "theirs", "kind": "gain" })], false))
+            .unwrap();
+        let changed = next_event(&client, &mut events, &mut editor);
+        assert!(matches!(&changed, ServerEvent::Changed { session, .. } if session == other.session()), "{changed:?}");
+        editor.settle([Message::Server(changed)]);
+        assert!(editor.model().unwrap().index_of("theirs").is_some(), "the other client's node is shown");
+        assert!(editor.status().is_empty() || !editor.status().contains("cannot"), "{}", editor.status());
+
+        drop(first);
+        let lost = next_event(&client, &mut events, &mut editor);
+        assert!(matches!(lost, ServerEvent::Lost(_)), "{lost:?}");
+        editor.settle([Message::Server(lost)]);
+        assert!(editor.status().contains("trying again"), "{}", editor.status());
+        editor.settle([Message::Command(Command::Undo)]);
+        assert!(editor.status().contains("cannot be reached"), "an edit meanwhile says why: {}", editor.status());
+
+        // Another server (another graph) on the same address.
+        let _second = Served::on(port, &demo);
+        let back = next_event(&client, &mut events, &mut editor);
+        assert!(matches!(back, ServerEvent::Connected { .. }), "{back:?}");
+        editor.settle([Message::Server(back)]);
+        assert!(editor.status().contains("again"), "{}", editor.status());
+        let model = editor.model().expect("the graph read again");
+        assert!(model.index_of("mix").is_some() && model.index_of("theirs").is_none(), "the new server's graph");
+        // And it edits it.
+        editor.settle(click_node(&editor, "bass"));
+        editor.settle(type_into(&editor, &field_id("cutoff_hz"), "700"));
+        assert_eq!(server_node(&client, "bass").unwrap()["params"]["cutoff_hz"], json!(700.0));
     }
 }

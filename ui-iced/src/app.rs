@@ -11,17 +11,17 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use iced::widget::{button, canvas, column, container, row, text};
 use iced::{event, keyboard, window, Element, Fill, Length, Subscription, Task, Theme};
 use serde_json::{json, Value};
 
-use crate::client::{Client, ClientError, EmbeddedServer};
+use crate::client::{Client, ClientError, EmbeddedServer, ServerEvent};
 use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
 use crate::inspector::{inspector, instrument_setting, Drafts, InspectorMessage};
 use crate::kinds::NodeKinds;
+use crate::meters::meters;
 use crate::model::{GraphModel, PortKind};
 use crate::palette::{palette, PaletteMessage};
 use crate::param_slider::SliderMessage;
@@ -53,6 +53,10 @@ pub struct Editor {
     status: String,
     /// The engine's health, one line, from its last status.
     health: String,
+    /// Each bus's peak level in dB (`None`: silent), from its last status.
+    meters: Vec<(String, Option<f64>)>,
+    /// Whether the connection to the server is lost (and being made again).
+    lost: bool,
     /// Changes waiting for the one in flight to be answered.
     outbox: VecDeque<Change>,
     in_flight: bool,
@@ -96,8 +100,6 @@ pub enum Request {
     Graph,
     /// The node kinds.
     Kinds,
-    /// The engine's status.
-    Status,
     /// A change.
     Send(Change),
 }
@@ -108,7 +110,6 @@ impl Request {
         match self {
             Request::Graph => Message::Loaded(client.graph().await),
             Request::Kinds => Message::KindsLoaded(client.node_kinds().await),
-            Request::Status => Message::Status(client.status().await),
             Request::Send(change) => {
                 let result = match change {
                     Change::Edits { edits, continues, .. } => client.edits(edits, continues).await,
@@ -154,8 +155,8 @@ pub enum Message {
     Loaded(Result<Value, ClientError>),
     /// The node kinds arrived.
     KindsLoaded(Result<Value, ClientError>),
-    /// The engine's status arrived.
-    Status(Result<Value, ClientError>),
+    /// The server's WebSocket said something.
+    Server(ServerEvent),
     /// A change was answered.
     Sent(Result<Value, ClientError>),
     /// The graph view asked for something.
@@ -170,8 +171,6 @@ pub enum Message {
     Show(View),
     /// A command.
     Command(Command),
-    /// Time to read the status again.
-    Tick,
 }
 
 impl Editor {
@@ -192,6 +191,8 @@ impl Editor {
             slot_draft: SlotDraft::default(),
             status,
             health: String::new(),
+            meters: Vec::new(),
+            lost: false,
             outbox: VecDeque::new(),
             in_flight: false,
             reload_after: false,
@@ -300,9 +301,7 @@ impl Editor {
                 Ok(kinds) => self.kinds = kinds,
                 Err(e) => self.status = e.to_string(),
             },
-            Message::Status(Ok(status)) => self.health = health_line(&status),
-            Message::Status(Err(e)) => self.health = e.to_string(),
-            Message::Tick => return vec![Request::Status],
+            Message::Server(event) => return self.server_event(event),
             Message::Sent(result) => {
                 self.in_flight = false;
                 let mut reload = std::mem::take(&mut self.reload_after);
@@ -332,6 +331,40 @@ impl Editor {
             Message::Rack(message) => return self.rack_message(message),
             Message::Show(view) => self.view = view,
             Message::Command(command) => return self.command(command),
+        }
+        Vec::new()
+    }
+
+    fn server_event(&mut self, event: ServerEvent) -> Vec<Request> {
+        match event {
+            ServerEvent::Connected { .. } => {
+                let again = self.lost;
+                self.lost = false;
+                if again {
+                    // A server that came back may hold another graph (a restart): read it all.
+                    self.status = format!("connected to {} again", self.client.api());
+                    self.model = None;
+                    self.in_flight = false;
+                    self.outbox.clear();
+                    return vec![Request::Graph, Request::Kinds];
+                }
+            }
+            ServerEvent::Changed { revision, session } => {
+                let behind = self.model.as_ref().is_none_or(|m| m.revision < revision);
+                if session != self.client.session() && behind {
+                    return vec![Request::Graph];
+                }
+            }
+            ServerEvent::Meters(status) => {
+                self.health = health_line(&status);
+                self.meters = bus_peaks(&status);
+            }
+            ServerEvent::Lost(reason) => {
+                self.lost = true;
+                self.meters.clear();
+                self.health.clear();
+                self.status = format!("{reason}; trying again every second");
+            }
         }
         Vec::new()
     }
@@ -541,7 +574,8 @@ impl Editor {
         };
         let events = |k: &PortKind| *k == PortKind::Events;
         let audio = |k: &PortKind| matches!(k, PortKind::Audio(_));
-        let (Some(notes_in), Some(sound_out)) = (port(&draft.kind, false, events), port(&draft.kind, true, audio)) else {
+        let (Some(notes_in), Some(sound_out)) = (port(&draft.kind, false, events), port(&draft.kind, true, audio))
+        else {
             self.status = format!("a {} cannot be a slot: it needs notes in and sound out", draft.kind);
             return Vec::new();
         };
@@ -626,7 +660,8 @@ impl Editor {
             button(text("Rack").size(13))
                 .style(if self.view == View::Rack { button::primary } else { button::secondary })
                 .on_press(Message::Show(View::Rack)),
-            text(&self.health).size(13).color(PALETTE.text).width(Fill),
+            text(&self.health).size(13).color(PALETTE.text),
+            meters(&self.meters),
         ]
         .spacing(8)
         .padding(6)
@@ -663,11 +698,11 @@ impl Editor {
         Theme::Dark
     }
 
-    /// The keyboard commands and the status, read every second.
+    /// The keyboard commands and the server's events.
     pub fn subscription(&self) -> Subscription<Message> {
         Subscription::batch([
             event::listen_with(key_command),
-            iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
+            Subscription::run_with(EventSource(self.client.clone()), EventSource::stream).map(Message::Server),
         ])
     }
 }
@@ -720,23 +755,41 @@ pub fn key_command(event: iced::Event, status: event::Status, _window: window::I
     Some(Message::Command(command))
 }
 
-/// The engine's health in one line: DSP load, xruns, voices, each bus's peak.
+/// The server's events as an iced subscription: one stream per server and session.
+struct EventSource(Arc<Client>);
+
+impl std::hash::Hash for EventSource {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.0.api(), self.0.session()).hash(state);
+    }
+}
+
+impl EventSource {
+    fn stream(&self) -> impl iced::futures::Stream<Item = ServerEvent> {
+        iced::futures::stream::unfold(self.0.clone().events(), |mut events| async move {
+            events.recv().await.map(|event| (event, events))
+        })
+    }
+}
+
+/// Each bus's peak in dB in a status (`None`: silent).
+fn bus_peaks(status: &Value) -> Vec<(String, Option<f64>)> {
+    status["bus_peaks_db"]
+        .as_object()
+        .map(|buses| buses.iter().map(|(bus, db)| (bus.clone(), db.as_f64())).collect())
+        .unwrap_or_default()
+}
+
+/// The engine's health in one line: DSP load, xruns, voices.
 fn health_line(status: &Value) -> String {
     let percent = |v: &Value| v.as_f64().map_or("–".to_string(), |x| format!("{:.1} %", x * 100.0));
     let xruns = status["xruns"]["backend"].as_u64().unwrap_or(0) + status["xruns"]["overruns"].as_u64().unwrap_or(0);
-    let mut line = format!(
+    format!(
         "DSP {} (peak {}) · xruns {xruns} · voices {}",
         percent(&status["load"]["average"]),
         percent(&status["load"]["peak"]),
         status["voices"].as_u64().unwrap_or(0)
-    );
-    if let Some(buses) = status["bus_peaks_db"].as_object() {
-        for (bus, peak) in buses {
-            let peak = peak.as_f64().map_or("silent".to_string(), |db| format!("{db:.1} dB"));
-            line.push_str(&format!(" · {bus} {peak}"));
-        }
-    }
-    line
+    )
 }
 
 /// The API edit a graph-view message stands for: a dropped node is moved where it lies, a

@@ -31,6 +31,38 @@ pub enum ClientError {
     },
 }
 
+/// What the server's WebSocket says, as the editor needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// Connected (again): the graph is at `revision`.
+    Connected {
+        /// The graph's revision.
+        revision: u64,
+    },
+    /// The graph changed.
+    Changed {
+        /// Its revision now.
+        revision: u64,
+        /// The session that changed it.
+        session: String,
+    },
+    /// The engine's status (`GET /status`'s body), about 30 times a second.
+    Meters(Value),
+    /// The connection is lost (or could not be made); the client tries again every second.
+    Lost(String),
+}
+
+/// How a WebSocket connection ended.
+enum Ended {
+    /// Nobody reads the events any more.
+    ReceiverGone,
+    /// The connection was lost (`connected`: after it was made) or could not be made.
+    Lost { connected: bool, reason: String },
+}
+
+/// How long the event stream waits before connecting again.
+const RECONNECT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A control-API client. Its requests carry a session name of its own, so undo and redo act
 /// on this editor's changes only.
 pub struct Client {
@@ -132,6 +164,85 @@ impl Client {
     /// The engine's status (`GET /status`): load, xruns, voices, bus peaks.
     pub async fn status(self: Arc<Self>) -> Result<Value, ClientError> {
         self.call(reqwest::Method::GET, "/status", None).await
+    }
+
+    /// The server's events (`/api/v1/ws` in this client's session), for as long as the stream
+    /// is held: a `Connected` on each connection, then changes and meters; a lost connection is
+    /// reported once and made again every second until the server is back. Runs on the
+    /// client's own runtime, so any executor can read it.
+    pub fn events(self: Arc<Self>) -> tokio::sync::mpsc::Receiver<ServerEvent> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        let this = self.clone();
+        self.runtime.spawn(async move {
+            // A loss is reported once, not on every failed attempt to connect again.
+            let mut reported = false;
+            loop {
+                match this.listen(&sender).await {
+                    Ended::ReceiverGone => return,
+                    Ended::Lost { connected, reason } => {
+                        reported &= !connected;
+                        if !std::mem::replace(&mut reported, true)
+                            && sender.send(ServerEvent::Lost(reason)).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                if sender.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(RECONNECT).await;
+            }
+        });
+        receiver
+    }
+
+    /// One WebSocket connection, forwarded to `sender` until it ends.
+    async fn listen(&self, sender: &tokio::sync::mpsc::Sender<ServerEvent>) -> Ended {
+        use futures_util::StreamExt as _;
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest as _, Message as WsMessage};
+
+        let lost = |connected: bool, reason: String| Ended::Lost { connected, reason };
+        let ws = format!("{}/ws?session={}", self.api.replacen("http", "ws", 1), self.session);
+        let mut request = match ws.into_client_request() {
+            Ok(request) => request,
+            Err(e) => return lost(false, e.to_string()),
+        };
+        if let Some(token) = &self.token {
+            match format!("Bearer {token}").parse() {
+                Ok(value) => request.headers_mut().insert("authorization", value),
+                Err(_) => return lost(false, "the token is not a valid header".into()),
+            };
+        }
+        let mut socket = match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => socket,
+            Err(e) => return lost(false, format!("the server at {} cannot be reached: {e}", self.api)),
+        };
+        while let Some(message) = socket.next().await {
+            let text = match message {
+                Ok(WsMessage::Text(text)) => text,
+                Ok(WsMessage::Close(_)) => break,
+                Ok(_) => continue,
+                Err(e) => return lost(true, format!("the connection to {} ended: {e}", self.api)),
+            };
+            let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+            let revision = value["revision"].as_u64().unwrap_or(0);
+            let event = match value["type"].as_str() {
+                Some("hello") => ServerEvent::Connected { revision },
+                Some("changed") => ServerEvent::Changed {
+                    revision,
+                    session: value["session"].as_str().unwrap_or_default().to_string(),
+                },
+                Some("meters") => ServerEvent::Meters(value["status"].clone()),
+                // After dropped messages the graph may have changed unseen.
+                Some("gap") => ServerEvent::Changed { revision: u64::MAX, session: String::new() },
+                _ => continue,
+            };
+            if sender.send(event).await.is_err() {
+                return Ended::ReceiverGone;
+            }
+        }
+        lost(true, format!("the server at {} closed the connection", self.api))
     }
 
     /// Runs `future` to its end on the client's runtime (for a command-line use without a UI).

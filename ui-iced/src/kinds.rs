@@ -248,7 +248,13 @@ impl NodeKinds {
             .iter()
             .map(|k| {
                 let kind = k["kind"].as_str().ok_or_else(|| ModelError("a node kind without a name".into()))?;
-                let params = k["params"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(ParamInfo::from_api).collect();
+                let params = k["params"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(ParamInfo::from_api)
+                    .collect();
                 let ports = |side: &str| crate::model::ports_from_api(&k[side], kind);
                 Ok(KindInfo {
                     kind: kind.to_string(),
@@ -329,8 +335,13 @@ mod tests {
 
     #[test]
     fn search_finds_names_before_summaries() {
-        let kind =
-            |k: &str, s: &str| KindInfo { kind: k.into(), summary: s.into(), params: vec![], inputs: vec![], outputs: vec![] };
+        let kind = |k: &str, s: &str| KindInfo {
+            kind: k.into(),
+            summary: s.into(),
+            params: vec![],
+            inputs: vec![],
+            outputs: vec![],
+        };
         let kinds = NodeKinds {
             kinds: vec![kind("gain", "scales a signal, like a mixer channel"), kind("mixer", "sums inputs")],
         };

@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod graph_view;
 pub mod inspector;
 pub mod kinds;
+pub mod meters;
 pub mod model;
 pub mod palette;
 pub mod param_slider;

@@ -117,7 +117,10 @@ impl canvas::Program<SliderMessage> for ParamSlider<'_> {
         let to = at(self.value);
         let (left, right) = (from.min(to), from.max(to));
         let accent = if hot { PALETTE.selected } else { Color { a: 0.75, ..PALETTE.audio } };
-        frame.fill(&Path::rounded_rectangle(Point::new(left, 0.0), Size::new(right - left, size.height), 4.0.into()), accent);
+        frame.fill(
+            &Path::rounded_rectangle(Point::new(left, 0.0), Size::new(right - left, size.height), 4.0.into()),
+            accent,
+        );
         frame.fill_text(Text {
             content: self.info.format(self.value),
             position: Point::new(size.width / 2.0, size.height / 2.0),

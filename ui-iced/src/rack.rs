@@ -123,8 +123,11 @@ fn slot_row<'a>(model: &'a GraphModel, slot: &'a Slot, selected: bool) -> Elemen
         cell(small(slot.kind.clone()).into(), KIND),
         cell(small(slot.channel.clone()).into(), CHANNEL),
         cell(small(slot.bus.clone().unwrap_or_else(|| "none".into())).into(), BUS),
-        container(column![bar(model, strip.level.as_ref(), "level", id), text(through).size(11).color(PALETTE.text)].spacing(2))
-            .width(Fill),
+        container(
+            column![bar(model, strip.level.as_ref(), "level", id), text(through).size(11).color(PALETTE.text)]
+                .spacing(2)
+        )
+        .width(Fill),
         cell(bar(model, strip.pan.as_ref(), "pan", id), PAN),
         cell(switch(model, strip.mute.as_ref(), "mute", id), SWITCH),
         cell(switch(model, strip.solo.as_ref(), "solo", id), SWITCH),
@@ -154,7 +157,12 @@ fn bar<'a>(model: &'a GraphModel, param: Option<&ParamRef>, what: &str, instrume
 
 /// The checkbox of a strip switch (`what` of `instrument`'s strip), or a dash where the strip
 /// has none.
-fn switch<'a>(model: &'a GraphModel, param: Option<&ParamRef>, what: &str, instrument: &str) -> Element<'a, RackMessage> {
+fn switch<'a>(
+    model: &'a GraphModel,
+    param: Option<&ParamRef>,
+    what: &str,
+    instrument: &str,
+) -> Element<'a, RackMessage> {
     let found = param.and_then(|p| {
         let node = &model.nodes[model.index_of(&p.node)?];
         Some((p.clone(), node.param_value(&p.param)? >= 0.5))

@@ -280,7 +280,8 @@ pub fn patch_ports(patch: &noderack_presets::Patch) -> Value {
 /// The slots of `patch` (what `noderack slots --json` prints and `GET /graph` carries): each
 /// instrument, its channel, bus, the nodes on the way and its strip's parameters.
 pub fn slots_json(patch: &noderack_presets::Patch) -> Value {
-    let param = |p: Option<noderack_presets::slots::ParamRef>| p.map(|(node, param)| json!({ "node": node, "param": param }));
+    let param =
+        |p: Option<noderack_presets::slots::ParamRef>| p.map(|(node, param)| json!({ "node": node, "param": param }));
     let slots: Vec<Value> = noderack_presets::slots::slots(patch)
         .iter()
         .map(|s| {
