@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use iced::widget::{button, canvas, column, container, row, text};
+use iced::widget::{button, column, container, row, text};
 use iced::{event, keyboard, window, Element, Fill, Length, Subscription, Task, Theme};
 use serde_json::{json, Value};
 
@@ -670,8 +670,7 @@ impl Editor {
         let graph: Element<'_, Message> = match &self.model {
             Some(model) => {
                 let view = GraphView { model, camera: self.camera(), selected: selected.map(|(i, _)| i) };
-                let canvas = Element::from(canvas(view).width(Fill).height(Fill)).map(Message::Graph);
-                container(canvas).id(GRAPH_ID).width(Fill).height(Fill).into()
+                container(view.element().map(Message::Graph)).id(GRAPH_ID).width(Fill).height(Fill).into()
             }
             None => container(text("waiting for the graph…").color(PALETTE.text)).center(Fill).into(),
         };

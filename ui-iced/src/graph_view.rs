@@ -3,9 +3,14 @@
 //! node to move it, drag from a port to another to connect them (a port that cannot take the
 //! cable is crossed out while dragging), drag the background to pan, scroll to zoom.
 
+use iced::advanced::layout::{self, Layout};
+use iced::advanced::renderer;
+use iced::advanced::widget::{Tree, Widget};
 use iced::mouse;
-use iced::widget::canvas::{self, Action, Event, Frame, Geometry, Path, Stroke, Text};
+use iced::widget::canvas::{self, path, Action, Event, Frame, Geometry, Stroke};
+use iced::widget::stack;
 use iced::{Color, Font, Point, Rectangle, Renderer, Size, Theme, Vector};
+use iced::{Element, Fill, Length};
 
 use crate::geometry::{
     node_at, node_height, port_at, port_position, Camera, PortRef, Side, Xy, NODE_WIDTH, PORT_RADIUS,
@@ -224,7 +229,13 @@ impl GraphView<'_> {
         frame.fill_rectangle(Point::ORIGIN, frame.size(), PALETTE.background);
         let zoom = self.camera.zoom;
         let view = Rectangle::new(Point::ORIGIN, frame.size());
-        let labels = zoom >= MIN_LABEL_ZOOM;
+        // Zoomed out, labels are too small to read and a node's rounded corners and outline
+        // are a pixel or two: plain boxes, straight-segment cables and square port dots draw
+        // the same picture for far less rasterising.
+        let detailed = zoom >= MIN_LABEL_ZOOM;
+        // Shapes are gathered into one path per colour and drawn at the end: tiny-skia's cost
+        // per path (pipeline set-up, a pass over the clip) then falls once, not per shape.
+        let mut shapes = Shapes::default();
         for cable in &self.model.cables {
             let from = &self.model.nodes[cable.from];
             let to = &self.model.nodes[cable.to];
@@ -238,7 +249,7 @@ impl GraphView<'_> {
                 Size::new((a.x - b.x).abs() + 2.0 * pull, (a.y - b.y).abs().max(1.0)),
             );
             if reach.intersects(&view) {
-                self.cable(frame, a, b, kind_colour(kind));
+                shapes.cable(kind_colour(kind), a, b, pull, detailed);
             }
         }
         for (n, node) in self.model.nodes.iter().enumerate() {
@@ -252,18 +263,8 @@ impl GraphView<'_> {
             if !reach.intersects(&view) {
                 continue;
             }
-            let body = Path::rounded_rectangle(corner, size, (6.0 * zoom).into());
-            frame.fill(&body, PALETTE.node);
-            let outline = if self.selected == Some(n) { PALETTE.selected } else { Color::from_rgb8(0x48, 0x4e, 0x5a) };
-            frame.stroke(
-                &body,
-                Stroke::default().with_color(outline).with_width(if self.selected == Some(n) { 2.0 } else { 1.0 }),
-            );
-            if labels {
-                self.label(frame, &node.id, corner + Vector::new(10.0 * zoom, 5.0 * zoom), 14.0, PALETTE.text, false);
-                let dim = Color { a: 0.6, ..PALETTE.text };
-                self.label(frame, &node.kind, corner + Vector::new(10.0 * zoom, 21.0 * zoom), 11.0, dim, false);
-            }
+            let selected = self.selected == Some(n);
+            shapes.node(corner, size, 6.0 * zoom, detailed, selected);
             for (side, ports) in [(Side::Input, &node.inputs), (Side::Output, &node.outputs)] {
                 for (p, port) in ports.iter().enumerate() {
                     let centre = self.screen(port_position(node, side, p));
@@ -275,27 +276,15 @@ impl GraphView<'_> {
                         _ => false,
                     };
                     let colour = if refused { PALETTE.refused } else { kind_colour(port.kind) };
-                    frame.fill(&Path::circle(centre, PORT_RADIUS * zoom), colour);
+                    shapes.dot(colour, centre, PORT_RADIUS * zoom, detailed);
                     if refused {
                         let r = PORT_RADIUS * zoom * 1.6;
-                        let cross = Path::new(|b| {
-                            b.move_to(centre + Vector::new(-r, -r));
-                            b.line_to(centre + Vector::new(r, r));
-                            b.move_to(centre + Vector::new(-r, r));
-                            b.line_to(centre + Vector::new(r, -r));
-                        });
-                        frame.stroke(&cross, Stroke::default().with_color(PALETTE.refused).with_width(2.0));
-                    }
-                    let (offset, right) = match side {
-                        Side::Input => (Vector::new(9.0 * zoom, -7.0 * zoom), false),
-                        Side::Output => (Vector::new(-9.0 * zoom, -7.0 * zoom), true),
-                    };
-                    if labels {
-                        self.label(frame, &port.name, centre + offset, 11.0, PALETTE.text, right);
+                        shapes.cross(centre, r);
                     }
                 }
             }
         }
+        shapes.draw(frame, zoom);
         if let Drag::Cable(from, pointer) = drag {
             let node = &self.model.nodes[from.node];
             let start = self.screen(port_position(node, from.side, from.port));
@@ -305,34 +294,260 @@ impl GraphView<'_> {
                 Side::Input => node.inputs[from.port].kind,
             };
             let (a, b) = if from.side == Side::Output { (start, end) } else { (end, start) };
-            self.cable(frame, a, b, kind_colour(kind));
+            let mut drawn = Shapes::default();
+            drawn.cable(kind_colour(kind), a, b, ((b.x - a.x).abs() * 0.5).max(40.0 * zoom), true);
+            drawn.draw(frame, zoom);
         }
     }
 
-    /// A cable from output point `a` to input point `b`: a curve leaving and entering
-    /// horizontally.
-    fn cable(&self, frame: &mut Frame, a: Point, b: Point, colour: Color) {
-        let pull = ((b.x - a.x).abs() * 0.5).max(40.0 * self.camera.zoom);
-        let path = Path::new(|p| {
-            p.move_to(a);
-            p.bezier_curve_to(a + Vector::new(pull, 0.0), b - Vector::new(pull, 0.0), b);
-        });
-        frame.stroke(&path, Stroke::default().with_color(colour).with_width(2.0 * self.camera.zoom.max(0.5)));
-    }
-
-    fn label(&self, frame: &mut Frame, text: &str, at: Point, size: f32, colour: Color, right_aligned: bool) {
-        frame.fill_text(Text {
-            content: text.to_string(),
-            position: at,
-            color: colour,
-            size: (size * self.camera.zoom).into(),
-            font: FONT,
-            align_x: if right_aligned {
-                iced::widget::text::Alignment::Right
-            } else {
-                iced::widget::text::Alignment::Left
-            },
-            ..Text::default()
-        });
+    /// The labels to write over the view `size` big (node ids and kinds, port names), where
+    /// they are readable and in view: drawn by [`Labels`], a widget over the canvas, because
+    /// text written on a canvas costs the software renderer a frame-sized clip mask per label.
+    pub fn labels(&self, size: Size) -> Vec<Label> {
+        let zoom = self.camera.zoom;
+        if zoom < MIN_LABEL_ZOOM {
+            return Vec::new();
+        }
+        let view = Rectangle::new(Point::ORIGIN, size);
+        let mut labels = Vec::new();
+        let dim = Color { a: 0.6, ..PALETTE.text };
+        for node in &self.model.nodes {
+            let corner = self.screen(node.position);
+            let reach = Rectangle::new(
+                corner - Vector::new(60.0 * zoom, 0.0),
+                Size::new((NODE_WIDTH + 120.0) * zoom, node_height(node) * zoom),
+            );
+            if !reach.intersects(&view) {
+                continue;
+            }
+            let label = |text: &str, at: Point, size: f32, colour, right| Label {
+                text: text.to_string(),
+                at,
+                size: size * zoom,
+                colour,
+                right,
+            };
+            labels.push(label(&node.id, corner + Vector::new(10.0 * zoom, 5.0 * zoom), 14.0, PALETTE.text, false));
+            labels.push(label(&node.kind, corner + Vector::new(10.0 * zoom, 21.0 * zoom), 11.0, dim, false));
+            for (side, ports) in [(Side::Input, &node.inputs), (Side::Output, &node.outputs)] {
+                for (p, port) in ports.iter().enumerate() {
+                    let centre = self.screen(port_position(node, side, p));
+                    let (offset, right) = match side {
+                        Side::Input => (Vector::new(9.0 * zoom, -7.0 * zoom), false),
+                        Side::Output => (Vector::new(-9.0 * zoom, -7.0 * zoom), true),
+                    };
+                    labels.push(label(&port.name, centre + offset, 11.0, PALETTE.text, right));
+                }
+            }
+        }
+        labels
     }
 }
+
+impl<'a> GraphView<'a> {
+    /// The view as an element: the canvas, and its labels over it.
+    pub fn element(self) -> Element<'a, GraphMessage> {
+        let labels = Labels { view: GraphView { model: self.model, camera: self.camera, selected: self.selected } };
+        stack![iced::widget::canvas(self).width(Fill).height(Fill), labels].into()
+    }
+}
+
+/// A piece of text over the graph view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    /// What it says.
+    pub text: String,
+    /// Where: its top-left corner (its top-right one when `right`), in view pixels.
+    pub at: Point,
+    /// Its size in pixels.
+    pub size: f32,
+    /// Its colour.
+    pub colour: Color,
+    /// Aligned to the right of `at`.
+    pub right: bool,
+}
+
+/// The graph view's labels as a widget over its canvas: text drawn with the view's bounds as
+/// its clip, which the software renderer needs no clip mask for.
+pub struct Labels<'a> {
+    view: GraphView<'a>,
+}
+
+impl<Message> Widget<Message, Theme, Renderer> for Labels<'_> {
+    fn size(&self) -> Size<Length> {
+        Size::new(Length::Fill, Length::Fill)
+    }
+
+    fn layout(&mut self, _tree: &mut Tree, _renderer: &Renderer, limits: &layout::Limits) -> layout::Node {
+        layout::Node::new(limits.max())
+    }
+
+    fn draw(
+        &self,
+        _tree: &Tree,
+        renderer: &mut Renderer,
+        _theme: &Theme,
+        _style: &renderer::Style,
+        layout: Layout<'_>,
+        _cursor: mouse::Cursor,
+        _viewport: &Rectangle,
+    ) {
+        let bounds = layout.bounds();
+        for label in self.view.labels(bounds.size()) {
+            let text = iced::advanced::Text {
+                content: label.text,
+                // Finite: an infinite size here comes out of the layer's transformation as a
+                // width of one glyph (iced_tiny_skia 0.14.1).
+                bounds: Size::new(bounds.width, label.size * 2.0),
+                size: label.size.into(),
+                line_height: iced::widget::text::LineHeight::default(),
+                font: FONT,
+                align_x: if label.right {
+                    iced::widget::text::Alignment::Right
+                } else {
+                    iced::widget::text::Alignment::Left
+                },
+                align_y: iced::alignment::Vertical::Top,
+                shaping: iced::widget::text::Shaping::Basic,
+                wrapping: iced::widget::text::Wrapping::None,
+            };
+            let at = Point::new(bounds.x + label.at.x, bounds.y + label.at.y);
+            iced::advanced::text::Renderer::fill_text(renderer, text, at, label.colour, bounds);
+        }
+    }
+}
+
+impl<'a, Message: 'a> From<Labels<'a>> for Element<'a, Message> {
+    fn from(labels: Labels<'a>) -> Self {
+        Element::new(labels)
+    }
+}
+
+/// The view's shapes gathered by colour, drawn as one path each.
+#[derive(Default)]
+struct Shapes {
+    /// Cables, by colour.
+    cables: Vec<(Color, path::Builder)>,
+    /// Node bodies, rounded.
+    bodies: Option<path::Builder>,
+    /// Node bodies as plain boxes (zoomed out): drawn without anti-aliasing, which the
+    /// rasteriser fills a row at a time.
+    boxes: Vec<Rectangle>,
+    /// Node outlines (selected nodes apart).
+    outlines: Option<path::Builder>,
+    selected: Option<path::Builder>,
+    /// Port dots, by colour.
+    dots: Vec<(Color, path::Builder)>,
+    /// Crosses over ports that refuse the cable being drawn.
+    crosses: Option<path::Builder>,
+}
+
+/// The builder for `colour` in `list`, added if new.
+fn builder_for(list: &mut Vec<(Color, path::Builder)>, colour: Color) -> &mut path::Builder {
+    match list.iter().position(|(c, _)| *c == colour) {
+        Some(i) => &mut list[i].1,
+        None => {
+            list.push((colour, path::Builder::new()));
+            &mut list.last_mut().expect("just pushed").1
+        }
+    }
+}
+
+impl Shapes {
+    /// A cable from output point `a` to input point `b`, leaving and entering horizontally
+    /// (`pull`: how far its handles reach); `smooth`: as a curve, else as a few straight
+    /// segments along it.
+    fn cable(&mut self, colour: Color, a: Point, b: Point, pull: f32, smooth: bool) {
+        let path = builder_for(&mut self.cables, colour);
+        let (c1, c2) = (a + Vector::new(pull, 0.0), b - Vector::new(pull, 0.0));
+        path.move_to(a);
+        if smooth {
+            path.bezier_curve_to(c1, c2, b);
+        } else {
+            // A segment per 64 pixels of the cable's reach, two to six: each segment costs
+            // the rasteriser a set-up, and at this zoom a cable is a few dozen pixels long.
+            let segments = (((b.x - a.x).abs() + (b.y - a.y).abs()) / 64.0).ceil().clamp(2.0, 6.0) as usize;
+            for i in 1..=segments {
+                let t = i as f32 / segments as f32;
+                let u = 1.0 - t;
+                let (w0, w1, w2, w3) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+                path.line_to(Point::new(
+                    w0 * a.x + w1 * c1.x + w2 * c2.x + w3 * b.x,
+                    w0 * a.y + w1 * c1.y + w2 * c2.y + w3 * b.y,
+                ));
+            }
+        }
+    }
+
+    /// A node's box at `corner`; `detailed`: rounded and outlined (a selected node is outlined
+    /// at every zoom).
+    fn node(&mut self, corner: Point, size: Size, radius: f32, detailed: bool, selected: bool) {
+        if detailed {
+            self.bodies.get_or_insert_with(path::Builder::new).rounded_rectangle(corner, size, radius.into());
+        } else {
+            self.boxes.push(Rectangle::new(corner, size));
+        }
+        let outline = if selected {
+            Some(self.selected.get_or_insert_with(path::Builder::new))
+        } else if detailed {
+            Some(self.outlines.get_or_insert_with(path::Builder::new))
+        } else {
+            None
+        };
+        if let Some(outline) = outline {
+            if detailed {
+                outline.rounded_rectangle(corner, size, radius.into());
+            } else {
+                outline.rectangle(corner, size);
+            }
+        }
+    }
+
+    /// A port's dot; `round`: a circle, else a square of the same width.
+    fn dot(&mut self, colour: Color, centre: Point, radius: f32, round: bool) {
+        let dots = builder_for(&mut self.dots, colour);
+        if round {
+            dots.circle(centre, radius);
+        } else {
+            dots.rectangle(centre - Vector::new(radius, radius), Size::new(2.0 * radius, 2.0 * radius));
+        }
+    }
+
+    /// A cross of half-width `r` over a port.
+    fn cross(&mut self, centre: Point, r: f32) {
+        let crosses = self.crosses.get_or_insert_with(path::Builder::new);
+        crosses.move_to(centre + Vector::new(-r, -r));
+        crosses.line_to(centre + Vector::new(r, r));
+        crosses.move_to(centre + Vector::new(-r, r));
+        crosses.line_to(centre + Vector::new(r, -r));
+    }
+
+    /// Draws everything: cables, then boxes and their outlines, then port dots and crosses.
+    fn draw(self, frame: &mut Frame, zoom: f32) {
+        let cable_width = 2.0 * zoom.max(0.5);
+        for (colour, path) in self.cables {
+            frame.stroke(&path.build(), Stroke::default().with_color(colour).with_width(cable_width));
+        }
+        if let Some(bodies) = self.bodies {
+            frame.fill(&bodies.build(), PALETTE.node);
+        }
+        for body in self.boxes {
+            frame.fill_rectangle(body.position(), body.size(), PALETTE.node);
+        }
+        if let Some(outlines) = self.outlines {
+            frame.stroke(&outlines.build(), Stroke::default().with_color(OUTLINE).with_width(1.0));
+        }
+        if let Some(selected) = self.selected {
+            frame.stroke(&selected.build(), Stroke::default().with_color(PALETTE.selected).with_width(2.0));
+        }
+        for (colour, path) in self.dots {
+            frame.fill(&path.build(), colour);
+        }
+        if let Some(crosses) = self.crosses {
+            frame.stroke(&crosses.build(), Stroke::default().with_color(PALETTE.refused).with_width(2.0));
+        }
+    }
+}
+
+/// A node's outline when it is not selected.
+const OUTLINE: Color = Color::from_rgb8(0x48, 0x4e, 0x5a);

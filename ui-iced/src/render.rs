@@ -5,8 +5,7 @@ use std::path::Path;
 
 use iced::advanced::clipboard;
 use iced::advanced::renderer::{self, Headless};
-use iced::widget::canvas;
-use iced::{mouse, window, Element, Event, Fill, Pixels, Size, Theme};
+use iced::{mouse, window, Element, Event, Pixels, Size, Theme};
 use iced_runtime::{user_interface, UserInterface};
 
 use crate::geometry::Camera;
@@ -40,9 +39,20 @@ pub struct Image {
     pub rgba: Vec<u8>,
 }
 
-/// The software renderer, made once and used for any number of frames (making it loads fonts).
+/// The software renderer, made once and used for any number of frames (making it loads fonts),
+/// with the frame buffer and clip mask it draws into, kept between frames as a window keeps
+/// its surface.
 pub struct FrameRenderer {
     renderer: iced::Renderer,
+    target: Option<Target>,
+}
+
+/// A frame buffer (0xAARRGGBB words, as the window's surface) and its clip mask.
+struct Target {
+    width: u32,
+    height: u32,
+    pixels: Vec<u32>,
+    mask: tiny_skia::Mask,
 }
 
 impl FrameRenderer {
@@ -51,12 +61,13 @@ impl FrameRenderer {
         let renderer =
             iced::futures::executor::block_on(<iced::Renderer as Headless>::new(FONT, Pixels(16.0), Some("tiny-skia")))
                 .ok_or(RenderError::Renderer)?;
-        Ok(FrameRenderer { renderer })
+        Ok(FrameRenderer { renderer, target: None })
     }
 
-    /// `element` laid out, drawn and rasterised at `width` × `height` pixels: one frame of
-    /// what a window would show.
-    pub fn frame<Message>(&mut self, element: Element<'_, Message>, width: u32, height: u32) -> Image {
+    /// `element` laid out, drawn and rasterised at `width` × `height` pixels into the frame
+    /// buffer: one frame, the work a window does for it (all of it redrawn, as when the graph
+    /// moves), without reading the pixels back.
+    pub fn draw<Message>(&mut self, element: Element<'_, Message>, width: u32, height: u32) {
         let renderer = &mut self.renderer;
         let size = Size::new(width as f32, height as f32);
         let mut ui = UserInterface::build(element, size, user_interface::Cache::default(), renderer);
@@ -65,7 +76,36 @@ impl FrameRenderer {
         let _ = ui.update(&[redraw], mouse::Cursor::Unavailable, renderer, &mut clipboard::Null, &mut messages);
         let theme = Theme::Dark;
         ui.draw(renderer, &theme, &renderer::Style { text_color: PALETTE.text }, mouse::Cursor::Unavailable);
-        let rgba = renderer.screenshot(Size::new(width, height), 1.0, PALETTE.background);
+        let fits = self.target.as_ref().is_some_and(|t| (t.width, t.height) == (width, height));
+        if !fits {
+            self.target = Some(Target {
+                width,
+                height,
+                pixels: vec![0; width as usize * height as usize],
+                mask: tiny_skia::Mask::new(width, height).expect("a clip mask of the frame's size"),
+            });
+        }
+        let target = self.target.as_mut().expect("made above");
+        let mut pixmap = tiny_skia::PixmapMut::from_bytes(bytemuck::cast_slice_mut(&mut target.pixels), width, height)
+            .expect("a pixmap of the frame's size");
+        let viewport = iced_tiny_skia::graphics::Viewport::with_physical_size(Size::new(width, height), 1.0);
+        renderer.draw(
+            &mut pixmap,
+            &mut target.mask,
+            &viewport,
+            &[iced::Rectangle::with_size(size)],
+            PALETTE.background,
+        );
+    }
+
+    /// `element` drawn at `width` × `height` pixels, read back as an image.
+    pub fn frame<Message>(&mut self, element: Element<'_, Message>, width: u32, height: u32) -> Image {
+        self.draw(element, width, height);
+        let target = self.target.as_ref().expect("drawn");
+        // The buffer holds premultiplied 0xAARRGGBB words; the background is opaque, so every
+        // pixel is too and premultiplied equals straight.
+        let rgba =
+            target.pixels.iter().flat_map(|p| [(p >> 16) as u8, (p >> 8) as u8, *p as u8, (p >> 24) as u8]).collect();
         Image { width, height, rgba }
     }
 }
@@ -77,7 +117,7 @@ pub fn render<Message>(element: Element<'_, Message>, width: u32, height: u32) -
 
 /// The graph view of `model` as an element (what the window shows), with `camera`.
 pub fn graph_element<'a>(model: &'a GraphModel, camera: Camera) -> Element<'a, GraphMessage> {
-    canvas(GraphView { model, camera, selected: None }).width(Fill).height(Fill).into()
+    GraphView { model, camera, selected: None }.element()
 }
 
 /// The graph view of `model`, fitted to a `width` × `height` image.
