@@ -181,6 +181,7 @@ mod window {
     use noderack_editor::client::{Client, ServerEvent};
     use noderack_editor::graph_view::FONT;
     use noderack_editor::inspector::{field_id, slider_id, InspectorMessage};
+    use noderack_editor::palette::PaletteMessage;
     use noderack_editor::param_slider::SliderMessage;
     use noderack_editor::rack::{control_id, RackMessage};
     use serde_json::{json, Value};
@@ -489,10 +490,16 @@ mod window {
 
     impl Served {
         fn on(port: u16, patch: &std::path::Path) -> Served {
+            Self::with(port, patch, &[])
+        }
+
+        /// With `extra` arguments to `serve`.
+        fn with(port: u16, patch: &std::path::Path, extra: &[&str]) -> Served {
             let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noderack"))
                 .arg("serve")
                 .arg(patch)
                 .args(["--bind", &format!("127.0.0.1:{port}"), "--backend", "null"])
+                .args(extra)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -578,5 +585,69 @@ mod window {
         editor.settle(click_node(&editor, "bass"));
         editor.settle(type_into(&editor, &field_id("cutoff_hz"), "700"));
         assert_eq!(server_node(&client, "bass").unwrap()["params"]["cutoff_hz"], json!(700.0));
+    }
+
+    /// The files panel: the graph saved under a name and opened again after an edit; exported
+    /// as a bundle file and imported from it; published to the server's registry, found there
+    /// and installed. Each step checked on the server.
+    #[test]
+    fn the_files_panel_saves_opens_exports_imports_and_uses_the_registry() {
+        let dir = noderack_tests::fixtures::scratch_dir("editor-files");
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let store = dir.join("store");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let _server = Served::with(port, &patch, &["--store", store.to_str().unwrap()]);
+        let client = Client::new(&format!("http://127.0.0.1:{port}"), None);
+        let mut editor = open(&client);
+        let has_gain = |client: &Arc<Client>| server_node(client, "gain").is_some();
+        let add_gain = |editor: &mut Editor| editor.settle([Message::Palette(PaletteMessage::Add("gain".into()))]);
+
+        editor.settle(act(&editor, |ui| {
+            ui.click("Files").expect("the files button");
+        }));
+        editor.settle(type_into(&editor, "save-name", "first take"));
+        let saved = client.block_on(client.clone().call(reqwest::Method::GET, "/patches", None)).unwrap();
+        assert_eq!(saved["patches"][0]["name"], "first take", "{saved}");
+
+        add_gain(&mut editor);
+        assert!(has_gain(&client));
+        editor.settle(act(&editor, |ui| {
+            ui.click("Open").expect("the saved patch's Open");
+        }));
+        assert!(!has_gain(&client), "the saved graph is back");
+        assert!(editor.model().unwrap().index_of("gain").is_none(), "and shown");
+
+        let file = dir.join("take.noderack");
+        editor.settle(type_into(&editor, "bundle-path", file.to_str().unwrap()));
+        editor.settle(act(&editor, |ui| {
+            ui.click("Export").expect("the export button");
+        }));
+        assert!(std::fs::metadata(&file).map(|m| m.len() > 0).unwrap_or(false), "{} written", file.display());
+        add_gain(&mut editor);
+        editor.settle(act(&editor, |ui| {
+            ui.click("Import").expect("the import button");
+        }));
+        assert!(!has_gain(&client), "the bundle's graph plays");
+
+        editor.settle(act(&editor, |ui| {
+            ui.click("Publish this graph").expect("the publish button");
+        }));
+        editor.settle(act(&editor, |ui| {
+            ui.click("Search").expect("the search button");
+        }));
+        add_gain(&mut editor);
+        editor.settle(act(&editor, |ui| {
+            ui.click("Install").expect("a bundle found");
+        }));
+        assert!(!has_gain(&client), "the registry's bundle plays");
+
+        // A bundle path that does not exist: the reason, in the panel; the graph untouched.
+        add_gain(&mut editor);
+        editor.settle(type_into(&editor, "bundle-path", dir.join("missing.noderack").to_str().unwrap()));
+        editor.settle(act(&editor, |ui| {
+            ui.click("Import").expect("the import button");
+        }));
+        assert!(editor.status().contains("missing.noderack"), "{}", editor.status());
+        assert!(has_gain(&client), "nothing changed");
     }
 }

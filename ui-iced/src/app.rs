@@ -14,9 +14,11 @@ use std::sync::Arc;
 
 use iced::widget::{button, column, container, row, text};
 use iced::{event, keyboard, window, Element, Fill, Length, Subscription, Task, Theme};
+use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::client::{Client, ClientError, EmbeddedServer, ServerEvent};
+use crate::client::{path_segment, Client, ClientError, EmbeddedServer, ServerEvent};
+use crate::files::{files, listed_bundles, patch_names, Files, FilesMessage};
 use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
 use crate::inspector::{inspector, instrument_setting, Drafts, InspectorMessage};
@@ -32,7 +34,7 @@ pub const WINDOW: (f32, f32) = (1280.0, 800.0);
 /// The id of the graph view's container (where the canvas lies in the window).
 pub const GRAPH_ID: &str = "graph";
 /// Width of the palette.
-pub const PALETTE_WIDTH: f32 = 210.0;
+pub const PALETTE_WIDTH: f32 = 250.0;
 /// Width of the inspector.
 pub const INSPECTOR_WIDTH: f32 = 330.0;
 
@@ -49,6 +51,8 @@ pub struct Editor {
     drafts: Drafts,
     query: String,
     view: View,
+    panel: Panel,
+    files: Files,
     slot_draft: SlotDraft,
     status: String,
     /// The engine's health, one line, from its last status.
@@ -60,8 +64,8 @@ pub struct Editor {
     /// Changes waiting for the one in flight to be answered.
     outbox: VecDeque<Change>,
     in_flight: bool,
-    /// Whether to read the graph back when the change in flight is answered.
-    reload_after: bool,
+    /// What to read again when the change in flight is answered.
+    after_sent: Vec<Request>,
     /// The parameter being dragged (node, parameter): its further values continue the drag's
     /// undo step.
     gesture: Option<(String, String)>,
@@ -84,6 +88,14 @@ pub enum Change {
     Undo,
     /// Redo it.
     Redo,
+    /// Save the graph on the server under a name.
+    Save(String),
+    /// Make a saved patch the graph.
+    Open(String),
+    /// Make the bundle file at a path the graph.
+    Import(std::path::PathBuf),
+    /// Install a registry bundle (by id) and make it the graph.
+    Install(String),
     /// Load an instrument into a sampler.
     Instrument {
         /// The sampler.
@@ -100,6 +112,14 @@ pub enum Request {
     Graph,
     /// The node kinds.
     Kinds,
+    /// The saved patches.
+    Patches,
+    /// The registry's bundles matching some words.
+    Registry(String),
+    /// The graph as a bundle file, written to a path.
+    Export(std::path::PathBuf),
+    /// The graph published to the registry.
+    Publish,
     /// A change.
     Send(Change),
 }
@@ -110,14 +130,46 @@ impl Request {
         match self {
             Request::Graph => Message::Loaded(client.graph().await),
             Request::Kinds => Message::KindsLoaded(client.node_kinds().await),
+            Request::Patches => Message::PatchesListed(client.call(Method::GET, "/patches", None).await),
+            Request::Registry(words) => {
+                let path = format!("/registry?q={}", path_segment(&words));
+                Message::RegistryListed(client.call(Method::GET, &path, None).await)
+            }
+            Request::Export(path) => Message::Exported(export(client, path).await),
+            Request::Publish => {
+                let published = match client.clone().bytes(Method::GET, "/bundle", None).await {
+                    Ok(bundle) => client.bytes(Method::POST, "/registry", Some(bundle)).await.map(|b| json_of(&b)),
+                    Err(e) => Err(e),
+                };
+                Message::Published(published)
+            }
             Request::Send(change) => {
                 let result = match change {
                     Change::Edits { edits, continues, .. } => client.edits(edits, continues).await,
                     Change::Undo => client.undo().await,
                     Change::Redo => client.redo().await,
+                    Change::Save(name) => {
+                        client.call(Method::PUT, &format!("/patches/{}", path_segment(&name)), None).await
+                    }
+                    Change::Open(name) => {
+                        client.call(Method::POST, &format!("/patches/{}/load", path_segment(&name)), None).await
+                    }
+                    Change::Import(path) => match std::fs::read(&path) {
+                        Ok(bundle) => client.bytes(Method::POST, "/bundle", Some(bundle)).await.map(|b| json_of(&b)),
+                        Err(e) => Err(ClientError::File { path: path.display().to_string(), reason: e.to_string() }),
+                    },
+                    Change::Install(id) => {
+                        match client.clone().bytes(Method::GET, &format!("/registry/{}", path_segment(&id)), None).await
+                        {
+                            Ok(bundle) => {
+                                client.bytes(Method::POST, "/bundle", Some(bundle)).await.map(|b| json_of(&b))
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
                     Change::Instrument { node, setting } => {
-                        let path = format!("/nodes/{node}/instrument");
-                        client.call(reqwest::Method::PUT, &path, Some(setting)).await
+                        let path = format!("/nodes/{}/instrument", path_segment(&node));
+                        client.call(Method::PUT, &path, Some(setting)).await
                     }
                 };
                 Message::Sent(result)
@@ -133,6 +185,29 @@ pub enum View {
     Graph,
     /// The rack of slots.
     Rack,
+}
+
+/// A reply's bytes as JSON (a string where they are not JSON).
+fn json_of(bytes: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(bytes);
+    serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+}
+
+/// Writes the graph, as a bundle file, to `path`; what was written.
+async fn export(client: Arc<Client>, path: std::path::PathBuf) -> Result<String, ClientError> {
+    let bundle = client.bytes(Method::GET, "/bundle", None).await?;
+    std::fs::write(&path, &bundle)
+        .map_err(|e| ClientError::File { path: path.display().to_string(), reason: e.to_string() })?;
+    Ok(format!("wrote the graph as a bundle to {} ({} bytes)", path.display(), bundle.len()))
+}
+
+/// What the left side of the window shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    /// The node palette.
+    Nodes,
+    /// Saving, opening, bundles and the registry.
+    Files,
 }
 
 /// Commands from the keyboard and the toolbar.
@@ -169,6 +244,18 @@ pub enum Message {
     Rack(RackMessage),
     /// Show a view.
     Show(View),
+    /// Show a panel on the left.
+    ShowPanel(Panel),
+    /// The files panel.
+    Files(FilesMessage),
+    /// The saved patches arrived.
+    PatchesListed(Result<Value, ClientError>),
+    /// The registry's search results arrived.
+    RegistryListed(Result<Value, ClientError>),
+    /// The bundle file was written (or not).
+    Exported(Result<String, ClientError>),
+    /// The graph was published (or not).
+    Published(Result<Value, ClientError>),
     /// A command.
     Command(Command),
 }
@@ -188,6 +275,8 @@ impl Editor {
             drafts: Drafts::default(),
             query: String::new(),
             view: View::Graph,
+            panel: Panel::Nodes,
+            files: Files::default(),
             slot_draft: SlotDraft::default(),
             status,
             health: String::new(),
@@ -195,7 +284,7 @@ impl Editor {
             lost: false,
             outbox: VecDeque::new(),
             in_flight: false,
-            reload_after: false,
+            after_sent: Vec::new(),
             gesture: None,
         };
         (editor, vec![Request::Graph, Request::Kinds])
@@ -268,11 +357,11 @@ impl Editor {
         match self.outbox.pop_front() {
             Some(change) => {
                 self.in_flight = true;
-                let reload = match &change {
-                    Change::Edits { reload, .. } => *reload,
-                    _ => true,
+                self.after_sent = match &change {
+                    Change::Edits { reload: false, .. } => Vec::new(),
+                    Change::Save(_) => vec![Request::Patches],
+                    _ => vec![Request::Graph],
                 };
-                self.reload_after = reload;
                 vec![Request::Send(change)]
             }
             None => Vec::new(),
@@ -304,7 +393,7 @@ impl Editor {
             Message::Server(event) => return self.server_event(event),
             Message::Sent(result) => {
                 self.in_flight = false;
-                let mut reload = std::mem::take(&mut self.reload_after);
+                let mut after = std::mem::take(&mut self.after_sent);
                 match result {
                     Ok(reply) => {
                         if let Some(summary) = reply["summary"].as_str().filter(|s| !s.is_empty()) {
@@ -314,16 +403,38 @@ impl Editor {
                     Err(e) => {
                         // What the editor shows may now differ from the server: read it back.
                         self.status = e.to_string();
+                        self.files.note = self.status.clone();
                         self.gesture = None;
-                        reload = true;
+                        if !after.contains(&Request::Graph) {
+                            after.push(Request::Graph);
+                        }
                     }
                 }
                 let mut requests = self.flush();
-                if reload {
-                    requests.push(Request::Graph);
-                }
+                requests.extend(after);
                 return requests;
             }
+            Message::ShowPanel(panel) => {
+                self.panel = panel;
+                if panel == Panel::Files {
+                    return vec![Request::Patches];
+                }
+            }
+            Message::Files(message) => return self.files_message(message),
+            Message::PatchesListed(Ok(reply)) => self.files.patches = patch_names(&reply),
+            Message::RegistryListed(Ok(reply)) => {
+                self.files.bundles = listed_bundles(&reply);
+                self.files.note = format!("{} bundles found", self.files.bundles.len());
+            }
+            Message::Exported(Ok(note)) => self.files.note = note,
+            Message::Published(Ok(reply)) => {
+                let new = if reply["new"] == true { "published" } else { "already in the registry" };
+                self.files.note = format!("{new}: {}", reply["entry"]["id"].as_str().unwrap_or("?"));
+            }
+            Message::PatchesListed(Err(e))
+            | Message::RegistryListed(Err(e))
+            | Message::Exported(Err(e))
+            | Message::Published(Err(e)) => self.files.note = e.to_string(),
             Message::Graph(message) => return self.graph_message(message),
             Message::Palette(PaletteMessage::Search(query)) => self.query = query,
             Message::Palette(PaletteMessage::Add(kind)) => return self.add_node(&kind),
@@ -365,6 +476,44 @@ impl Editor {
                 self.health.clear();
                 self.status = format!("{reason}; trying again every second");
             }
+        }
+        Vec::new()
+    }
+
+    fn files_message(&mut self, message: FilesMessage) -> Vec<Request> {
+        let path = || std::path::PathBuf::from(self.files.path.trim());
+        match message {
+            FilesMessage::Name(name) => self.files.name = name,
+            FilesMessage::Path(path) => self.files.path = path,
+            FilesMessage::Query(query) => self.files.query = query,
+            FilesMessage::Refresh => return vec![Request::Patches],
+            FilesMessage::Save => {
+                let name = self.files.name.trim().to_string();
+                if name.is_empty() {
+                    self.files.note = "type a name to save under".into();
+                } else {
+                    self.files.note = format!("saved as \"{name}\"");
+                    return self.send(Change::Save(name));
+                }
+            }
+            FilesMessage::Open(name) => {
+                self.files.note = format!("opened \"{name}\"");
+                return self.send(Change::Open(name));
+            }
+            FilesMessage::Export | FilesMessage::Import if self.files.path.trim().is_empty() => {
+                self.files.note = "type the bundle file's path".into();
+            }
+            FilesMessage::Export => return vec![Request::Export(path())],
+            FilesMessage::Import => {
+                self.files.note = format!("imported {}", path().display());
+                return self.send(Change::Import(path()));
+            }
+            FilesMessage::Search => return vec![Request::Registry(self.files.query.trim().to_string())],
+            FilesMessage::Install(id) => {
+                self.files.note = format!("installed {id}");
+                return self.send(Change::Install(id));
+            }
+            FilesMessage::Publish => return vec![Request::Publish],
         }
         Vec::new()
     }
@@ -654,6 +803,12 @@ impl Editor {
         let toolbar = row![
             button(text("Undo").size(13)).on_press(Message::Command(Command::Undo)),
             button(text("Redo").size(13)).on_press(Message::Command(Command::Redo)),
+            button(text("Nodes").size(13))
+                .style(if self.panel == Panel::Nodes { button::primary } else { button::secondary })
+                .on_press(Message::ShowPanel(Panel::Nodes)),
+            button(text("Files").size(13))
+                .style(if self.panel == Panel::Files { button::primary } else { button::secondary })
+                .on_press(Message::ShowPanel(Panel::Files)),
             button(text("Graph").size(13))
                 .style(if self.view == View::Graph { button::primary } else { button::secondary })
                 .on_press(Message::Show(View::Graph)),
@@ -680,7 +835,13 @@ impl Editor {
                 row![rack(model, self.selected.as_deref(), &self.slot_draft, self.instrument_kinds(), buses)
                     .map(Message::Rack)]
             }
-            _ => row![side(palette(&self.kinds, &self.query).map(Message::Palette), PALETTE_WIDTH), graph],
+            _ => {
+                let panel = match self.panel {
+                    Panel::Nodes => palette(&self.kinds, &self.query).map(Message::Palette),
+                    Panel::Files => files(&self.files).map(Message::Files),
+                };
+                row![side(panel, PALETTE_WIDTH), graph]
+            }
         };
         if let Some((index, model)) = selected {
             let node = &model.nodes[index];

@@ -21,6 +21,14 @@ pub enum ClientError {
         /// Why.
         reason: String,
     },
+    /// A file on this side could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The server refused the request, saying why.
     #[error("the server refused it ({status}): {message}")]
     Refused {
@@ -29,6 +37,23 @@ pub enum ClientError {
         /// The server's reason.
         message: String,
     },
+}
+
+/// A request's body.
+enum Body {
+    None,
+    Json(Value),
+    Bytes(Vec<u8>),
+}
+
+/// `name` as one segment of a request path (`set one` → `set%20one`).
+pub fn path_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// What the server's WebSocket says, as the editor needs it.
@@ -108,6 +133,30 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ClientError> {
+        let body = body.map_or(Body::None, Body::Json);
+        let bytes = self.exchange(method, path, body).await?;
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned())))
+    }
+
+    /// `method path` with `body` as bytes (a bundle file), the reply's bytes.
+    pub async fn bytes(
+        self: Arc<Self>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.exchange(method, path, body.map_or(Body::None, Body::Bytes)).await
+    }
+
+    /// One request on the client's runtime: the reply's body when the server took it, else
+    /// its reason.
+    async fn exchange(
+        self: Arc<Self>,
+        method: reqwest::Method,
+        path: &str,
+        body: Body,
+    ) -> Result<Vec<u8>, ClientError> {
         let url = format!("{}{path}", self.api);
         let this = self.clone();
         let task = self.runtime.spawn(async move {
@@ -115,19 +164,25 @@ impl Client {
             if let Some(token) = &this.token {
                 request = request.bearer_auth(token);
             }
-            if let Some(body) = body {
-                request = request.header("content-type", "application/json").body(body.to_string());
-            }
+            request = match body {
+                Body::None => request,
+                Body::Json(value) => request.header("content-type", "application/json").body(value.to_string()),
+                Body::Bytes(bytes) => request.header("content-type", "application/octet-stream").body(bytes),
+            };
             let unreachable =
                 |e: reqwest::Error| ClientError::Unreachable { url: this.api.clone(), reason: e.to_string() };
             let response = request.send().await.map_err(unreachable)?;
             let status = response.status().as_u16();
-            let text = response.text().await.map_err(unreachable)?;
-            let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            let bytes = response.bytes().await.map_err(unreachable)?.to_vec();
             if (200..300).contains(&status) {
-                Ok(value)
+                Ok(bytes)
             } else {
-                let message = value["error"].as_str().map_or_else(|| value.to_string(), str::to_string);
+                let text = String::from_utf8_lossy(&bytes);
+                let value: Value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.to_string()));
+                let message = value["error"]["message"]
+                    .as_str()
+                    .or(value["error"].as_str())
+                    .map_or_else(|| value.to_string(), str::to_string);
                 Err(ClientError::Refused { status, message })
             }
         });

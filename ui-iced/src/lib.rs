@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod client;
+pub mod files;
 pub mod geometry;
 pub mod graph_view;
 pub mod inspector;
