@@ -27,6 +27,39 @@ pub enum Unit {
     Choice,
 }
 
+impl Unit {
+    /// Every unit.
+    pub const ALL: [Unit; 8] = [
+        Unit::None,
+        Unit::Decibels,
+        Unit::Hertz,
+        Unit::Seconds,
+        Unit::Semitones,
+        Unit::Pan,
+        Unit::Toggle,
+        Unit::Choice,
+    ];
+
+    /// Its name in the control API (`"decibels"`, `"hertz"`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::None => "none",
+            Unit::Decibels => "decibels",
+            Unit::Hertz => "hertz",
+            Unit::Seconds => "seconds",
+            Unit::Semitones => "semitones",
+            Unit::Pan => "pan",
+            Unit::Toggle => "toggle",
+            Unit::Choice => "choice",
+        }
+    }
+
+    /// The unit named `name` in the control API.
+    pub fn from_name(name: &str) -> Option<Unit> {
+        Unit::ALL.into_iter().find(|u| u.name() == name)
+    }
+}
+
 /// Describes one parameter of a node: its range, default, unit and smoothing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamSpec {
@@ -347,6 +380,18 @@ impl<'a> ParamSignal<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_names_are_distinct_and_read_back() {
+        for unit in Unit::ALL {
+            assert_eq!(Unit::from_name(unit.name()), Some(unit));
+        }
+        let mut names: Vec<&str> = Unit::ALL.iter().map(|u| u.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Unit::ALL.len());
+        assert_eq!(Unit::from_name("furlongs"), None);
+    }
 
     fn state(smoothing_seconds: f32) -> ParamState {
         let spec = ParamSpec::continuous("x", 0.0, 10.0, 0.0, Unit::None).with_smoothing_seconds(smoothing_seconds);

@@ -178,7 +178,7 @@ mod window {
     use iced_test::simulator::{click, typewrite};
     use iced_test::{selector, Simulator};
     use noderack_editor::app::{key_command, Change, Command, Editor, Message, Request, GRAPH_ID, WINDOW};
-    use noderack_editor::client::{Client, ServerEvent};
+    use noderack_editor::client::{Client, EmbeddedServer, ServerEvent};
     use noderack_editor::graph_view::FONT;
     use noderack_editor::inspector::{field_id, slider_id, InspectorMessage};
     use noderack_editor::palette::PaletteMessage;
@@ -195,6 +195,23 @@ mod window {
         editor.settle(answers);
         assert!(editor.model().is_some() && !editor.kinds().kinds.is_empty(), "{}", editor.status());
         editor
+    }
+
+    /// An editor of a server playing `LOOSE` (its folder, the server, its client).
+    fn on_loose_patch(name: &str) -> (noderack_tests::fixtures::ScratchDir, EmbeddedServer, Arc<Client>, Editor) {
+        let dir = noderack_tests::fixtures::scratch_dir(name);
+        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
+        let (server, client) = server(&patch);
+        let editor = open(&client);
+        (dir, server, client, editor)
+    }
+
+    /// Clicks the widget showing `label` and handles what that sends.
+    fn press(editor: &mut Editor, label: &str) {
+        let messages = act(editor, |ui| {
+            ui.click(label).unwrap_or_else(|e| panic!("no \"{label}\" to click: {e}"));
+        });
+        editor.settle(messages);
     }
 
     /// The window as it is now, acted on by `act`; the messages it sent.
@@ -259,10 +276,7 @@ mod window {
 
     #[test]
     fn the_palette_searches_and_adds_a_node_on_the_server() {
-        let dir = noderack_tests::fixtures::scratch_dir("editor-palette");
-        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
-        let (_server, client) = server(&patch);
-        let mut editor = open(&client);
+        let (_dir, _server, client, mut editor) = on_loose_patch("editor-palette");
 
         let typed = act(&editor, |ui| {
             ui.click(selector::id("palette-search")).expect("the search field");
@@ -294,10 +308,7 @@ mod window {
 
     #[test]
     fn a_dragged_parameter_reaches_the_server_and_one_undo_takes_back_the_whole_drag() {
-        let dir = noderack_tests::fixtures::scratch_dir("editor-param");
-        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
-        let (_server, client) = server(&patch);
-        let mut editor = open(&client);
+        let (_dir, _server, client, mut editor) = on_loose_patch("editor-param");
         editor.settle(click_node(&editor, "lead"));
         assert_eq!(editor.selected(), Some("lead"));
         let info = editor.kinds().get("synth").unwrap().params.iter().find(|p| p.name == "cutoff_hz").unwrap().clone();
@@ -349,10 +360,7 @@ mod window {
 
     #[test]
     fn typed_values_are_set_or_refused_where_they_were_typed() {
-        let dir = noderack_tests::fixtures::scratch_dir("editor-typed");
-        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
-        let (_server, client) = server(&patch);
-        let mut editor = open(&client);
+        let (_dir, _server, client, mut editor) = on_loose_patch("editor-typed");
         editor.settle(click_node(&editor, "lead"));
 
         editor.settle(type_into(&editor, &field_id("cutoff_hz"), "1.2k"));
@@ -377,10 +385,7 @@ mod window {
 
     #[test]
     fn duplicate_delete_and_undo_act_on_the_selected_node() {
-        let dir = noderack_tests::fixtures::scratch_dir("editor-duplicate");
-        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
-        let (_server, client) = server(&patch);
-        let mut editor = open(&client);
+        let (_dir, _server, client, mut editor) = on_loose_patch("editor-duplicate");
         editor.settle(click_node(&editor, "lead"));
         editor.settle(type_into(&editor, &field_id("cutoff_hz"), "800"));
 
@@ -405,10 +410,7 @@ mod window {
     /// newest is sent, continuing the drag's undo step.
     #[test]
     fn a_fast_drag_sends_its_newest_value_after_each_answer() {
-        let dir = noderack_tests::fixtures::scratch_dir("editor-outbox");
-        let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
-        let (_server, client) = server(&patch);
-        let mut editor = open(&client);
+        let (_dir, _server, _client, mut editor) = on_loose_patch("editor-outbox");
         editor.settle(click_node(&editor, "lead"));
         let drag = |v: f64| Message::Inspector(InspectorMessage::Slider("cutoff_hz".into(), SliderMessage::Drag(v)));
         let set = |v: f64, continues: bool| {
@@ -436,12 +438,8 @@ mod window {
         let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../presets/demo.json");
         let (_server, client) = server(&demo);
         let mut editor = open(&client);
-        editor.settle(act(&editor, |ui| {
-            ui.click("Rack").expect("the rack button");
-        }));
-        editor.settle(act(&editor, |ui| {
-            ui.click("pad").expect("pad's slot");
-        }));
+        press(&mut editor, "Rack");
+        press(&mut editor, "pad");
         assert_eq!(editor.selected(), Some("pad"), "a slot's instrument is selected");
 
         let mix_param = |name: &str| server_node(&client, "mix").unwrap()["params"][name].clone();
@@ -469,9 +467,7 @@ mod window {
         assert_eq!(mix_param("in3_mute"), json!(true), "perc is the mixer's third input");
 
         editor.settle([Message::Rack(RackMessage::NewChannel("3".into()))]);
-        editor.settle(act(&editor, |ui| {
-            ui.click("Add slot").expect("the add button");
-        }));
+        press(&mut editor, "Add slot");
         let reply = client.block_on(client.clone().graph()).unwrap();
         let slot = reply["slots"].as_array().unwrap().iter().find(|s| s["instrument"] == "synth").cloned();
         let slot = slot.unwrap_or_else(|| panic!("a new slot: {}", reply["slots"]));
@@ -602,51 +598,35 @@ mod window {
         let has_gain = |client: &Arc<Client>| server_node(client, "gain").is_some();
         let add_gain = |editor: &mut Editor| editor.settle([Message::Palette(PaletteMessage::Add("gain".into()))]);
 
-        editor.settle(act(&editor, |ui| {
-            ui.click("Files").expect("the files button");
-        }));
+        press(&mut editor, "Files");
         editor.settle(type_into(&editor, "save-name", "first take"));
         let saved = client.block_on(client.clone().call(reqwest::Method::GET, "/patches", None)).unwrap();
         assert_eq!(saved["patches"][0]["name"], "first take", "{saved}");
 
         add_gain(&mut editor);
         assert!(has_gain(&client));
-        editor.settle(act(&editor, |ui| {
-            ui.click("Open").expect("the saved patch's Open");
-        }));
+        press(&mut editor, "Open");
         assert!(!has_gain(&client), "the saved graph is back");
         assert!(editor.model().unwrap().index_of("gain").is_none(), "and shown");
 
         let file = dir.join("take.noderack");
         editor.settle(type_into(&editor, "bundle-path", file.to_str().unwrap()));
-        editor.settle(act(&editor, |ui| {
-            ui.click("Export").expect("the export button");
-        }));
+        press(&mut editor, "Export");
         assert!(std::fs::metadata(&file).map(|m| m.len() > 0).unwrap_or(false), "{} written", file.display());
         add_gain(&mut editor);
-        editor.settle(act(&editor, |ui| {
-            ui.click("Import").expect("the import button");
-        }));
+        press(&mut editor, "Import");
         assert!(!has_gain(&client), "the bundle's graph plays");
 
-        editor.settle(act(&editor, |ui| {
-            ui.click("Publish this graph").expect("the publish button");
-        }));
-        editor.settle(act(&editor, |ui| {
-            ui.click("Search").expect("the search button");
-        }));
+        press(&mut editor, "Publish this graph");
+        press(&mut editor, "Search");
         add_gain(&mut editor);
-        editor.settle(act(&editor, |ui| {
-            ui.click("Install").expect("a bundle found");
-        }));
+        press(&mut editor, "Install");
         assert!(!has_gain(&client), "the registry's bundle plays");
 
         // A bundle path that does not exist: the reason, in the panel; the graph untouched.
         add_gain(&mut editor);
         editor.settle(type_into(&editor, "bundle-path", dir.join("missing.noderack").to_str().unwrap()));
-        editor.settle(act(&editor, |ui| {
-            ui.click("Import").expect("the import button");
-        }));
+        press(&mut editor, "Import");
         assert!(editor.status().contains("missing.noderack"), "{}", editor.status());
         assert!(has_gain(&client), "nothing changed");
     }

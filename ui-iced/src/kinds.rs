@@ -6,41 +6,9 @@ use serde_json::Value;
 
 use crate::model::{ModelError, Port};
 
-/// What a parameter's number means, which decides how it is shown, typed and dragged.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ParamUnit {
-    /// A plain number.
-    None,
-    /// A level in decibels.
-    Decibels,
-    /// A frequency in hertz (dragged on a logarithmic scale when its range allows).
-    Hertz,
-    /// A time in seconds.
-    Seconds,
-    /// A pitch offset in semitones.
-    Semitones,
-    /// A stereo position, −1 (left) to 1 (right).
-    Pan,
-    /// Off or on.
-    Toggle,
-    /// One of named choices.
-    Choice,
-}
-
-impl ParamUnit {
-    fn from_api(name: &str) -> ParamUnit {
-        match name {
-            "decibels" => ParamUnit::Decibels,
-            "hertz" => ParamUnit::Hertz,
-            "seconds" => ParamUnit::Seconds,
-            "semitones" => ParamUnit::Semitones,
-            "pan" => ParamUnit::Pan,
-            "toggle" => ParamUnit::Toggle,
-            "choice" => ParamUnit::Choice,
-            _ => ParamUnit::None,
-        }
-    }
-}
+/// What a parameter's number means (the graph's own vocabulary, named as the API names it),
+/// which decides how it is shown, typed and dragged.
+pub use noderack_graph::Unit as ParamUnit;
 
 /// One parameter of a node kind.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,7 +36,7 @@ impl ParamInfo {
             min: p["min"].as_f64().unwrap_or(0.0),
             max: p["max"].as_f64().unwrap_or(1.0),
             default: p["default"].as_f64().unwrap_or(0.0),
-            unit: ParamUnit::from_api(p["unit"].as_str().unwrap_or_default()),
+            unit: ParamUnit::from_name(p["unit"].as_str().unwrap_or_default()).unwrap_or(ParamUnit::None),
             choices: p["choices"]
                 .as_array()
                 .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())

@@ -246,7 +246,7 @@ pub fn params_json(d: &dyn noderack_graph::NodeDescription) -> Vec<Value> {
         .map(|p| {
             let mut v = json!({
                 "name": p.name, "min": p.min, "max": p.max, "default": p.default,
-                "unit": format!("{:?}", p.unit).to_lowercase(), "smoothing_seconds": p.smoothing_seconds,
+                "unit": p.unit.name(), "smoothing_seconds": p.smoothing_seconds,
             });
             if p.unit == Unit::Choice {
                 v["choices"] = json!(p.choices);
