@@ -14,7 +14,7 @@ use iced::{Point, Rectangle, Size};
 use noderack_editor::app::edit_for;
 use noderack_editor::client::{Client, ClientError, EmbeddedServer};
 use noderack_editor::geometry::{port_position, Camera, PortRef, Side};
-use noderack_editor::graph_view::{Drag, GraphMessage, GraphView};
+use noderack_editor::graph_view::{GraphMessage, GraphView, ViewState};
 use noderack_editor::model::GraphModel;
 use noderack_editor::render::{difference, graph_image, rack_image, read_png, write_png};
 
@@ -78,7 +78,7 @@ fn the_demo_graph_and_rack_look_like_their_reference_images() {
 /// returns the messages the view sent.
 fn drag(view: &GraphView<'_>, from: [f32; 2], to: [f32; 2]) -> Vec<GraphMessage> {
     let bounds = Rectangle::new(Point::ORIGIN, Size::new(1200.0, 700.0));
-    let mut state = Drag::default();
+    let mut state = ViewState::default();
     let mut messages = Vec::new();
     let at = |p: [f32; 2]| mouse::Cursor::Available(Point::new(p[0], p[1]));
     let events = [
@@ -110,7 +110,7 @@ fn dragging_a_cable_connects_compatible_ports_on_the_server_and_refuses_others()
     let patch = noderack_tests::fixtures::write_text(&dir, "loose.json", LOOSE);
     let (_server, client) = server(&patch);
     let graph = model(&client);
-    let view = GraphView { model: &graph, camera: Camera::default(), selected: None };
+    let view = GraphView { model: &graph, camera: Camera::default(), selected: Vec::new() };
     let screen = |node: &str, side, port| {
         let n = graph.index_of(node).unwrap();
         view.camera.to_screen(port_position(&graph.nodes[n], side, port))
@@ -179,6 +179,7 @@ mod window {
     use iced_test::{selector, Simulator};
     use noderack_editor::app::{key_command, Change, Command, Editor, Message, Request, GRAPH_ID, WINDOW};
     use noderack_editor::client::{Client, EmbeddedServer, ServerEvent};
+    use noderack_editor::graph_view::GraphMessage;
     use noderack_editor::graph_view::FONT;
     use noderack_editor::inspector::{field_id, slider_id, InspectorMessage};
     use noderack_editor::palette::PaletteMessage;
@@ -629,5 +630,97 @@ mod window {
         press(&mut editor, "Import");
         assert!(editor.status().contains("missing.noderack"), "{}", editor.status());
         assert!(has_gain(&client), "nothing changed");
+    }
+
+    /// Several nodes at once: Shift-click picks two, dragging one moves both (one batch of
+    /// moves on the server), Ctrl+D copies both and the cable between them, a Shift-drag box
+    /// picks a node, Delete removes what is picked.
+    #[test]
+    fn a_selection_of_several_nodes_moves_copies_and_goes_together() {
+        let (_dir, _server, client, mut editor) = on_loose_patch("editor-multi");
+        let model = editor.model().unwrap().clone();
+        let camera = editor.camera();
+        let title = |id: &str| {
+            let n = &model.nodes[model.index_of(id).unwrap()];
+            camera.to_screen([n.position[0] + 20.0, n.position[1] + 10.0])
+        };
+        let position = |id: &str| server_node(&client, id).unwrap()["position"].clone();
+        let (keys_before, lead_before) = (position("keys"), position("lead"));
+
+        let picked = act(&editor, |ui| {
+            let graph = ui.find(selector::id(GRAPH_ID)).expect("the graph view").bounds();
+            let _ = ui.simulate([modifiers(keyboard::Modifiers::SHIFT)]);
+            for id in ["keys", "lead"] {
+                let [x, y] = title(id);
+                ui.point_at(Point::new(graph.x + x, graph.y + y));
+                let _ = ui.simulate(click());
+            }
+        });
+        editor.settle(picked);
+        assert_eq!(editor.selection(), ["keys", "lead"]);
+        act(&editor, |ui| {
+            assert!(ui.find("2 nodes selected").is_ok(), "the panel for several");
+        });
+
+        // Drag lead 50 px right and 100 down (at the view's zoom): both move.
+        let moved = act(&editor, |ui| {
+            let graph = ui.find(selector::id(GRAPH_ID)).expect("the graph view").bounds();
+            let [x, y] = title("lead");
+            let from = Point::new(graph.x + x, graph.y + y);
+            let to = Point::new(from.x + 50.0, from.y + 100.0);
+            ui.point_at(from);
+            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
+            ui.point_at(to);
+            let _ = ui.simulate([
+                mouse(mouse::Event::CursorMoved { position: to }),
+                mouse(mouse::Event::ButtonReleased(mouse::Button::Left)),
+            ]);
+        });
+        editor.settle(moved);
+        let shift = |before: &Value, after: &Value| {
+            [
+                after[0].as_f64().unwrap() - before[0].as_f64().unwrap(),
+                after[1].as_f64().unwrap() - before[1].as_f64().unwrap(),
+            ]
+        };
+        let (keys_shift, lead_shift) = (shift(&keys_before, &position("keys")), shift(&lead_before, &position("lead")));
+        let zoom = f64::from(camera.zoom);
+        assert!(
+            (lead_shift[0] - 50.0 / zoom).abs() <= 1.0 && (lead_shift[1] - 100.0 / zoom).abs() <= 1.0,
+            "{lead_shift:?}"
+        );
+        assert_eq!(keys_shift, lead_shift, "the selection moved together");
+
+        // Ctrl+D: both copied, with the cable between them.
+        let ctrl_d = key_press(Key::Character("d".into()), keyboard::Modifiers::CTRL);
+        editor.settle(key_command(ctrl_d, iced::event::Status::Ignored, iced::window::Id::unique()));
+        assert_eq!(editor.selection(), ["keys2", "lead2"], "the copies are selected");
+        let graph = client.block_on(client.clone().graph()).unwrap();
+        let cables = graph["graph"]["connections"].as_array().unwrap();
+        assert!(cables.iter().any(|c| c["from"] == "keys2.events" && c["to"] == "lead2.events"), "{cables:?}");
+
+        // A Shift-drag box around `out` picks it; Delete removes the picked nodes.
+        editor.settle([Message::Graph(GraphMessage::Select(None))]);
+        let model = editor.model().unwrap().clone();
+        let out = &model.nodes[model.index_of("out").unwrap()];
+        let a = camera.to_screen([out.position[0] - 10.0, out.position[1] - 10.0]);
+        let b = camera.to_screen([out.position[0] + 30.0, out.position[1] + 20.0]);
+        let boxed = act(&editor, |ui| {
+            let graph = ui.find(selector::id(GRAPH_ID)).expect("the graph view").bounds();
+            let (from, to) = (Point::new(graph.x + a[0], graph.y + a[1]), Point::new(graph.x + b[0], graph.y + b[1]));
+            let _ = ui.simulate([modifiers(keyboard::Modifiers::SHIFT)]);
+            ui.point_at(from);
+            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
+            ui.point_at(to);
+            let _ = ui.simulate([
+                mouse(mouse::Event::CursorMoved { position: to }),
+                mouse(mouse::Event::ButtonReleased(mouse::Button::Left)),
+            ]);
+        });
+        editor.settle(boxed);
+        assert_eq!(editor.selection(), ["out"]);
+        let delete = key_press(Key::Named(key::Named::Delete), keyboard::Modifiers::empty());
+        editor.settle(key_command(delete, iced::event::Status::Ignored, iced::window::Id::unique()));
+        assert!(server_node(&client, "out").is_none() && server_node(&client, "lead").is_some());
     }
 }

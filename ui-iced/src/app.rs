@@ -21,7 +21,7 @@ use crate::client::{path_segment, Client, ClientError, EmbeddedServer, ServerEve
 use crate::files::{files, listed_bundles, patch_names, Files, FilesMessage};
 use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
-use crate::inspector::{inspector, instrument_setting, Drafts, InspectorMessage};
+use crate::inspector::{inspector, instrument_setting, several, Drafts, InspectorMessage};
 use crate::kinds::NodeKinds;
 use crate::meters::meters;
 use crate::model::{GraphModel, PortKind};
@@ -46,8 +46,8 @@ pub struct Editor {
     model: Option<GraphModel>,
     kinds: NodeKinds,
     camera: Option<Camera>,
-    /// The selected node, by id (indices change when the graph is read back).
-    selected: Option<String>,
+    /// The selected nodes, by id (indices change when the graph is read back).
+    selection: Vec<String>,
     drafts: Drafts,
     query: String,
     view: View,
@@ -219,8 +219,10 @@ pub enum Command {
     Redo,
     /// Delete, Backspace: remove the selected node.
     Delete,
-    /// Ctrl+D: add a copy of the selected node.
+    /// Ctrl+D: add a copy of the selected nodes (and the cables among them).
     Duplicate,
+    /// Ctrl+A: select every node.
+    SelectAll,
 }
 
 /// What happens in the editor.
@@ -271,7 +273,7 @@ impl Editor {
             model: None,
             kinds: NodeKinds::default(),
             camera: None,
-            selected: None,
+            selection: Vec::new(),
             drafts: Drafts::default(),
             query: String::new(),
             view: View::Graph,
@@ -295,9 +297,17 @@ impl Editor {
         self.model.as_ref()
     }
 
-    /// The selected node's id.
+    /// The selected node's id, when exactly one is selected.
     pub fn selected(&self) -> Option<&str> {
-        self.selected.as_deref()
+        match self.selection.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    /// Every selected node's id.
+    pub fn selection(&self) -> &[String] {
+        &self.selection
     }
 
     /// The status line.
@@ -378,8 +388,10 @@ impl Editor {
                     if self.camera.is_none() {
                         self.camera = Some(Camera::fitting(&model, graph_width(true), WINDOW.1 - 60.0));
                     }
-                    if self.selected.as_ref().is_some_and(|id| model.index_of(id).is_none()) {
-                        self.select(None);
+                    let kept: Vec<String> =
+                        self.selection.iter().filter(|id| model.index_of(id).is_some()).cloned().collect();
+                    if kept.len() != self.selection.len() {
+                        self.select_all_of(kept);
                     }
                     self.model = Some(model);
                 }
@@ -518,12 +530,24 @@ impl Editor {
         Vec::new()
     }
 
+    /// Selects node `id` alone (`None`: nothing).
     fn select(&mut self, id: Option<String>) {
-        if id != self.selected {
+        self.select_all_of(id.into_iter().collect());
+    }
+
+    /// Selects exactly `ids`.
+    fn select_all_of(&mut self, ids: Vec<String>) {
+        if ids != self.selection {
             self.drafts = Drafts::default();
             self.gesture = None;
         }
-        self.selected = id;
+        self.selection = ids;
+    }
+
+    /// The ids of the nodes at `indices` of the graph.
+    fn ids_of(&self, indices: &[usize]) -> Vec<String> {
+        let Some(model) = &self.model else { return Vec::new() };
+        indices.iter().filter_map(|&i| model.nodes.get(i)).map(|n| n.id.clone()).collect()
     }
 
     fn graph_message(&mut self, message: GraphMessage) -> Vec<Request> {
@@ -533,19 +557,67 @@ impl Editor {
                 self.select(id);
             }
             GraphMessage::Camera(camera) => self.camera = Some(camera),
+            GraphMessage::Toggle(node) => {
+                let mut ids = self.selection.clone();
+                for id in self.ids_of(&[node]) {
+                    match ids.iter().position(|x| *x == id) {
+                        Some(at) => {
+                            ids.remove(at);
+                        }
+                        None => ids.push(id),
+                    }
+                }
+                self.select_all_of(ids);
+            }
+            GraphMessage::SelectIn(nodes) => {
+                let mut ids = self.selection.clone();
+                for id in self.ids_of(&nodes) {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                self.select_all_of(ids);
+            }
             GraphMessage::Drag(node, position) => {
-                if let Some(n) = self.model.as_mut().and_then(|m| m.nodes.get_mut(node)) {
-                    n.position = position;
+                let moving = self.moving_with(node);
+                if let Some(model) = self.model.as_mut() {
+                    let Some(dragged) = model.nodes.get(node) else { return Vec::new() };
+                    let delta = [position[0] - dragged.position[0], position[1] - dragged.position[1]];
+                    for i in moving {
+                        let n = &mut model.nodes[i];
+                        n.position = [n.position[0] + delta[0], n.position[1] + delta[1]];
+                    }
                 }
             }
-            GraphMessage::Dropped(_) | GraphMessage::Connect(..) => {
+            GraphMessage::Dropped(node) => {
+                let moving = self.moving_with(node);
+                let edits: Vec<Value> = moving
+                    .into_iter()
+                    .filter_map(|i| self.model.as_ref().and_then(|m| edit_for(m, &GraphMessage::Dropped(i))))
+                    .collect();
+                if !edits.is_empty() {
+                    return self.send(Change::Edits { edits, continues: false, reload: false });
+                }
+            }
+            GraphMessage::Connect(..) => {
                 if let Some(edit) = self.model.as_ref().and_then(|m| edit_for(m, &message)) {
-                    let reload = matches!(message, GraphMessage::Connect(..));
-                    return self.send(Change::Edits { edits: vec![edit], continues: false, reload });
+                    return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
                 }
             }
         }
         Vec::new()
+    }
+
+    /// The nodes that move when `node` is dragged: the whole selection if it is in it, else
+    /// itself.
+    fn moving_with(&self, node: usize) -> Vec<usize> {
+        let Some(model) = &self.model else { return Vec::new() };
+        let in_selection = model.nodes.get(node).is_some_and(|n| self.selection.contains(&n.id));
+        if in_selection {
+            self.selection.iter().filter_map(|id| model.index_of(id)).collect()
+        } else {
+            vec![node]
+        }
     }
 
     /// A free node id made of `name` (a kind, or the id of the node copied) without its
@@ -576,13 +648,77 @@ impl Editor {
                 self.gesture = None;
                 self.send(Change::Redo)
             }
-            Command::Delete => self.inspector_message(InspectorMessage::Delete),
-            Command::Duplicate => self.inspector_message(InspectorMessage::Duplicate),
+            Command::Delete => self.delete_selection(),
+            Command::Duplicate => self.duplicate_selection(),
+            Command::SelectAll => {
+                let all =
+                    self.model.as_ref().map(|m| m.nodes.iter().map(|n| n.id.clone()).collect()).unwrap_or_default();
+                self.select_all_of(all);
+                Vec::new()
+            }
         }
     }
 
+    /// Removes every selected node, as one batch.
+    fn delete_selection(&mut self) -> Vec<Request> {
+        let edits: Vec<Value> = self.selection.iter().map(|id| json!({ "op": "remove", "id": id })).collect();
+        if edits.is_empty() {
+            return Vec::new();
+        }
+        self.select(None);
+        self.send(Change::Edits { edits, continues: false, reload: true })
+    }
+
+    /// Adds a copy of every selected node (settings, parameters, offset from the original)
+    /// and of the connections among them, as one batch; the copies become the selection.
+    fn duplicate_selection(&mut self) -> Vec<Request> {
+        let Some(model) = self.model.clone() else { return Vec::new() };
+        let originals: Vec<usize> = self.selection.iter().filter_map(|id| model.index_of(id)).collect();
+        let mut copies: Vec<(usize, String)> = Vec::new();
+        let mut edits = Vec::new();
+        for &i in &originals {
+            let node = &model.nodes[i];
+            let mut id = self.free_id(&node.id);
+            let base = id.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
+            let mut n = 2;
+            while copies.iter().any(|(_, taken)| *taken == id) || model.index_of(&id).is_some() {
+                id = format!("{base}{n}");
+                n += 1;
+            }
+            let mut edit = json!({
+                "op": "add", "id": id, "kind": node.kind, "params": node.params,
+                "position": [node.position[0] + 40.0, node.position[1] + 40.0],
+            });
+            if !node.config.is_null() {
+                edit["config"] = node.config.clone();
+            }
+            edits.push(edit);
+            copies.push((i, id));
+        }
+        let copy_of = |i: usize| copies.iter().find(|(o, _)| *o == i).map(|(_, id)| id.clone());
+        for cable in &model.cables {
+            if let (Some(from), Some(to)) = (copy_of(cable.from), copy_of(cable.to)) {
+                let from_port = &model.nodes[cable.from].outputs[cable.from_port].name;
+                let to_port = &model.nodes[cable.to].inputs[cable.to_port].name;
+                edits.push(
+                    json!({ "op": "connect", "from": format!("{from}.{from_port}"), "to": format!("{to}.{to_port}") }),
+                );
+            }
+        }
+        if edits.is_empty() {
+            return Vec::new();
+        }
+        self.select_all_of(copies.into_iter().map(|(_, id)| id).collect());
+        self.send(Change::Edits { edits, continues: false, reload: true })
+    }
+
     fn inspector_message(&mut self, message: InspectorMessage) -> Vec<Request> {
-        let Some(node) = self.selected.clone() else { return Vec::new() };
+        match message {
+            InspectorMessage::Duplicate => return self.duplicate_selection(),
+            InspectorMessage::Delete => return self.delete_selection(),
+            _ => {}
+        }
+        let Some(node) = self.selected().map(str::to_string) else { return Vec::new() };
         let Some(current) = self.model.as_ref().and_then(|m| m.index_of(&node).map(|i| m.nodes[i].clone())) else {
             return Vec::new();
         };
@@ -629,23 +765,8 @@ impl Editor {
                 let setting = instrument_setting(&self.drafts.instrument);
                 return self.send(Change::Instrument { node, setting });
             }
-            InspectorMessage::Duplicate => {
-                let id = self.free_id(&current.id);
-                let mut edit = json!({
-                    "op": "add", "id": id, "kind": current.kind, "params": current.params,
-                    "position": [current.position[0] + 40.0, current.position[1] + 40.0],
-                });
-                if !current.config.is_null() {
-                    edit["config"] = current.config.clone();
-                }
-                self.select(Some(id));
-                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
-            }
-            InspectorMessage::Delete => {
-                self.select(None);
-                let edit = json!({ "op": "remove", "id": node });
-                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
-            }
+            // Handled above, for the whole selection.
+            InspectorMessage::Duplicate | InspectorMessage::Delete => {}
         }
         Vec::new()
     }
@@ -821,10 +942,11 @@ impl Editor {
         .spacing(8)
         .padding(6)
         .align_y(iced::Center);
-        let selected = self.selected.as_ref().zip(self.model.as_ref()).and_then(|(id, m)| Some((m.index_of(id)?, m)));
+        let selected = self.selected().zip(self.model.as_ref()).and_then(|(id, m)| Some((m.index_of(id)?, m)));
         let graph: Element<'_, Message> = match &self.model {
             Some(model) => {
-                let view = GraphView { model, camera: self.camera(), selected: selected.map(|(i, _)| i) };
+                let indices = self.selection.iter().filter_map(|id| model.index_of(id)).collect();
+                let view = GraphView { model, camera: self.camera(), selected: indices };
                 container(view.element().map(Message::Graph)).id(GRAPH_ID).width(Fill).height(Fill).into()
             }
             None => container(text("waiting for the graph…").color(PALETTE.text)).center(Fill).into(),
@@ -832,8 +954,7 @@ impl Editor {
         let mut middle = match (self.view, &self.model) {
             (View::Rack, Some(model)) => {
                 let buses = self.buses().into_iter().map(|(bus, _)| bus).collect();
-                row![rack(model, self.selected.as_deref(), &self.slot_draft, self.instrument_kinds(), buses)
-                    .map(Message::Rack)]
+                row![rack(model, self.selected(), &self.slot_draft, self.instrument_kinds(), buses).map(Message::Rack)]
             }
             _ => {
                 let panel = match self.panel {
@@ -847,6 +968,9 @@ impl Editor {
             let node = &model.nodes[index];
             let summary = self.kinds.get(&node.kind).map(|k| k.summary.as_str());
             let panel = inspector(node, summary, &self.drafts).map(Message::Inspector);
+            middle = middle.push(side(panel, INSPECTOR_WIDTH));
+        } else if self.selection.len() > 1 {
+            let panel = several(self.selection.len()).map(Message::Inspector);
             middle = middle.push(side(panel, INSPECTOR_WIDTH));
         }
         let status = container(text(&self.status).size(13).color(PALETTE.text)).padding(6).width(Fill);
@@ -909,6 +1033,7 @@ pub fn key_command(event: iced::Event, status: event::Status, _window: window::I
         }
         keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("y") => Command::Redo,
         keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("d") => Command::Duplicate,
+        keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("a") => Command::SelectAll,
         keyboard::Key::Named(keyboard::key::Named::Delete | keyboard::key::Named::Backspace) => Command::Delete,
         _ => return None,
     };

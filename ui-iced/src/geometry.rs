@@ -81,6 +81,20 @@ pub fn node_at(model: &GraphModel, at: Xy) -> Option<usize> {
     })
 }
 
+/// The nodes whose boxes touch the graph-space rectangle from `low` to `high`, in order.
+pub fn nodes_in(model: &GraphModel, low: Xy, high: Xy) -> Vec<usize> {
+    model
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            let [x, y] = n.position;
+            x <= high[0] && x + NODE_WIDTH >= low[0] && y <= high[1] && y + node_height(n) >= low[1]
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Maps graph units to screen pixels: `screen = graph · zoom + offset`.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Camera {

@@ -6,14 +6,14 @@
 use iced::advanced::layout::{self, Layout};
 use iced::advanced::renderer;
 use iced::advanced::widget::{Tree, Widget};
-use iced::mouse;
 use iced::widget::canvas::{self, path, Action, Event, Frame, Geometry, Stroke};
 use iced::widget::stack;
+use iced::{keyboard, mouse};
 use iced::{Color, Font, Point, Rectangle, Renderer, Size, Theme, Vector};
 use iced::{Element, Fill, Length};
 
 use crate::geometry::{
-    node_at, node_height, port_at, port_position, Camera, PortRef, Side, Xy, NODE_WIDTH, PORT_RADIUS,
+    node_at, node_height, nodes_in, port_at, port_position, Camera, PortRef, Side, Xy, NODE_WIDTH, PORT_RADIUS,
 };
 use crate::model::{can_connect, GraphModel, PortKind};
 
@@ -26,11 +26,16 @@ pub const FONT: Font = Font::with_name("Fira Sans");
 /// What the graph view asks the application to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GraphMessage {
-    /// A node was picked (or nothing, on the background).
+    /// A node was picked (or nothing, on the background): the selection is that node alone.
     Select(Option<usize>),
-    /// A node is being dragged to this position (graph units).
+    /// Shift-click on a node: in or out of the selection.
+    Toggle(usize),
+    /// Shift-drag on the background drew a box around these nodes: added to the selection.
+    SelectIn(Vec<usize>),
+    /// A node is being dragged to this position (graph units); the rest of the selection, if
+    /// it is in one, moves with it.
     Drag(usize, Xy),
-    /// A drag ended: save where the node is.
+    /// A drag ended: save where the node (and the rest of its selection) is.
     Dropped(usize),
     /// Connect output `from` to input `to`.
     Connect(PortRef, PortRef),
@@ -84,8 +89,8 @@ pub struct GraphView<'a> {
     pub model: &'a GraphModel,
     /// Where the camera is.
     pub camera: Camera,
-    /// The selected node.
-    pub selected: Option<usize>,
+    /// The selected nodes.
+    pub selected: Vec<usize>,
 }
 
 /// What a drag is doing.
@@ -100,20 +105,36 @@ pub enum Drag {
     Cable(PortRef, Xy),
     /// Panning, the pointer last at this screen point.
     Pan(Xy),
+    /// Drawing a selection box from the first screen point to the second.
+    Box(Xy, Xy),
+}
+
+/// The canvas's own state: the drag under way, and whether Shift is held.
+#[derive(Default, Debug)]
+pub struct ViewState {
+    /// The drag under way.
+    pub drag: Drag,
+    /// Shift is held (shift-click toggles a node, shift-drag draws a selection box).
+    pub shift: bool,
 }
 
 impl canvas::Program<GraphMessage> for GraphView<'_> {
-    type State = Drag;
+    type State = ViewState;
 
     fn update(
         &self,
-        drag: &mut Drag,
+        state: &mut ViewState,
         event: &Event,
         bounds: Rectangle,
         cursor: mouse::Cursor,
     ) -> Option<Action<GraphMessage>> {
         let at = cursor.position_in(bounds).map(|p| [p.x, p.y]);
+        let drag = &mut state.drag;
         match event {
+            Event::Keyboard(keyboard::Event::ModifiersChanged(modifiers)) => {
+                state.shift = modifiers.shift();
+                None
+            }
             Event::Mouse(mouse::Event::ButtonPressed(mouse::Button::Left)) => {
                 let screen = at?;
                 let graph = self.camera.to_graph(screen);
@@ -122,9 +143,20 @@ impl canvas::Program<GraphMessage> for GraphView<'_> {
                     return Some(Action::request_redraw().and_capture());
                 }
                 if let Some(node) = node_at(self.model, graph) {
+                    if state.shift {
+                        return Some(Action::publish(GraphMessage::Toggle(node)).and_capture());
+                    }
                     let [x, y] = self.model.nodes[node].position;
                     *drag = Drag::Node(node, [graph[0] - x, graph[1] - y]);
+                    // Grabbing a node of the selection moves the whole selection.
+                    if self.selected.contains(&node) {
+                        return Some(Action::capture());
+                    }
                     return Some(Action::publish(GraphMessage::Select(Some(node))).and_capture());
+                }
+                if state.shift {
+                    *drag = Drag::Box(screen, screen);
+                    return Some(Action::request_redraw().and_capture());
                 }
                 *drag = Drag::Pan(screen);
                 Some(Action::publish(GraphMessage::Select(None)).and_capture())
@@ -140,6 +172,10 @@ impl canvas::Program<GraphMessage> for GraphView<'_> {
                     }
                     Drag::Cable(port, _) => {
                         *drag = Drag::Cable(port, screen);
+                        Some(Action::request_redraw().and_capture())
+                    }
+                    Drag::Box(start, _) => {
+                        *drag = Drag::Box(start, screen);
                         Some(Action::request_redraw().and_capture())
                     }
                     Drag::Pan(last) => {
@@ -161,6 +197,12 @@ impl canvas::Program<GraphMessage> for GraphView<'_> {
                     };
                     Some(action.and_capture())
                 }
+                Drag::Box(start, end) => {
+                    let (a, b) = (self.camera.to_graph(start), self.camera.to_graph(end));
+                    let picked =
+                        nodes_in(self.model, [a[0].min(b[0]), a[1].min(b[1])], [a[0].max(b[0]), a[1].max(b[1])]);
+                    Some(Action::publish(GraphMessage::SelectIn(picked)).and_capture())
+                }
                 Drag::Pan(_) | Drag::None => None,
             },
             Event::Mouse(mouse::Event::WheelScrolled { delta }) => {
@@ -178,21 +220,21 @@ impl canvas::Program<GraphMessage> for GraphView<'_> {
 
     fn draw(
         &self,
-        drag: &Drag,
+        state: &ViewState,
         renderer: &Renderer,
         _theme: &Theme,
         bounds: Rectangle,
         _cursor: mouse::Cursor,
     ) -> Vec<Geometry> {
         let mut frame = Frame::new(renderer, bounds.size());
-        self.draw_into(&mut frame, drag);
+        self.draw_into(&mut frame, &state.drag);
         vec![frame.into_geometry()]
     }
 
-    fn mouse_interaction(&self, drag: &Drag, bounds: Rectangle, cursor: mouse::Cursor) -> mouse::Interaction {
-        match drag {
+    fn mouse_interaction(&self, state: &ViewState, bounds: Rectangle, cursor: mouse::Cursor) -> mouse::Interaction {
+        match &state.drag {
             Drag::Node(..) | Drag::Pan(_) => mouse::Interaction::Grabbing,
-            Drag::Cable(..) => mouse::Interaction::Crosshair,
+            Drag::Cable(..) | Drag::Box(..) => mouse::Interaction::Crosshair,
             Drag::None => match cursor.position_in(bounds) {
                 Some(p) if port_at(self.model, self.camera.to_graph([p.x, p.y])).is_some() => {
                     mouse::Interaction::Crosshair
@@ -263,7 +305,7 @@ impl GraphView<'_> {
             if !reach.intersects(&view) {
                 continue;
             }
-            let selected = self.selected == Some(n);
+            let selected = self.selected.contains(&n);
             shapes.node(corner, size, 6.0 * zoom, detailed, selected);
             for (side, ports) in [(Side::Input, &node.inputs), (Side::Output, &node.outputs)] {
                 for (p, port) in ports.iter().enumerate() {
@@ -285,6 +327,15 @@ impl GraphView<'_> {
             }
         }
         shapes.draw(frame, zoom);
+        if let Drag::Box(a, b) = drag {
+            let corner = Point::new(a[0].min(b[0]), a[1].min(b[1]));
+            let size = Size::new((a[0] - b[0]).abs(), (a[1] - b[1]).abs());
+            frame.fill_rectangle(corner, size, Color { a: 0.12, ..PALETTE.selected });
+            frame.stroke(
+                &canvas::Path::rectangle(corner, size),
+                Stroke::default().with_color(PALETTE.selected).with_width(1.0),
+            );
+        }
         if let Drag::Cable(from, pointer) = drag {
             let node = &self.model.nodes[from.node];
             let start = self.screen(port_position(node, from.side, from.port));
@@ -347,7 +398,7 @@ impl GraphView<'_> {
 impl<'a> GraphView<'a> {
     /// The view as an element: the canvas, and its labels over it.
     pub fn element(self) -> Element<'a, GraphMessage> {
-        let labels = Labels { view: GraphView { model: self.model, camera: self.camera, selected: self.selected } };
+        let labels = Labels { view: GraphView { model: self.model, camera: self.camera, selected: Vec::new() } };
         stack![iced::widget::canvas(self).width(Fill).height(Fill), labels].into()
     }
 }

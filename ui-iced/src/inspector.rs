@@ -84,6 +84,24 @@ pub fn inspector<'a>(node: &'a Node, summary: Option<&'a str>, drafts: &'a Draft
     container(scrollable(body)).width(Fill).height(Fill).into()
 }
 
+/// The panel for a selection of `count` nodes: what applies to all of them.
+pub fn several<'a>(count: usize) -> Element<'a, InspectorMessage> {
+    let actions = row![
+        button(text("Duplicate").size(13)).on_press(InspectorMessage::Duplicate),
+        button(text("Delete").size(13)).on_press(InspectorMessage::Delete).style(button::danger),
+    ]
+    .spacing(8);
+    let hint = "Shift-click a node to add or remove it; Shift-drag on the background to add the nodes in a box; drag one to move them all.";
+    column![
+        text(format!("{count} nodes selected")).size(18).color(PALETTE.text),
+        actions,
+        text(hint).size(12).color(PALETTE.text)
+    ]
+    .spacing(10)
+    .padding(10)
+    .into()
+}
+
 /// The instrument field and its Load button.
 fn instrument_row(drafts: &Drafts) -> Element<'_, InspectorMessage> {
     let field = text_input("file.sf2, file.sfz or Library/Preset", &drafts.instrument)

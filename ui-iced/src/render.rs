@@ -117,7 +117,7 @@ pub fn render<Message>(element: Element<'_, Message>, width: u32, height: u32) -
 
 /// The graph view of `model` as an element (what the window shows), with `camera`.
 pub fn graph_element<'a>(model: &'a GraphModel, camera: Camera) -> Element<'a, GraphMessage> {
-    GraphView { model, camera, selected: None }.element()
+    GraphView { model, camera, selected: Vec::new() }.element()
 }
 
 /// The graph view of `model`, fitted to a `width` × `height` image.
