@@ -622,8 +622,11 @@ impl Editor {
 
     /// A free node id made of `name` (a kind, or the id of the node copied) without its
     /// number: the name alone, then numbered from 2 (`lead`, `lead2`, `lead3`).
-    fn free_id(&self, name: &str) -> String {
-        let taken = |id: &str| self.model.as_ref().is_some_and(|m| m.index_of(id).is_some());
+    /// `also_taken`: ids a batch being made has already given out.
+    fn free_id(&self, name: &str, also_taken: &[String]) -> String {
+        let taken = |id: &str| {
+            self.model.as_ref().is_some_and(|m| m.index_of(id).is_some()) || also_taken.iter().any(|t| t == id)
+        };
         let name = name.trim_end_matches(|c: char| c.is_ascii_digit());
         let name = if name.is_empty() { "node" } else { name };
         let base = name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-");
@@ -631,7 +634,7 @@ impl Editor {
     }
 
     fn add_node(&mut self, kind: &str) -> Vec<Request> {
-        let id = self.free_id(kind);
+        let id = self.free_id(kind, &[]);
         let center = self.camera().to_graph([graph_width(true) / 2.0 - 80.0, (WINDOW.1 - 60.0) / 2.0 - 40.0]);
         let edit = json!({ "op": "add", "id": id, "kind": kind, "position": [center[0].round(), center[1].round()] });
         self.select(Some(id));
@@ -678,13 +681,8 @@ impl Editor {
         let mut edits = Vec::new();
         for &i in &originals {
             let node = &model.nodes[i];
-            let mut id = self.free_id(&node.id);
-            let base = id.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
-            let mut n = 2;
-            while copies.iter().any(|(_, taken)| *taken == id) || model.index_of(&id).is_some() {
-                id = format!("{base}{n}");
-                n += 1;
-            }
+            let given: Vec<String> = copies.iter().map(|(_, id)| id.clone()).collect();
+            let id = self.free_id(&node.id, &given);
             let mut edit = json!({
                 "op": "add", "id": id, "kind": node.kind, "params": node.params,
                 "position": [node.position[0] + 40.0, node.position[1] + 40.0],
@@ -857,12 +855,7 @@ impl Editor {
         let mut edits = Vec::new();
         let mut taken: Vec<String> = Vec::new();
         let mut fresh = |this: &Editor, name: &str| {
-            let mut id = this.free_id(name);
-            let mut n = 2;
-            while taken.contains(&id) {
-                id = format!("{}{n}", name.trim_end_matches(|c: char| c.is_ascii_digit()));
-                n += 1;
-            }
+            let id = this.free_id(name, &taken);
             taken.push(id.clone());
             id
         };
