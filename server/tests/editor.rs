@@ -249,6 +249,17 @@ mod window {
         })
     }
 
+    /// Presses the mouse at `from`, moves it through `through`, releases it at the last point.
+    fn drag_pointer(ui: &mut Simulator<'_, Message>, from: Point, through: &[Point]) {
+        ui.point_at(from);
+        let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
+        for &to in through {
+            ui.point_at(to);
+            let _ = ui.simulate([mouse(mouse::Event::CursorMoved { position: to })]);
+        }
+        let _ = ui.simulate([mouse(mouse::Event::ButtonReleased(mouse::Button::Left))]);
+    }
+
     /// Clicks node `id` in the graph view (on its title).
     fn click_node(editor: &Editor, id: &str) -> Vec<Message> {
         let model = editor.model().unwrap();
@@ -321,14 +332,7 @@ mod window {
             let bar = ui.find(selector::id(slider_id("cutoff_hz"))).expect("the bar").bounds();
             width = bar.width;
             let start = bar.center();
-            ui.point_at(start);
-            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
-            for dx in [20.0, 40.0] {
-                let to = Point::new(start.x + dx, start.y);
-                ui.point_at(to);
-                let _ = ui.simulate([mouse(mouse::Event::CursorMoved { position: to })]);
-            }
-            let _ = ui.simulate([mouse(mouse::Event::ButtonReleased(mouse::Button::Left))]);
+            drag_pointer(ui, start, &[Point::new(start.x + 20.0, start.y), Point::new(start.x + 40.0, start.y)]);
         });
         let drags = dragged
             .iter()
@@ -448,14 +452,7 @@ mod window {
         let dragged = act(&editor, |ui| {
             let bar = ui.find(selector::id(control_id("level", "bass"))).expect("bass's level").bounds();
             let start = bar.center();
-            ui.point_at(start);
-            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
-            let to = Point::new(start.x - bar.width / 4.0, start.y);
-            ui.point_at(to);
-            let _ = ui.simulate([
-                mouse(mouse::Event::CursorMoved { position: to }),
-                mouse(mouse::Event::ButtonReleased(mouse::Button::Left)),
-            ]);
+            drag_pointer(ui, start, &[Point::new(start.x - bar.width / 4.0, start.y)]);
         });
         editor.settle(dragged);
         let after = mix_param("in1_gain_db").as_f64().unwrap();
@@ -667,14 +664,7 @@ mod window {
             let graph = ui.find(selector::id(GRAPH_ID)).expect("the graph view").bounds();
             let [x, y] = title("lead");
             let from = Point::new(graph.x + x, graph.y + y);
-            let to = Point::new(from.x + 50.0, from.y + 100.0);
-            ui.point_at(from);
-            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
-            ui.point_at(to);
-            let _ = ui.simulate([
-                mouse(mouse::Event::CursorMoved { position: to }),
-                mouse(mouse::Event::ButtonReleased(mouse::Button::Left)),
-            ]);
+            drag_pointer(ui, from, &[Point::new(from.x + 50.0, from.y + 100.0)]);
         });
         editor.settle(moved);
         let shift = |before: &Value, after: &Value| {
@@ -709,13 +699,7 @@ mod window {
             let graph = ui.find(selector::id(GRAPH_ID)).expect("the graph view").bounds();
             let (from, to) = (Point::new(graph.x + a[0], graph.y + a[1]), Point::new(graph.x + b[0], graph.y + b[1]));
             let _ = ui.simulate([modifiers(keyboard::Modifiers::SHIFT)]);
-            ui.point_at(from);
-            let _ = ui.simulate([mouse(mouse::Event::ButtonPressed(mouse::Button::Left))]);
-            ui.point_at(to);
-            let _ = ui.simulate([
-                mouse(mouse::Event::CursorMoved { position: to }),
-                mouse(mouse::Event::ButtonReleased(mouse::Button::Left)),
-            ]);
+            drag_pointer(ui, from, &[to]);
         });
         editor.settle(boxed);
         assert_eq!(editor.selection(), ["out"]);
