@@ -47,8 +47,8 @@ impl Drop for ScratchDir {
     }
 }
 
-/// A fresh, empty folder for one test, named after it (`noderack-NAME-XXXXXX` in the temporary
-/// folder); see [`ScratchDir`].
+/// A fresh, empty folder for one test, named after it (`noderack-NAME-` and six random
+/// characters, in the temporary folder); see [`ScratchDir`].
 pub fn scratch_dir(name: &str) -> ScratchDir {
     let dir = tempfile::Builder::new()
         .prefix(&format!("noderack-{name}-"))

@@ -320,11 +320,6 @@ impl Editor {
         &self.kinds
     }
 
-    /// The client.
-    pub fn client(&self) -> &Arc<Client> {
-        &self.client
-    }
-
     /// The camera.
     pub fn camera(&self) -> Camera {
         self.camera.unwrap_or_default()
@@ -386,7 +381,7 @@ impl Editor {
                 Ok(model) if self.model.as_ref().is_some_and(|m| m.revision > model.revision) => {}
                 Ok(model) => {
                     if self.camera.is_none() {
-                        self.camera = Some(Camera::fitting(&model, graph_width(true), WINDOW.1 - 60.0));
+                        self.camera = Some(Camera::fitting(&model, GRAPH_VIEW.0, GRAPH_VIEW.1));
                     }
                     let kept: Vec<String> =
                         self.selection.iter().filter(|id| model.index_of(id).is_some()).cloned().collect();
@@ -635,7 +630,7 @@ impl Editor {
 
     fn add_node(&mut self, kind: &str) -> Vec<Request> {
         let id = self.free_id(kind, &[]);
-        let center = self.camera().to_graph([graph_width(true) / 2.0 - 80.0, (WINDOW.1 - 60.0) / 2.0 - 40.0]);
+        let center = self.camera().to_graph([GRAPH_VIEW.0 / 2.0 - 80.0, GRAPH_VIEW.1 / 2.0 - 40.0]);
         let edit = json!({ "op": "add", "id": id, "kind": kind, "position": [center[0].round(), center[1].round()] });
         self.select(Some(id));
         self.send(Change::Edits { edits: vec![edit], continues: false, reload: true })
@@ -917,18 +912,10 @@ impl Editor {
         let toolbar = row![
             button(text("Undo").size(13)).on_press(Message::Command(Command::Undo)),
             button(text("Redo").size(13)).on_press(Message::Command(Command::Redo)),
-            button(text("Nodes").size(13))
-                .style(if self.panel == Panel::Nodes { button::primary } else { button::secondary })
-                .on_press(Message::ShowPanel(Panel::Nodes)),
-            button(text("Files").size(13))
-                .style(if self.panel == Panel::Files { button::primary } else { button::secondary })
-                .on_press(Message::ShowPanel(Panel::Files)),
-            button(text("Graph").size(13))
-                .style(if self.view == View::Graph { button::primary } else { button::secondary })
-                .on_press(Message::Show(View::Graph)),
-            button(text("Rack").size(13))
-                .style(if self.view == View::Rack { button::primary } else { button::secondary })
-                .on_press(Message::Show(View::Rack)),
+            choice("Nodes", self.panel == Panel::Nodes, Message::ShowPanel(Panel::Nodes)),
+            choice("Files", self.panel == Panel::Files, Message::ShowPanel(Panel::Files)),
+            choice("Graph", self.view == View::Graph, Message::Show(View::Graph)),
+            choice("Rack", self.view == View::Rack, Message::Show(View::Rack)),
             text(&self.health).size(13).color(PALETTE.text),
             meters(&self.meters),
         ]
@@ -1000,15 +987,22 @@ fn free_mixer_input(model: &GraphModel, bus: &str) -> Option<String> {
     })
 }
 
+/// A toolbar button choosing one of several things, highlighted when `chosen`.
+fn choice(label: &str, chosen: bool, message: Message) -> Element<'_, Message> {
+    button(text(label).size(13))
+        .style(if chosen { button::primary } else { button::secondary })
+        .on_press(message)
+        .into()
+}
+
 /// `element` as a side panel `width` pixels wide.
 fn side(element: Element<'_, Message>, width: f32) -> Element<'_, Message> {
     container(element).width(Length::Fixed(width)).height(Fill).into()
 }
 
-/// The width the graph view gets in the window (with the inspector shown or not).
-fn graph_width(inspector: bool) -> f32 {
-    WINDOW.0 - PALETTE_WIDTH - if inspector { INSPECTOR_WIDTH } else { 0.0 }
-}
+/// The size of the graph view in a window of the opening size with the inspector shown,
+/// below the toolbar and above the status line: what a new graph is fitted to.
+const GRAPH_VIEW: (f32, f32) = (WINDOW.0 - PALETTE_WIDTH - INSPECTOR_WIDTH, WINDOW.1 - 60.0);
 
 /// The command a key press stands for, unless a widget (a text field) took it.
 pub fn key_command(event: iced::Event, status: event::Status, _window: window::Id) -> Option<Message> {
