@@ -475,6 +475,13 @@ async fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         assert!(std::time::Instant::now() < deadline, "the note did not sound: {status}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // Held for a second, its RMS (300 ms average) has settled below its peak by a tone's crest
+    // factor: a few dB, not the 60 dB of a meter that sees silence or the 0 of one that sees peaks.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (_, status) = call(c.get(s.url("/status"))).await;
+    let peak = status["bus_peaks_db"]["main"].as_f64().unwrap();
+    let rms = status["bus_rms_db"]["main"].as_f64().expect("an RMS level while the note sounds");
+    assert!(rms < peak - 2.0 && rms > peak - 12.0, "peak {peak} dB, RMS {rms} dB");
 }
 
 /// An OSC client on loopback.

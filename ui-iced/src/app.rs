@@ -23,7 +23,7 @@ use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
 use crate::inspector::{inspector, instrument_setting, several, Drafts, InspectorMessage};
 use crate::kinds::NodeKinds;
-use crate::meters::meters;
+use crate::meters::{bus_levels, meters, BusLevel};
 use crate::model::{GraphModel, PortKind};
 use crate::palette::{palette, PaletteMessage};
 use crate::param_slider::SliderMessage;
@@ -58,7 +58,7 @@ pub struct Editor {
     /// The engine's health, one line, from its last status.
     health: String,
     /// Each bus's peak level in dB (`None`: silent), from its last status.
-    meters: Vec<(String, Option<f64>)>,
+    meters: Vec<BusLevel>,
     /// Whether the connection to the server is lost (and being made again).
     lost: bool,
     /// Changes waiting for the one in flight to be answered.
@@ -475,7 +475,7 @@ impl Editor {
             }
             ServerEvent::Meters(status) => {
                 self.health = health_line(&status);
-                self.meters = bus_peaks(&status);
+                self.meters = bus_levels(&status);
             }
             ServerEvent::Lost(reason) => {
                 self.lost = true;
@@ -1042,14 +1042,6 @@ impl EventSource {
             events.recv().await.map(|event| (event, events))
         })
     }
-}
-
-/// Each bus's peak in dB in a status (`None`: silent).
-fn bus_peaks(status: &Value) -> Vec<(String, Option<f64>)> {
-    status["bus_peaks_db"]
-        .as_object()
-        .map(|buses| buses.iter().map(|(bus, db)| (bus.clone(), db.as_f64())).collect())
-        .unwrap_or_default()
 }
 
 /// The engine's health in one line: DSP load, xruns, voices.

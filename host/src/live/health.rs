@@ -11,6 +11,10 @@ use noderack_graph::{BusSpec, ExecutorStatus};
 /// How fast the published bus peaks fall back, in dB per second (a peak meter's return).
 const PEAK_FALL_DB_PER_SECOND: f32 = 20.0;
 
+/// The RMS meters' integration time in seconds: the mean square is an exponential average with
+/// this time constant (a VU meter's 300 ms), so a steady tone reads steady.
+const RMS_TIME_CONSTANT_SECONDS: f64 = 0.3;
+
 /// Seconds of audio over which the load average and peak are gathered before being published.
 const LOAD_WINDOW_SECONDS: f64 = 1.0;
 
@@ -55,6 +59,7 @@ pub struct Health {
     peak_voices: AtomicU32,
     channel_peaks: Box<[AtomicLevel]>,
     channel_max: Box<[AtomicLevel]>,
+    channel_rms: Box<[AtomicLevel]>,
     stopped: AtomicBool,
     stop_reason: Mutex<String>,
     sample_rate_change: AtomicU32,
@@ -99,6 +104,7 @@ impl Health {
             peak_voices: AtomicU32::new(0),
             channel_peaks: (0..channels).map(|_| AtomicLevel::default()).collect(),
             channel_max: (0..channels).map(|_| AtomicLevel::default()).collect(),
+            channel_rms: (0..channels).map(|_| AtomicLevel::default()).collect(),
             stopped: AtomicBool::new(false),
             // Room for a reason, so that a backend's shutdown callback can write one without
             // allocating.
@@ -230,6 +236,7 @@ impl Health {
             input_underruns: self.input_underruns.load(Ordering::Relaxed),
             bus_peaks: bus_levels(&self.channel_peaks),
             bus_max: bus_levels(&self.channel_max),
+            bus_rms: bus_levels(&self.channel_rms),
         }
     }
 
@@ -294,6 +301,9 @@ pub struct HealthReport {
     pub bus_peaks: Vec<(String, f32)>,
     /// Each bus's highest level of the run.
     pub bus_max: Vec<(String, f32)>,
+    /// Each bus's RMS level (linear, averaged over about 300 ms; its loudest channel's), in bus
+    /// order: how loud it sounds, where the peak says how close it comes to clipping.
+    pub bus_rms: Vec<(String, f32)>,
 }
 
 impl HealthReport {
@@ -333,11 +343,14 @@ pub(crate) struct HealthWriter {
     window_busy_seconds: f64,
     window_audio_seconds: f64,
     window_peak: f32,
+    /// Each channel's running mean square (the RMS meters' state).
+    mean_squares: Box<[f64]>,
 }
 
 impl HealthWriter {
     pub(crate) fn new(health: Arc<Health>) -> Self {
-        Self { health, window_busy_seconds: 0.0, window_audio_seconds: 0.0, window_peak: 0.0 }
+        let mean_squares = vec![0.0; health.channel_rms.len()].into_boxed_slice();
+        Self { health, window_busy_seconds: 0.0, window_audio_seconds: 0.0, window_peak: 0.0, mean_squares }
     }
 
     pub(crate) fn health(&self) -> &Arc<Health> {
@@ -386,12 +399,24 @@ impl HealthWriter {
     /// Records the block just rendered into `outputs` (one slice per channel) in the meters.
     pub(crate) fn levels(&mut self, outputs: &[&mut [f32]], frames: usize, sample_rate: f64) {
         let h = &*self.health;
-        let fall = 10f32.powf(-PEAK_FALL_DB_PER_SECOND / 20.0 * (frames as f64 / sample_rate) as f32);
-        for ((out, meter), max) in outputs.iter().zip(h.channel_peaks.iter()).zip(h.channel_max.iter()) {
-            let peak = out[..frames.min(out.len())].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        let block_seconds = frames as f64 / sample_rate;
+        let fall = 10f32.powf(-PEAK_FALL_DB_PER_SECOND / 20.0 * block_seconds as f32);
+        // The exponential average's weight for the older mean square after this block, exact for
+        // any block length (so the meter reads the same at any buffer size).
+        let keep = (-block_seconds / RMS_TIME_CONSTANT_SECONDS).exp();
+        let meters = h.channel_peaks.iter().zip(h.channel_max.iter()).zip(h.channel_rms.iter());
+        for ((out, ((meter, max), rms)), mean_square) in outputs.iter().zip(meters).zip(self.mean_squares.iter_mut()) {
+            let block = &out[..frames.min(out.len())];
+            let (peak, squares) =
+                block.iter().fold((0.0f32, 0.0f64), |(m, sum), &s| (m.max(s.abs()), sum + f64::from(s) * f64::from(s)));
             let peak = if peak.is_finite() { peak } else { f32::MAX };
             meter.set(peak.max(meter.get() * fall));
             max.raise_to(peak);
+            if !block.is_empty() {
+                let block_mean = if squares.is_finite() { squares / block.len() as f64 } else { f64::from(f32::MAX) };
+                *mean_square = keep * *mean_square + (1.0 - keep) * block_mean;
+                rms.set(mean_square.sqrt() as f32);
+            }
         }
     }
 }
@@ -440,6 +465,40 @@ mod tests {
         let later = h.report();
         assert!((later.bus_peaks[0].1 - 0.05).abs() < 1e-3, "{later:?}");
         assert_eq!(later.bus_max[0].1, 0.5);
+    }
+
+    #[test]
+    fn rms_meters_read_a_sines_rms_at_any_block_size_and_fall_over_300_ms() {
+        // A 0.5-amplitude 1 kHz sine on the left channel has an RMS of 0.5 / sqrt 2 = 0.354;
+        // the drums bus gets half of it. Two seconds settle the 300 ms average.
+        for frames in [64usize, 256, 1000] {
+            let h = health();
+            let mut w = HealthWriter::new(h.clone());
+            let (mut l, mut r, mut d) = (vec![0.0f32; frames], vec![0.0f32; frames], vec![0.0f32; frames]);
+            let mut t = 0usize;
+            while t < 96_000 {
+                for i in 0..frames {
+                    let x = 0.5 * (std::f64::consts::TAU * 1_000.0 * (t + i) as f64 / 48_000.0).sin() as f32;
+                    (l[i], d[i]) = (x, x * 0.5);
+                }
+                w.levels(&[&mut l[..], &mut r[..], &mut d[..]], frames, 48_000.0);
+                t += frames;
+            }
+            let settled = h.report();
+            let expected = 0.5 / std::f32::consts::SQRT_2;
+            assert!((settled.bus_rms[0].1 - expected).abs() < 0.002, "{frames} frames: {settled:?}");
+            assert!((settled.bus_rms[1].1 - expected / 2.0).abs() < 0.001, "{frames} frames: {settled:?}");
+            assert!((settled.bus_peaks[0].1 - 0.5).abs() < 1e-3, "{settled:?}");
+            // 300 ms of silence: the mean square falls by e, the RMS by sqrt e.
+            (l.fill(0.0), d.fill(0.0));
+            for _ in 0..14_400 / frames {
+                w.levels(&[&mut l[..], &mut r[..], &mut d[..]], frames, 48_000.0);
+            }
+            let done = (14_400 / frames * frames) as f64 / 48_000.0;
+            let expected_after = expected as f64 * (-done / 0.3 / 2.0).exp();
+            let after = h.report().bus_rms[0].1 as f64;
+            assert!((after - expected_after).abs() < 0.002, "{frames} frames: {after} against {expected_after}");
+        }
     }
 
     #[test]

@@ -271,6 +271,7 @@ impl Session {
             "voices": r.voices,
             "nodes": self.running.patch().nodes.len(),
             "bus_peaks_db": r.bus_peaks.iter().map(|(bus, peak)| (bus.clone(), db(*peak))).collect::<serde_json::Map<_, _>>(),
+            "bus_rms_db": r.bus_rms.iter().map(|(bus, rms)| (bus.clone(), db(*rms))).collect::<serde_json::Map<_, _>>(),
             "dropped": { "events": status.dropped_events(), "messages": status.dropped_messages(), "midi": r.dropped_midi },
             "session": self.caller,
             "undo": self.histories.get(&self.caller).map_or(0, |h| h.undo.len()),
