@@ -746,3 +746,83 @@ async fn status_reports_the_library_cache_size() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// The preset library through the server (`--library`): a search lists presets with the setting
+/// that loads each; loading one into a sampler announces its download on the WebSocket, sample
+/// by sample; loads that go on with the caller's last change (a browser trying presets in place)
+/// are one undo step, which brings back the instrument that was there before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_presets_are_searched_loaded_with_progress_and_tried_in_place() {
+    use noderack_tests::tiny_library::TinyLibrary;
+    let dir = noderack_tests::fixtures::scratch_dir("serve-library");
+    let tiny = TinyLibrary::write(&dir.join("library"), 4_000);
+    let root = std::fs::canonicalize(&tiny.root).unwrap().display().to_string();
+    let patch = dir.join("patch.json");
+    let first = json!({ "preset": "Other/Beep", "library": root });
+    let text = json!({ "format": "noderack-patch", "version": 1, "nodes": [
+        { "id": "keys", "kind": "midi-in" },
+        { "id": "inst", "kind": "sampler", "config": { "instrument": first } },
+        { "id": "out", "kind": "output" } ],
+        "connections": [ { "from": "keys.events", "to": "inst.events" }, { "from": "inst.out", "to": "out.in" } ] });
+    std::fs::write(&patch, text.to_string()).unwrap();
+    let cache = dir.join("cache");
+    let server = Server::launch_with_env(
+        &patch,
+        &["--backend", "null", "--library", tiny.root.to_str().unwrap()],
+        &[("NODERACK_CACHE_DIR", cache.to_str().unwrap())],
+    );
+    let c = client();
+
+    let (status, found) = call(c.get(server.url("/library/presets?q=SINE"))).await;
+    assert_eq!(status, 200, "{found}");
+    let names: Vec<&str> = found["presets"].as_array().unwrap().iter().map(|p| p["preset"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Tiny Lib/Sine Bass", "Tiny Lib/Sine Lead"]);
+    assert_eq!(found["presets"][0]["instrument"], json!({ "preset": "Tiny Lib/Sine Bass", "library": root }));
+    assert_eq!(found["more"], 0);
+    let (_, all) = call(c.get(server.url("/library/presets"))).await;
+    assert_eq!(all["presets"].as_array().unwrap().len(), 4, "an empty query lists every preset: {all}");
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await.unwrap();
+    let put = |setting: &Value| c.put(server.url("/nodes/inst/instrument?continues=true")).body(setting.to_string());
+    let (status, body) = call(put(&found["presets"][0]["instrument"])).await;
+    assert_eq!(status, 200, "{body}");
+    // The download's steps: the preset file read, then each of its two samples.
+    let mut steps = Vec::new();
+    while steps.last().is_none_or(|(done, _)| *done < 2) {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("download events")
+            .unwrap()
+            .unwrap();
+        let event: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        if event["type"] == "download" {
+            assert_eq!((event["node"].as_str(), event["preset"].as_str()), (Some("inst"), Some("Tiny Lib/Sine Bass")));
+            assert_eq!(event["samples"], 2);
+            steps.push((event["samples_done"].as_u64().unwrap(), event["bytes"].as_u64().unwrap()));
+        }
+    }
+    assert_eq!(steps, [(0, 0), (1, 8_000), (2, 16_000)], "4 000 16-bit frames a sample");
+
+    let (status, body) = call(put(&found["presets"][1]["instrument"])).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, g) = graph(&c, &server).await;
+    assert_eq!(g["nodes"][1]["config"]["instrument"], found["presets"][1]["instrument"]);
+    // Both tries are one step: one undo brings the first instrument back.
+    let (status, body) = post(&c, server.url("/undo"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, g) = graph(&c, &server).await;
+    assert_eq!(g["nodes"][1]["config"]["instrument"], first);
+    let (status, _) = post(&c, server.url("/undo"), json!({})).await;
+    assert_eq!(status, 409, "nothing more to undo");
+}
+
+#[test]
+fn a_library_folder_that_is_not_there_stops_serve_before_it_starts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_noderack"))
+        .args(["serve", "--backend", "null", "--bind", "127.0.0.1:0", "--library", "/no/such/library"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--library /no/such/library"), "{err}");
+}

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use noderack_presets::library::{DiskCache, LibraryClient, LibraryConfig, LibraryError};
+use noderack_presets::library::{DiskCache, FetchProgress, LibraryClient, LibraryConfig, LibraryError};
 use noderack_presets::sample::{sha256, SampleStore};
 use noderack_presets::songwalker::load_instrument;
 use noderack_tests::http_server::{Fault, TestServer};
@@ -129,6 +129,23 @@ fn indexes_are_fetched_once_per_session_and_files_once_ever() {
     assert_eq!(server.requests("Tiny/index.json"), 2);
     assert_eq!(server.requests("Tiny/bass/Sine_Bass/preset.json"), 1);
     assert_eq!(server.requests(BASS_SAMPLE), 1);
+}
+
+#[test]
+fn a_fetch_reports_its_progress_sample_by_sample() {
+    let setup = Setup::new();
+    let server = TestServer::serve(&setup.library.root);
+    let client = setup.client(&server.url());
+    let mut seen = Vec::new();
+    let report = client.fetch_observed(BASS, &mut |p| seen.push(*p)).unwrap();
+    let sample_bytes: Vec<u64> = TINY_PRESETS[0]
+        .samples
+        .iter()
+        .map(|s| std::fs::metadata(setup.library.sample_file(&TINY_PRESETS[0], s)).unwrap().len())
+        .collect();
+    let at = |done, bytes| FetchProgress { samples_done: done, samples: 2, bytes };
+    assert_eq!(seen, [at(0, 0), at(1, sample_bytes[0]), at(2, sample_bytes[0] + sample_bytes[1])]);
+    assert_eq!(report.sample_bytes, sample_bytes.iter().sum::<u64>());
 }
 
 #[test]

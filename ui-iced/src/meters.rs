@@ -7,7 +7,6 @@ use iced::widget::canvas::{self, Frame, Geometry, Path};
 use iced::widget::{canvas as canvas_widget, row, text};
 use iced::{mouse, Color, Element, Length, Point, Rectangle, Renderer, Size, Theme};
 
-
 use crate::graph_view::PALETTE;
 
 /// The lowest level shown.

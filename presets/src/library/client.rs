@@ -70,6 +70,17 @@ pub struct FetchReport {
     pub sample_bytes: u64,
 }
 
+/// How far a [`LibraryClient::fetch_observed`] has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchProgress {
+    /// Samples read so far (fetched, or found in the cache), each verified.
+    pub samples_done: usize,
+    /// Samples the preset uses.
+    pub samples: usize,
+    /// Bytes of those samples read so far.
+    pub bytes: u64,
+}
+
 /// What [`LibraryClient::offline`] got.
 #[derive(Debug, Default)]
 pub struct OfflineReport {
@@ -403,14 +414,30 @@ impl LibraryClient {
 
     /// Fetches the preset `"Lib/Name"` and its samples into the cache.
     pub fn fetch(&self, query: &str) -> Result<FetchReport, LibraryError> {
+        self.fetch_observed(query, &mut |_| {})
+    }
+
+    /// [`LibraryClient::fetch`], telling `observe` how far it has come after the preset file
+    /// and after each sample (for a caller that shows the download elsewhere than on a
+    /// terminal: the server's download events).
+    pub fn fetch_observed(
+        &self,
+        query: &str,
+        observe: &mut dyn FnMut(&FetchProgress),
+    ) -> Result<FetchReport, LibraryError> {
         let preset = self.find(query)?;
         let file = self.preset(&preset.path)?;
         let bar = self.bar(&format!("{}/{}", preset.library, preset.name));
         let mut sample_bytes = 0;
         let zones = file.zones_with_paths();
+        let mut progress = FetchProgress { samples_done: 0, samples: zones.len(), bytes: 0 };
+        observe(&progress);
         for (zone_path, zone) in &zones {
             let path = self.sample_path(&preset.path, zone_path, zone)?;
             sample_bytes += self.read(&path, Check::Sample { sha256: &zone.audio.sha256 }, false, &bar)?.len() as u64;
+            progress.samples_done += 1;
+            progress.bytes = sample_bytes;
+            observe(&progress);
         }
         bar.finish_and_clear();
         self.save()?;

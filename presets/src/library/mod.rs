@@ -16,7 +16,8 @@ pub mod paths;
 
 pub use cache::{DiskCache, Entry, DEFAULT_CAP_BYTES};
 pub use client::{
-    FetchReport, Library, LibraryClient, OfflineReport, RemotePreset, SampleStatus, VerifyFailure, VerifyReport,
+    FetchProgress, FetchReport, Library, LibraryClient, OfflineReport, RemotePreset, SampleStatus, VerifyFailure,
+    VerifyReport,
 };
 pub use config::{LibraryConfig, CACHE_DIR_ENV, DEFAULT_LIBRARY_URL, DEFAULT_TIMEOUT};
 pub use error::LibraryError;

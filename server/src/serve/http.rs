@@ -40,6 +40,8 @@ pub struct AppState {
     pub store: Arc<PatchStore>,
     /// Published and installed bundles.
     pub bundles: Arc<BundleStore>,
+    /// The preset library clients browse (`--library`): a URL, or an absolute folder.
+    pub library: Arc<str>,
 }
 
 impl IntoResponse for ApiError {
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(MAX_BODY_BYTES, refuse_larger_than))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(bundles::router(state.clone()))
+        .merge(super::library::router())
         .fallback(|| async { ApiError::new(404, "no such endpoint (the API lives under /api/v1)") })
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
@@ -233,30 +236,44 @@ async fn set_params(
     ask_as(&s, &caller, |r| Request::Edit(edits, r)).await
 }
 
+#[derive(Deserialize)]
+struct InstrumentQuery {
+    /// The load goes on with the caller's last change (a browser trying presets in place: one
+    /// undo step brings the instrument back that was there before).
+    #[serde(default)]
+    continues: bool,
+}
+
 /// `PUT /nodes/{id}/instrument`: loads the instrument the body names (an `instrument` setting:
 /// SFZ, SF2 or library preset; relative paths from the patch's folder) off the control thread,
-/// then gives it to the running sampler: notes already sounding finish on the old one.
+/// then gives it to the running sampler: notes already sounding finish on the old one. A library
+/// preset's download is announced on the WebSocket as it goes (`download` events).
 async fn load_instrument(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(query): Query<InstrumentQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let setting: noderack_presets::ConfigValue = api::parse(&body)?;
     let Json(snapshot) = ask(&s, Request::Snapshot).await?;
     let folder = std::path::PathBuf::from(snapshot["folder"].as_str().unwrap_or_default());
     let value = setting.clone();
+    let (events, node) = (s.events.clone(), id.clone());
     let (bank, warnings) = tokio::task::spawn_blocking(move || {
+        use noderack_presets::instrument_ref::InstrumentRef;
         let mut context = noderack_presets::LoadContext::new(&folder);
+        if let Ok(InstrumentRef::Preset { name, library }) = InstrumentRef::from_config(&value, &context) {
+            super::library::fetch_announced(&name, &library, &node, &events);
+        }
         let kind = noderack_nodes::Sampler::KIND;
-        let bank =
-            noderack_presets::instrument_ref::InstrumentRef::load_setting(kind, "instrument", &value, &mut context)
-                .map_err(|e| ApiError::new(422, e.to_string()))?;
+        let bank = InstrumentRef::load_setting(kind, "instrument", &value, &mut context)
+            .map_err(|e| ApiError::new(422, e.to_string()))?;
         Ok::<_, ApiError>((Arc::new(bank), context.warnings))
     })
     .await
     .map_err(|_| ApiError::new(500, "the loading task failed"))??;
-    let Json(mut reply) = ask_as(&s, &caller, |r| Request::Instrument(id, setting, bank, r)).await?;
+    let Json(mut reply) = ask_as(&s, &caller, |r| Request::Instrument(id, setting, bank, query.continues, r)).await?;
     reply["warnings"] = json!(warnings);
     Ok(Json(reply))
 }

@@ -6,6 +6,7 @@ pub(crate) mod api;
 mod bundles;
 mod cache_size;
 mod http;
+mod library;
 mod osc;
 mod session;
 
@@ -48,6 +49,11 @@ pub struct ServeArgs {
     /// ~/.local/share/noderack/patches).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+    /// The SongWalker preset library clients browse (`GET /library/presets`): a base URL
+    /// (https://…, file:///…) or a local folder with the library's index.json. Downloads go to
+    /// the library cache ($NODERACK_CACHE_DIR, else the platform cache directory).
+    #[arg(long, value_name = "URL|DIR", default_value = noderack_presets::library::DEFAULT_LIBRARY_URL)]
+    pub library: String,
 }
 
 /// Where named patches go without `--store`.
@@ -70,6 +76,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if args.token.as_ref().is_some_and(|t| t.len() < 16) {
         bail!("--token must be at least 16 characters");
     }
+    let library: Arc<str> = Arc::from(library::location(&args.library)?);
     let (patch, folder, what) = match &args.patch {
         Some(path) => {
             let patch = Patch::load(path, crate::factory::factory())?;
@@ -120,7 +127,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         registry: noderack_presets::BundleRegistry::new(&store_folder.join("registry")),
         installed: store_folder.join("bundles"),
     });
-    let state = http::AppState { requests, events, token, store, bundles };
+    let state = http::AppState { requests, events, token, store, bundles, library };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await

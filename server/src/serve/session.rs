@@ -72,7 +72,8 @@ pub enum Request {
     SetAt(String, Vec<(String, ParamValue)>, Option<u64>, Reply),
     /// Give a sampler node another instrument (its setting, and the bank loaded from it) while
     /// it plays: notes already sounding finish on the old one.
-    Instrument(String, ConfigValue, Arc<Bank>, Reply),
+    /// Given `true`, the change goes on with the caller's last one, as [`Request::Continue`].
+    Instrument(String, ConfigValue, Arc<Bank>, bool, Reply),
     /// The request, made by a session (a client): its changes go to that session's undo
     /// history, and undo and redo act on that history.
     As(String, Box<Request>),
@@ -213,8 +214,8 @@ impl Session {
                 let result = self.load(&text, folder);
                 let _ = reply.send(result);
             }
-            Request::Instrument(node, setting, bank, reply) => {
-                let result = self.instrument(&node, setting, bank);
+            Request::Instrument(node, setting, bank, continues, reply) => {
+                let result = self.instrument(&node, setting, bank, continues);
                 let _ = reply.send(result);
             }
             Request::Snapshot(reply) => {
@@ -515,7 +516,13 @@ impl Session {
 
     /// Sends `bank` to the running sampler `node` as a parcel (its voices keep playing the old
     /// instrument to their end) and records the new setting in the graph, as one undo step.
-    fn instrument(&mut self, node: &str, setting: ConfigValue, bank: Arc<Bank>) -> Result<Value, ApiError> {
+    fn instrument(
+        &mut self,
+        node: &str,
+        setting: ConfigValue,
+        bank: Arc<Bank>,
+        continues: bool,
+    ) -> Result<Value, ApiError> {
         let Some(id) = self.running.id_of(node) else {
             return Err(ApiError::new(404, format!("no node has id \"{node}\"")));
         };
@@ -540,7 +547,7 @@ impl Session {
             tracing::error!("{node}: the new instrument plays but the graph could not record it");
             return Err(ApiError::new(500, "the graph could not record the new instrument"));
         }
-        self.record(previous, false);
+        self.record(previous, continues);
         Ok(self.announce("instrument", format!("{node}: new instrument"), None))
     }
 

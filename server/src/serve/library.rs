@@ -1,0 +1,109 @@
+//! The preset library as the server sees it (`--library`): searched by clients that browse it
+//! (the editor's preset browser), and fetched with progress announced on the WebSocket when a
+//! sampler loads one of its presets.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use noderack_presets::library::{LibraryClient, LibraryConfig, RemotePreset, DEFAULT_LIBRARY_URL};
+use noderack_presets::songwalker::IndexEntry;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::ApiError;
+use super::http::AppState;
+
+/// Most presets one search answers with (the rest are counted in `more`).
+const MOST_RESULTS: usize = 500;
+
+/// The library routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/library/presets", get(search))
+}
+
+/// Where `--library` points, as an instrument setting can name it: URLs as given, folders made
+/// absolute (so that a patch saved elsewhere still finds them).
+pub fn location(given: &str) -> anyhow::Result<String> {
+    if given.contains("://") {
+        return Ok(given.to_string());
+    }
+    let folder = std::fs::canonicalize(given).map_err(|e| {
+        anyhow::anyhow!("--library {given}: {e} (give a URL or a folder with the library's index.json)")
+    })?;
+    Ok(folder.display().to_string())
+}
+
+/// The instrument setting that loads `preset` from `library`.
+pub fn setting(preset: &str, library: &str) -> Value {
+    if library == DEFAULT_LIBRARY_URL {
+        json!({ "preset": preset })
+    } else {
+        json!({ "preset": preset, "library": library })
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    /// Part of a preset name (case-insensitive); empty: every preset.
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /library/presets?q=TEXT`: the presets whose name contains TEXT, each with the
+/// instrument setting that loads it.
+async fn search(State(s): State<AppState>, Query(query): Query<SearchQuery>) -> Result<Json<Value>, ApiError> {
+    let library = s.library.to_string();
+    let found = tokio::task::spawn_blocking(move || {
+        let client = LibraryClient::new(&LibraryConfig::new(library.clone()))
+            .map_err(|e| ApiError::new(502, format!("library {library}: {e}")))?;
+        let presets = client.search(&query.q).map_err(|e| ApiError::new(502, e.to_string()))?;
+        Ok::<_, ApiError>(presets_json(&presets, &library))
+    })
+    .await
+    .map_err(|_| ApiError::new(500, "the search task failed"))??;
+    Ok(Json(found))
+}
+
+/// The answer to a search: at most [`MOST_RESULTS`] presets.
+fn presets_json(presets: &[RemotePreset], library: &str) -> Value {
+    let listed: Vec<Value> = presets
+        .iter()
+        .take(MOST_RESULTS)
+        .map(|p| {
+            let name = format!("{}/{}", p.library, p.name);
+            let mut entry = json!({
+                "preset": name, "library": p.library, "name": p.name, "instrument": setting(&name, library),
+            });
+            if let IndexEntry::Preset { category, tags, zone_count, key_range, .. } = &p.entry {
+                entry["category"] = json!(category);
+                entry["tags"] = json!(tags);
+                entry["zones"] = json!(zone_count);
+                entry["keys"] = json!(key_range.as_ref().map(|k| [k.low, k.high]));
+            }
+            entry
+        })
+        .collect();
+    json!({ "library": library, "presets": listed, "more": presets.len().saturating_sub(MOST_RESULTS) })
+}
+
+/// Fetches `preset` of `library` into the cache, announcing each step to WebSocket clients as a
+/// `download` event (for `node`, the sampler it is for), so that a slow first load shows its
+/// progress. A fetch that fails says nothing here: the load that follows reports the error with
+/// the field it belongs to.
+pub fn fetch_announced(preset: &str, library: &str, node: &str, events: &tokio::sync::broadcast::Sender<String>) {
+    let client = match LibraryClient::new(&LibraryConfig::new(library)) {
+        Ok(client) => client,
+        Err(e) => return tracing::debug!("library {library}: {e}"),
+    };
+    let mut announce = |p: &noderack_presets::library::FetchProgress| {
+        let event = json!({
+            "type": "download", "node": node, "preset": preset,
+            "samples_done": p.samples_done, "samples": p.samples, "bytes": p.bytes,
+        });
+        // No WebSocket client listening is no error.
+        let _ = events.send(event.to_string());
+    };
+    if let Err(e) = client.fetch_observed(preset, &mut announce) {
+        tracing::debug!("{preset}: {e}");
+    }
+}
