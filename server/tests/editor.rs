@@ -707,4 +707,120 @@ mod window {
         editor.settle(key_command(delete, iced::event::Status::Ignored, iced::window::Id::unique()));
         assert!(server_node(&client, "out").is_none() && server_node(&client, "lead").is_some());
     }
+
+    /// A key of the computer keyboard (by its place on the keyboard) pressed or released.
+    fn piano(code: key::Code, pressed: bool) -> Option<Message> {
+        let (key, physical_key) = (Key::Unidentified, key::Physical::Code(code));
+        let event = if pressed {
+            keyboard::Event::KeyPressed {
+                key: key.clone(),
+                modified_key: key,
+                physical_key,
+                location: keyboard::Location::Standard,
+                modifiers: keyboard::Modifiers::empty(),
+                text: None,
+                repeat: false,
+            }
+        } else {
+            keyboard::Event::KeyReleased {
+                key: key.clone(),
+                modified_key: key,
+                physical_key,
+                location: keyboard::Location::Standard,
+                modifiers: keyboard::Modifiers::empty(),
+            }
+        };
+        key_command(Event::Keyboard(event), iced::event::Status::Ignored, iced::window::Id::unique())
+    }
+
+    /// The preset browser against a server with a library of its own (`--library`): the
+    /// library listed and searched; presets tried in the selected sampler, each on the server,
+    /// the download's progress shown from the server's events; a key of the computer keyboard
+    /// (two octaves down) sounds a note through the sampler's channel filter, its release ends
+    /// it; Cancel brings back the instrument from before the browse, and after Keep a new browse
+    /// starts its own undo step.
+    #[test]
+    fn the_preset_browser_tries_presets_in_place_plays_them_and_cancels() {
+        use noderack_tests::tiny_library::TinyLibrary;
+        let dir = noderack_tests::fixtures::scratch_dir("editor-presets");
+        let tiny = TinyLibrary::write(&dir.join("library"), 4_000);
+        let root = std::fs::canonicalize(&tiny.root).unwrap().display().to_string();
+        let beep = json!({ "preset": "Other/Beep", "library": root });
+        let patch = json!({ "format": "noderack-patch", "version": 1, "nodes": [
+            { "id": "keys", "kind": "midi-in", "position": [40, 60] },
+            { "id": "ch2", "kind": "channel-filter", "params": { "channel": "2" }, "position": [240, 60] },
+            { "id": "inst", "kind": "sampler", "config": { "instrument": beep }, "position": [440, 60] },
+            { "id": "out", "kind": "output", "position": [640, 60] } ],
+            "connections": [ { "from": "keys.events", "to": "ch2.in" }, { "from": "ch2.out", "to": "inst.events" },
+                             { "from": "inst.out", "to": "out.in" } ] });
+        let patch = noderack_tests::fixtures::write_text(&dir, "browse.json", &patch.to_string());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let _server = Served::with(port, &patch, &["--library", &root]);
+        let client = Client::new(&format!("http://127.0.0.1:{port}"), None);
+        let mut events = client.clone().events();
+        let mut editor = open(&client);
+        let instrument = |client: &Arc<Client>| server_node(client, "inst").unwrap()["config"]["instrument"].clone();
+        let setting = |name: &str| json!({ "preset": format!("Tiny Lib/{name}"), "library": root });
+
+        editor.settle(click_node(&editor, "inst"));
+        press(&mut editor, "Presets");
+        act(&editor, |ui| {
+            assert!(ui.find("Beep").is_ok() && ui.find("Soft Pad").is_ok(), "the whole library, unsearched");
+        });
+        editor.settle(type_into(&editor, "preset-query", "sine"));
+        act(&editor, |ui| {
+            assert!(ui.find("Sine Bass").is_ok() && ui.find("Soft Pad").is_err(), "searched");
+            assert!(ui.find("trying presets in inst; keys A–K play C4 to C5 (Z, X: octave)").is_ok());
+        });
+
+        press(&mut editor, "Sine Bass");
+        assert_eq!(instrument(&client), setting("Sine Bass"));
+        loop {
+            match next_event(&client, &mut events, &mut editor) {
+                ServerEvent::Download(event) if event["samples_done"] == event["samples"] => {
+                    editor.settle([Message::Server(ServerEvent::Download(event))]);
+                    break;
+                }
+                other => editor.settle([Message::Server(other)]),
+            }
+        }
+        act(&editor, |ui| {
+            assert!(ui.find("Tiny Lib/Sine Bass: 2 samples ready (16 kB)").is_ok(), "the download's progress");
+        });
+
+        // Z twice: C2, inside the bass's zones; sent on the filter's channel 2, so it sounds.
+        let status =
+            |client: &Arc<Client>| client.block_on(client.clone().call(reqwest::Method::GET, "/status", None)).unwrap();
+        let until = |client: &Arc<Client>, what: &str, done: &dyn Fn(&Value) -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let s = status(client);
+                if done(&s) {
+                    return s;
+                }
+                assert!(std::time::Instant::now() < deadline, "{what}: {s}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        editor.settle(piano(key::Code::KeyZ, true));
+        editor.settle(piano(key::Code::KeyZ, true));
+        editor.settle(piano(key::Code::KeyA, true));
+        let sounding = until(&client, "the note sounds", &|s| {
+            s["voices"] == 1 && s["bus_rms_db"]["main"].as_f64().is_some_and(|db| db > -30.0)
+        });
+        assert_eq!(sounding["dropped"]["midi"], 0);
+        editor.settle(piano(key::Code::KeyA, false));
+        until(&client, "the note ends", &|s| s["voices"] == 0);
+
+        press(&mut editor, "Sine Lead");
+        assert_eq!(instrument(&client), setting("Sine Lead"));
+        press(&mut editor, "Cancel");
+        assert_eq!(instrument(&client), beep, "both tries were one undo step");
+
+        press(&mut editor, "Sine Lead");
+        press(&mut editor, "Keep");
+        press(&mut editor, "Sine Bass");
+        press(&mut editor, "Cancel");
+        assert_eq!(instrument(&client), setting("Sine Lead"), "a browse after Keep is a step of its own");
+    }
 }

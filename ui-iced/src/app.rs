@@ -17,6 +17,9 @@ use iced::{event, keyboard, window, Element, Fill, Length, Subscription, Task, T
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::browser::{
+    browser, found_presets, note_of, note_source, piano_key, Browser, BrowserMessage, Download, PianoKey, MOST_OCTAVES,
+};
 use crate::client::{path_segment, Client, ClientError, EmbeddedServer, ServerEvent};
 use crate::files::{files, listed_bundles, patch_names, Files, FilesMessage};
 use crate::geometry::{Camera, PortRef};
@@ -53,6 +56,7 @@ pub struct Editor {
     view: View,
     panel: Panel,
     files: Files,
+    browser: Browser,
     slot_draft: SlotDraft,
     status: String,
     /// The engine's health, one line, from its last status.
@@ -102,6 +106,8 @@ pub enum Change {
         node: String,
         /// The instrument setting.
         setting: Value,
+        /// Part of the last change (a browse's tries: one undo step).
+        continues: bool,
     },
 }
 
@@ -120,6 +126,10 @@ pub enum Request {
     Export(std::path::PathBuf),
     /// The graph published to the registry.
     Publish,
+    /// The library's presets matching some words.
+    Presets(String),
+    /// Events played into a `midi-in` node (a `POST /midi` body): not a change of the graph.
+    Midi(Value),
     /// A change.
     Send(Change),
 }
@@ -136,6 +146,11 @@ impl Request {
                 Message::RegistryListed(client.call(Method::GET, &path, None).await)
             }
             Request::Export(path) => Message::Exported(export(client, path).await),
+            Request::Presets(words) => {
+                let path = format!("/library/presets?q={}", path_segment(&words));
+                Message::PresetsListed(client.call(Method::GET, &path, None).await)
+            }
+            Request::Midi(body) => Message::Played(client.call(Method::POST, "/midi", Some(body)).await),
             Request::Publish => {
                 let published = match client.clone().bytes(Method::GET, "/bundle", None).await {
                     Ok(bundle) => client.bytes(Method::POST, "/registry", Some(bundle)).await.map(|b| json_of(&b)),
@@ -167,8 +182,9 @@ impl Request {
                             Err(e) => Err(e),
                         }
                     }
-                    Change::Instrument { node, setting } => {
-                        let path = format!("/nodes/{}/instrument", path_segment(&node));
+                    Change::Instrument { node, setting, continues } => {
+                        let continues = if continues { "?continues=true" } else { "" };
+                        let path = format!("/nodes/{}/instrument{continues}", path_segment(&node));
                         client.call(Method::PUT, &path, Some(setting)).await
                     }
                 };
@@ -208,6 +224,8 @@ pub enum Panel {
     Nodes,
     /// Saving, opening, bundles and the registry.
     Files,
+    /// The preset library.
+    Presets,
 }
 
 /// Commands from the keyboard and the toolbar.
@@ -258,6 +276,14 @@ pub enum Message {
     Exported(Result<String, ClientError>),
     /// The graph was published (or not).
     Published(Result<Value, ClientError>),
+    /// The preset browser.
+    Browser(BrowserMessage),
+    /// The library's search results arrived.
+    PresetsListed(Result<Value, ClientError>),
+    /// A key of the computer keyboard that plays notes went down (`true`) or up.
+    Key(PianoKey, bool),
+    /// Played notes were answered.
+    Played(Result<Value, ClientError>),
     /// A command.
     Command(Command),
 }
@@ -279,6 +305,7 @@ impl Editor {
             view: View::Graph,
             panel: Panel::Nodes,
             files: Files::default(),
+            browser: Browser::default(),
             slot_draft: SlotDraft::default(),
             status,
             health: String::new(),
@@ -338,6 +365,8 @@ impl Editor {
 
     /// Queues `change` behind the one in flight.
     fn send(&mut self, change: Change) -> Vec<Request> {
+        // Any other change ends a browse: its next try starts an undo step of its own.
+        self.browser.trying = None;
         // A drag's newer value replaces a queued older one of the same parameter.
         if let (
             Change::Edits { edits, continues: true, .. },
@@ -426,8 +455,21 @@ impl Editor {
                 if panel == Panel::Files {
                     return vec![Request::Patches];
                 }
+                if panel == Panel::Presets && self.browser.found.is_empty() {
+                    return vec![Request::Presets(self.browser.query.trim().to_string())];
+                }
             }
             Message::Files(message) => return self.files_message(message),
+            Message::Browser(message) => return self.browser_message(message),
+            Message::PresetsListed(Ok(reply)) => {
+                (self.browser.found, self.browser.more) = found_presets(&reply);
+                self.browser.tried = None;
+                self.browser.note = format!("{} presets found", self.browser.found.len() as u64 + self.browser.more);
+            }
+            Message::PresetsListed(Err(e)) => self.browser.note = e.to_string(),
+            Message::Key(key, down) => return self.play_key(key, down),
+            Message::Played(Ok(_)) => {}
+            Message::Played(Err(e)) => self.browser.note = e.to_string(),
             Message::PatchesListed(Ok(reply)) => self.files.patches = patch_names(&reply),
             Message::RegistryListed(Ok(reply)) => {
                 self.files.bundles = listed_bundles(&reply);
@@ -477,6 +519,7 @@ impl Editor {
                 self.health = health_line(&status);
                 self.meters = bus_levels(&status);
             }
+            ServerEvent::Download(event) => self.browser.download = Download::from_event(&event),
             ServerEvent::Lost(reason) => {
                 self.lost = true;
                 self.meters.clear();
@@ -523,6 +566,88 @@ impl Editor {
             FilesMessage::Publish => return vec![Request::Publish],
         }
         Vec::new()
+    }
+
+    /// The sampler the browser tries presets in: the selected node, if it is one.
+    fn browse_target(&self) -> Option<&str> {
+        let id = self.selected()?;
+        let model = self.model.as_ref()?;
+        (model.nodes.get(model.index_of(id)?)?.kind == "sampler").then_some(id)
+    }
+
+    fn browser_message(&mut self, message: BrowserMessage) -> Vec<Request> {
+        match message {
+            BrowserMessage::Query(query) => self.browser.query = query,
+            BrowserMessage::Search => return vec![Request::Presets(self.browser.query.trim().to_string())],
+            BrowserMessage::Try(index) => {
+                let (Some(target), Some(found)) =
+                    (self.browse_target().map(str::to_string), self.browser.found.get(index).cloned())
+                else {
+                    self.browser.note = "select a sampler to try presets in".into();
+                    return Vec::new();
+                };
+                let continues = self.browser.trying.as_deref() == Some(target.as_str());
+                let requests =
+                    self.send(Change::Instrument { node: target.clone(), setting: found.instrument, continues });
+                self.browser.trying = Some(target.clone());
+                self.browser.tried = Some(index);
+                self.browser.note = format!("{} in {target}", found.preset);
+                return requests;
+            }
+            BrowserMessage::Keep => {
+                self.browser.trying = None;
+                self.browser.note = "kept".into();
+            }
+            BrowserMessage::Cancel => {
+                if self.browser.trying.is_some() {
+                    self.browser.tried = None;
+                    self.browser.note = "the instrument from before the browse is back".into();
+                    return self.send(Change::Undo);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// A key of the computer keyboard pressed (`down`) or released while the browser is shown:
+    /// a note into the browsed sampler's MIDI input, or the keyboard's octave moved.
+    fn play_key(&mut self, key: PianoKey, down: bool) -> Vec<Request> {
+        if self.panel != Panel::Presets {
+            return Vec::new();
+        }
+        let step = match (key, down) {
+            (PianoKey::OctaveDown, true) => {
+                self.browser.octave = (self.browser.octave - 1).max(-MOST_OCTAVES);
+                return Vec::new();
+            }
+            (PianoKey::OctaveUp, true) => {
+                self.browser.octave = (self.browser.octave + 1).min(MOST_OCTAVES);
+                return Vec::new();
+            }
+            (PianoKey::Note(step), _) => step,
+            _ => return Vec::new(),
+        };
+        let held = self.browser.held.iter().position(|&(s, _)| s == step);
+        if down == held.is_some() {
+            return Vec::new();
+        }
+        let Some((source, channel)) = self.browse_target().and_then(|target| note_source(self.model.as_ref()?, target))
+        else {
+            return Vec::new();
+        };
+        let event = match held {
+            None => {
+                let note = note_of(step, self.browser.octave);
+                self.browser.held.push((step, note));
+                json!({ "type": "note_on", "channel": channel, "key": note, "velocity": 100 })
+            }
+            // The note the key started, even if the octave moved since.
+            Some(at) => {
+                let (_, note) = self.browser.held.remove(at);
+                json!({ "type": "note_off", "channel": channel, "key": note })
+            }
+        };
+        vec![Request::Midi(json!({ "node": source, "events": [event] }))]
     }
 
     /// Selects node `id` alone (`None`: nothing).
@@ -756,7 +881,7 @@ impl Editor {
                     return Vec::new();
                 }
                 let setting = instrument_setting(&self.drafts.instrument);
-                return self.send(Change::Instrument { node, setting });
+                return self.send(Change::Instrument { node, setting, continues: false });
             }
             // Handled above, for the whole selection.
             InspectorMessage::Duplicate | InspectorMessage::Delete => {}
@@ -914,6 +1039,7 @@ impl Editor {
             button(text("Redo").size(13)).on_press(Message::Command(Command::Redo)),
             choice("Nodes", self.panel == Panel::Nodes, Message::ShowPanel(Panel::Nodes)),
             choice("Files", self.panel == Panel::Files, Message::ShowPanel(Panel::Files)),
+            choice("Presets", self.panel == Panel::Presets, Message::ShowPanel(Panel::Presets)),
             choice("Graph", self.view == View::Graph, Message::Show(View::Graph)),
             choice("Rack", self.view == View::Rack, Message::Show(View::Rack)),
             text(&self.health).size(13).color(PALETTE.text),
@@ -931,18 +1057,22 @@ impl Editor {
             }
             None => container(text("waiting for the graph…").color(PALETTE.text)).center(Fill).into(),
         };
+        let panel = match self.panel {
+            Panel::Nodes => palette(&self.kinds, &self.query).map(Message::Palette),
+            Panel::Files => files(&self.files).map(Message::Files),
+            Panel::Presets => browser(&self.browser, self.browse_target()).map(Message::Browser),
+        };
         let mut middle = match (self.view, &self.model) {
             (View::Rack, Some(model)) => {
                 let buses = self.buses().into_iter().map(|(bus, _)| bus).collect();
-                row![rack(model, self.selected(), &self.slot_draft, self.instrument_kinds(), buses).map(Message::Rack)]
+                let rack = rack(model, self.selected(), &self.slot_draft, self.instrument_kinds(), buses);
+                // The browser beside the rack loads into the selected slot.
+                match self.panel {
+                    Panel::Presets => row![side(panel, PALETTE_WIDTH), rack.map(Message::Rack)],
+                    _ => row![rack.map(Message::Rack)],
+                }
             }
-            _ => {
-                let panel = match self.panel {
-                    Panel::Nodes => palette(&self.kinds, &self.query).map(Message::Palette),
-                    Panel::Files => files(&self.files).map(Message::Files),
-                };
-                row![side(panel, PALETTE_WIDTH), graph]
-            }
+            _ => row![side(panel, PALETTE_WIDTH), graph],
         };
         if let Some((index, model)) = selected {
             let node = &model.nodes[index];
@@ -1006,10 +1136,22 @@ const GRAPH_VIEW: (f32, f32) = (WINDOW.0 - PALETTE_WIDTH - INSPECTOR_WIDTH, WIND
 
 /// The command a key press stands for, unless a widget (a text field) took it.
 pub fn key_command(event: iced::Event, status: event::Status, _window: window::Id) -> Option<Message> {
-    let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) = event else { return None };
     if status == event::Status::Captured {
         return None;
     }
+    let (key, modifiers) = match event {
+        // Letters without a modifier play notes (heard while the preset browser is shown).
+        iced::Event::Keyboard(keyboard::Event::KeyPressed { physical_key, modifiers, repeat, .. })
+            if !modifiers.command() && !modifiers.alt() && piano_key(physical_key).is_some() =>
+        {
+            return (!repeat).then(|| Message::Key(piano_key(physical_key).expect("checked"), true));
+        }
+        iced::Event::Keyboard(keyboard::Event::KeyReleased { physical_key, .. }) => {
+            return piano_key(physical_key).map(|key| Message::Key(key, false));
+        }
+        iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) => (key, modifiers),
+        _ => return None,
+    };
     let command = match key.as_ref() {
         keyboard::Key::Character(c) if modifiers.command() && c.eq_ignore_ascii_case("z") => {
             if modifiers.shift() {

@@ -73,6 +73,8 @@ pub enum ServerEvent {
     },
     /// The engine's status (`GET /status`'s body), about 30 times a second.
     Meters(Value),
+    /// A library preset's download moved on (the server's `download` event).
+    Download(Value),
     /// The connection is lost (or could not be made); the client tries again every second.
     Lost(String),
 }
@@ -289,6 +291,7 @@ impl Client {
                     session: value["session"].as_str().unwrap_or_default().to_string(),
                 },
                 Some("meters") => ServerEvent::Meters(value["status"].clone()),
+                Some("download") => ServerEvent::Download(value),
                 // After dropped messages the graph may have changed unseen.
                 Some("gap") => ServerEvent::Changed { revision: u64::MAX, session: String::new() },
                 _ => continue,
@@ -326,12 +329,16 @@ impl EmbeddedServer {
     /// Starts `noderack serve PATCH` on a free loopback port with audio `backend` (`None`: the
     /// server's choice; `null` touches no device), and waits for it to listen.
     pub fn start(program: &Path, patch: &Path, backend: Option<&str>) -> Result<EmbeddedServer, StartError> {
+        let backend: Vec<&str> = backend.map(|b| vec!["--backend", b]).unwrap_or_default();
+        Self::start_with(program, patch, &backend)
+    }
+
+    /// [`EmbeddedServer::start`] with `options` for `serve` (`--backend null`,
+    /// `--library DIR`…).
+    pub fn start_with(program: &Path, patch: &Path, options: &[&str]) -> Result<EmbeddedServer, StartError> {
         let fail = |reason: String| StartError { program: program.display().to_string(), reason };
         let mut command = Command::new(program);
-        command.arg("serve").arg(patch).args(["--bind", "127.0.0.1:0"]);
-        if let Some(backend) = backend {
-            command.args(["--backend", backend]);
-        }
+        command.arg("serve").arg(patch).args(["--bind", "127.0.0.1:0"]).args(options);
         let mut child =
             command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|e| fail(e.to_string()))?;
         let stdout = child.stdout.take().ok_or_else(|| fail("no output".into()))?;

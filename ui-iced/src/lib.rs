@@ -4,6 +4,7 @@
 //! every change it makes is an edit any other client could make. See docs/EDITOR.md.
 
 pub mod app;
+pub mod browser;
 pub mod client;
 pub mod files;
 pub mod geometry;

@@ -34,6 +34,10 @@ struct Cli {
     /// `null` with --screenshot).
     #[arg(long)]
     backend: Option<String>,
+    /// The preset library the embedded engine's browser searches: a base URL or a folder
+    /// (default: the public SongWalker library).
+    #[arg(long, value_name = "URL|DIR", conflicts_with = "connect")]
+    library: Option<String>,
     /// Which view --screenshot draws.
     #[arg(long, value_enum, default_value = "graph")]
     view: ShotView,
@@ -89,8 +93,14 @@ fn main() -> anyhow::Result<()> {
     let (client, server) = match target {
         Target::Server(url) => (Client::new(&url, cli.token.clone()), None),
         Target::Patch(patch) => {
-            let backend = cli.backend.as_deref().or(headless.then_some("null"));
-            let server = EmbeddedServer::start(&noderack_program(), &patch, backend)?;
+            let mut options = Vec::new();
+            if let Some(backend) = cli.backend.as_deref().or(headless.then_some("null")) {
+                options.extend(["--backend", backend]);
+            }
+            if let Some(library) = &cli.library {
+                options.extend(["--library", library.as_str()]);
+            }
+            let server = EmbeddedServer::start_with(&noderack_program(), &patch, &options)?;
             (Client::new(server.url(), cli.token.clone()), Some(server))
         }
     };

@@ -490,7 +490,8 @@ mod tests {
             assert!((settled.bus_rms[1].1 - expected / 2.0).abs() < 0.001, "{frames} frames: {settled:?}");
             assert!((settled.bus_peaks[0].1 - 0.5).abs() < 1e-3, "{settled:?}");
             // 300 ms of silence: the mean square falls by e, the RMS by sqrt e.
-            (l.fill(0.0), d.fill(0.0));
+            l.fill(0.0);
+            d.fill(0.0);
             for _ in 0..14_400 / frames {
                 w.levels(&[&mut l[..], &mut r[..], &mut d[..]], frames, 48_000.0);
             }
