@@ -642,7 +642,7 @@ impl Engine {
                 edges.push(CompileEdge { from, from_port: from_port.0, to, to_port: to_port.0, fade });
             }
         }
-        compile(&CompileInput {
+        let mut plan = compile(&CompileInput {
             nodes,
             edges,
             buses: &self.config.buses,
@@ -651,6 +651,17 @@ impl Engine {
             stride_floats: u32::try_from(audio_buffer_stride(self.config.max_block_frames))
                 .map_err(|_| CompileError::TooLarge)?,
             previous: Some(&self.plan),
-        })
+        })?;
+        // Bindings of nodes that are gone (until an undo brings them back) move nothing.
+        plan.cc_map = self
+            .model
+            .cc_map()
+            .iter()
+            .filter_map(|&binding| {
+                let slot = self.slot_of(binding.node).ok()?;
+                Some(crate::cc_map::PlanCc { binding, target: crate::ParamTarget { slot, param: binding.param } })
+            })
+            .collect();
+        Ok(plan)
     }
 }

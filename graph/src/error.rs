@@ -74,6 +74,14 @@ pub enum GraphError {
         /// The connections around the loop, `a.out -> b.in, b.out -> a.in`.
         path: String,
     },
+    /// A MIDI controller binding names a channel or controller MIDI does not have.
+    #[error("a MIDI controller binding of {node}: {reason}")]
+    BadCcBinding {
+        /// The node it moves.
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The node has no parameter with this id.
     #[error("{node} has no parameter {param} (it has {count})")]
     UnknownParam {

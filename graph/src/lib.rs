@@ -13,6 +13,7 @@
 //! ```
 
 mod alias_box;
+mod cc_map;
 mod compiler;
 mod context;
 mod delay_line;
@@ -31,6 +32,7 @@ mod plan;
 mod port;
 mod transport;
 
+pub use cc_map::{CcBinding, CcSeen};
 pub use context::{Inputs, Outputs, ProcessContext};
 pub use engine::{new_engine, Engine, EngineConfig};
 pub use error::{BatchError, EngineError, GraphError};

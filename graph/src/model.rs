@@ -87,6 +87,9 @@ pub enum Edit {
         /// New value, inside the parameter's range.
         value: f32,
     },
+    /// Replaces the graph's MIDI controller bindings (MIDI learn): each names a node and one
+    /// of its parameters, with values inside the parameter's range.
+    SetCcMap(Vec<crate::CcBinding>),
 }
 
 impl fmt::Debug for Edit {
@@ -96,6 +99,7 @@ impl fmt::Debug for Edit {
                 write!(f, "AddNode({id} '{label}' {} {params:?})", description.kind())
             }
             Edit::RemoveNode { id } => write!(f, "RemoveNode({id})"),
+            Edit::SetCcMap(bindings) => write!(f, "SetCcMap({} bindings)", bindings.len()),
             Edit::Connect(c) => write!(f, "Connect({c:?})"),
             Edit::Disconnect(c) => write!(f, "Disconnect({c:?})"),
             Edit::SetParam { node, param, value } => write!(f, "SetParam({node} {} = {value})", param.0),
@@ -173,18 +177,26 @@ pub struct Graph {
     index: HashMap<NodeId, NodeIndex>,
     buses: Vec<BusSpec>,
     inputs: Vec<BusSpec>,
+    /// MIDI controllers bound to parameters. A binding whose node is removed stays (an undo
+    /// brings the node back with its id) and moves nothing meanwhile.
+    cc_map: Vec<crate::CcBinding>,
 }
 
 impl Graph {
     /// An empty graph whose output nodes may use `buses`.
     pub fn new(buses: Vec<BusSpec>) -> Self {
-        Self { graph: StableDiGraph::default(), index: HashMap::new(), buses, inputs: Vec::new() }
+        Self { graph: StableDiGraph::default(), index: HashMap::new(), buses, inputs: Vec::new(), cc_map: Vec::new() }
     }
 
     /// The same graph with `inputs` as the host input buses its `audio-in` nodes may use.
     pub fn with_inputs(mut self, inputs: Vec<BusSpec>) -> Self {
         self.inputs = inputs;
         self
+    }
+
+    /// The MIDI controller bindings.
+    pub fn cc_map(&self) -> &[crate::CcBinding] {
+        &self.cc_map
     }
 
     /// The output buses.
@@ -440,6 +452,23 @@ impl Graph {
                 let old = std::mem::replace(&mut entry.params[param.0 as usize], value);
                 out.inverse.push(Edit::SetParam { node, param, value: old });
                 out.param_changes.push((node, param, value));
+            }
+            Edit::SetCcMap(bindings) => {
+                for b in &bindings {
+                    if b.channel.is_some_and(|c| c > 15) || b.controller > 127 {
+                        return Err(GraphError::BadCcBinding {
+                            node: self.describe_node(b.node),
+                            reason: format!(
+                                "channel {:?} and controller {} must be 0–15 and 0–127",
+                                b.channel, b.controller
+                            ),
+                        });
+                    }
+                    self.check_param(b.node, b.param, b.min)?;
+                    self.check_param(b.node, b.param, b.max)?;
+                }
+                let old = std::mem::replace(&mut self.cc_map, bindings);
+                out.inverse.push(Edit::SetCcMap(old));
             }
         }
         Ok(())

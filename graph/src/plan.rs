@@ -214,6 +214,8 @@ pub struct RenderPlan {
     pub(crate) event_buffers: u32,
     /// Every slot the plan touches, sorted (so installs/removals can be checked).
     pub(crate) slots: Vec<SlotKey>,
+    /// MIDI controllers bound to parameters of the plan's nodes.
+    pub(crate) cc_map: Vec<crate::cc_map::PlanCc>,
 }
 
 impl RenderPlan {

@@ -1,8 +1,8 @@
 //! The executor end to end: plans reach the audio thread, signals flow to the buses, edits keep
 //! untouched paths intact, removed connections fade instead of clicking.
 
-use noderack_graph::{Edit, NodeId, ParamId};
-use noderack_nodes::{Gain, Output};
+use noderack_graph::{CcBinding, Edit, EventData, MidiMessage, NodeId, ParamId};
+use noderack_nodes::{Gain, MidiIn, Output};
 use noderack_tests::analysis::{max_step, peak};
 use noderack_tests::rig::{add, connect, disconnect};
 use noderack_tests::{rms, Rig, TestTone};
@@ -146,6 +146,52 @@ fn timed_parameter_change_starts_on_its_exact_frame() {
         let ratio = out[0][settled + 50] / tone(settled + 50);
         assert!((ratio - 0.1).abs() < 1e-4, "-20 dB after the ramp, got {ratio}");
     }
+}
+
+/// MIDI learn's bindings: a control change arriving with the host's MIDI sets the bound gain on
+/// the control change's own frame (its 10 ms ramp starts there, at any block size); the same
+/// controller on another channel moves nothing; a control change sent through the API lands on
+/// its timestamp; and once the map is emptied, the controller moves nothing.
+#[test]
+fn a_bound_controller_sets_its_parameter_on_its_own_frame() {
+    let bind = |channel| CcBinding {
+        channel,
+        controller: 7,
+        node: NodeId(2),
+        param: ParamId(0),
+        min: -20.0,
+        max: 0.0,
+        stepped: false,
+    };
+    let tone = |i: usize| TestTone::sample_at(200.0, 0.5, i as u64, SR);
+    for block in [1usize, 100, 4096] {
+        let mut rig = Rig::stereo(block);
+        tone_to_main(&mut rig, 200.0, 0.5);
+        rig.apply(vec![Edit::SetCcMap(vec![bind(Some(1))])]);
+        let midi = [noderack_tests::midi::cc(1_000, 2, 7, 0), noderack_tests::midi::cc(2_500, 1, 7, 0)];
+        let out = rig.render(4_000, &midi);
+        assert!((0..2_500).all(|i| out[0][i] == tone(i)), "unchanged before frame 2500 (block {block})");
+        assert!(out[0][2_500].abs() < tone(2_500).abs(), "the ramp starts at frame 2500 (block {block})");
+        let ratio = out[0][2_500 + 480 + 50] / tone(2_500 + 480 + 50);
+        assert!((ratio - 0.1).abs() < 1e-4, "controller 0 is the binding's -20 dB, got {ratio}");
+        let seen = rig.engine().status().last_cc().expect("seen");
+        assert_eq!((seen.channel, seen.controller, seen.value), (1, 7, 0));
+    }
+
+    // Through the API, at a timestamp; then no binding at all.
+    let mut rig = Rig::stereo(256);
+    tone_to_main(&mut rig, 200.0, 0.5);
+    rig.apply(vec![add(4, "keys", MidiIn::new()), Edit::SetCcMap(vec![bind(None)])]);
+    let cc = |value| EventData::Midi(MidiMessage::ControlChange { channel: 9, controller: 7, value });
+    rig.engine().send_event(NodeId(4), cc(0), Some(1_700)).unwrap();
+    let out = rig.render(3_000, &[]);
+    assert!((0..1_700).all(|i| out[0][i] == tone(i)) && out[0][1_700].abs() < tone(1_700).abs());
+    let inverse = rig.apply(vec![Edit::SetCcMap(Vec::new())]);
+    assert!(matches!(&inverse[..], [Edit::SetCcMap(old)] if *old == vec![bind(None)]), "undo brings it back");
+    rig.engine().send_event(NodeId(4), cc(127), None).unwrap();
+    let later = rig.render(2_000, &[]);
+    let ratio = later[0][1_500] / tone(3_000 + 1_500);
+    assert!((ratio - 0.1).abs() < 1e-4, "still -20 dB: nothing is bound, got {ratio}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
 use noderack_graph::limits::{PARCEL_QUEUE_CAPACITY, PENDING_MESSAGE_CAPACITY, RETURN_QUEUE_CAPACITY};
 use noderack_graph::{
-    new_engine, BusSpec, Edit, Engine, EngineConfig, EngineError, MidiMessage, NodeId, ParamId, Parcel,
+    new_engine, BusSpec, CcBinding, Edit, Engine, EngineConfig, EngineError, MidiMessage, NodeId, ParamId, Parcel,
 };
 use noderack_host::live::jack_backend::JackBackend;
 use noderack_host::live::null::NullBackend;
@@ -93,6 +93,12 @@ impl Control {
         }
     }
 
+    /// A control change from the device, as a knob turned.
+    fn cc(&mut self, controller: u8, value: u8) {
+        let message = MidiMessage::ControlChange { channel: 0, controller, value };
+        assert!(self.keys.send(LiveMidi { time: MidiTime::Now, target: MidiTarget::All, message }));
+    }
+
     fn note(&mut self, key: u8, on: bool) {
         let message = if on {
             MidiMessage::NoteOn { channel: 0, key, velocity: 100 }
@@ -138,8 +144,21 @@ fn run_session(backend: Box<dyn OpenBackend>) -> Outcome {
         c.note(60 + (round % 12) as u8, false);
         c.engine.apply(vec![Edit::RemoveNode { id: NodeId(id) }]).unwrap();
         c.engine.set_param(NodeId(MIX), ParamId(0), -3.0 - (round % 5) as f32, None).unwrap();
+        // MIDI learn: a knob bound to the sampler's gain (a new map is a new plan), turned.
+        let knob = CcBinding {
+            channel: None,
+            controller: 74,
+            node: NodeId(6),
+            param: ParamId(0),
+            min: -12.0 - round as f32,
+            max: 0.0,
+            stepped: false,
+        };
+        c.engine.apply(vec![Edit::SetCcMap(vec![knob])]).unwrap();
+        c.cc(74, (round * 10) as u8);
         c.wait_blocks(2, true);
     }
+    assert_eq!(c.health.executor().last_cc().map(|s| s.value), Some(110), "the knob's turns arrived");
     assert!(c.health.report().bus_max[0].1 > 0.01, "the session makes sound");
 
     // 2. The slot table grows: 80 nodes at once.

@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::alias_box::AliasBox;
+use crate::cc_map::PlanCc;
 use crate::context::Attention;
 use crate::context::ChunkEnv;
 use crate::limits::PENDING_MESSAGE_CAPACITY;
 use crate::param::{ParamChangeAt, ParamState};
 use crate::plan::{LinkedRun, PortBinding, RenderPlan, Run, Step};
-use crate::{Event, EventBuffer, Parcel, ProcessContext, Retire, Transport};
+use crate::{CcSeen, Event, EventBuffer, EventData, MidiMessage, Parcel, ProcessContext, Retire, Transport};
 use messages::{Command, NodeSlot, Pending, PlanUpdate};
 
 /// What the audio thread publishes for the control side: monotonic counters (updated with
@@ -30,9 +31,16 @@ pub struct ExecutorStatus {
     pub(crate) refused_parcels: AtomicU64,
     leaked_plans: AtomicU64,
     active_voices: AtomicU32,
+    /// The last control change seen ([`crate::CcSeen`] packed), for MIDI learn.
+    last_cc: AtomicU64,
 }
 
 impl ExecutorStatus {
+    /// The last MIDI control change that arrived in the graph (from the host, a device or the
+    /// control side), if any has: what MIDI learn binds when a parameter is moved next.
+    pub fn last_cc(&self) -> Option<crate::CcSeen> {
+        crate::CcSeen::unpack(self.last_cc.load(Ordering::Acquire))
+    }
     /// Frames rendered since the engine started.
     pub fn frames(&self) -> u64 {
         self.frames.load(Ordering::Acquire)
@@ -198,6 +206,10 @@ impl Executor {
             let ParamTarget { slot, param } = change.target;
             self.schedule(Pending::Param { slot, param, value: change.value, at_frame });
         }
+        let last_frame = frames.saturating_sub(1) as u64;
+        for event in block.midi_in.iter().chain(block.node_midi.iter().map(|e| &e.event)) {
+            self.map_cc(event.data, block_start + u64::from(event.time_frames).min(last_frame));
+        }
         for ch in block.outputs.iter_mut() {
             let n = frames.min(ch.len());
             ch[..n].fill(0.0);
@@ -268,6 +280,7 @@ impl Executor {
                     self.schedule(Pending::Param { slot, param, value, at_frame: at_frame.unwrap_or(0) })
                 }
                 Command::Event { slot, data, at_frame } => {
+                    self.map_cc(data, at_frame.unwrap_or(0));
                     self.schedule(Pending::Event { slot, data, at_frame: at_frame.unwrap_or(0) })
                 }
                 Command::Transport(change) => self.transport.apply(&change),
@@ -278,6 +291,22 @@ impl Executor {
                         None => retire.refuse(parcel), // its node is gone
                     }
                 }
+            }
+        }
+    }
+
+    /// A control change arriving in the graph at `at_frame`: noted for MIDI learn, and each
+    /// parameter bound to it set at that frame.
+    fn map_cc(&mut self, data: EventData, at_frame: u64) {
+        let EventData::Midi(MidiMessage::ControlChange { channel, controller, value }) = data else { return };
+        let count =
+            CcSeen::unpack(self.status.last_cc.load(Ordering::Relaxed)).map_or(1, |s| s.count.wrapping_add(1).max(1));
+        self.status.last_cc.store(CcSeen { count, channel, controller, value }.pack(), Ordering::Release);
+        for i in 0..self.plan.cc_map.len() {
+            let PlanCc { binding, target } = self.plan.cc_map[i];
+            if binding.hears(channel, controller) {
+                let value = binding.value_at(value);
+                self.schedule(Pending::Param { slot: target.slot, param: target.param, value, at_frame });
             }
         }
     }
