@@ -11,6 +11,7 @@ pub mod json_location;
 pub mod library;
 pub mod load_context;
 pub mod macros;
+pub mod midi_map;
 pub mod missing_node;
 pub mod modulation;
 pub mod node_config;

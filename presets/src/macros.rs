@@ -90,6 +90,49 @@ pub(crate) struct MacroTargetFile {
     pub(crate) max: Option<f32>,
 }
 
+impl MacroTargetFile {
+    /// A target from its `"node.param"` and optional range, checked against the patch's nodes
+    /// (`lookup` gives a node's id, kind and parameters by name): the range defaults to the
+    /// parameter's and must lie inside it. An error names the field at fault.
+    pub(crate) fn resolve<'a>(
+        &self,
+        lookup: &impl Fn(&str) -> Option<(NodeId, &'a str, &'a [ParamSpec])>,
+    ) -> Result<MacroTarget, (&'static str, String)> {
+        let Some((node_name, param_name)) = self.param.split_once('.') else {
+            return Err(("param", format!("expected \"node.param\", found \"{}\"", self.param)));
+        };
+        let Some((node, kind, specs)) = lookup(node_name) else {
+            return Err(("param", format!("no node has id \"{node_name}\"")));
+        };
+        let Some(index) = specs.iter().position(|s| s.name == param_name) else {
+            let known: Vec<&str> = specs.iter().map(|s| s.name.as_ref()).collect();
+            let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            return Err(("param", format!("{kind} has no parameter \"{param_name}\" (its parameters: {known})")));
+        };
+        let spec = &specs[index];
+        let (min, max) = (self.min.unwrap_or(spec.min), self.max.unwrap_or(spec.max));
+        for (field, value) in [("min", min), ("max", max)] {
+            if !spec.accepts(value) {
+                return Err((field, format!("{value} is outside {param_name}'s range {}..={}", spec.min, spec.max)));
+            }
+        }
+        Ok(MacroTarget {
+            node_name: node_name.to_string(),
+            node,
+            param: ParamId(index as u32),
+            param_name: param_name.to_string(),
+            min,
+            max,
+            stepped: matches!(spec.unit, Unit::Choice | Unit::Toggle),
+        })
+    }
+}
+
+/// A target as the patch file writes it.
+pub(crate) fn target_json(t: &MacroTarget) -> serde_json::Value {
+    serde_json::json!({ "param": format!("{}.{}", t.node_name, t.param_name), "min": t.min, "max": t.max })
+}
+
 /// Where a target's problem is: the macro's field, and what is wrong.
 pub(crate) struct MacroProblem {
     /// `None` for the macro itself, `Some((target index, field))` for one of its targets.
@@ -129,37 +172,12 @@ impl MacroFile {
         }
         let mut targets = Vec::with_capacity(self.targets.len());
         for (t, target) in self.targets.iter().enumerate() {
-            let at = |field, message: String| MacroProblem { target: Some((t, field)), field, message };
-            let Some((node_name, param_name)) = target.param.split_once('.') else {
-                return Err(at("param", format!("expected \"node.param\", found \"{}\"", target.param)));
-            };
-            let Some((node, kind, specs)) = lookup(node_name) else {
-                return Err(at("param", format!("no node has id \"{node_name}\"")));
-            };
-            let Some(index) = specs.iter().position(|s| s.name == param_name) else {
-                let known: Vec<&str> = specs.iter().map(|s| s.name.as_ref()).collect();
-                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                return Err(at("param", format!("{kind} has no parameter \"{param_name}\" (its parameters: {known})")));
-            };
-            let spec = &specs[index];
-            let (min, max) = (target.min.unwrap_or(spec.min), target.max.unwrap_or(spec.max));
-            for (field, value) in [("min", min), ("max", max)] {
-                if !spec.accepts(value) {
-                    return Err(at(
-                        field,
-                        format!("{value} is outside {param_name}'s range {}..={}", spec.min, spec.max),
-                    ));
-                }
-            }
-            targets.push(MacroTarget {
-                node_name: node_name.to_string(),
-                node,
-                param: ParamId(index as u32),
-                param_name: param_name.to_string(),
-                min,
-                max,
-                stepped: matches!(spec.unit, Unit::Choice | Unit::Toggle),
-            });
+            let resolved = target.resolve(&lookup).map_err(|(field, message)| MacroProblem {
+                target: Some((t, field)),
+                field,
+                message,
+            })?;
+            targets.push(resolved);
         }
         Ok(Macro { index: self.index - 1, name: self.name.clone(), default: self.default, targets })
     }
@@ -167,13 +185,7 @@ impl MacroFile {
 
 /// `macro_` as the patch file writes it.
 pub(crate) fn to_json(macro_: &Macro) -> serde_json::Value {
-    let targets: Vec<serde_json::Value> = macro_
-        .targets
-        .iter()
-        .map(
-            |t| serde_json::json!({ "param": format!("{}.{}", t.node_name, t.param_name), "min": t.min, "max": t.max }),
-        )
-        .collect();
+    let targets: Vec<serde_json::Value> = macro_.targets.iter().map(target_json).collect();
     let mut value = serde_json::json!({ "index": macro_.index + 1, "targets": targets });
     if !macro_.name.is_empty() {
         value["name"] = serde_json::json!(macro_.name);

@@ -147,6 +147,8 @@ struct PatchFile {
     connections: Vec<ConnectionFile>,
     #[serde(default)]
     macros: Vec<crate::macros::MacroFile>,
+    #[serde(default)]
+    midi_map: Vec<crate::midi_map::CcMappingFile>,
 }
 
 /// Creates node descriptions by kind name while a patch loads. The node registry
@@ -223,6 +225,8 @@ pub struct Patch {
     pub connections: Vec<Connection>,
     /// The macros the patch maps (host-automatable controls, see [`crate::macros`]), by index.
     pub macros: Vec<crate::macros::Macro>,
+    /// MIDI controllers bound to node parameters (MIDI learn, see [`crate::midi_map`]).
+    pub midi_map: Vec<crate::midi_map::CcMapping>,
     /// What loading the nodes' files ignored or repaired (unsupported SFZ opcodes, sample
     /// hash mismatches), for the host to show.
     pub warnings: Vec<String>,
@@ -238,6 +242,8 @@ pub struct Held {
     pub connections: Vec<(String, String)>,
     /// The file's `macros`, when a target names a stand-in's parameter.
     pub macros: Option<serde_json::Value>,
+    /// The file's `midi_map`, when a mapping names a stand-in's parameter.
+    pub midi_map: Option<serde_json::Value>,
 }
 
 impl Patch {
@@ -418,6 +424,26 @@ impl Patch {
         }
         macros.sort_by_key(|m| m.index);
 
+        let stand_in = |param: &str| {
+            let node = param.split_once('.').map_or("", |(node, _)| node);
+            nodes.iter().any(|n| n.name == node && n.missing.is_some())
+        };
+        if raw.midi_map.iter().any(|m| stand_in(&m.param)) {
+            // Kept as written for saving; the mappings of stand-ins move nothing meanwhile.
+            held.midi_map =
+                serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v.get("midi_map").cloned());
+        }
+        let mut midi_map = Vec::with_capacity(raw.midi_map.len());
+        for (i, m) in raw.midi_map.iter().enumerate().filter(|(_, m)| !stand_in(&m.param)) {
+            let lookup = |name: &str| {
+                nodes.iter().find(|n| n.name == name).map(|n| (n.id, n.description.kind(), n.description.params()))
+            };
+            let mapping = m
+                .resolve(&lookup)
+                .map_err(|(field, message)| at.error(&[key("midi_map"), PathStep::Index(i), key(field)], message))?;
+            midi_map.push(mapping);
+        }
+
         let warnings = context.warnings;
         let patch = Patch {
             name: raw.name,
@@ -427,6 +453,7 @@ impl Patch {
             nodes,
             connections,
             macros,
+            midi_map,
             warnings,
             held,
         };
@@ -464,6 +491,9 @@ impl Patch {
     pub fn edits(&self) -> Vec<Edit> {
         let mut edits: Vec<Edit> = self.nodes.iter().map(|n| self.add_edit(n)).collect();
         edits.extend(self.connections.iter().map(|&c| Edit::Connect(c)));
+        if !self.midi_map.is_empty() {
+            edits.push(Edit::SetCcMap(crate::midi_map::bindings(&self.midi_map, Some)));
+        }
         edits
     }
 
@@ -541,6 +571,11 @@ impl Patch {
             patch.insert("macros".into(), macros.clone());
         } else if !self.macros.is_empty() {
             patch.insert("macros".into(), Value::Array(self.macros.iter().map(crate::macros::to_json).collect()));
+        }
+        if let Some(midi_map) = &self.held.midi_map {
+            patch.insert("midi_map".into(), midi_map.clone());
+        } else if !self.midi_map.is_empty() {
+            patch.insert("midi_map".into(), Value::Array(self.midi_map.iter().map(|m| m.to_json()).collect()));
         }
         Value::Object(patch)
     }

@@ -49,6 +49,8 @@ pub struct ChangeSummary {
     pub connected: usize,
     /// Connections cut.
     pub disconnected: usize,
+    /// Whether the MIDI controller bindings changed.
+    pub midi_map: bool,
 }
 
 impl ChangeSummary {
@@ -74,6 +76,9 @@ impl std::fmt::Display for ChangeSummary {
         }
         if self.disconnected > 0 {
             parts.push(format!("{} connection(s) cut", self.disconnected));
+        }
+        if self.midi_map {
+            parts.push("MIDI controller mapping changed".to_string());
         }
         if parts.is_empty() {
             f.write_str("no change")
@@ -107,6 +112,11 @@ fn same_node(a: &PatchNode, b: &PatchNode) -> bool {
     // A stand-in for a missing node is rebuilt once its file is back, though nothing in the
     // patch changed.
     a.description.kind() == b.description.kind() && a.config == b.config && a.missing == b.missing
+}
+
+/// The engine bindings of `patch`'s MIDI map, its nodes renamed to engine ids through `ids`.
+fn engine_cc_map(patch: &Patch, ids: &[NodeId]) -> Vec<noderack_graph::CcBinding> {
+    crate::midi_map::bindings(&patch.midi_map, |node| patch.nodes.iter().position(|n| n.id == node).map(|i| ids[i]))
 }
 
 /// A connection of `patch` with its nodes renamed to engine ids through `ids`.
@@ -159,6 +169,9 @@ impl RunningPatch {
             })
             .collect();
         edits.extend(self.patch.connections.iter().map(|c| Edit::Connect(in_engine(c, &self.patch, &self.ids))));
+        if !self.patch.midi_map.is_empty() {
+            edits.push(Edit::SetCcMap(engine_cc_map(&self.patch, &self.ids)));
+        }
         edits
     }
 
@@ -240,6 +253,12 @@ impl RunningPatch {
         edits.extend(additions);
         edits.extend(links);
         edits.extend(params);
+        // Bindings name engine ids: a rebuilt node's are new, so they are compared as such.
+        let cc_map = engine_cc_map(new, &ids);
+        if engine_cc_map(old, &self.ids) != cc_map {
+            edits.push(Edit::SetCcMap(cc_map));
+            summary.midi_map = true;
+        }
         Ok(PatchChange { edits, ids, next_id, summary })
     }
 
@@ -249,7 +268,8 @@ impl RunningPatch {
     pub fn adopt(&mut self, new: Patch) -> bool {
         let same = new.nodes.len() == self.patch.nodes.len()
             && new.nodes.iter().zip(&self.patch.nodes).all(|(a, b)| a.name == b.name && a.id == b.id)
-            && new.connections == self.patch.connections;
+            && new.connections == self.patch.connections
+            && new.midi_map == self.patch.midi_map;
         if same {
             self.patch = new;
         }

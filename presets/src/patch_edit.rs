@@ -74,6 +74,29 @@ pub enum PatchEdit {
         /// The parameter's name.
         param: String,
     },
+    /// Binds MIDI controller `cc` (on `channel` 1..=16, or any) to `param` (`"node.param"`)
+    /// over its range or `min`..`max` (MIDI learn). A parameter follows one controller: one it
+    /// followed before lets go of it.
+    MapCc {
+        /// The controller number, 0..=127.
+        cc: u32,
+        /// The channel; absent: any.
+        #[serde(default)]
+        channel: Option<u32>,
+        /// `"node.param"`.
+        param: String,
+        /// The parameter's value at controller value 0.
+        #[serde(default)]
+        min: Option<f32>,
+        /// Its value at 127.
+        #[serde(default)]
+        max: Option<f32>,
+    },
+    /// Lets go of every controller bound to `param` (`"node.param"`).
+    UnmapCc {
+        /// `"node.param"`.
+        param: String,
+    },
 }
 
 impl PatchEdit {
@@ -87,6 +110,8 @@ impl PatchEdit {
             PatchEdit::Set { .. } => "set",
             PatchEdit::Reset { .. } => "reset",
             PatchEdit::Move { .. } => "move",
+            PatchEdit::MapCc { .. } => "map_cc",
+            PatchEdit::UnmapCc { .. } => "unmap_cc",
         }
     }
 }
@@ -179,10 +204,11 @@ fn apply(
             model(graph, Edit::RemoveNode { id: node_id })?;
             patch.nodes.remove(index);
             patch.connections.retain(|c| c.from.node != node_id && c.to.node != node_id);
-            // Macros no longer move what is gone.
+            // Macros and controllers no longer move what is gone.
             for m in &mut patch.macros {
                 m.targets.retain(|t| t.node_name != *id);
             }
+            patch.midi_map.retain(|m| m.target.node_name != *id);
         }
         PatchEdit::Move { id, position } => {
             if !position.iter().all(|v| v.is_finite()) {
@@ -224,6 +250,35 @@ fn apply(
             let param = noderack_graph::ParamId(at as u32);
             model(graph, Edit::SetParam { node: node.id, param, value: specs[at].default })?;
             node.params.retain(|(p, _)| *p != param);
+        }
+        PatchEdit::MapCc { cc, channel, param, min, max } => {
+            let file = crate::midi_map::CcMappingFile {
+                cc: *cc,
+                channel: *channel,
+                param: param.clone(),
+                min: *min,
+                max: *max,
+            };
+            let lookup = |name: &str| {
+                patch
+                    .nodes
+                    .iter()
+                    .find(|n| n.name == name)
+                    .map(|n| (n.id, n.description.kind(), n.description.params()))
+            };
+            let mapping = file.resolve(&lookup).map_err(|(field, message)| format!("{field}: {message}"))?;
+            let path = mapping.param_path();
+            patch.midi_map.retain(|m| m.param_path() != path);
+            patch.midi_map.push(mapping);
+            let bindings = crate::midi_map::bindings(&patch.midi_map, Some);
+            model(graph, Edit::SetCcMap(bindings))?;
+        }
+        PatchEdit::UnmapCc { param } => {
+            let before = patch.midi_map.len();
+            patch.midi_map.retain(|m| m.param_path() != *param);
+            if patch.midi_map.len() == before {
+                return Err(format!("no controller is bound to \"{param}\""));
+            }
         }
     }
     Ok(())

@@ -114,7 +114,28 @@ pub fn edits_between(from: &Value, to: &Value) -> Vec<PatchEdit> {
             edits.push(json!({ "op": "connect", "from": from_port, "to": to_port }));
         }
     }
+    // MIDI learn's bindings, by parameter: bound anew where they differ, let go where gone (a
+    // removed node's went with it).
+    let (map_from, map_to) = (midi_map(from), midi_map(to));
+    for (param, mapping) in &map_to {
+        if map_from.get(param) != Some(mapping) {
+            let mut edit = (*mapping).clone();
+            edit["op"] = json!("map_cc");
+            edits.push(edit);
+        }
+    }
+    for param in map_from.keys().filter(|p| !map_to.contains_key(*p) && !gone(&node_of(p))) {
+        edits.push(json!({ "op": "unmap_cc", "param": param }));
+    }
     edits.into_iter().map(|e| serde_json::from_value(e).expect("edits are built in the edit format")).collect()
+}
+
+/// The MIDI map of a patch (file format) by parameter (`"node.param"`).
+fn midi_map(patch: &Value) -> BTreeMap<&str, &Value> {
+    patch["midi_map"]
+        .as_array()
+        .map(|map| map.iter().filter_map(|m| Some((m.get("param")?.as_str()?, m))).collect())
+        .unwrap_or_default()
 }
 
 /// Whether two nodes (file format) differ only in their parameters.

@@ -826,3 +826,78 @@ fn a_library_folder_that_is_not_there_stops_serve_before_it_starts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--library /no/such/library"), "{err}");
 }
+
+/// MIDI learn through the server: a control change sent to the graph is announced to
+/// WebSocket clients (`midi_cc`); a `map_cc` edit binds it to the lead's level, stored in the
+/// graph; the next control change moves the level (the bus's RMS falls by the binding's 30 dB);
+/// undo unbinds it, and the controller moves nothing any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learned_controller_moves_its_parameter_and_is_stored_in_the_graph() {
+    let s = Server::start(&[]);
+    let c = client();
+    let midi = |event: Value| json!({ "node": "keys", "events": [event] });
+    // Controller 20 means nothing to the synth by itself (7 would be its channel volume).
+    let cc = |value: u8| midi(json!({ "type": "cc", "channel": 1, "controller": 20, "value": value }));
+    let rms = |status: &Value| status["bus_rms_db"]["main"].as_f64();
+    let settled = |c: &reqwest::Client, what: &'static str, near: f64| {
+        let (c, url) = (c.clone(), s.url("/status"));
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let (_, status) = call(c.get(&url)).await;
+                if rms(&status).is_some_and(|db| (db - near).abs() < 1.0) {
+                    return;
+                }
+                assert!(std::time::Instant::now() < deadline, "{what}: {status}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.ws_url()).await.unwrap();
+    let (status, body) =
+        post(&c, s.url("/midi"), midi(json!({ "type": "note_on", "channel": 1, "key": 69, "velocity": 100 }))).await;
+    assert_eq!(status, 200, "{body}");
+    // Full level first: the held sine's RMS, whatever it is, is the reference.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let (_, status) = call(c.get(s.url("/status"))).await;
+    let full = rms(&status).expect("the note sounds");
+
+    let (status, _) = post(&c, s.url("/midi"), cc(64)).await;
+    assert_eq!(status, 200);
+    loop {
+        let message =
+            tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let event: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        if event["type"] == "midi_cc" {
+            assert_eq!(
+                (event["channel"].as_u64(), event["controller"].as_u64(), event["value"].as_u64()),
+                (Some(1), Some(20), Some(64))
+            );
+            break;
+        }
+    }
+    let map =
+        json!({ "edits": [{ "op": "map_cc", "cc": 20, "channel": 1, "param": "lead.gain_db", "min": -30, "max": 0 }] });
+    let (status, body) = post(&c, s.url("/edits"), map).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, g) = graph(&c, &s).await;
+    assert_eq!(g["midi_map"], json!([{ "cc": 20, "channel": 1, "param": "lead.gain_db", "min": -30.0, "max": 0.0 }]));
+
+    post(&c, s.url("/midi"), cc(0)).await;
+    settled(&c, "controller 0 is -30 dB", full - 30.0).await;
+    post(&c, s.url("/midi"), cc(127)).await;
+    settled(&c, "controller 127 is 0 dB", full).await;
+
+    let (status, _) = post(&c, s.url("/undo"), json!({})).await;
+    assert_eq!(status, 200);
+    assert!(graph(&c, &s).await.1.get("midi_map").is_none(), "undone");
+    post(&c, s.url("/midi"), cc(0)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let (_, status) = call(c.get(s.url("/status"))).await;
+    assert!((rms(&status).unwrap() - full).abs() < 1.0, "unbound, the controller moves nothing: {status}");
+
+    let bad = json!({ "edits": [{ "op": "map_cc", "cc": 300, "param": "lead.gain_db" }] });
+    let (status, body) = post(&c, s.url("/edits"), bad).await;
+    assert_eq!(status, 422);
+    assert!(body["error"].to_string().contains("0 to 127"), "{body}");
+}

@@ -37,7 +37,7 @@ struct Intent {
 }
 
 fn intent() -> impl Strategy<Value = Intent> {
-    (0u8..5, any::<usize>(), any::<usize>(), any::<usize>(), 0.0f32..1.0, proptest::bool::weighted(0.15))
+    (0u8..7, any::<usize>(), any::<usize>(), any::<usize>(), 0.0f32..1.0, proptest::bool::weighted(0.15))
         .prop_map(|(op, a, b, c, x, invalid)| Intent { op, a, b, c, x, invalid })
 }
 
@@ -98,6 +98,22 @@ fn resolve(patch: &Patch, intent: &Intent, fresh: &mut usize) -> PatchEdit {
             PatchEdit::Disconnect { from: c["from"].as_str().unwrap().into(), to: c["to"].as_str().unwrap().into() }
         }
         3 => PatchEdit::Disconnect { from: "keys.events".into(), to: "ghost.in".into() },
+        // MIDI learn: a controller bound to some parameter (out of MIDI's range when invalid).
+        5 if !nodes[intent.a % nodes.len()].description.params().is_empty() => {
+            let n = node(intent.a);
+            let specs = n.description.params();
+            PatchEdit::MapCc {
+                cc: if intent.invalid { 200 } else { (intent.c % 128) as u32 },
+                channel: (!intent.b.is_multiple_of(3)).then_some((intent.b % 16 + 1) as u32),
+                param: format!("{}.{}", n.name, specs[intent.b % specs.len()].name),
+                min: None,
+                max: None,
+            }
+        }
+        6 if !patch.midi_map.is_empty() && !intent.invalid => {
+            PatchEdit::UnmapCc { param: patch.midi_map[intent.a % patch.midi_map.len()].param_path() }
+        }
+        6 => PatchEdit::UnmapCc { param: "ghost.level".into() },
         _ => {
             let n = node(intent.a);
             let specs = n.description.params();
@@ -183,13 +199,16 @@ fn leads_both_ways(a: &Patch, b: &Patch) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// A patch (file format) as nodes by id and a set of connections: what matters, not the order.
-type Normal = (BTreeMap<String, serde_json::Value>, std::collections::BTreeSet<String>);
+/// A patch (file format) as nodes by id, a set of connections and a set of MIDI mappings: what
+/// matters, not the order.
+type Normal =
+    (BTreeMap<String, serde_json::Value>, std::collections::BTreeSet<String>, std::collections::BTreeSet<String>);
 
 fn normal(patch: &serde_json::Value) -> Normal {
     let nodes = patch["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap().to_string(), n.clone()));
     let links = patch["connections"].as_array().unwrap().iter().map(|c| format!("{} -> {}", c["from"], c["to"]));
-    (nodes.collect(), links.collect())
+    let map = patch["midi_map"].as_array().into_iter().flatten().map(|m| m.to_string());
+    (nodes.collect(), links.collect(), map.collect())
 }
 
 #[test]

@@ -44,6 +44,11 @@ fn kinds(edits: &[Edit]) -> Vec<String> {
                 format!("disconnect {}.{} {}.{}", c.from.node.0, c.from.port.0, c.to.node.0, c.to.port.0)
             }
             Edit::SetParam { node, param, value } => format!("set {}.{} = {value}", node.0, param.0),
+            Edit::SetCcMap(bindings) => {
+                let each: Vec<String> =
+                    bindings.iter().map(|b| format!("cc{} {}.{}", b.controller, b.node.0, b.param.0)).collect();
+                format!("map {}", each.join(" "))
+            }
         })
         .collect()
 }
@@ -69,6 +74,33 @@ fn a_parameter_change_is_one_set_param_on_the_kept_node() {
     // Removing the setting returns the parameter to its default.
     let back = running.diff(&patch("", "", "", MAIN)).unwrap();
     assert_eq!(back.summary.params, 1);
+}
+
+/// The lead with `voices` voices and its cutoff bound to controller `cc`.
+fn mapped(voices: u32, cc: u32) -> Patch {
+    let text = format!(
+        r#"{{ "format": "noderack-patch", "version": 1,
+            "nodes": [ {{ "id": "keys", "kind": "midi-in" }},
+                       {{ "id": "lead", "kind": "synth", "config": {{ "voices": {voices} }} }},
+                       {{ "id": "out", "kind": "output" }} ],
+            "connections": [ {{ "from": "keys.events", "to": "lead.events" }}, {{ "from": "lead.out", "to": "out.in" }} ],
+            "midi_map": [ {{ "cc": {cc}, "channel": 1, "param": "lead.cutoff_hz", "min": 100, "max": 5000 }} ] }}"#
+    );
+    Patch::parse(&text, "p.json", &Registry).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_midi_map_follows_a_rebuilt_node_and_changes_as_one_edit() {
+    let running = RunningPatch::new(mapped(8, 74));
+    let cutoff = running.patch().nodes[1].description.params().iter().position(|p| p.name == "cutoff_hz").unwrap();
+    assert_eq!(kinds(&running.edits()).last().unwrap(), &format!("map cc74 2.{cutoff}"));
+    let change = running.diff(&mapped(8, 71)).unwrap();
+    assert_eq!(kinds(&change.edits), [format!("map cc71 2.{cutoff}")]);
+    assert!(change.summary.midi_map && change.summary.to_string().contains("MIDI controller"));
+    // The lead rebuilt under id 4: its binding names the new id.
+    let change = running.diff(&mapped(16, 74)).unwrap();
+    assert_eq!(kinds(&change.edits).last().unwrap(), &format!("map cc74 4.{cutoff}"));
+    assert!(running.diff(&mapped(8, 74)).unwrap().edits.is_empty(), "an unchanged map needs no edit");
 }
 
 #[test]

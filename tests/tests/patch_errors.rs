@@ -201,6 +201,42 @@ fn bad_macros_name_the_field() {
     }
 }
 
+/// `GOOD` with `midi_map` (a JSON list) added.
+fn with_midi_map(map: &str) -> String {
+    GOOD.replace("  \"connections\": [", &format!("  \"midi_map\": {map},\n  \"connections\": ["))
+}
+
+#[test]
+fn midi_maps_bind_controllers_and_survive_a_save() {
+    let text = with_midi_map(
+        r#"[{ "cc": 7, "channel": 2, "param": "a.gain_db", "min": -40, "max": 0 }, { "cc": 10, "param": "b.pan" }]"#,
+    );
+    let patch = Patch::parse(&text, "x.json", &Registry).unwrap();
+    let [volume, pan] = &patch.midi_map[..] else { panic!("two mappings: {:?}", patch.midi_map) };
+    assert_eq!((volume.channel, volume.controller, volume.target.value_at(0.5)), (Some(2), 7, -20.0));
+    assert_eq!((pan.channel, pan.target.min, pan.target.max), (None, -1.0, 1.0), "any channel, the whole range");
+    let binding = volume.binding(volume.target.node);
+    assert_eq!(binding.channel, Some(1), "the engine counts channels from 0");
+    let again = Patch::parse(&patch.to_json().to_string(), "x.json", &Registry).unwrap();
+    assert_eq!(again.midi_map, patch.midi_map);
+}
+
+#[test]
+fn bad_midi_maps_name_the_field() {
+    for (map, path, needle) in [
+        (r#"[{ "cc": 128, "param": "a.gain_db" }]"#, "midi_map[0].cc", "0 to 127"),
+        (r#"[{ "cc": 1, "channel": 0, "param": "a.gain_db" }]"#, "midi_map[0].channel", "1 to 16"),
+        (r#"[{ "cc": 1, "param": "zz.gain_db" }]"#, "midi_map[0].param", "no node"),
+        (r#"[{ "cc": 1, "param": "a.volume" }]"#, "midi_map[0].param", "gain_db"),
+        (r#"[{ "cc": 1, "param": "a.gain_db", "min": -999 }]"#, "midi_map[0].min", "range"),
+        (r#"[{ "cc": 1, "param": "a.gain_db", "curve": "log" }]"#, "midi_map[0]", "curve"),
+    ] {
+        let (_line, _column, json_path, message) = invalid(&with_midi_map(map));
+        assert!(json_path.starts_with(path), "{map}: {json_path} is not {path}");
+        assert!(message.contains(needle), "{map}: {message}");
+    }
+}
+
 #[test]
 fn nodes_that_cannot_be_made_become_silent_stand_ins_that_save_as_written() {
     use noderack_presets::MissingNodes;

@@ -147,6 +147,7 @@ impl Session {
     /// Serves `requests` until every sender is gone, then stops the backend.
     pub fn run(mut self, requests: Receiver<Request>) {
         let mut next_meters = Instant::now();
+        let mut cc_seen = self.live.engine.status().last_cc().map(|cc| cc.count);
         loop {
             match requests.recv_timeout(TICK) {
                 Ok(request) => self.handle(request),
@@ -159,6 +160,14 @@ impl Session {
             self.follow_own_changes();
             if let Some(scope) = self.live.scope.as_mut() {
                 scope.drain();
+            }
+            // The latest control change, for clients doing MIDI learn (one a tick at most).
+            if let Some(cc) = self.live.engine.status().last_cc().filter(|cc| Some(cc.count) != cc_seen) {
+                cc_seen = Some(cc.count);
+                let event = json!({
+                    "type": "midi_cc", "channel": cc.channel + 1, "controller": cc.controller, "value": cc.value,
+                });
+                let _ = self.events.send(event.to_string());
             }
             if Instant::now() >= next_meters {
                 next_meters = Instant::now() + METER_PERIOD;
@@ -593,6 +602,10 @@ fn edits_json(edits: &[PatchEdit]) -> Vec<Value> {
             PatchEdit::Disconnect { from, to } => json!({ "op": "disconnect", "from": from, "to": to }),
             PatchEdit::Set { id, param, value } => json!({ "op": "set", "id": id, "param": param, "value": value }),
             PatchEdit::Reset { id, param } => json!({ "op": "reset", "id": id, "param": param }),
+            PatchEdit::MapCc { cc, channel, param, min, max } => {
+                json!({ "op": "map_cc", "cc": cc, "channel": channel, "param": param, "min": min, "max": max })
+            }
+            PatchEdit::UnmapCc { param } => json!({ "op": "unmap_cc", "param": param }),
         })
         .collect()
 }
