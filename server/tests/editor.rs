@@ -823,4 +823,55 @@ mod window {
         press(&mut editor, "Cancel");
         assert_eq!(instrument(&client), setting("Sine Lead"), "a browse after Keep is a step of its own");
     }
+
+    /// MIDI learn: with Learn on, a control change sent to the server (as a device would) comes
+    /// back as its event; dragging the cutoff's bar then binds that controller to the cutoff on
+    /// the server (the cutoff keeps its value, the drag's further moves change nothing), shown
+    /// beside the parameter; × lets go of it and undo brings it back.
+    #[test]
+    fn midi_learn_binds_the_control_moved_to_the_parameter_moved_next() {
+        let (_dir, _server, client, mut editor) = on_loose_patch("editor-learn");
+        let mut events = client.clone().events();
+        editor.settle(click_node(&editor, "lead"));
+        press(&mut editor, "Learn");
+        assert!(editor.status().contains("move a control"), "{}", editor.status());
+
+        let cc = json!({ "node": "keys", "events": [{ "type": "cc", "channel": 2, "controller": 21, "value": 90 }] });
+        client.block_on(client.clone().call(reqwest::Method::POST, "/midi", Some(cc))).unwrap();
+        loop {
+            match next_event(&client, &mut events, &mut editor) {
+                event @ ServerEvent::MidiCc(_) => {
+                    editor.settle([Message::Server(event)]);
+                    break;
+                }
+                other => editor.settle([Message::Server(other)]),
+            }
+        }
+        assert!(editor.status().contains("CC 21 on channel 2"), "{}", editor.status());
+
+        let dragged = act(&editor, |ui| {
+            let bar = ui.find(selector::id(slider_id("cutoff_hz"))).expect("the bar").bounds();
+            let start = bar.center();
+            drag_pointer(ui, start, &[Point::new(start.x + 30.0, start.y), Point::new(start.x + 60.0, start.y)]);
+        });
+        editor.settle(dragged);
+        let graph = client.block_on(client.clone().graph()).unwrap();
+        assert_eq!(
+            graph["graph"]["midi_map"],
+            json!([{ "cc": 21, "channel": 2, "param": "lead.cutoff_hz", "min": 20.0, "max": 20000.0 }])
+        );
+        assert!(
+            server_node(&client, "lead").unwrap()["params"].get("cutoff_hz").is_none(),
+            "the cutoff kept its value"
+        );
+        act(&editor, |ui| {
+            assert!(ui.find("CC 21 · ch 2").is_ok(), "the binding beside its parameter");
+        });
+
+        press(&mut editor, "Learn");
+        press(&mut editor, "×");
+        assert!(client.block_on(client.clone().graph()).unwrap()["graph"].get("midi_map").is_none(), "let go");
+        editor.settle([Message::Command(Command::Undo)]);
+        assert_eq!(client.block_on(client.clone().graph()).unwrap()["graph"]["midi_map"][0]["cc"], 21, "undone");
+    }
 }

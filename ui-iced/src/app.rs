@@ -26,6 +26,7 @@ use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
 use crate::inspector::{inspector, instrument_setting, several, Drafts, InspectorMessage};
 use crate::kinds::NodeKinds;
+use crate::learn::{Control, Learn};
 use crate::meters::{bus_levels, meters, BusLevel};
 use crate::model::{GraphModel, PortKind};
 use crate::palette::{palette, PaletteMessage};
@@ -57,6 +58,7 @@ pub struct Editor {
     panel: Panel,
     files: Files,
     browser: Browser,
+    learn: Learn,
     slot_draft: SlotDraft,
     status: String,
     /// The engine's health, one line, from its last status.
@@ -284,6 +286,8 @@ pub enum Message {
     Key(PianoKey, bool),
     /// Played notes were answered.
     Played(Result<Value, ClientError>),
+    /// MIDI learn on or off.
+    Learn,
     /// A command.
     Command(Command),
 }
@@ -306,6 +310,7 @@ impl Editor {
             panel: Panel::Nodes,
             files: Files::default(),
             browser: Browser::default(),
+            learn: Learn::default(),
             slot_draft: SlotDraft::default(),
             status,
             health: String::new(),
@@ -469,6 +474,14 @@ impl Editor {
             Message::PresetsListed(Err(e)) => self.browser.note = e.to_string(),
             Message::Key(key, down) => return self.play_key(key, down),
             Message::Played(Ok(_)) => {}
+            Message::Learn => {
+                self.learn = Learn { on: !self.learn.on, ..Learn::default() };
+                self.status = if self.learn.on {
+                    "MIDI learn: move a control on your MIDI device, then the parameter it should move".into()
+                } else {
+                    "MIDI learn off".into()
+                };
+            }
             Message::Played(Err(e)) => self.browser.note = e.to_string(),
             Message::PatchesListed(Ok(reply)) => self.files.patches = patch_names(&reply),
             Message::RegistryListed(Ok(reply)) => {
@@ -520,6 +533,15 @@ impl Editor {
                 self.meters = bus_levels(&status);
             }
             ServerEvent::Download(event) => self.browser.download = Download::from_event(&event),
+            ServerEvent::MidiCc(event) => {
+                if let Some(control) = Control::from_event(&event).filter(|_| self.learn.on) {
+                    self.learn.control = Some(control);
+                    self.status = format!(
+                        "MIDI learn: CC {} on channel {}; now move the parameter it should move",
+                        control.controller, control.channel
+                    );
+                }
+            }
             ServerEvent::Lost(reason) => {
                 self.lost = true;
                 self.meters.clear();
@@ -864,7 +886,9 @@ impl Editor {
                     Ok(value) => {
                         self.drafts.params.remove(&name);
                         self.gesture = None;
-                        return self.set_param(&node, &name, value, false);
+                        let requests = self.set_param(&node, &name, value, false);
+                        self.learn.bound = None;
+                        return requests;
                     }
                     Err(reason) => {
                         self.drafts.errors.insert(name, reason);
@@ -873,7 +897,13 @@ impl Editor {
             }
             InspectorMessage::Set(name, value) => {
                 self.gesture = None;
-                return self.set_param(&node, &name, value, false);
+                let requests = self.set_param(&node, &name, value, false);
+                self.learn.bound = None;
+                return requests;
+            }
+            InspectorMessage::Unmap(name) => {
+                let edit = json!({ "op": "unmap_cc", "param": format!("{node}.{name}") });
+                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
             }
             InspectorMessage::InstrumentTyped(typed) => self.drafts.instrument = typed,
             InspectorMessage::LoadInstrument => {
@@ -901,6 +931,7 @@ impl Editor {
             }
             SliderMessage::Released => {
                 self.gesture = None;
+                self.learn.bound = None;
                 Vec::new()
             }
             SliderMessage::Reset => {
@@ -1021,8 +1052,27 @@ impl Editor {
         model.nodes.get_mut(index)
     }
 
-    /// Sets parameter `name` of `node` to `value`, shown at once and sent.
+    /// Sets parameter `name` of `node` to `value`, shown at once and sent. With MIDI learn
+    /// on and a control moved, binds the control to the parameter instead (which keeps its
+    /// value).
     fn set_param(&mut self, node: &str, name: &str, value: f64, continues: bool) -> Vec<Request> {
+        if self.learn.on {
+            let param = (node.to_string(), name.to_string());
+            if self.learn.bound.as_ref() == Some(&param) {
+                return Vec::new();
+            }
+            if let Some(control) = self.learn.control.take() {
+                self.learn.bound = Some(param);
+                self.status = format!(
+                    "MIDI learn: CC {} on channel {} moves {node}.{name}; move another control, or switch Learn off",
+                    control.controller, control.channel
+                );
+                let edit = json!({
+                    "op": "map_cc", "cc": control.controller, "channel": control.channel, "param": format!("{node}.{name}"),
+                });
+                return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
+            }
+        }
         let Some(info) = self.node_mut(node).and_then(|n| n.param(name).cloned()) else { return Vec::new() };
         let written = info.to_json(value);
         if let Some(n) = self.node_mut(node) {
@@ -1042,6 +1092,7 @@ impl Editor {
             choice("Presets", self.panel == Panel::Presets, Message::ShowPanel(Panel::Presets)),
             choice("Graph", self.view == View::Graph, Message::Show(View::Graph)),
             choice("Rack", self.view == View::Rack, Message::Show(View::Rack)),
+            choice("Learn", self.learn.on, Message::Learn),
             text(&self.health).size(13).color(PALETTE.text),
             meters(&self.meters),
         ]
@@ -1077,7 +1128,7 @@ impl Editor {
         if let Some((index, model)) = selected {
             let node = &model.nodes[index];
             let summary = self.kinds.get(&node.kind).map(|k| k.summary.as_str());
-            let panel = inspector(node, summary, &self.drafts).map(Message::Inspector);
+            let panel = inspector(node, summary, &self.drafts, &model.midi_map).map(Message::Inspector);
             middle = middle.push(side(panel, INSPECTOR_WIDTH));
         } else if self.selection.len() > 1 {
             let panel = several(self.selection.len()).map(Message::Inspector);

@@ -75,6 +75,8 @@ pub enum ServerEvent {
     Meters(Value),
     /// A library preset's download moved on (the server's `download` event).
     Download(Value),
+    /// A MIDI control change arrived in the graph (the server's `midi_cc` event).
+    MidiCc(Value),
     /// The connection is lost (or could not be made); the client tries again every second.
     Lost(String),
 }
@@ -292,6 +294,7 @@ impl Client {
                 },
                 Some("meters") => ServerEvent::Meters(value["status"].clone()),
                 Some("download") => ServerEvent::Download(value),
+                Some("midi_cc") => ServerEvent::MidiCc(value),
                 // After dropped messages the graph may have changed unseen.
                 Some("gap") => ServerEvent::Changed { revision: u64::MAX, session: String::new() },
                 _ => continue,

@@ -173,6 +173,7 @@ mod tests {
             ],
             cables: vec![],
             slots: vec![],
+            midi_map: vec![],
             revision: 0,
         }
     }

@@ -9,6 +9,7 @@ use iced::{Element, Fill, Length};
 
 use crate::graph_view::PALETTE;
 use crate::kinds::{ParamInfo, ParamUnit};
+use crate::learn::Mapping;
 use crate::model::Node;
 use crate::param_slider::{self, ParamSlider, SliderMessage};
 
@@ -25,6 +26,8 @@ pub enum InspectorMessage {
     Set(String, f64),
     /// Back to the default.
     Reset(String),
+    /// Let go of the MIDI controller bound to the parameter.
+    Unmap(String),
     /// Typing into the instrument field.
     InstrumentTyped(String),
     /// Load the typed instrument.
@@ -57,8 +60,14 @@ pub fn slider_id(name: &str) -> String {
     format!("slider-{name}")
 }
 
-/// The panel for `node` (`summary`: what its kind is, from the server).
-pub fn inspector<'a>(node: &'a Node, summary: Option<&'a str>, drafts: &'a Drafts) -> Element<'a, InspectorMessage> {
+/// The panel for `node` (`summary`: what its kind is, from the server; `midi_map`: the graph's
+/// MIDI controller bindings, shown beside the parameters they move).
+pub fn inspector<'a>(
+    node: &'a Node,
+    summary: Option<&'a str>,
+    drafts: &'a Drafts,
+    midi_map: &'a [Mapping],
+) -> Element<'a, InspectorMessage> {
     let title = column![
         text(&node.id).size(18).color(PALETTE.text),
         text(format!("{} — {}", node.kind, summary.unwrap_or("a kind this server does not describe")))
@@ -79,7 +88,9 @@ pub fn inspector<'a>(node: &'a Node, summary: Option<&'a str>, drafts: &'a Draft
         body = body.push(text("no parameters").size(13).color(PALETTE.text));
     }
     for info in &node.param_specs {
-        body = body.push(param_row(info, info.value_of(node.params.get(&info.name)), drafts));
+        let path = format!("{}.{}", node.id, info.name);
+        let mapping = midi_map.iter().find(|m| m.param == path);
+        body = body.push(param_row(info, info.value_of(node.params.get(&info.name)), drafts, mapping));
     }
     container(scrollable(body)).width(Fill).height(Fill).into()
 }
@@ -118,12 +129,19 @@ fn instrument_row(drafts: &Drafts) -> Element<'_, InspectorMessage> {
 }
 
 /// One parameter: its name and range, then its control.
-fn param_row<'a>(info: &'a ParamInfo, value: f64, drafts: &'a Drafts) -> Element<'a, InspectorMessage> {
+fn param_row<'a>(
+    info: &'a ParamInfo,
+    value: f64,
+    drafts: &'a Drafts,
+    mapping: Option<&Mapping>,
+) -> Element<'a, InspectorMessage> {
     let name = info.name.clone();
-    let label = row![
-        text(&info.name).size(13).color(PALETTE.text).width(Fill),
-        text(range_text(info)).size(11).color(PALETTE.text),
-    ];
+    let mut label = row![text(&info.name).size(13).color(PALETTE.text).width(Fill)].spacing(4).align_y(iced::Center);
+    if let Some(mapping) = mapping {
+        label = label.push(text(mapping.label()).size(11).color(PALETTE.events));
+        label = label.push(button(text("×").size(11)).on_press(InspectorMessage::Unmap(name.clone())).padding([0, 4]));
+    }
+    let label = label.push(text(range_text(info)).size(11).color(PALETTE.text));
     let reset = button(text("↺").size(12)).on_press(InspectorMessage::Reset(name.clone())).padding([2, 6]);
     let control: Element<'a, InspectorMessage> = match info.unit {
         ParamUnit::Choice => {

@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod graph_view;
 pub mod inspector;
 pub mod kinds;
+pub mod learn;
 pub mod meters;
 pub mod model;
 pub mod palette;

@@ -176,6 +176,8 @@ pub struct GraphModel {
     pub cables: Vec<Cable>,
     /// The slots (instruments and their routes), in node order.
     pub slots: Vec<Slot>,
+    /// MIDI controllers bound to parameters (MIDI learn).
+    pub midi_map: Vec<crate::learn::Mapping>,
     /// The server's revision this was read at.
     pub revision: u64,
 }
@@ -241,7 +243,9 @@ impl GraphModel {
             cables.push(Cable { from, from_port, to, to_port });
         }
         let slots = reply["slots"].as_array().map(|l| l.iter().map(Slot::from_api).collect()).unwrap_or_default();
-        let mut model = GraphModel { nodes, cables, slots, revision: reply["revision"].as_u64().unwrap_or(0) };
+        let midi_map = crate::learn::Mapping::all_in(graph);
+        let revision = reply["revision"].as_u64().unwrap_or(0);
+        let mut model = GraphModel { nodes, cables, slots, midi_map, revision };
         model.lay_out_unplaced();
         Ok(model)
     }
@@ -316,7 +320,7 @@ pub fn grid(nodes: usize) -> GraphModel {
             }
         }
     }
-    GraphModel { nodes: nodes_list, cables, slots: Vec::new(), revision: 0 }
+    GraphModel { nodes: nodes_list, cables, slots: Vec::new(), midi_map: Vec::new(), revision: 0 }
 }
 
 /// Whether output port `from` may feed input port `to`: same kind, and audio with equal
