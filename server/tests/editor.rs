@@ -874,4 +874,46 @@ mod window {
         editor.settle([Message::Command(Command::Undo)]);
         assert_eq!(client.block_on(client.clone().graph()).unwrap()["graph"]["midi_map"][0]["cc"], 21, "undone");
     }
+
+    /// The file chooser: the bundle path chosen by walking folders (other kinds of file left
+    /// out) and imported; a sampler's instrument chosen the same way and loaded on the server.
+    #[test]
+    fn files_are_chosen_by_walking_folders_for_bundles_and_instruments() {
+        use noderack_tests::fixtures::{sine_wave, write_text, write_wav};
+        let (dir, _server, client, mut editor) = on_loose_patch("editor-picker");
+        std::fs::create_dir(dir.join("bundles")).unwrap();
+        let bundle = dir.join("bundles").join("take.nrbundle");
+        press(&mut editor, "Files");
+        editor.settle(type_into(&editor, "bundle-path", bundle.to_str().unwrap()));
+        press(&mut editor, "Export");
+        editor.settle([Message::Palette(PaletteMessage::Add("gain".into()))]);
+        assert!(server_node(&client, "gain").is_some());
+
+        editor.settle(type_into(&editor, "bundle-path", &format!("{}/", dir.display())));
+        press(&mut editor, "Browse…");
+        act(&editor, |ui| {
+            assert!(ui.find("bundles/").is_ok(), "the folder");
+            assert!(ui.find("loose.json").is_err(), "not a bundle: left out");
+        });
+        press(&mut editor, "bundles/");
+        press(&mut editor, "take.nrbundle");
+        act(&editor, |ui| {
+            assert!(ui.find("take.nrbundle").is_err(), "chosen: the chooser closed");
+        });
+        press(&mut editor, "Import");
+        assert!(server_node(&client, "gain").is_none(), "the chosen bundle's graph plays");
+
+        // An instrument for a sampler, chosen from this machine's files.
+        write_wav(&dir, "tone.wav", 48_000, &sine_wave(440.0, 48_000, 0.5, 0.5));
+        write_text(&dir, "tone.sfz", "<region> sample=tone.wav pitch_keycenter=69\n");
+        editor.settle([Message::Palette(PaletteMessage::Add("sampler".into()))]);
+        press(&mut editor, "Nodes"); // one Browse… on screen: the inspector's
+        editor.settle(type_into(&editor, "instrument", &format!("{}/", dir.display())));
+        press(&mut editor, "Browse…");
+        press(&mut editor, "tone.sfz");
+        press(&mut editor, "Load");
+        let loaded = server_node(&client, "sampler").unwrap()["config"]["instrument"].clone();
+        let sfz = std::fs::canonicalize(dir.join("tone.sfz")).unwrap();
+        assert_eq!(loaded, json!({ "sfz": sfz.to_str().unwrap() }));
+    }
 }

@@ -21,10 +21,11 @@ use crate::browser::{
     browser, found_presets, note_of, note_source, piano_key, Browser, BrowserMessage, Download, PianoKey, MOST_OCTAVES,
 };
 use crate::client::{path_segment, Client, ClientError, EmbeddedServer, ServerEvent};
-use crate::files::{files, listed_bundles, patch_names, Files, FilesMessage};
+use crate::file_picker::{FilePicker, PickerMessage};
+use crate::files::{files, listed_bundles, patch_names, Files, FilesMessage, BUNDLE_EXTENSIONS};
 use crate::geometry::{Camera, PortRef};
 use crate::graph_view::{GraphMessage, GraphView, FONT, PALETTE};
-use crate::inspector::{inspector, instrument_setting, several, Drafts, InspectorMessage};
+use crate::inspector::{inspector, instrument_setting, several, Drafts, InspectorMessage, INSTRUMENT_EXTENSIONS};
 use crate::kinds::NodeKinds;
 use crate::learn::{Control, Learn};
 use crate::meters::{bus_levels, meters, BusLevel};
@@ -59,6 +60,8 @@ pub struct Editor {
     files: Files,
     browser: Browser,
     learn: Learn,
+    /// The file chooser, when open, and the field it fills.
+    picker: Option<(PickTarget, FilePicker)>,
     slot_draft: SlotDraft,
     status: String,
     /// The engine's health, one line, from its last status.
@@ -219,6 +222,15 @@ async fn export(client: Arc<Client>, path: std::path::PathBuf) -> Result<String,
     Ok(format!("wrote the graph as a bundle to {} ({} bytes)", path.display(), bundle.len()))
 }
 
+/// The field a file chooser fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickTarget {
+    /// The files panel's bundle path.
+    Bundle,
+    /// The inspector's instrument.
+    Instrument,
+}
+
 /// What the left side of the window shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
@@ -311,6 +323,7 @@ impl Editor {
             files: Files::default(),
             browser: Browser::default(),
             learn: Learn::default(),
+            picker: None,
             slot_draft: SlotDraft::default(),
             status,
             health: String::new(),
@@ -557,6 +570,12 @@ impl Editor {
         match message {
             FilesMessage::Name(name) => self.files.name = name,
             FilesMessage::Path(path) => self.files.path = path,
+            FilesMessage::Browse => self.browse(PickTarget::Bundle),
+            FilesMessage::Picker(message) => {
+                if let Some(path) = self.picked(PickTarget::Bundle, &message) {
+                    self.files.path = path.display().to_string();
+                }
+            }
             FilesMessage::Query(query) => self.files.query = query,
             FilesMessage::Refresh => return vec![Request::Patches],
             FilesMessage::Save => {
@@ -588,6 +607,33 @@ impl Editor {
             FilesMessage::Publish => return vec![Request::Publish],
         }
         Vec::new()
+    }
+
+    /// Opens the file chooser for `target` near what its field holds, or closes it if it is
+    /// open for it.
+    fn browse(&mut self, target: PickTarget) {
+        if self.picker.as_ref().is_some_and(|(t, _)| *t == target) {
+            self.picker = None;
+            return;
+        }
+        let (near, extensions) = match target {
+            PickTarget::Bundle => (&self.files.path, BUNDLE_EXTENSIONS),
+            PickTarget::Instrument => (&self.drafts.instrument, INSTRUMENT_EXTENSIONS),
+        };
+        self.picker = Some((target, FilePicker::open(near, extensions)));
+    }
+
+    /// Hands `message` to the file chooser open for `target`; the file chosen (which closes it).
+    fn picked(&mut self, target: PickTarget, message: &PickerMessage) -> Option<std::path::PathBuf> {
+        let (open_for, picker) = self.picker.as_mut()?;
+        if *open_for != target {
+            return None;
+        }
+        let chosen = picker.update(message);
+        if chosen.is_some() || *message == PickerMessage::Close {
+            self.picker = None;
+        }
+        chosen
     }
 
     /// The sampler the browser tries presets in: the selected node, if it is one.
@@ -906,6 +952,12 @@ impl Editor {
                 return self.send(Change::Edits { edits: vec![edit], continues: false, reload: true });
             }
             InspectorMessage::InstrumentTyped(typed) => self.drafts.instrument = typed,
+            InspectorMessage::BrowseInstrument => self.browse(PickTarget::Instrument),
+            InspectorMessage::Picker(message) => {
+                if let Some(path) = self.picked(PickTarget::Instrument, &message) {
+                    self.drafts.instrument = path.display().to_string();
+                }
+            }
             InspectorMessage::LoadInstrument => {
                 if self.drafts.instrument.trim().is_empty() {
                     return Vec::new();
@@ -1082,6 +1134,11 @@ impl Editor {
         self.send(Change::Edits { edits: vec![edit], continues, reload: false })
     }
 
+    /// The file chooser, if it is open for `target`.
+    fn picker_for(&self, target: PickTarget) -> Option<&FilePicker> {
+        self.picker.as_ref().filter(|(t, _)| *t == target).map(|(_, p)| p)
+    }
+
     /// The window's contents.
     pub fn view(&self) -> Element<'_, Message> {
         let toolbar = row![
@@ -1110,7 +1167,7 @@ impl Editor {
         };
         let panel = match self.panel {
             Panel::Nodes => palette(&self.kinds, &self.query).map(Message::Palette),
-            Panel::Files => files(&self.files).map(Message::Files),
+            Panel::Files => files(&self.files, self.picker_for(PickTarget::Bundle)).map(Message::Files),
             Panel::Presets => browser(&self.browser, self.browse_target()).map(Message::Browser),
         };
         let mut middle = match (self.view, &self.model) {
@@ -1128,7 +1185,8 @@ impl Editor {
         if let Some((index, model)) = selected {
             let node = &model.nodes[index];
             let summary = self.kinds.get(&node.kind).map(|k| k.summary.as_str());
-            let panel = inspector(node, summary, &self.drafts, &model.midi_map).map(Message::Inspector);
+            let picker = self.picker_for(PickTarget::Instrument);
+            let panel = inspector(node, summary, &self.drafts, &model.midi_map, picker).map(Message::Inspector);
             middle = middle.push(side(panel, INSPECTOR_WIDTH));
         } else if self.selection.len() > 1 {
             let panel = several(self.selection.len()).map(Message::Inspector);

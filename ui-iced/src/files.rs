@@ -7,6 +7,7 @@
 use iced::widget::{button, column, container, row, rule, scrollable, text, text_input};
 use iced::{Element, Fill};
 
+use crate::file_picker::{file_picker, FilePicker, PickerMessage};
 use crate::graph_view::PALETTE;
 
 /// What a person did in the files panel.
@@ -22,6 +23,10 @@ pub enum FilesMessage {
     Open(String),
     /// Typing a bundle file's path.
     Path(String),
+    /// Open (or close) the file chooser for the bundle file.
+    Browse,
+    /// The file chooser.
+    Picker(PickerMessage),
     /// Write the graph as a bundle file at the path.
     Export,
     /// Make the bundle file at the path the graph.
@@ -64,8 +69,11 @@ pub struct Files {
     pub note: String,
 }
 
-/// The panel.
-pub fn files(state: &Files) -> Element<'_, FilesMessage> {
+/// The bundle files the chooser shows.
+pub const BUNDLE_EXTENSIONS: &[&str] = &["nrbundle"];
+
+/// The panel (`picker`: the file chooser for the bundle path, when open).
+pub fn files<'a>(state: &'a Files, picker: Option<&'a FilePicker>) -> Element<'a, FilesMessage> {
     let heading = |label: &'static str| text(label).size(13).color(PALETTE.text);
     let small = |label: String| text(label).size(12).color(PALETTE.text);
     let save = row![
@@ -91,8 +99,12 @@ pub fn files(state: &Files) -> Element<'_, FilesMessage> {
             .align_y(iced::Center),
         );
     }
-    let bundle = column![
-        text_input("bundle file path", &state.path).id("bundle-path").size(13).on_input(FilesMessage::Path),
+    let mut bundle = column![
+        row![
+            text_input("bundle file path", &state.path).id("bundle-path").size(13).on_input(FilesMessage::Path),
+            button(text("Browse…").size(13)).on_press(FilesMessage::Browse),
+        ]
+        .spacing(6),
         row![
             button(text("Export").size(13)).on_press(FilesMessage::Export),
             button(text("Import").size(13)).on_press(FilesMessage::Import),
@@ -100,6 +112,9 @@ pub fn files(state: &Files) -> Element<'_, FilesMessage> {
         .spacing(6),
     ]
     .spacing(6);
+    if let Some(picker) = picker {
+        bundle = bundle.push(file_picker(picker).map(FilesMessage::Picker));
+    }
     let search = row![
         text_input("search the registry", &state.query)
             .id("registry-query")

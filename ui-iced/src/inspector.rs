@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use iced::widget::{button, canvas, checkbox, column, container, pick_list, row, scrollable, text, text_input};
 use iced::{Element, Fill, Length};
 
+use crate::file_picker::{file_picker, FilePicker, PickerMessage};
 use crate::graph_view::PALETTE;
 use crate::kinds::{ParamInfo, ParamUnit};
 use crate::learn::Mapping;
@@ -32,6 +33,10 @@ pub enum InspectorMessage {
     InstrumentTyped(String),
     /// Load the typed instrument.
     LoadInstrument,
+    /// Open (or close) the file chooser for the instrument.
+    BrowseInstrument,
+    /// The file chooser.
+    Picker(PickerMessage),
     /// Add a copy of the node.
     Duplicate,
     /// Remove the node.
@@ -60,13 +65,18 @@ pub fn slider_id(name: &str) -> String {
     format!("slider-{name}")
 }
 
+/// The instrument files the chooser shows.
+pub const INSTRUMENT_EXTENSIONS: &[&str] = &["sf2", "sfz"];
+
 /// The panel for `node` (`summary`: what its kind is, from the server; `midi_map`: the graph's
-/// MIDI controller bindings, shown beside the parameters they move).
+/// MIDI controller bindings, shown beside the parameters they move; `picker`: the file chooser
+/// for a sampler's instrument, when open).
 pub fn inspector<'a>(
     node: &'a Node,
     summary: Option<&'a str>,
     drafts: &'a Drafts,
     midi_map: &'a [Mapping],
+    picker: Option<&'a FilePicker>,
 ) -> Element<'a, InspectorMessage> {
     let title = column![
         text(&node.id).size(18).color(PALETTE.text),
@@ -83,6 +93,9 @@ pub fn inspector<'a>(
     let mut body = column![title, actions].spacing(10).padding(10);
     if node.kind == "sampler" {
         body = body.push(instrument_row(drafts));
+        if let Some(picker) = picker {
+            body = body.push(file_picker(picker).map(InspectorMessage::Picker));
+        }
     }
     if node.param_specs.is_empty() {
         body = body.push(text("no parameters").size(13).color(PALETTE.text));
@@ -122,7 +135,12 @@ fn instrument_row(drafts: &Drafts) -> Element<'_, InspectorMessage> {
         .on_submit(InspectorMessage::LoadInstrument);
     column![
         text("instrument").size(13).color(PALETTE.text),
-        row![field, button(text("Load").size(13)).on_press(InspectorMessage::LoadInstrument)].spacing(6),
+        row![
+            field,
+            button(text("Browse…").size(13)).on_press(InspectorMessage::BrowseInstrument),
+            button(text("Load").size(13)).on_press(InspectorMessage::LoadInstrument)
+        ]
+        .spacing(6),
     ]
     .spacing(4)
     .into()
