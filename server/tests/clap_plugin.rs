@@ -166,6 +166,27 @@ fn macro_automation_lands_on_its_frame() {
     assert!((drop_db + 60.0).abs() < 0.5, "the macro lowered the lead by {drop_db:.2} dB");
 }
 
+/// MIDI learn's bindings play inside the plugin: a patch whose `midi_map` binds controller 20
+/// on channel 1 to the lead's level turns it down on the host's control change's own frame.
+#[test]
+fn a_bound_controller_from_the_host_lands_on_its_frame() {
+    let macros = r#""macros": [{ "index": 1, "name": "Lead level", "default": 1, "targets": [{ "param": "level.gain_db", "min": -60, "max": 0 }] }]"#;
+    let learned = TWO_BUSES
+        .replace(macros, r#""midi_map": [{ "cc": 20, "channel": 1, "param": "level.gain_db", "min": -60, "max": 0 }]"#);
+    assert_ne!(learned, TWO_BUSES, "the macro was replaced");
+    let note = HostEvent::NoteOn { frame: 0, channel: 0, key: 69, velocity: 1.0 };
+    const AT: u64 = 5_555;
+    let steady = instrument_playing(&learned, 512).render(24_000, 512, &[note], &[]);
+    let turned = instrument_playing(&learned, 512).render(24_000, 512, &[note, midi(AT, [0xB0, 20, 0])], &[]);
+    let (a, b) = (&steady[0][0], &turned[0][0]);
+    let first =
+        a.iter().zip(b).position(|(x, y)| x.to_bits() != y.to_bits()).expect("the controller changes the sound");
+    assert!((AT as usize..=AT as usize + 1).contains(&first), "the change starts at frame {first}, not {AT}");
+    let after = AT as usize + 2_000;
+    let drop_db = 20.0 * (rms(&b[after..after + 4_800]) / rms(&a[after..after + 4_800])).log10();
+    assert!((drop_db + 60.0).abs() < 0.5, "controller 0 lowered the lead by {drop_db:.2} dB");
+}
+
 #[test]
 fn the_state_round_trips_with_its_patch_and_macros() {
     let mut first = instrument_playing(TWO_BUSES, 256);
