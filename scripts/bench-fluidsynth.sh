@@ -4,7 +4,7 @@
 # Figures and how to read them: docs/PERFORMANCE.md, "Sampler vs FluidSynth".
 #
 # Usage: scripts/bench-fluidsynth.sh [--runs N] [--midi FILE] [--soundfont FILE] [--no-build]
-#                                   [--fluidsynth-loads played|all]
+#                                   [--fluidsynth-loads played|all] [--noderack-loads notes|programs]
 #
 # Runs alternate (fluidsynth, noderack, fluidsynth, ...) so drift on a noisy machine hits both
 # alike; the summary gives the median and the spread (min–max) of each, and the ratio of the
@@ -16,9 +16,11 @@
 # (`-R 0 -C 0`; noderack has neither), polyphony 256 in both (FluidSynth's default
 # `synth.polyphony`; noderack's `render --soundfont` uses 256 voices), FluidSynth's default
 # interpolation (4th order: 4-point cubic). FluidSynth renders with `-F` (fast, no audio device).
-# Sample data: `noderack render --soundfont` loads the programs the file plays; FluidSynth does
-# the same with `synth.dynamic-sample-loading` (the default here: `--fluidsynth-loads played`);
-# `--fluidsynth-loads all` measures FluidSynth loading the whole bank, its default.
+# Sample data: `noderack render --soundfont` reads, of the programs the file plays, only the
+# zones its notes reach (`--noderack-loads notes`, its default); `--noderack-loads programs`
+# reads every zone of those programs, as FluidSynth does with `synth.dynamic-sample-loading`
+# (the default here: `--fluidsynth-loads played`); `--fluidsynth-loads all` measures FluidSynth
+# loading the whole bank, its default.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +31,7 @@ soundfont=/usr/share/sounds/sf2/TimGM6mb.sf2
 build=1
 rate=48000
 fs_loads=played
+nr_loads=notes
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -37,7 +40,8 @@ while [[ $# -gt 0 ]]; do
         --soundfont) soundfont="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
         --fluidsynth-loads) fs_loads="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --noderack-loads) nr_loads="$2"; shift 2 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -46,6 +50,10 @@ case "$fs_loads" in
     played) fs_opts=(-o synth.dynamic-sample-loading=1) ;;
     all) fs_opts=(-o synth.dynamic-sample-loading=0) ;;
     *) echo "--fluidsynth-loads takes played or all, not $fs_loads" >&2; exit 2 ;;
+esac
+case "$nr_loads" in
+    notes | programs) ;;
+    *) echo "--noderack-loads takes notes or programs, not $nr_loads" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -81,7 +89,7 @@ measure() {
 # last event plus --tail: give noderack the tail that makes both files equally long.
 fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float "${fs_opts[@]}" -F "$work/probe-fs.wav" "$soundfont" "$midi" >/dev/null 2>&1
 fs_seconds=$(awk -v b="$(stat -c %s "$work/probe-fs.wav")" -v r="$rate" 'BEGIN { printf "%.3f", b / (8 * r) }')
-"$noderack" render --soundfont "$soundfont" --midi "$midi" --sample-rate "$rate" --tail 0 \
+"$noderack" render --soundfont "$soundfont" --soundfont-load "$nr_loads" --midi "$midi" --sample-rate "$rate" --tail 0 \
     -o "$work/probe-nr.wav" >"$work/probe.out"
 nr_seconds=$(sed -n 's/.*(\([0-9.]*\) s,.*/\1/p' "$work/probe.out")
 tail_seconds=$(awk -v f="$fs_seconds" -v n="$nr_seconds" 'BEGIN { t = f - n; printf "%.2f", (t > 0 ? t : 0) }')
@@ -92,7 +100,7 @@ echo "noderack:   $(cd "$repo" && git describe --always --dirty 2>/dev/null || e
 echo "MIDI:       $midi"
 echo "sound font: $soundfont"
 echo "rate:       $rate Hz, $runs runs each, alternating"
-echo "samples:    noderack loads the programs the file plays; FluidSynth loads: $fs_loads"
+echo "samples:    noderack reads, of the programs the file plays: $nr_loads; FluidSynth loads: $fs_loads"
 echo "length:     FluidSynth renders ${fs_seconds} s; noderack gets --tail ${tail_seconds} to match"
 echo
 printf '%-4s %-12s %10s %12s\n' run program "CPU s" "peak RSS MB"
@@ -100,7 +108,7 @@ for ((i = 1; i <= runs; i++)); do
     measure "$work/fluidsynth" fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float "${fs_opts[@]}" -F "$work/fluidsynth.wav" \
         "$soundfont" "$midi"
     printf '%-4s %-12s %10.2f %12.1f\n' "$i" fluidsynth $(tail -1 "$work/fluidsynth" | awk '{ print $1, $2 / 1024 }')
-    measure "$work/noderack" "$noderack" render --soundfont "$soundfont" --midi "$midi" \
+    measure "$work/noderack" "$noderack" render --soundfont "$soundfont" --soundfont-load "$nr_loads" --midi "$midi" \
         --sample-rate "$rate" --tail "$tail_seconds" --format f32 -o "$work/noderack.wav"
     printf '%-4s %-12s %10.2f %12.1f\n' "$i" noderack $(tail -1 "$work/noderack" | awk '{ print $1, $2 / 1024 }')
     cp "$work/stdout" "$work/noderack.out"
@@ -123,7 +131,7 @@ printf '%-12s %10.2f (%.2f–%.2f) %22.1f\n' noderack "$nr_cpu" "$nr_cpu_min" "$
 awk -v n="$nr_cpu" -v f="$fs_cpu" -v nmin="$nr_cpu_min" -v nmax="$nr_cpu_max" -v fmin="$fs_cpu_min" -v fmax="$fs_cpu_max" \
     -v nr="$nr_rss_max" -v fr="$fs_rss_max" 'BEGIN {
     printf "ratio noderack / fluidsynth: CPU %.2f× (spread %.2f–%.2f), peak RSS %.2f×\n", n / f, nmin / fmax, nmax / fmin, nr / fr
-    printf "goal CPU ≤ 0.50×: %s\n", (n / f <= 0.5) ? "met" : "not met" }'
+    printf "goal CPU ≤ 0.50×: %s, peak RSS ≤ 0.75×: %s\n", (n / f <= 0.5) ? "met" : "not met", (nr / fr <= 0.75) ? "met" : "not met" }'
 
 echo
 echo "noderack's render of the last run:"

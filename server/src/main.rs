@@ -55,6 +55,11 @@ enum Command {
         /// A SoundFont 2 bank (`.sf2`) to play the MIDI file with, instead of a patch.
         #[arg(long, group = "source")]
         soundfont: Option<PathBuf>,
+        /// Which sample data of the --soundfont is read: only the zones the MIDI file's notes
+        /// reach (`notes`: the least memory, the same sound), or every zone of the programs it
+        /// plays (`programs`: what FluidSynth's dynamic sample loading reads).
+        #[arg(long, value_enum, default_value_t = render::SoundFontLoad::Notes, requires = "soundfont")]
+        soundfont_load: render::SoundFontLoad,
         /// A SongWalker library preset ("Library/Name", e.g. "FluidR3_GM/Acoustic Grand Piano")
         /// to play instead of a patch.
         #[arg(long, group = "source")]
@@ -214,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             patch,
             sfz,
             soundfont,
+            soundfont_load,
             preset,
             library,
             midi,
@@ -227,7 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let source = match (patch, sfz, soundfont, preset) {
                 (Some(patch), ..) => render::Source::Patch(patch),
                 (None, Some(sfz), ..) => render::Source::Sfz(sfz),
-                (None, None, Some(sf2), _) => render::Source::SoundFont(sf2),
+                (None, None, Some(sf2), _) => render::Source::SoundFont(sf2, soundfont_load),
                 (None, None, None, Some(name)) => render::Source::Preset { name, library },
                 _ => anyhow::bail!("give a patch file, --sfz, --soundfont or --preset"),
             };

@@ -5,13 +5,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use noderack_graph::new_engine;
-use noderack_graph::MidiMessage;
 use noderack_graph::{BusSpec, Connection, Edit, EngineConfig, NodeDescription, NodeId, PortRef};
 use noderack_host::{read_midi_file, OfflineRenderer, TimedMidi, WavFormat, WavStream};
 use noderack_nodes::preset_graph::{preset_subgraph, sampler_subgraph, Subgraph};
 use noderack_nodes::sampler::voices_for;
 use noderack_nodes::{MidiIn, Output};
-use noderack_presets::instrument::{Bank, ProgramNumber, PERCUSSION_BANK};
+use noderack_presets::instrument::Bank;
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sf2;
 use noderack_presets::sfz::load_sfz;
@@ -30,8 +29,18 @@ pub enum Source {
     Preset { name: String, library: crate::library::LibraryOptions },
     /// One SFZ instrument on every channel.
     Sfz(PathBuf),
-    /// A SoundFont 2 bank played as General MIDI (program changes, drums on channel 10).
-    SoundFont(PathBuf),
+    /// A SoundFont 2 bank played as General MIDI (program changes, drums on channel 10), its
+    /// sample data read as the second field says.
+    SoundFont(PathBuf, SoundFontLoad),
+}
+
+/// Which sample data of a SoundFont a render reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SoundFontLoad {
+    /// The zones the MIDI file's notes reach (by key and velocity, on their programs).
+    Notes,
+    /// Every zone of the programs the MIDI file plays.
+    Programs,
 }
 
 impl Source {
@@ -40,7 +49,7 @@ impl Source {
             Source::Patch(path) => path.display().to_string(),
             Source::Preset { name, .. } => format!("preset \"{name}\""),
             Source::Sfz(path) => path.display().to_string(),
-            Source::SoundFont(path) => path.display().to_string(),
+            Source::SoundFont(path, _) => path.display().to_string(),
         }
     }
 
@@ -80,10 +89,19 @@ impl Source {
                 let bank = Bank::single(built.instrument);
                 Ok(keys_to_main(sample_rate, |id| sampler_subgraph(bank, voices, 0.0, id, "instrument")))
             }
-            Source::SoundFont(path) => {
+            Source::SoundFont(path, load) => {
                 let started = Instant::now();
-                // Only the programs the file plays are loaded (sample data included).
-                let sf2 = sf2::load_bank_for(path, &mut SampleStore::new(), &programs_played(midi))?;
+                // Only the programs the file plays are loaded; by default, of their sample data
+                // only the zones its notes reach: the file is known in advance.
+                let notes = sf2::PlayedNote::all_in(midi.iter().map(|e| e.message));
+                let sf2 = match load {
+                    SoundFontLoad::Notes => sf2::load_bank_for_notes(path, &mut SampleStore::new(), &notes)?,
+                    SoundFontLoad::Programs => {
+                        let mut programs: Vec<_> = notes.iter().map(|n| n.program).collect();
+                        programs.dedup();
+                        sf2::load_bank_for(path, &mut SampleStore::new(), &programs)?
+                    }
+                };
                 for warning in &sf2.warnings {
                     tracing::warn!("{warning}");
                 }
@@ -94,29 +112,6 @@ impl Source {
             }
         }
     }
-}
-
-/// The (bank, program) numbers `midi` plays notes on, following bank select and program
-/// change per channel as the sampler does (channel 10 starts on the percussion bank).
-fn programs_played(midi: &[TimedMidi]) -> Vec<ProgramNumber> {
-    let mut channels = [(0u8, 0u8, 0u8); 16]; // bank MSB, bank LSB, program
-    channels[9].0 = (PERCUSSION_BANK / 128) as u8;
-    let mut played = Vec::new();
-    for event in midi {
-        match event.message {
-            MidiMessage::NoteOn { channel, velocity, .. } if velocity > 0 => {
-                let (msb, lsb, program) = channels[channel as usize & 15];
-                played.push(ProgramNumber { bank: msb as u16 * 128 + lsb as u16, program });
-            }
-            MidiMessage::ControlChange { channel, controller: 0, value } => channels[channel as usize & 15].0 = value,
-            MidiMessage::ControlChange { channel, controller: 32, value } => channels[channel as usize & 15].1 = value,
-            MidiMessage::ProgramChange { channel, program } => channels[channel as usize & 15].2 = program & 127,
-            _ => {}
-        }
-    }
-    played.sort();
-    played.dedup();
-    played
 }
 
 /// Voices of a General MIDI render: FluidSynth's default polyphony.

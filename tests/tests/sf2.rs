@@ -489,3 +489,66 @@ fn fluidr3_loads_and_its_piano_plays_in_tune() {
     assert!(piano.iter().any(|r| r.pan <= -0.99) && piano.iter().any(|r| r.pan >= 0.99));
     piano_in_tune(bank, 10.0);
 }
+
+/// Loading for a known song reads only the zones its notes reach: a preset split by key (low
+/// zone 220 Hz, high zone 880 Hz) under a preset zone that takes velocities up to 100. A song
+/// playing key 48 at velocity 90 reads the low zone's sample and not the high one's (left as
+/// unread silence), and sounds exactly as the whole file loaded does; a note at velocity 120
+/// reaches nothing, so nothing is read.
+#[test]
+fn a_load_for_known_notes_reads_only_the_zones_they_reach_and_plays_identically() {
+    use noderack_presets::sample::SampleData;
+    use noderack_presets::sf2::{load_bank, load_bank_for_notes, PlayedNote};
+    let mut b = Sf2Builder::new();
+    let low = b.sample(SampleDef::mono("Low", sine_points(220.0, 48_000, 0.5, 0.5), 48_000, 57));
+    let high = b.sample(SampleDef::mono("High", sine_points(880.0, 48_000, 0.5, 0.5), 48_000, 81));
+    let split = b.instrument(
+        "Split",
+        vec![ZoneDef::to(low, vec![range(KEY_RANGE, 0, 59)]), ZoneDef::to(high, vec![range(KEY_RANGE, 60, 127)])],
+    );
+    b.preset("Soft", 0, 0, vec![ZoneDef::to(split, vec![range(VEL_RANGE, 0, 100)])]);
+    let dir = noderack_tests::fixtures::scratch_dir("sf2-notes");
+    let path = dir.join("split.sf2");
+    std::fs::write(&path, b.build()).unwrap();
+
+    let first_points = |bank: &Bank, key: u8| -> Vec<i16> {
+        let region = program(bank, 0, 0).regions().find(|r| r.keys.contains(key)).expect("a zone");
+        match &region.sample.data {
+            SampleData::I16(channels) => channels[0][..1000].to_vec(),
+            SampleData::F32(_) => panic!("16-bit source"),
+        }
+    };
+    let soft = |velocity| PlayedNote { program: ProgramNumber { bank: 0, program: 0 }, key: 48, velocity };
+    let full = load_bank(&path, &mut SampleStore::new()).unwrap().bank;
+    let song = load_bank_for_notes(&path, &mut SampleStore::new(), &[soft(90)]).unwrap().bank;
+    assert_eq!(first_points(&song, 48), first_points(&full, 48), "the low zone is read");
+    assert!(first_points(&full, 72).iter().any(|&p| p != 0));
+    assert!(first_points(&song, 72).iter().all(|&p| p == 0), "the high zone is not");
+    let midi = [note_on(0, 0, 48, 90), note_off(24_000, 0, 48)];
+    let (a, b) = (play(full, 1.0, &midi), play(song, 1.0, &midi));
+    assert!(rms(&a[0]) > 1e-3);
+    assert!(a == b, "the song sounds exactly as with the whole file");
+
+    let loud = load_bank_for_notes(&path, &mut SampleStore::new(), &[soft(120)]).unwrap().bank;
+    assert!(first_points(&loud, 48).iter().all(|&p| p == 0), "velocity 120 is outside the preset zone");
+}
+
+/// The same on a real General MIDI file and bank: `dense60.mid`'s notes (as `noderack render
+/// --soundfont` lists them) through TimGM6mb, loaded for those notes only, play bit-identically
+/// to the programs loaded whole.
+#[test]
+fn a_real_song_plays_identically_from_the_zones_its_notes_reach() {
+    use noderack_presets::sf2::{load_bank_for, load_bank_for_notes, PlayedNote};
+    let Some(path) = soundfont("TimGM6mb.sf2") else { return };
+    let Some(song) = noderack_tests::testdata_dir().map(|d| d.join("midi/dense60.mid")) else { return };
+    let midi: Vec<TimedMidi> = noderack_host::midi_file::read_midi_file(&song, f64::from(SR)).unwrap().events;
+    let notes = PlayedNote::all_in(midi.iter().map(|e| e.message));
+    let mut wanted: Vec<ProgramNumber> = notes.iter().map(|n| n.program).collect();
+    wanted.dedup();
+    let whole = load_bank_for(&path, &mut SampleStore::new(), &wanted).unwrap().bank;
+    let reached = load_bank_for_notes(&path, &mut SampleStore::new(), &notes).unwrap().bank;
+    let first_seconds: Vec<TimedMidi> = midi.iter().filter(|e| e.frame < 20 * SR as u64).copied().collect();
+    let (a, b) = (play(whole, 20.0, &first_seconds), play(reached, 20.0, &first_seconds));
+    assert!(rms(&a[0]) > 1e-3);
+    assert!(a == b, "bit-identical");
+}

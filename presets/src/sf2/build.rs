@@ -125,21 +125,90 @@ pub fn build_bank(
     Ok(Sf2Bank { bank: Bank { programs }, warnings })
 }
 
-/// The sample point ranges (in the `smpl` chunk) the presets `presets` names play: what a
-/// bank of only those presets needs read from the file.
-pub fn sample_ranges(sf2: &Sf2File<'_>, presets: Presets<'_>) -> Vec<std::ops::Range<usize>> {
+/// A note a song plays on a program: what a load that knows the song must be able to sound.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PlayedNote {
+    /// The (bank, program) it is played on.
+    pub program: ProgramNumber,
+    /// Its key.
+    pub key: u8,
+    /// Its velocity (1..=127).
+    pub velocity: u8,
+}
+
+impl PlayedNote {
+    /// The notes `messages` (a song's, in order) play, each with the (bank, program) it is
+    /// played on, following bank select and program change per channel as the sampler does
+    /// (channel 10 starts on the percussion bank); each (program, key, velocity) once.
+    pub fn all_in(messages: impl IntoIterator<Item = noderack_graph::MidiMessage>) -> Vec<PlayedNote> {
+        use noderack_graph::MidiMessage;
+        let mut channels = [(0u8, 0u8, 0u8); 16]; // bank MSB, bank LSB, program
+        channels[9].0 = (crate::instrument::PERCUSSION_BANK / 128) as u8;
+        let mut played = Vec::new();
+        for message in messages {
+            match message {
+                MidiMessage::NoteOn { channel, key, velocity } if velocity > 0 => {
+                    let (msb, lsb, program) = channels[channel as usize & 15];
+                    let program = ProgramNumber { bank: msb as u16 * 128 + lsb as u16, program };
+                    played.push(PlayedNote { program, key, velocity });
+                }
+                MidiMessage::ControlChange { channel, controller: 0, value } => {
+                    channels[channel as usize & 15].0 = value
+                }
+                MidiMessage::ControlChange { channel, controller: 32, value } => {
+                    channels[channel as usize & 15].1 = value
+                }
+                MidiMessage::ProgramChange { channel, program } => channels[channel as usize & 15].2 = program & 127,
+                _ => {}
+            }
+        }
+        played.sort();
+        played.dedup();
+        played
+    }
+}
+
+/// Which of a loaded preset's zones need their samples: all, or those a note of the list
+/// reaches (its key and velocity inside the zone's ranges, as [`build_bank`] combines them).
+#[derive(Copy, Clone, Debug)]
+pub enum Reach<'a> {
+    /// Every zone.
+    Every,
+    /// The zones these notes (on their programs) reach.
+    Notes(&'a [PlayedNote]),
+}
+
+/// The sample point ranges (into the `smpl` chunk) that the presets `presets` names use, in
+/// the zones `reach` keeps: what a load that reads only those presets (and notes) must read.
+pub fn sample_ranges(sf2: &Sf2File<'_>, presets: Presets<'_>, reach: Reach<'_>) -> Vec<std::ops::Range<usize>> {
     let mut used = std::collections::BTreeSet::new();
     for preset in &sf2.presets {
         let number = ProgramNumber { bank: preset.bank, program: preset.program.min(255) as u8 };
         if preset.program > 127 || !presets.keeps(number) {
             continue;
         }
-        let (_, locals) = split_global(&preset.zones, gen::INSTRUMENT);
+        let reaches = |keys: Option<(u8, u8)>, velocities: Option<(u8, u8)>| match reach {
+            Reach::Every => true,
+            Reach::Notes(notes) => {
+                let inside =
+                    |range: Option<(u8, u8)>, v: u8| range.is_some_and(|(low, high)| (low..=high).contains(&v));
+                notes.iter().any(|n| n.program == number && inside(keys, n.key) && inside(velocities, n.velocity))
+            }
+        };
+        let (global, locals) = split_global(&preset.zones, gen::INSTRUMENT);
         for (_, zone) in locals {
+            let preset_layer = Layer::new(global, zone);
             let index = zone.get(gen::INSTRUMENT).map_or(0, |g| g.amount as usize);
             let Some(inst) = sf2.instruments.get(index) else { continue };
-            let (_, inst_locals) = split_global(&inst.zones, gen::SAMPLE_ID);
-            used.extend(inst_locals.map(|(_, z)| z.get(gen::SAMPLE_ID).map_or(0, |g| g.amount as usize)));
+            let (inst_global, inst_locals) = split_global(&inst.zones, gen::SAMPLE_ID);
+            for (_, inst_zone) in inst_locals {
+                let layer = Layer::new(inst_global, inst_zone);
+                let keys = intersect(layer.keys, preset_layer.keys);
+                let velocities = intersect(layer.velocities, preset_layer.velocities);
+                if keys.is_some() && velocities.is_some() && reaches(keys, velocities) {
+                    used.insert(inst_zone.get(gen::SAMPLE_ID).map_or(0, |g| g.amount as usize));
+                }
+            }
         }
     }
     used.into_iter()

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use build::{build_bank, sample_ranges, Presets, Sf2Bank, ATTENUATION_SCALE};
+pub use build::{build_bank, sample_ranges, PlayedNote, Presets, Reach, Sf2Bank, ATTENUATION_SCALE};
 pub use error::Sf2Error;
 pub use file::Sf2File;
 
@@ -67,6 +67,26 @@ pub fn read_bank(bytes: &[u8], file: &str, store: &mut SampleStore) -> Result<Sf
 /// pages are never touched (so never resident). A General MIDI render loads this way the
 /// programs its MIDI file selects, as FluidSynth's `synth.dynamic-sample-loading` does.
 pub fn load_bank_for(path: &Path, store: &mut SampleStore, wanted: &[ProgramNumber]) -> Result<Sf2Bank, Sf2Error> {
+    load_bank_reading(path, store, wanted, None)
+}
+
+/// [`load_bank_for`] the programs `notes` are played on, reading only the samples of the
+/// zones those notes reach (by key and velocity): what an offline render of a known song
+/// needs. The other zones are built too but sound silence, so this load is for that song
+/// only: a note outside `notes` may fall on an unread zone.
+pub fn load_bank_for_notes(path: &Path, store: &mut SampleStore, notes: &[PlayedNote]) -> Result<Sf2Bank, Sf2Error> {
+    let mut programs: Vec<ProgramNumber> = notes.iter().map(|n| n.program).collect();
+    programs.sort();
+    programs.dedup();
+    load_bank_reading(path, store, &programs, Some(notes))
+}
+
+fn load_bank_reading(
+    path: &Path,
+    store: &mut SampleStore,
+    wanted: &[ProgramNumber],
+    notes: Option<&[PlayedNote]>,
+) -> Result<Sf2Bank, Sf2Error> {
     use std::io::{Read, Seek, SeekFrom};
     let file = path.display().to_string();
     let io = |source| Sf2Error::Io { file: file.clone(), source };
@@ -97,7 +117,12 @@ pub fn load_bank_for(path: &Path, store: &mut SampleStore, wanted: &[ProgramNumb
         let mut numbers: Vec<ProgramNumber> = wanted.iter().filter_map(|&n| resolve_among(&all, n)).collect();
         numbers.sort();
         numbers.dedup();
-        let ranges = sample_ranges(&sf2, Presets::Only(&numbers));
+        // Notes on a program the file lacks play its General MIDI fallback: so they reach.
+        let resolved: Option<Vec<PlayedNote>> = notes.map(|notes| {
+            notes.iter().filter_map(|n| Some(PlayedNote { program: resolve_among(&all, n.program)?, ..*n })).collect()
+        });
+        let reach = resolved.as_deref().map_or(Reach::Every, Reach::Notes);
+        let ranges = sample_ranges(&sf2, Presets::Only(&numbers), reach);
         (numbers, ranges)
     };
     let mut sample_bytes = 0;
