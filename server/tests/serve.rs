@@ -395,15 +395,22 @@ async fn a_token_is_required_on_every_request_when_set() {
     assert!(hello.to_text().unwrap().contains("\"hello\""));
 }
 
-#[test]
-fn listening_beyond_loopback_without_a_token_is_refused() {
+/// `noderack serve ARGS` on the null backend (no token in the environment), which must refuse
+/// to start: what it said.
+fn refused_to_start(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_noderack"))
-        .args(["serve", "--backend", "null", "--bind", "0.0.0.0:0"])
+        .args(["serve", "--backend", "null"])
+        .args(args)
         .env_remove("NODERACK_TOKEN")
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve {args:?} started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn listening_beyond_loopback_without_a_token_is_refused() {
+    let err = refused_to_start(&["--bind", "0.0.0.0:0"]);
     assert!(err.contains("--token"), "{err}");
 }
 
@@ -818,12 +825,7 @@ async fn library_presets_are_searched_loaded_with_progress_and_tried_in_place() 
 
 #[test]
 fn a_library_folder_that_is_not_there_stops_serve_before_it_starts() {
-    let out = Command::new(env!("CARGO_BIN_EXE_noderack"))
-        .args(["serve", "--backend", "null", "--bind", "127.0.0.1:0", "--library", "/no/such/library"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_to_start(&["--bind", "127.0.0.1:0", "--library", "/no/such/library"]);
     assert!(err.contains("--library /no/such/library"), "{err}");
 }
 
