@@ -903,3 +903,32 @@ async fn a_learned_controller_moves_its_parameter_and_is_stored_in_the_graph() {
     assert_eq!(status, 422);
     assert!(body["error"].to_string().contains("0 to 127"), "{body}");
 }
+
+/// The server keeps one client of its library: searches typed letter by letter fetch the
+/// library's indexes once, not once per search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_fetch_the_librarys_indexes_once() {
+    let dir = noderack_tests::fixtures::scratch_dir("serve-library-http");
+    let tiny = noderack_tests::tiny_library::TinyLibrary::write(&dir.join("library"), 1_000);
+    let http = noderack_tests::http_server::TestServer::serve(&tiny.root);
+    let patch = noderack_tests::fixtures::write_text(&dir, "patch.json", common::PATCH);
+    let cache = dir.join("cache");
+    let s = Server::launch_with_env(
+        &patch,
+        &["--backend", "null", "--library", &http.url()],
+        &[("NODERACK_CACHE_DIR", cache.to_str().unwrap())],
+    );
+    let c = client();
+    for typed in ["s", "si", "sin", "sine"] {
+        let (status, found) = call(c.get(s.url(&format!("/library/presets?q={typed}")))).await;
+        assert_eq!(status, 200, "{found}");
+    }
+    let (_, found) = call(c.get(s.url("/library/presets?q=sine"))).await;
+    assert_eq!(found["presets"].as_array().unwrap().len(), 2, "{found}");
+    assert_eq!(http.requests("index.json"), 1, "the root index, once");
+    assert_eq!(http.requests("Tiny/index.json"), 1, "a library's index, once");
+    // Asked to, it looks again (presets published since).
+    let (status, _) = call(c.get(s.url("/library/presets?q=sine&refresh=true"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(http.requests("index.json"), 2);
+}

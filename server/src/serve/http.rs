@@ -40,8 +40,8 @@ pub struct AppState {
     pub store: Arc<PatchStore>,
     /// Published and installed bundles.
     pub bundles: Arc<BundleStore>,
-    /// The preset library clients browse (`--library`): a URL, or an absolute folder.
-    pub library: Arc<str>,
+    /// The preset library clients browse (`--library`).
+    pub library: Arc<super::library::Browsed>,
 }
 
 impl IntoResponse for ApiError {
@@ -259,12 +259,12 @@ async fn load_instrument(
     let Json(snapshot) = ask(&s, Request::Snapshot).await?;
     let folder = std::path::PathBuf::from(snapshot["folder"].as_str().unwrap_or_default());
     let value = setting.clone();
-    let (events, node) = (s.events.clone(), id.clone());
+    let (events, node, browsed) = (s.events.clone(), id.clone(), s.library.clone());
     let (bank, warnings) = tokio::task::spawn_blocking(move || {
         use noderack_presets::instrument_ref::InstrumentRef;
         let mut context = noderack_presets::LoadContext::new(&folder);
         if let Ok(InstrumentRef::Preset { name, library }) = InstrumentRef::from_config(&value, &context) {
-            super::library::fetch_announced(&name, &library, &node, &events);
+            super::library::fetch_announced(&browsed, &name, &library, &node, &events);
         }
         let kind = noderack_nodes::Sampler::KIND;
         let bank = InstrumentRef::load_setting(kind, "instrument", &value, &mut context)

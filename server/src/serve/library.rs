@@ -2,6 +2,8 @@
 //! (the editor's preset browser), and fetched with progress announced on the WebSocket when a
 //! sampler loads one of its presets.
 
+use std::sync::{Arc, Mutex};
+
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,6 +21,47 @@ const MOST_RESULTS: usize = 500;
 /// The library routes.
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/library/presets", get(search))
+}
+
+/// The library clients browse, with one client kept for the server's life: its indexes are
+/// fetched once, so a search typed letter by letter does not fetch them again each time.
+pub struct Browsed {
+    /// Where it is: a URL, or an absolute folder.
+    pub location: String,
+    client: Mutex<Option<Arc<LibraryClient>>>,
+}
+
+impl Browsed {
+    /// The library at `location` (as [`location`] made it); its client is made when first used.
+    pub fn new(location: String) -> Self {
+        Self { location, client: Mutex::new(None) }
+    }
+
+    /// The client (made now if this is the first use; a failure is tried again next time).
+    fn client(&self) -> Result<Arc<LibraryClient>, ApiError> {
+        let mut kept = self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(client) = kept.as_ref() {
+            return Ok(client.clone());
+        }
+        let client = LibraryClient::new(&LibraryConfig::new(self.location.clone()))
+            .map_err(|e| ApiError::new(502, format!("library {}: {e}", self.location)))?;
+        Ok(kept.insert(Arc::new(client)).clone())
+    }
+
+    /// Forgets the kept client: the next use fetches the library's indexes again.
+    fn refresh(&self) {
+        *self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    /// The kept client if `library` is this one, else a client of its own.
+    fn client_for(&self, library: &str) -> Result<Arc<LibraryClient>, ApiError> {
+        if library == self.location {
+            return self.client();
+        }
+        LibraryClient::new(&LibraryConfig::new(library))
+            .map(Arc::new)
+            .map_err(|e| ApiError::new(502, format!("library {library}: {e}")))
+    }
 }
 
 /// Where `--library` points, as an instrument setting can name it: URLs as given, folders made
@@ -47,17 +90,22 @@ struct SearchQuery {
     /// Part of a preset name (case-insensitive); empty: every preset.
     #[serde(default)]
     q: String,
+    /// Fetch the library's indexes again first (presets published since the server started).
+    #[serde(default)]
+    refresh: bool,
 }
 
-/// `GET /library/presets?q=TEXT`: the presets whose name contains TEXT, each with the
-/// instrument setting that loads it.
+/// `GET /library/presets?q=TEXT[&refresh=true]`: the presets whose name contains TEXT, each
+/// with the instrument setting that loads it.
 async fn search(State(s): State<AppState>, Query(query): Query<SearchQuery>) -> Result<Json<Value>, ApiError> {
-    let library = s.library.to_string();
+    let browsed = s.library.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let client = LibraryClient::new(&LibraryConfig::new(library.clone()))
-            .map_err(|e| ApiError::new(502, format!("library {library}: {e}")))?;
+        if query.refresh {
+            browsed.refresh();
+        }
+        let client = browsed.client()?;
         let presets = client.search(&query.q).map_err(|e| ApiError::new(502, e.to_string()))?;
-        Ok::<_, ApiError>(presets_json(&presets, &library))
+        Ok::<_, ApiError>(presets_json(&presets, &browsed.location))
     })
     .await
     .map_err(|_| ApiError::new(500, "the search task failed"))??;
@@ -90,10 +138,16 @@ fn presets_json(presets: &[RemotePreset], library: &str) -> Value {
 /// `download` event (for `node`, the sampler it is for), so that a slow first load shows its
 /// progress. A fetch that fails says nothing here: the load that follows reports the error with
 /// the field it belongs to.
-pub fn fetch_announced(preset: &str, library: &str, node: &str, events: &tokio::sync::broadcast::Sender<String>) {
-    let client = match LibraryClient::new(&LibraryConfig::new(library)) {
+pub fn fetch_announced(
+    browsed: &Browsed,
+    preset: &str,
+    library: &str,
+    node: &str,
+    events: &tokio::sync::broadcast::Sender<String>,
+) {
+    let client = match browsed.client_for(library) {
         Ok(client) => client,
-        Err(e) => return tracing::debug!("library {library}: {e}"),
+        Err(e) => return tracing::debug!("{}", e.message),
     };
     let mut announce = |p: &noderack_presets::library::FetchProgress| {
         let event = json!({

@@ -76,7 +76,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if args.token.as_ref().is_some_and(|t| t.len() < 16) {
         bail!("--token must be at least 16 characters");
     }
-    let library: Arc<str> = Arc::from(library::location(&args.library)?);
+    let library = Arc::new(library::Browsed::new(library::location(&args.library)?));
     let (patch, folder, what) = match &args.patch {
         Some(path) => {
             let patch = Patch::load(path, crate::factory::factory())?;
