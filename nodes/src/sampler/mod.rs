@@ -732,10 +732,13 @@ impl SamplerProcessor {
         }
         let frames = end - start;
         let Self { voices, held, users, mix, channels, sample_rate, .. } = self;
+        // Each held program looked up once per run, not once per voice.
+        let programs = held.each_ref().map(|p| p.as_ref().and_then(|p| p.get::<SamplerProgram>()));
         for v in voices.iter_mut().filter(|v| v.active) {
-            let zone = held[v.held]
-                .as_ref()
-                .and_then(|p| p.get::<SamplerProgram>())
+            let zone = programs
+                .get(v.held)
+                .copied()
+                .flatten()
                 .and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone));
             let channel = (v.channel & 15) as usize;
             match (zone, mix.bus(channel, frames)) {
