@@ -178,6 +178,7 @@ mod window {
     use iced_test::simulator::{click, typewrite};
     use iced_test::{selector, Simulator};
     use noderack_editor::app::{key_command, Change, Command, Editor, Message, Request, GRAPH_ID, WINDOW};
+    use noderack_editor::browser::BrowserMessage;
     use noderack_editor::client::{Client, EmbeddedServer, ServerEvent};
     use noderack_editor::graph_view::GraphMessage;
     use noderack_editor::graph_view::FONT;
@@ -768,6 +769,14 @@ mod window {
             assert!(ui.find("Beep").is_ok() && ui.find("Soft Pad").is_ok(), "the whole library, unsearched");
         });
         editor.settle(type_into(&editor, "preset-query", "sine"));
+        // Refresh asks the server to fetch the library's indexes anew, then lists the search.
+        let refreshed = act(&editor, |ui| {
+            ui.click("Refresh").expect("the button");
+        });
+        assert!(matches!(&refreshed[..], [Message::Browser(BrowserMessage::Refresh)]), "{refreshed:?}");
+        let asked = editor.update(Message::Browser(BrowserMessage::Refresh));
+        assert_eq!(asked, [Request::Presets("sine".into(), true)]);
+        editor.settle(asked.into_iter().map(|r| client.block_on(r.run(client.clone()))).collect::<Vec<_>>());
         act(&editor, |ui| {
             assert!(ui.find("Sine Bass").is_ok() && ui.find("Soft Pad").is_err(), "searched");
             assert!(ui.find("trying presets in inst; keys A–K play C4 to C5 (Z, X: octave)").is_ok());

@@ -131,8 +131,8 @@ pub enum Request {
     Export(std::path::PathBuf),
     /// The graph published to the registry.
     Publish,
-    /// The library's presets matching some words.
-    Presets(String),
+    /// The library's presets matching some words; `true`: after fetching its indexes anew.
+    Presets(String, bool),
     /// Events played into a `midi-in` node (a `POST /midi` body): not a change of the graph.
     Midi(Value),
     /// A change.
@@ -151,8 +151,9 @@ impl Request {
                 Message::RegistryListed(client.call(Method::GET, &path, None).await)
             }
             Request::Export(path) => Message::Exported(export(client, path).await),
-            Request::Presets(words) => {
-                let path = format!("/library/presets?q={}", path_segment(&words));
+            Request::Presets(words, refresh) => {
+                let refresh = if refresh { "&refresh=true" } else { "" };
+                let path = format!("/library/presets?q={}{refresh}", path_segment(&words));
                 Message::PresetsListed(client.call(Method::GET, &path, None).await)
             }
             Request::Midi(body) => Message::Played(client.call(Method::POST, "/midi", Some(body)).await),
@@ -474,7 +475,7 @@ impl Editor {
                     return vec![Request::Patches];
                 }
                 if panel == Panel::Presets && self.browser.found.is_empty() {
-                    return vec![Request::Presets(self.browser.query.trim().to_string())];
+                    return vec![Request::Presets(self.browser.query.trim().to_string(), false)];
                 }
             }
             Message::Files(message) => return self.files_message(message),
@@ -646,7 +647,8 @@ impl Editor {
     fn browser_message(&mut self, message: BrowserMessage) -> Vec<Request> {
         match message {
             BrowserMessage::Query(query) => self.browser.query = query,
-            BrowserMessage::Search => return vec![Request::Presets(self.browser.query.trim().to_string())],
+            BrowserMessage::Search => return vec![Request::Presets(self.browser.query.trim().to_string(), false)],
+            BrowserMessage::Refresh => return vec![Request::Presets(self.browser.query.trim().to_string(), true)],
             BrowserMessage::Try(index) => {
                 let (Some(target), Some(found)) =
                     (self.browse_target().map(str::to_string), self.browser.found.get(index).cloned())

@@ -19,6 +19,9 @@ pub enum BrowserMessage {
     Query(String),
     /// Search the library.
     Search,
+    /// Search again after the server fetched the library's indexes anew (presets published
+    /// since it started).
+    Refresh,
     /// Try this result (by index) in the sampler.
     Try(usize),
     /// Keep what is loaded: the browse ends.
@@ -208,6 +211,7 @@ pub fn browser<'a>(state: &'a Browser, target: Option<&'a str>) -> Element<'a, B
             .on_input(BrowserMessage::Query)
             .on_submit(BrowserMessage::Search),
         button(text("Search").size(13)).on_press(BrowserMessage::Search),
+        button(text("Refresh").size(13)).on_press(BrowserMessage::Refresh),
     ]
     .spacing(6);
     let into = match target {
