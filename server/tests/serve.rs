@@ -482,9 +482,10 @@ async fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         assert!(std::time::Instant::now() < deadline, "the note did not sound: {status}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    // Held for a second, its RMS (300 ms average) has settled below its peak by a tone's crest
-    // factor: a few dB, not the 60 dB of a meter that sees silence or the 0 of one that sees peaks.
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    // Held for a second of audio, its RMS (300 ms average) has settled below its peak by a
+    // tone's crest factor: a few dB, not the 60 dB of a meter that sees silence or the 0 of one
+    // that sees peaks.
+    wait_frames(&c, &s, 48_000).await;
     let (_, status) = call(c.get(s.url("/status"))).await;
     let peak = status["bus_peaks_db"]["main"].as_f64().unwrap();
     let rms = status["bus_rms_db"]["main"].as_f64().expect("an RMS level while the note sounds");
@@ -859,8 +860,8 @@ async fn a_learned_controller_moves_its_parameter_and_is_stored_in_the_graph() {
     let (status, body) =
         post(&c, s.url("/midi"), midi(json!({ "type": "note_on", "channel": 1, "key": 69, "velocity": 100 }))).await;
     assert_eq!(status, 200, "{body}");
-    // Full level first: the held sine's RMS, whatever it is, is the reference.
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // Full level first: the held sine's RMS after 1.5 s of audio, whatever it is, is the reference.
+    wait_frames(&c, &s, 72_000).await;
     let (_, status) = call(c.get(s.url("/status"))).await;
     let full = rms(&status).expect("the note sounds");
 
@@ -894,7 +895,8 @@ async fn a_learned_controller_moves_its_parameter_and_is_stored_in_the_graph() {
     assert_eq!(status, 200);
     assert!(graph(&c, &s).await.1.get("midi_map").is_none(), "undone");
     post(&c, s.url("/midi"), cc(0)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    // A second of audio past the control change: a bound level would have fallen by then.
+    wait_frames(&c, &s, 48_000).await;
     let (_, status) = call(c.get(s.url("/status"))).await;
     assert!((rms(&status).unwrap() - full).abs() < 1.0, "unbound, the controller moves nothing: {status}");
 
