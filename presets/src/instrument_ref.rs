@@ -29,6 +29,17 @@ pub const FIELDS: &[&str] = &["sfz", "sf2", "bank", "program", "preset", "librar
 /// Highest SF2 bank number (MSB·128 + LSB).
 pub const MAX_BANK: u32 = 16_383;
 
+/// The setting that loads library preset `name` (`"Lib/Name"`) from `library` (a URL or an
+/// absolute folder), in the form [`InstrumentRef::from_config`] reads back: without `library`
+/// when it is the public library.
+pub fn preset_setting(name: &str, library: &str) -> serde_json::Value {
+    if library == DEFAULT_LIBRARY_URL {
+        serde_json::json!({ "preset": name })
+    } else {
+        serde_json::json!({ "preset": name, "library": library })
+    }
+}
+
 /// Where an instrument comes from, with paths resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InstrumentRef {
@@ -197,5 +208,24 @@ fn number(fields: &NodeConfig, field: &'static str, max: u32) -> Result<Option<u
         None => Ok(None),
         Some(ConfigValue::Number(n)) if n.fract() == 0.0 && *n >= 0.0 && *n <= max as f64 => Ok(Some(*n as u32)),
         Some(other) => Err((Some(field), format!("expected a whole number from 0 to {max}, found {}", show(other)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preset_setting_reads_back_as_the_preset_and_its_library() {
+        let context = LoadContext::new(std::path::Path::new("/patches"));
+        for library in [DEFAULT_LIBRARY_URL, "https://example.org/lib", "/srv/library"] {
+            let setting: ConfigValue = serde_json::from_value(preset_setting("GM/Piano", library)).unwrap();
+            let read = InstrumentRef::from_config(&setting, &context).unwrap();
+            assert!(
+                matches!(&read, InstrumentRef::Preset { name, library: l } if name == "GM/Piano" && l == library),
+                "{library}: {read:?}"
+            );
+        }
+        assert!(preset_setting("GM/Piano", DEFAULT_LIBRARY_URL).get("library").is_none());
     }
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use noderack_presets::library::{LibraryClient, LibraryConfig, RemotePreset, DEFAULT_LIBRARY_URL};
+use noderack_presets::instrument_ref::preset_setting;
+use noderack_presets::library::{LibraryClient, LibraryConfig, RemotePreset};
 use noderack_presets::songwalker::IndexEntry;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -76,15 +77,6 @@ pub fn location(given: &str) -> anyhow::Result<String> {
     Ok(folder.display().to_string())
 }
 
-/// The instrument setting that loads `preset` from `library`.
-pub fn setting(preset: &str, library: &str) -> Value {
-    if library == DEFAULT_LIBRARY_URL {
-        json!({ "preset": preset })
-    } else {
-        json!({ "preset": preset, "library": library })
-    }
-}
-
 #[derive(Deserialize)]
 struct SearchQuery {
     /// Part of a preset name (case-insensitive); empty: every preset.
@@ -120,7 +112,7 @@ fn presets_json(presets: &[RemotePreset], library: &str) -> Value {
         .map(|p| {
             let name = format!("{}/{}", p.library, p.name);
             let mut entry = json!({
-                "preset": name, "library": p.library, "name": p.name, "instrument": setting(&name, library),
+                "preset": name, "library": p.library, "name": p.name, "instrument": preset_setting(&name, library),
             });
             if let IndexEntry::Preset { category, tags, zone_count, key_range, .. } = &p.entry {
                 entry["category"] = json!(category);
