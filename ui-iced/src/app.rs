@@ -934,9 +934,7 @@ impl Editor {
                     Ok(value) => {
                         self.drafts.params.remove(&name);
                         self.gesture = None;
-                        let requests = self.set_param(&node, &name, value, false);
-                        self.learn.bound = None;
-                        return requests;
+                        return self.set_param(&node, &name, value, false);
                     }
                     Err(reason) => {
                         self.drafts.errors.insert(name, reason);
@@ -945,9 +943,7 @@ impl Editor {
             }
             InspectorMessage::Set(name, value) => {
                 self.gesture = None;
-                let requests = self.set_param(&node, &name, value, false);
-                self.learn.bound = None;
-                return requests;
+                return self.set_param(&node, &name, value, false);
             }
             InspectorMessage::Unmap(name) => {
                 let edit = json!({ "op": "unmap_cc", "param": format!("{node}.{name}") });
@@ -1116,7 +1112,11 @@ impl Editor {
                 return Vec::new();
             }
             if let Some(control) = self.learn.control.take() {
-                self.learn.bound = Some(param);
+                // A drag that binds goes on as the learning gesture: its further moves change
+                // nothing (until it is released). A typed value or a pick is over at once.
+                if self.gesture.as_ref() == Some(&param) {
+                    self.learn.bound = Some(param);
+                }
                 self.status = format!(
                     "MIDI learn: CC {} on channel {} moves {node}.{name}; move another control, or switch Learn off",
                     control.controller, control.channel

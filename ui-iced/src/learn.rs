@@ -29,8 +29,8 @@ pub struct Learn {
     pub on: bool,
     /// The control moved last, waiting for a parameter to bind to.
     pub control: Option<Control>,
-    /// The parameter (node, name) just bound, whose gesture goes on: its further moves are
-    /// the learning knob's, not changes.
+    /// The parameter (node, name) a drag just bound, while that drag goes on: its further
+    /// moves are the learning gesture's, not changes.
     pub bound: Option<(String, String)>,
 }
 
