@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the noderack CLAP plugin (release) as target/release/noderack.clap and installs it in
-# ~/.clap, where CLAP hosts look (CLAP_PATH adds other folders). The one file holds both plugins:
-# "noderack" (instrument) and "noderack FX" (effect).
+# ~/.clap, where CLAP hosts look (CLAP_PATH adds other folders), with the editor program it opens
+# (noderack-editor) beside it. The one file holds both plugins: "noderack" (instrument) and
+# "noderack FX" (effect).
 #
 #   scripts/bundle-plugin.sh              build and install
 #   scripts/bundle-plugin.sh --no-install build only
@@ -20,9 +21,9 @@ for arg in "$@"; do
 done
 
 if [ "$profile" = release ]; then
-  cargo build --release -p noderack-plugin
+  cargo build --release -p noderack-plugin -p noderack-editor
 else
-  cargo build -p noderack-plugin
+  cargo build -p noderack-plugin -p noderack-editor
 fi
 # On Linux a .clap is the shared library, renamed.
 built="${CARGO_TARGET_DIR:-target}/$profile/libnoderack_plugin.so"
@@ -36,5 +37,7 @@ echo "built $bundle ($(du -h "$bundle" | cut -f1))"
 if [ "$install" = 1 ]; then
   mkdir -p "$HOME/.clap"
   cp "$bundle" "$HOME/.clap/noderack.clap"
-  echo "installed $HOME/.clap/noderack.clap"
+  # The plugin's editor window is this program, looked for beside the plugin first.
+  cp "${CARGO_TARGET_DIR:-target}/$profile/noderack-editor" "$HOME/.clap/noderack-editor"
+  echo "installed $HOME/.clap/noderack.clap and its editor, $HOME/.clap/noderack-editor"
 fi

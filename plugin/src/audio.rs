@@ -11,6 +11,7 @@ use clack_plugin::prelude::*;
 use noderack_graph::{Event, Executor, HostBlock, HostParamChange, MidiMessage};
 use noderack_host::clap::events::engine_event;
 use noderack_host::denormals::FlushDenormals;
+use noderack_host::live::health::HealthWriter;
 
 use crate::macro_table::{MacroTable, TableLink};
 use crate::main_thread::MainThread;
@@ -42,6 +43,9 @@ pub struct Processor<'a> {
     flushed: Vec<HostParamChange>,
     /// The host asked for a reset: every channel's sound is stopped at the next block's start.
     silence: bool,
+    /// Load and levels, for the editor's meters.
+    health: HealthWriter,
+    sample_rate: f64,
 }
 
 impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> {
@@ -85,6 +89,8 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
             segment_params: Vec::with_capacity(PARAM_CHANGE_CAPACITY),
             flushed: Vec::with_capacity(PARAM_CHANGE_CAPACITY),
             silence: false,
+            health: setup.health,
+            sample_rate: config.sample_rate,
         })
     }
 
@@ -92,6 +98,7 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
         // Denormals flushed while we run (the host's mode is restored on return), as every
         // noderack host does: the plugin renders what `noderack render` renders.
         let _flush = FlushDenormals::new();
+        let started = std::time::Instant::now();
         self.link.receive(&mut self.table);
         let frames = audio.frames_count() as usize;
         if let Some(t) = process.transport {
@@ -143,6 +150,7 @@ impl<'a> PluginAudioProcessor<'a, Shared<'a>, MainThread<'a>> for Processor<'a> 
             }
             start += n;
         }
+        self.health.callback(started.elapsed(), frames, self.sample_rate);
         Ok(ProcessStatus::Continue)
     }
 
@@ -230,6 +238,7 @@ impl Processor<'_> {
             .with_midi(events)
             .with_params(params);
         self.executor.process(block);
+        self.health.levels(&outputs[..channels], n, self.sample_rate);
     }
 }
 

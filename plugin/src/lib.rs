@@ -4,9 +4,11 @@
 //! ([`INSTRUMENT_ID`]: notes in, one output port per patch bus) and the effect
 //! ([`EFFECT_ID`]: the patch's input buses as audio inputs, read by its `audio-in` nodes).
 //!
-//! Threads: the host's main thread owns the patch and, while active, the engine
-//! ([`session`]); a worker the plugin owns runs the engine's maintenance; the audio thread
-//! runs only the executor ([`audio`]). The patch's macros are the plugin's 32 parameters,
+//! Threads: the host's main thread owns the patch ([`session`]); while active, the engine
+//! belongs to the instance's control session ([`control`], the one `noderack serve` runs), whose
+//! thread runs the engine's maintenance and the editor's requests; the audio thread runs only
+//! the executor ([`audio`]). The gui extension opens the editor in a window of its own
+//! ([`editor`]), editing the graph that plays. The patch's macros are the plugin's 32 parameters,
 //! automated sample-accurately. The state holds the patch (sample data referenced, never
 //! embedded), the macro values and the port layout. See docs/PLUGIN.md.
 
@@ -15,17 +17,21 @@ use std::sync::OnceLock;
 
 use clack_extensions::audio_ports::PluginAudioPorts;
 use clack_extensions::audio_ports_config::{PluginAudioPortsConfig, PluginAudioPortsConfigInfo};
+use clack_extensions::gui::PluginGui;
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::note_ports::PluginNotePorts;
 use clack_extensions::params::PluginParams;
 use clack_extensions::state::PluginState;
 use clack_extensions::tail::PluginTail;
+use clack_extensions::timer::PluginTimer;
 use clack_plugin::entry::prelude::*;
 use clack_plugin::prelude::*;
 use noderack_host::clap::{search_paths, WithClap};
 use noderack_nodes::registry::Registry;
 
 pub mod audio;
+pub mod control;
+pub mod editor;
 pub mod macro_table;
 pub mod main_thread;
 pub mod patches;
@@ -76,7 +82,9 @@ impl Plugin for Noderack {
             .register::<PluginParams>()
             .register::<PluginState>()
             .register::<PluginLatency>()
-            .register::<PluginTail>();
+            .register::<PluginTail>()
+            .register::<PluginGui>()
+            .register::<PluginTimer>();
     }
 }
 
@@ -128,7 +136,10 @@ pub struct NoderackEntry {
 }
 
 impl Entry for NoderackEntry {
-    fn new(_bundle_path: Option<&CStr>) -> Result<Self, EntryLoadError> {
+    fn new(bundle_path: Option<&CStr>) -> Result<Self, EntryLoadError> {
+        if let Some(path) = bundle_path.and_then(|p| p.to_str().ok()) {
+            editor::set_library_path(path.into());
+        }
         let descriptors = [Flavor::Instrument, Flavor::Effect].map(|f| (f, descriptor(f)));
         Ok(Self { factory: PluginFactoryWrapper::new(Factory { descriptors }) })
     }

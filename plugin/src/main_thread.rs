@@ -1,5 +1,5 @@
-//! The plugin's main-thread side: ports, macros as parameters, state, latency. It owns the
-//! [`Session`] (the patch and, while active, the engine's control side).
+//! The plugin's main-thread side: ports, macros as parameters, state, latency, the editor
+//! window. It owns the [`Session`] (the patch and, while active, the engine's control side).
 
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
@@ -14,6 +14,7 @@ use clack_extensions::audio_ports_config::{
     AudioPortConfigWriter, AudioPortsConfiguration, MainPortInfo, PluginAudioPortsConfigImpl,
     PluginAudioPortsConfigInfoImpl,
 };
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, HostGui, PluginGuiImpl, Window};
 use clack_extensions::latency::PluginLatencyImpl;
 use clack_extensions::log::LogSeverity;
 use clack_extensions::note_ports::{NoteDialect, NoteDialects, NotePortInfo, NotePortInfoWriter, PluginNotePortsImpl};
@@ -22,11 +23,13 @@ use clack_extensions::params::{
     PluginMainThreadParams,
 };
 use clack_extensions::state::PluginStateImpl;
+use clack_extensions::timer::{HostTimer, PluginTimerImpl, TimerId};
 use clack_plugin::events::spaces::CoreEventSpace;
 use clack_plugin::prelude::*;
 use clack_plugin::stream::{InputStream, OutputStream};
 use noderack_presets::macros::MACRO_COUNT;
 
+use crate::editor::Editor;
 use crate::ports::{layout, Port, PortMode, MAX_PORTS};
 use crate::session::{Replaced, Session};
 use crate::shared::Shared;
@@ -39,6 +42,10 @@ pub struct MainThread<'a> {
     pub(crate) active: Cell<bool>,
     /// The ports changed while active: rescan once deactivated.
     ports_dirty: Cell<bool>,
+    /// The editor, between the gui extension's create and destroy.
+    editor: RefCell<Option<Editor>>,
+    /// The timer that follows the editor's changes while it is open.
+    timer: Cell<Option<TimerId>>,
 }
 
 impl<'a> MainThread<'a> {
@@ -54,7 +61,15 @@ impl<'a> MainThread<'a> {
         let defaults: crate::session::MacroValues =
             std::array::from_fn(|i| session.patch().macros.iter().find(|m| m.index == i).map_or(0.0, |m| m.default));
         shared.set_macro_values(&defaults);
-        Self { shared, host, session: RefCell::new(session), active: Cell::new(false), ports_dirty: Cell::new(false) }
+        Self {
+            shared,
+            host,
+            session: RefCell::new(session),
+            active: Cell::new(false),
+            ports_dirty: Cell::new(false),
+            editor: RefCell::new(None),
+            timer: Cell::new(None),
+        }
     }
 
     /// Tells the host the ports changed: now if inactive, else after the restart it is asked
@@ -131,6 +146,130 @@ impl<'a> PluginMainThread<'a, Shared<'a>> for MainThread<'a> {
     fn on_main_thread(&self) {
         if self.ports_dirty.get() && !self.active.get() {
             self.rescan_ports();
+        }
+        self.follow_editor();
+    }
+}
+
+impl MainThread<'_> {
+    /// Catches up with what the editor did: the held patch follows the graph that plays, the
+    /// host rescans the parameters when the macros changed and restarts the plugin when the
+    /// latency did; a window the person closed is reported to the host.
+    pub(crate) fn follow_editor(&self) {
+        let closed = self.editor.borrow_mut().as_mut().is_some_and(Editor::closed_by_user);
+        if closed {
+            if let Some(gui) = self.shared.host().get_extension::<HostGui>() {
+                gui.closed(self.shared.host(), false);
+            }
+        }
+        let macros_before = self.session.borrow().patch().macros.clone();
+        if !self.session.borrow_mut().sync() {
+            return;
+        }
+        if self.session.borrow().patch().macros != macros_before {
+            self.rescan_params();
+        }
+        if self.active.get() {
+            let latency = self.session.borrow().latency_frames();
+            if latency != self.shared.latency_frames() {
+                // The new latency is reported at the next activation.
+                self.shared.host().request_restart();
+            }
+        }
+    }
+}
+
+/// How often the editor's changes are followed while it is open.
+const FOLLOW_EVERY_MS: u32 = 50;
+
+impl PluginGuiImpl for MainThread<'_> {
+    fn is_api_supported(&self, configuration: GuiConfiguration) -> bool {
+        // A window of its own: any windowing system the host runs on.
+        configuration.is_floating
+    }
+
+    fn get_preferred_api(&self) -> Option<GuiConfiguration<'_>> {
+        let api_type = GuiApiType::default_for_current_platform()?;
+        Some(GuiConfiguration { api_type, is_floating: true })
+    }
+
+    fn create(&self, configuration: GuiConfiguration) -> Result<(), PluginError> {
+        self.shared.expect_main_thread("gui.create");
+        if !configuration.is_floating {
+            return Err(PluginError::Message("noderack's editor opens in a window of its own (floating)"));
+        }
+        if self.editor.borrow().is_some() {
+            return Ok(());
+        }
+        let editor = Editor::open(self.session.borrow().control()).map_err(|e| {
+            self.shared.log(LogSeverity::Error, &e.to_string());
+            PluginError::Message("the editor's control server did not start (see the host's log)")
+        })?;
+        *self.editor.borrow_mut() = Some(editor);
+        if let Some(timer) = self.host.get_extension::<HostTimer>() {
+            self.timer.set(timer.register_timer(&self.host, FOLLOW_EVERY_MS).ok());
+        }
+        Ok(())
+    }
+
+    fn destroy(&self) {
+        self.shared.expect_main_thread("gui.destroy");
+        if let (Some(id), Some(timer)) = (self.timer.take(), self.host.get_extension::<HostTimer>()) {
+            let _ = timer.unregister_timer(&self.host, id);
+        }
+        self.editor.borrow_mut().take();
+        self.follow_editor();
+    }
+
+    fn set_scale(&self, _scale: f64) -> Result<(), PluginError> {
+        // The editor's window follows the desktop's scale itself.
+        Ok(())
+    }
+
+    fn get_size(&self) -> Option<GuiSize> {
+        Some(GuiSize { width: 1280, height: 800 })
+    }
+
+    fn set_size(&self, _size: GuiSize) -> Result<(), PluginError> {
+        Err(PluginError::Message("the editor's window is sized by the person using it"))
+    }
+
+    fn set_parent(&self, _window: Window) -> Result<(), PluginError> {
+        Err(PluginError::Message("noderack's editor opens in a window of its own (floating)"))
+    }
+
+    fn set_transient(&self, _window: Window) -> Result<(), PluginError> {
+        // A window of another process: the desktop keeps it where the person puts it.
+        Ok(())
+    }
+
+    fn suggest_title(&self, title: &str) {
+        if let Some(editor) = self.editor.borrow_mut().as_mut() {
+            editor.set_title(title);
+        }
+    }
+
+    fn show(&self) -> Result<(), PluginError> {
+        let mut editor = self.editor.borrow_mut();
+        let editor = editor.as_mut().ok_or(PluginError::Message("show before create"))?;
+        editor.show().map_err(|e| {
+            self.shared.log(LogSeverity::Error, &e.to_string());
+            PluginError::Message("the editor did not start (see the host's log)")
+        })
+    }
+
+    fn hide(&self) -> Result<(), PluginError> {
+        if let Some(editor) = self.editor.borrow_mut().as_mut() {
+            editor.hide();
+        }
+        Ok(())
+    }
+}
+
+impl PluginTimerImpl for MainThread<'_> {
+    fn on_timer(&self, timer_id: TimerId) {
+        if self.timer.get() == Some(timer_id) {
+            self.follow_editor();
         }
     }
 }

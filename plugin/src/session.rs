@@ -1,27 +1,24 @@
 //! The plugin's control side: the patch it holds and, while the plugin is active, the engine
-//! that plays it. Everything here runs on the plugin's main thread, except [`Engine::maintain`],
-//! which a worker thread the session owns calls every few milliseconds (freeing what the audio
-//! thread hands back, retiring fades) so that no host has to give the plugin main-thread time
-//! for the engine to stay healthy. The audio thread only ever runs the executor.
+//! that plays it, owned by the instance's control session ([`crate::control`]), which the
+//! editor edits too. Everything here runs on the plugin's main thread; the audio thread only
+//! ever runs the executor.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::Arc;
 
-use noderack_graph::{new_engine, Engine, Executor};
+use noderack_graph::{new_engine, Executor};
+use noderack_host::live::health::HealthWriter;
+use noderack_host::live::Health;
 use noderack_presets::macros::MACRO_COUNT;
 use noderack_presets::patch_diff::DiffError;
 use noderack_presets::{Patch, RunningPatch};
+use noderack_server::control::stage::Stage;
 
-use crate::macro_table::{link, MacroTable, TableLink, TableSender};
+use crate::control::{macro_table, Control, ControlSession, PluginStage, HOST_SESSION};
+use crate::macro_table::{link, MacroTable, TableLink};
 use crate::patches::{parse_in, PlacedPatch};
 use crate::ports::{layout, Port, PortMode, MAX_CHANNELS};
 use crate::state::{decode, encode, SavedState, StateError};
 use crate::Flavor;
-
-/// How often the worker runs the engine's maintenance.
-const MAINTAIN_EVERY: Duration = Duration::from_millis(5);
 
 /// Macro values, by index.
 pub type MacroValues = [f32; MACRO_COUNT];
@@ -29,17 +26,14 @@ pub type MacroValues = [f32; MACRO_COUNT];
 /// The patch the plugin holds and the engine playing it (while active).
 pub struct Session {
     flavor: Flavor,
+    /// The patch. While an engine plays, the control session's graph is the truth (the editor
+    /// edits it); this copy follows it at [`Session::sync`] and when the engine stops.
     placed: PlacedPatch,
     port_mode: PortMode,
-    running: Option<Running>,
-}
-
-/// An engine playing the patch.
-struct Running {
-    engine: Arc<Mutex<Engine>>,
-    patch: RunningPatch,
-    tables: TableSender,
-    _maintainer: Maintainer,
+    control: Control,
+    /// A patch with other buses was stored while the engine played: `placed` is the truth
+    /// and plays at the next activation; the engine's graph is not copied back.
+    awaiting_restart: bool,
 }
 
 /// What the audio thread is given at activation.
@@ -58,6 +52,8 @@ pub struct AudioSetup {
     pub input_channels: usize,
     /// The most frames in one process call.
     pub max_frames: usize,
+    /// Where the audio thread reports its load and levels (the editor's meters).
+    pub health: HealthWriter,
 }
 
 /// What replacing the patch did.
@@ -75,7 +71,14 @@ impl Session {
     /// met finding it.
     pub fn new(flavor: Flavor) -> (Session, Vec<String>) {
         let (placed, problems) = crate::patches::initial(flavor);
-        (Session { flavor, placed, port_mode: PortMode::Patch, running: None }, problems)
+        let session =
+            Session { flavor, placed, port_mode: PortMode::Patch, control: Control::start(), awaiting_restart: false };
+        (session, problems)
+    }
+
+    /// The instance's control session and its thread (for the editor's server).
+    pub fn control(&self) -> &Control {
+        &self.control
     }
 
     /// The patch held.
@@ -108,7 +111,21 @@ impl Session {
 
     /// Whether an engine plays.
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        self.control.lock().is_some()
+    }
+
+    /// Brings the held patch up to the graph that plays, if the editor changed it; whether it
+    /// changed.
+    pub fn sync(&mut self) -> bool {
+        if !self.control.take_changed() || self.awaiting_restart {
+            return false;
+        }
+        let guard = self.control.lock();
+        let Some(session) = guard.as_ref() else { return false };
+        let played = self.played(session);
+        drop(guard);
+        self.placed = played;
+        true
     }
 
     /// The patch with each mapped parameter where its macro puts it.
@@ -125,9 +142,9 @@ impl Session {
     }
 
     /// Builds an engine for the patch at `sample_rate` with host blocks of up to `max_frames`,
-    /// with parameters where `values` put them.
+    /// with parameters where `values` put them, and gives it to the control session.
     pub fn start(&mut self, sample_rate: f64, max_frames: usize, values: &MacroValues) -> Result<AudioSetup, String> {
-        self.running = None;
+        self.stop();
         let patch = Self::with_macros(&self.placed.patch, values);
         let engine_channels: usize = patch.buses.iter().map(|b| b.channels as usize).sum();
         let input_channels: usize = patch.inputs.iter().map(|b| b.channels as usize).sum();
@@ -137,12 +154,17 @@ impl Session {
         let max_frames = max_frames.max(1);
         let (mut engine, executor) = new_engine(patch.engine_config(sample_rate as f32, max_frames));
         engine.apply(patch.edits()).map_err(|e| format!("building the patch: {e}"))?;
+        let rate_hz = sample_rate.round() as u32;
+        let health = Arc::new(Health::new(&patch.buses, rate_hz, engine.status().clone()));
+        health.set_latency_frames(engine.plan().latency_frames());
         let running_patch = RunningPatch::new(patch);
         let table = Box::new(macro_table(&engine, &running_patch));
         let (tables, link) = link();
-        let engine = Arc::new(Mutex::new(engine));
-        let maintainer = Maintainer::start(engine.clone());
-        self.running = Some(Running { engine, patch: running_patch, tables, _maintainer: maintainer });
+        let stage = PluginStage::new(engine, health.clone(), tables, rate_hz, self.control.changed_flag());
+        let folder = self.placed.folder.clone().unwrap_or_default();
+        let session = ControlSession::new(stage, running_patch, crate::factory(), folder, self.control.events());
+        *self.control.lock() = Some(session);
+        self.awaiting_restart = false;
         Ok(AudioSetup {
             executor,
             table,
@@ -151,76 +173,123 @@ impl Session {
             engine_channels,
             input_channels,
             max_frames,
+            health: HealthWriter::new(health),
         })
     }
 
-    /// Stops the engine (after the audio thread let go of the executor).
+    /// Stops the engine (after the audio thread let go of the executor); the patch held is
+    /// the one that played, with the editor's changes.
     pub fn stop(&mut self) {
-        self.running = None;
+        self.sync();
+        let stopped = self.control.lock().take();
+        if let Some(session) = stopped {
+            if !self.awaiting_restart {
+                self.placed = self.played(&session);
+            }
+        }
     }
 
     /// Holds `placed` from now on. While an engine plays, the difference is applied as one
-    /// edit; if the engine refuses it, nothing changes and the error says why.
+    /// change of the `host` session (the editor sees it, and can undo it); if the engine
+    /// refuses it, nothing changes and the error says why.
     pub fn replace(&mut self, placed: PlacedPatch, values: &MacroValues) -> Result<Replaced, String> {
-        let Some(running) = self.running.as_mut() else {
+        let mut session = self.control.lock();
+        let Some(running) = session.as_mut() else {
+            drop(session);
             self.placed = placed;
             return Ok(Replaced::Applied);
         };
         let new = Self::with_macros(&placed.patch, values);
-        match running.patch.diff(&new) {
-            Err(DiffError::BusesChanged(_)) => {
-                self.placed = placed;
-                Ok(Replaced::NeedsRestart)
-            }
-            Ok(change) => {
-                let mut engine = lock(&running.engine);
-                engine.apply(change.edits.clone()).map_err(|e| format!("applying the new patch: {e}"))?;
-                running.patch.commit(new, change);
-                let table = macro_table(&engine, &running.patch);
-                drop(engine);
-                if !running.tables.send(Box::new(table)) {
-                    tracing::warn!("the audio thread took no macro mapping; the new one waits for a restart");
-                }
-                self.placed = placed;
-                Ok(Replaced::Applied)
-            }
+        if let Err(DiffError::BusesChanged(_)) = running.running().diff(&new) {
+            drop(session);
+            self.placed = placed;
+            self.awaiting_restart = true;
+            return Ok(Replaced::NeedsRestart);
         }
+        let folder = placed.folder.clone().unwrap_or_default();
+        running
+            .replace_as(HOST_SESSION, new, folder, "host")
+            .map_err(|e| format!("applying the new patch: {}", e.message))?;
+        drop(session);
+        self.control.take_changed();
+        self.placed = placed;
+        Ok(Replaced::Applied)
     }
 
     /// Moves the parameters macro `index` maps to where `value` puts them, through the
     /// engine (for a host that sets a macro while the plugin is active but not processing).
     pub fn set_macro(&mut self, index: usize, value: f32) {
-        let Some(running) = self.running.as_mut() else { return };
-        let Some(m) = running.patch.patch().macros.iter().find(|m| m.index == index) else { return };
-        let mut engine = lock(&running.engine);
-        for target in &m.targets {
-            if let Some(node) = running.patch.id_of(&target.node_name) {
-                if let Err(e) = engine.set_param(node, target.param, target.value_at(value), None) {
-                    tracing::warn!("macro {}: {e}", index + 1);
-                }
+        let mut session = self.control.lock();
+        let Some(running) = session.as_mut() else { return };
+        let Some(m) = running.running().patch().macros.iter().find(|m| m.index == index) else { return };
+        let moves: Vec<_> = m
+            .targets
+            .iter()
+            .filter_map(|t| Some((running.running().id_of(&t.node_name)?, t.param, t.value_at(value))))
+            .collect();
+        for (node, param, value) in moves {
+            if let Err(e) = running.stage_mut().engine().set_param(node, param, value, None) {
+                tracing::warn!("macro {}: {e}", index + 1);
             }
         }
     }
 
     /// The engine's latency in frames (0 when none plays).
     pub fn latency_frames(&self) -> u32 {
-        self.running.as_ref().map_or(0, |r| lock(&r.engine).plan().latency_frames())
+        self.control.lock().as_ref().map_or(0, |s| s.stage().engine_ref().plan().latency_frames())
     }
 
     /// How long the patch sounds on after its input stops: its longest node tail plus its
     /// latency, in frames.
     pub fn tail_frames(&self) -> u32 {
-        let Some(running) = self.running.as_ref() else { return 0 };
-        let engine = lock(&running.engine);
+        let session = self.control.lock();
+        let Some(running) = session.as_ref() else { return 0 };
+        let engine = running.stage().engine_ref();
         let tail = engine.graph().nodes().iter().map(|n| n.description().tail_frames()).max().unwrap_or(0);
         tail.saturating_add(engine.plan().latency_frames())
     }
 
+    /// The graph `session` plays, as the patch to hold: each parameter a macro maps is as the
+    /// held patch has it (what plays there is the macro's value, saved with the macros).
+    fn played(&self, session: &ControlSession) -> PlacedPatch {
+        let mut patch = session.running().patch().clone();
+        let held = &self.placed.patch;
+        for m in &session.running().patch().macros {
+            for target in &m.targets {
+                let Some(node) = patch.nodes.iter_mut().find(|n| n.name == target.node_name) else { continue };
+                let kept = held
+                    .nodes
+                    .iter()
+                    .find(|n| n.name == target.node_name)
+                    .and_then(|n| n.params.iter().find(|(p, _)| *p == target.param))
+                    .map(|&(_, value)| value);
+                match kept {
+                    Some(value) => node.set_param(target.param, value),
+                    None => node.params.retain(|(p, _)| *p != target.param),
+                }
+            }
+        }
+        let folder = Some(session.folder().to_path_buf()).filter(|f| !f.as_os_str().is_empty());
+        PlacedPatch { patch, folder }
+    }
+
+    /// The patch as the host should save it: the graph that plays (with the editor's changes)
+    /// or, while none plays, the one held.
+    fn current(&self) -> PlacedPatch {
+        if !self.awaiting_restart {
+            if let Some(running) = self.control.lock().as_ref() {
+                return self.played(running);
+            }
+        }
+        self.placed.clone()
+    }
+
     /// The plugin state: the patch as it should be saved now, the macro values, the layout.
     pub fn save(&self, values: &MacroValues) -> Vec<u8> {
+        let current = self.current();
         encode(&SavedState {
-            patch: self.placed.patch.with_current_settings().to_json(),
-            folder: self.placed.folder.clone(),
+            patch: current.patch.with_current_settings().to_json(),
+            folder: current.folder,
             macros: *values,
             port_mode: self.port_mode,
         })
@@ -232,64 +301,5 @@ impl Session {
         let text = serde_json::to_string(&state.patch).expect("JSON values serialise");
         let placed = parse_in(&text, state.folder.as_deref(), "plugin state").map_err(StateError::Patch)?;
         Ok((placed, state.macros, state.port_mode))
-    }
-}
-
-/// The engine, whoever panicked while holding it (a panic cannot leave it half-edited: edits
-/// are validated before anything changes).
-fn lock(engine: &Mutex<Engine>) -> MutexGuard<'_, Engine> {
-    engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The macro mapping of `running` in `engine`.
-fn macro_table(engine: &Engine, running: &RunningPatch) -> MacroTable {
-    let mut table = MacroTable::default();
-    for m in &running.patch().macros {
-        for target in &m.targets {
-            let found = running.id_of(&target.node_name).and_then(|node| engine.param_target(node, target.param).ok());
-            match found {
-                Some(at) => table.add(m.index, at, target.clone()),
-                None => tracing::warn!(
-                    "macro {}: {}.{} is not in the engine",
-                    m.index + 1,
-                    target.node_name,
-                    target.param_name
-                ),
-            }
-        }
-    }
-    table
-}
-
-/// The worker thread that runs the engine's maintenance while it plays.
-struct Maintainer {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Maintainer {
-    fn start(engine: Arc<Mutex<Engine>>) -> Maintainer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("noderack maintenance".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Acquire) {
-                    lock(&engine).maintain();
-                    std::thread::sleep(MAINTAIN_EVERY);
-                }
-            })
-            .map_err(|e| tracing::error!("no maintenance thread ({e}): the engine frees nothing until deactivated"))
-            .ok();
-        Maintainer { stop, thread }
-    }
-}
-
-impl Drop for Maintainer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

@@ -6,8 +6,11 @@ use std::sync::OnceLock;
 use noderack_host::clap::{search_paths, WithClap};
 use noderack_nodes::registry::Registry;
 
+/// The node kinds a patch may use: the built-in ones and hosted CLAP plugins.
+pub type Factory = WithClap<Registry>;
+
 /// Every node kind, for loading patches.
-pub fn factory() -> &'static WithClap<Registry> {
-    static FACTORY: OnceLock<WithClap<Registry>> = OnceLock::new();
+pub fn factory() -> &'static Factory {
+    static FACTORY: OnceLock<Factory> = OnceLock::new();
     FACTORY.get_or_init(|| WithClap::new(Registry, search_paths()))
 }

@@ -35,7 +35,7 @@ pub fn slots(path: &Path, json: bool) -> anyhow::Result<()> {
     let patch = Patch::load(path, crate::factory::factory())?;
     let slots = noderack_presets::slots::slots(&patch);
     if json {
-        println!("{}", serde_json::to_string_pretty(&crate::serve::api::slots_json(&patch))?);
+        println!("{}", serde_json::to_string_pretty(&noderack_server::control::api::slots_json(&patch))?);
         return Ok(());
     }
     if slots.is_empty() {

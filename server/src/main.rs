@@ -2,17 +2,17 @@
 //! This binary plays patches live, renders them offline and inspects them; the control server
 //! comes later.
 
-mod factory;
 mod inspect;
 mod library;
 mod live;
 mod patch_cmd;
 mod play;
 mod plugins_cmd;
-mod remote;
 mod render;
 mod serve;
 mod sw_cmd;
+
+use noderack_server::{factory, remote};
 
 use std::path::PathBuf;
 

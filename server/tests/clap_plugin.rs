@@ -12,9 +12,11 @@ use noderack_plugin::{EFFECT_ID, INSTRUMENT_ID};
 use noderack_presets::macros::MACRO_COUNT;
 use noderack_tests::analysis::{peak_frequency_hz, rms};
 use noderack_tests::clap_plugins::noderack_plugin_library;
+use noderack_tests::editor_standin::{EditorApi, StandInEditor};
 use noderack_tests::fixtures::{scratch_dir, wav_channels, write_text};
 use noderack_tests::midi::smf_bytes;
 use noderack_tests::plugin_rig::{HostEvent, PluginRig};
+use serde_json::json;
 
 const RATE: f64 = 48_000.0;
 /// Frames per tick of `smf_bytes` files at 48 kHz (1 tick = 1/960 s).
@@ -388,4 +390,82 @@ fn a_reset_silences_held_notes() {
     for port in &after {
         assert!(rms(&port[0][2_400..]) < 1e-4, "silent after a reset ({})", rms(&port[0][2_400..]));
     }
+}
+
+/// The editor's view of the plugin: a stand-in `noderack-editor` is opened through the gui
+/// extension; the test then edits the graph through the control server the plugin gave it, as
+/// the editor does, and hears the edit in the plugin's own output.
+#[test]
+fn the_editor_edits_the_graph_that_plays_in_the_plugin() {
+    // Only this test opens an editor in this binary.
+    let editor = StandInEditor::install();
+    let mut rig = instrument_playing(TWO_BUSES, 256);
+    assert!(!rig.embeds_gui(), "the editor is a window of its own");
+    assert!(rig.show_floating_gui("Track 1 · noderack"), "the plugin opens its editor");
+    let started = editor.started();
+    assert_eq!(started.option("--title"), Some("Track 1 · noderack"), "{:?}", started.args);
+    let url = started.option("--connect").unwrap_or_default();
+    assert!(url.starts_with("http://127.0.0.1:"), "a loopback server: {url}");
+    assert_eq!(started.token.len(), 32, "a 128-bit token");
+    let api = EditorApi::of(&started);
+    let unauthorized = api.call(reqwest::Method::GET, "/status", None, false).unwrap();
+    assert_eq!(unauthorized.0, 401, "the token is required");
+
+    // A held A4 on channel 1 plays through `lead` → `level` → `out` (main, port 0).
+    let level_db = |rig: &mut PluginRig| {
+        let audio = rig.render(9_600, 256, &[], &[]);
+        20.0 * f64::from(rms(&audio[0][0][4_800..])).log10()
+    };
+    rig.render(4_800, 256, &[midi(0, [0x90, 69, 100])], &[]);
+    let before = level_db(&mut rig);
+    assert!(before > -30.0, "the note sounds: {before:.1} dB");
+    let (status, graph) = api.get("/graph");
+    assert_eq!(status, 200, "{graph}");
+    assert!(graph["graph"]["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "lead"), "{graph}");
+
+    // The editor inserts a -20 dB trim before the output.
+    let edits = json!({ "edits": [
+        { "op": "add", "id": "trim", "kind": "gain", "params": { "gain_db": -20 } },
+        { "op": "disconnect", "from": "level.out", "to": "out.in" },
+        { "op": "connect", "from": "level.out", "to": "trim.in" },
+        { "op": "connect", "from": "trim.out", "to": "out.in" }
+    ]});
+    let (status, reply) = api.post("/edits", edits);
+    assert_eq!(status, 200, "{reply}");
+    let trimmed = level_db(&mut rig);
+    assert!((trimmed - (before - 20.0)).abs() < 0.5, "{before:.2} dB → {trimmed:.2} dB");
+
+    // Meters come from the plugin's audio thread; the host's saved state has the editor's node.
+    let (_, status) = api.get("/status");
+    assert_eq!(status["backend"], "CLAP plugin at 48000 Hz", "{status}");
+    let main_peak = status["bus_peaks_db"]["main"].as_f64().expect("the main bus is metered");
+    assert!(main_peak > trimmed - 6.0 && main_peak < 0.0, "peak {main_peak:.1} dB, RMS {trimmed:.1} dB");
+    let state = noderack_plugin::state::decode(&rig.save_state()).expect("the state decodes");
+    assert!(state.patch["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "trim"), "{}", state.patch);
+
+    // Undo is the editor's too, and the audio follows it.
+    let (status, reply) = api.post("/undo", json!({}));
+    assert_eq!(status, 200, "{reply}");
+    let undone = level_db(&mut rig);
+    assert!((undone - before).abs() < 0.5, "{before:.2} dB → {undone:.2} dB after undo");
+    assert_eq!(api.post("/redo", json!({})).0, 200);
+
+    // Hiding the window ends the editor program.
+    assert!(started.runs());
+    assert!(rig.hide_gui());
+    assert!(!started.runs(), "the editor process still runs after hide");
+
+    // Inactive: the server says why it cannot edit; active again, the editor's change plays on.
+    rig.deactivate();
+    let (status, reply) = api.get("/status");
+    assert_eq!(status, 503, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap_or_default().contains("not active"), "{reply}");
+    rig.activate(RATE, 256);
+    rig.render(4_800, 256, &[midi(0, [0x90, 69, 100])], &[]);
+    let again = level_db(&mut rig);
+    assert!((again - (before - 20.0)).abs() < 0.5, "{before:.2} dB → {again:.2} dB after reactivation");
+
+    // Destroyed: the server is gone.
+    rig.destroy_gui();
+    assert!(api.call(reqwest::Method::GET, "/status", None, true).is_err(), "the server answers after destroy");
 }

@@ -3,7 +3,8 @@
 //! images, a cable dragged between two ports connecting them on the server (and refused
 //! between ports of different kinds), a node dropped somewhere saved there, an unreachable
 //! server reported; then the window driven like a person (iced_test): the palette, the
-//! inspector's parameters, undo, duplicate and delete, the rack's strips and new slots.
+//! inspector's parameters, undo, duplicate and delete, the rack's strips and new slots; and the
+//! same window opened by the CLAP plugin, editing the graph that plays in the plugin.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -285,6 +286,48 @@ mod window {
             let _ = ui.simulate(typewrite(text));
             let _ = ui.simulate([key_press(Key::Named(key::Named::Enter), keyboard::Modifiers::empty())]);
         })
+    }
+
+    /// The plugin's editor: the host asks the plugin for its window; the editor it starts
+    /// (here the window driven in-process, given the URL and token the plugin gave its
+    /// program) adds a node from the palette and undoes it, and the plugin's own state (what
+    /// the DAW saves) has the node, then not.
+    #[test]
+    fn the_plugin_opens_the_editor_on_the_graph_that_plays_in_the_daw() {
+        use noderack_tests::editor_standin::StandInEditor;
+        use noderack_tests::plugin_rig::PluginRig;
+
+        let program = StandInEditor::install();
+        let library = noderack_tests::clap_plugins::noderack_plugin_library();
+        let mut rig = PluginRig::new(&library, noderack_plugin::INSTRUMENT_ID);
+        rig.activate(48_000.0, 256);
+        assert!(rig.show_floating_gui("noderack"), "the plugin opens its editor");
+        let started = program.started();
+        let client = Client::new(started.option("--connect").expect("a URL"), Some(started.token.clone()));
+        let mut editor = open(&client);
+        let saved_nodes = |rig: &mut PluginRig| -> Vec<String> {
+            let state = noderack_plugin::state::decode(&rig.save_state()).expect("the state decodes");
+            state.patch["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect()
+        };
+        let before = saved_nodes(&mut rig);
+        assert!(!before.is_empty() && !before.contains(&"gain".to_string()), "{before:?}");
+        assert_eq!(editor.model().unwrap().nodes.len(), before.len(), "the editor shows the plugin's graph");
+
+        let typed = act(&editor, |ui| {
+            ui.click(selector::id("palette-search")).expect("the search field");
+            let _ = ui.simulate(typewrite("gain"));
+        });
+        editor.settle(typed);
+        let added = act(&editor, |ui| {
+            ui.click("+ gain").expect("the gain button");
+        });
+        editor.settle(added);
+        assert!(saved_nodes(&mut rig).contains(&"gain".to_string()), "the DAW's state has the new node");
+
+        let ctrl_z = key_press(Key::Character("z".into()), keyboard::Modifiers::CTRL);
+        editor.settle(key_command(ctrl_z, iced::event::Status::Ignored, iced::window::Id::unique()));
+        assert_eq!(saved_nodes(&mut rig), before, "undone in the plugin");
+        rig.destroy_gui();
     }
 
     #[test]

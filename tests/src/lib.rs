@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod clap_plugins;
+pub mod editor_standin;
 pub mod effect_rig;
 pub mod event_probe;
 pub mod fixtures;

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui};
 use clack_extensions::state::PluginState;
 pub use clack_host::events::event_types::NoteExpressionType;
 use clack_host::events::event_types::{MidiEvent, NoteExpressionEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent};
@@ -248,6 +249,44 @@ impl PluginRig {
         let mut bytes = Vec::new();
         ext.save(&handle, &mut bytes).expect("the state saves");
         bytes
+    }
+
+    /// Asks the plugin for its GUI as a window of its own, titled `title` (gui `create`,
+    /// `suggest_title`, `show`), as a host opening a floating plugin window does; `false` if
+    /// any step is refused.
+    pub fn show_floating_gui(&mut self, title: &str) -> bool {
+        let handle = self.instance.plugin_handle();
+        let Some(gui) = handle.get_extension::<PluginGui>() else { return false };
+        let Some(api_type) = GuiApiType::default_for_current_platform() else { return false };
+        let config = GuiConfiguration { api_type, is_floating: true };
+        if !gui.is_api_supported(&handle, config) || gui.create(&handle, config).is_err() {
+            return false;
+        }
+        let title = std::ffi::CString::new(title).expect("no NUL in the title");
+        gui.suggest_title(&handle, &title);
+        gui.show(&handle).is_ok()
+    }
+
+    /// Whether the plugin accepts an embedded GUI (into a host window).
+    pub fn embeds_gui(&mut self) -> bool {
+        let handle = self.instance.plugin_handle();
+        let Some(gui) = handle.get_extension::<PluginGui>() else { return false };
+        let Some(api_type) = GuiApiType::default_for_current_platform() else { return false };
+        gui.is_api_supported(&handle, GuiConfiguration { api_type, is_floating: false })
+    }
+
+    /// Hides the plugin's GUI (gui `hide`); whether the plugin did.
+    pub fn hide_gui(&mut self) -> bool {
+        let handle = self.instance.plugin_handle();
+        handle.get_extension::<PluginGui>().is_some_and(|gui| gui.hide(&handle).is_ok())
+    }
+
+    /// Destroys the plugin's GUI (gui `destroy`).
+    pub fn destroy_gui(&mut self) {
+        let handle = self.instance.plugin_handle();
+        if let Some(gui) = handle.get_extension::<PluginGui>() {
+            gui.destroy(&handle);
+        }
     }
 
     /// Loads `bytes` as the plugin's state; the plugin's error if it refuses.

@@ -1,7 +1,8 @@
 //! The CLAP plugin's audio thread on a thread of its own, as a DAW runs it, while the host's
 //! main thread loads one patch after another into it (each applied as an engine edit: nodes
-//! added, removed and changed, plans swapped, macro mappings replaced) and automates a macro:
-//! not one allocation or free on the audio thread. The plugin is linked in-process so that its
+//! added, removed and changed, plans swapped, macro mappings replaced) and automates a macro,
+//! and the editor (through the plugin's control server) adds nodes and turns parameters in
+//! between: not one allocation or free on the audio thread. The plugin is linked in-process so that its
 //! allocations go through this binary's counting allocator.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use noderack_plugin::state::{encode, SavedState};
 use noderack_plugin::{NoderackEntry, INSTRUMENT_ID};
 use noderack_presets::macros::MACRO_COUNT;
 use noderack_tests::analysis::rms;
+use noderack_tests::editor_standin::{EditorApi, StandInEditor};
 use noderack_tests::plugin_rig::{HostEvent, PluginRig};
 
 #[global_allocator]
@@ -58,6 +60,9 @@ fn the_plugin_audio_thread_neither_allocates_nor_frees_while_the_host_edits_the_
     let mut rig = PluginRig::in_process(&entry, INSTRUMENT_ID);
     rig.load_state(&state(0, false)).unwrap();
     rig.activate(48_000.0, BLOCK);
+    let editor = StandInEditor::install();
+    assert!(rig.show_floating_gui("noderack"), "the editor opens");
+    let api = EditorApi::of(&editor.started());
     let mut audio = rig.take_audio();
     audio.forbid_allocation();
 
@@ -110,6 +115,14 @@ fn the_plugin_audio_thread_neither_allocates_nor_frees_while_the_host_edits_the_
         wait_blocks(8);
         rig.load_state(&state(n, n == versions)).unwrap_or_else(|e| panic!("version {n}: {e}"));
         assert!(!rig.asked(|r| &r.restart), "version {n} has the same buses: no restart");
+        wait_blocks(4);
+        // The editor adds a node and turns a knob (the next state load takes the node away).
+        let edits = serde_json::json!({ "edits": [
+            { "op": "add", "id": "probe", "kind": "gain" },
+            { "op": "set", "id": "lead", "param": "cutoff_hz", "value": 700 + 300 * n }
+        ]});
+        let (status, reply) = api.post("/edits", edits);
+        assert_eq!(status, 200, "version {n}: {reply}");
     }
     // The last edit reaches the audio thread at its next block; 40 more show its sound.
     wait_blocks(40);

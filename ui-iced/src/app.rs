@@ -1330,7 +1330,7 @@ pub fn edit_for(model: &GraphModel, message: &GraphMessage) -> Option<Value> {
 }
 
 /// Opens the editor window on `client`'s server; returns when it is closed.
-pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>) -> iced::Result {
+pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>, title: String) -> iced::Result {
     let boot = std::sync::Mutex::new(Some((client, server)));
     iced::application(
         move || {
@@ -1345,7 +1345,7 @@ pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>) -> iced::Result 
         },
         Editor::view,
     )
-    .title("noderack editor")
+    .title(move |_: &Editor| title.clone())
     .window_size(WINDOW)
     .theme(Editor::theme)
     .subscription(Editor::subscription)

@@ -27,6 +27,9 @@ struct Cli {
     /// The server's token, if it requires one.
     #[arg(long, env = "NODERACK_TOKEN")]
     token: Option<String>,
+    /// The window's title (the CLAP plugin gives the host's name for the instance).
+    #[arg(long, default_value = "noderack editor")]
+    title: String,
     /// Draw the graph view into this PNG file and exit.
     #[arg(long)]
     screenshot: Option<PathBuf>,
@@ -116,6 +119,6 @@ fn main() -> anyhow::Result<()> {
         drop(server);
         return Ok(());
     }
-    noderack_editor::app::run(client, server)?;
+    noderack_editor::app::run(client, server, cli.title)?;
     Ok(())
 }

@@ -338,7 +338,9 @@ pub fn level_db(level: f32) -> String {
 }
 
 /// The audio thread's side of [`Health`]: accumulates per-callback figures and publishes them.
-pub(crate) struct HealthWriter {
+/// Live backends own one in their driver; the CLAP plugin owns one in its processor. Nothing in
+/// it allocates, frees or locks after [`HealthWriter::new`].
+pub struct HealthWriter {
     health: Arc<Health>,
     window_busy_seconds: f64,
     window_audio_seconds: f64,
@@ -348,7 +350,8 @@ pub(crate) struct HealthWriter {
 }
 
 impl HealthWriter {
-    pub(crate) fn new(health: Arc<Health>) -> Self {
+    /// The writer of `health` (one per audio thread).
+    pub fn new(health: Arc<Health>) -> Self {
         let mean_squares = vec![0.0; health.channel_rms.len()].into_boxed_slice();
         Self { health, window_busy_seconds: 0.0, window_audio_seconds: 0.0, window_peak: 0.0, mean_squares }
     }
@@ -358,7 +361,7 @@ impl HealthWriter {
     }
 
     /// Records one callback that rendered `frames` frames at `sample_rate` in `busy`.
-    pub(crate) fn callback(&mut self, busy: Duration, frames: usize, sample_rate: f64) {
+    pub fn callback(&mut self, busy: Duration, frames: usize, sample_rate: f64) {
         let h = &*self.health;
         let audio_seconds = frames as f64 / sample_rate;
         let busy_seconds = busy.as_secs_f64();
@@ -397,7 +400,7 @@ impl HealthWriter {
     }
 
     /// Records the block just rendered into `outputs` (one slice per channel) in the meters.
-    pub(crate) fn levels(&mut self, outputs: &[&mut [f32]], frames: usize, sample_rate: f64) {
+    pub fn levels(&mut self, outputs: &[&mut [f32]], frames: usize, sample_rate: f64) {
         let h = &*self.health;
         let block_seconds = frames as f64 / sample_rate;
         let fall = 10f32.powf(-PEAK_FALL_DB_PER_SECOND / 20.0 * block_seconds as f32);

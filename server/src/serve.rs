@@ -2,23 +2,20 @@
 //! headless machine) while clients edit it over a JSON HTTP API and a WebSocket (`docs/API.md`).
 //! Loopback only unless a token is set.
 
-pub(crate) mod api;
-mod bundles;
-mod cache_size;
-mod http;
-mod library;
-mod osc;
-mod session;
-
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use noderack_graph::Engine;
+use noderack_host::live::scope::Scope;
+use noderack_host::live::Health;
 use noderack_presets::{Patch, RunningPatch};
+use noderack_server::control::stage::Stage;
+use noderack_server::control::{bundles, cache_size, http, library, osc, session};
 
-use crate::live::{self, BackendArgs};
+use crate::live::{self, midi_nodes, BackendArgs, Live};
 
 /// Requests the control thread can have waiting.
 const REQUEST_QUEUE: usize = 1024;
@@ -54,13 +51,6 @@ pub struct ServeArgs {
     /// the library cache ($NODERACK_CACHE_DIR, else the platform cache directory).
     #[arg(long, value_name = "URL|DIR", default_value = noderack_presets::library::DEFAULT_LIBRARY_URL)]
     pub library: String,
-}
-
-/// Where named patches go without `--store`.
-fn default_store() -> PathBuf {
-    directories::ProjectDirs::from("", "", "noderack")
-        .map(|dirs| dirs.data_dir().join("patches"))
-        .unwrap_or_else(|| PathBuf::from("noderack-patches"))
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -104,7 +94,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let health = live.health.clone();
     let (events, _) = tokio::sync::broadcast::channel(1024);
     let (requests, queue) = std::sync::mpsc::sync_channel(REQUEST_QUEUE);
-    let session = session::Session::new(live, running, folder, events.clone(), args.record.clone())
+    let stage = Served { live, record: args.record.clone() };
+    let session = session::Session::new(stage, running, crate::factory::factory(), folder, events.clone())
         .with_cache_size(cache_size::CacheSize::watch());
     let control = std::thread::Builder::new().name("noderack-control".into()).spawn(move || session.run(queue))?;
     let token: Option<Arc<str>> = args.token.as_deref().map(Arc::from);
@@ -120,31 +111,25 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let store_folder = args.store.clone().unwrap_or_else(default_store);
+    let store_folder = args.store.clone().unwrap_or_else(noderack_server::control::default_store);
     let store = Arc::new(noderack_presets::PatchStore::new(&store_folder));
     let bundles = Arc::new(bundles::BundleStore {
         registry: noderack_presets::BundleRegistry::new(&store_folder.join("registry")),
         installed: store_folder.join("bundles"),
     });
-    let state = http::AppState { requests, events, token, store, bundles, library };
-    let served = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.bind))?;
-        let address = listener.local_addr()?;
+    let factory = crate::factory::factory();
+    let state = http::AppState { requests, events, token, store, bundles, library, factory };
+    let served = http::HttpServer::start(args.bind, state).with_context(|| format!("cannot listen on {}", args.bind));
+    let served = served.and_then(|server| {
         eprintln!("playing {what} on {description}");
-        println!("listening on http://{address}/api/v1");
+        println!("listening on http://{}/api/v1", server.address());
         if let Some((_, osc)) = &osc_thread {
             println!("osc on udp://{osc}");
         }
         std::io::stdout().flush()?;
-        axum::serve(listener, http::router(state))
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .context("the server stopped")
+        server.block_on(stop_signal());
+        server.stop().context("the server stopped")
     });
-    drop(runtime);
     stop_osc.store(true, std::sync::atomic::Ordering::Release);
     if let Some((thread, _)) = osc_thread {
         let _ = thread.join();
@@ -152,6 +137,54 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     // The last request senders are gone: the control thread ends and stops the audio.
     let _ = control.join();
     served
+}
+
+/// The stage of `noderack serve`: a live backend, and where its recording goes.
+struct Served {
+    live: Live,
+    record: Option<PathBuf>,
+}
+
+impl Stage for Served {
+    fn engine(&mut self) -> &mut Engine {
+        &mut self.live.engine
+    }
+
+    fn engine_ref(&self) -> &Engine {
+        &self.live.engine
+    }
+
+    fn health(&self) -> &Health {
+        &self.live.health
+    }
+
+    fn description(&self) -> &str {
+        &self.live.description
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.live.sample_rate
+    }
+
+    fn follow(&mut self, running: &RunningPatch) {
+        if let Err(e) = self.live.backend.set_midi_nodes(&midi_nodes(running)) {
+            tracing::warn!("MIDI ports not updated: {e}");
+        }
+    }
+
+    fn scope(&mut self) -> Option<&mut Scope> {
+        self.live.scope.as_mut()
+    }
+
+    fn stop(mut self) {
+        self.live.backend.stop();
+        if let (Some(recorder), Some(path)) = (self.live.recorder.take(), self.record.as_ref()) {
+            match recorder.finish(path) {
+                Ok(report) => eprintln!("recorded {} frames to {}", report.frames, path.display()),
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM (a service manager stopping the server).

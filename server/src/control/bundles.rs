@@ -191,10 +191,11 @@ async fn fork(
         if body.iter().all(u8::is_ascii_whitespace) { ForkBody::default() } else { api::parse(&body)? };
     let check_patch = patch.is_some();
     let store: Arc<BundleStore> = s.bundles.clone();
+    let factory = s.factory;
     let (entry, new) = blocking(move || {
         store
             .registry
-            .fork(&id, name, patch, |child| if check_patch { loads(child) } else { Ok(()) })
+            .fork(&id, name, patch, |child| if check_patch { loads(child, factory) } else { Ok(()) })
             .map_err(registry_error)
     })
     .await?;
@@ -203,12 +204,12 @@ async fn fork(
 }
 
 /// Whether `bundle`'s patch loads (installed in a scratch folder, as an import would).
-fn loads(bundle: &Bundle) -> Result<(), String> {
+fn loads(bundle: &Bundle, factory: &'static crate::factory::Factory) -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("no scratch folder: {e}"))?;
     let patch = bundle.install(scratch.path()).map_err(|e| e.to_string())?;
     // Errors name the patch, not the scratch folder.
     let scratch_name = patch.display().to_string();
-    noderack_presets::Patch::load(&patch, crate::factory::factory())
+    noderack_presets::Patch::load(&patch, factory)
         .map(|_| ())
         .map_err(|e| e.to_string().replace(&scratch_name, "patch"))
 }

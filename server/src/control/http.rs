@@ -2,6 +2,7 @@
 //! audio thread). Every handler turns its request into a [`Request`] for the control thread and
 //! answers with its reply.
 
+use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::api::{self, ApiError, ConnectionBody, EditBatch, MidiBody, NodeBody, TransportBody};
 use super::bundles::{self, BundleStore};
 use super::session::{Reply, Request};
+use crate::factory::Factory;
 
 /// Largest request body: a patch with thousands of nodes fits in a few hundred kilobytes.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
@@ -42,6 +44,82 @@ pub struct AppState {
     pub bundles: Arc<BundleStore>,
     /// The preset library clients browse (`--library`).
     pub library: Arc<super::library::Browsed>,
+    /// The node kinds patches may use (to check a patch before storing it).
+    pub factory: &'static Factory,
+}
+
+/// The API served over HTTP on a tokio runtime of its own (two worker threads, never the audio
+/// thread), until [`HttpServer::stop`] or drop.
+pub struct HttpServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl HttpServer {
+    /// Listens on `bind` (port 0: any free port) and serves the API of `state`.
+    pub fn start(bind: SocketAddr, state: AppState) -> std::io::Result<HttpServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("noderack-http")
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(bind))?;
+        let address = listener.local_addr()?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let served = runtime.spawn(async move {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(HttpServer { runtime: Some(runtime), address, shutdown: Some(shutdown), served: Some(served) })
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Runs `future` on the server's runtime until it ends (the server serves meanwhile).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.as_ref().expect("the runtime lives until drop").block_on(future)
+    }
+
+    /// Stops listening, lets requests under way finish, and says how serving ended.
+    pub fn stop(mut self) -> std::io::Result<()> {
+        self.shutdown_now()
+    }
+
+    fn shutdown_now(&mut self) -> std::io::Result<()> {
+        let Some(runtime) = self.runtime.take() else { return Ok(()) };
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let result = match self.served.take() {
+            Some(served) => match runtime
+                .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(5), served).await })
+            {
+                Ok(Ok(result)) => result,
+                Ok(Err(e)) => Err(std::io::Error::other(e)),
+                // A WebSocket client still connected: it is dropped with the runtime.
+                Err(_) => Ok(()),
+            },
+            None => Ok(()),
+        };
+        runtime.shutdown_background();
+        result
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown_now() {
+            tracing::warn!("the control server stopped: {e}");
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -364,7 +442,8 @@ async fn save_patch(State(s): State<AppState>, Path(name): Path<String>, body: B
     } else {
         let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::new(400, "the patch is not UTF-8 text"))?;
         let check = text.clone();
-        tokio::task::spawn_blocking(move || Patch::parse(&check, "(request)", crate::factory::factory()).map(|_| ()))
+        let factory = s.factory;
+        tokio::task::spawn_blocking(move || Patch::parse(&check, "(request)", factory).map(|_| ()))
             .await
             .map_err(|_| ApiError::new(500, "the check failed"))?
             .map_err(|e| ApiError::new(422, e.to_string()))?;

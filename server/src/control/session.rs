@@ -1,6 +1,8 @@
-//! The control thread of `noderack serve`: it alone owns the engine and the patch that plays.
-//! HTTP and WebSocket handlers send it requests and await its replies; every change gets a
-//! revision number and is announced to WebSocket clients, with meters at about 30 Hz.
+//! The control session: it alone owns the engine (through its [`Stage`]) and the patch that
+//! plays. HTTP, WebSocket and OSC handlers send it requests and await its replies; every change
+//! gets a revision number and is announced to WebSocket clients, with meters at about 30 Hz.
+//! `noderack serve` runs one on its control thread; the CLAP plugin runs one per instance, for
+//! its editor.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -23,7 +25,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::api::ApiError;
 use super::cache_size::CacheSize;
-use crate::live::{midi_nodes, Live};
+use super::stage::Stage;
+use crate::factory::Factory;
 
 /// How often the thread wakes up with no request: maintenance, meters.
 const TICK: Duration = Duration::from_millis(10);
@@ -79,6 +82,29 @@ pub enum Request {
     As(String, Box<Request>),
 }
 
+impl Request {
+    /// Answers the request with `error` without handling it (a plugin whose host stopped its
+    /// audio has no engine to handle it with).
+    pub fn refuse(self, error: ApiError) {
+        let reply = match self {
+            Request::As(_, request) => return request.refuse(error),
+            Request::Status(reply)
+            | Request::Graph(reply)
+            | Request::Edit(_, reply)
+            | Request::Continue(_, reply)
+            | Request::Load(_, _, reply)
+            | Request::Snapshot(reply)
+            | Request::Undo(reply)
+            | Request::Redo(reply)
+            | Request::Transport(_, reply)
+            | Request::Midi(_, _, reply)
+            | Request::SetAt(_, _, _, reply)
+            | Request::Instrument(_, _, _, _, reply) => reply,
+        };
+        let _ = reply.send(Err(error));
+    }
+}
+
 /// One change: the graph before and after it.
 struct Step {
     before: Patch,
@@ -97,9 +123,11 @@ struct History {
 }
 
 /// The control thread's state.
-pub struct Session {
-    live: Live,
+pub struct Session<S> {
+    stage: S,
     running: RunningPatch,
+    /// The node kinds patches may use.
+    factory: &'static Factory,
     /// Folder that relative paths in node settings are read from.
     folder: PathBuf,
     histories: HashMap<String, History>,
@@ -109,32 +137,38 @@ pub struct Session {
     requests: u64,
     revision: u64,
     events: broadcast::Sender<String>,
-    /// Where `live`'s recording goes, if it makes one.
-    record: Option<PathBuf>,
     /// The library cache's size, for `status`.
     cache: Option<CacheSize>,
+    /// When meters are next sent.
+    next_meters: Instant,
+    /// The count of the last control change announced.
+    cc_seen: Option<u32>,
 }
 
-impl Session {
-    /// A session playing `running` on `live`, announcing on `events`.
+impl<S: Stage> Session<S> {
+    /// A session playing `running` on `stage` (whose engine already plays it), reading node
+    /// kinds from `factory` and relative paths from `folder`, announcing on `events`.
     pub fn new(
-        live: Live,
+        stage: S,
         running: RunningPatch,
+        factory: &'static Factory,
         folder: PathBuf,
         events: broadcast::Sender<String>,
-        record: Option<PathBuf>,
     ) -> Self {
+        let cc_seen = stage.engine_ref().status().last_cc().map(|cc| cc.count);
         Self {
-            live,
+            stage,
             running,
+            factory,
             folder,
             histories: HashMap::new(),
             caller: DEFAULT_SESSION.to_string(),
             requests: 0,
             revision: 0,
             events,
-            record,
             cache: None,
+            next_meters: Instant::now(),
+            cc_seen,
         }
     }
 
@@ -144,56 +178,95 @@ impl Session {
         self
     }
 
-    /// Serves `requests` until every sender is gone, then stops the backend.
+    /// Serves `requests` until every sender is gone or the audio stops, then stops the stage.
     pub fn run(mut self, requests: Receiver<Request>) {
-        let mut next_meters = Instant::now();
-        let mut cc_seen = self.live.engine.status().last_cc().map(|cc| cc.count);
         loop {
             match requests.recv_timeout(TICK) {
                 Ok(request) => self.handle(request),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            self.live.engine.maintain();
-            // Maintenance may have compiled again for a node's new latency.
-            self.live.health.set_latency_frames(self.live.engine.plan().latency_frames());
-            self.follow_own_changes();
-            if let Some(scope) = self.live.scope.as_mut() {
-                scope.drain();
-            }
-            // The latest control change, for clients doing MIDI learn (one a tick at most).
-            if let Some(cc) = self.live.engine.status().last_cc().filter(|cc| Some(cc.count) != cc_seen) {
-                cc_seen = Some(cc.count);
-                let event = json!({
-                    "type": "midi_cc", "channel": cc.channel + 1, "controller": cc.controller, "value": cc.value,
-                });
-                let _ = self.events.send(event.to_string());
-            }
-            if Instant::now() >= next_meters {
-                next_meters = Instant::now() + METER_PERIOD;
-                if self.events.receiver_count() > 0 {
-                    let _ = self.events.send(json!({ "type": "meters", "status": self.status() }).to_string());
-                    if let Some(scope) = self.scope_json() {
-                        let _ = self.events.send(scope);
-                    }
-                }
-            }
-            if let Some(reason) = self.live.health.stopped() {
-                tracing::error!("{reason}");
-                let _ = self.events.send(json!({ "type": "error", "message": reason }).to_string());
+            if self.tick().is_err() {
                 break;
             }
         }
-        self.live.backend.stop();
-        if let (Some(recorder), Some(path)) = (self.live.recorder.take(), self.record.as_ref()) {
-            match recorder.finish(path) {
-                Ok(report) => eprintln!("recorded {} frames to {}", report.frames, path.display()),
-                Err(e) => tracing::error!("{e}"),
-            }
-        }
+        self.stage.stop();
     }
 
-    fn handle(&mut self, request: Request) {
+    /// What runs between requests, at least every 10 ms: the engine's maintenance (freeing
+    /// what the audio thread let go of), parameter changes nodes made themselves, the latest
+    /// control change and meters for clients. An error says why the audio stopped.
+    pub fn tick(&mut self) -> Result<(), String> {
+        self.stage.engine().maintain();
+        // Maintenance may have compiled again for a node's new latency.
+        let latency = self.stage.engine_ref().plan().latency_frames();
+        self.stage.health().set_latency_frames(latency);
+        self.follow_own_changes();
+        if let Some(scope) = self.stage.scope() {
+            scope.drain();
+        }
+        // The latest control change, for clients doing MIDI learn (one a tick at most).
+        let last_cc = self.stage.engine_ref().status().last_cc();
+        if let Some(cc) = last_cc.filter(|cc| Some(cc.count) != self.cc_seen) {
+            self.cc_seen = Some(cc.count);
+            let event = json!({
+                "type": "midi_cc", "channel": cc.channel + 1, "controller": cc.controller, "value": cc.value,
+            });
+            let _ = self.events.send(event.to_string());
+        }
+        if Instant::now() >= self.next_meters {
+            self.next_meters = Instant::now() + METER_PERIOD;
+            if self.events.receiver_count() > 0 {
+                let _ = self.events.send(json!({ "type": "meters", "status": self.status() }).to_string());
+                if let Some(scope) = self.scope_json() {
+                    let _ = self.events.send(scope);
+                }
+            }
+        }
+        if let Some(reason) = self.stage.health().stopped() {
+            tracing::error!("{reason}");
+            let _ = self.events.send(json!({ "type": "error", "message": reason }).to_string());
+            return Err(reason);
+        }
+        Ok(())
+    }
+
+    /// The patch that plays.
+    pub fn running(&self) -> &RunningPatch {
+        &self.running
+    }
+
+    /// The stage.
+    pub fn stage(&self) -> &S {
+        &self.stage
+    }
+
+    /// The stage, to change (for what is not a graph change: a plugin's macro moving
+    /// parameters).
+    pub fn stage_mut(&mut self) -> &mut S {
+        &mut self.stage
+    }
+
+    /// The folder relative paths in node settings are read from.
+    pub fn folder(&self) -> &std::path::Path {
+        &self.folder
+    }
+
+    /// Makes `new` the graph as a change of session `caller`'s (one undo step of its, announced
+    /// to clients with `cause`), reading relative paths from `folder` from now on. The plugin's
+    /// host loading a state is such a change.
+    pub fn replace_as(&mut self, caller: &str, new: Patch, folder: PathBuf, cause: &str) -> Result<Value, ApiError> {
+        let previous = std::mem::replace(&mut self.caller, caller.to_string());
+        let result = self.change(new, cause, None);
+        self.caller = previous;
+        if result.is_ok() {
+            self.folder = folder;
+        }
+        result
+    }
+
+    /// Handles one request and sends its reply.
+    pub fn handle(&mut self, request: Request) {
         self.requests += 1;
         match request {
             Request::As(session, request) => {
@@ -241,7 +314,7 @@ impl Session {
                 let _ = reply.send(result);
             }
             Request::Transport(change, reply) => {
-                let result = self.live.engine.set_transport(change).map(|()| json!({})).map_err(busy);
+                let result = self.stage.engine().set_transport(change).map(|()| json!({})).map_err(busy);
                 let _ = reply.send(result);
             }
             Request::Midi(node, events, reply) => {
@@ -259,22 +332,22 @@ impl Session {
     /// the message small).
     fn scope_json(&mut self) -> Option<String> {
         let bus = self.running.patch().buses.first().map(|b| b.name.clone())?;
-        let sample_rate = self.live.sample_rate;
-        let view = self.live.scope.as_mut()?.snapshot();
+        let sample_rate = self.stage.sample_rate();
+        let view = self.stage.scope()?.snapshot();
         let samples: Vec<f32> = view.iter().map(|x| (x * 10_000.0).round() / 10_000.0).collect();
         Some(json!({ "type": "scope", "bus": bus, "sample_rate": sample_rate, "samples": samples }).to_string())
     }
 
     fn status(&self) -> Value {
-        let r = self.live.health.report();
+        let r = self.stage.health().report();
         let db = |x: f32| if x > 1e-6 { json!(20.0 * x.log10()) } else { Value::Null };
-        let status = self.live.engine.status();
+        let status = self.stage.engine_ref().status();
         json!({
             "revision": self.revision,
-            "backend": self.live.description,
+            "backend": self.stage.description(),
             "sample_rate": r.sample_rate,
             "block_frames": r.block_frames,
-            "latency_frames": self.live.engine.plan().latency_frames(),
+            "latency_frames": self.stage.engine_ref().plan().latency_frames(),
             "frames": r.frames,
             "load": { "average": r.load_average, "peak": r.load_peak },
             "xruns": { "backend": r.backend_xruns, "overruns": r.overruns },
@@ -294,19 +367,18 @@ impl Session {
     /// Applies `edits`; `continues`: as part of the caller's last change.
     fn edit(&mut self, edits: &[PatchEdit], continues: bool) -> Result<Value, ApiError> {
         let mut context = LoadContext::new(&self.folder);
-        let new = self
-            .running
-            .patch()
-            .edited(edits, crate::factory::factory(), &mut context)
-            .map_err(|e| ApiError { status: 422, message: e.to_string(), edit: Some(e.index) })?;
+        let new = self.running.patch().edited(edits, self.factory, &mut context).map_err(|e| ApiError {
+            status: 422,
+            message: e.to_string(),
+            edit: Some(e.index),
+        })?;
         self.change_with(new, "edit", Some(json!(edits_json(edits))), continues)
     }
 
     fn load(&mut self, text: &str, folder: Option<PathBuf>) -> Result<Value, ApiError> {
         let folder = folder.unwrap_or_else(|| self.folder.clone());
         let file = folder.join("(request)").display().to_string();
-        let new =
-            Patch::parse(text, &file, crate::factory::factory()).map_err(|e| ApiError::new(422, e.to_string()))?;
+        let new = Patch::parse(text, &file, self.factory).map_err(|e| ApiError::new(422, e.to_string()))?;
         let reply = self.change(new, "load", None)?;
         self.folder = folder;
         Ok(reply)
@@ -346,11 +418,10 @@ impl Session {
         let step = step.ok_or_else(|| ApiError::new(409, format!("nothing to {cause} in session \"{caller}\"")))?;
         let (before, after) = if forward { (&step.after, &step.before) } else { (&step.before, &step.after) };
         let mut context = LoadContext::new(&self.folder);
-        let reverted =
-            revert(self.running.patch(), before, after, crate::factory::factory(), &mut context).map_err(|e| match e {
-                RevertError::Conflict(_) => ApiError::new(409, format!("{cause}: {e}")),
-                RevertError::Refused(_) => ApiError::new(422, format!("{cause}: {e}")),
-            });
+        let reverted = revert(self.running.patch(), before, after, self.factory, &mut context).map_err(|e| match e {
+            RevertError::Conflict(_) => ApiError::new(409, format!("{cause}: {e}")),
+            RevertError::Refused(_) => ApiError::new(422, format!("{cause}: {e}")),
+        });
         let result = reverted.and_then(|new| self.apply(new));
         let history = self.history();
         match result {
@@ -419,7 +490,7 @@ impl Session {
         let summary = change.summary.to_string();
         let deadline = Instant::now() + BUSY_WAIT;
         loop {
-            match self.live.engine.apply(change.edits.clone()) {
+            match self.stage.engine().apply(change.edits.clone()) {
                 Ok(_) => break,
                 Err(EngineError::QueueFull(_) | EngineError::TooManyPlansInFlight) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(1));
@@ -428,10 +499,9 @@ impl Session {
             }
         }
         self.running.commit(new, change);
-        self.live.health.set_latency_frames(self.live.engine.plan().latency_frames());
-        if let Err(e) = self.live.backend.set_midi_nodes(&midi_nodes(&self.running)) {
-            tracing::warn!("MIDI ports not updated: {e}");
-        }
+        let latency = self.stage.engine_ref().plan().latency_frames();
+        self.stage.health().set_latency_frames(latency);
+        self.stage.follow(&self.running);
         Ok(summary)
     }
 
@@ -459,15 +529,15 @@ impl Session {
             params.into_iter().map(|(param, value)| PatchEdit::Set { id: node.to_string(), param, value }).collect();
         let Some(frame) = frame else { return self.edit(&edits, false) };
         let mut context = LoadContext::new(&self.folder);
-        let new = self
-            .running
-            .patch()
-            .edited(&edits, crate::factory::factory(), &mut context)
-            .map_err(|e| ApiError { status: 422, message: e.to_string(), edit: Some(e.index) })?;
+        let new = self.running.patch().edited(&edits, self.factory, &mut context).map_err(|e| ApiError {
+            status: 422,
+            message: e.to_string(),
+            edit: Some(e.index),
+        })?;
         let change = self.running.diff(&new).map_err(|e| ApiError::new(422, e.to_string()))?;
         for edit in &change.edits {
             if let Edit::SetParam { node, param, value } = *edit {
-                self.live.engine.set_param(node, param, value, Some(frame)).map_err(busy)?;
+                self.stage.engine().set_param(node, param, value, Some(frame)).map_err(busy)?;
             }
         }
         let summary = change.summary.to_string();
@@ -497,7 +567,7 @@ impl Session {
         let recorded = self
             .running
             .patch()
-            .edited(&edits, crate::factory::factory(), &mut context)
+            .edited(&edits, self.factory, &mut context)
             .map_err(|e| e.to_string())
             .and_then(|new| self.running.diff(&new).map(|change| (new, change)).map_err(|e| e.to_string()));
         let (new, change) = match recorded {
@@ -509,7 +579,7 @@ impl Session {
         };
         for edit in &change.edits {
             if let Edit::SetParam { node, param, value } = *edit {
-                if let Err(e) = self.live.engine.record_param(node, param, value) {
+                if let Err(e) = self.stage.engine().record_param(node, param, value) {
                     tracing::warn!("a plugin's own parameter change could not be recorded: {e}");
                 }
             }
@@ -547,8 +617,8 @@ impl Session {
         let description = Sampler::from_config(&patch_node.config, Some(bank.clone()))
             .map_err(|e| ApiError::new(422, e.to_string()))?;
         patch_node.description = Arc::new(description);
-        let program = SamplerProgram::new(bank, self.live.sample_rate as f32);
-        self.live.engine.send_parcel(id, Parcel::new(program)).map_err(busy)?;
+        let program = SamplerProgram::new(bank, self.stage.sample_rate() as f32);
+        self.stage.engine().send_parcel(id, Parcel::new(program)).map_err(busy)?;
         let previous = self.running.patch().clone();
         if !self.running.adopt(new) {
             // Cannot happen: only the node's settings changed. The engine has the instrument;
@@ -568,9 +638,9 @@ impl Session {
             return Err(ApiError::new(422, format!("\"{node}\" is not a midi-in node")));
         }
         for (data, at) in events {
-            self.live.engine.send_event(id, data, at).map_err(busy)?;
+            self.stage.engine().send_event(id, data, at).map_err(busy)?;
         }
-        Ok(json!({ "frame": self.live.health.executor().frames() }))
+        Ok(json!({ "frame": self.stage.health().executor().frames() }))
     }
 }
 
