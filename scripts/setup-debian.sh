@@ -11,9 +11,10 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 # The General MIDI SoundFonts and FluidSynth are for the SF2 tests and the comparison renders;
 # flac and vorbis-tools encode the FLAC and Ogg Vorbis fixtures of the decoding tests; sox checks
 # written WAV files; time measures scripts/bench-fluidsynth.sh. zam-plugins installs real CLAP
-# effects in /usr/lib/clap for the plugin-hosting tests.
+# effects in /usr/lib/clap for the plugin-hosting tests. xvfb is a virtual X server for the test
+# of the plugin's editor inside a host's window.
 packages=(build-essential pkg-config curl ca-certificates jackd2 libjack-jackd2-dev libasound2-dev
-  timgm6mb-soundfont fluid-soundfont-gm fluidsynth flac vorbis-tools sox time zam-plugins)
+  timgm6mb-soundfont fluid-soundfont-gm fluidsynth flac vorbis-tools sox time zam-plugins xvfb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

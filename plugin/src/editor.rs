@@ -1,6 +1,7 @@
 //! The plugin's editor window: the same `noderack-editor` people run beside `noderack serve`,
-//! in a window of its own (CLAP's floating GUI), connected to a control server the instance
-//! starts on a loopback port with a random token. The editor is a client of the control API,
+//! inside the host's plugin window (X11: the editor moves its window into the one the host
+//! gives) or in a window of its own (CLAP's floating GUI), connected to a control server the
+//! instance starts on a loopback port with a random token. The editor is a client of the control API,
 //! never of engine internals, so it edits the graph that plays in the DAW the way it edits a
 //! server's. It runs as a process of its own: a window toolkit inside the host's process
 //! would share the host's main thread and event loop, and a crash of either would take the
@@ -64,6 +65,8 @@ pub struct Editor {
     server: HttpServer,
     token: String,
     title: String,
+    /// The host's X11 window to open inside, when embedded.
+    parent: Option<u32>,
     window: Option<Child>,
 }
 
@@ -89,7 +92,7 @@ impl Editor {
         let server =
             HttpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), state).map_err(EditorError::Server)?;
         tracing::info!("the editor's control server listens on http://{}", server.address());
-        Ok(Editor { server, token, title: "noderack".into(), window: None })
+        Ok(Editor { server, token, title: "noderack".into(), parent: None, window: None })
     }
 
     /// The control server's base URL.
@@ -107,6 +110,11 @@ impl Editor {
         self.title = title.to_string();
     }
 
+    /// Opens inside X11 window `parent` (the host's) from the next show on.
+    pub fn set_parent(&mut self, parent: u32) {
+        self.parent = Some(parent);
+    }
+
     /// Shows the window: starts the editor program unless it runs.
     pub fn show(&mut self) -> Result<(), EditorError> {
         if self.is_shown() {
@@ -114,14 +122,12 @@ impl Editor {
         }
         let mut tried = Vec::new();
         for program in editor_candidates() {
-            let started = Command::new(&program)
-                .arg("--connect")
-                .arg(self.url())
-                .arg("--title")
-                .arg(&self.title)
-                .env("NODERACK_TOKEN", &self.token)
-                .stdin(Stdio::null())
-                .spawn();
+            let mut command = Command::new(&program);
+            command.arg("--connect").arg(self.url()).arg("--title").arg(&self.title);
+            if let Some(parent) = self.parent {
+                command.arg("--parent-window").arg(parent.to_string());
+            }
+            let started = command.env("NODERACK_TOKEN", &self.token).stdin(Stdio::null()).spawn();
             match started {
                 Ok(child) => {
                     self.window = Some(child);

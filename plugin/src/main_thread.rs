@@ -182,21 +182,23 @@ impl MainThread<'_> {
 /// How often the editor's changes are followed while it is open.
 const FOLLOW_EVERY_MS: u32 = 50;
 
+/// The editor's size inside a host's window, in pixels (the editor's own window size).
+const EMBEDDED_SIZE: GuiSize = GuiSize { width: 1280, height: 800 };
+
 impl PluginGuiImpl for MainThread<'_> {
     fn is_api_supported(&self, configuration: GuiConfiguration) -> bool {
-        // A window of its own: any windowing system the host runs on.
-        configuration.is_floating
+        // A window of its own on any windowing system; inside the host's window on X11.
+        configuration.is_floating || configuration.api_type == GuiApiType::X11
     }
 
     fn get_preferred_api(&self) -> Option<GuiConfiguration<'_>> {
-        let api_type = GuiApiType::default_for_current_platform()?;
-        Some(GuiConfiguration { api_type, is_floating: true })
+        Some(GuiConfiguration { api_type: GuiApiType::X11, is_floating: false })
     }
 
     fn create(&self, configuration: GuiConfiguration) -> Result<(), PluginError> {
         self.shared.expect_main_thread("gui.create");
-        if !configuration.is_floating {
-            return Err(PluginError::Message("noderack's editor opens in a window of its own (floating)"));
+        if !self.is_api_supported(configuration) {
+            return Err(PluginError::Message("noderack's editor embeds in X11 windows only (or floats)"));
         }
         if self.editor.borrow().is_some() {
             return Ok(());
@@ -227,15 +229,23 @@ impl PluginGuiImpl for MainThread<'_> {
     }
 
     fn get_size(&self) -> Option<GuiSize> {
-        Some(GuiSize { width: 1280, height: 800 })
+        Some(EMBEDDED_SIZE)
     }
 
-    fn set_size(&self, _size: GuiSize) -> Result<(), PluginError> {
-        Err(PluginError::Message("the editor's window is sized by the person using it"))
+    fn set_size(&self, size: GuiSize) -> Result<(), PluginError> {
+        if size == EMBEDDED_SIZE {
+            Ok(())
+        } else {
+            Err(PluginError::Message("the editor has one size inside a host's window"))
+        }
     }
 
-    fn set_parent(&self, _window: Window) -> Result<(), PluginError> {
-        Err(PluginError::Message("noderack's editor opens in a window of its own (floating)"))
+    fn set_parent(&self, window: Window) -> Result<(), PluginError> {
+        let parent = window.as_x11_handle().and_then(|id| u32::try_from(id).ok());
+        let parent = parent.ok_or(PluginError::Message("noderack's editor embeds in X11 windows only"))?;
+        let mut editor = self.editor.borrow_mut();
+        editor.as_mut().ok_or(PluginError::Message("set_parent before create"))?.set_parent(parent);
+        Ok(())
     }
 
     fn set_transient(&self, _window: Window) -> Result<(), PluginError> {

@@ -267,12 +267,21 @@ impl PluginRig {
         gui.show(&handle).is_ok()
     }
 
-    /// Whether the plugin accepts an embedded GUI (into a host window).
-    pub fn embeds_gui(&mut self) -> bool {
+    /// Asks the plugin for its GUI inside X11 window `parent` (gui `create` embedded,
+    /// `set_parent`, `show`), as a host showing a plugin in its own frame does; `false` if any
+    /// step is refused. The caller keeps `parent` alive until [`PluginRig::destroy_gui`].
+    pub fn show_embedded_gui(&mut self, parent: u32) -> bool {
         let handle = self.instance.plugin_handle();
         let Some(gui) = handle.get_extension::<PluginGui>() else { return false };
-        let Some(api_type) = GuiApiType::default_for_current_platform() else { return false };
-        gui.is_api_supported(&handle, GuiConfiguration { api_type, is_floating: false })
+        let config = GuiConfiguration { api_type: GuiApiType::X11, is_floating: false };
+        if !gui.is_api_supported(&handle, config) || gui.create(&handle, config).is_err() {
+            return false;
+        }
+        let window = clack_extensions::gui::Window::from_x11_handle(parent.into());
+        // SAFETY: an X11 window is an id, not memory: a window gone before `destroy` makes the
+        // X server refuse the editor's requests, which the editor reports; the caller keeps it.
+        let parented = unsafe { gui.set_parent(&handle, window) };
+        parented.is_ok() && gui.show(&handle).is_ok()
     }
 
     /// Hides the plugin's GUI (gui `hide`); whether the plugin did.

@@ -1329,15 +1329,28 @@ pub fn edit_for(model: &GraphModel, message: &GraphMessage) -> Option<Value> {
     }
 }
 
-/// Opens the editor window on `client`'s server; returns when it is closed.
-pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>, title: String) -> iced::Result {
+/// Opens the editor window on `client`'s server, titled `title`; returns when it is closed.
+/// Given an X11 `parent` window (a plugin host's), the window opens inside it instead
+/// ([`crate::embed`]), or as a window of its own if it cannot.
+pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>, title: String, parent: Option<u32>) -> iced::Result {
     let boot = std::sync::Mutex::new(Some((client, server)));
+    let window = iced::window::Settings {
+        size: WINDOW.into(),
+        // Inside a host's window: hidden until it is there, so that no window manager frames it.
+        visible: parent.is_none(),
+        decorations: parent.is_none(),
+        resizable: parent.is_none(),
+        ..iced::window::Settings::default()
+    };
     iced::application(
         move || {
             let (client, server) = boot.lock().ok().and_then(|mut b| b.take()).expect("the editor boots once");
             let (editor, requests) = Editor::new(client, server);
-            let tasks = as_tasks(&editor, requests);
-            (editor, tasks)
+            let mut tasks = vec![as_tasks(&editor, requests)];
+            if let Some(parent) = parent {
+                tasks.push(embed_into(parent));
+            }
+            (editor, Task::batch(tasks))
         },
         |editor: &mut Editor, message| {
             let requests = editor.update(message);
@@ -1346,11 +1359,32 @@ pub fn run(client: Arc<Client>, server: Option<EmbeddedServer>, title: String) -
         Editor::view,
     )
     .title(move |_: &Editor| title.clone())
-    .window_size(WINDOW)
+    .window(window)
     .theme(Editor::theme)
     .subscription(Editor::subscription)
     .default_font(FONT)
     .run()
+}
+
+/// Moves the editor's window into X11 window `parent`; where it cannot, the window shows as a
+/// window of its own and the log says why.
+fn embed_into(parent: u32) -> Task<Message> {
+    iced::window::oldest()
+        .and_then(move |id| {
+            iced::window::run(id, move |window| crate::embed::embed(window, parent)).then(
+                move |embedded| match embedded {
+                    Ok(()) => iced::window::set_mode::<()>(id, iced::window::Mode::Windowed),
+                    Err(e) => {
+                        tracing::warn!("the editor opens as a window of its own: {e}");
+                        Task::batch([
+                            iced::window::toggle_decorations(id),
+                            iced::window::set_mode(id, iced::window::Mode::Windowed),
+                        ])
+                    }
+                },
+            )
+        })
+        .discard()
 }
 
 /// `requests` as iced tasks.

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod browser;
 pub mod client;
+pub mod embed;
 pub mod file_picker;
 pub mod files;
 pub mod geometry;

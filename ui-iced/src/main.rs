@@ -30,6 +30,9 @@ struct Cli {
     /// The window's title (the CLAP plugin gives the host's name for the instance).
     #[arg(long, default_value = "noderack editor")]
     title: String,
+    /// Open inside this X11 window (its id), as the CLAP plugin asks when its host embeds it.
+    #[arg(long, value_name = "ID", requires = "connect")]
+    parent_window: Option<u32>,
     /// Draw the graph view into this PNG file and exit.
     #[arg(long)]
     screenshot: Option<PathBuf>,
@@ -119,6 +122,6 @@ fn main() -> anyhow::Result<()> {
         drop(server);
         return Ok(());
     }
-    noderack_editor::app::run(client, server, cli.title)?;
+    noderack_editor::app::run(client, server, cli.title, cli.parent_window)?;
     Ok(())
 }
