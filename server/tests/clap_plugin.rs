@@ -449,10 +449,25 @@ fn the_editor_edits_the_graph_that_plays_in_the_plugin() {
     assert!((undone - before).abs() < 0.5, "{before:.2} dB → {undone:.2} dB after undo");
     assert_eq!(api.post("/redo", json!({})).0, 200);
 
-    // Hiding the window ends the editor program.
+    // Hiding the window ends the editor program; showing it again starts a new one, on the
+    // same server. A window the person closes (its program ends) is reported to the host at the
+    // next timer tick.
     assert!(started.runs());
     assert!(rig.hide_gui());
     assert!(!started.runs(), "the editor process still runs after hide");
+    assert!(rig.show_floating_gui("Track 1 · noderack"));
+    let again = editor.started();
+    assert_eq!(again.option("--connect"), started.option("--connect"), "the same server");
+    rig.fire_timers();
+    assert!(!rig.asked(|r| &r.gui_closed), "open windows are not reported closed");
+    Command::new("kill").arg(again.pid.to_string()).status().expect("kill runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while again.runs() {
+        assert!(std::time::Instant::now() < deadline, "the editor did not end");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    rig.fire_timers();
+    assert!(rig.asked(|r| &r.gui_closed), "the host is told the window was closed");
 
     // Inactive: the server says why it cannot edit; active again, the editor's change plays on.
     rig.deactivate();
@@ -463,6 +478,16 @@ fn the_editor_edits_the_graph_that_plays_in_the_plugin() {
     rig.render(4_800, 256, &[midi(0, [0x90, 69, 100])], &[]);
     let again = level_db(&mut rig);
     assert!((again - (before - 20.0)).abs() < 0.5, "{before:.2} dB → {again:.2} dB after reactivation");
+
+    // The editor loads a patch whose macro has another name: at the next timer tick the host
+    // is asked to rescan the parameters.
+    let renamed = TWO_BUSES.replace("Lead level", "Lead volume");
+    let request = (reqwest::Method::PUT, "/graph", Some(serde_json::from_str(&renamed).unwrap()));
+    let (status, reply) = api.call(request.0, request.1, request.2, true).unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let _ = rig.asked(|r| &r.params_changed);
+    rig.fire_timers();
+    assert!(rig.asked(|r| &r.params_changed), "the host rescans the macros");
 
     // Destroyed: the server is gone.
     rig.destroy_gui();

@@ -3,7 +3,7 @@
 //! its arguments, then waits as an open window would. The test then speaks to the plugin's
 //! control server as the editor would ([`EditorApi`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -33,9 +33,13 @@ impl Started {
         self.args.get(at + 1).map(String::as_str)
     }
 
-    /// Whether the process still runs.
+    /// Whether the process still runs (ended but not yet waited for by its parent, a zombie,
+    /// counts as ended).
     pub fn runs(&self) -> bool {
-        Path::new(&format!("/proc/{}", self.pid)).exists()
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // The state follows the command's closing parenthesis: `pid (comm) S …`.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+        state.is_some_and(|s| s != 'Z' && s != 'X')
     }
 }
 
@@ -62,7 +66,8 @@ impl StandInEditor {
         StandInEditor { _dir: dir, record }
     }
 
-    /// How the plugin started the stand-in (waiting up to 10 s for it to start).
+    /// How the plugin last started the stand-in (waiting up to 10 s for it to start); the
+    /// record is consumed, so that the next call waits for the next start.
     pub fn started(&self) -> Started {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.record.exists() {
@@ -70,6 +75,7 @@ impl StandInEditor {
             std::thread::sleep(Duration::from_millis(10));
         }
         let text = std::fs::read_to_string(&self.record).expect("the record reads");
+        std::fs::remove_file(&self.record).expect("the record is consumed");
         let mut lines = text.lines().map(str::to_string);
         let pid = lines.next().and_then(|p| p.parse().ok()).expect("a process id");
         let token = lines.next().unwrap_or_default();

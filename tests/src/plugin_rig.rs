@@ -126,7 +126,7 @@ impl PluginRig {
         let c_id = std::ffi::CString::new(id).expect("no NUL in the id");
         let instance = PluginInstance::<NoderackHost>::new(
             |_| Requests::new(),
-            |requests| noderack_host::clap::handlers::MainThreadState { requests },
+            |requests| noderack_host::clap::handlers::MainThreadState::new(requests),
             entry,
             &c_id,
             &noderack_host::clap::handlers::host_info(),
@@ -220,6 +220,11 @@ impl PluginRig {
         if self.asked(|r| &r.callback) {
             self.instance.call_on_main_thread_callback();
         }
+    }
+
+    /// Fires every timer the plugin registered (timer-support), as a host's timers tick.
+    pub fn fire_timers(&mut self) {
+        noderack_host::clap::handlers::fire_timers(&mut self.instance, true);
     }
 
     /// The port layouts the plugin offers (audio-ports-config): id, name, output port count.

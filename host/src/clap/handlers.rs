@@ -1,12 +1,17 @@
 //! What noderack answers a hosted plugin: its requests (a callback on the main thread, a
 //! restart, processing) are flags the plugin's main thread reads; its log goes to `tracing`;
 //! parameter, latency and port changes it announces are flags too. Every callback a plugin may
-//! make from any thread is a store to an atomic: wait-free.
+//! make from any thread is a store to an atomic: wait-free. Timers a plugin registers
+//! (timer-support) are fired by its main thread ([`fire_timers`]); noderack shows no plugin
+//! windows, but a plugin that opens one of its own and reports it closed is heard.
 
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use clack_extensions::audio_ports::{AudioPortRescanFlags, HostAudioPorts, HostAudioPortsImpl};
+use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl};
 use clack_extensions::log::{HostLog, HostLogImpl, LogSeverity};
 use clack_extensions::note_ports::{HostNotePorts, HostNotePortsImpl, NoteDialects, NotePortRescanFlags};
@@ -15,6 +20,7 @@ use clack_extensions::params::{
 };
 use clack_extensions::tail::{HostTail, HostTailImpl};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
+use clack_extensions::timer::{HostTimer, HostTimerImpl, PluginTimer, TimerId};
 use clack_host::prelude::*;
 
 /// noderack as a CLAP host.
@@ -33,7 +39,9 @@ impl HostHandlers for NoderackHost {
             .register::<HostLatency>()
             .register::<HostAudioPorts>()
             .register::<HostNotePorts>()
-            .register::<HostTail>();
+            .register::<HostTail>()
+            .register::<HostTimer>()
+            .register::<HostGui>();
     }
 }
 
@@ -63,6 +71,8 @@ pub struct Requests {
     pub ports_changed: AtomicBool,
     /// The tail length changed (said on the audio thread).
     pub tail_changed: AtomicBool,
+    /// A window the plugin opened on its own was closed (gui `closed`).
+    pub gui_closed: AtomicBool,
 }
 
 impl Requests {
@@ -78,6 +88,7 @@ impl Requests {
             latency_changed: AtomicBool::new(false),
             ports_changed: AtomicBool::new(false),
             tail_changed: AtomicBool::new(false),
+            gui_closed: AtomicBool::new(false),
         }
     }
 
@@ -129,6 +140,26 @@ impl HostThreadCheckImpl for Requests {
     }
 }
 
+impl HostGuiImpl for Requests {
+    fn resize_hints_changed(&self) {}
+
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Err(HostError::Message("noderack shows no plugin windows"))
+    }
+
+    fn request_show(&self) -> Result<(), HostError> {
+        Err(HostError::Message("noderack shows no plugin windows"))
+    }
+
+    fn request_hide(&self) -> Result<(), HostError> {
+        Err(HostError::Message("noderack shows no plugin windows"))
+    }
+
+    fn closed(&self, _was_destroyed: bool) {
+        self.gui_closed.store(true, Ordering::Release);
+    }
+}
+
 impl HostParamsImplShared for Requests {
     fn request_flush(&self) {
         self.flush.store(true, Ordering::Release);
@@ -154,13 +185,78 @@ impl HostTailImpl for AudioState<'_> {
     }
 }
 
+/// The shortest timer period granted (CLAP lets a host raise a period that is too short).
+const SHORTEST_TIMER: Duration = Duration::from_millis(10);
+
+/// A timer a plugin registered.
+struct Timer {
+    id: u32,
+    period: Duration,
+    due: Instant,
+}
+
 /// The host's main-thread side for one plugin.
 pub struct MainThreadState<'a> {
     /// The plugin's requests.
     pub requests: &'a Requests,
+    /// The timers it registered (main thread only).
+    timers: RefCell<Vec<Timer>>,
+    next_timer: Cell<u32>,
+}
+
+impl<'a> MainThreadState<'a> {
+    /// The main-thread side of a plugin whose requests go to `requests`.
+    pub fn new(requests: &'a Requests) -> Self {
+        Self { requests, timers: RefCell::new(Vec::new()), next_timer: Cell::new(0) }
+    }
+
+    /// The timers due at `now` (every timer, given `all`), each then due a period later.
+    fn take_due(&self, now: Instant, all: bool) -> Vec<TimerId> {
+        let mut timers = self.timers.borrow_mut();
+        let due: Vec<TimerId> = timers.iter().filter(|t| all || t.due <= now).map(|t| TimerId(t.id)).collect();
+        for timer in timers.iter_mut().filter(|t| all || t.due <= now) {
+            timer.due = now + timer.period;
+        }
+        due
+    }
 }
 
 impl<'a> MainThreadHandler<'a> for MainThreadState<'a> {}
+
+impl HostTimerImpl for MainThreadState<'_> {
+    fn register_timer(&self, period_ms: u32) -> Result<TimerId, HostError> {
+        let id = self.next_timer.get();
+        self.next_timer.set(id.wrapping_add(1));
+        let period = Duration::from_millis(period_ms.into()).max(SHORTEST_TIMER);
+        self.timers.borrow_mut().push(Timer { id, period, due: Instant::now() + period });
+        Ok(TimerId(id))
+    }
+
+    fn unregister_timer(&self, timer_id: TimerId) -> Result<(), HostError> {
+        let mut timers = self.timers.borrow_mut();
+        let before = timers.len();
+        timers.retain(|t| t.id != timer_id.0);
+        if timers.len() == before {
+            return Err(HostError::Message("no such timer"));
+        }
+        Ok(())
+    }
+}
+
+/// Calls the plugin's `on_timer` for each of its timers that is due (`all`: for every one of
+/// them, due or not). On the plugin's main thread.
+pub fn fire_timers(instance: &mut PluginInstance<NoderackHost>, all: bool) {
+    let due = instance.access_handler(|main| main.take_due(Instant::now(), all));
+    if due.is_empty() {
+        return;
+    }
+    let handle = instance.plugin_handle();
+    if let Some(timer) = handle.get_extension::<PluginTimer>() {
+        for id in due {
+            timer.on_timer(&handle, id);
+        }
+    }
+}
 
 impl HostParamsImplMainThread for MainThreadState<'_> {
     fn rescan(&self, _flags: ParamRescanFlags) {
@@ -193,5 +289,32 @@ impl HostNotePortsImpl for MainThreadState<'_> {
 
     fn rescan(&self, _flags: NotePortRescanFlags) {
         self.requests.ports_changed.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fire_when_due_then_a_period_later_and_stop_when_unregistered() {
+        let requests = Requests::new();
+        let main = MainThreadState::new(&requests);
+        let start = Instant::now();
+        let fast = main.register_timer(20).unwrap();
+        let slow = main.register_timer(100).unwrap();
+        let too_fast = main.register_timer(1).unwrap();
+        assert!(fast != slow && slow != too_fast);
+        let ids = |due: Vec<TimerId>| due.into_iter().map(|t| t.0).collect::<Vec<_>>();
+        assert!(main.take_due(start, false).is_empty(), "nothing is due at once");
+        // 1 ms is raised to the shortest period granted.
+        assert_eq!(ids(main.take_due(start + Duration::from_millis(15), false)), [too_fast.0]);
+        assert_eq!(ids(main.take_due(start + Duration::from_millis(30), false)), [fast.0, too_fast.0]);
+        // Each fired timer is next due a period after it fired.
+        assert!(main.take_due(start + Duration::from_millis(35), false).is_empty());
+        assert_eq!(ids(main.take_due(start + Duration::from_millis(120), false)), [fast.0, slow.0, too_fast.0]);
+        main.unregister_timer(fast).unwrap();
+        assert!(main.unregister_timer(fast).is_err(), "already gone");
+        assert_eq!(ids(main.take_due(start, true)), [slow.0, too_fast.0], "every timer left, due or not");
     }
 }

@@ -1,7 +1,7 @@
 //! A hosted plugin's main thread. CLAP instances are bound to the thread that created them
 //! (`PluginInstance` is `!Send`): each hosted plugin gets a thread of its own that creates it,
 //! runs whatever the control side asks of it (activation, deactivation, state, parameter
-//! reads) as jobs, serves the plugin's `request_callback`, restarts it when the audio thread
+//! reads) as jobs, serves the plugin's `request_callback` and timers, restarts it when the audio thread
 //! sends its processor back for that ([`super::restart`]), and destroys it when the host is
 //! dropped. A job that panics is caught and reported; the thread goes on.
 
@@ -125,7 +125,7 @@ pub fn instantiate(path: &Path, id: &str) -> Result<Instance, ClapError> {
     catch_unwind(AssertUnwindSafe(|| {
         PluginInstance::<NoderackHost>::new(
             |_| Requests::new(),
-            |requests| MainThreadState { requests },
+            |requests| MainThreadState::new(requests),
             &entry,
             &c_id,
             &host_info(),
@@ -145,6 +145,7 @@ fn serve(instance: &mut Instance, inbox: &mpsc::Receiver<Job>) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
+        let _ = catch_unwind(AssertUnwindSafe(|| super::handlers::fire_timers(instance, false)));
         if instance.access_shared_handler(|requests| Requests::take(&requests.callback)) {
             let _ = catch_unwind(AssertUnwindSafe(|| instance.call_on_main_thread_callback()));
         }
