@@ -100,11 +100,6 @@ impl Editor {
         format!("http://{}", self.server.address())
     }
 
-    /// The token the control server asks for.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
     /// The window title the host suggested.
     pub fn set_title(&mut self, title: &str) {
         self.title = title.to_string();
