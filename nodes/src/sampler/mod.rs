@@ -57,6 +57,8 @@ mod misses;
 mod program;
 mod voice;
 
+pub use voice::{has_fma, NO_FMA_VARIABLE};
+
 use std::sync::Arc;
 
 use noderack_graph::{
@@ -211,6 +213,7 @@ impl NodeDescription for Sampler {
             output_gain: OutputGain::default(),
             mix: ChannelMix::new(config.max_block_frames, sample_rate),
             misses: self.misses.clone(),
+            fused: voice::has_fma(),
         };
         processor.reset_channels();
         Box::new(processor)
@@ -321,6 +324,8 @@ struct SamplerProcessor {
     output_gain: OutputGain,
     mix: ChannelMix,
     misses: Arc<MissLog>,
+    /// Voices render with the loop compiled for AVX and FMA ([`voice::has_fma`]).
+    fused: bool,
 }
 
 fn program_of(parcel: &Option<Parcel>) -> Option<&SamplerProgram> {
@@ -731,7 +736,7 @@ impl SamplerProcessor {
             }
         }
         let frames = end - start;
-        let Self { voices, held, users, mix, channels, sample_rate, .. } = self;
+        let Self { voices, held, users, mix, channels, sample_rate, fused, .. } = self;
         // Each held program looked up once per run, not once per voice.
         let programs = held.each_ref().map(|p| p.as_ref().and_then(|p| p.get::<SamplerProgram>()));
         for v in voices.iter_mut().filter(|v| v.active) {
@@ -753,7 +758,7 @@ impl SamplerProcessor {
                         Some(_) => 1.0,
                         None => bends[channel],
                     };
-                    v.render(zone, bus_l, bus_r, bend, *sample_rate)
+                    v.render(zone, bus_l, bus_r, bend, *sample_rate, *fused)
                 }
                 _ => v.stop(),
             }

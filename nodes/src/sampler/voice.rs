@@ -37,6 +37,27 @@ const MAX_STEP_FRAMES: f64 = 65_536.0;
 /// move during the note (SF2's "filter off" value, 13 500 absolute cents).
 pub(crate) const INAUDIBLE_CUTOFF_HZ: f32 = 19_900.0;
 
+/// The environment variable that turns the fused voice loop off ([`has_fma`]): renders are then
+/// the same bits on every x86-64 processor, at about a fifth more time on filtered voices.
+pub const NO_FMA_VARIABLE: &str = "NODERACK_NO_FMA";
+
+/// Whether voices render with the loop compiled for AVX and FMA ([`Voice::render`]): this CPU
+/// has both (x86-64 processors since about 2013) and `NODERACK_NO_FMA` is not set. Asked when
+/// a sampler is built, on the control side; the answer holds for the process.
+pub fn has_fma() -> bool {
+    if std::env::var_os(NO_FMA_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0") {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Which filter response a voice takes from its state-variable filter.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum FilterTap {
@@ -252,7 +273,49 @@ impl Voice {
     /// A modulated voice renders in runs that end at its modulation ticks: each run has the
     /// pitch and cutoff of the tick before it and a gain ramp towards the tick's gain; a quiet voice
     /// (nothing moving until its next event) renders in one run.
-    pub(crate) fn render(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64, sample_rate: f32) {
+    ///
+    /// With `fused` ([`has_fma`]), the loop is compiled for AVX and FMA and the filter runs on
+    /// fused multiply-adds: about a fifth less time on filtered voices, a slightly different
+    /// rounding (so a render is bit-identical across block sizes on one machine either way, and
+    /// across machines only without `fused`).
+    pub(crate) fn render(
+        &mut self,
+        zone: &Zone,
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+        bend: f64,
+        sample_rate: f32,
+        fused: bool,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if fused {
+            // SAFETY: `fused` is only ever `has_fma()`'s answer: this CPU runs AVX and FMA.
+            unsafe { self.render_fused(zone, out_l, out_r, bend, sample_rate) };
+            return;
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = fused;
+        self.render_with::<false>(zone, out_l, out_r, bend, sample_rate)
+    }
+
+    /// [`Voice::render`] compiled for AVX and FMA, with fused multiply-adds in the filter.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx,fma")]
+    fn render_fused(&mut self, zone: &Zone, out_l: &mut [f32], out_r: &mut [f32], bend: f64, sample_rate: f32) {
+        self.render_with::<true>(zone, out_l, out_r, bend, sample_rate)
+    }
+
+    /// [`Voice::render`]'s body; everything down to the filter is inlined into it, so that
+    /// [`Voice::render_fused`]'s instructions reach the loop.
+    #[inline(always)]
+    fn render_with<const FUSED: bool>(
+        &mut self,
+        zone: &Zone,
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+        bend: f64,
+        sample_rate: f32,
+    ) {
         let frames = out_l.len().min(out_r.len());
         let skip = (self.delay_frames as usize).min(frames);
         self.delay_frames -= skip as u32;
@@ -260,17 +323,18 @@ impl Voice {
         match &zone.region.sample.data {
             SampleData::F32(c) => {
                 let channels = (c.first().map(Vec::as_slice), c.get(1).map(Vec::as_slice));
-                self.render_points(zone, channels, out_l, out_r, bend, sample_rate)
+                self.render_points::<f32, FUSED>(zone, channels, out_l, out_r, bend, sample_rate)
             }
             SampleData::I16(c) => {
                 let channels = (c.first().map(|c| &**c), c.get(1).map(|c| &**c));
-                self.render_points(zone, channels, out_l, out_r, bend, sample_rate)
+                self.render_points::<i16, FUSED>(zone, channels, out_l, out_r, bend, sample_rate)
             }
         }
     }
 
     /// [`Voice::render`] for a sample stored as points of type `T`.
-    fn render_points<T: Point>(
+    #[inline(always)]
+    fn render_points<T: Point, const FUSED: bool>(
         &mut self,
         zone: &Zone,
         (left, right): (Option<&[T]>, Option<&[T]>),
@@ -286,7 +350,7 @@ impl Voice {
         let right = right.filter(|r| r.len() == left.len());
         if !self.modulated {
             let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
-            self.render_run(&geometry, left, right, out_l, out_r, GainRamp::constant(self.gains));
+            self.render_run::<T, FUSED>(&geometry, left, right, out_l, out_r, GainRamp::constant(self.gains));
         } else {
             let mut at = 0;
             while at < out_l.len() && self.active {
@@ -301,7 +365,14 @@ impl Voice {
                 };
                 let geometry = Geometry::new(zone, left.len(), self.base_step * bend * self.mod_ratio);
                 let ramp = self.modulation.gain_ramp();
-                self.render_run(&geometry, left, right, &mut out_l[at..at + n], &mut out_r[at..at + n], ramp);
+                self.render_run::<T, FUSED>(
+                    &geometry,
+                    left,
+                    right,
+                    &mut out_l[at..at + n],
+                    &mut out_r[at..at + n],
+                    ramp,
+                );
                 self.modulation.advance(n);
                 at += n;
             }
@@ -313,7 +384,8 @@ impl Voice {
     }
 
     /// Renders a run at one geometry: picks the loop for the sample's channels and the filter.
-    fn render_run<T: Point>(
+    #[inline(always)]
+    fn render_run<T: Point, const FUSED: bool>(
         &mut self,
         geometry: &Geometry,
         left: &[T],
@@ -323,16 +395,21 @@ impl Voice {
         ramp: GainRamp,
     ) {
         match (right, self.tap != FilterTap::Off) {
-            (Some(right), false) => self.render_channels::<T, 2, false>(geometry, [left, right], out_l, out_r, ramp),
-            (Some(right), true) => self.render_channels::<T, 2, true>(geometry, [left, right], out_l, out_r, ramp),
-            (None, false) => self.render_channels::<T, 1, false>(geometry, [left], out_l, out_r, ramp),
-            (None, true) => self.render_channels::<T, 1, true>(geometry, [left], out_l, out_r, ramp),
+            (Some(right), false) => {
+                self.render_channels::<T, 2, false, FUSED>(geometry, [left, right], out_l, out_r, ramp)
+            }
+            (Some(right), true) => {
+                self.render_channels::<T, 2, true, FUSED>(geometry, [left, right], out_l, out_r, ramp)
+            }
+            (None, false) => self.render_channels::<T, 1, false, FUSED>(geometry, [left], out_l, out_r, ramp),
+            (None, true) => self.render_channels::<T, 1, true, FUSED>(geometry, [left], out_l, out_r, ramp),
         }
     }
 
     /// [`Voice::render`] for a sample of `C` channels (1: mono, played to both sides; 2:
     /// stereo), through the filter when `FILTERED`.
-    fn render_channels<T: Point, const C: usize, const FILTERED: bool>(
+    #[inline(always)]
+    fn render_channels<T: Point, const C: usize, const FILTERED: bool, const FUSED: bool>(
         &mut self,
         geometry: &Geometry,
         data: [&[T]; C],
@@ -344,7 +421,7 @@ impl Voice {
             let n = out_l.len().min(out_r.len());
             let mut levels = [0.0f32; PASS_FRAMES];
             let lived = self.env.render(&mut levels[..n]);
-            let ended = self.play::<T, C, FILTERED>(geometry, data, &levels[..lived], out_l, out_r, ramp);
+            let ended = self.play::<T, C, FILTERED, FUSED>(geometry, data, &levels[..lived], out_l, out_r, ramp);
             if ended || self.env.is_idle() {
                 self.stop();
                 return;
@@ -362,7 +439,8 @@ impl Voice {
     /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
     /// interpolated and filtered frames collect in a stack buffer, and one vectorised loop
     /// applies the envelope and gains and adds them to the outputs.
-    fn play<T: Point, const C: usize, const FILTERED: bool>(
+    #[inline(always)]
+    fn play<T: Point, const C: usize, const FILTERED: bool, const FUSED: bool>(
         &mut self,
         g: &Geometry,
         data: [&[T]; C],
@@ -395,7 +473,7 @@ impl Voice {
                             let v = T::interpolate(taps, w) * T::SCALE;
                             // Filtering in the same loop lets the filter's serial chain overlap
                             // the next frames' interpolation.
-                            y[frame] = if FILTERED { filter.tick(v) } else { v };
+                            y[frame] = if FILTERED { filter.tick_with::<FUSED>(v) } else { v };
                         }
                     }
                     position += step;
@@ -409,7 +487,7 @@ impl Voice {
                 for ((y, data), filter) in y.iter_mut().zip(data).zip(filters.iter_mut()) {
                     let at = |i: i64| tap(g, looping, data, i);
                     let v = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
-                    y[k] = if FILTERED { filter.tick(v) } else { v };
+                    y[k] = if FILTERED { filter.tick_with::<FUSED>(v) } else { v };
                 }
                 self.position += step;
                 k += 1;
