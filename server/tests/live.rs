@@ -155,24 +155,39 @@ fn a_jack_midi_note_sounds_at_its_frame_plus_the_reported_latency() {
     let dir = scratch_dir("live-midi-frame");
     let patch = write(&dir, "one.json", ONE_SYNTH.as_bytes());
     let report = dir.join("report.json");
-    let args = ["--backend", "jack", "--client-name", "nr", "--duration", "3", "--report", report.to_str().unwrap()];
-    let mut player = Player::start(&[&[patch.to_str().unwrap()][..], &args].concat(), Some(server.name()));
-    player.wait_for("playing");
-    let sender = JackMidiSender::start("nr:keys", [0x90, 57, 110]);
-    let recorder = JackRecorder::start(&["nr:main_L"], 4.0);
-    // A note at a frame in the middle of a block, half a second from now.
-    let at = sender.frame_time() + 24_000 + 101;
-    sender.send_at(at);
-    recorder.wait_frames(48_000);
-    let recording = recorder.finish();
-    let (code, _, stderr) = player.finish();
-    assert_eq!(code, Some(0), "{stderr}");
-    let latency = json_number(&report, "latency_frames") as u64;
     // The synth's own onset: how many frames after its note-on the first non-zero sample is.
     let midi = write(&dir, "note.mid", &smf_bytes(&[(0, [0x90, 57, 110])]));
-    let own = first_onset(&offline(&patch, &midi, 4800)[0], 0.0).expect("the synth sounds");
-    let onset = first_onset(&recording.channels[0], 0.0).expect("the note sounds") as u64 + recording.first_frame;
-    assert_eq!(onset, at + latency + own as u64, "sent at frame {at}, latency {latency}, synth onset {own}");
+    let own = first_onset(&offline(&patch, &midi, 4800)[0], 0.0).expect("the synth sounds") as u64;
+    // An xrun (this VM's vCPUs are descheduled now and then) voids JACK's frame times for the
+    // cycles around it: a run that had one and missed is played again, up to three times. A
+    // miss without an xrun fails at once.
+    for attempt in 1..=3 {
+        let args =
+            ["--backend", "jack", "--client-name", "nr", "--duration", "3", "--report", report.to_str().unwrap()];
+        let mut player = Player::start(&[&[patch.to_str().unwrap()][..], &args].concat(), Some(server.name()));
+        player.wait_for("playing");
+        let sender = JackMidiSender::start("nr:keys", [0x90, 57, 110]);
+        let recorder = JackRecorder::start(&["nr:main_L"], 4.0);
+        // A note at a frame in the middle of a block, half a second from now.
+        let at = sender.frame_time() + 24_000 + 101;
+        sender.send_at(at);
+        recorder.wait_frames(48_000);
+        let recording = recorder.finish();
+        let (code, _, stderr) = player.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+        let latency = json_number(&report, "latency_frames") as u64;
+        let xruns = json_number(&report, "backend_xruns") as u64;
+        let onset = first_onset(&recording.channels[0], 0.0).expect("the note sounds") as u64 + recording.first_frame;
+        let expected = at + latency + own;
+        if onset == expected {
+            return;
+        }
+        assert!(
+            xruns > 0 && attempt < 3,
+            "attempt {attempt}: onset at frame {onset}, expected {expected} (sent at frame {at}, latency {latency}, synth onset {own}); {xruns} xruns"
+        );
+        eprintln!("attempt {attempt}: {xruns} xruns and a miss ({onset} for {expected}): played again");
+    }
 }
 
 #[test]
