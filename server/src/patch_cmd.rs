@@ -81,7 +81,7 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     fn client(&self) -> anyhow::Result<Registry> {
-        Registry::new(&self.registry, self.token.clone())
+        Ok(Registry::new(&self.registry, self.token.clone())?)
     }
 }
 

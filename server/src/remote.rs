@@ -3,14 +3,67 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
-use noderack_presets::bundle::MAX_BUNDLE_BYTES;
+use noderack_presets::bundle::{BundleError, MAX_BUNDLE_BYTES};
 use noderack_presets::{Bundle, ContentHash};
 use serde::Deserialize;
 use serde_json::Value;
 
 /// How long a registry request may go without progress.
 const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a registry request or a bundle download failed; every message names the address.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// No HTTP client could be made (the TLS set-up failed).
+    #[error("cannot make an HTTP client: {0}")]
+    Client(reqwest::Error),
+    /// The address is not one that is fetched.
+    #[error("{0}")]
+    Address(String),
+    /// Nothing answered.
+    #[error("{url}: no answer: {source}")]
+    NoAnswer {
+        /// Where.
+        url: String,
+        /// What the client said.
+        source: reqwest::Error,
+    },
+    /// The server answered with an error.
+    #[error("{url}: {status}: {message}")]
+    Refused {
+        /// Where.
+        url: String,
+        /// Its HTTP status.
+        status: reqwest::StatusCode,
+        /// Its error message (the API's `error.message`, else the body).
+        message: String,
+    },
+    /// The reply broke off.
+    #[error("{url}: the reply broke off: {source}")]
+    BrokeOff {
+        /// Where.
+        url: String,
+        /// What the client said.
+        source: reqwest::Error,
+    },
+    /// The download is larger than a bundle may be.
+    #[error("{url}: larger than the limit of {MAX_BUNDLE_BYTES} bytes")]
+    TooLarge {
+        /// Where.
+        url: String,
+    },
+    /// The reply is not the JSON expected.
+    #[error("{url}: the reply is not what the registry sends: {source}")]
+    NotJson {
+        /// Where.
+        url: String,
+        /// What is wrong with it.
+        source: serde_json::Error,
+    },
+    /// The bundle downloaded is not a valid bundle (or not the one asked for).
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}
 
 /// A client of one server's registry.
 pub struct Registry {
@@ -37,19 +90,19 @@ pub struct Entry {
 }
 
 /// An HTTP client (rustls with ring, as the library client uses).
-pub fn http_client() -> anyhow::Result<reqwest::Client> {
+pub fn http_client() -> Result<reqwest::Client, RemoteError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().read_timeout(TIMEOUT).build().context("cannot make an HTTP client")
+    reqwest::Client::builder().read_timeout(TIMEOUT).build().map_err(RemoteError::Client)
 }
 
 impl Registry {
     /// A client of the server at `url` (`http://host:port`, with or without `/api/v1`).
-    pub fn new(url: &str, token: Option<String>) -> anyhow::Result<Self> {
+    pub fn new(url: &str, token: Option<String>) -> Result<Self, RemoteError> {
         let trimmed = url.trim_end_matches('/');
         let trimmed = trimmed.strip_suffix("/registry").unwrap_or(trimmed);
         let trimmed = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
         if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
-            bail!("registry {url}: give the server's http:// or https:// address");
+            return Err(RemoteError::Address(format!("registry {url}: give the server's http:// or https:// address")));
         }
         Ok(Self { http: http_client()?, base: format!("{trimmed}/api/v1/registry"), token })
     }
@@ -63,14 +116,15 @@ impl Registry {
     }
 
     /// Publishes a bundle; its entry.
-    pub async fn publish(&self, bytes: Vec<u8>) -> anyhow::Result<Entry> {
+    pub async fn publish(&self, bytes: Vec<u8>) -> Result<Entry, RemoteError> {
         let reply = self.request(reqwest::Method::POST, "").body(bytes).send().await;
-        Ok(serde_json::from_value(answer(reply, &self.base).await?["entry"].take())?)
+        read(answer(reply, &self.base).await?["entry"].take(), &self.base)
     }
 
     /// Bundles whose name or description contain every word of `query`.
-    pub async fn search(&self, query: &str) -> anyhow::Result<Vec<Entry>> {
-        let mut url = url::Url::parse(&self.base).context("the registry URL")?;
+    pub async fn search(&self, query: &str) -> Result<Vec<Entry>, RemoteError> {
+        let mut url =
+            url::Url::parse(&self.base).map_err(|e| RemoteError::Address(format!("registry {}: {e}", self.base)))?;
         url.query_pairs_mut().append_pair("q", query);
         let request = self.http.get(url);
         let request = match &self.token {
@@ -78,11 +132,11 @@ impl Registry {
             None => request,
         };
         let reply = request.send().await;
-        Ok(serde_json::from_value(answer(reply, &self.base).await?["bundles"].take())?)
+        read(answer(reply, &self.base).await?["bundles"].take(), &self.base)
     }
 
     /// The bundle `id`, verified to be that bundle.
-    pub async fn fetch(&self, id: &ContentHash) -> anyhow::Result<(Bundle, Vec<u8>)> {
+    pub async fn fetch(&self, id: &ContentHash) -> Result<(Bundle, Vec<u8>), RemoteError> {
         let url = format!("{}/{id}", self.base);
         let reply = self.request(reqwest::Method::GET, &format!("/{id}")).send().await;
         let bytes = body(reply, &url).await?;
@@ -91,7 +145,7 @@ impl Registry {
     }
 
     /// Forks bundle `id` under a new name; the new entry.
-    pub async fn fork(&self, id: &ContentHash, name: Option<&str>) -> anyhow::Result<Entry> {
+    pub async fn fork(&self, id: &ContentHash, name: Option<&str>) -> Result<Entry, RemoteError> {
         let body = serde_json::to_vec(&serde_json::json!({ "name": name })).expect("JSON serializes");
         let reply = self
             .request(reqwest::Method::POST, &format!("/{id}/fork"))
@@ -99,16 +153,21 @@ impl Registry {
             .body(body)
             .send()
             .await;
-        Ok(serde_json::from_value(answer(reply, &self.base).await?["entry"].take())?)
+        read(answer(reply, &self.base).await?["entry"].take(), &self.base)
     }
+}
+
+/// `value` as a `T`, or what is wrong with the reply from `url`.
+fn read<T: serde::de::DeserializeOwned>(value: Value, url: &str) -> Result<T, RemoteError> {
+    serde_json::from_value(value).map_err(|source| RemoteError::NotJson { url: url.to_string(), source })
 }
 
 /// Downloads the bundle at `url` and verifies it; when the URL ends with a content hash (a
 /// registry address), the bundle must have that id.
-pub async fn download(http: &reqwest::Client, url: &str) -> anyhow::Result<(Bundle, Vec<u8>)> {
-    let parsed = url::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
+pub async fn download(http: &reqwest::Client, url: &str) -> Result<(Bundle, Vec<u8>), RemoteError> {
+    let parsed = url::Url::parse(url).map_err(|e| RemoteError::Address(format!("{url} is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        bail!("{url}: only http and https URLs are fetched");
+        return Err(RemoteError::Address(format!("{url}: only http and https URLs are fetched")));
     }
     let bytes = body(http.get(url).send().await, url).await?;
     let last = parsed.path_segments().and_then(|mut s| s.next_back()).unwrap_or_default();
@@ -121,30 +180,33 @@ pub async fn download(http: &reqwest::Client, url: &str) -> anyhow::Result<(Bund
 }
 
 /// The body of a successful reply, at most [`MAX_BUNDLE_BYTES`].
-async fn body(reply: reqwest::Result<reqwest::Response>, url: &str) -> anyhow::Result<Vec<u8>> {
+async fn body(reply: reqwest::Result<reqwest::Response>, url: &str) -> Result<Vec<u8>, RemoteError> {
     let mut reply = checked(reply, url).await?;
+    let too_large = || RemoteError::TooLarge { url: url.to_string() };
     if reply.content_length().is_some_and(|n| n > MAX_BUNDLE_BYTES) {
-        bail!("{url}: larger than the limit of {MAX_BUNDLE_BYTES} bytes");
+        return Err(too_large());
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = reply.chunk().await.with_context(|| format!("{url}: the download failed"))? {
+    let broke_off = |source| RemoteError::BrokeOff { url: url.to_string(), source };
+    while let Some(chunk) = reply.chunk().await.map_err(broke_off)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() as u64 > MAX_BUNDLE_BYTES {
-            bail!("{url}: larger than the limit of {MAX_BUNDLE_BYTES} bytes");
+            return Err(too_large());
         }
     }
     Ok(bytes)
 }
 
 /// The JSON body of a successful reply.
-async fn answer(reply: reqwest::Result<reqwest::Response>, url: &str) -> anyhow::Result<Value> {
-    let bytes = checked(reply, url).await?.bytes().await.with_context(|| format!("{url}: the reply broke off"))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{url}: the reply is not JSON"))
+async fn answer(reply: reqwest::Result<reqwest::Response>, url: &str) -> Result<Value, RemoteError> {
+    let reply = checked(reply, url).await?;
+    let bytes = reply.bytes().await.map_err(|source| RemoteError::BrokeOff { url: url.to_string(), source })?;
+    serde_json::from_slice(&bytes).map_err(|source| RemoteError::NotJson { url: url.to_string(), source })
 }
 
 /// The reply if its status is a success; else its error message.
-async fn checked(reply: reqwest::Result<reqwest::Response>, url: &str) -> anyhow::Result<reqwest::Response> {
-    let reply = reply.with_context(|| format!("{url}: no answer"))?;
+async fn checked(reply: reqwest::Result<reqwest::Response>, url: &str) -> Result<reqwest::Response, RemoteError> {
+    let reply = reply.map_err(|source| RemoteError::NoAnswer { url: url.to_string(), source })?;
     let status = reply.status();
     if status.is_success() {
         return Ok(reply);
@@ -154,5 +216,25 @@ async fn checked(reply: reqwest::Result<reqwest::Response>, url: &str) -> anyhow
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
         .unwrap_or(text);
-    bail!("{url}: {status}: {message}")
+    Err(RemoteError::Refused { url: url.to_string(), status, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_that_are_not_fetched_are_refused_by_name() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let http = http_client().unwrap();
+        let refused = |url: &str| runtime.block_on(download(&http, url)).err().map(|e| e.to_string());
+        assert_eq!(
+            refused("ftp://host/a.nrbundle").as_deref(),
+            Some("ftp://host/a.nrbundle: only http and https URLs are fetched")
+        );
+        assert!(refused("no address").is_some_and(|e| e.starts_with("no address is not a URL")));
+        let registry = Registry::new("file:///tmp", None).err().map(|e| e.to_string());
+        assert_eq!(registry.as_deref(), Some("registry file:///tmp: give the server's http:// or https:// address"));
+        assert!(Registry::new("http://127.0.0.1:9/api/v1/", None).is_ok());
+    }
 }

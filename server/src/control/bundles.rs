@@ -117,7 +117,7 @@ async fn import(
     let bundle = if json {
         let ImportUrl { url } = api::parse(&body)?;
         let http = remote::http_client().map_err(|e| ApiError::new(500, e.to_string()))?;
-        remote::download(&http, &url).await.map_err(|e| ApiError::new(422, format!("{e:#}")))?.0
+        remote::download(&http, &url).await.map_err(|e| ApiError::new(422, e.to_string()))?.0
     } else {
         blocking(move || Bundle::from_bytes(&body, "the request body").map_err(bundle_error)).await?
     };

@@ -65,15 +65,23 @@ impl Browsed {
     }
 }
 
+/// A `--library` folder that is not there.
+#[derive(Debug, thiserror::Error)]
+#[error("--library {given}: {source} (give a URL or a folder with the library's index.json)")]
+pub struct LocationError {
+    /// What was given.
+    pub given: String,
+    /// Why it cannot be read.
+    pub source: std::io::Error,
+}
+
 /// Where `--library` points, as an instrument setting can name it: URLs as given, folders made
 /// absolute (so that a patch saved elsewhere still finds them).
-pub fn location(given: &str) -> anyhow::Result<String> {
+pub fn location(given: &str) -> Result<String, LocationError> {
     if given.contains("://") {
         return Ok(given.to_string());
     }
-    let folder = std::fs::canonicalize(given).map_err(|e| {
-        anyhow::anyhow!("--library {given}: {e} (give a URL or a folder with the library's index.json)")
-    })?;
+    let folder = std::fs::canonicalize(given).map_err(|source| LocationError { given: given.to_string(), source })?;
     Ok(folder.display().to_string())
 }
 
