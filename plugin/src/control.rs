@@ -117,6 +117,14 @@ struct Shared {
     stop: AtomicBool,
 }
 
+impl Shared {
+    /// The session, locked, whoever panicked while holding it (a panic cannot leave it
+    /// half-edited: edits are validated before anything changes).
+    fn lock(&self) -> MutexGuard<'_, Option<ControlSession>> {
+        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// The control thread of one instance (for its whole life), and the way to its session.
 pub struct Control {
     shared: Arc<Shared>,
@@ -143,7 +151,7 @@ impl Control {
 
     /// The session, locked (`None` while the plugin is inactive).
     pub fn lock(&self) -> MutexGuard<'_, Option<ControlSession>> {
-        self.shared.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.lock()
     }
 
     /// Where requests for the session go (the editor's HTTP server sends them).
@@ -184,7 +192,7 @@ fn serve(shared: &Shared, queue: &Receiver<Request>) {
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let mut session = shared.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut session = shared.lock();
         match (request, session.as_mut()) {
             (Some(request), Some(session)) => session.handle(request),
             (Some(request), None) => request.refuse(ApiError::new(

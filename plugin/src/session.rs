@@ -109,11 +109,6 @@ impl Session {
         }
     }
 
-    /// Whether an engine plays.
-    pub fn is_running(&self) -> bool {
-        self.control.lock().is_some()
-    }
-
     /// Brings the held patch up to the graph that plays, if the editor changed it; whether it
     /// changed.
     pub fn sync(&mut self) -> bool {
