@@ -42,6 +42,12 @@ impl Pcm16 {
         self.pool.len()
     }
 
+    /// The address of the shared buffer's header, which reading the points goes through: for
+    /// a caller that prefetches what it will read (never dereferenced through this value).
+    pub fn buffer_header_address(&self) -> usize {
+        Arc::as_ptr(&self.pool) as usize
+    }
+
     /// A channel owning `points`.
     pub fn owned(points: Vec<i16>) -> Self {
         let end = points.len();

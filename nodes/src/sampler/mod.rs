@@ -56,6 +56,7 @@
 mod misses;
 mod program;
 mod voice;
+mod voice_set;
 
 pub use voice::{has_fma, NO_FMA_VARIABLE};
 
@@ -76,6 +77,7 @@ pub use misses::{note_name, MissLog, Missed};
 use program::PreparedInstrument;
 pub use program::SamplerProgram;
 use voice::{FilterTap, Voice};
+use voice_set::VoiceSet;
 
 use crate::dsp::{instrument_io, split_at_events, InstrumentIo, OutputGain, Span};
 
@@ -201,6 +203,7 @@ impl NodeDescription for Sampler {
             sample_rate,
             polyphony: self.voices,
             voices: vec![Voice::default(); self.voices + STEAL_RESERVE],
+            live: VoiceSet::new(self.voices + STEAL_RESERVE),
             held,
             users: [0; MAX_HELD_PROGRAMS],
             current,
@@ -309,6 +312,8 @@ struct SamplerProcessor {
     sample_rate: f32,
     polyphony: usize,
     voices: Vec<Voice>,
+    /// The voices that may be sounding: the ones renders and note events visit.
+    live: VoiceSet,
     /// Program sets: the current one and older ones voices still play.
     held: [Option<Parcel>; MAX_HELD_PROGRAMS],
     /// Voices playing each held program set.
@@ -367,20 +372,28 @@ impl SamplerProcessor {
     /// A voice for a new note: a free one while under the polyphony limit; otherwise the
     /// victim (oldest releasing, else oldest) fades out and a free reserve voice is used.
     fn allocate(&mut self) -> Option<usize> {
-        let sounding = self.voices.iter().filter(|v| v.active && !v.is_fading()).count();
+        let Self { voices, live, .. } = self;
+        let live_voices = || live.iter().filter_map(|i| Some((i, voices.get(i)?))).filter(|(_, v)| v.active);
+        let sounding = live_voices().filter(|(_, v)| !v.is_fading()).count();
         if sounding >= self.polyphony {
-            let victim = self
-                .voices
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.active && !v.is_fading())
+            let victim = live_voices()
+                .filter(|(_, v)| !v.is_fading())
                 .min_by_key(|(_, v)| (!v.is_releasing(), v.serial))
                 .map(|(i, _)| i);
             if let Some(i) = victim {
                 self.voices[i].fade_out(self.steal_fade_frames);
             }
         }
-        if let Some(i) = self.voices.iter().position(|v| !v.active) {
+        // The lowest silent voice, as a scan of every voice would find it (so that voices sum
+        // in an order that does not depend on when the set was last tidied): outside the set,
+        // or inside it and stopped since.
+        let absent = self.live.first_absent(self.voices.len());
+        let stopped = self
+            .live
+            .iter()
+            .take_while(|&i| absent.is_none_or(|a| i < a))
+            .find(|&i| self.voices.get(i).is_some_and(|v| !v.active));
+        if let Some(i) = stopped.or(absent) {
             return Some(i);
         }
         // Reserve exhausted too: cut the fading voice closest to silence.
@@ -388,7 +401,7 @@ impl SamplerProcessor {
             .voices
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.is_fading())
+            .filter(|(_, v)| v.active && v.is_fading())
             .min_by(|a, b| a.1.env.level().total_cmp(&b.1.env.level()))
             .map(|(i, _)| i)?;
         self.stop_voice(i);
@@ -493,6 +506,7 @@ impl SamplerProcessor {
             let serial = self.next_serial;
             self.next_serial += 1;
             let inputs = self.channels[ch].inputs(key, velocity, node_bend_range, NoteState::default());
+            self.live.insert(index);
             let voice = &mut self.voices[index];
             voice.start(zone, (held, instrument, z), channel, &inputs, velocity_gain, serial, filter, self.sample_rate);
             voice.base_step *= ((tune_cents / 1200.0) as f64).exp2();
@@ -528,13 +542,23 @@ impl SamplerProcessor {
         }
         self.note_velocity[ch][key as usize] = velocity;
         // A repeated key releases the note it still holds (as a re-struck piano string).
-        for i in 0..self.voices.len() {
-            let v = &self.voices[i];
+        self.each_live_voice(|s, i| {
+            let v = &s.voices[i];
             if v.active && v.channel == channel && v.key == key && (v.key_down || v.held_by_pedal) {
-                self.release_voice(i, false);
+                s.release_voice(i, false);
             }
-        }
+        });
         self.trigger(params, t, channel, key, velocity, Trigger::Attack);
+    }
+
+    /// Calls `f` with each voice that may be sounding ([`VoiceSet`]); `f` checks `active`.
+    fn each_live_voice(&mut self, mut f: impl FnMut(&mut Self, usize)) {
+        // Taken out while `f` has the processor (an empty Vec: no allocation, nothing freed).
+        let live = std::mem::take(&mut self.live);
+        for i in live.iter() {
+            f(self, i);
+        }
+        self.live = live;
     }
 
     fn zone_of(&self, v: &Voice) -> Option<&program::Zone> {
@@ -557,13 +581,13 @@ impl SamplerProcessor {
         let key = key.min(127);
         let pedal = self.channels[ch].pedal_down;
         let mut released = false;
-        for i in 0..self.voices.len() {
-            let v = &self.voices[i];
+        self.each_live_voice(|s, i| {
+            let v = &s.voices[i];
             if v.active && v.key_down && v.channel == channel && v.key == key {
-                self.release_voice(i, pedal);
+                s.release_voice(i, pedal);
                 released = true;
             }
-        }
+        });
         let has_release = self.current.is_some_and(|h| {
             self.channels[ch]
                 .instrument
@@ -579,31 +603,34 @@ impl SamplerProcessor {
     fn set_pedal(&mut self, channel: u8, down: bool) {
         self.channels[(channel & 15) as usize].pedal_down = down;
         if !down {
-            for i in 0..self.voices.len() {
-                let v = &self.voices[i];
+            self.each_live_voice(|s, i| {
+                let v = &s.voices[i];
                 if v.active && v.channel == channel && v.held_by_pedal {
-                    self.release_voice(i, false);
+                    s.release_voice(i, false);
                 }
-            }
+            });
         }
     }
 
     fn all_notes_off(&mut self, channel: u8) {
         let pedal = self.channels[(channel & 15) as usize].pedal_down;
-        for i in 0..self.voices.len() {
-            let v = &self.voices[i];
+        self.each_live_voice(|s, i| {
+            let v = &s.voices[i];
             if v.active && v.channel == channel && v.key_down {
-                self.release_voice(i, pedal);
+                s.release_voice(i, pedal);
             }
-        }
+        });
     }
 
     /// Re-reads the modulation of the channel's voices that read what changed.
     fn update_modulation(&mut self, params: &Params<'_>, t: usize, channel: u8, changed: Changed) {
         let node_bend_range = params.get(BEND_RANGE_SEMITONES).at(t);
         let ch = (channel & 15) as usize;
-        let Self { voices, held, channels, .. } = self;
-        for v in voices.iter_mut().filter(|v| v.active && v.modulated && v.channel == channel) {
+        let Self { voices, live, held, channels, .. } = self;
+        for i in live.iter() {
+            let Some(v) = voices.get_mut(i).filter(|v| v.active && v.modulated && v.channel == channel) else {
+                continue;
+            };
             let Some(zone) = program_of(&held[v.held]).and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone))
             else {
                 continue;
@@ -626,8 +653,11 @@ impl SamplerProcessor {
     fn expression(&mut self, params: &Params<'_>, t: usize, e: &NoteExpression) {
         let node_bend_range = params.get(BEND_RANGE_SEMITONES).at(t);
         let ch = (e.channel & 15) as usize;
-        let Self { voices, held, channels, .. } = self;
-        for v in voices.iter_mut().filter(|v| v.active && v.channel == e.channel && v.key == e.key) {
+        let Self { voices, live, held, channels, .. } = self;
+        for i in live.iter() {
+            let Some(v) = voices.get_mut(i).filter(|v| v.active && v.channel == e.channel && v.key == e.key) else {
+                continue;
+            };
             let Some(zone) = program_of(&held[v.held]).and_then(|p| p.instruments.get(v.instrument)?.zones.get(v.zone))
             else {
                 continue;
@@ -736,10 +766,27 @@ impl SamplerProcessor {
             }
         }
         let frames = end - start;
-        let Self { voices, held, users, mix, channels, sample_rate, fused, .. } = self;
+        let Self { voices, live, held, users, mix, channels, sample_rate, fused, .. } = self;
         // Each held program looked up once per run, not once per voice.
         let programs = held.each_ref().map(|p| p.as_ref().and_then(|p| p.get::<SamplerProgram>()));
-        for v in voices.iter_mut().filter(|v| v.active) {
+        // Voices in order, the memory of the next two asked for ahead (Voice::prefetch): the
+        // voice after next's own state, the next one's zone and sample frames.
+        let count = voices.len();
+        let mut order = live.iter().filter(|&i| i < count);
+        let (mut this, mut next) = (order.next(), order.next());
+        while let Some(i) = this {
+            let after = order.next();
+            if let Some(a) = after {
+                voices[a].prefetch_self();
+            }
+            if let Some(n) = next.filter(|&n| voices[n].active) {
+                voices[n].prefetch(frames);
+            }
+            (this, next) = (next, after);
+            let v = &mut voices[i];
+            if !v.active {
+                continue;
+            }
             let zone = programs
                 .get(v.held)
                 .copied()
@@ -766,6 +813,8 @@ impl SamplerProcessor {
                 users[v.held] = users[v.held].saturating_sub(1);
             }
         }
+        drop(order);
+        live.retain(|i| voices.get(i).is_some_and(|v| v.active));
         mix.mix_into(&mut out_l[start..end], &mut out_r[start..end]);
     }
 

@@ -82,7 +82,7 @@ impl SamplerProgram {
 }
 
 impl Zone {
-    fn new(region: &Region, sample_rate: f32) -> Self {
+    pub(crate) fn new(region: &Region, sample_rate: f32) -> Self {
         let e = &region.amp_envelope;
         let (l, r) = pan_gains(region.pan.clamp(-1.0, 1.0));
         let g = db_to_gain(region.gain_db) * region.amplitude.max(0.0);

@@ -1,6 +1,8 @@
 //! One sampler voice: a play head moving through a region's sample with cubic interpolation,
 //! looping forward or ping-pong, under an ADSR envelope and an optional filter.
 
+use std::sync::Arc;
+
 use noderack_presets::instrument::LoopMode;
 use noderack_presets::sample::{SampleData, I16_SCALE};
 
@@ -113,6 +115,48 @@ pub(crate) struct Voice {
     /// The choke group its region belongs to, and the group that silences it.
     pub(crate) choke_group: u32,
     pub(crate) off_by: Option<u32>,
+    /// Where the memory a render reads lies, found at note-on: see [`Voice::prefetch`].
+    pub(crate) whereabouts: Whereabouts,
+}
+
+/// Addresses of what rendering a voice reads besides the voice itself, kept for prefetching
+/// only (a hint to the processor, never read through): the zone, the sample's header, its
+/// channel list and each channel's buffer header, and each channel's points.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Whereabouts {
+    /// Zone, sample header, channel list, and up to two channel buffer headers (0: none).
+    headers: [usize; 5],
+    /// Address of each channel's first point (0: no such channel).
+    points: [usize; 2],
+    /// Points in each channel and bytes per point.
+    frames: usize,
+    point_bytes: usize,
+}
+
+impl Whereabouts {
+    fn of(zone: &Zone) -> Self {
+        let sample = &zone.region.sample;
+        let mut headers = [zone as *const Zone as usize, Arc::as_ptr(sample) as usize, 0, 0, 0];
+        let mut points = [0; 2];
+        let (frames, point_bytes) = match &sample.data {
+            SampleData::F32(c) => {
+                headers[2] = c.as_ptr() as usize;
+                for (p, c) in points.iter_mut().zip(c) {
+                    *p = c.as_ptr() as usize;
+                }
+                (c.first().map_or(0, Vec::len), 4)
+            }
+            SampleData::I16(c) => {
+                headers[2] = c.as_ptr() as usize;
+                for ((p, h), c) in points.iter_mut().zip(&mut headers[3..]).zip(c) {
+                    *p = c.as_ptr() as usize;
+                    *h = c.buffer_header_address();
+                }
+                (c.first().map_or(0, |c| c.len()), 2)
+            }
+        };
+        Self { headers, points, frames, point_bytes }
+    }
 }
 
 impl Default for Voice {
@@ -147,6 +191,7 @@ impl Default for Voice {
             note: NoteState::default(),
             choke_group: 0,
             off_by: None,
+            whereabouts: Whereabouts::default(),
         }
     }
 }
@@ -220,6 +265,7 @@ impl Voice {
         }
         self.choke_group = region.choke_group;
         self.off_by = region.off_by;
+        self.whereabouts = Whereabouts::of(zone);
     }
 
     fn response(&self) -> SvfResponse {
@@ -552,6 +598,41 @@ impl Voice {
         self.env.fade_out(frames);
     }
 
+    /// Asks for the memory this voice's next `frames` output frames read (its zone, the
+    /// sample's headers and the points from its play head on) while the voice before it
+    /// renders. In a live callback, after the thread slept, these are mostly out of the
+    /// caches, and each is a read that the render would otherwise wait on in turn.
+    #[inline]
+    pub(crate) fn prefetch(&self, frames: usize) {
+        const MAX_LINES: usize = 16;
+        let w = &self.whereabouts;
+        for &header in &w.headers[..2] {
+            prefetch_lines(header, 128, 2);
+        }
+        for &header in &w.headers[2..] {
+            prefetch_lines(header, 32, 1);
+        }
+        let index = (self.position >> FRACTION_BITS).max(0) as usize;
+        let span = (frames as f64 * self.base_step * self.mod_ratio).min(MAX_SAMPLE_FRAMES as f64) as usize + 4;
+        let (from, to) = if self.forward {
+            (index.saturating_sub(1), index.saturating_add(span))
+        } else {
+            (index.saturating_sub(span), index.saturating_add(3))
+        };
+        let to = to.min(w.frames);
+        if from < to {
+            for &start in w.points.iter().filter(|&&p| p != 0) {
+                prefetch_lines(start + from * w.point_bytes, (to - from) * w.point_bytes, MAX_LINES);
+            }
+        }
+    }
+
+    /// Asks for the voice's own memory (for the voice after next).
+    #[inline]
+    pub(crate) fn prefetch_self(&self) {
+        prefetch_lines(self as *const Self as usize, std::mem::size_of::<Self>(), 16);
+    }
+
     pub(crate) fn stop(&mut self) {
         self.active = false;
         self.env.reset();
@@ -655,6 +736,29 @@ mod lanes {
     }
 }
 
+/// Bytes in a cache line of the processors noderack is built for.
+const CACHE_LINE_BYTES: usize = 64;
+
+/// Hints the processor to bring the cache lines of the `bytes` bytes from address `start` (at
+/// most `max_lines` of them) into its caches: no memory is read or written.
+#[inline]
+fn prefetch_lines(start: usize, bytes: usize, max_lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let first_line = start - start % CACHE_LINE_BYTES;
+        let lines = (start % CACHE_LINE_BYTES + bytes).div_ceil(CACHE_LINE_BYTES).min(max_lines);
+        for line in 0..lines {
+            let address = first_line.wrapping_add(line * CACHE_LINE_BYTES);
+            // SAFETY: a prefetch is a hint: it never faults, whatever the address, and changes
+            // no memory the program can see. SSE is in the x86-64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::without_provenance(address)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, bytes, max_lines);
+}
+
 /// Frames (possibly fractional, non-negative) to the fixed-point play head.
 fn to_fixed(frames: f64) -> i64 {
     (frames.clamp(0.0, MAX_SAMPLE_FRAMES as f64) * ONE as f64) as i64
@@ -741,6 +845,45 @@ fn tap<T: Point>(g: &Geometry, looping: bool, data: &[T], mut i: i64) -> f32 {
 mod tests {
     use super::*;
     use crate::dsp::interpolate::HERMITE_WEIGHTS;
+    use noderack_presets::instrument::Region;
+    use noderack_presets::sample::{Pcm16, Sample};
+
+    /// A prefetch is a hint only: addresses nothing owns (null, the top of the address space,
+    /// a freed buffer) neither fault nor change anything.
+    #[test]
+    fn prefetching_reads_nothing() {
+        let buffer = vec![1u8; 4096];
+        let freed = buffer.as_ptr() as usize;
+        drop(buffer);
+        for (start, bytes) in [(0, 64), (usize::MAX - 100, 4096), (freed, 4096), (12345, 0)] {
+            prefetch_lines(start, bytes, 16);
+        }
+    }
+
+    /// What a voice asks for ahead is where its render reads: its zone, its sample's header
+    /// and each channel's points, for both sample stores.
+    #[test]
+    fn whereabouts_are_the_memory_a_render_reads() {
+        let stereo16 = Sample::from_i16(48_000, vec![Pcm16::owned(vec![1; 100]), Pcm16::owned(vec![2; 100])], [0; 32]);
+        let mono32 = Sample::from_f32(48_000, vec![vec![0.5; 300]], [0; 32]);
+        for sample in [stereo16, mono32] {
+            let zone = Zone::new(&Region::new(Arc::new(sample), 60), 48_000.0);
+            let w = Whereabouts::of(&zone);
+            assert_eq!(w.headers[0], &zone as *const Zone as usize);
+            assert_eq!(w.headers[1], Arc::as_ptr(&zone.region.sample) as usize);
+            match &zone.region.sample.data {
+                SampleData::I16(c) => {
+                    assert_eq!((w.frames, w.point_bytes), (100, 2));
+                    assert_eq!(w.points, [c[0].as_ptr() as usize, c[1].as_ptr() as usize]);
+                    assert_eq!(w.headers[3..], [c[0].buffer_header_address(), c[1].buffer_header_address()]);
+                }
+                SampleData::F32(c) => {
+                    assert_eq!((w.frames, w.point_bytes), (300, 4));
+                    assert_eq!(w.points, [c[0].as_ptr() as usize, 0]);
+                }
+            }
+        }
+    }
 
     /// The four-lane interpolation gives exactly what the scalar sum gives, for both sample
     /// stores, at every weights row and over taps of every magnitude (a tiny xorshift keeps
