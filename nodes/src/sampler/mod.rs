@@ -387,7 +387,7 @@ impl SamplerProcessor {
         // The lowest silent voice, as a scan of every voice would find it (so that voices sum
         // in an order that does not depend on when the set was last tidied): outside the set,
         // or inside it and stopped since.
-        let absent = self.live.first_absent(self.voices.len());
+        let absent = self.live.first_absent();
         let stopped = self
             .live
             .iter()
@@ -401,7 +401,7 @@ impl SamplerProcessor {
             .voices
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.active && v.is_fading())
+            .filter(|(_, v)| v.is_fading())
             .min_by(|a, b| a.1.env.level().total_cmp(&b.1.env.level()))
             .map(|(i, _)| i)?;
         self.stop_voice(i);
@@ -771,22 +771,20 @@ impl SamplerProcessor {
         let programs = held.each_ref().map(|p| p.as_ref().and_then(|p| p.get::<SamplerProgram>()));
         // Voices in order, the memory of the next two asked for ahead (Voice::prefetch): the
         // voice after next's own state, the next one's zone and sample frames.
-        let count = voices.len();
-        let mut order = live.iter().filter(|&i| i < count);
+        let mut order = live.iter();
         let (mut this, mut next) = (order.next(), order.next());
         while let Some(i) = this {
             let after = order.next();
-            if let Some(a) = after {
-                voices[a].prefetch_self();
+            if let Some(v) = after.and_then(|a| voices.get(a)) {
+                v.prefetch_self();
             }
-            if let Some(n) = next.filter(|&n| voices[n].active) {
-                voices[n].prefetch(frames);
+            if let Some(v) = next.and_then(|n| voices.get(n)).filter(|v| v.active) {
+                v.prefetch(frames);
             }
             (this, next) = (next, after);
-            let v = &mut voices[i];
-            if !v.active {
+            let Some(v) = voices.get_mut(i).filter(|v| v.active) else {
                 continue;
-            }
+            };
             let zone = programs
                 .get(v.held)
                 .copied()

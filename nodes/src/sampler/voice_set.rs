@@ -37,11 +37,11 @@ impl VoiceSet {
         }
     }
 
-    /// The lowest voice below `voices` not in the set: a voice that is certainly not
-    /// sounding, found without reading any voice.
-    pub(crate) fn first_absent(&self, voices: usize) -> Option<usize> {
+    /// The lowest voice not in the set: a voice that is certainly not sounding, found
+    /// without reading any voice.
+    pub(crate) fn first_absent(&self) -> Option<usize> {
         let (w, word) = self.words.iter().enumerate().find(|(_, &word)| word != u64::MAX)?;
-        Some(w * 64 + (!word).trailing_zeros() as usize).filter(|&i| i < voices)
+        Some(w * 64 + (!word).trailing_zeros() as usize).filter(|&i| i < self.voices)
     }
 
     /// The voices in the set, in ascending order.
@@ -66,13 +66,15 @@ mod tests {
         assert_eq!(set.iter().collect::<Vec<_>>(), [0, 5, 63, 64, 130, 199]);
         set.retain(|i| i % 2 == 1);
         assert_eq!(set.iter().collect::<Vec<_>>(), [5, 63, 199]);
-        assert_eq!(set.first_absent(200), Some(0));
+        assert_eq!(set.first_absent(), Some(0));
         set.retain(|_| false);
         assert_eq!(set.iter().count(), 0);
         for i in 0..130 {
             set.insert(i);
         }
-        assert_eq!(set.first_absent(200), Some(130));
-        assert_eq!(set.first_absent(130), None);
+        assert_eq!(set.first_absent(), Some(130));
+        let mut full = VoiceSet::new(130);
+        (0..130).for_each(|i| full.insert(i));
+        assert_eq!(full.first_absent(), None);
     }
 }
