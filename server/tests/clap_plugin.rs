@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use noderack_plugin::ports::PortMode;
 use noderack_plugin::state::{encode, SavedState};
@@ -16,6 +17,7 @@ use noderack_tests::editor_standin::{EditorApi, StandInEditor};
 use noderack_tests::fixtures::{scratch_dir, wav_channels, write_text};
 use noderack_tests::midi::smf_bytes;
 use noderack_tests::plugin_rig::{HostEvent, PluginRig};
+use noderack_tests::wait_until;
 use serde_json::json;
 
 const RATE: f64 = 48_000.0;
@@ -461,11 +463,7 @@ fn the_editor_edits_the_graph_that_plays_in_the_plugin() {
     rig.fire_timers();
     assert!(!rig.asked(|r| &r.gui_closed), "open windows are not reported closed");
     Command::new("kill").arg(again.pid.to_string()).status().expect("kill runs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while again.runs() {
-        assert!(std::time::Instant::now() < deadline, "the editor did not end");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_until(Duration::from_secs(10), "the editor ending", || (!again.runs()).then_some(()));
     rig.fire_timers();
     assert!(rig.asked(|r| &r.gui_closed), "the host is told the window was closed");
 

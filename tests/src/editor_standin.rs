@@ -4,11 +4,12 @@
 //! control server as the editor would ([`EditorApi`]).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::fixtures::{scratch_dir, write_text, ScratchDir};
+use crate::wait_until;
 
 /// The stand-in's script, installed as the editor program of this test process.
 pub struct StandInEditor {
@@ -69,11 +70,7 @@ impl StandInEditor {
     /// How the plugin last started the stand-in (waiting up to 10 s for it to start); the
     /// record is consumed, so that the next call waits for the next start.
     pub fn started(&self) -> Started {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.record.exists() {
-            assert!(Instant::now() < deadline, "the editor program was not started");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(Duration::from_secs(10), "the editor program started", || self.record.exists().then_some(()));
         let text = std::fs::read_to_string(&self.record).expect("the record reads");
         std::fs::remove_file(&self.record).expect("the record is consumed");
         let mut lines = text.lines().map(str::to_string);

@@ -9,8 +9,9 @@
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::wait_until;
 use jack::{AudioIn, Client, ClientOptions, Control, MidiOut, ProcessScope, RawMidi};
 
 static ONE_SERVER_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -42,11 +43,7 @@ impl JackServer {
         // above, and nothing else in a test process reads this variable.
         std::env::set_var("JACK_DEFAULT_SERVER", &name);
         let server = JackServer { name, child: Some(child), _turn: turn };
-        let deadline = Instant::now() + STARTUP;
-        while Client::new("probe", ClientOptions::NO_START_SERVER).is_err() {
-            assert!(Instant::now() < deadline, "jackd did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(STARTUP, "jackd coming up", || Client::new("probe", ClientOptions::NO_START_SERVER).ok());
         Some(server)
     }
 
@@ -72,11 +69,7 @@ impl JackServer {
     /// Waits until a port named `port` exists.
     pub fn wait_for_port(&self, port: &str) {
         let client = self.client("port-watch");
-        let deadline = Instant::now() + STARTUP;
-        while client.port_by_name(port).is_none() {
-            assert!(Instant::now() < deadline, "port {port} did not appear");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(STARTUP, format!("port {port} appearing"), || client.port_by_name(port));
     }
 }
 
@@ -147,11 +140,10 @@ impl JackRecorder {
 
     /// Waits until `frames` frames have been recorded (panics after a timeout).
     pub fn wait_frames(&self, frames: usize) {
-        let deadline = Instant::now() + Duration::from_secs_f64(frames as f64 / 48_000.0 * 3.0 + 10.0);
-        while self.rings.iter().any(|r| r.slots() < frames) {
-            assert!(Instant::now() < deadline, "recorded only {} frames", self.rings[0].slots());
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let limit = Duration::from_secs_f64(frames as f64 / 48_000.0 * 3.0 + 10.0);
+        wait_until(limit, format!("{frames} frames recorded"), || {
+            self.rings.iter().all(|r| r.slots() >= frames).then_some(())
+        });
     }
 
     /// Frames recorded so far (of the first port).
@@ -243,11 +235,7 @@ impl JackMidiSender {
     /// Sends the message at JACK frame `frame` (in the future) and waits until it went out.
     pub fn send_at(&self, frame: u64) {
         self.at.store(frame, Ordering::Release);
-        let deadline = Instant::now() + STARTUP;
-        while self.sent.load(Ordering::Acquire) != frame {
-            assert!(Instant::now() < deadline, "the MIDI message was not sent");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_until(STARTUP, "the MIDI message sent", || (self.sent.load(Ordering::Acquire) == frame).then_some(()));
     }
 
     /// The server's current frame time.

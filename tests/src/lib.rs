@@ -23,10 +23,12 @@ pub mod sf2_builder;
 pub mod sw_fuzz;
 pub mod tiny_library;
 pub mod tone;
+pub mod wait;
 
 pub use analysis::{first_onset, peak_frequency_hz, rms};
 pub use rig::Rig;
 pub use tone::TestTone;
+pub use wait::wait_until;
 
 /// Whether the tests run under CI: `CI` is set to something other than empty, `false` or `0`
 /// (CI services set `CI=true`; a user's `CI=false` means not CI).

@@ -8,10 +8,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use noderack_tests::clap_plugins::noderack_plugin_library;
 use noderack_tests::plugin_rig::PluginRig;
+use noderack_tests::wait_until;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, ImageFormat, MapState, WindowClass};
 use x11rb::rust_connection::RustConnection;
@@ -45,18 +46,6 @@ impl Drop for Xvfb {
     }
 }
 
-/// Waits up to `seconds` for `check` to give something.
-fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "{what} within {seconds} s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn children(x: &RustConnection, window: u32) -> Vec<u32> {
     x.query_tree(window).unwrap().reply().unwrap().children
 }
@@ -85,15 +74,17 @@ fn the_editor_opens_inside_the_hosts_window() {
     rig.activate(48_000.0, 256);
     assert!(rig.show_embedded_gui(frame), "the plugin takes the host's X11 window");
 
-    let editor = wait_for(60, "the editor's window inside the host's", || children(&x, frame).first().copied());
+    let editor = wait_until(Duration::from_secs(60), "the editor's window inside the host's", || {
+        children(&x, frame).first().copied()
+    });
     let geometry = x.get_geometry(editor).unwrap().reply().unwrap();
     assert_eq!((geometry.x, geometry.y, geometry.width, geometry.height), (0, 0, 1280, 800));
-    wait_for(30, "the editor's window shown", || {
+    wait_until(Duration::from_secs(30), "the editor's window shown", || {
         let state = x.get_window_attributes(editor).unwrap().reply().unwrap().map_state;
         (state == MapState::VIEWABLE).then_some(())
     });
     // It drew there: the demo graph's boxes, cables and text are many colours on the black.
-    let colours = wait_for(30, "the editor drawing in the host's window", || {
+    let colours = wait_until(Duration::from_secs(30), "the editor drawing in the host's window", || {
         let image = x.get_image(ImageFormat::Z_PIXMAP, frame, 0, 0, 1280, 800, !0).ok()?.reply().ok()?;
         let mut colours: Vec<&[u8]> = image.data.chunks_exact(4).collect();
         colours.sort_unstable();
@@ -104,6 +95,8 @@ fn the_editor_opens_inside_the_hosts_window() {
 
     // Hidden: the editor's program ends and its window leaves the host's.
     assert!(rig.hide_gui());
-    wait_for(10, "the editor's window gone after hide", || children(&x, frame).is_empty().then_some(()));
+    wait_until(Duration::from_secs(10), "the editor's window gone after hide", || {
+        children(&x, frame).is_empty().then_some(())
+    });
     rig.destroy_gui();
 }
