@@ -245,10 +245,18 @@ impl SvfStateSpace {
     /// As [`Svf::flush_denormals`].
     #[inline]
     pub fn flush_denormals(&mut self) {
-        if self.ic1.abs() < Svf::FLUSH_BELOW {
+        self.flush_below(Svf::FLUSH_BELOW);
+    }
+
+    /// Zeroes states smaller than `limit`: [`SvfStateSpace::flush_denormals`] for a filter
+    /// fed its input times a constant (its states are then that much larger too), with
+    /// `limit` scaled by the same constant.
+    #[inline]
+    pub fn flush_below(&mut self, limit: f32) {
+        if self.ic1.abs() < limit {
             self.ic1 = 0.0;
         }
-        if self.ic2.abs() < Svf::FLUSH_BELOW {
+        if self.ic2.abs() < limit {
             self.ic2 = 0.0;
         }
     }

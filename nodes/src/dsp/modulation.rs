@@ -682,6 +682,12 @@ impl GainRamp {
     pub(crate) fn constant(gains: (f32, f32)) -> Self {
         Self { from: gains, step: (0.0, 0.0), offset: 0 }
     }
+
+    /// The same ramp, every gain times `factor`.
+    pub(crate) fn scaled(self, factor: f32) -> Self {
+        let (from, step) = (self.from, self.step);
+        Self { from: (from.0 * factor, from.1 * factor), step: (step.0 * factor, step.1 * factor), ..self }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use noderack_presets::sample::{SampleData, I16_SCALE};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::modulation::{crossfade_gain, GainRamp, ModInputs, NoteState, VoiceModulation};
-use crate::dsp::{Adsr, Stage, SvfCoefficients, SvfResponse, SvfStateSpace};
+use crate::dsp::{Adsr, Stage, Svf, SvfCoefficients, SvfResponse, SvfStateSpace};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
 pub(crate) const PASS_FRAMES: usize = 64;
@@ -424,8 +424,11 @@ impl Voice {
             }
         }
         if self.active && self.tap != FilterTap::Off {
-            self.filters.0.flush_denormals();
-            self.filters.1.flush_denormals();
+            // The filters run on unscaled points: the same states as scaled ones, times
+            // 1 / SCALE (a power of two), so the same ones are flushed.
+            let below = Svf::FLUSH_BELOW / T::SCALE;
+            self.filters.0.flush_below(below);
+            self.filters.1.flush_below(below);
         }
     }
 
@@ -440,6 +443,9 @@ impl Voice {
         out_r: &mut [f32],
         ramp: GainRamp,
     ) {
+        // Points are read unscaled (`Point::raw`) and the scale joins the gains: a power of two,
+        // so this is exactly scaling each frame, at no cost per frame.
+        let ramp = ramp.scaled(T::SCALE);
         match (right, self.tap != FilterTap::Off) {
             (Some(right), false) => {
                 self.render_channels::<T, 2, false, FUSED>(geometry, [left, right], out_l, out_r, ramp)
@@ -503,27 +509,21 @@ impl Voice {
         while k < n {
             let step = if self.forward { g.step } else { -g.step };
             let run = g.run(self.position, self.forward, self.looping).min(n - k);
-            if run > 0 {
+            if let Some(checked) = CheckedRun::new(data, self.position, step, run) {
                 // Frames outside, channels inside: the tap index and the weights row are found
                 // once per frame for every channel, and the stereo filters' serial chains
                 // interleave.
                 let mut ys = y.each_mut().map(|y| &mut y[k..k + run]);
-                let mut position = self.position;
-                for frame in 0..run {
-                    // The run keeps `index - 1 ..= index + 2` inside the sample; `first` fits
-                    // in 32 bits, so the range check below cannot overflow.
-                    let first = ((position - ONE) >> FRACTION_BITS) as u32 as usize;
-                    let w = weights(position as u32);
-                    for ((y, data), filter) in ys.iter_mut().zip(data).zip(filters.iter_mut()) {
-                        if let Some(taps) = data.get(first..first + 4).and_then(<[T]>::first_chunk::<4>) {
-                            let v = T::interpolate(taps, w) * T::SCALE;
-                            // Filtering in the same loop lets the filter's serial chain overlap
-                            // the next frames' interpolation.
-                            y[frame] = if FILTERED { filter.tick_with::<FUSED>(v) } else { v };
+                checked.for_each(|frame, taps, w| {
+                    for ((y, taps), filter) in ys.iter_mut().zip(taps).zip(filters.iter_mut()) {
+                        let v = T::interpolate(taps, w);
+                        // Filtering in the same loop lets the filter's serial chain overlap
+                        // the next frames' interpolation.
+                        if let Some(y) = y.get_mut(frame) {
+                            *y = if FILTERED { filter.tick_with::<FUSED>(v) } else { v };
                         }
                     }
-                    position += step;
-                }
+                });
                 self.position += step * run as i64;
                 k += run;
             } else {
@@ -649,19 +649,15 @@ impl Voice {
 
 /// A stored sample point as the voice reads it: `raw() · SCALE` is its value (full scale ±1).
 ///
-/// The scale is a power of two, so applying it once to an interpolated value gives exactly
-/// what interpolating scaled points gives: a 16-bit store plays bit-identically to an `f32`
-/// store of the same source, at one multiply per frame instead of one per tap.
+/// The scale is a power of two, so applying it to a voice's gains instead of to each point
+/// gives exactly the same samples (interpolation, filter and gains only add and multiply, whose
+/// rounding a power of two does not change): a 16-bit store plays bit-identically to an `f32`
+/// store of the same source, without a multiply per frame for it.
 pub(crate) trait Point: Copy {
     /// Multiplies [`Point::raw`] into full scale.
     const SCALE: f32;
     /// The point as a float, before scaling.
     fn raw(self) -> f32;
-    /// The point's value.
-    #[inline(always)]
-    fn value(self) -> f32 {
-        self.raw() * Self::SCALE
-    }
     /// `taps` (`xm1, x0, x1, x2`, before scaling) weighted by a weights row: exactly
     /// [`weighted`] (the same products summed in the same order), in four lanes where the
     /// processor has them.
@@ -714,13 +710,13 @@ mod lanes {
     /// Four 16-bit points as floats in four lanes, exactly (`x as f32`).
     #[inline(always)]
     pub(super) fn widen(x: &[i16; 4]) -> __m128 {
-        // One 64-bit word, each point widened to a 32-bit lane with its sign, then converted.
-        let word = x.iter().rev().fold(0u64, |word, &p| word << 16 | u64::from(p as u16));
-        // SAFETY: register-only SSE2 operations, in the x86-64 baseline.
-        unsafe {
-            let v = _mm_cvtsi64_si128(word as i64);
-            _mm_cvtepi32_ps(_mm_srai_epi32::<16>(_mm_unpacklo_epi16(v, v)))
-        }
+        // Written as four sign extensions, which the compiler turns into one sign-extending
+        // load where the code is compiled for SSE4.1 or AVX (`Voice::render_fused`) and into
+        // an unpack and a shift on the SSE2 baseline.
+        let wide = x.map(i32::from);
+        // SAFETY: `wide` is four consecutive i32, the 16 bytes read (unaligned load); SSE2 is
+        // in the x86-64 baseline.
+        unsafe { _mm_cvtepi32_ps(_mm_loadu_si128(wide.as_ptr().cast())) }
     }
 
     /// `(t0·w0 + t1·w1) + (t2·w2 + t3·w3)`: the association of [`super::weighted`], so the
@@ -823,8 +819,58 @@ impl Geometry {
     }
 }
 
-/// Frame `i` of `data`, seen through the loop while `looping` (so interpolation across the loop
-/// seam reads the frames that will actually follow), silent outside the sample.
+/// A run of frames whose taps all lie inside every channel, checked once for the run instead
+/// of once per frame: the play head moves one way through a run, so the taps of its first and
+/// last frames bound every other frame's.
+struct CheckedRun<'a, T, const C: usize> {
+    data: [&'a [T]; C],
+    position: i64,
+    step: i64,
+    frames: usize,
+}
+
+impl<'a, T: Point, const C: usize> CheckedRun<'a, T, C> {
+    /// The `frames` frames from `position` on at `step` (fixed point), if every frame's four
+    /// taps (`index − 1 ..= index + 2`) lie inside every channel of `data`; `None` otherwise,
+    /// and for an empty run.
+    #[inline(always)]
+    fn new(data: [&'a [T]; C], position: i64, step: i64, frames: usize) -> Option<Self> {
+        let beyond_first = i64::try_from(frames.checked_sub(1)?).ok()?;
+        let last = position.checked_add(step.checked_mul(beyond_first)?)?;
+        let (a, b) = (first_tap(position), first_tap(last));
+        let points = data.iter().map(|d| d.len()).min()?;
+        let inside = a.min(b) >= 0 && u64::try_from(a.max(b)).ok()?.checked_add(4)? <= points as u64;
+        inside.then_some(Self { data, position, step, frames })
+    }
+
+    /// Calls `f` with each frame's number (from 0), its taps in each channel and its weights
+    /// row.
+    #[inline(always)]
+    fn for_each(self, mut f: impl FnMut(usize, [&'a [T; 4]; C], &'static [f32; 4])) {
+        let mut position = self.position;
+        for frame in 0..self.frames {
+            let first = first_tap(position) as usize;
+            let taps = self.data.map(|channel| {
+                // SAFETY: `first .. first + 4` lies inside every channel: `new` checked it for
+                // the run's first and last positions, and `position` moves one way (by `step`)
+                // between them.
+                unsafe { &*channel.as_ptr().add(first).cast::<[T; 4]>() }
+            });
+            f(frame, taps, weights(position as u32));
+            position += self.step;
+        }
+    }
+}
+
+/// The frame of the first of the four taps interpolated at `position` (fixed point).
+#[inline(always)]
+fn first_tap(position: i64) -> i64 {
+    (position >> FRACTION_BITS) - 1
+}
+
+/// Frame `i` of `data` before scaling ([`Point::raw`]), seen through the loop while `looping`
+/// (so interpolation across the loop seam reads the frames that will actually follow), silent
+/// outside the sample.
 #[inline]
 fn tap<T: Point>(g: &Geometry, looping: bool, data: &[T], mut i: i64) -> f32 {
     if looping {
@@ -837,7 +883,7 @@ fn tap<T: Point>(g: &Geometry, looping: bool, data: &[T], mut i: i64) -> f32 {
     if i < 0 || i > g.last {
         0.0
     } else {
-        data.get(i as usize).map_or(0.0, |&x| x.value())
+        data.get(i as usize).map_or(0.0, |&x| x.raw())
     }
 }
 
@@ -883,6 +929,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A run is checked by its first and last frames' taps: accepted exactly when every frame
+    /// reads inside the sample, forwards and backwards, and never when empty.
+    #[test]
+    fn a_checked_run_reads_only_inside_the_sample() {
+        let data: Vec<i16> = (0..10).collect();
+        let at = |frame: i64| frame * ONE + ONE / 3;
+        let firsts = |position: i64, step: i64, frames: usize| {
+            let mut seen = Vec::new();
+            CheckedRun::new([&data[..]], position, step, frames).map(|run| {
+                run.for_each(|frame, [taps], _| seen.push((frame, taps[0])));
+                seen
+            })
+        };
+        // Frames 1..=7 read points 0..=9: the whole sample, nothing past it.
+        assert_eq!(firsts(at(1), ONE, 7), Some((0..7).map(|f| (f, f as i16)).collect()));
+        assert_eq!(firsts(at(1), ONE, 8), None, "frame 8 reads point 10");
+        assert_eq!(firsts(at(0), ONE, 3), None, "frame 0 reads point -1");
+        assert_eq!(firsts(at(6), -ONE, 6), Some((0..6).map(|f| (f, 5 - f as i16)).collect()));
+        assert_eq!(firsts(at(6), -ONE, 7), None, "backwards to frame 0 reads point -1");
+        assert_eq!(firsts(at(3), ONE / 2, 0), None, "an empty run is no run");
+        assert_eq!(firsts(at(3), 0, 1_000), Some((0..1_000).map(|f| (f, 2)).collect()));
+        let both = |frames| CheckedRun::new([&data[..], &data[..8]], at(1), ONE, frames).map(|_| ());
+        assert_eq!((both(5), both(6)), (Some(()), None), "the shorter channel bounds the run");
     }
 
     /// The four-lane interpolation gives exactly what the scalar sum gives, for both sample
