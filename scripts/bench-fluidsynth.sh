@@ -5,10 +5,15 @@
 #
 # Usage: scripts/bench-fluidsynth.sh [--runs N] [--midi FILE] [--soundfont FILE] [--no-build]
 #                                   [--fluidsynth-loads played|all] [--noderack-loads notes|programs]
+#                                   [--concurrent]
 #
 # Runs alternate (fluidsynth, noderack, fluidsynth, ...) so drift on a noisy machine hits both
 # alike; the summary gives the median and the spread (min–max) of each, and the ratio of the
-# medians. On a machine shared with builds, run the whole script under the build lock so no
+# medians. With --concurrent (two cores or more), each run starts both at once, each pinned to
+# its own core (the cores swapped every run): noise from outside the machine then hits both in
+# the same moments, and the summary adds the median of the runs' own ratios. noderack finishes
+# first, so it shares the machine for all of its run and FluidSynth for part of its own: if
+# anything, that counts against noderack. On a machine shared with builds, run the whole script under the build lock so no
 # build runs meanwhile, e.g. `flock /tmp/noderack-cargo.lock scripts/bench-fluidsynth.sh`
 # (the script itself never takes that lock).
 #
@@ -32,6 +37,7 @@ build=1
 rate=48000
 fs_loads=played
 nr_loads=notes
+concurrent=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -41,7 +47,8 @@ while [[ $# -gt 0 ]]; do
         --no-build) build=0; shift ;;
         --fluidsynth-loads) fs_loads="$2"; shift 2 ;;
         --noderack-loads) nr_loads="$2"; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --concurrent) concurrent=1; shift ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -59,6 +66,7 @@ esac
 missing=()
 command -v fluidsynth >/dev/null || missing+=(fluidsynth)
 [[ -x /usr/bin/time ]] || missing+=(time)
+((concurrent == 0)) || command -v taskset >/dev/null || missing+=(util-linux)
 [[ -f "$soundfont" ]] || { [[ "$soundfont" == */TimGM6mb.sf2 ]] && missing+=(timgm6mb-soundfont); }
 if [[ ${#missing[@]} -gt 0 ]]; then
     echo "missing: ${missing[*]}" >&2
@@ -77,12 +85,13 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# Runs a command under /usr/bin/time; appends "cpu_seconds max_rss_kb" to the file $1.
+# Runs a command under /usr/bin/time; appends "cpu_seconds max_rss_kb" to the file $1 and
+# keeps its output in $work/stdout.$2.
 measure() {
-    local log="$1"; shift
-    /usr/bin/time -f "%U %S %M" -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || {
-        echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
-    awk '{ printf "%.3f %d\n", $1 + $2, $3 }' "$work/time" >>"$log"
+    local log="$1" tag="$2"; shift 2
+    /usr/bin/time -f "%U %S %M" -o "$work/time.$tag" "$@" >"$work/stdout.$tag" 2>"$work/stderr.$tag" || {
+        echo "failed: $*" >&2; cat "$work/stderr.$tag" >&2; exit 1; }
+    awk '{ printf "%.3f %d\n", $1 + $2, $3 }' "$work/time.$tag" >>"$log"
 }
 
 # FluidSynth renders until its MIDI player ends (the file's end-of-track), noderack until the
@@ -99,19 +108,33 @@ echo "fluidsynth: $(fluidsynth --version 2>/dev/null | head -1)"
 echo "noderack:   $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)"
 echo "MIDI:       $midi"
 echo "sound font: $soundfont"
-echo "rate:       $rate Hz, $runs runs each, alternating"
+if ((concurrent)); then
+    (($(nproc) >= 2)) || { echo "--concurrent needs two cores" >&2; exit 1; }
+    echo "rate:       $rate Hz, $runs runs each, both at once on cores 0 and 1 (swapped every run)"
+else
+    echo "rate:       $rate Hz, $runs runs each, alternating"
+fi
 echo "samples:    noderack reads, of the programs the file plays: $nr_loads; FluidSynth loads: $fs_loads"
 echo "length:     FluidSynth renders ${fs_seconds} s; noderack gets --tail ${tail_seconds} to match"
 echo
 printf '%-4s %-12s %10s %12s\n' run program "CPU s" "peak RSS MB"
+fs_run=(fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float "${fs_opts[@]}" -F "$work/fluidsynth.wav" "$soundfont" "$midi")
+nr_run=("$noderack" render --soundfont "$soundfont" --soundfont-load "$nr_loads" --midi "$midi" \
+    --sample-rate "$rate" --tail "$tail_seconds" --format f32 -o "$work/noderack.wav")
 for ((i = 1; i <= runs; i++)); do
-    measure "$work/fluidsynth" fluidsynth -ni -q -R 0 -C 0 -r "$rate" -O float "${fs_opts[@]}" -F "$work/fluidsynth.wav" \
-        "$soundfont" "$midi"
+    if ((concurrent)); then
+        measure "$work/fluidsynth" fs taskset -c $((i % 2)) "${fs_run[@]}" &
+        fs_pid=$!
+        measure "$work/noderack" nr taskset -c $(((i + 1) % 2)) "${nr_run[@]}" &
+        nr_pid=$!
+        wait "$fs_pid" && wait "$nr_pid" || exit 1
+    else
+        measure "$work/fluidsynth" fs "${fs_run[@]}"
+        measure "$work/noderack" nr "${nr_run[@]}"
+    fi
     printf '%-4s %-12s %10.2f %12.1f\n' "$i" fluidsynth $(tail -1 "$work/fluidsynth" | awk '{ print $1, $2 / 1024 }')
-    measure "$work/noderack" "$noderack" render --soundfont "$soundfont" --soundfont-load "$nr_loads" --midi "$midi" \
-        --sample-rate "$rate" --tail "$tail_seconds" --format f32 -o "$work/noderack.wav"
     printf '%-4s %-12s %10.2f %12.1f\n' "$i" noderack $(tail -1 "$work/noderack" | awk '{ print $1, $2 / 1024 }')
-    cp "$work/stdout" "$work/noderack.out"
+    cp "$work/stdout.nr" "$work/noderack.out"
 done
 
 # "median min max" of column $2 of file $1.
@@ -132,6 +155,11 @@ awk -v n="$nr_cpu" -v f="$fs_cpu" -v nmin="$nr_cpu_min" -v nmax="$nr_cpu_max" -v
     -v nr="$nr_rss_max" -v fr="$fs_rss_max" 'BEGIN {
     printf "ratio noderack / fluidsynth: CPU %.2f× (spread %.2f–%.2f), peak RSS %.2f×\n", n / f, nmin / fmax, nmax / fmin, nr / fr
     printf "goal CPU ≤ 0.50×: %s, peak RSS ≤ 0.75×: %s\n", (n / f <= 0.5) ? "met" : "not met", (nr / fr <= 0.75) ? "met" : "not met" }'
+if ((concurrent)); then
+    paste "$work/noderack" "$work/fluidsynth" | awk '{ printf "%.4f\n", $1 / $3 }' | sort -n >"$work/ratios"
+    read -r paired paired_min paired_max < <(stats "$work/ratios" 1)
+    printf "paired: median of the runs' own ratios %.2f× (range %.2f–%.2f)\n" "$paired" "$paired_min" "$paired_max"
+fi
 
 echo
 echo "noderack's render of the last run:"
