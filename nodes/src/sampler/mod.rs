@@ -372,12 +372,11 @@ impl SamplerProcessor {
     /// A voice for a new note: a free one while under the polyphony limit; otherwise the
     /// victim (oldest releasing, else oldest) fades out and a free reserve voice is used.
     fn allocate(&mut self) -> Option<usize> {
-        let Self { voices, live, .. } = self;
-        let live_voices = || live.iter().filter_map(|i| Some((i, voices.get(i)?))).filter(|(_, v)| v.active);
-        let sounding = live_voices().filter(|(_, v)| !v.is_fading()).count();
+        let sounding = self.live_voices().filter(|(_, v)| v.active && !v.is_fading()).count();
         if sounding >= self.polyphony {
-            let victim = live_voices()
-                .filter(|(_, v)| !v.is_fading())
+            let victim = self
+                .live_voices()
+                .filter(|(_, v)| v.active && !v.is_fading())
                 .min_by_key(|(_, v)| (!v.is_releasing(), v.serial))
                 .map(|(i, _)| i);
             if let Some(i) = victim {
@@ -419,11 +418,17 @@ impl SamplerProcessor {
                 && if group != 0 { v.choke_group == group } else { v.zone == zone }
         };
         let frames = self.steal_fade_frames;
-        while self.voices.iter().filter(|v| member(v)).count() > keep {
-            let oldest = self.voices.iter().enumerate().filter(|(_, v)| member(v)).min_by_key(|(_, v)| v.serial);
+        while self.live_voices().filter(|(_, v)| member(v)).count() > keep {
+            let oldest = self.live_voices().filter(|(_, v)| member(v)).min_by_key(|(_, v)| v.serial);
             let Some((i, _)) = oldest else { return };
             self.voices[i].fade_out(frames);
         }
+    }
+
+    /// The voices that may be sounding ([`VoiceSet`]) with their numbers; callers check
+    /// `active`.
+    fn live_voices(&self) -> impl Iterator<Item = (usize, &Voice)> + '_ {
+        self.live.iter().filter_map(|i| Some((i, self.voices.get(i)?)))
     }
 
     fn stop_voice(&mut self, i: usize) {
@@ -468,10 +473,12 @@ impl SamplerProcessor {
                 let frames = self.steal_fade_frames;
                 // Choke groups act within a MIDI channel (a part), as General MIDI's
                 // exclusive classes do.
-                for v in self.voices.iter_mut().filter(|v| v.active && v.channel == channel && v.off_by == Some(choke))
-                {
-                    v.fade_out(frames);
-                }
+                self.each_live_voice(|s, i| {
+                    let v = &mut s.voices[i];
+                    if v.active && v.channel == channel && v.off_by == Some(choke) {
+                        v.fade_out(frames);
+                    }
+                });
             }
             if let Some(limit) = polyphony {
                 self.limit_group(held, instrument, z, choke, limit.max(1) as usize - 1);
@@ -715,9 +722,12 @@ impl SamplerProcessor {
                     64 => self.set_pedal(channel, value >= 64),
                     120 => {
                         let frames = self.kill_fade_frames;
-                        for v in self.voices.iter_mut().filter(|v| v.active && v.channel == channel) {
-                            v.fade_out(frames);
-                        }
+                        self.each_live_voice(|s, i| {
+                            let v = &mut s.voices[i];
+                            if v.active && v.channel == channel {
+                                v.fade_out(frames);
+                            }
+                        });
                     }
                     121 => {
                         // Reset all controllers (GM): bend, expression, pedal and the RPN
