@@ -219,6 +219,22 @@ impl SvfStateSpace {
         *self = Self { ic1, ic2, ..Self::new(coefs, response) };
     }
 
+    /// The state update rows `[m11, m12, b1]`, `[m21, m22, b2]` and the output row
+    /// `[c1, c2, d]` (for [`crate::dsp::svf_block::SvfBlockCoefficients`]).
+    pub fn rows(&self) -> ([f32; 3], [f32; 3], [f32; 3]) {
+        (self.next1, self.next2, self.output)
+    }
+
+    /// The two integrator states.
+    pub fn state(&self) -> [f32; 2] {
+        [self.ic1, self.ic2]
+    }
+
+    /// Sets the two integrator states (a filter taking over another's signal).
+    pub fn set_state(&mut self, [ic1, ic2]: [f32; 2]) {
+        (self.ic1, self.ic2) = (ic1, ic2);
+    }
+
     /// One step: the output for input `x`.
     #[inline(always)]
     pub fn tick(&mut self, x: f32) -> f32 {

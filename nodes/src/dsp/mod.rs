@@ -7,10 +7,12 @@ pub mod filter;
 pub mod interpolate;
 pub(crate) mod modulation;
 pub mod oscillator;
+pub mod svf_block;
 
 pub use envelope::{Adsr, AdsrShape, Stage};
 pub use filter::{Svf, SvfCoefficients, SvfOutputs, SvfResponse, SvfStateSpace};
 pub use oscillator::{Oscillator, Waveform};
+pub use svf_block::{SvfBlock, SvfBlockCoefficients};
 
 /// Decibels to linear gain; -96 dB and below is silence.
 #[inline]

@@ -225,6 +225,7 @@ impl EnvelopeState {
     }
 
     /// Moves `frames` frames on; returns the level there.
+    #[inline]
     pub(crate) fn advance(&mut self, shape: &EnvelopeShape, mut frames: u32) -> f32 {
         while frames > 0 {
             match self.stage {
@@ -318,6 +319,8 @@ impl LfoState {
     }
 
     /// Moves `frames` frames on; returns the value there (−1..1 times the faded-in depth).
+    /// Inlined into the tick, so that a voice's LFOs overlap.
+    #[inline(always)]
     pub(crate) fn advance(&mut self, shape: &LfoShape, frames: u32) -> f32 {
         let waiting = self.delay_left.min(frames);
         self.delay_left -= waiting;
@@ -340,6 +343,7 @@ impl LfoState {
 }
 
 /// The value of `waveform` at `phase` (0..1 of a cycle), −1..1.
+#[inline(always)]
 fn waveform_at(waveform: LfoWaveform, phase: f32) -> f32 {
     match waveform {
         LfoWaveform::Triangle => {

@@ -9,7 +9,7 @@ use noderack_presets::sample::{SampleData, I16_SCALE};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::modulation::{crossfade_gain, GainRamp, ModInputs, NoteState, VoiceModulation};
-use crate::dsp::{Adsr, Stage, Svf, SvfCoefficients, SvfResponse, SvfStateSpace};
+use crate::dsp::{Adsr, Stage, Svf, SvfBlock, SvfBlockCoefficients, SvfCoefficients, SvfResponse};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
 pub(crate) const PASS_FRAMES: usize = 64;
@@ -97,7 +97,9 @@ pub(crate) struct Voice {
     /// Output gains: region gain, pan, velocity.
     pub(crate) gains: (f32, f32),
     pub(crate) tap: FilterTap,
-    pub(crate) filters: (SvfStateSpace, SvfStateSpace),
+    /// The filter's coefficients (both channels), and each channel's state.
+    pub(crate) filter: SvfBlockCoefficients,
+    pub(crate) filters: [SvfBlock; 2],
     /// The filter's cutoff before modulation, and its damping (`1/Q`).
     pub(crate) filter_base: (f32, f32),
     /// Cutoff modulation (cents) the filter's coefficients were last set for.
@@ -180,6 +182,7 @@ impl Default for Voice {
             env: Adsr::default(),
             gains: (0.0, 0.0),
             tap: FilterTap::Off,
+            filter: Default::default(),
             filters: Default::default(),
             filter_base: (0.0, 2.0),
             cutoff_cents: 0.0,
@@ -257,9 +260,9 @@ impl Voice {
             Some((tap, cutoff_hz, damping)) => {
                 self.tap = tap;
                 self.filter_base = (cutoff_hz, damping);
-                let filter =
-                    SvfStateSpace::new(SvfCoefficients::moving(cutoff_hz, damping, sample_rate), self.response());
-                self.filters = (filter, filter);
+                let coefs = SvfCoefficients::moving(cutoff_hz, damping, sample_rate);
+                self.filter = SvfBlockCoefficients::new(coefs, self.response());
+                self.filters = Default::default();
             }
             None => self.tap = FilterTap::Off,
         }
@@ -303,18 +306,22 @@ impl Voice {
             let (cutoff_hz, damping) = self.filter_base;
             let cutoff = (cutoff_hz * (now.cutoff_cents / 1200.0).exp2()).min(0.45 * sample_rate);
             let coefs = SvfCoefficients::moving(cutoff, damping, sample_rate);
-            let response = self.response();
-            self.filters.0.set_coefficients(coefs, response);
-            self.filters.1.set_coefficients(coefs, response);
+            // A block under way ends with the coefficients its frames were filtered with.
+            for filter in &mut self.filters {
+                filter.settle(&self.filter);
+            }
+            self.filter = SvfBlockCoefficients::new(coefs, self.response());
         }
     }
 
     /// Renders into the outputs (adding), at `bend` (pitch ratio).
     ///
     /// Work is done in passes of up to [`PASS_FRAMES`] frames: the envelope's levels into a
-    /// stack buffer (a linear ramp per segment), then one loop that interpolates, filters and
-    /// mixes each frame. Every step in either is a per-frame recurrence or depends only on
-    /// where the note is, so the result does not depend on how the frames are split into calls.
+    /// stack buffer (a linear ramp per segment), then the interpolated frames, the filter over
+    /// them in blocks of eight frames counted from its first frame ([`SvfBlock`]), and the mix.
+    /// Every step is a per-frame recurrence, a recurrence over the filter's own blocks, or
+    /// depends only on where the note is, so the result does not depend on how the frames are
+    /// split into calls.
     ///
     /// A modulated voice renders in runs that end at its modulation ticks: each run has the
     /// pitch and cutoff of the tick before it and a gain ramp towards the tick's gain; a quiet voice
@@ -423,13 +430,6 @@ impl Voice {
                 at += n;
             }
         }
-        if self.active && self.tap != FilterTap::Off {
-            // The filters run on unscaled points: the same states as scaled ones, times
-            // 1 / SCALE (a power of two), so the same ones are flushed.
-            let below = Svf::FLUSH_BELOW / T::SCALE;
-            self.filters.0.flush_below(below);
-            self.filters.1.flush_below(below);
-        }
     }
 
     /// Renders a run at one geometry: picks the loop for the sample's channels and the filter.
@@ -489,8 +489,9 @@ impl Voice {
     /// Where all four frames the interpolator needs lie inside the sample (and inside the loop
     /// while looping), frames are interpolated in a run without any per-frame checks; only
     /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
-    /// interpolated and filtered frames collect in a stack buffer, and one vectorised loop
-    /// applies the envelope and gains and adds them to the outputs.
+    /// interpolated frames collect in a stack buffer, the filter runs over it in blocks
+    /// ([`SvfBlock`]), and one vectorised loop applies the envelope and gains and adds them
+    /// to the outputs.
     #[inline(always)]
     fn play<T: Point, const C: usize, const FILTERED: bool, const FUSED: bool>(
         &mut self,
@@ -503,37 +504,22 @@ impl Voice {
     ) -> bool {
         let n = levels.len().min(PASS_FRAMES);
         let mut y = [[0.0f32; PASS_FRAMES]; C];
-        let mut filters = [self.filters.0, self.filters.1];
         let mut k = 0;
         let mut ended = false;
         while k < n {
             let step = if self.forward { g.step } else { -g.step };
             let run = g.run(self.position, self.forward, self.looping).min(n - k);
             if let Some(checked) = CheckedRun::new(data, self.position, step, run) {
-                // Frames outside, channels inside: the tap index and the weights row are found
-                // once per frame for every channel, and the stereo filters' serial chains
-                // interleave.
-                let mut ys = y.each_mut().map(|y| &mut y[k..k + run]);
-                checked.for_each(|frame, taps, w| {
-                    for ((y, taps), filter) in ys.iter_mut().zip(taps).zip(filters.iter_mut()) {
-                        let v = T::interpolate(taps, w);
-                        // Filtering in the same loop lets the filter's serial chain overlap
-                        // the next frames' interpolation.
-                        if let Some(y) = y.get_mut(frame) {
-                            *y = if FILTERED { filter.tick_with::<FUSED>(v) } else { v };
-                        }
-                    }
-                });
+                checked.interpolate_into(y.each_mut().map(|y| &mut y[k..k + run]));
                 self.position += step * run as i64;
                 k += run;
             } else {
                 let index = self.position >> FRACTION_BITS;
                 let w = weights(self.position as u32);
                 let looping = self.looping;
-                for ((y, data), filter) in y.iter_mut().zip(data).zip(filters.iter_mut()) {
+                for (y, data) in y.iter_mut().zip(data) {
                     let at = |i: i64| tap(g, looping, data, i);
-                    let v = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
-                    y[k] = if FILTERED { filter.tick_with::<FUSED>(v) } else { v };
+                    y[k] = weighted([at(index - 1), at(index), at(index + 1), at(index + 2)], w);
                 }
                 self.position += step;
                 k += 1;
@@ -544,7 +530,13 @@ impl Voice {
             }
         }
         if FILTERED {
-            self.filters = (filters[0], filters[1]);
+            // The filter runs over the pass in blocks of frames (its serial chain is then two
+            // operations per eight frames), on unscaled points: the same states as scaled
+            // ones, times 1 / SCALE (a power of two), so the same ones are flushed.
+            let floor = Svf::FLUSH_BELOW / T::SCALE;
+            for (y, filter) in y.iter_mut().zip(&mut self.filters) {
+                filter.process::<FUSED>(&self.filter, &mut y[..k], floor);
+            }
         }
         let (l, r) = (&y[0][..k], &y[C - 1][..k]);
         let frames = out_l.iter_mut().zip(out_r.iter_mut()).zip(l.iter().zip(r)).zip(&levels[..k]);
@@ -665,6 +657,16 @@ pub(crate) trait Point: Copy {
     fn interpolate(taps: &[Self; 4], w: &[f32; 4]) -> f32 {
         weighted(taps.map(Self::raw), w)
     }
+    /// Four frames' [`Point::interpolate`] at once: exactly the same four values.
+    #[inline(always)]
+    fn interpolate4(taps: [&[Self; 4]; 4], w: [&[f32; 4]; 4]) -> [f32; 4] {
+        [
+            Self::interpolate(taps[0], w[0]),
+            Self::interpolate(taps[1], w[1]),
+            Self::interpolate(taps[2], w[2]),
+            Self::interpolate(taps[3], w[3]),
+        ]
+    }
 }
 
 impl Point for f32 {
@@ -678,6 +680,12 @@ impl Point for f32 {
     fn interpolate(taps: &[f32; 4], w: &[f32; 4]) -> f32 {
         lanes::dot(lanes::load(taps), lanes::load(w))
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn interpolate4(taps: [&[f32; 4]; 4], w: [&[f32; 4]; 4]) -> [f32; 4] {
+        let t = [lanes::load(taps[0]), lanes::load(taps[1]), lanes::load(taps[2]), lanes::load(taps[3])];
+        lanes::dot4(t, [lanes::load(w[0]), lanes::load(w[1]), lanes::load(w[2]), lanes::load(w[3])])
+    }
 }
 
 impl Point for i16 {
@@ -690,6 +698,12 @@ impl Point for i16 {
     #[inline(always)]
     fn interpolate(taps: &[i16; 4], w: &[f32; 4]) -> f32 {
         lanes::dot(lanes::widen(taps), lanes::load(w))
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn interpolate4(taps: [&[i16; 4]; 4], w: [&[f32; 4]; 4]) -> [f32; 4] {
+        let t = [lanes::widen(taps[0]), lanes::widen(taps[1]), lanes::widen(taps[2]), lanes::widen(taps[3])];
+        lanes::dot4(t, [lanes::load(w[0]), lanes::load(w[1]), lanes::load(w[2]), lanes::load(w[3])])
     }
 }
 
@@ -710,13 +724,15 @@ mod lanes {
     /// Four 16-bit points as floats in four lanes, exactly (`x as f32`).
     #[inline(always)]
     pub(super) fn widen(x: &[i16; 4]) -> __m128 {
-        // Written as four sign extensions, which the compiler turns into one sign-extending
-        // load where the code is compiled for SSE4.1 or AVX (`Voice::render_fused`) and into
-        // an unpack and a shift on the SSE2 baseline.
-        let wide = x.map(i32::from);
-        // SAFETY: `wide` is four consecutive i32, the 16 bytes read (unaligned load); SSE2 is
-        // in the x86-64 baseline.
-        unsafe { _mm_cvtepi32_ps(_mm_loadu_si128(wide.as_ptr().cast())) }
+        // Each point into the top half of a 32-bit lane, then an arithmetic shift down: the
+        // sign extension, which the compiler makes one sign-extending load where the code is
+        // compiled for SSE4.1 or AVX (`Voice::render_fused`).
+        // SAFETY: `x` is four consecutive i16, the 8 bytes read (unaligned 64-bit load);
+        // SSE2 is in the x86-64 baseline.
+        unsafe {
+            let points = _mm_loadl_epi64(x.as_ptr().cast());
+            _mm_cvtepi32_ps(_mm_srai_epi32::<16>(_mm_unpacklo_epi16(points, points)))
+        }
     }
 
     /// `(t0·w0 + t1·w1) + (t2·w2 + t3·w3)`: the association of [`super::weighted`], so the
@@ -728,6 +744,30 @@ mod lanes {
             let p = _mm_mul_ps(t, w); // p0 p1 p2 p3
             let pairs = _mm_add_ps(p, _mm_shuffle_ps::<0b10_11_00_01>(p, p)); // p0+p1 · p2+p3 ·
             _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)))
+        }
+    }
+
+    /// [`dot`] of four frames at once, in lanes 0..4: the same products, summed with the
+    /// same association (so bit-identical to it), with six shuffles and three adds instead
+    /// of four per frame.
+    #[inline(always)]
+    pub(super) fn dot4(t: [__m128; 4], w: [__m128; 4]) -> [f32; 4] {
+        // SAFETY: register-only SSE operations, in the x86-64 baseline; the store writes the
+        // four floats of a local array (unaligned store).
+        unsafe {
+            let p = [_mm_mul_ps(t[0], w[0]), _mm_mul_ps(t[1], w[1]), _mm_mul_ps(t[2], w[2]), _mm_mul_ps(t[3], w[3])];
+            // Frames a, b: [a0+a1, a2+a3, b0+b1, b2+b3].
+            let pairs = |a: __m128, b: __m128| {
+                let even = _mm_shuffle_ps::<0b10_00_10_00>(a, b); // a0 a2 b0 b2
+                let odd = _mm_shuffle_ps::<0b11_01_11_01>(a, b); // a1 a3 b1 b3
+                _mm_add_ps(even, odd)
+            };
+            let (ab, cd) = (pairs(p[0], p[1]), pairs(p[2], p[3]));
+            let first = _mm_shuffle_ps::<0b10_00_10_00>(ab, cd); // a0+a1, b0+b1, c0+c1, d0+d1
+            let second = _mm_shuffle_ps::<0b11_01_11_01>(ab, cd); // a2+a3, b2+b3, …
+            let mut out = [0.0f32; 4];
+            _mm_storeu_ps(out.as_mut_ptr(), _mm_add_ps(first, second));
+            out
         }
     }
 }
@@ -843,21 +883,50 @@ impl<'a, T: Point, const C: usize> CheckedRun<'a, T, C> {
         inside.then_some(Self { data, position, step, frames })
     }
 
-    /// Calls `f` with each frame's number (from 0), its taps in each channel and its weights
-    /// row.
+    /// The four taps of the frame at `position` in `channel`.
     #[inline(always)]
-    fn for_each(self, mut f: impl FnMut(usize, [&'a [T; 4]; C], &'static [f32; 4])) {
+    fn taps(&self, channel: usize, position: i64) -> &'a [T; 4] {
+        let first = first_tap(position) as usize;
+        // SAFETY: `position` is one of the run's positions (`interpolate_into` gives no other),
+        // so `first .. first + 4` lies inside every channel: `new` checked it for the run's
+        // first and last positions, and the play head moves one way (by `step`) between them.
+        unsafe { &*self.data[channel].as_ptr().add(first).cast::<[T; 4]>() }
+    }
+
+    /// Interpolates the run's frames into each channel's `ys` (frame `k` into `ys[c][k]`),
+    /// four frames at a time ([`Point::interpolate4`]) and the rest one by one; frames past
+    /// the end of a `ys` are not written.
+    #[inline(always)]
+    fn interpolate_into(self, mut ys: [&mut [f32]; C]) {
+        let step = self.step;
         let mut position = self.position;
-        for frame in 0..self.frames {
-            let first = first_tap(position) as usize;
-            let taps = self.data.map(|channel| {
-                // SAFETY: `first .. first + 4` lies inside every channel: `new` checked it for
-                // the run's first and last positions, and `position` moves one way (by `step`)
-                // between them.
-                unsafe { &*channel.as_ptr().add(first).cast::<[T; 4]>() }
-            });
-            f(frame, taps, weights(position as u32));
-            position += self.step;
+        let mut frame = 0;
+        while frame + 4 <= self.frames {
+            let at = [position, position + step, position + 2 * step, position + 3 * step];
+            let w = [weights(at[0] as u32), weights(at[1] as u32), weights(at[2] as u32), weights(at[3] as u32)];
+            for (channel, ys) in ys.iter_mut().enumerate() {
+                let taps = [
+                    self.taps(channel, at[0]),
+                    self.taps(channel, at[1]),
+                    self.taps(channel, at[2]),
+                    self.taps(channel, at[3]),
+                ];
+                if let Some(y) = ys.get_mut(frame..frame + 4) {
+                    y.copy_from_slice(&T::interpolate4(taps, w));
+                }
+            }
+            position += 4 * step;
+            frame += 4;
+        }
+        while frame < self.frames {
+            let w = weights(position as u32);
+            for (channel, ys) in ys.iter_mut().enumerate() {
+                if let Some(y) = ys.get_mut(frame) {
+                    *y = T::interpolate(self.taps(channel, position), w);
+                }
+            }
+            position += step;
+            frame += 1;
         }
     }
 }
@@ -890,7 +959,7 @@ fn tap<T: Point>(g: &Geometry, looping: bool, data: &[T], mut i: i64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::interpolate::HERMITE_WEIGHTS;
+    use crate::dsp::interpolate::{HERMITE_WEIGHTS, WEIGHT_ROWS};
     use noderack_presets::instrument::Region;
     use noderack_presets::sample::{Pcm16, Sample};
 
@@ -932,26 +1001,42 @@ mod tests {
     }
 
     /// A run is checked by its first and last frames' taps: accepted exactly when every frame
-    /// reads inside the sample, forwards and backwards, and never when empty.
+    /// reads inside the sample, forwards and backwards, and never when empty; its frames,
+    /// four at a time and one by one, interpolate where the play head is.
     #[test]
     fn a_checked_run_reads_only_inside_the_sample() {
+        // A ramp: the value interpolated at a position is the position.
         let data: Vec<i16> = (0..10).collect();
+        let third = 1.0 / 3.0;
         let at = |frame: i64| frame * ONE + ONE / 3;
-        let firsts = |position: i64, step: i64, frames: usize| {
-            let mut seen = Vec::new();
+        let played = |position: i64, step: i64, frames: usize| {
             CheckedRun::new([&data[..]], position, step, frames).map(|run| {
-                run.for_each(|frame, [taps], _| seen.push((frame, taps[0])));
-                seen
+                let mut y = vec![f32::NAN; frames];
+                run.interpolate_into([&mut y[..]]);
+                y
             })
         };
+        let near = |y: Option<Vec<f32>>, expected: &[f32]| {
+            let y = y.expect("an accepted run");
+            assert_eq!(y.len(), expected.len());
+            for (frame, (y, e)) in y.iter().zip(expected).enumerate() {
+                // Within the rounding of the fraction to a weights row (1/1024 of a frame).
+                assert!((y - e).abs() <= 1.0 / 1024.0, "frame {frame}: {y}, expected {e}");
+            }
+        };
+        let ramp = |from: f32, by: f32, n: usize| (0..n).map(|f| from + by * f as f32).collect::<Vec<_>>();
         // Frames 1..=7 read points 0..=9: the whole sample, nothing past it.
-        assert_eq!(firsts(at(1), ONE, 7), Some((0..7).map(|f| (f, f as i16)).collect()));
-        assert_eq!(firsts(at(1), ONE, 8), None, "frame 8 reads point 10");
-        assert_eq!(firsts(at(0), ONE, 3), None, "frame 0 reads point -1");
-        assert_eq!(firsts(at(6), -ONE, 6), Some((0..6).map(|f| (f, 5 - f as i16)).collect()));
-        assert_eq!(firsts(at(6), -ONE, 7), None, "backwards to frame 0 reads point -1");
-        assert_eq!(firsts(at(3), ONE / 2, 0), None, "an empty run is no run");
-        assert_eq!(firsts(at(3), 0, 1_000), Some((0..1_000).map(|f| (f, 2)).collect()));
+        near(played(at(1), ONE, 7), &ramp(1.0 + third, 1.0, 7));
+        assert_eq!(played(at(1), ONE, 8), None, "frame 8 reads point 10");
+        assert_eq!(played(at(0), ONE, 3), None, "frame 0 reads point -1");
+        near(played(at(6), -ONE, 6), &ramp(6.0 + third, -1.0, 6));
+        assert_eq!(played(at(6), -ONE, 7), None, "backwards to frame 0 reads point -1");
+        assert_eq!(played(at(3), ONE / 2, 0), None, "an empty run is no run");
+        near(played(at(3), 0, 1_000), &ramp(3.0 + third, 0.0, 1_000));
+        near(
+            played(at(1), ONE / 2, 11),
+            &(0..11).map(|f| (at(1) + f * ONE / 2) as f32 / ONE as f32).collect::<Vec<_>>(),
+        );
         let both = |frames| CheckedRun::new([&data[..], &data[..8]], at(1), ONE, frames).map(|_| ());
         assert_eq!((both(5), both(6)), (Some(()), None), "the shorter channel bounds the run");
     }
@@ -978,6 +1063,23 @@ mod tests {
                 let floats = points.map(|p| p as f32 / 32768.0 * 2f32.powi(exponent));
                 let scalar = weighted(floats, row);
                 assert_eq!(f32::interpolate(&floats, row).to_bits(), scalar.to_bits(), "{floats:?} {row:?}");
+            }
+        }
+        // Four frames at once: each lane its own frame, the same bits.
+        for _ in 0..20_000 {
+            let points: [[i16; 4]; 4] = std::array::from_fn(|_| {
+                let bits = next();
+                [bits as i16, (bits >> 16) as i16, (bits >> 32) as i16, (bits >> 48) as i16]
+            });
+            let rows: [&[f32; 4]; 4] = std::array::from_fn(|_| &HERMITE_WEIGHTS[next() as usize % WEIGHT_ROWS]);
+            let four = i16::interpolate4(points.each_ref(), rows);
+            let floats = points.map(|p| p.map(|p| p as f32 / 32768.0));
+            let four_floats = f32::interpolate4(floats.each_ref(), rows);
+            for lane in 0..4 {
+                let one = i16::interpolate(&points[lane], rows[lane]);
+                assert_eq!(four[lane].to_bits(), one.to_bits(), "lane {lane}: {points:?}");
+                let one = f32::interpolate(&floats[lane], rows[lane]);
+                assert_eq!(four_floats[lane].to_bits(), one.to_bits(), "lane {lane}: {floats:?}");
             }
         }
     }
