@@ -157,7 +157,7 @@ impl Svf {
 
 /// `a·b + c`: fused (one rounding) when `FUSED`, else a multiply and an add.
 #[inline(always)]
-fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(crate) fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED {
         a.mul_add(b, c)
     } else {

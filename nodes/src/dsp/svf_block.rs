@@ -14,20 +14,10 @@
 //! voice's output is the same bits however its frames are split into calls (the outputs of a
 //! block's first frames do not read its later inputs: their weights there are exactly 0).
 
-use super::filter::{SvfCoefficients, SvfResponse, SvfStateSpace};
+use super::filter::{madd, SvfCoefficients, SvfResponse, SvfStateSpace};
 
 /// Frames per block.
 pub const BLOCK_FRAMES: usize = 8;
-
-/// `a·b + c`: fused (one rounding) when `FUSED`, else a multiply and an add.
-#[inline(always)]
-fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FUSED {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
 
 /// A filter's coefficients unrolled over a block (shared by the channels of a voice).
 #[derive(Copy, Clone, Debug, Default)]
