@@ -155,16 +155,6 @@ impl Svf {
     }
 }
 
-/// `a·b + c`: fused (one rounding) when `FUSED`, else a multiply and an add.
-#[inline(always)]
-pub(crate) fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FUSED {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
 /// Which output of the state-variable filter an [`SvfStateSpace`] gives.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SvfResponse {
@@ -182,8 +172,9 @@ pub enum SvfResponse {
 /// Unrolling the trapezoidal loop gives `ic1' = (2a1 − 1)·ic1 − 2a2·ic2 + 2a2·x`,
 /// `ic2' = 2a2·ic1 + (1 − 2a3)·ic2 + 2a3·x`, and each output a row over `(ic1, ic2, x)`. The
 /// longest chain of dependent operations from one sample's state to the next is then a
-/// multiply and two adds, against five operations in the loop form: a voice filter is bound
-/// by that chain, so this form runs about 1.7× as fast per sample.
+/// multiply and two adds, against five operations in the loop form. The sampler's voices step
+/// it eight frames at a time ([`crate::dsp::svf_block`]), where that chain is shared by the
+/// block.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct SvfStateSpace {
     ic1: f32,
@@ -212,13 +203,6 @@ impl SvfStateSpace {
         }
     }
 
-    /// The same filter with new coefficients (a moving cutoff), keeping its state so the
-    /// signal runs on without a jump.
-    pub fn set_coefficients(&mut self, coefs: SvfCoefficients, response: SvfResponse) {
-        let (ic1, ic2) = (self.ic1, self.ic2);
-        *self = Self { ic1, ic2, ..Self::new(coefs, response) };
-    }
-
     /// The state update rows `[m11, m12, b1]`, `[m21, m22, b2]` and the output row
     /// `[c1, c2, d]` (for [`crate::dsp::svf_block::SvfBlockCoefficients`]).
     pub fn rows(&self) -> ([f32; 3], [f32; 3], [f32; 3]) {
@@ -238,43 +222,14 @@ impl SvfStateSpace {
     /// One step: the output for input `x`.
     #[inline(always)]
     pub fn tick(&mut self, x: f32) -> f32 {
-        self.tick_with::<false>(x)
-    }
-
-    /// One step; with `FUSED`, each state row is two fused multiply-adds, which shortens the
-    /// chain from one sample's state to the next from a multiply and two adds to two fused
-    /// operations (a voice filter is bound by that chain). `FUSED` belongs only in code compiled
-    /// for FMA (`#[target_feature(enable = "fma")]`), where `mul_add` is one instruction;
-    /// elsewhere it is a slow library call. Unfused, the operations are those of [`Self::tick`].
-    #[inline(always)]
-    pub fn tick_with<const FUSED: bool>(&mut self, x: f32) -> f32 {
         let (s1, s2) = (self.ic1, self.ic2);
         let [c1, c2, d] = self.output;
         let [m11, m12, b1] = self.next1;
         let [m21, m22, b2] = self.next2;
-        let y = madd::<FUSED>(c1, s1, madd::<FUSED>(c2, s2, d * x));
-        self.ic1 = madd::<FUSED>(m11, s1, madd::<FUSED>(m12, s2, b1 * x));
-        self.ic2 = madd::<FUSED>(m21, s1, madd::<FUSED>(m22, s2, b2 * x));
+        let y = c1 * s1 + (c2 * s2 + d * x);
+        self.ic1 = m11 * s1 + (m12 * s2 + b1 * x);
+        self.ic2 = m21 * s1 + (m22 * s2 + b2 * x);
         y
-    }
-
-    /// As [`Svf::flush_denormals`].
-    #[inline]
-    pub fn flush_denormals(&mut self) {
-        self.flush_below(Svf::FLUSH_BELOW);
-    }
-
-    /// Zeroes states smaller than `limit`: [`SvfStateSpace::flush_denormals`] for a filter
-    /// fed its input times a constant (its states are then that much larger too), with
-    /// `limit` scaled by the same constant.
-    #[inline]
-    pub fn flush_below(&mut self, limit: f32) {
-        if self.ic1.abs() < limit {
-            self.ic1 = 0.0;
-        }
-        if self.ic2.abs() < limit {
-            self.ic2 = 0.0;
-        }
     }
 }
 

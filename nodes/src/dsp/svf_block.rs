@@ -14,7 +14,19 @@
 //! voice's output is the same bits however its frames are split into calls (the outputs of a
 //! block's first frames do not read its later inputs: their weights there are exactly 0).
 
-use super::filter::{madd, SvfCoefficients, SvfResponse, SvfStateSpace};
+use super::filter::{SvfCoefficients, SvfResponse, SvfStateSpace};
+
+/// `a·b + c`: fused (one rounding) when `FUSED`, else a multiply and an add. `FUSED` belongs
+/// only in code compiled for FMA (`#[target_feature(enable = "fma")]`), where `mul_add` is
+/// one instruction; elsewhere it is a slow library call.
+#[inline(always)]
+fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
 
 /// Frames per block.
 pub const BLOCK_FRAMES: usize = 8;
@@ -89,9 +101,9 @@ pub struct SvfBlock {
 }
 
 impl SvfBlock {
-    /// Filters `data` in place. A state smaller than `floor` at the end of a block is zeroed,
-    /// as [`SvfStateSpace::flush_below`] does (at a fixed frame, so renders stay identical
-    /// across block sizes).
+    /// Filters `data` in place. A state smaller than `floor` at the end of a block is zeroed
+    /// (at a fixed frame, so renders stay identical across block sizes): pass
+    /// [`super::Svf::FLUSH_BELOW`] times the scale the input was divided by.
     #[inline(always)]
     pub fn process<const FUSED: bool>(&mut self, c: &SvfBlockCoefficients, data: &mut [f32], floor: f32) {
         let mut at = 0;

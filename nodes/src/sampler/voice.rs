@@ -884,12 +884,16 @@ impl<'a, T: Point, const C: usize> CheckedRun<'a, T, C> {
     }
 
     /// The four taps of the frame at `position` in `channel`.
+    ///
+    /// # Safety
+    /// `position` must be one of the run's positions (`self.position + k·self.step` for `k`
+    /// below `self.frames`): `new` checked that those read inside every channel.
     #[inline(always)]
-    fn taps(&self, channel: usize, position: i64) -> &'a [T; 4] {
+    unsafe fn taps(&self, channel: usize, position: i64) -> &'a [T; 4] {
         let first = first_tap(position) as usize;
-        // SAFETY: `position` is one of the run's positions (`interpolate_into` gives no other),
-        // so `first .. first + 4` lies inside every channel: `new` checked it for the run's
-        // first and last positions, and the play head moves one way (by `step`) between them.
+        // SAFETY: `first .. first + 4` lies inside every channel: `new` checked it for the
+        // run's first and last positions, the play head moves one way (by `step`) between
+        // them, and the caller gives one of those positions.
         unsafe { &*self.data[channel].as_ptr().add(first).cast::<[T; 4]>() }
     }
 
@@ -905,12 +909,16 @@ impl<'a, T: Point, const C: usize> CheckedRun<'a, T, C> {
             let at = [position, position + step, position + 2 * step, position + 3 * step];
             let w = [weights(at[0] as u32), weights(at[1] as u32), weights(at[2] as u32), weights(at[3] as u32)];
             for (channel, ys) in ys.iter_mut().enumerate() {
-                let taps = [
-                    self.taps(channel, at[0]),
-                    self.taps(channel, at[1]),
-                    self.taps(channel, at[2]),
-                    self.taps(channel, at[3]),
-                ];
+                // SAFETY: frames `frame .. frame + 4` are below `self.frames` (the loop's
+                // condition), and `at` holds their positions.
+                let taps = unsafe {
+                    [
+                        self.taps(channel, at[0]),
+                        self.taps(channel, at[1]),
+                        self.taps(channel, at[2]),
+                        self.taps(channel, at[3]),
+                    ]
+                };
                 if let Some(y) = ys.get_mut(frame..frame + 4) {
                     y.copy_from_slice(&T::interpolate4(taps, w));
                 }
@@ -922,7 +930,8 @@ impl<'a, T: Point, const C: usize> CheckedRun<'a, T, C> {
             let w = weights(position as u32);
             for (channel, ys) in ys.iter_mut().enumerate() {
                 if let Some(y) = ys.get_mut(frame) {
-                    *y = T::interpolate(self.taps(channel, position), w);
+                    // SAFETY: `frame` is below `self.frames` and `position` is its position.
+                    *y = T::interpolate(unsafe { self.taps(channel, position) }, w);
                 }
             }
             position += step;
