@@ -13,9 +13,10 @@
 # its own core (the cores swapped every run): noise from outside the machine then hits both in
 # the same moments, and the summary adds the median of the runs' own ratios. noderack finishes
 # first, so it shares the machine for all of its run and FluidSynth for part of its own: if
-# anything, that counts against noderack. On a machine shared with builds, run the whole script under the build lock so no
-# build runs meanwhile, e.g. `flock /tmp/noderack-cargo.lock scripts/bench-fluidsynth.sh`
-# (the script itself never takes that lock).
+# anything, that counts against noderack. On a machine shared with builds, run the whole script
+# under the build lock so no build runs meanwhile, e.g.
+# `flock /tmp/noderack-cargo.lock scripts/bench-fluidsynth.sh` (the script itself never takes
+# that lock).
 #
 # Settings held equal: 48 kHz, 32-bit float WAV output, reverb and chorus off in FluidSynth
 # (`-R 0 -C 0`; noderack has neither), polyphony 256 in both (FluidSynth's default
@@ -48,7 +49,7 @@ while [[ $# -gt 0 ]]; do
         --fluidsynth-loads) fs_loads="$2"; shift 2 ;;
         --noderack-loads) nr_loads="$2"; shift 2 ;;
         --concurrent) concurrent=1; shift ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done

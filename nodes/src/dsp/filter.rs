@@ -210,12 +210,12 @@ impl SvfStateSpace {
     }
 
     /// The two integrator states.
-    pub fn state(&self) -> [f32; 2] {
-        [self.ic1, self.ic2]
+    pub fn state(&self) -> (f32, f32) {
+        (self.ic1, self.ic2)
     }
 
     /// Sets the two integrator states (a filter taking over another's signal).
-    pub fn set_state(&mut self, [ic1, ic2]: [f32; 2]) {
+    pub fn set_state(&mut self, (ic1, ic2): (f32, f32)) {
         (self.ic1, self.ic2) = (ic1, ic2);
     }
 

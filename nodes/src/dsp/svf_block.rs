@@ -146,12 +146,11 @@ impl SvfBlock {
     /// change (the next block then starts at the next frame).
     pub fn settle(&mut self, c: &SvfBlockCoefficients) {
         let mut frame = c.frame;
-        frame.set_state([self.state.0, self.state.1]);
+        frame.set_state(self.state);
         for &x in &self.pending[..self.filled] {
             frame.tick(x);
         }
-        let [s1, s2] = frame.state();
-        *self = Self { state: (s1, s2), ..Self::default() };
+        *self = Self { state: frame.state(), ..Self::default() };
     }
 }
 

@@ -40,7 +40,8 @@ const MAX_STEP_FRAMES: f64 = 65_536.0;
 pub(crate) const INAUDIBLE_CUTOFF_HZ: f32 = 19_900.0;
 
 /// The environment variable that turns the fused voice loop off ([`has_fma`]): renders are then
-/// the same bits on every x86-64 processor, at about a fifth more time on filtered voices.
+/// the same bits on every x86-64 processor, at about 1.4× the time (`expression.mid` through
+/// TimGM6mb, docs/PERFORMANCE.md).
 pub const NO_FMA_VARIABLE: &str = "NODERACK_NO_FMA";
 
 /// Whether voices render with the loop compiled for AVX and FMA ([`Voice::render`]): this CPU
@@ -328,8 +329,8 @@ impl Voice {
     /// (nothing moving until its next event) renders in one run.
     ///
     /// With `fused` ([`has_fma`]), the loop is compiled for AVX and FMA and the filter runs on
-    /// fused multiply-adds: about a fifth less time on filtered voices, a slightly different
-    /// rounding (so a render is bit-identical across block sizes on one machine either way, and
+    /// fused multiply-adds, eight lanes wide: about 0.7× the portable loop's time on a whole
+    /// render, a slightly different rounding (so a render is bit-identical across block sizes on one machine either way, and
     /// across machines only without `fused`).
     pub(crate) fn render(
         &mut self,
