@@ -13,9 +13,11 @@
 //! frames, and its gain ramps linearly, sample by sample, from the previous tick's value to
 //! the new one over those frames.
 //!
-//! Ticks fall on a grid counted from the note's first sounding frame and read only state
-//! that changes at event frames, so a voice renders the same samples however the block is
-//! split.
+//! A voice ticks at its first sounding frame, then on a grid of every [`MOD_FRAMES`]th frame
+//! of the engine's timeline (so its first interval is shorter, unless the note starts on the
+//! grid). Ticks read only state that changes at event frames, so a voice renders the same
+//! samples however the block is split; and since the grid is the timeline's, a live callback
+//! of [`MOD_FRAMES`] frames renders each voice in one run, not cut in two by a tick.
 
 use noderack_presets::instrument::{
     Crossfade, Envelope, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES, MAX_FAST_ROUTES,
@@ -505,6 +507,9 @@ pub(crate) struct VoiceModulation {
     pub(crate) now: Targets,
     /// Frames until the next tick.
     pub(crate) until_tick: u32,
+    /// Frames from the last tick to the next (the gain ramp's length): [`MOD_FRAMES`] but
+    /// for a first interval that starts off the grid.
+    interval: u32,
     /// Left and right gain at the previous and at the last tick (the ramp runs between them).
     gain_from: (f32, f32),
     gain_to: (f32, f32),
@@ -514,8 +519,8 @@ pub(crate) struct VoiceModulation {
     /// Linear level and pan gains at the last tick (each recomputed only when it moves).
     level: f32,
     pan_gains: (f32, f32),
-    /// Frames of the note rendered so far, and the frame at which the signals were last
-    /// evaluated.
+    /// Frames of the note rendered so far plus the phase of its first frame on the tick grid,
+    /// and that count when the signals were last evaluated.
     frame: u64,
     evaluated_at: u64,
     /// Nothing moves until the next event: every signal route has a zero gain and the gain
@@ -527,13 +532,16 @@ pub(crate) struct VoiceModulation {
 }
 
 impl VoiceModulation {
-    /// Starts the voice's envelopes and LFOs and reads the event-rate routes.
+    /// Starts the voice's envelopes and LFOs and reads the event-rate routes; the voice's next
+    /// frame is frame `timeline_frame` of the engine's timeline (which places it on the tick
+    /// grid).
     pub(crate) fn start(
         &mut self,
         zone: &ZoneModulation,
         sound: &Sound<'_>,
         inputs: &ModInputs<'_>,
         velocity_gain: f32,
+        timeline_frame: u64,
     ) {
         for (state, shape) in self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count) {
             *state = EnvelopeState::start(shape);
@@ -543,8 +551,8 @@ impl VoiceModulation {
         }
         self.started = false;
         self.until_tick = 0;
-        self.frame = 0;
-        self.evaluated_at = 0;
+        self.frame = timeline_frame % MOD_FRAMES as u64;
+        self.evaluated_at = self.frame;
         self.update(zone, sound, inputs, velocity_gain);
     }
 
@@ -656,17 +664,19 @@ impl VoiceModulation {
         }
         self.gain_changed = false;
         self.started = true;
-        self.until_tick = MOD_FRAMES;
+        self.until_tick = MOD_FRAMES - (self.frame % MOD_FRAMES as u64) as u32;
+        self.interval = self.until_tick;
         self.quiet = self.gain_from == self.gain_to && self.gains[..zone.fast_count].iter().all(|&g| g == 0.0);
     }
 
     /// The gain ramp for the frames from here to the next tick.
     pub(crate) fn gain_ramp(&self) -> GainRamp {
-        let step = |from: f32, to: f32| (to - from) / MOD_FRAMES as f32;
+        let interval = self.interval.max(1);
+        let step = |from: f32, to: f32| (to - from) / interval as f32;
         GainRamp {
             from: self.gain_from,
             step: (step(self.gain_from.0, self.gain_to.0), step(self.gain_from.1, self.gain_to.1)),
-            offset: MOD_FRAMES - self.until_tick.min(MOD_FRAMES),
+            offset: interval - self.until_tick.min(interval),
         }
     }
 }
@@ -697,6 +707,7 @@ impl GainRamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use noderack_presets::instrument::ModInput;
 
     #[test]
     fn envelopes_run_their_segments_in_their_times() {
@@ -736,6 +747,57 @@ mod tests {
         assert!((s.advance(&shape, 25) - 0.5).abs() < 1e-5);
         // Another half cycle: the trough, at full depth.
         assert!((s.advance(&shape, 50) + 1.0).abs() < 1e-5);
+    }
+
+    /// A voice ticks at its first frame, then on the timeline's grid; its gain ramp covers
+    /// the (shorter) first interval and arrives at the tick's gain exactly at the next tick.
+    #[test]
+    fn ticks_keep_to_the_timelines_grid() {
+        let lfo = Lfo {
+            frequency_hz: 5.0,
+            delay_seconds: 0.0,
+            fade_seconds: 0.0,
+            phase_cycles: 0.25,
+            waveform: LfoWaveform::Sine,
+        };
+        let tremolo = ModRoute::new(ModInput::linear(ModSource::Lfo(0)), -6.0, ModTarget::VolumeDb);
+        let modulation = Modulation { envelopes: vec![], lfos: vec![lfo], routes: vec![tremolo] };
+        let zone = ZoneModulation::new(&modulation, &[], 48_000.0);
+        let sound = Sound {
+            base: Targets { amplitude: 1.0, ..Targets::default() },
+            crossfades: &[],
+            routes: &modulation.routes,
+        };
+        let controllers = [0u8; 128];
+        let inputs = ModInputs {
+            controllers: &controllers,
+            channel_pressure: 0,
+            poly_pressure: 0,
+            bend: 0.0,
+            bend_range_semitones: 2.0,
+            velocity: 100,
+            key: 60,
+            note: NoteState::default(),
+        };
+        for (first_frame, first_interval) in [(100u64, 28u32), (128, 64), (64 * 1000 + 63, 1)] {
+            let mut v = VoiceModulation::default();
+            v.start(&zone, &sound, &inputs, 1.0, first_frame);
+            assert_eq!(v.until_tick, 0, "a tick at the first frame");
+            v.tick(&zone);
+            assert_eq!(v.until_tick, first_interval, "from frame {first_frame}");
+            v.advance(first_interval as usize);
+            assert_eq!(v.until_tick, 0);
+            for interval in 0..3 {
+                v.tick(&zone);
+                assert!(!v.quiet, "a tremolo moves");
+                assert_eq!(v.until_tick, MOD_FRAMES, "interval {interval} after frame {first_frame}");
+                // The ramp's last frame is the tick's gain (within rounding).
+                let ramp = v.gain_ramp();
+                let last = ramp.from.0 + ramp.step.0 * (ramp.offset + MOD_FRAMES) as f32;
+                assert!((last - v.gain_to.0).abs() <= 1e-6 * v.gain_to.0.abs(), "{last} vs {}", v.gain_to.0);
+                v.advance(MOD_FRAMES as usize);
+            }
+        }
     }
 
     #[test]

@@ -9,10 +9,14 @@
 //! depend on the state, so they run as wide as the processor allows, and the chain from one
 //! block's state to the next is two operations for eight frames.
 //!
-//! Blocks are counted from the filter's first frame, not from the start of a call: a call
-//! that ends inside a block keeps its inputs and finishes the block on the next call, so a
-//! voice's output is the same bits however its frames are split into calls (the outputs of a
-//! block's first frames do not read its later inputs: their weights there are exactly 0).
+//! Blocks lie on a fixed grid of frames (a voice's: every eighth frame of the engine's
+//! timeline), not at the start of a call: a call that ends inside a block keeps its inputs and
+//! finishes the block on the next call, so a voice's output is the same bits however its
+//! frames are split into calls (the outputs of a block's first frames do not read its later
+//! inputs: their weights there are exactly 0). Frames before the first block boundary, and the
+//! rest of a block whose coefficients change inside it, are stepped one at a time. With the grid
+//! on the engine's timeline, a live callback's blocks are whole: nothing is computed twice for
+//! a block that straddles two calls.
 
 use super::filter::{SvfCoefficients, SvfResponse, SvfStateSpace};
 
@@ -97,7 +101,12 @@ pub struct SvfBlock {
     state: (f32, f32),
     /// The block's inputs so far (zeros after `filled`).
     pending: [f32; BLOCK_FRAMES],
+    /// Frames of the block under way already filtered.
     filled: usize,
+    /// The block under way is stepped frame by frame (it began before the filter's first
+    /// frame, or its coefficients changed inside it): `state` is the state now, and `pending`
+    /// holds nothing.
+    stepping: bool,
 }
 
 impl SvfBlock {
@@ -107,6 +116,9 @@ impl SvfBlock {
     #[inline(always)]
     pub fn process<const FUSED: bool>(&mut self, c: &SvfBlockCoefficients, data: &mut [f32], floor: f32) {
         let mut at = 0;
+        if self.stepping {
+            at = self.step_to_boundary(c, data, floor);
+        }
         while at < data.len() {
             if self.filled == 0 {
                 // Whole blocks: straight from the data, the state in registers.
@@ -141,16 +153,49 @@ impl SvfBlock {
         }
     }
 
-    /// Ends the block under way early, stepping the state over its inputs one frame at a
-    /// time with the coefficients they were filtered with: call it before the coefficients
-    /// change (the next block then starts at the next frame).
+    /// A silent filter whose first frame is frame `lane` of a block (`lane` below
+    /// [`BLOCK_FRAMES`]; 0: a block starts with it): the frames up to the next boundary are
+    /// stepped one at a time.
+    pub fn starting_at(lane: usize) -> Self {
+        let filled = lane % BLOCK_FRAMES;
+        Self { filled, stepping: filled != 0, ..Self::default() }
+    }
+
+    /// Brings the state to the frame under way, stepping over the block's inputs one frame
+    /// at a time with the coefficients they were filtered with: call it before the
+    /// coefficients change. The rest of the block is then stepped frame by frame with the new
+    /// ones, and blocks go on at the same boundaries.
     pub fn settle(&mut self, c: &SvfBlockCoefficients) {
+        if self.stepping || self.filled == 0 {
+            return;
+        }
         let mut frame = c.frame;
         frame.set_state(self.state);
         for &x in &self.pending[..self.filled] {
             frame.tick(x);
         }
-        *self = Self { state: frame.state(), ..Self::default() };
+        *self = Self { state: frame.state(), filled: self.filled, stepping: true, ..Self::default() };
+    }
+
+    /// Filters the frames of `data` up to the next block boundary one at a time (the block
+    /// under way is stepped); returns how many.
+    #[inline(always)]
+    fn step_to_boundary(&mut self, c: &SvfBlockCoefficients, data: &mut [f32], floor: f32) -> usize {
+        let take = (BLOCK_FRAMES - self.filled).min(data.len());
+        let mut frame = c.frame;
+        frame.set_state(self.state);
+        for x in &mut data[..take] {
+            *x = frame.tick(*x);
+        }
+        self.state = frame.state();
+        self.filled += take;
+        if self.filled == BLOCK_FRAMES {
+            // The flush a block's end makes, at the same frame.
+            let flush = |s: f32| if s.abs() < floor { 0.0 } else { s };
+            self.state = (flush(self.state.0), flush(self.state.1));
+            (self.filled, self.stepping) = (0, false);
+        }
+        take
     }
 }
 
@@ -249,12 +294,18 @@ mod tests {
         }
     }
 
-    /// Filters `x` in calls of the given lengths (cycled), changing the cutoff at fixed frames.
-    fn filtered_in_calls(x: &[f32], calls: &[usize]) -> Vec<f32> {
-        let cutoffs = [(0, 300.0), (64, 2500.0), (101, 700.0), (192, 12_000.0)];
-        let tables = |hz| SvfBlockCoefficients::new(SvfCoefficients::moving(hz, 0.3, SR), SvfResponse::LowPass);
-        let mut c = tables(cutoffs[0].1);
-        let mut block = SvfBlock::default();
+    /// Where [`filtered_in_calls`] changes the cutoff: (frame, Hz).
+    const CUTOFFS: [(usize, f32); 4] = [(0, 300.0), (64, 2500.0), (101, 700.0), (192, 12_000.0)];
+
+    fn tables(hz: f32) -> SvfBlockCoefficients {
+        SvfBlockCoefficients::new(SvfCoefficients::moving(hz, 0.3, SR), SvfResponse::LowPass)
+    }
+
+    /// Filters `x` from frame `lane` of a block, in calls of the given lengths (cycled),
+    /// changing the cutoff at the frames of [`CUTOFFS`].
+    fn filtered_in_calls(x: &[f32], calls: &[usize], lane: usize) -> Vec<f32> {
+        let mut c = tables(CUTOFFS[0].1);
+        let mut block = SvfBlock::starting_at(lane);
         let mut y = x.to_vec();
         let mut at = 0;
         for &len in calls.iter().cycle() {
@@ -262,11 +313,11 @@ mod tests {
                 break;
             }
             // A call never crosses a cutoff change (a voice's runs end at its ticks).
-            let next_change = cutoffs.iter().map(|&(f, _)| f).find(|&f| f > at).unwrap_or(y.len());
+            let next_change = CUTOFFS.iter().map(|&(f, _)| f).find(|&f| f > at).unwrap_or(y.len());
             let end = (at + len).min(next_change).min(y.len());
             block.process::<false>(&c, &mut y[at..end], 1e-12);
             at = end;
-            if let Some(&(_, hz)) = cutoffs.iter().find(|&&(f, _)| f == at) {
+            if let Some(&(_, hz)) = CUTOFFS.iter().find(|&&(f, _)| f == at) {
                 block.settle(&c);
                 c = tables(hz);
             }
@@ -274,22 +325,46 @@ mod tests {
         y
     }
 
-    /// However the frames are split into calls, and wherever the coefficients change, the
-    /// output is the same bits.
+    /// However the frames are split into calls, wherever in a block the filter starts and
+    /// wherever the coefficients change, the output is the same bits.
     #[test]
     fn the_output_does_not_depend_on_how_frames_are_split() {
         let x = signal(301);
-        let whole = filtered_in_calls(&x, &[301]);
-        for calls in [&[1][..], &[3], &[8], &[7, 9], &[64, 5, 2], &[13]] {
-            let split = filtered_in_calls(&x, calls);
-            let same = whole.iter().zip(&split).all(|(a, b)| a.to_bits() == b.to_bits());
-            assert!(same, "calls of {calls:?} changed the output");
+        for lane in [0, 3, 7] {
+            let whole = filtered_in_calls(&x, &[301], lane);
+            for calls in [&[1][..], &[3], &[8], &[7, 9], &[64, 5, 2], &[13]] {
+                let split = filtered_in_calls(&x, calls, lane);
+                let same = whole.iter().zip(&split).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "from lane {lane}, calls of {calls:?} changed the output");
+            }
+        }
+    }
+
+    /// Started anywhere in a block, and through coefficient changes inside blocks, the output
+    /// follows the per-frame filter with the same changes at the same frames.
+    #[test]
+    fn changes_and_starts_inside_blocks_give_the_per_frame_filter() {
+        let x = signal(301);
+        let mut reference = SvfStateSpace::new(SvfCoefficients::moving(CUTOFFS[0].1, 0.3, SR), SvfResponse::LowPass);
+        let mut expected = Vec::new();
+        for (i, &x) in x.iter().enumerate() {
+            if let Some(&(_, hz)) = CUTOFFS.iter().find(|&&(f, _)| f == i && f > 0) {
+                let state = reference.state();
+                reference = SvfStateSpace::new(SvfCoefficients::moving(hz, 0.3, SR), SvfResponse::LowPass);
+                reference.set_state(state);
+            }
+            expected.push(reference.tick(x));
+        }
+        let peak = expected.iter().fold(1.0f32, |m, y| m.max(y.abs()));
+        for lane in 0..BLOCK_FRAMES {
+            let y = filtered_in_calls(&x, &[301], lane);
+            let worst = y.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst < 2e-5 * peak, "from lane {lane}: {worst}");
         }
         // And the cutoff changes took effect: the same signal at one cutoff differs.
         let mut fixed = x.clone();
-        let tables = SvfBlockCoefficients::new(SvfCoefficients::moving(300.0, 0.3, SR), SvfResponse::LowPass);
-        SvfBlock::default().process::<false>(&tables, &mut fixed, 1e-12);
-        assert!(fixed[200..].iter().zip(&whole[200..]).any(|(a, b)| (a - b).abs() > 1e-3));
+        SvfBlock::default().process::<false>(&tables(300.0), &mut fixed, 1e-12);
+        assert!(fixed[200..].iter().zip(&expected[200..]).any(|(a, b)| (a - b).abs() > 1e-3));
     }
 
     /// A filter fed silence reaches exact zero: small states are flushed at block ends.

@@ -217,6 +217,7 @@ impl NodeDescription for Sampler {
             mix: ChannelMix::new(config.max_block_frames, sample_rate),
             misses: self.misses.clone(),
             fused: voice::has_fma(),
+            timeline_frame: 0,
         };
         processor.reset_channels();
         Box::new(processor)
@@ -331,6 +332,9 @@ struct SamplerProcessor {
     misses: Arc<MissLog>,
     /// Voices render with the loop compiled for AVX and FMA ([`voice::has_fma`]).
     fused: bool,
+    /// The engine's frame at the start of the block being processed: voices place their
+    /// modulation ticks and filter blocks on grids of the engine's timeline.
+    timeline_frame: u64,
 }
 
 fn program_of(parcel: &Option<Parcel>) -> Option<&SamplerProgram> {
@@ -515,7 +519,18 @@ impl SamplerProcessor {
             let inputs = self.channels[ch].inputs(key, velocity, node_bend_range, NoteState::default());
             self.live.insert(index);
             let voice = &mut self.voices[index];
-            voice.start(zone, (held, instrument, z), channel, &inputs, velocity_gain, serial, filter, self.sample_rate);
+            let frame = self.timeline_frame + t as u64;
+            voice.start(
+                zone,
+                (held, instrument, z),
+                channel,
+                &inputs,
+                velocity_gain,
+                serial,
+                filter,
+                self.sample_rate,
+                frame,
+            );
             voice.base_step *= ((tune_cents / 1200.0) as f64).exp2();
             if offset_random > 0.0 {
                 // Drawn only for regions that ask, so other regions' round robin stays as seeded.
@@ -660,7 +675,7 @@ impl SamplerProcessor {
     fn expression(&mut self, params: &Params<'_>, t: usize, e: &NoteExpression) {
         let node_bend_range = params.get(BEND_RANGE_SEMITONES).at(t);
         let ch = (e.channel & 15) as usize;
-        let Self { voices, live, held, channels, .. } = self;
+        let Self { voices, live, held, channels, timeline_frame, .. } = self;
         for i in live.iter() {
             let Some(v) = voices.get_mut(i).filter(|v| v.active && v.channel == e.channel && v.key == e.key) else {
                 continue;
@@ -673,7 +688,9 @@ impl SamplerProcessor {
             let inputs = channels[ch].inputs(v.key, v.velocity, node_bend_range, v.note);
             if !v.modulated {
                 v.modulated = true;
-                v.modulation.start(&zone.modulation, &zone.sound(), &inputs, v.velocity_gain);
+                // Its next frame: after the rest of its delay, if it has not started yet.
+                let next_frame = *timeline_frame + t as u64 + v.delay_frames as u64;
+                v.modulation.start(&zone.modulation, &zone.sound(), &inputs, v.velocity_gain, next_frame);
                 v.modulation.continue_from(v.gains);
             } else {
                 v.modulation.update(&zone.modulation, &zone.sound(), &inputs, v.velocity_gain);
@@ -842,6 +859,7 @@ impl SamplerProcessor {
 
 impl Processor for SamplerProcessor {
     fn process(&mut self, ctx: &mut ProcessContext<'_>) {
+        self.timeline_frame = ctx.transport().engine_frame;
         let InstrumentIo { events, params, out_l, out_r } = instrument_io(ctx, EVENTS_IN, OUT);
         let frames = out_l.len();
 

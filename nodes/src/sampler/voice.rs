@@ -9,6 +9,7 @@ use noderack_presets::sample::{SampleData, I16_SCALE};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::modulation::{crossfade_gain, GainRamp, ModInputs, NoteState, VoiceModulation};
+use crate::dsp::svf_block::BLOCK_FRAMES;
 use crate::dsp::{Adsr, Stage, Svf, SvfBlock, SvfBlockCoefficients, SvfCoefficients, SvfResponse};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
@@ -203,7 +204,8 @@ impl Default for Voice {
 impl Voice {
     /// Starts playing `zone` (already chosen for this note), with the channel and note state
     /// its modulation reads in `inputs`; `filter` gives the tap, the cutoff (before
-    /// modulation) and the damping.
+    /// modulation) and the damping. The note-on is at frame `timeline_frame` of the engine's
+    /// timeline: the modulation's ticks and the filter's blocks keep to grids on it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         &mut self,
@@ -215,6 +217,7 @@ impl Voice {
         serial: u64,
         filter: Option<(FilterTap, f32, f32)>,
         sample_rate: f32,
+        timeline_frame: u64,
     ) {
         let key = inputs.key;
         let region = &zone.region;
@@ -241,8 +244,10 @@ impl Voice {
         self.modulated = zone.modulation.active;
         self.mod_ratio = 1.0;
         self.cutoff_cents = 0.0;
+        // The first frame that sounds, on the engine's timeline.
+        let first_frame = timeline_frame + zone.delay_frames as u64;
         if self.modulated {
-            self.modulation.start(&zone.modulation, &zone.sound(), inputs, velocity_gain);
+            self.modulation.start(&zone.modulation, &zone.sound(), inputs, velocity_gain, first_frame);
         } else {
             // Crossfades by velocity and key (a controller's would make the voice modulated).
             let fade = crossfade_gain(&region.crossfades, inputs);
@@ -263,7 +268,7 @@ impl Voice {
                 self.filter_base = (cutoff_hz, damping);
                 let coefs = SvfCoefficients::moving(cutoff_hz, damping, sample_rate);
                 self.filter = SvfBlockCoefficients::new(coefs, self.response());
-                self.filters = Default::default();
+                self.filters = [SvfBlock::starting_at(first_frame as usize % BLOCK_FRAMES); 2];
             }
             None => self.tap = FilterTap::Off,
         }
