@@ -19,10 +19,10 @@
 # Settings held equal: 48 kHz, FluidR3_GM.sf2, the same MIDI file played from the start, 256
 # voices (FluidSynth's default polyphony; presets/gm.json's sampler), reverb and chorus off in
 # FluidSynth (-R 0 -C 0; noderack has neither), no audio ports connected (the dummy server has
-# no sound card to feed). What differs: FluidSynth evaluates SF2 modulators, the modulation
-# envelope and two LFOs per voice, which noderack's sampler does not yet (docs/SF2.md "Not
-# yet"); see docs/PERFORMANCE.md. Run it on an otherwise idle machine: both players share the
-# two cores with the server.
+# no sound card to feed). Both evaluate SF2 modulators, the modulation envelope and two LFOs
+# per voice and load the whole bank; what still differs (velocity -> cutoff, event timing,
+# quiet voices) is in docs/PERFORMANCE.md, "Sampler vs FluidSynth". Run it on an otherwise
+# idle machine: both players share the two cores with the server.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
