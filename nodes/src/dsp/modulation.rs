@@ -507,9 +507,6 @@ pub(crate) struct VoiceModulation {
     pub(crate) now: Targets,
     /// Frames until the next tick.
     pub(crate) until_tick: u32,
-    /// Frames from the last tick to the next (the gain ramp's length): [`MOD_FRAMES`] but
-    /// for a first interval that starts off the grid.
-    interval: u32,
     /// Left and right gain at the previous and at the last tick (the ramp runs between them).
     gain_from: (f32, f32),
     gain_to: (f32, f32),
@@ -664,14 +661,19 @@ impl VoiceModulation {
         }
         self.gain_changed = false;
         self.started = true;
-        self.until_tick = MOD_FRAMES - (self.frame % MOD_FRAMES as u64) as u32;
-        self.interval = self.until_tick;
+        self.until_tick = self.interval();
         self.quiet = self.gain_from == self.gain_to && self.gains[..zone.fast_count].iter().all(|&g| g == 0.0);
+    }
+
+    /// Frames from the last tick to the next (the gain ramp's length): [`MOD_FRAMES`] but for
+    /// a first interval that starts off the grid.
+    fn interval(&self) -> u32 {
+        MOD_FRAMES - (self.evaluated_at % MOD_FRAMES as u64) as u32
     }
 
     /// The gain ramp for the frames from here to the next tick.
     pub(crate) fn gain_ramp(&self) -> GainRamp {
-        let interval = self.interval.max(1);
+        let interval = self.interval();
         let step = |from: f32, to: f32| (to - from) / interval as f32;
         GainRamp {
             from: self.gain_from,
