@@ -127,6 +127,61 @@ impl Envelope {
         sustain_level: 1.0,
         release_seconds: 0.01,
     };
+
+    /// The envelope a note gets when the channel's controllers are `controllers`: each
+    /// control's `amount × value / 127` added to its stage (times kept at or above 0, the
+    /// sustain level inside 0..=1).
+    pub fn with_controls(&self, controls: &[EnvelopeControl], controllers: &[u8; 128]) -> Envelope {
+        let mut e = *self;
+        for c in controls {
+            let x = c.amount * controllers[c.controller as usize & 127].min(127) as f32 / 127.0;
+            let value = match c.stage {
+                EnvelopeStage::Delay => &mut e.delay_seconds,
+                EnvelopeStage::Attack => &mut e.attack_seconds,
+                EnvelopeStage::Hold => &mut e.hold_seconds,
+                EnvelopeStage::Decay => &mut e.decay_seconds,
+                EnvelopeStage::Sustain => &mut e.sustain_level,
+                EnvelopeStage::Release => &mut e.release_seconds,
+            };
+            *value += x;
+        }
+        for time in [&mut e.delay_seconds, &mut e.attack_seconds, &mut e.hold_seconds, &mut e.decay_seconds] {
+            *time = time.max(0.0);
+        }
+        e.release_seconds = e.release_seconds.max(0.0);
+        e.sustain_level = e.sustain_level.clamp(0.0, 1.0);
+        e
+    }
+}
+
+/// A stage of an [`Envelope`] that a controller can change.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EnvelopeStage {
+    /// `delay_seconds`.
+    Delay,
+    /// `attack_seconds`.
+    Attack,
+    /// `hold_seconds`.
+    Hold,
+    /// `decay_seconds`.
+    Decay,
+    /// `sustain_level`.
+    Sustain,
+    /// `release_seconds`.
+    Release,
+}
+
+/// A MIDI controller's part in one envelope stage, read when a note starts (SFZ
+/// `ampeg_release_onccN`: a release that a "release time" knob lengthens).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct EnvelopeControl {
+    /// Which stage it changes.
+    pub stage: EnvelopeStage,
+    /// MIDI controller 0..=127.
+    pub controller: u8,
+    /// Added at controller value 127 (proportionally below): seconds, or a linear level
+    /// for the sustain.
+    pub amount: f32,
 }
 
 /// Filter kinds a region can ask for.
@@ -207,6 +262,8 @@ pub struct Region {
     pub amp_velocity_track: f32,
     /// Amplitude envelope.
     pub amp_envelope: Envelope,
+    /// Controllers that change the amplitude envelope's stages, read at note-on.
+    pub amp_envelope_controls: Vec<EnvelopeControl>,
     /// Per-voice filter, if any.
     pub filter: Option<RegionFilter>,
     /// Linear amplitude factor (SFZ `amplitude`/100), the base that [`ModTarget::Amplitude`]
@@ -256,6 +313,7 @@ impl Region {
             pan: 0.0,
             amp_velocity_track: 1.0,
             amp_envelope: Envelope::SAMPLE,
+            amp_envelope_controls: Vec::new(),
             filter: None,
             amplitude: 1.0,
             velocity_curve: None,

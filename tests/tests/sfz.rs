@@ -17,7 +17,7 @@ use noderack_presets::sfz::generated::CYCLE_FRAMES;
 use noderack_presets::sfz::{load_sfz, Built, SfzError};
 use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
 use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav, ScratchDir};
-use noderack_tests::midi::{note_off, note_on, sorted};
+use noderack_tests::midi::{cc, note_off, note_on, sorted};
 use noderack_tests::Rig;
 
 const SR: f32 = 48_000.0;
@@ -461,6 +461,60 @@ fn a_looped_region_sustains_past_its_sample_and_an_unlooped_one_stops() {
     let unlooped = load_text(&dir, "<region> sample=short480.wav pitch_keycenter=69 key=69\n");
     let (early, late) = early_late(&unlooped);
     assert!(early > 0.1 && late < 1e-4, "unlooped: early {early}, late {late}");
+}
+
+/// `ampeg_release_onccN` and v1's `ampeg_attackccN`: the controller's value when the note
+/// starts sets that note's release and attack times, heard in the audio; a move while the note
+/// holds does not change them (read at note-on, as sfizz does).
+#[test]
+fn envelope_stages_follow_their_controllers_at_note_on() {
+    let dir = fixture("ampeg-cc");
+    let built = load_text(
+        &dir,
+        "<region> sample=short480.wav pitch_keycenter=69 key=69 loop_mode=loop_continuous loop_start=2400 \
+         loop_end=7199 ampeg_release=0.05 ampeg_release_oncc72=0.4 ampeg_attack=0.001 ampeg_attackcc73=0.2\n",
+    );
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+    const WINDOW: usize = 480; // ten periods of 480 Hz
+    const OFF: usize = 48_000;
+    // The note held from frame 100 to OFF, controllers set at frame 0 (and `later` at 0.5 s).
+    let levels = |release_cc: u8, attack_cc: u8, later: Option<(u8, u8)>| {
+        let mut midi = vec![cc(0, 0, 72, release_cc), cc(0, 0, 73, attack_cc), note_on(100, 0, 69, 127)];
+        midi.extend(later.map(|(controller, value)| cc(24_000, 0, controller, value)));
+        midi.push(note_off(OFF as u64, 0, 69));
+        let x = play(&built, 96_000, &midi);
+        x.chunks(WINDOW).map(rms).collect::<Vec<f32>>()
+    };
+    let held = |l: &[f32]| l[OFF / WINDOW - 10];
+    // Seconds after the note-off until the level is 40 dB under the held level.
+    let release_seconds = |l: &[f32]| {
+        let quiet = l[OFF / WINDOW..].iter().position(|&r| r < 0.01 * held(l)).expect("the release ends");
+        (quiet * WINDOW) as f32 / SR
+    };
+    // Seconds after the note-on until the level is 90 % of the held level.
+    let attack_seconds = |l: &[f32]| {
+        let up = l.iter().position(|&r| r >= 0.9 * held(l)).expect("the attack ends");
+        (up * WINDOW) as f32 / SR
+    };
+    let base = levels(0, 0, None);
+    let long = levels(127, 0, None);
+    let half = levels(64, 127, None);
+    assert!(held(&base) > 0.1, "the note sounds: {}", held(&base));
+    let (short_release, long_release, half_release) =
+        (release_seconds(&base), release_seconds(&long), release_seconds(&half));
+    assert!(short_release <= 0.06, "release at CC72 = 0: {short_release} s");
+    assert!(
+        (6.0..=12.0).contains(&(long_release / short_release)),
+        "release at CC72 = 127 ({long_release} s) against 0 ({short_release} s): 0.45 s against 0.05 s expected"
+    );
+    assert!(short_release < half_release && half_release < long_release, "{half_release} s at CC72 = 64");
+    // Attack: 1 ms at CC73 = 0, 201 ms at 127 (linear: 90 % at 181 ms).
+    assert!(attack_seconds(&base) <= 0.011, "attack at CC73 = 0: {} s", attack_seconds(&base));
+    let slow = attack_seconds(&half);
+    assert!((0.16..=0.2).contains(&slow), "attack at CC73 = 127: {slow} s");
+    // Moving the controller while the note holds leaves this note's release alone.
+    let moved = levels(0, 0, Some((72, 127)));
+    assert_eq!(release_seconds(&moved), short_release);
 }
 
 /// Energy of `x` within ±15 Hz of `hz`.

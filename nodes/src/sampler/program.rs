@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use noderack_presets::instrument::{Bank, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
+use noderack_presets::instrument::{Bank, Envelope, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
 
 use crate::dsp::modulation::{Sound, Targets, ZoneModulation};
 use crate::dsp::{db_to_gain, pan_gains, AdsrShape};
@@ -30,6 +30,18 @@ pub(crate) struct Zone {
     pub(crate) ping_pong: bool,
     /// How many times a note has reached this region (round robin by sequence).
     pub(crate) sequence_count: u32,
+}
+
+/// The rates of envelope `e` at `sample_rate`. Attack and decay times of 0 mean "as
+/// recorded": the envelope's minimum (0.1 ms).
+fn envelope_shape(e: &Envelope, sample_rate: f32) -> AdsrShape {
+    AdsrShape::new(e.attack_seconds, e.decay_seconds, e.sustain_level, e.release_seconds, sample_rate)
+        .with_hold_seconds(e.hold_seconds, sample_rate)
+}
+
+/// Envelope `e`'s delay in frames at `sample_rate`.
+fn delay_frames(e: &Envelope, sample_rate: f32) -> u32 {
+    (e.delay_seconds.max(0.0) * sample_rate).round() as u32
 }
 
 /// One program of the bank, its regions flattened.
@@ -99,15 +111,26 @@ impl Zone {
             region: region.clone(),
             gains: (g * l, g * r),
             modulation: ZoneModulation::new(&region.modulation, &region.crossfades, sample_rate),
-            // Attack and decay times of 0 mean "as recorded": the envelope's minimum (0.1 ms).
-            shape: AdsrShape::new(e.attack_seconds, e.decay_seconds, e.sustain_level, e.release_seconds, sample_rate)
-                .with_hold_seconds(e.hold_seconds, sample_rate),
-            delay_frames: (e.delay_seconds.max(0.0) * sample_rate).round() as u32,
+            shape: envelope_shape(e, sample_rate),
+            delay_frames: delay_frames(e, sample_rate),
             rate_ratio: region.sample.sample_rate_hz as f64 / sample_rate as f64,
             loop_frames,
             ping_pong: region.sample_loop.is_some_and(|l| l.direction == LoopDirection::PingPong),
             sequence_count: 0,
         }
+    }
+
+    /// The amplitude envelope's rates and delay for a note that starts while the channel's
+    /// controllers are `controllers`: the prepared ones unless the region has controls on its
+    /// stages (SFZ `ampeg_release_onccN` …), which are then read now. No allocation: callable
+    /// on the audio thread.
+    pub(crate) fn envelope_for(&self, controllers: &[u8; 128], sample_rate: f32) -> (AdsrShape, u32) {
+        let r = &self.region;
+        if r.amp_envelope_controls.is_empty() {
+            return (self.shape, self.delay_frames);
+        }
+        let e = r.amp_envelope.with_controls(&r.amp_envelope_controls, controllers);
+        (envelope_shape(&e, sample_rate), delay_frames(&e, sample_rate))
     }
 
     /// What its voices' modulation starts from: the region's volume, amplitude and pan, and

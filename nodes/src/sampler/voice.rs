@@ -233,9 +233,10 @@ impl Voice {
         self.base_step = region.pitch_ratio(key) * zone.rate_ratio;
         self.looping = zone.loop_frames.is_some();
         self.one_shot = region.loop_mode == LoopMode::OneShot;
-        self.delay_frames = zone.delay_frames;
+        let (shape, delay_frames) = zone.envelope_for(inputs.controllers, sample_rate);
+        self.delay_frames = delay_frames;
         self.env.reset();
-        self.env.set_shape(zone.shape);
+        self.env.set_shape(shape);
         self.env.note_on();
         self.gains = (zone.gains.0 * velocity_gain, zone.gains.1 * velocity_gain);
         self.velocity = inputs.velocity;
@@ -245,7 +246,7 @@ impl Voice {
         self.mod_ratio = 1.0;
         self.cutoff_cents = 0.0;
         // The first frame that sounds, on the engine's timeline.
-        let first_frame = timeline_frame + zone.delay_frames as u64;
+        let first_frame = timeline_frame + delay_frames as u64;
         if self.modulated {
             self.modulation.start(&zone.modulation, &zone.sound(), inputs, velocity_gain, first_frame);
         } else {

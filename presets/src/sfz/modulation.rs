@@ -215,7 +215,7 @@ pub struct ModulationSettings {
 
 /// What part of a `*ccN` opcode is given.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum CcPart {
+pub(super) enum CcPart {
     Depth,
     Curve,
     Smooth,
@@ -223,7 +223,7 @@ enum CcPart {
 }
 
 /// `stem` + `_onccN` / `_ccN` / `ccN` / `_curveccN` / `_smoothccN` / `_stepccN`.
-fn split_cc(name: &str) -> Option<(&str, CcPart, u16)> {
+pub(super) fn split_cc(name: &str) -> Option<(&str, CcPart, u16)> {
     let head = name.trim_end_matches(|c: char| c.is_ascii_digit());
     if head.len() == name.len() {
         return None;
@@ -331,7 +331,8 @@ impl ModulationSettings {
         }
         if let Some(rest) = name.strip_prefix("ampeg_") {
             let reason = if split_cc(name).is_some() {
-                "the model has no controller-dependent envelope times"
+                // `ampeg_<stage>_onccN` itself is read with the region's opcodes.
+                "envelope controls are linear (no curve, smoothing or steps)"
             } else if rest.starts_with("vel2") || rest.starts_with("velto") {
                 "the model has no velocity-dependent envelope times"
             } else if rest.ends_with("_shape") || rest.ends_with("_zero") {

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::instrument::{
-    Crossfade, Envelope, FilterKind, LoopDirection, LoopMode, ModSource, NoteRange, Region, RegionFilter, RoundRobin,
-    SampleLoop, Trigger,
+    Crossfade, Envelope, EnvelopeControl, EnvelopeStage, FilterKind, LoopDirection, LoopMode, ModSource, NoteRange,
+    Region, RegionFilter, RoundRobin, SampleLoop, Trigger,
 };
 
 use super::curves::table_from_points;
-use super::modulation::{controller_kind, Context, ControllerKind, ModulationSettings};
+use super::modulation::{controller_kind, split_cc, CcPart, Context, ControllerKind, ModulationSettings};
 use super::parse::is_label;
 
 /// Where a region takes its root key from.
@@ -93,6 +93,8 @@ pub struct RegionSettings {
     pub amp_veltrack_percent: f32,
     /// `ampeg_*`.
     pub envelope: Envelope,
+    /// `ampeg_*_onccN` (and v1's `ampeg_*ccN`): controllers' parts in its stages.
+    pub envelope_controls: Vec<EnvelopeControl>,
     /// `fil_type`, default low-pass.
     pub filter_kind: FilterKind,
     /// `cutoff` in Hz; the filter is on only when this is given.
@@ -200,6 +202,7 @@ impl Default for RegionSettings {
             bend_down_cents: None,
             controller_ranges: BTreeMap::new(),
             width_percent: 100.0,
+            envelope_controls: Vec::new(),
             velocity_points: Vec::new(),
             scope_volume_db: 0.0,
             scope_amplitude_percent: [100.0; 3],
@@ -568,6 +571,9 @@ impl RegionSettings {
                 if let Some(result) = self.apply_numbered(v) {
                     return result;
                 }
+                if let Some(result) = self.envelope_control(v) {
+                    return result;
+                }
                 if let Some(result) = self.modulation.apply(v) {
                     return result;
                 }
@@ -579,6 +585,45 @@ impl RegionSettings {
 
     fn crossfade(&mut self, source: XfSource, fade_in: bool) -> &mut (Option<u8>, Option<u8>) {
         self.crossfades.entry((source, fade_in)).or_default()
+    }
+
+    /// `ampeg_<stage>_onccN` / `ampeg_<stage>ccN`: controller `N`'s part in a stage of the
+    /// amplitude envelope (seconds; percent for the sustain), read when a note starts. A
+    /// region's value replaces its group's for the same stage and controller.
+    fn envelope_control(&mut self, v: &mut Value<'_>) -> Option<Result<(), Outcome>> {
+        let (stem, part, cc) = split_cc(v.name.strip_prefix("ampeg_")?)?;
+        let stage = match stem {
+            "delay" => EnvelopeStage::Delay,
+            "attack" => EnvelopeStage::Attack,
+            "hold" => EnvelopeStage::Hold,
+            "decay" => EnvelopeStage::Decay,
+            "sustain" => EnvelopeStage::Sustain,
+            "release" => EnvelopeStage::Release,
+            _ => return None,
+        };
+        if part != CcPart::Depth {
+            return None; // curves and smoothing: the modulation opcodes' reasons
+        }
+        let controller = match u8::try_from(cc) {
+            Ok(c) if c <= 127 => c,
+            _ => {
+                return Some(Err(Outcome::Ignored(format!(
+                    "opcode `{}` is not supported: envelope controls read MIDI controllers 0..=127; ignored",
+                    v.name
+                ))))
+            }
+        };
+        let amount = match v.float(-100.0, 100.0) {
+            Ok(x) if stage == EnvelopeStage::Sustain => x / 100.0,
+            Ok(x) => x,
+            Err(e) => return Some(Err(e)),
+        };
+        let control = EnvelopeControl { stage, controller, amount };
+        match self.envelope_controls.iter_mut().find(|c| c.stage == stage && c.controller == controller) {
+            Some(c) => *c = control,
+            None => self.envelope_controls.push(control),
+        }
+        Some(Ok(()))
     }
 
     /// Opcodes whose name ends in a number that are not modulation: `amp_velcurve_N`,
@@ -770,6 +815,10 @@ pub fn build_region(
         region.velocity_curve = Some(Arc::new(table_from_points(&settings.velocity_points)));
     }
     region.amp_envelope = mapped.amp_envelope.unwrap_or(settings.envelope);
+    if mapped.amp_envelope.is_none() {
+        // An `egN_ampeg` envelope replaces the `ampeg_*` one, its controls with it.
+        region.amp_envelope_controls = settings.envelope_controls.clone();
+    }
     // The sampler delays the whole voice by the amplitude envelope's delay.
     region.amp_envelope.delay_seconds += settings.delay_seconds;
     region.offset_random_frames = settings.offset_random_frames as f64;
@@ -1268,10 +1317,41 @@ mod tests {
         assert!(warnings.iter().any(|w| w.contains("lfo1_pitch_oncc") && w.contains("routes")), "{warnings:?}");
     }
 
+    /// `ampeg_<stage>_onccN` and v1's `ampeg_<stage>ccN` become envelope controls (sustain in
+    /// percent); the last value for a stage and controller wins; the envelope they change at
+    /// a note-on is the region's plus each control's share.
+    #[test]
+    fn envelope_controls_are_read_and_applied() {
+        let r = clean("ampeg_release=0.5 ampeg_release_oncc72=2 ampeg_attackcc73=1 ampeg_sustain_oncc1=-50 ampeg_release_oncc72=3");
+        let control = |stage, controller, amount| EnvelopeControl { stage, controller, amount };
+        assert_eq!(
+            r.amp_envelope_controls,
+            [
+                control(EnvelopeStage::Release, 72, 3.0),
+                control(EnvelopeStage::Attack, 73, 1.0),
+                control(EnvelopeStage::Sustain, 1, -0.5)
+            ]
+        );
+        let mut controllers = [0u8; 128];
+        assert_eq!(r.amp_envelope.with_controls(&r.amp_envelope_controls, &controllers), r.amp_envelope);
+        controllers[72] = 127;
+        controllers[73] = 127;
+        controllers[1] = 127;
+        let e = r.amp_envelope.with_controls(&r.amp_envelope_controls, &controllers);
+        assert_eq!((e.release_seconds, e.attack_seconds, e.sustain_level), (3.5, 1.0, 0.5));
+        // Clamped: a time never below 0, the sustain inside 0..=1.
+        let r = clean("ampeg_release=0.5 ampeg_release_oncc72=-2 ampeg_sustain=50 ampeg_sustain_oncc1=-100");
+        let e = r.amp_envelope.with_controls(&r.amp_envelope_controls, &controllers);
+        assert_eq!((e.release_seconds, e.sustain_level), (0.0, 0.0));
+        // An egN_ampeg envelope replaces the ampeg_* one and its controls.
+        let r = clean("ampeg_release_oncc72=2 eg1_ampeg=1 eg1_time1=0.05 eg1_level1=1 eg1_sustain=1");
+        assert!(r.amp_envelope_controls.is_empty());
+    }
+
     #[test]
     fn unmapped_modulation_opcodes_say_why() {
         for (opcode, reason) in [
-            ("ampeg_attack_oncc1=1", "controller-dependent envelope times"),
+            ("ampeg_attack_oncc300=1", "MIDI controllers 0..=127"),
             ("var01_mod=mult", "varNN"),
             ("cutoff2_oncc1=100", "`cutoff2_oncc1` is not supported"),
             ("tune_oncc600=1", "beyond 511"),
