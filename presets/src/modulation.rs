@@ -175,6 +175,9 @@ pub enum ModTarget {
     Amplitude,
     /// Pan, −1..1 added to the region's pan (the sum is clamped).
     Pan,
+    /// Stereo width of a stereo sample, added to [`crate::instrument::Region::width`] (1 =
+    /// 100 %; the sum is clamped to −1..=1). No effect on a mono sample.
+    Width,
 }
 
 /// One modulation: `input × scale × amount` added to `target`.

@@ -65,15 +65,28 @@ pub fn sine_wave(hz: f64, rate: u32, seconds: f64, amplitude: f32) -> Vec<f32> {
 
 /// Writes `samples` as a mono 16-bit WAV at `rate` Hz to `dir/name` and returns its path.
 pub fn write_wav(dir: &Path, name: &str, rate: u32, samples: &[f32]) -> PathBuf {
+    write_wav_channels(dir, name, rate, &[samples])
+}
+
+/// Writes `channels` (of equal length) as a 16-bit WAV at `rate` Hz to `dir/name` and returns
+/// its path.
+pub fn write_wav_channels(dir: &Path, name: &str, rate: u32, channels: &[&[f32]]) -> PathBuf {
     let path = dir.join(name);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
     }
-    let spec =
-        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut writer = hound::WavWriter::create(&path, spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    for s in samples {
-        writer.write_sample((s.clamp(-1.0, 1.0) * 32_767.0).round() as i16).expect("writes a sample");
+    let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+    for i in 0..frames {
+        for c in channels {
+            writer.write_sample((c[i].clamp(-1.0, 1.0) * 32_767.0).round() as i16).expect("writes a sample");
+        }
     }
     writer.finalize().expect("finishes the WAV");
     path

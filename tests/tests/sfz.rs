@@ -16,7 +16,7 @@ use noderack_presets::sample::SampleStore;
 use noderack_presets::sfz::generated::CYCLE_FRAMES;
 use noderack_presets::sfz::{load_sfz, Built, SfzError};
 use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
-use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav, ScratchDir};
+use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav, write_wav_channels, ScratchDir};
 use noderack_tests::midi::{cc, note_off, note_on, sorted};
 use noderack_tests::Rig;
 
@@ -361,11 +361,17 @@ fn load_text(dir: &Path, text: &str) -> Built {
     load(&write_text(dir, "instrument.sfz", text))
 }
 
+/// The left channel of [`play_channels`].
 fn play(built: &Built, frames: u64, midi: &[TimedMidi]) -> Vec<f32> {
+    play_channels(built, frames, midi).swap_remove(0)
+}
+
+/// Both channels of the instrument playing `midi` for `frames`.
+fn play_channels(built: &Built, frames: u64, midi: &[TimedMidi]) -> Vec<Vec<f32>> {
     let bank = Arc::new(Bank::single(built.instrument.clone()));
     let mut rig = Rig::stereo(256);
     rig.add_instrument(Sampler::new(Some(bank), 32), vec![]);
-    rig.render(frames, midi).swap_remove(0)
+    rig.render(frames, midi)
 }
 
 fn key_hz(key: u8) -> f32 {
@@ -515,6 +521,39 @@ fn envelope_stages_follow_their_controllers_at_note_on() {
     // Moving the controller while the note holds leaves this note's release alone.
     let moved = levels(0, 0, Some((72, 127)));
     assert_eq!(release_seconds(&moved), short_release);
+}
+
+/// `width` on a stereo sample (440 Hz left, 660 Hz right): as recorded at 100 %, one mix on
+/// both sides at 0, the sides swapped at −100; `width_onccN` moves it while the note holds.
+#[test]
+fn width_narrows_swaps_and_follows_its_controller() {
+    let dir = scratch_dir("sfz-width");
+    let (left, right) = (sine_wave(440.0, 48_000, 1.5, 0.5), sine_wave(660.0, 48_000, 1.5, 0.5));
+    write_wav_channels(&dir, "stereo.wav", 48_000, &[&left, &right]);
+    // Each side's energy at 440 and at 660 Hz over frames `from..to`.
+    let sides = |opcodes: &str, midi: &[TimedMidi], from: usize, to: usize| {
+        let built = load_text(&dir, &format!("<region> sample=stereo.wav pitch_keycenter=69 key=69 {opcodes}\n"));
+        assert!(built.warnings.is_empty(), "{opcodes}: {:?}", built.warnings);
+        let channels = play_channels(&built, 24_000, midi);
+        [0, 1].map(|c| (energy_at(&channels[c][from..to], 440.0), energy_at(&channels[c][from..to], 660.0)))
+    };
+    let on = [note_on(0, 0, 69, 127)];
+    let as_recorded = |[(l440, l660), (r440, r660)]: [(f64, f64); 2], what: &str| {
+        assert!(l440 > 1e3 * l660 && r660 > 1e3 * r440, "{what}: left {l440} / {l660}, right {r440} / {r660}");
+    };
+    let one_mix = |[(l440, l660), (r440, r660)]: [(f64, f64); 2], what: &str| {
+        let same = |a: f64, b: f64| (a / b - 1.0).abs() < 0.01;
+        assert!(same(l440, r440) && same(l660, r660), "{what}: left {l440} / {l660}, right {r440} / {r660}");
+        assert!((l440 / l660 - 1.0).abs() < 0.1, "{what}: both tones at half: {l440} / {l660}");
+    };
+    as_recorded(sides("", &on, 2400, 24_000), "width 100");
+    one_mix(sides("width=0", &on, 2400, 24_000), "width 0");
+    let [(l440, l660), (r440, r660)] = sides("width=-100", &on, 2400, 24_000);
+    assert!(l660 > 1e3 * l440 && r440 > 1e3 * r660, "width -100: left {l440} / {l660}, right {r440} / {r660}");
+    // CC1 from 0 to 127 at frame 12 000: from as recorded to one mix.
+    let moved = [note_on(0, 0, 69, 127), cc(12_000, 0, 1, 127)];
+    as_recorded(sides("width_oncc1=-100", &moved, 2400, 12_000), "width_oncc1 before the move");
+    one_mix(sides("width_oncc1=-100", &moved, 14_400, 24_000), "width_oncc1 after the move");
 }
 
 /// Energy of `x` within ±15 Hz of `hz`.

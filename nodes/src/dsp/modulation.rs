@@ -147,6 +147,7 @@ pub(crate) struct Targets {
     pub(crate) volume_db: f32,
     pub(crate) amplitude: f32,
     pub(crate) pan: f32,
+    pub(crate) width: f32,
 }
 
 impl Targets {
@@ -157,6 +158,7 @@ impl Targets {
             ModTarget::VolumeDb => self.volume_db += value,
             ModTarget::Amplitude => self.amplitude += value,
             ModTarget::Pan => self.pan += value,
+            ModTarget::Width => self.width += value,
         }
     }
 }

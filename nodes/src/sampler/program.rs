@@ -133,12 +133,18 @@ impl Zone {
         (envelope_shape(&e, sample_rate), delay_frames(&e, sample_rate))
     }
 
-    /// What its voices' modulation starts from: the region's volume, amplitude and pan, and
-    /// its crossfades.
+    /// What its voices' modulation starts from: the region's volume, amplitude, pan and width,
+    /// and its crossfades.
     pub(crate) fn sound(&self) -> Sound<'_> {
         let r = &self.region;
-        let base =
-            Targets { pitch_cents: 0.0, cutoff_cents: 0.0, volume_db: r.gain_db, amplitude: r.amplitude, pan: r.pan };
+        let base = Targets {
+            pitch_cents: 0.0,
+            cutoff_cents: 0.0,
+            volume_db: r.gain_db,
+            amplitude: r.amplitude,
+            pan: r.pan,
+            width: r.width,
+        };
         Sound { base, crossfades: &r.crossfades, routes: &r.modulation.routes }
     }
 

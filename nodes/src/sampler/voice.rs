@@ -410,7 +410,8 @@ impl Voice {
         let right = right.filter(|r| r.len() == left.len());
         if !self.modulated {
             let geometry = Geometry::new(zone, left.len(), self.base_step * bend);
-            self.render_run::<T, FUSED>(&geometry, left, right, out_l, out_r, GainRamp::constant(self.gains));
+            let (gains, width) = (GainRamp::constant(self.gains), zone.region.width);
+            self.render_run::<T, FUSED>(&geometry, left, right, out_l, out_r, gains, width);
         } else {
             let mut at = 0;
             while at < out_l.len() && self.active {
@@ -424,7 +425,7 @@ impl Voice {
                     (self.modulation.until_tick as usize).min(left_in_call)
                 };
                 let geometry = Geometry::new(zone, left.len(), self.base_step * bend * self.mod_ratio);
-                let ramp = self.modulation.gain_ramp();
+                let (ramp, width) = (self.modulation.gain_ramp(), self.modulation.now.width);
                 self.render_run::<T, FUSED>(
                     &geometry,
                     left,
@@ -432,6 +433,7 @@ impl Voice {
                     &mut out_l[at..at + n],
                     &mut out_r[at..at + n],
                     ramp,
+                    width,
                 );
                 self.modulation.advance(n);
                 at += n;
@@ -439,7 +441,9 @@ impl Voice {
         }
     }
 
-    /// Renders a run at one geometry: picks the loop for the sample's channels and the filter.
+    /// Renders a run at one geometry and stereo `width` (1: as recorded; a stereo sample's
+    /// only): picks the loop for the sample's channels and the filter.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn render_run<T: Point, const FUSED: bool>(
         &mut self,
@@ -449,19 +453,20 @@ impl Voice {
         out_l: &mut [f32],
         out_r: &mut [f32],
         ramp: GainRamp,
+        width: f32,
     ) {
         // Points are read unscaled (`Point::raw`) and the scale joins the gains: a power of two,
         // so this is exactly scaling each frame, at no cost per frame.
         let ramp = ramp.scaled(T::SCALE);
         match (right, self.tap != FilterTap::Off) {
             (Some(right), false) => {
-                self.render_channels::<T, 2, false, FUSED>(geometry, [left, right], out_l, out_r, ramp)
+                self.render_channels::<T, 2, false, FUSED>(geometry, [left, right], out_l, out_r, ramp, width)
             }
             (Some(right), true) => {
-                self.render_channels::<T, 2, true, FUSED>(geometry, [left, right], out_l, out_r, ramp)
+                self.render_channels::<T, 2, true, FUSED>(geometry, [left, right], out_l, out_r, ramp, width)
             }
-            (None, false) => self.render_channels::<T, 1, false, FUSED>(geometry, [left], out_l, out_r, ramp),
-            (None, true) => self.render_channels::<T, 1, true, FUSED>(geometry, [left], out_l, out_r, ramp),
+            (None, false) => self.render_channels::<T, 1, false, FUSED>(geometry, [left], out_l, out_r, ramp, 1.0),
+            (None, true) => self.render_channels::<T, 1, true, FUSED>(geometry, [left], out_l, out_r, ramp, 1.0),
         }
     }
 
@@ -475,12 +480,14 @@ impl Voice {
         out_l: &mut [f32],
         out_r: &mut [f32],
         mut ramp: GainRamp,
+        width: f32,
     ) {
+        let width = width.clamp(-1.0, 1.0);
         for (out_l, out_r) in out_l.chunks_mut(PASS_FRAMES).zip(out_r.chunks_mut(PASS_FRAMES)) {
             let n = out_l.len().min(out_r.len());
             let mut levels = [0.0f32; PASS_FRAMES];
             let lived = self.env.render(&mut levels[..n]);
-            let ended = self.play::<T, C, FILTERED, FUSED>(geometry, data, &levels[..lived], out_l, out_r, ramp);
+            let ended = self.play::<T, C, FILTERED, FUSED>(geometry, data, &levels[..lived], out_l, out_r, ramp, width);
             if ended || self.env.is_idle() {
                 self.stop();
                 return;
@@ -498,7 +505,8 @@ impl Voice {
     /// frames whose taps straddle a loop seam or an end of the sample go through [`tap`]. The
     /// interpolated frames collect in a stack buffer, the filter runs over it in blocks
     /// ([`SvfBlock`]), and one vectorised loop applies the envelope and gains and adds them
-    /// to the outputs.
+    /// to the outputs. A stereo sample is narrowed or widened to `width` (−1..=1) first.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn play<T: Point, const C: usize, const FILTERED: bool, const FUSED: bool>(
         &mut self,
@@ -508,6 +516,7 @@ impl Voice {
         out_l: &mut [f32],
         out_r: &mut [f32],
         ramp: GainRamp,
+        width: f32,
     ) -> bool {
         let n = levels.len().min(PASS_FRAMES);
         let mut y = [[0.0f32; PASS_FRAMES]; C];
@@ -543,6 +552,15 @@ impl Voice {
             let floor = Svf::FLUSH_BELOW / T::SCALE;
             for (y, filter) in y.iter_mut().zip(&mut self.filters) {
                 filter.process::<FUSED>(&self.filter, &mut y[..k], floor);
+            }
+        }
+        if let [l, r] = &mut y[..] {
+            if width != 1.0 {
+                // Mid plus `width` × side: 1 as recorded, 0 mono, −1 the sides swapped.
+                let (same, cross) = ((1.0 + width) * 0.5, (1.0 - width) * 0.5);
+                for (l, r) in l[..k].iter_mut().zip(&mut r[..k]) {
+                    (*l, *r) = (*l * same + *r * cross, *r * same + *l * cross);
+                }
             }
         }
         let (l, r) = (&y[0][..k], &y[C - 1][..k]);

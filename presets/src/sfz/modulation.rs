@@ -62,7 +62,7 @@ pub enum Param {
     Amplitude,
     /// Pan, percent.
     Pan,
-    /// Stereo width, percent (static only: the model has no width route).
+    /// Stereo width, percent.
     Width,
 }
 
@@ -75,14 +75,14 @@ impl Param {
         }
     }
 
-    fn target(self) -> Option<ModTarget> {
+    fn target(self) -> ModTarget {
         match self {
-            Param::Pitch => Some(ModTarget::PitchCents),
-            Param::Cutoff => Some(ModTarget::CutoffCents),
-            Param::Volume => Some(ModTarget::VolumeDb),
-            Param::Amplitude => Some(ModTarget::Amplitude),
-            Param::Pan => Some(ModTarget::Pan),
-            Param::Width => None,
+            Param::Pitch => ModTarget::PitchCents,
+            Param::Cutoff => ModTarget::CutoffCents,
+            Param::Volume => ModTarget::VolumeDb,
+            Param::Amplitude => ModTarget::Amplitude,
+            Param::Pan => ModTarget::Pan,
+            Param::Width => ModTarget::Width,
         }
     }
 
@@ -361,9 +361,6 @@ impl ModulationSettings {
             "width" => Param::Width,
             _ => return None,
         };
-        if param == Param::Width && !matches!(controller_kind(cc), Ok(ControllerKind::Fixed)) {
-            return Some(Err(ignored(v, "the model has no width modulation (only fixed ARIA controllers fold in)")));
-        }
         Some(self.controller(Modulator::Direct, param, part, cc, v))
     }
 
@@ -566,7 +563,7 @@ impl ModulationSettings {
             "volume" => Param::Volume,
             "amplitude" => Param::Amplitude,
             "pan" => Param::Pan,
-            "width" => return Some(Err(ignored(v, "the model has no width modulation"))),
+            "width" => Param::Width,
             _ => return None,
         };
         Some(match part {
@@ -847,17 +844,15 @@ impl ModulationSettings {
                 }
             }
             let target = param.target();
-            // Width is matched before any term is made (it has no route).
             let term = |midi: Option<ModInput>, scale_by: Option<ModInput>, amount: f32, opcode: &str| Term {
                 signal,
                 midi,
                 scale: scale_by,
                 amount,
-                target: target.expect("width makes no routes"),
+                target,
                 opcode: opcode.to_string(),
             };
             match (modulator, param) {
-                (_, Param::Width) => mapped.width += param.to_model(depth),
                 (Modulator::Direct, Param::Amplitude) => {
                     // amplitude_onccN: each controller is a gain factor.
                     mapped.amplitude *= fixed_factor;
@@ -872,6 +867,7 @@ impl ModulationSettings {
                         Param::Cutoff => mapped.cutoff_cents += fixed,
                         Param::Volume => mapped.volume_db += fixed,
                         Param::Pan => mapped.pan += fixed,
+                        Param::Width => mapped.width += fixed,
                         _ => {}
                     }
                     for (input, amount, opcode) in live {

@@ -1040,10 +1040,20 @@ mod tests {
         assert!(r.tune_cents.abs() < 1e-3, "{}", r.tune_cents);
         assert!((r.width - 0.5).abs() < 1e-6);
         assert!((r.filter.unwrap().cutoff_hz - 200.0).abs() < 1e-3);
-        // A live controller cannot move width: the model has no width route.
-        let (r, warnings) = region("width=40 width_oncc1=50");
+        // A live controller moves width through a route (percent to the model's 1 = 100 %),
+        // as does an LFO.
+        let r = clean("width=40 width_oncc1=50 lfo1_freq=2 lfo1_width=30");
         assert_eq!(r.width, 0.4);
-        assert!(warnings[0].contains("`width_oncc1`") && warnings[0].contains("width"), "{warnings:?}");
+        assert!(
+            r.modulation.routes.contains(&ModRoute::new(cc(1), 0.5, ModTarget::Width)),
+            "{:?}",
+            r.modulation.routes
+        );
+        assert!(
+            r.modulation.routes.contains(&ModRoute::new(lfo(0), 0.3, ModTarget::Width)),
+            "{:?}",
+            r.modulation.routes
+        );
     }
 
     #[test]
@@ -1225,10 +1235,12 @@ mod tests {
                 ModRoute::new(lfo(0), 50.0, ModTarget::PitchCents),
             ]
         );
-        let (_, warnings) = region("lfo1_pitch=10 lfo1_freq_oncc1=2 lfo1_wave=12 lfo1_width=10");
+        let (r, warnings) = region("lfo1_pitch=10 lfo1_freq_oncc1=2 lfo1_wave=12 lfo1_width=10");
         assert!(warnings[0].contains("rate"), "{warnings:?}");
         assert!(warnings[1].contains("sample-and-hold"), "{warnings:?}");
-        assert!(warnings[2].contains("width"), "{warnings:?}");
+        // Width is a target like the others (10 % = 0.1).
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(r.modulation.routes.iter().any(|m| m.target == ModTarget::Width && (m.amount - 0.1).abs() < 1e-6));
     }
 
     #[test]
