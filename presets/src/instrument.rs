@@ -128,29 +128,29 @@ impl Envelope {
         release_seconds: 0.01,
     };
 
-    /// The envelope a note gets when the channel's controllers are `controllers`: each
-    /// control's `amount × value / 127` added to its stage (times kept at or above 0, the
-    /// sustain level inside 0..=1).
-    pub fn with_controls(&self, controls: &[EnvelopeControl], controllers: &[u8; 128]) -> Envelope {
-        let mut e = *self;
-        for c in controls {
-            let x = c.amount * controllers[c.controller as usize & 127].min(127) as f32 / 127.0;
-            let value = match c.stage {
-                EnvelopeStage::Delay => &mut e.delay_seconds,
-                EnvelopeStage::Attack => &mut e.attack_seconds,
-                EnvelopeStage::Hold => &mut e.hold_seconds,
-                EnvelopeStage::Decay => &mut e.decay_seconds,
-                EnvelopeStage::Sustain => &mut e.sustain_level,
-                EnvelopeStage::Release => &mut e.release_seconds,
-            };
-            *value += x;
-        }
-        for time in [&mut e.delay_seconds, &mut e.attack_seconds, &mut e.hold_seconds, &mut e.decay_seconds] {
+    /// Adds `value` to `stage` (seconds, or a linear level for the sustain); see
+    /// [`Envelope::limited`].
+    pub fn add(&mut self, stage: EnvelopeStage, value: f32) {
+        *match stage {
+            EnvelopeStage::Delay => &mut self.delay_seconds,
+            EnvelopeStage::Attack => &mut self.attack_seconds,
+            EnvelopeStage::Hold => &mut self.hold_seconds,
+            EnvelopeStage::Decay => &mut self.decay_seconds,
+            EnvelopeStage::Sustain => &mut self.sustain_level,
+            EnvelopeStage::Release => &mut self.release_seconds,
+        } += value;
+    }
+
+    /// The same envelope with its times at or above 0 and its sustain level inside 0..=1 (after
+    /// [`Envelope::add`]s: the sum is limited, not each step).
+    pub fn limited(mut self) -> Self {
+        for time in [&mut self.delay_seconds, &mut self.attack_seconds, &mut self.hold_seconds] {
             *time = time.max(0.0);
         }
-        e.release_seconds = e.release_seconds.max(0.0);
-        e.sustain_level = e.sustain_level.clamp(0.0, 1.0);
-        e
+        self.decay_seconds = self.decay_seconds.max(0.0);
+        self.release_seconds = self.release_seconds.max(0.0);
+        self.sustain_level = self.sustain_level.clamp(0.0, 1.0);
+        self
     }
 }
 
@@ -171,16 +171,17 @@ pub enum EnvelopeStage {
     Release,
 }
 
-/// A MIDI controller's part in one envelope stage, read when a note starts (SFZ
-/// `ampeg_release_onccN`: a release that a "release time" knob lengthens).
-#[derive(Copy, Clone, Debug, PartialEq)]
+/// An event-rate input's part in one envelope stage, read when a note starts (SFZ
+/// `ampeg_release_onccN`: a release that a "release time" knob lengthens; `ampeg_vel2attack`:
+/// an attack that velocity changes).
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnvelopeControl {
     /// Which stage it changes.
     pub stage: EnvelopeStage,
-    /// MIDI controller 0..=127.
-    pub controller: u8,
-    /// Added at controller value 127 (proportionally below): seconds, or a linear level
-    /// for the sustain.
+    /// What it reads: a controller, velocity, key, pressure or the wheel, through its curve
+    /// (never an envelope or an LFO: the stage is set once, at note-on).
+    pub input: ModInput,
+    /// Added at the input's full value: seconds, or a linear level for the sustain.
     pub amount: f32,
 }
 

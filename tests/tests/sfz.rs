@@ -521,6 +521,20 @@ fn envelope_stages_follow_their_controllers_at_note_on() {
     // Moving the controller while the note holds leaves this note's release alone.
     let moved = levels(0, 0, Some((72, 127)));
     assert_eq!(release_seconds(&moved), short_release);
+
+    // `ampeg_vel2attack`: velocity's part (−0.2 s at 127 from 0.2 s).
+    let built = load_text(
+        &dir,
+        "<region> sample=short480.wav pitch_keycenter=69 key=69 loop_mode=loop_continuous loop_start=2400 \
+         loop_end=7199 amp_veltrack=0 ampeg_attack=0.2 ampeg_vel2attack=-0.2\n",
+    );
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+    let attack_at = |velocity: u8| {
+        let x = play(&built, 48_000, &[note_on(0, 0, 69, velocity)]);
+        attack_seconds(&x.chunks(WINDOW).map(rms).collect::<Vec<f32>>())
+    };
+    let (hard, soft) = (attack_at(127), attack_at(1));
+    assert!(hard <= 0.011 && (0.16..=0.2).contains(&soft), "attack at velocity 127: {hard} s, at 1: {soft} s");
 }
 
 /// `width` on a stereo sample (440 Hz left, 660 Hz right): as recorded at 100 %, one mix on

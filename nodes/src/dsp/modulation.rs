@@ -100,7 +100,7 @@ impl ModInputs<'_> {
     }
 
     /// The value of `input` (its curve, direction and polarity applied); `One` is 1 as it is.
-    fn value(&self, input: &noderack_presets::instrument::ModInput) -> Option<f32> {
+    pub(crate) fn value(&self, input: &noderack_presets::instrument::ModInput) -> Option<f32> {
         let x = self.normalised(input.source)?;
         Some(if input.source == ModSource::One { 1.0 } else { input.shape(x) })
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use noderack_presets::instrument::{Bank, Envelope, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
 
-use crate::dsp::modulation::{Sound, Targets, ZoneModulation};
+use crate::dsp::modulation::{ModInputs, Sound, Targets, ZoneModulation};
 use crate::dsp::{db_to_gain, pan_gains, AdsrShape};
 
 /// A region with everything a voice needs, precomputed.
@@ -120,16 +120,20 @@ impl Zone {
         }
     }
 
-    /// The amplitude envelope's rates and delay for a note that starts while the channel's
-    /// controllers are `controllers`: the prepared ones unless the region has controls on its
-    /// stages (SFZ `ampeg_release_onccN` …), which are then read now. No allocation: callable
-    /// on the audio thread.
-    pub(crate) fn envelope_for(&self, controllers: &[u8; 128], sample_rate: f32) -> (AdsrShape, u32) {
+    /// The amplitude envelope's rates and delay for a note that starts with `inputs`: the
+    /// prepared ones unless the region has controls on its stages (SFZ
+    /// `ampeg_release_onccN`, `ampeg_vel2attack` …), which are then read now. No allocation:
+    /// callable on the audio thread.
+    pub(crate) fn envelope_for(&self, inputs: &ModInputs<'_>, sample_rate: f32) -> (AdsrShape, u32) {
         let r = &self.region;
         if r.amp_envelope_controls.is_empty() {
             return (self.shape, self.delay_frames);
         }
-        let e = r.amp_envelope.with_controls(&r.amp_envelope_controls, controllers);
+        let mut e = r.amp_envelope;
+        for c in &r.amp_envelope_controls {
+            e.add(c.stage, c.amount * inputs.value(&c.input).unwrap_or(0.0));
+        }
+        let e = e.limited();
         (envelope_shape(&e, sample_rate), delay_frames(&e, sample_rate))
     }
 

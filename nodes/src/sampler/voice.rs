@@ -233,7 +233,7 @@ impl Voice {
         self.base_step = region.pitch_ratio(key) * zone.rate_ratio;
         self.looping = zone.loop_frames.is_some();
         self.one_shot = region.loop_mode == LoopMode::OneShot;
-        let (shape, delay_frames) = zone.envelope_for(inputs.controllers, sample_rate);
+        let (shape, delay_frames) = zone.envelope_for(inputs, sample_rate);
         self.delay_frames = delay_frames;
         self.env.reset();
         self.env.set_shape(shape);

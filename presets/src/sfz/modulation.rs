@@ -281,12 +281,14 @@ pub fn controller_kind(cc: u16) -> Result<ControllerKind, String> {
 }
 
 /// A controller read through a curve: a live input, or its fixed value.
-enum ControllerInput {
+pub(super) enum ControllerInput {
     Live(ModInput),
     Fixed(f32),
 }
 
-fn controller_input(cc: u16, curve: u16, ctx: &Context) -> Option<ControllerInput> {
+/// SFZ controller `cc` through curve `curve`: live, or fixed at its default (`set_ccN`);
+/// `None` for a controller the model cannot read.
+pub(super) fn controller_input(cc: u16, curve: u16, ctx: &Context) -> Option<ControllerInput> {
     Some(match controller_kind(cc).ok()? {
         ControllerKind::Live(source, bipolar) => {
             let input = ctx.curves.input(source, curve);
@@ -334,7 +336,7 @@ impl ModulationSettings {
                 // `ampeg_<stage>_onccN` itself is read with the region's opcodes.
                 "envelope controls are linear (no curve, smoothing or steps)"
             } else if rest.starts_with("vel2") || rest.starts_with("velto") {
-                "the model has no velocity-dependent envelope times"
+                "not a stage of the envelope"
             } else if rest.ends_with("_shape") || rest.ends_with("_zero") {
                 "envelope segments are linear"
             } else {

@@ -18,7 +18,9 @@ use crate::instrument::{
 };
 
 use super::curves::table_from_points;
-use super::modulation::{controller_kind, split_cc, CcPart, Context, ControllerKind, ModulationSettings};
+use super::modulation::{
+    controller_input, controller_kind, split_cc, CcPart, Context, ControllerInput, ControllerKind, ModulationSettings,
+};
 use super::parse::is_label;
 
 /// Where a region takes its root key from.
@@ -28,6 +30,23 @@ pub enum KeyCenter {
     Key(u8),
     /// The MIDI unity note in the sample file's `smpl` chunk (`pitch_keycenter=sample`).
     FromSample,
+}
+
+/// SFZ's controller number for note-on velocity (`ampeg_vel2*` reads it).
+const VELOCITY_CC: u16 = 131;
+
+/// An input's part in a stage of the amplitude envelope, as the opcodes gave it
+/// (`ampeg_<stage>_onccN`, `ampeg_<stage>_curveccN`, `ampeg_vel2<stage>`).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct EnvelopeCc {
+    /// The stage.
+    pub stage: EnvelopeStage,
+    /// SFZ controller number: MIDI 0..=127, the extended ones (131 velocity, …) and ARIA's.
+    pub cc: u16,
+    /// Added at the input's full value: seconds, or a linear level for the sustain.
+    pub amount: f32,
+    /// Curve index (0: linear).
+    pub curve: u16,
 }
 
 /// Everything the opcodes of one region said, with SFZ's defaults.
@@ -93,8 +112,8 @@ pub struct RegionSettings {
     pub amp_veltrack_percent: f32,
     /// `ampeg_*`.
     pub envelope: Envelope,
-    /// `ampeg_*_onccN` (and v1's `ampeg_*ccN`): controllers' parts in its stages.
-    pub envelope_controls: Vec<EnvelopeControl>,
+    /// `ampeg_*_onccN`, `ampeg_*_curveccN`, `ampeg_vel2*`: inputs' parts in its stages.
+    pub envelope_controls: Vec<EnvelopeCc>,
     /// `fil_type`, default low-pass.
     pub filter_kind: FilterKind,
     /// `cutoff` in Hz; the filter is on only when this is given.
@@ -587,11 +606,16 @@ impl RegionSettings {
         self.crossfades.entry((source, fade_in)).or_default()
     }
 
-    /// `ampeg_<stage>_onccN` / `ampeg_<stage>ccN`: controller `N`'s part in a stage of the
-    /// amplitude envelope (seconds; percent for the sustain), read when a note starts. A
-    /// region's value replaces its group's for the same stage and controller.
+    /// `ampeg_<stage>_onccN` / `ampeg_<stage>ccN` (seconds; percent for the sustain) and
+    /// `ampeg_<stage>_curveccN`: controller `N`'s part in a stage of the amplitude envelope,
+    /// read when a note starts; `ampeg_vel2<stage>` is velocity's (controller 131). A region's
+    /// value replaces its group's for the same stage and controller.
     fn envelope_control(&mut self, v: &mut Value<'_>) -> Option<Result<(), Outcome>> {
-        let (stem, part, cc) = split_cc(v.name.strip_prefix("ampeg_")?)?;
+        let rest = v.name.strip_prefix("ampeg_")?;
+        let (stem, part, cc) = match rest.strip_prefix("vel2") {
+            Some(stem) => (stem, CcPart::Depth, VELOCITY_CC),
+            None => split_cc(rest)?,
+        };
         let stage = match stem {
             "delay" => EnvelopeStage::Delay,
             "attack" => EnvelopeStage::Attack,
@@ -601,28 +625,31 @@ impl RegionSettings {
             "release" => EnvelopeStage::Release,
             _ => return None,
         };
-        if part != CcPart::Depth {
-            return None; // curves and smoothing: the modulation opcodes' reasons
+        if !matches!(part, CcPart::Depth | CcPart::Curve) {
+            return None; // smoothing and steps: the modulation opcodes' remark
         }
-        let controller = match u8::try_from(cc) {
-            Ok(c) if c <= 127 => c,
-            _ => {
-                return Some(Err(Outcome::Ignored(format!(
-                    "opcode `{}` is not supported: envelope controls read MIDI controllers 0..=127; ignored",
-                    v.name
-                ))))
-            }
+        if let Err(reason) = controller_kind(cc) {
+            return Some(Err(Outcome::Ignored(format!("opcode `{}` is not supported: {reason}; ignored", v.name))));
+        }
+        let read = match part {
+            CcPart::Curve => v.integer(0, super::curves::MAX_CURVE_INDEX as i64).map(|k| (None, Some(k as u16))),
+            _ if stage == EnvelopeStage::Sustain => v.float(-100.0, 100.0).map(|p| (Some(p / 100.0), None)),
+            _ => v.float(-100.0, 100.0).map(|x| (Some(x), None)),
         };
-        let amount = match v.float(-100.0, 100.0) {
-            Ok(x) if stage == EnvelopeStage::Sustain => x / 100.0,
-            Ok(x) => x,
+        let (amount, curve) = match read {
+            Ok(read) => read,
             Err(e) => return Some(Err(e)),
         };
-        let control = EnvelopeControl { stage, controller, amount };
-        match self.envelope_controls.iter_mut().find(|c| c.stage == stage && c.controller == controller) {
-            Some(c) => *c = control,
-            None => self.envelope_controls.push(control),
-        }
+        let index = match self.envelope_controls.iter().position(|c| c.stage == stage && c.cc == cc) {
+            Some(i) => i,
+            None => {
+                self.envelope_controls.push(EnvelopeCc { stage, cc, amount: 0.0, curve: 0 });
+                self.envelope_controls.len() - 1
+            }
+        };
+        let control = &mut self.envelope_controls[index];
+        control.amount = amount.unwrap_or(control.amount);
+        control.curve = curve.unwrap_or(control.curve);
         Some(Ok(()))
     }
 
@@ -816,8 +843,18 @@ pub fn build_region(
     }
     region.amp_envelope = mapped.amp_envelope.unwrap_or(settings.envelope);
     if mapped.amp_envelope.is_none() {
-        // An `egN_ampeg` envelope replaces the `ampeg_*` one, its controls with it.
-        region.amp_envelope_controls = settings.envelope_controls.clone();
+        // An `egN_ampeg` envelope replaces the `ampeg_*` one, its controls with it. Fixed
+        // (ARIA) controllers fold into the stages now; live inputs are read at note-on.
+        for c in &settings.envelope_controls {
+            match controller_input(c.cc, c.curve, ctx) {
+                Some(ControllerInput::Live(input)) => {
+                    region.amp_envelope_controls.push(EnvelopeControl { stage: c.stage, input, amount: c.amount })
+                }
+                Some(ControllerInput::Fixed(x)) => region.amp_envelope.add(c.stage, c.amount * x),
+                None => {}
+            }
+        }
+        region.amp_envelope = region.amp_envelope.limited();
     }
     // The sampler delays the whole voice by the amplitude envelope's delay.
     region.amp_envelope.delay_seconds += settings.delay_seconds;
@@ -1329,32 +1366,37 @@ mod tests {
         assert!(warnings.iter().any(|w| w.contains("lfo1_pitch_oncc") && w.contains("routes")), "{warnings:?}");
     }
 
-    /// `ampeg_<stage>_onccN` and v1's `ampeg_<stage>ccN` become envelope controls (sustain in
-    /// percent); the last value for a stage and controller wins; the envelope they change at
-    /// a note-on is the region's plus each control's share.
+    /// `ampeg_<stage>_onccN`, v1's `ampeg_<stage>ccN` and `ampeg_vel2<stage>` become envelope
+    /// controls (sustain in percent), `_curveccN` gives one its curve; the last value for a
+    /// stage and controller wins; fixed (ARIA) controllers fold into the stages.
     #[test]
-    fn envelope_controls_are_read_and_applied() {
-        let r = clean("ampeg_release=0.5 ampeg_release_oncc72=2 ampeg_attackcc73=1 ampeg_sustain_oncc1=-50 ampeg_release_oncc72=3");
-        let control = |stage, controller, amount| EnvelopeControl { stage, controller, amount };
+    fn envelope_controls_are_read() {
+        let r = clean(
+            "ampeg_release=0.5 ampeg_release_oncc72=2 ampeg_attackcc73=1 ampeg_sustain_oncc1=-50 \
+             ampeg_release_oncc72=3 ampeg_release_curvecc72=4 ampeg_vel2attack=-0.5",
+        );
+        let controls: Vec<_> = r
+            .amp_envelope_controls
+            .iter()
+            .map(|c| (c.stage, c.input.source, c.input.curve.clone(), c.amount))
+            .collect();
+        let linear = || ModCurve::Linear;
+        assert_eq!(controls.len(), 4, "{controls:?}");
         assert_eq!(
-            r.amp_envelope_controls,
+            controls[1..],
             [
-                control(EnvelopeStage::Release, 72, 3.0),
-                control(EnvelopeStage::Attack, 73, 1.0),
-                control(EnvelopeStage::Sustain, 1, -0.5)
+                (EnvelopeStage::Attack, ModSource::Controller(73), linear(), 1.0),
+                (EnvelopeStage::Sustain, ModSource::Controller(1), linear(), -0.5),
+                (EnvelopeStage::Attack, ModSource::Velocity, linear(), -0.5),
             ]
         );
-        let mut controllers = [0u8; 128];
-        assert_eq!(r.amp_envelope.with_controls(&r.amp_envelope_controls, &controllers), r.amp_envelope);
-        controllers[72] = 127;
-        controllers[73] = 127;
-        controllers[1] = 127;
-        let e = r.amp_envelope.with_controls(&r.amp_envelope_controls, &controllers);
-        assert_eq!((e.release_seconds, e.attack_seconds, e.sustain_level), (3.5, 1.0, 0.5));
-        // Clamped: a time never below 0, the sustain inside 0..=1.
-        let r = clean("ampeg_release=0.5 ampeg_release_oncc72=-2 ampeg_sustain=50 ampeg_sustain_oncc1=-100");
-        let e = r.amp_envelope.with_controls(&r.amp_envelope_controls, &controllers);
-        assert_eq!((e.release_seconds, e.sustain_level), (0.0, 0.0));
+        let (stage, source, curve, amount) = controls[0].clone();
+        assert_eq!((stage, source, amount), (EnvelopeStage::Release, ModSource::Controller(72), 3.0));
+        assert_ne!(curve, linear(), "curve 4 is not the linear one");
+        // An ARIA generic controller (fixed at its default, 0 here) folds in: nothing moves.
+        let r = clean("ampeg_release=0.5 ampeg_release_oncc300=2");
+        assert!(r.amp_envelope_controls.is_empty());
+        assert_eq!(r.amp_envelope.release_seconds, 0.5);
         // An egN_ampeg envelope replaces the ampeg_* one and its controls.
         let r = clean("ampeg_release_oncc72=2 eg1_ampeg=1 eg1_time1=0.05 eg1_level1=1 eg1_sustain=1");
         assert!(r.amp_envelope_controls.is_empty());
@@ -1363,7 +1405,7 @@ mod tests {
     #[test]
     fn unmapped_modulation_opcodes_say_why() {
         for (opcode, reason) in [
-            ("ampeg_attack_oncc300=1", "MIDI controllers 0..=127"),
+            ("ampeg_attack_oncc132=1", "note-off velocity"),
             ("var01_mod=mult", "varNN"),
             ("cutoff2_oncc1=100", "`cutoff2_oncc1` is not supported"),
             ("tune_oncc600=1", "beyond 511"),
