@@ -255,6 +255,12 @@ pub struct Region {
     pub polyphony: Option<u32>,
     /// Plays only while this key switch was the last one pressed.
     pub key_switch: Option<u8>,
+    /// Plays only while this key is held down (SFZ `sw_down`).
+    pub key_held: Option<u8>,
+    /// Plays only while this key is not held down (SFZ `sw_up`).
+    pub key_not_held: Option<u8>,
+    /// Plays only when the channel's previous note-on was this key (SFZ `sw_previous`).
+    pub previous_key: Option<u8>,
     /// Gain in dB.
     pub gain_db: f32,
     /// Pan, -1 (left) ..= 1 (right).
@@ -310,6 +316,9 @@ impl Region {
             off_by: None,
             polyphony: None,
             key_switch: None,
+            key_held: None,
+            key_not_held: None,
+            previous_key: None,
             gain_db: 0.0,
             pan: 0.0,
             amp_velocity_track: 1.0,
@@ -331,6 +340,15 @@ impl Region {
     /// range of [`Region::controller_ranges`].
     pub fn controllers_match(&self, controllers: &[u8; 128]) -> bool {
         self.controller_ranges.iter().all(|&(cc, range)| range.contains(controllers[cc as usize & 127]))
+    }
+
+    /// Whether the channel's keys allow this region: `held` has bit `k` set for each key `k`
+    /// held down, `previous` is the key of the note-on before this one.
+    pub fn keys_match(&self, held: u128, previous: Option<u8>) -> bool {
+        let down = |k: u8| held & (1u128 << (k & 127)) != 0;
+        self.key_held.is_none_or(down)
+            && self.key_not_held.is_none_or(|k| !down(k))
+            && self.previous_key.is_none_or(|k| previous == Some(k))
     }
 
     /// Whether this region answers `key` at `velocity` for `trigger`, with `last_key_switch`

@@ -570,6 +570,45 @@ fn width_narrows_swaps_and_follows_its_controller() {
     one_mix(sides("width_oncc1=-100", &moved, 14_400, 24_000), "width_oncc1 after the move");
 }
 
+/// `sw_down` / `sw_up`: a region plays only while a switch key is held / not held;
+/// `sw_previous`: only when the previous note-on was a given key.
+#[test]
+fn regions_follow_held_switch_keys_and_the_previous_note() {
+    let dir = fixture("sw-held");
+    let built = load_text(
+        &dir,
+        "<group> sw_lokey=24 sw_hikey=26 key=69 pitch_keycenter=69\n\
+         <region> sw_down=24 sample=a440.wav\n\
+         <region> sw_up=24 sample=c550.wav\n\
+         <region> sw_previous=60 sample=e660.wav\n",
+    );
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+    let midi = sorted(vec![
+        // Nothing held, no previous note: the sw_up region.
+        note_on(0, 0, 69, 127),
+        note_off(4_800, 0, 69),
+        // Switch key 24 held: the sw_down region (the previous note is 24, not 60).
+        note_on(9_600, 0, 24, 127),
+        note_on(12_000, 0, 69, 127),
+        note_off(16_800, 0, 69),
+        note_off(19_200, 0, 24),
+        // Key 60 (no region of its own), then 69: sw_previous and, 24 released, sw_up.
+        note_on(21_600, 0, 60, 127),
+        note_off(22_000, 0, 60),
+        note_on(24_000, 0, 69, 127),
+    ]);
+    let x = play(&built, 28_800, &midi);
+    let tones = |from: usize| [440.0, 550.0, 660.0].map(|hz| energy_at(&x[from + 480..from + 4_800], hz));
+    let heard = |from: usize| {
+        let e = tones(from);
+        let loudest = e.iter().cloned().fold(0.0, f64::max);
+        e.map(|e| e > 0.01 * loudest)
+    };
+    assert_eq!(heard(0), [false, true, false], "nothing held: {:?}", tones(0));
+    assert_eq!(heard(12_000), [true, false, false], "24 held: {:?}", tones(12_000));
+    assert_eq!(heard(24_000), [false, true, true], "after key 60: {:?}", tones(24_000));
+}
+
 /// Energy of `x` within ±15 Hz of `hz`.
 fn energy_at(x: &[f32], hz: f32) -> f64 {
     band_energy(x, SR, hz - 15.0, hz + 15.0)

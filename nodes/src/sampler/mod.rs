@@ -240,6 +240,11 @@ struct Channel {
     rpn: (u8, u8),
     pedal_down: bool,
     last_key_switch: Option<u8>,
+    /// Bit `k`: key `k` is held down (switch keys included), for regions that watch a key.
+    held_keys: u128,
+    /// The key of the latest note-on, and of the one before it (what `sw_previous` reads).
+    last_note: Option<u8>,
+    previous_note: Option<u8>,
     /// Every controller's last value (what modulation routes read).
     controllers: [u8; 128],
     channel_pressure: u8,
@@ -258,6 +263,9 @@ impl Default for Channel {
             rpn: NO_RPN,
             pedal_down: false,
             last_key_switch: None,
+            held_keys: 0,
+            last_note: None,
+            previous_note: None,
             controllers: DEFAULT_CONTROLLERS,
             channel_pressure: 0,
             poly_pressure: [0; 128],
@@ -464,6 +472,7 @@ impl SamplerProcessor {
             let Some(zone) = program.instruments.get_mut(instrument).and_then(|i| i.zones.get_mut(z)) else { continue };
             if !zone.region.matches(key, velocity, trigger, key_switch)
                 || !zone.region.controllers_match(&self.channels[ch].controllers)
+                || !zone.region.keys_match(self.channels[ch].held_keys, self.channels[ch].previous_note)
             {
                 continue;
             }
@@ -552,6 +561,9 @@ impl SamplerProcessor {
     fn note_on(&mut self, params: &Params<'_>, t: usize, channel: u8, key: u8, velocity: u8) {
         let ch = (channel & 15) as usize;
         let key = key.min(127);
+        let c = &mut self.channels[ch];
+        c.held_keys |= 1u128 << key;
+        (c.previous_note, c.last_note) = (c.last_note, Some(key));
         let switches = self.current.and_then(|h| {
             let instrument = self.channels[ch].instrument?;
             program_of(&self.held[h])?.instruments.get(instrument)?.key_switch_range
@@ -601,6 +613,7 @@ impl SamplerProcessor {
     fn note_off(&mut self, params: &Params<'_>, t: usize, channel: u8, key: u8) {
         let ch = (channel & 15) as usize;
         let key = key.min(127);
+        self.channels[ch].held_keys &= !(1u128 << key);
         let pedal = self.channels[ch].pedal_down;
         let mut released = false;
         self.each_live_voice(|s, i| {

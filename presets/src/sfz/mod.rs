@@ -207,7 +207,9 @@ impl<'a> Builder<'a> {
             if let (Some(low), Some(high)) = settings.sw_range {
                 widen(&mut switch_range, low.min(high), low.max(high));
             }
-            if let Some(k) = settings.sw_last {
+            // Keys that switch (rather than play): `sw_last`'s, and the keys `sw_down`/`sw_up`
+            // watch.
+            for k in [settings.sw_last, settings.sw_down, settings.sw_up].into_iter().flatten() {
                 widen(&mut switch_range, k, k);
             }
             default_switch = default_switch.or(settings.sw_default);

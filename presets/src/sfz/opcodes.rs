@@ -100,6 +100,12 @@ pub struct RegionSettings {
     pub sw_range: (Option<u8>, Option<u8>),
     /// `sw_last`.
     pub sw_last: Option<u8>,
+    /// `sw_down`: the key that must be held.
+    pub sw_down: Option<u8>,
+    /// `sw_up`: the key that must not be held.
+    pub sw_up: Option<u8>,
+    /// `sw_previous`: the key the previous note-on must have been.
+    pub sw_previous: Option<u8>,
     /// `sw_default`.
     pub sw_default: Option<u8>,
     /// `volume` in dB.
@@ -202,6 +208,9 @@ impl Default for RegionSettings {
             polyphony: None,
             sw_range: (None, None),
             sw_last: None,
+            sw_down: None,
+            sw_up: None,
+            sw_previous: None,
             sw_default: None,
             volume_db: 0.0,
             amplitude_percent: 100.0,
@@ -480,6 +489,9 @@ impl RegionSettings {
             "sw_lokey" => self.sw_range.0 = Some(self.shifted_key(v)?),
             "sw_hikey" => self.sw_range.1 = Some(self.shifted_key(v)?),
             "sw_last" => self.sw_last = Some(self.shifted_key(v)?),
+            "sw_down" => self.sw_down = Some(self.shifted_key(v)?),
+            "sw_up" => self.sw_up = Some(self.shifted_key(v)?),
+            "sw_previous" => self.sw_previous = Some(self.shifted_key(v)?),
             "sw_default" => self.sw_default = Some(self.shifted_key(v)?),
             "volume" | "gain" => self.volume_db = v.float(-144.0, 48.0)?,
             "global_volume" | "master_volume" | "group_volume" => self.scope_volume_db += v.float(-144.0, 48.0)?,
@@ -801,6 +813,8 @@ pub fn build_region(
     region.choke_group = settings.group;
     region.off_by = settings.off_by;
     region.key_switch = settings.sw_last;
+    (region.key_held, region.key_not_held, region.previous_key) =
+        (settings.sw_down, settings.sw_up, settings.sw_previous);
 
     // Crossfades; those on fixed (ARIA generic) controllers fold into the amplitude.
     let mut static_amplitude =
