@@ -154,10 +154,12 @@ impl Envelope {
     }
 }
 
-/// A stage of an [`Envelope`] that a controller can change.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// A stage of an envelope: what a controller can change ([`EnvelopeControl`]), and where a
+/// running envelope is.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum EnvelopeStage {
     /// `delay_seconds`.
+    #[default]
     Delay,
     /// `attack_seconds`.
     Attack,

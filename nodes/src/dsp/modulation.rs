@@ -20,8 +20,8 @@
 //! of [`MOD_FRAMES`] frames renders each voice in one run, not cut in two by a tick.
 
 use noderack_presets::instrument::{
-    Crossfade, Envelope, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES, MAX_FAST_ROUTES,
-    MAX_LFOS,
+    Crossfade, Envelope, EnvelopeStage, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES,
+    MAX_FAST_ROUTES, MAX_LFOS,
 };
 
 use crate::dsp::pan_gains;
@@ -189,17 +189,6 @@ impl EnvelopeShape {
             release_step: step(e.release_seconds),
         }
     }
-}
-
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-enum EnvelopeStage {
-    #[default]
-    Delay,
-    Attack,
-    Hold,
-    Decay,
-    Sustain,
-    Release,
 }
 
 /// A running modulation envelope.
