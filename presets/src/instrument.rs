@@ -144,11 +144,16 @@ impl Envelope {
     /// The same envelope with its times at or above 0 and its sustain level inside 0..=1 (after
     /// [`Envelope::add`]s: the sum is limited, not each step).
     pub fn limited(mut self) -> Self {
-        for time in [&mut self.delay_seconds, &mut self.attack_seconds, &mut self.hold_seconds] {
+        let times = [
+            &mut self.delay_seconds,
+            &mut self.attack_seconds,
+            &mut self.hold_seconds,
+            &mut self.decay_seconds,
+            &mut self.release_seconds,
+        ];
+        for time in times {
             *time = time.max(0.0);
         }
-        self.decay_seconds = self.decay_seconds.max(0.0);
-        self.release_seconds = self.release_seconds.max(0.0);
         self.sustain_level = self.sustain_level.clamp(0.0, 1.0);
         self
     }
@@ -271,7 +276,8 @@ pub struct Region {
     pub amp_velocity_track: f32,
     /// Amplitude envelope.
     pub amp_envelope: Envelope,
-    /// Controllers that change the amplitude envelope's stages, read at note-on.
+    /// Inputs (controllers, velocity …) that change the amplitude envelope's stages, read at
+    /// note-on.
     pub amp_envelope_controls: Vec<EnvelopeControl>,
     /// Per-voice filter, if any.
     pub filter: Option<RegionFilter>,

@@ -153,11 +153,11 @@ impl SvfBlock {
         }
     }
 
-    /// A silent filter whose first frame is frame `lane` of a block (`lane` below
-    /// [`BLOCK_FRAMES`]; 0: a block starts with it): the frames up to the next boundary are
-    /// stepped one at a time.
-    pub fn starting_at(lane: usize) -> Self {
-        let filled = lane % BLOCK_FRAMES;
+    /// A silent filter whose first frame is frame `first_frame` of the timeline its blocks
+    /// keep to (blocks start at multiples of [`BLOCK_FRAMES`]): the frames up to the first
+    /// boundary are stepped one at a time.
+    pub fn starting_at(first_frame: u64) -> Self {
+        let filled = (first_frame % BLOCK_FRAMES as u64) as usize;
         Self { filled, stepping: filled != 0, ..Self::default() }
     }
 
@@ -191,8 +191,7 @@ impl SvfBlock {
         self.filled += take;
         if self.filled == BLOCK_FRAMES {
             // The flush a block's end makes, at the same frame.
-            let flush = |s: f32| if s.abs() < floor { 0.0 } else { s };
-            self.state = (flush(self.state.0), flush(self.state.1));
+            self.state = (flush(self.state.0, floor), flush(self.state.1, floor));
             (self.filled, self.stepping) = (0, false);
         }
         take
@@ -240,8 +239,18 @@ fn next_state<const FUSED: bool>(
     let [row1, row2] = c.across;
     let next1 = madd::<FUSED>(row1[0], s1, in1) + row1[1] * s2;
     let next2 = madd::<FUSED>(row2[0], s1, in2) + row2[1] * s2;
-    let flush = |s: f32| if s.abs() < floor { 0.0 } else { s };
-    (flush(next1), flush(next2))
+    (flush(next1, floor), flush(next2, floor))
+}
+
+/// A state at a block's end: 0 when smaller than `floor` (no denormals, and silence reaches
+/// exact zero).
+#[inline(always)]
+fn flush(state: f32, floor: f32) -> f32 {
+    if state.abs() < floor {
+        0.0
+    } else {
+        state
+    }
 }
 
 #[cfg(test)]
@@ -305,7 +314,7 @@ mod tests {
     /// changing the cutoff at the frames of [`CUTOFFS`].
     fn filtered_in_calls(x: &[f32], calls: &[usize], lane: usize) -> Vec<f32> {
         let mut c = tables(CUTOFFS[0].1);
-        let mut block = SvfBlock::starting_at(lane);
+        let mut block = SvfBlock::starting_at(lane as u64);
         let mut y = x.to_vec();
         let mut at = 0;
         for &len in calls.iter().cycle() {

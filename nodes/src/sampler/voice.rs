@@ -9,7 +9,6 @@ use noderack_presets::sample::{SampleData, I16_SCALE};
 use super::program::Zone;
 use crate::dsp::interpolate::{weighted, weights};
 use crate::dsp::modulation::{crossfade_gain, GainRamp, ModInputs, NoteState, VoiceModulation};
-use crate::dsp::svf_block::BLOCK_FRAMES;
 use crate::dsp::{Adsr, Stage, Svf, SvfBlock, SvfBlockCoefficients, SvfCoefficients, SvfResponse};
 
 /// Frames per rendering pass: sizes the stack buffers a voice renders through.
@@ -269,7 +268,7 @@ impl Voice {
                 self.filter_base = (cutoff_hz, damping);
                 let coefs = SvfCoefficients::moving(cutoff_hz, damping, sample_rate);
                 self.filter = SvfBlockCoefficients::new(coefs, self.response());
-                self.filters = [SvfBlock::starting_at(first_frame as usize % BLOCK_FRAMES); 2];
+                self.filters = [SvfBlock::starting_at(first_frame); 2];
             }
             None => self.tap = FilterTap::Off,
         }

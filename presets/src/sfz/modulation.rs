@@ -333,8 +333,8 @@ impl ModulationSettings {
         }
         if let Some(rest) = name.strip_prefix("ampeg_") {
             let reason = if split_cc(name).is_some() {
-                // `ampeg_<stage>_onccN` itself is read with the region's opcodes.
-                "envelope controls are linear (no curve, smoothing or steps)"
+                // `ampeg_<stage>_onccN` and `_curveccN` are read with the region's opcodes.
+                "envelope controls take no smoothing or steps"
             } else if rest.starts_with("vel2") || rest.starts_with("velto") {
                 "not a stage of the envelope"
             } else if rest.ends_with("_shape") || rest.ends_with("_zero") {
