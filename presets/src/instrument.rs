@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use crate::modulation::{
-    Crossfade, Lfo, LfoWaveform, ModCurve, ModInput, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES,
-    MAX_FAST_ROUTES, MAX_LFOS,
+    Crossfade, Lfo, LfoControl, LfoParam, LfoWaveform, ModCurve, ModEnvelopeControl, ModInput, ModRoute, ModSource,
+    ModTarget, Modulation, MAX_ENVELOPES, MAX_FAST_ROUTES, MAX_LFOS,
 };
 use crate::sample::Sample;
 
@@ -161,7 +161,7 @@ impl Envelope {
 
 /// A stage of an envelope: what a controller can change ([`EnvelopeControl`]), and where a
 /// running envelope is.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EnvelopeStage {
     /// `delay_seconds`.
     #[default]

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use crate::instrument::Envelope;
+use crate::instrument::{Envelope, EnvelopeControl};
 
 /// Most LFOs one region may use.
 pub const MAX_LFOS: usize = 4;
@@ -207,6 +207,42 @@ impl ModRoute {
     }
 }
 
+/// An event-rate input's part in a stage of one modulation envelope, read when a note starts
+/// (SFZ `pitcheg_vel2attack`, `fileg_decay_onccN`, `egN_timeK_onccN`): the same rule as the
+/// amplitude envelope's [`EnvelopeControl`]s.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModEnvelopeControl {
+    /// Which of [`Modulation::envelopes`].
+    pub envelope: u8,
+    /// The stage, the input and its amount.
+    pub control: EnvelopeControl,
+}
+
+/// What an [`LfoControl`] moves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LfoParam {
+    /// Added to [`Lfo::frequency_hz`] (the sum is at least 0): the LFO runs faster or slower
+    /// from where its cycle is, without a jump.
+    FrequencyHz,
+    /// Added to where in its cycle the LFO reads, in cycles: its output shifts at once.
+    PhaseCycles,
+}
+
+/// An event-rate input moving an LFO's rate or phase while its notes play (SFZ
+/// `lfoN_freq_onccN`, `lfoN_phase_onccN`, v1 `pitchlfo_freqccN`, `amplfo_freqchanaft`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LfoControl {
+    /// Which of [`Modulation::lfos`].
+    pub lfo: u8,
+    /// Rate or phase.
+    pub param: LfoParam,
+    /// What is read: a controller, pressure, the wheel, velocity or key, through its curve
+    /// (never an envelope or an LFO).
+    pub input: ModInput,
+    /// Added at the input's full value: Hz, or cycles.
+    pub amount: f32,
+}
+
 /// A region's envelopes, LFOs and routes. Envelopes run linearly from 0 to 1 in their attack,
 /// then linearly to the sustain level and, after note-off, to 0 (the SF2 modulation envelope's
 /// shape); the decay and release times are those of a full-scale change.
@@ -214,8 +250,12 @@ impl ModRoute {
 pub struct Modulation {
     /// Modulation envelopes (at most [`MAX_ENVELOPES`]).
     pub envelopes: Vec<Envelope>,
+    /// Inputs that change the envelopes' stages, read when a note starts.
+    pub envelope_controls: Vec<ModEnvelopeControl>,
     /// LFOs (at most [`MAX_LFOS`]).
     pub lfos: Vec<Lfo>,
+    /// Inputs that move the LFOs' rates and phases while notes play.
+    pub lfo_controls: Vec<LfoControl>,
     /// Routes, in no particular order (their contributions add). At most
     /// [`MAX_FAST_ROUTES`] of them may read an envelope or an LFO.
     pub routes: Vec<ModRoute>,

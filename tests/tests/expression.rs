@@ -11,8 +11,8 @@ use noderack_graph::{EngineConfig, MidiMessage};
 use noderack_host::TimedMidi;
 use noderack_nodes::sampler::Sampler;
 use noderack_presets::instrument::{
-    Bank, Crossfade, Envelope, Lfo, LfoWaveform, LoopMode, ModInput, ModRoute, ModSource, ModTarget, NoteRange, Region,
-    RegionFilter, SampleLoop,
+    Bank, Crossfade, Envelope, EnvelopeControl, EnvelopeStage, Lfo, LfoControl, LfoParam, LfoWaveform, LoopMode,
+    ModEnvelopeControl, ModInput, ModRoute, ModSource, ModTarget, NoteRange, Region, RegionFilter, SampleLoop,
 };
 use noderack_presets::sample::Sample;
 use noderack_tests::analysis::{
@@ -298,6 +298,19 @@ fn modulated_bank() -> Bank {
             .scaled_by(ModInput::linear(ModSource::Controller(1))),
     );
     vib.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::ChannelPressure), 0.5, ModTarget::Pan));
+    // The vibrato's rate follows CC74 and its phase pressure, at every event.
+    vib.modulation.lfo_controls.push(LfoControl {
+        lfo: 0,
+        param: LfoParam::FrequencyHz,
+        input: ModInput::linear(ModSource::Controller(74)),
+        amount: 6.0,
+    });
+    vib.modulation.lfo_controls.push(LfoControl {
+        lfo: 1,
+        param: LfoParam::PhaseCycles,
+        input: ModInput::linear(ModSource::ChannelPressure),
+        amount: 0.7,
+    });
     let mut swept = buzz110();
     swept.keys = NoteRange { low: 64, high: 127 };
     swept.filter = Some(RegionFilter::low_pass(400.0, 6.0));
@@ -307,6 +320,13 @@ fn modulated_bank() -> Bank {
         sustain_level: 0.3,
         ..Envelope::SAMPLE
     });
+    // The sweep's attack and decay follow velocity and CC11, at each note's start.
+    for (stage, source, amount) in
+        [(EnvelopeStage::Attack, ModSource::Velocity, -0.04), (EnvelopeStage::Decay, ModSource::Controller(11), 0.3)]
+    {
+        let control = EnvelopeControl { stage, input: ModInput::linear(source), amount };
+        swept.modulation.envelope_controls.push(ModEnvelopeControl { envelope: 0, control });
+    }
     swept.modulation.lfos.push(lfo(7.0, LfoWaveform::Pulse { duty_thousandths: 250 }));
     swept.modulation.routes.push(ModRoute::new(
         ModInput::linear(ModSource::Envelope(0)),

@@ -15,7 +15,7 @@ use noderack_presets::instrument::{
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sfz::generated::CYCLE_FRAMES;
 use noderack_presets::sfz::{load_sfz, Built, SfzError};
-use noderack_tests::analysis::{band_energy, cents, peak_frequency_hz, rms};
+use noderack_tests::analysis::{band_energy, cents, cents_track, peak_frequency_hz, rms, track_period_seconds};
 use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav, write_wav_channels, ScratchDir};
 use noderack_tests::midi::{cc, note_off, note_on, sorted};
 use noderack_tests::Rig;
@@ -535,6 +535,93 @@ fn envelope_stages_follow_their_controllers_at_note_on() {
     };
     let (hard, soft) = (attack_at(127), attack_at(1));
     assert!(hard <= 0.011 && (0.16..=0.2).contains(&soft), "attack at velocity 127: {hard} s, at 1: {soft} s");
+}
+
+/// `short480.wav` looped on A4 (480 Hz as recorded) with `opcodes`.
+fn looped480(dir: &Path, opcodes: &str) -> Built {
+    let built = load_text(
+        dir,
+        &format!(
+            "<region> sample=short480.wav pitch_keycenter=69 key=69 loop_mode=loop_continuous loop_start=2400 \
+             loop_end=7199 amp_veltrack=0 {opcodes}\n"
+        ),
+    );
+    assert!(built.warnings.is_empty(), "{opcodes}: {:?}", built.warnings);
+    built
+}
+
+/// The pitch, in cents from 480 Hz, of every cycle between `from` and `to` seconds of A4
+/// played at `velocity` after the controllers `ccs` (at frame 0) and `later` ones.
+fn pitch_track(built: &Built, velocity: u8, ccs: &[(u8, u8)], later: &[TimedMidi], to: f32) -> Vec<(f32, f32)> {
+    let mut midi: Vec<TimedMidi> = ccs.iter().map(|&(n, v)| cc(0, 0, n, v)).collect();
+    midi.push(note_on(0, 0, 69, velocity));
+    midi.extend_from_slice(later);
+    let x = play(built, (to * SR) as u64 + 4_800, &sorted(midi));
+    cents_track(&x, SR, 480.0, 0.0, to)
+}
+
+/// Mean of a pitch track between `from` and `to` seconds.
+fn mean_cents(track: &[(f32, f32)], from: f32, to: f32) -> f32 {
+    let part: Vec<f32> = track.iter().filter(|(t, _)| (from..to).contains(t)).map(|p| p.1).collect();
+    assert!(!part.is_empty(), "no cycle between {from} and {to} s");
+    part.iter().sum::<f32>() / part.len() as f32
+}
+
+/// `lfoN_freq_onccN` (and v1's `pitchlfo_freqccN`) set a vibrato's rate from a controller,
+/// also while the note holds; `lfoN_phase_onccN` shifts where its cycle reads.
+#[test]
+fn lfo_rate_and_phase_follow_their_controllers() {
+    let dir = fixture("lfo-cc");
+    for opcodes in
+        ["lfo1_freq=2 lfo1_freq_oncc1=8 lfo1_pitch=50", "pitchlfo_freq=2 pitchlfo_freqcc1=8 pitchlfo_depth=50"]
+    {
+        let built = looped480(&dir, opcodes);
+        // 2 Hz at CC1 = 0, 2 + 8·64/127 = 6.03 Hz at 64, 10 Hz at 127.
+        for (value, hz) in [(0u8, 2.0f32), (64, 2.0 + 8.0 * 64.0 / 127.0), (127, 10.0)] {
+            let track = pitch_track(&built, 100, &[(1, value)], &[], 2.6);
+            let period = track_period_seconds(&track[8..]);
+            assert!((period * hz - 1.0).abs() < 0.02, "{opcodes}, CC1 = {value}: period {period} s, {hz} Hz expected");
+        }
+        // CC1 moves to 127 two seconds into the note: 2 Hz before, 10 Hz after.
+        let track = pitch_track(&built, 100, &[(1, 0)], &[cc(96_000, 0, 1, 127)], 3.0);
+        let (before, after): (Vec<_>, Vec<_>) = track[8..].iter().partition(|(t, _)| *t < 2.0);
+        let (slow, fast) = (track_period_seconds(&before), track_period_seconds(&after[24..]));
+        assert!((slow - 0.5).abs() < 0.01 && (fast - 0.1).abs() < 0.002, "{opcodes}: {slow} s, then {fast} s");
+    }
+    // A 1 Hz triangle rises from 0 first; half a cycle on (CC2 = 127) it falls first.
+    let built = looped480(&dir, "lfo1_freq=1 lfo1_phase_oncc2=0.5 lfo1_pitch=50");
+    let rising = mean_cents(&pitch_track(&built, 100, &[(2, 0)], &[], 0.6), 0.2, 0.3);
+    let falling = mean_cents(&pitch_track(&built, 100, &[(2, 127)], &[], 0.6), 0.2, 0.3);
+    assert!(rising > 40.0 && falling < -40.0, "a quarter cycle in: {rising} cents, shifted {falling} cents");
+}
+
+/// A pitch envelope's stages follow velocity (`pitcheg_vel2attack`) and controllers (a flex
+/// envelope's `egN_timeK_onccN` and its sustain point's `egN_levelK_onccN`), read when the
+/// note starts.
+#[test]
+fn modulation_envelope_stages_follow_velocity_and_controllers() {
+    let dir = fixture("eg-cc");
+    // One octave up, reached in 0.4 s at velocity 1 and at once at 127.
+    let built = looped480(&dir, "pitcheg_attack=0.4 pitcheg_vel2attack=-0.4 pitcheg_depth=1200");
+    let at = |built: &Built, velocity: u8, ccs: &[(u8, u8)], from: f32, to: f32| {
+        mean_cents(&pitch_track(built, velocity, ccs, &[], to + 0.05), from, to)
+    };
+    let (hard, soft) = (at(&built, 127, &[], 0.08, 0.12), at(&built, 1, &[], 0.08, 0.12));
+    // Velocity 1: 0.4 − 0.4/127 s of attack; 0.1 s in, 1200·0.1/0.397 = 302 cents.
+    assert!((hard - 1200.0).abs() < 5.0 && (soft - 302.0).abs() < 30.0, "0.1 s in: {hard} at 127, {soft} at 1");
+    // Flex: an attack of 0.01 s, 0.4 s at CC1 = 127.
+    let built = looped480(&dir, "eg1_time1=0.01 eg1_level1=1 eg1_time1_oncc1=0.39 eg1_sustain=1 eg1_pitch=1200");
+    let (quick, slow) = (at(&built, 100, &[(1, 0)], 0.08, 0.12), at(&built, 100, &[(1, 127)], 0.08, 0.12));
+    assert!((quick - 1200.0).abs() < 5.0 && (slow - 300.0).abs() < 30.0, "0.1 s in: {quick} at CC1 = 0, {slow} at 127");
+    // Flex: a fall from the peak to the sustain point's level, which CC1 raises from 0 to 1.
+    let built = looped480(
+        &dir,
+        "eg1_time1=0 eg1_level1=1 eg1_time2=0.05 eg1_level2=0 eg1_level2_oncc1=1 eg1_sustain=2 eg1_pitch=1200",
+    );
+    for (value, expected) in [(0u8, 0.0f32), (64, 1200.0 * 64.0 / 127.0), (127, 1200.0)] {
+        let held = at(&built, 100, &[(1, value)], 0.3, 0.5);
+        assert!((held - expected).abs() < 5.0, "sustained at CC1 = {value}: {held} cents, {expected} expected");
+    }
 }
 
 /// `width` on a stereo sample (440 Hz left, 660 Hz right): as recorded at 100 %, one mix on

@@ -20,8 +20,8 @@
 //! of [`MOD_FRAMES`] frames renders each voice in one run, not cut in two by a tick.
 
 use noderack_presets::instrument::{
-    Crossfade, Envelope, EnvelopeStage, Lfo, LfoWaveform, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES,
-    MAX_FAST_ROUTES, MAX_LFOS,
+    Crossfade, Envelope, EnvelopeControl, EnvelopeStage, Lfo, LfoControl, LfoParam, LfoWaveform, ModEnvelopeControl,
+    ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES, MAX_FAST_ROUTES, MAX_LFOS,
 };
 
 use crate::dsp::pan_gains;
@@ -104,6 +104,21 @@ impl ModInputs<'_> {
         let x = self.normalised(input.source)?;
         Some(if input.source == ModSource::One { 1.0 } else { input.shape(x) })
     }
+}
+
+/// `envelope` with `controls` read at `inputs` (SFZ `ampeg_release_onccN`,
+/// `pitcheg_vel2attack` …): each adds its amount times its input to its stage, and the sum is
+/// limited. No allocation: called on the audio thread when a note starts.
+pub(crate) fn controlled_envelope<'c>(
+    envelope: Envelope,
+    controls: impl IntoIterator<Item = &'c EnvelopeControl>,
+    inputs: &ModInputs<'_>,
+) -> Envelope {
+    let mut e = envelope;
+    for c in controls {
+        e.add(c.stage, c.amount * inputs.value(&c.input).unwrap_or(0.0));
+    }
+    e.limited()
 }
 
 /// `db` (at most +48) as a linear gain, silent at −96 dB and below, as
@@ -312,16 +327,22 @@ impl LfoState {
     }
 
     /// Moves `frames` frames on; returns the value there (−1..1 times the faded-in depth).
-    /// Inlined into the tick, so that a voice's LFOs overlap.
     #[inline(always)]
     pub(crate) fn advance(&mut self, shape: &LfoShape, frames: u32) -> f32 {
+        self.advance_at(shape, LfoRate::of(shape), frames)
+    }
+
+    /// [`LfoState::advance`] at a rate and phase offset of the voice's own (an LFO that
+    /// controllers move). Inlined into the tick, so that a voice's LFOs overlap.
+    #[inline(always)]
+    pub(crate) fn advance_at(&mut self, shape: &LfoShape, rate: LfoRate, frames: u32) -> f32 {
         let waiting = self.delay_left.min(frames);
         self.delay_left -= waiting;
         let moving = frames - waiting;
         if moving > 0 {
             // Wrapped without `fract` (a library call on baseline x86-64): one subtraction
             // covers any step under a cycle, which is every LFO below the tick rate.
-            let phase = self.phase + shape.increment * moving as f64;
+            let phase = self.phase + rate.increment * moving as f64;
             self.phase = if phase < 1.0 {
                 phase
             } else if phase < 2.0 {
@@ -331,7 +352,27 @@ impl LfoState {
             };
             self.depth = (self.depth + shape.fade_step * moving as f32).min(1.0);
         }
-        self.depth * waveform_at(shape.waveform, self.phase as f32)
+        // The offset is wrapped to 0..1 where it is set, so one subtraction wraps the sum.
+        let phase = self.phase as f32 + rate.phase_offset;
+        let phase = if phase < 1.0 { phase } else { phase - 1.0 };
+        self.depth * waveform_at(shape.waveform, phase)
+    }
+}
+
+/// How fast one voice's LFO runs and where in its cycle it reads: its shape's rate and no
+/// offset, unless controllers move them ([`LfoControl`]).
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub(crate) struct LfoRate {
+    /// Cycles per frame.
+    increment: f64,
+    /// Added to the phase where the waveform is read, 0..1.
+    phase_offset: f32,
+}
+
+impl LfoRate {
+    /// The shape's own rate, without an offset.
+    pub(crate) fn of(shape: &LfoShape) -> Self {
+        Self { increment: shape.increment, phase_offset: 0.0 }
     }
 }
 
@@ -383,6 +424,14 @@ pub(crate) struct ZoneModulation {
     envelope_count: usize,
     lfos: [LfoShape; MAX_LFOS],
     lfo_count: usize,
+    /// The envelopes as the region gives them (read only when `envelope_controls` change
+    /// them per note).
+    envelope_models: Vec<Envelope>,
+    /// Controls of the envelopes' stages, each naming an envelope below `envelope_count`.
+    envelope_controls: Vec<ModEnvelopeControl>,
+    /// Controls of the LFOs' rates and phases, each naming an LFO below `lfo_count`.
+    lfo_controls: Vec<LfoControl>,
+    sample_rate: f32,
     fast: [Option<FastRoute>; MAX_FAST_ROUTES],
     fast_count: usize,
     /// Indices into the region's routes of those that read only event-rate sources.
@@ -401,8 +450,8 @@ pub(crate) struct ZoneModulation {
 
 impl ZoneModulation {
     pub(crate) fn new(modulation: &Modulation, crossfades: &[Crossfade], sample_rate: f32) -> Self {
-        let Modulation { envelopes, lfos, routes } = modulation;
-        let mut m = Self::default();
+        let Modulation { envelopes, envelope_controls, lfos, lfo_controls, routes } = modulation;
+        let mut m = Self { sample_rate, ..Self::default() };
         for (shape, e) in m.envelopes.iter_mut().zip(envelopes) {
             *shape = EnvelopeShape::new(e, sample_rate);
         }
@@ -411,6 +460,10 @@ impl ZoneModulation {
             *shape = LfoShape::new(l, sample_rate);
         }
         m.lfo_count = lfos.len().min(MAX_LFOS);
+        m.envelope_models = envelopes.iter().take(MAX_ENVELOPES).copied().collect();
+        m.envelope_controls =
+            envelope_controls.iter().filter(|c| (c.envelope as usize) < m.envelope_count).cloned().collect();
+        m.lfo_controls = lfo_controls.iter().filter(|c| (c.lfo as usize) < m.lfo_count).cloned().collect();
         let signal_of = |source: ModSource| match source {
             ModSource::Envelope(n) if (n as usize) < m.envelope_count => Some(n),
             ModSource::Lfo(n) if (n as usize) < m.lfo_count => Some(lfo_signal(n as usize)),
@@ -438,14 +491,14 @@ impl ZoneModulation {
             }
             kept.push(route);
         }
-        for route in &kept {
-            for input in std::iter::once(&route.input).chain(&route.scale) {
-                match input.source {
-                    ModSource::Controller(n) => m.controllers |= 1 << (n & 127),
-                    ModSource::ChannelPressure | ModSource::PolyPressure => m.reads_pressure = true,
-                    ModSource::PitchWheel | ModSource::BendRange => m.reads_wheel = true,
-                    _ => {}
-                }
+        // LFO controls act while notes play: their inputs are read as the routes' are.
+        let lfo_inputs = m.lfo_controls.iter().map(|c| &c.input);
+        for input in kept.iter().flat_map(|r| std::iter::once(&r.input).chain(&r.scale)).chain(lfo_inputs) {
+            match input.source {
+                ModSource::Controller(n) => m.controllers |= 1 << (n & 127),
+                ModSource::ChannelPressure | ModSource::PolyPressure => m.reads_pressure = true,
+                ModSource::PitchWheel | ModSource::BendRange => m.reads_wheel = true,
+                _ => {}
             }
         }
         for crossfade in crossfades {
@@ -472,6 +525,47 @@ impl ZoneModulation {
         self.controllers & (1 << (cc & 127)) != 0
     }
 
+    /// The envelopes' rates for a note that starts with `inputs`: the prepared ones, but for
+    /// envelopes with controls on their stages, which are read now (no allocation).
+    fn envelope_shapes_for(&self, inputs: &ModInputs<'_>) -> [EnvelopeShape; MAX_ENVELOPES] {
+        let mut shapes = self.envelopes;
+        if self.envelope_controls.is_empty() {
+            return shapes;
+        }
+        for (n, (shape, model)) in shapes.iter_mut().zip(&self.envelope_models).enumerate() {
+            let mut controls =
+                self.envelope_controls.iter().filter(|c| c.envelope as usize == n).map(|c| &c.control).peekable();
+            if controls.peek().is_some() {
+                *shape = EnvelopeShape::new(&controlled_envelope(*model, controls, inputs), self.sample_rate);
+            }
+        }
+        shapes
+    }
+
+    /// The LFOs' rates and phase offsets at `inputs`.
+    fn lfo_rates_for(&self, inputs: &ModInputs<'_>) -> [LfoRate; MAX_LFOS] {
+        let mut rates = [LfoRate::default(); MAX_LFOS];
+        for (rate, shape) in rates.iter_mut().zip(&self.lfos) {
+            *rate = LfoRate::of(shape);
+        }
+        if self.lfo_controls.is_empty() {
+            return rates;
+        }
+        for c in &self.lfo_controls {
+            let Some(rate) = rates.get_mut(c.lfo as usize) else { continue };
+            let x = c.amount * inputs.value(&c.input).unwrap_or(0.0);
+            match c.param {
+                LfoParam::FrequencyHz => rate.increment += x as f64 / self.sample_rate as f64,
+                LfoParam::PhaseCycles => rate.phase_offset += x,
+            }
+        }
+        for rate in &mut rates {
+            rate.increment = rate.increment.max(0.0);
+            rate.phase_offset = rate.phase_offset.rem_euclid(1.0);
+        }
+        rates
+    }
+
     /// Whether a pressure change concerns them.
     pub(crate) fn reads_pressure(&self) -> bool {
         self.reads_pressure
@@ -487,7 +581,11 @@ impl ZoneModulation {
 #[derive(Copy, Clone, Debug, Default)]
 pub(crate) struct VoiceModulation {
     envelopes: [EnvelopeState; MAX_ENVELOPES],
+    /// The envelopes' rates for this note (controls on their stages read at its start).
+    envelope_shapes: [EnvelopeShape; MAX_ENVELOPES],
     lfos: [LfoState; MAX_LFOS],
+    /// The LFOs' rates and phase offsets (controls on them read at every event).
+    lfo_rates: [LfoRate; MAX_LFOS],
     /// Amount × scale of each fast route.
     gains: [f32; MAX_FAST_ROUTES],
     /// The region's values plus the event-rate routes.
@@ -531,7 +629,8 @@ impl VoiceModulation {
         velocity_gain: f32,
         timeline_frame: u64,
     ) {
-        for (state, shape) in self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count) {
+        self.envelope_shapes = zone.envelope_shapes_for(inputs);
+        for (state, shape) in self.envelopes.iter_mut().zip(&self.envelope_shapes).take(zone.envelope_count) {
             *state = EnvelopeState::start(shape);
         }
         for (state, shape) in self.lfos.iter_mut().zip(&zone.lfos).take(zone.lfo_count) {
@@ -569,6 +668,7 @@ impl VoiceModulation {
             let value = inputs.value(&route.input).unwrap_or(0.0);
             self.base.add(route.target, value * scale * route.amount);
         }
+        self.lfo_rates = zone.lfo_rates_for(inputs);
         let gain = velocity_gain * inputs.note.volume * crossfade_gain(sound.crossfades, inputs);
         self.gain_changed |= gain != self.static_gain;
         self.static_gain = gain;
@@ -613,13 +713,13 @@ impl VoiceModulation {
         self.evaluated_at = self.frame;
         let mut signals = [0.0f32; MAX_ENVELOPES + MAX_LFOS];
         let (envelope_signals, lfo_signals) = signals.split_at_mut(MAX_ENVELOPES);
-        let envelopes = self.envelopes.iter_mut().zip(&zone.envelopes).take(zone.envelope_count);
+        let envelopes = self.envelopes.iter_mut().zip(&self.envelope_shapes).take(zone.envelope_count);
         for (signal, (state, shape)) in envelope_signals.iter_mut().zip(envelopes) {
             *signal = state.advance(shape, frames);
         }
-        let lfos = self.lfos.iter_mut().zip(&zone.lfos).take(zone.lfo_count);
-        for (signal, (state, shape)) in lfo_signals.iter_mut().zip(lfos) {
-            *signal = state.advance(shape, frames);
+        let lfos = self.lfos.iter_mut().zip(&zone.lfos).zip(&self.lfo_rates).take(zone.lfo_count);
+        for (signal, ((state, shape), rate)) in lfo_signals.iter_mut().zip(lfos) {
+            *signal = state.advance_at(shape, *rate, frames);
         }
         let mut t = self.base;
         for (route, gain) in zone.fast.iter().take(zone.fast_count).zip(&self.gains) {
@@ -754,7 +854,7 @@ mod tests {
             waveform: LfoWaveform::Sine,
         };
         let tremolo = ModRoute::new(ModInput::linear(ModSource::Lfo(0)), -6.0, ModTarget::VolumeDb);
-        let modulation = Modulation { envelopes: vec![], lfos: vec![lfo], routes: vec![tremolo] };
+        let modulation = Modulation { lfos: vec![lfo], routes: vec![tremolo], ..Modulation::default() };
         let zone = ZoneModulation::new(&modulation, &[], 48_000.0);
         let sound = Sound {
             base: Targets { amplitude: 1.0, ..Targets::default() },

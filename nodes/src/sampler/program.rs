@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use noderack_presets::instrument::{Bank, Envelope, LoopDirection, LoopMode, Region, RoundRobin, Trigger};
 
-use crate::dsp::modulation::{ModInputs, Sound, Targets, ZoneModulation};
+use crate::dsp::modulation::{controlled_envelope, ModInputs, Sound, Targets, ZoneModulation};
 use crate::dsp::{db_to_gain, pan_gains, AdsrShape};
 
 /// A region with everything a voice needs, precomputed.
@@ -129,11 +129,7 @@ impl Zone {
         if r.amp_envelope_controls.is_empty() {
             return (self.shape, self.delay_frames);
         }
-        let mut e = r.amp_envelope;
-        for c in &r.amp_envelope_controls {
-            e.add(c.stage, c.amount * inputs.value(&c.input).unwrap_or(0.0));
-        }
-        let e = e.limited();
+        let e = controlled_envelope(r.amp_envelope, &r.amp_envelope_controls, inputs);
         (envelope_shape(&e, sample_rate), delay_frames(&e, sample_rate))
     }
 

@@ -289,7 +289,12 @@ pub fn modulation(
     }
     let uses = |signal: ModSource| routes.iter().any(|r| r.input.source == signal);
     let envelopes = if uses(ModSource::Envelope(MOD_ENV)) { vec![envelope] } else { Vec::new() };
-    Modulation { envelopes, lfos: vec![lfo(DELAY_MOD_LFO, FREQ_MOD_LFO), lfo(DELAY_VIB_LFO, FREQ_VIB_LFO)], routes }
+    Modulation {
+        envelopes,
+        lfos: vec![lfo(DELAY_MOD_LFO, FREQ_MOD_LFO), lfo(DELAY_VIB_LFO, FREQ_VIB_LFO)],
+        routes,
+        ..Modulation::default()
+    }
 }
 
 /// The gain per velocity of a velocity → attenuation modulator whose amount the file changed

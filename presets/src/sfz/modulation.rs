@@ -23,9 +23,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::instrument::Envelope;
+use crate::instrument::{Envelope, EnvelopeControl, EnvelopeStage};
 use crate::modulation::{
-    Lfo, LfoWaveform, ModInput, ModRoute, ModSource, ModTarget, Modulation, MAX_ENVELOPES, MAX_FAST_ROUTES, MAX_LFOS,
+    Lfo, LfoControl, LfoParam, LfoWaveform, ModEnvelopeControl, ModInput, ModRoute, ModSource, ModTarget, Modulation,
+    MAX_ENVELOPES, MAX_FAST_ROUTES, MAX_LFOS,
 };
 
 use super::curves::CurveSet;
@@ -121,6 +122,33 @@ pub enum EnvKey {
     Numbered(u32),
 }
 
+/// What part of a modulation envelope a control changes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EnvPart {
+    /// A stage of a v1 envelope (`pitcheg_attack_onccN`, `fileg_vel2decay`).
+    Stage(EnvelopeStage),
+    /// The time of flex point K (`egN_timeK_onccN`).
+    Time(u32),
+    /// The level of flex point K (`egN_levelK_onccN`).
+    Level(u32),
+}
+
+/// SFZ's controller number for note-on velocity (`*_vel2<stage>` reads it).
+pub(super) const VELOCITY_CC: u16 = 131;
+
+/// The envelope stage an opcode's stem names (`attack` …).
+pub(super) fn stage_named(stem: &str) -> Option<EnvelopeStage> {
+    Some(match stem {
+        "delay" => EnvelopeStage::Delay,
+        "attack" => EnvelopeStage::Attack,
+        "hold" => EnvelopeStage::Hold,
+        "decay" => EnvelopeStage::Decay,
+        "sustain" => EnvelopeStage::Sustain,
+        "release" => EnvelopeStage::Release,
+        _ => return None,
+    })
+}
+
 /// Where a connection's modulation comes from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Modulator {
@@ -211,6 +239,12 @@ pub struct ModulationSettings {
     pub lfos: Vec<(LfoKey, Lfo, String)>,
     /// Envelopes in the order they were first named, with the first opcode naming each.
     pub envelopes: Vec<(EnvKey, EnvShape, String)>,
+    /// Controls of envelope stages and flex points, by envelope, part and SFZ controller (131:
+    /// velocity); amounts in seconds, or a level (a v1 sustain as a fraction, a flex level
+    /// as written).
+    pub envelope_controls: BTreeMap<(EnvKey, EnvPart, u16), ControllerDepth>,
+    /// Controls of LFO rates (Hz) and phases (cycles), by LFO, what they move and controller.
+    pub lfo_controls: BTreeMap<(LfoKey, LfoParam, u16), ControllerDepth>,
 }
 
 /// What part of a `*ccN` opcode is given.
@@ -239,6 +273,52 @@ pub(super) fn split_cc(name: &str) -> Option<(&str, CcPart, u16)> {
     ]
     .into_iter()
     .find_map(|(suffix, part)| head.strip_suffix(suffix).filter(|s| !s.is_empty()).map(|stem| (stem, part, cc)))
+}
+
+/// Sets the depth (read within ±`limit`, divided by `per_unit`) or the curve of a controller's part in
+/// `map[key]`; smoothing and steps are approximated.
+fn controller_part<K: Ord>(
+    map: &mut BTreeMap<K, ControllerDepth>,
+    key: K,
+    part: CcPart,
+    limit: f64,
+    per_unit: f32,
+    v: &mut Value<'_>,
+) -> Result<(), Outcome> {
+    let (amount, curve) = match part {
+        CcPart::Depth => (Some(v.float(-limit, limit)? / per_unit), None),
+        CcPart::Curve => (None, Some(v.integer(0, super::curves::MAX_CURVE_INDEX as i64)? as u16)),
+        CcPart::Smooth | CcPart::Step => return Err(unsmoothed(v)),
+    };
+    let opcode = v.name.to_string();
+    let d = map.entry(key).or_insert(ControllerDepth { amount: 0.0, curve: 0, opcode });
+    d.amount = amount.unwrap_or(d.amount);
+    d.curve = curve.unwrap_or(d.curve);
+    Ok(())
+}
+
+fn unsmoothed(v: &Value<'_>) -> Outcome {
+    Outcome::Approximated(format!(
+        "`{}={}`: controller smoothing and stepping are not supported; the controller moves the target directly",
+        v.name, v.text
+    ))
+}
+
+/// `digits` after `prefix` (`time2` → 2).
+fn point_number(stem: &str, prefix: &str) -> Option<u32> {
+    let digits = stem.strip_prefix(prefix)?;
+    digits.parse::<u32>().ok().filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `timeK_onccN` / `levelK_onccN` (and their `_curveccN` …) of a flex envelope.
+fn flex_control(rest: &str) -> Option<(EnvPart, CcPart, u16)> {
+    let (stem, part, cc) = split_cc(rest)?;
+    let env_part = match (point_number(stem, "time"), point_number(stem, "level")) {
+        (Some(k), _) => EnvPart::Time(k),
+        (_, Some(k)) => EnvPart::Level(k),
+        _ => return None,
+    };
+    Some((env_part, part, cc))
 }
 
 /// `prefix` + number + `_` + rest (`lfo2_pitch` → (2, "pitch")).
@@ -411,26 +491,45 @@ impl ModulationSettings {
         v: &mut Value<'_>,
     ) -> Result<(), Outcome> {
         controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
-        let opcode = v.name.to_string();
-        match part {
-            CcPart::Depth => {
-                let amount = v.float(-param.limit(), param.limit())?;
-                let c = self.connection(modulator, param, &opcode);
-                c.controllers.entry(cc).or_insert(ControllerDepth { amount: 0.0, curve: 0, opcode }).amount = amount;
-            }
-            CcPart::Curve => {
-                let curve = v.integer(0, super::curves::MAX_CURVE_INDEX as i64)? as u16;
-                let c = self.connection(modulator, param, &opcode);
-                c.controllers.entry(cc).or_insert(ControllerDepth { amount: 0.0, curve: 0, opcode }).curve = curve;
-            }
-            CcPart::Smooth | CcPart::Step => {
-                return Err(Outcome::Approximated(format!(
-                    "`{}={}`: controller smoothing and stepping are not supported; the controller moves the target directly",
-                    v.name, v.text
-                )))
-            }
+        if matches!(part, CcPart::Smooth | CcPart::Step) {
+            return Err(unsmoothed(v));
         }
-        Ok(())
+        let c = self.connection(modulator, param, v.name);
+        controller_part(&mut c.controllers, cc, part, param.limit(), 1.0, v)
+    }
+
+    /// Controller `cc`'s part in envelope `key`'s stage or point `env_part` (`limit` in the
+    /// opcode's unit, `per_unit` of them per model unit).
+    fn envelope_control(
+        &mut self,
+        key: EnvKey,
+        env_part: EnvPart,
+        part: CcPart,
+        cc: u16,
+        (limit, per_unit): (f64, f32),
+        v: &mut Value<'_>,
+    ) -> Result<(), Outcome> {
+        controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
+        self.envelope(key, v.name);
+        controller_part(&mut self.envelope_controls, (key, env_part, cc), part, limit, per_unit, v)
+    }
+
+    /// Controller `cc`'s part in LFO `key`'s rate (Hz) or phase (cycles).
+    fn lfo_control(
+        &mut self,
+        key: LfoKey,
+        param: LfoParam,
+        part: CcPart,
+        cc: u16,
+        v: &mut Value<'_>,
+    ) -> Result<(), Outcome> {
+        controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
+        self.lfo(key, v.name);
+        let limit = match param {
+            LfoParam::FrequencyHz => 100.0,
+            LfoParam::PhaseCycles => 1000.0,
+        };
+        controller_part(&mut self.lfo_controls, (key, param, cc), part, limit, 1.0, v)
     }
 
     fn pressure(&mut self, modulator: Modulator, param: Param, v: &mut Value<'_>, poly: bool) -> Result<(), Outcome> {
@@ -465,13 +564,14 @@ impl ModulationSettings {
                 self.lfo(key, v.name);
                 self.pressure(modulator, param, v, true)?;
             }
-            "freqchanaft" | "freqpolyaft" => return Err(ignored(v, "the model has no LFO rate modulation")),
+            "freqchanaft" => self.lfo_control(key, LfoParam::FrequencyHz, CcPart::Depth, 129, v)?,
+            "freqpolyaft" => self.lfo_control(key, LfoParam::FrequencyHz, CcPart::Depth, 130, v)?,
             _ => match split_cc(rest) {
                 Some(("depth", part, cc)) => {
                     self.lfo(key, v.name);
                     self.controller(modulator, param, part, cc, v)?;
                 }
-                Some(("freq", _, _)) => return Err(ignored(v, "the model has no LFO rate modulation")),
+                Some(("freq", part, cc)) => self.lfo_control(key, LfoParam::FrequencyHz, part, cc, v)?,
                 _ => return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name))),
             },
         }
@@ -533,21 +633,35 @@ impl ModulationSettings {
                 self.envelope(key, &name);
                 self.connection(modulator, param, &name).velocity_depth = depth;
             }
-            "vel2delay" | "vel2attack" | "vel2hold" | "vel2decay" | "vel2sustain" | "vel2release" | "veltodelay"
-            | "veltoattack" | "veltohold" | "veltodecay" | "veltosustain" | "veltorelease" => {
-                return Err(ignored(v, "the model has no velocity-dependent envelope times"))
-            }
             "dynamic" => return Err(ignored(v, "envelopes are set at note-on")),
-            _ => match split_cc(rest) {
-                Some(("depth", part, cc)) => {
+            _ => match (rest.strip_prefix("vel2").or_else(|| rest.strip_prefix("velto")), split_cc(rest)) {
+                (Some(stem), _) => {
+                    let Some(stage) = stage_named(stem) else {
+                        return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)));
+                    };
+                    self.envelope_control(
+                        key,
+                        EnvPart::Stage(stage),
+                        CcPart::Depth,
+                        VELOCITY_CC,
+                        stage_unit(stage),
+                        v,
+                    )?;
+                }
+                (None, Some(("depth", part, cc))) => {
                     self.envelope(key, &name);
                     self.controller(modulator, param, part, cc, v)?;
                 }
-                Some(_) => return Err(ignored(v, "the model has no controller-dependent envelope times")),
-                None if rest.ends_with("_shape") || rest.ends_with("_zero") => {
+                (None, Some((stem, part, cc))) => {
+                    let Some(stage) = stage_named(stem) else {
+                        return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)));
+                    };
+                    self.envelope_control(key, EnvPart::Stage(stage), part, cc, stage_unit(stage), v)?;
+                }
+                (None, None) if rest.ends_with("_shape") || rest.ends_with("_zero") => {
                     return Err(ignored(v, "envelope segments are linear"))
                 }
-                None => return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name))),
+                (None, None) => return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name))),
             },
         }
         Ok(())
@@ -586,14 +700,20 @@ impl ModulationSettings {
             "phase" => self.lfo(key, v.name).phase_cycles = (v.float(-1000.0, 1000.0)?).rem_euclid(1.0),
             "wave" | "wave1" => self.lfo(key, v.name).waveform = wave(v)?,
             _ => {
+                match split_cc(rest) {
+                    Some(("freq", part, cc)) => return self.lfo_control(key, LfoParam::FrequencyHz, part, cc, v),
+                    Some(("phase", part, cc)) => return self.lfo_control(key, LfoParam::PhaseCycles, part, cc, v),
+                    _ => {}
+                }
                 if let Some(result) = self.target(Modulator::Lfo(key), rest, v) {
                     self.lfo(key, v.name);
                     return result;
                 }
                 let reason = match rest {
-                    r if r.starts_with("freq") || r.starts_with("beats") || r.starts_with("phase_") => {
-                        "the model has no LFO rate or phase modulation"
+                    r if r.starts_with("freq") || r.starts_with("phase_") => {
+                        "LFO rates and phases follow controllers, not other LFOs or envelopes"
                     }
+                    r if r.starts_with("beats") => "LFOs are not synced to the host's tempo",
                     r if r.starts_with("wave") || r.starts_with("offset") || r.starts_with("ratio") => {
                         "LFOs have one waveform (no sub-oscillators)"
                     }
@@ -612,10 +732,7 @@ impl ModulationSettings {
     fn eg_v2(&mut self, n: u32, rest: &str, v: &mut Value<'_>) -> Result<(), Outcome> {
         let key = EnvKey::Numbered(n);
         let name = v.name.to_string();
-        let point = |rest: &str, prefix: &str| -> Option<u32> {
-            let digits = rest.strip_prefix(prefix)?;
-            digits.parse::<u32>().ok().filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
-        };
+        let point = point_number;
         fn flex<'s>(
             this: &'s mut ModulationSettings,
             key: EnvKey,
@@ -651,12 +768,15 @@ impl ModulationSettings {
             if let Some((_, _, ampeg)) = flex(self, key, &name) {
                 *ampeg = on;
             }
+        } else if let Some((env_part, part, cc)) = flex_control(rest) {
+            let limit = if matches!(env_part, EnvPart::Time(_)) { 100.0 } else { 1.0 };
+            return self.envelope_control(key, env_part, part, cc, (limit, 1.0), v);
         } else if let Some(result) = self.target(Modulator::Env(key), rest, v) {
             self.envelope(key, &name);
             return result;
         } else {
             let reason = if rest.starts_with("time") || rest.starts_with("level") {
-                "the model has no controller-dependent envelope points"
+                "envelope points follow controllers, not other envelopes or LFOs"
             } else if rest == "dynamic" {
                 "envelopes are set at note-on"
             } else if rest.starts_with("loop") || rest == "points" {
@@ -667,6 +787,16 @@ impl ModulationSettings {
             return Err(ignored(v, reason));
         }
         Ok(())
+    }
+}
+
+/// The range (seconds; percent for the sustain) of a v1 stage control's amount, and how many
+/// of its units make one of the model's (the sustain is a fraction).
+fn stage_unit(stage: EnvelopeStage) -> (f64, f32) {
+    if stage == EnvelopeStage::Sustain {
+        (100.0, 100.0)
+    } else {
+        (100.0, 1.0)
     }
 }
 
@@ -686,32 +816,57 @@ fn wave(v: &mut Value<'_>) -> Result<LfoWaveform, Outcome> {
     })
 }
 
+/// A flex envelope as the model's envelope ([`flex_to_envelope`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlexFit {
+    /// The DAHDSR times, the sustain relative to the peak.
+    pub envelope: Envelope,
+    /// The level it peaks at (its routes' amounts scale by it).
+    pub peak: f32,
+    /// For each point whose time is a stage's: the stage, and the factor from the point's
+    /// seconds to the stage's (the decay and release are the model's full-scale times).
+    pub times: BTreeMap<u32, (EnvelopeStage, f32)>,
+    /// The sustain point, when it is reached by a fall from the peak (its level is then the
+    /// sustain's, relative to the peak).
+    pub sustain_after_fall: Option<u32>,
+}
+
 /// A flex envelope as the model's DAHDSR times and the level it peaks at, when its points
 /// allow: rest at 0 (delay), one rise to a peak (attack), points at the peak (hold), one
 /// fall to the sustain point's level (decay), and at most one fall to 0 after the sustain
 /// point (release). Levels may be negative (the peak's sign carries into the amount).
-pub fn flex_to_envelope(points: &BTreeMap<u32, FlexPoint>, sustain: u32) -> Result<(Envelope, f32), String> {
+pub fn flex_to_envelope(points: &BTreeMap<u32, FlexPoint>, sustain: u32) -> Result<FlexFit, String> {
     let last = points.keys().next_back().copied().unwrap_or(0);
     let point = |i: u32| points.get(&i).copied().unwrap_or_default();
     if sustain > last {
         return Err(format!("its sustain point {sustain} is past its last point {last}"));
     }
     let mut env = Envelope { sustain_level: 1.0, release_seconds: 0.0, ..CLASSIC_DEFAULT };
+    let mut times = BTreeMap::new();
     let mut level = 0.0f32;
     let mut peak: Option<f32> = None;
     let mut decayed = false;
     for i in 0..=sustain {
         let FlexPoint { time, level: to, .. } = point(i);
         match peak {
-            None if to == 0.0 => env.delay_seconds += time,
+            None if to == 0.0 => {
+                env.delay_seconds += time;
+                times.insert(i, (EnvelopeStage::Delay, 1.0));
+            }
             None => {
                 env.attack_seconds = time;
+                times.insert(i, (EnvelopeStage::Attack, 1.0));
                 peak = Some(to);
             }
-            Some(_) if to == level && !decayed => env.hold_seconds += time,
+            Some(_) if to == level && !decayed => {
+                env.hold_seconds += time;
+                times.insert(i, (EnvelopeStage::Hold, 1.0));
+            }
             Some(_) if to == level => {}
             Some(p) if !decayed && to / p >= 0.0 && to / p < 1.0 => {
-                env.decay_seconds = time / (1.0 - to / p);
+                let factor = 1.0 / (1.0 - to / p);
+                env.decay_seconds = time * factor;
+                times.insert(i, (EnvelopeStage::Decay, factor));
                 decayed = true;
             }
             Some(_) => return Err(format!("point {i} is a second rise or fall before the sustain point")),
@@ -726,11 +881,13 @@ pub fn flex_to_envelope(points: &BTreeMap<u32, FlexPoint>, sustain: u32) -> Resu
     match (sustain + 1..=last).map(point).collect::<Vec<_>>().as_slice() {
         [] => {}
         [p] if p.level == 0.0 => {
-            env.release_seconds = if sustain_level > 0.0 { p.time / sustain_level } else { p.time };
+            let factor = if sustain_level > 0.0 { 1.0 / sustain_level } else { 1.0 };
+            env.release_seconds = p.time * factor;
+            times.insert(sustain + 1, (EnvelopeStage::Release, factor));
         }
         _ => return Err("its release is not one fall to 0".into()),
     }
-    Ok((env, peak))
+    Ok(FlexFit { envelope: env, peak, times, sustain_after_fall: decayed.then_some(sustain) })
 }
 
 /// The model's side of a region's modulation, and what folds into its static values.
@@ -752,6 +909,8 @@ pub struct Mapped {
     pub width: f32,
     /// The amplitude envelope from an `egN_ampeg=1` flex envelope.
     pub amp_envelope: Option<Envelope>,
+    /// That envelope's live controls (`egN_timeK_onccN` …).
+    pub amp_envelope_controls: Vec<EnvelopeControl>,
 }
 
 /// A route before modulators have slots.
@@ -779,13 +938,19 @@ impl ModulationSettings {
             pan: 0.0,
             width: 0.0,
             amp_envelope: None,
+            amp_envelope_controls: Vec::new(),
         };
 
-        // Envelope shapes, and the level each peaks at (its routes' amounts scale by it).
-        let mut shapes: Vec<(EnvKey, Envelope, f32)> = Vec::new();
+        // Envelope shapes with their live controls, and the level each peaks at (its routes'
+        // amounts scale by it).
+        let mut shapes: Vec<(EnvKey, Envelope, f32, Vec<EnvelopeControl>)> = Vec::new();
         for (key, shape, opcode) in &self.envelopes {
             match shape {
-                EnvShape::Classic { envelope, .. } => shapes.push((*key, *envelope, 1.0)),
+                EnvShape::Classic { envelope, .. } => {
+                    let mut envelope = *envelope;
+                    let controls = self.envelope_controls_of(*key, &mut envelope, None, ctx, remarks);
+                    shapes.push((*key, envelope, 1.0, controls));
+                }
                 EnvShape::Flex { points, sustain, ampeg } => {
                     let routed = self.connections.keys().any(|(m, _)| *m == Modulator::Env(*key));
                     if !routed && !*ampeg {
@@ -795,12 +960,15 @@ impl ModulationSettings {
                         remarks.push(format!("`{opcode}`: curved envelope segments (egN_shapeK) play linear"));
                     }
                     match flex_to_envelope(points, *sustain) {
-                        Ok((envelope, peak)) => {
+                        Ok(fit) => {
+                            let mut envelope = fit.envelope;
+                            let controls = self.envelope_controls_of(*key, &mut envelope, Some(&fit), ctx, remarks);
                             if *ampeg {
                                 mapped.amp_envelope = Some(envelope);
-                                mapped.amplitude *= peak.max(0.0);
+                                mapped.amp_envelope_controls = controls.clone();
+                                mapped.amplitude *= fit.peak.max(0.0);
                             }
-                            shapes.push((*key, envelope, peak));
+                            shapes.push((*key, envelope, fit.peak, controls));
                         }
                         Err(reason) => remarks.push(format!(
                             "`{opcode}`: this flex envelope does not fit a delay-attack-hold-decay-sustain-release envelope ({reason}); ignored"
@@ -832,10 +1000,7 @@ impl ModulationSettings {
             }
             let mut fixed_factor = 1.0f32;
             for (&cc, d) in &c.controllers {
-                if !ctx.curves.contains(d.curve) {
-                    remarks.push(format!("`{}`: curve {} is not defined; read as curve 0", d.opcode, d.curve));
-                }
-                match controller_input(cc, d.curve, ctx) {
+                match read_controller(cc, d, ctx, remarks) {
                     Some(ControllerInput::Live(input)) => live.push((Some(input), d.amount, d.opcode.clone())),
                     // Amplitude multiplies, everything else adds.
                     Some(ControllerInput::Fixed(x)) if param == Param::Amplitude => {
@@ -929,8 +1094,22 @@ impl ModulationSettings {
             lfo_slots.insert(*key, mapped.modulation.lfos.len() as u8);
             mapped.modulation.lfos.push(*lfo);
         }
+        for (&(key, param, cc), d) in &self.lfo_controls {
+            let Some(&slot) = lfo_slots.get(&key) else { continue }; // an LFO nothing reads
+            let Some(lfo) = mapped.modulation.lfos.get_mut(slot as usize) else { continue };
+            match read_controller(cc, d, ctx, remarks) {
+                Some(ControllerInput::Live(input)) => {
+                    mapped.modulation.lfo_controls.push(LfoControl { lfo: slot, param, input, amount: d.amount })
+                }
+                Some(ControllerInput::Fixed(x)) => match param {
+                    LfoParam::FrequencyHz => lfo.frequency_hz = (lfo.frequency_hz + x * d.amount).max(0.0),
+                    LfoParam::PhaseCycles => lfo.phase_cycles = (lfo.phase_cycles + x * d.amount).rem_euclid(1.0),
+                },
+                None => {}
+            }
+        }
         let mut env_slots: HashMap<EnvKey, (u8, f32)> = HashMap::new();
-        for (key, envelope, peak) in &shapes {
+        for (key, envelope, peak, controls) in &shapes {
             if !used(Modulator::Env(*key)) {
                 continue;
             }
@@ -941,8 +1120,13 @@ impl ModulationSettings {
                 ));
                 continue;
             }
-            env_slots.insert(*key, (mapped.modulation.envelopes.len() as u8, *peak));
+            let slot = mapped.modulation.envelopes.len() as u8;
+            env_slots.insert(*key, (slot, *peak));
             mapped.modulation.envelopes.push(*envelope);
+            mapped
+                .modulation
+                .envelope_controls
+                .extend(controls.iter().map(|c| ModEnvelopeControl { envelope: slot, control: c.clone() }));
         }
 
         // Routes.
@@ -988,6 +1172,66 @@ impl ModulationSettings {
         }
         mapped
     }
+}
+
+impl ModulationSettings {
+    /// The live controls of envelope `key` as stage controls in the model's units, with the
+    /// fixed (ARIA generic) ones folded into `envelope`, which is then limited. `fit` says
+    /// which stage each point of a flex envelope became; a point that is no stage's is
+    /// remarked and ignored.
+    fn envelope_controls_of(
+        &self,
+        key: EnvKey,
+        envelope: &mut Envelope,
+        fit: Option<&FlexFit>,
+        ctx: &Context,
+        remarks: &mut Vec<String>,
+    ) -> Vec<EnvelopeControl> {
+        let mut live = Vec::new();
+        for (&(_, part, cc), d) in self.envelope_controls.iter().filter(|((k, _, _), _)| *k == key) {
+            let (stage, factor) = match (part, fit) {
+                (EnvPart::Stage(stage), _) => (stage, 1.0),
+                (EnvPart::Time(k), Some(fit)) => match fit.times.get(&k) {
+                    Some(&stage) => stage,
+                    None => {
+                        remarks.push(format!(
+                            "`{}`: point {k}'s time is no stage of the envelope this flex envelope became; ignored",
+                            d.opcode
+                        ));
+                        continue;
+                    }
+                },
+                (EnvPart::Level(k), Some(fit)) if fit.sustain_after_fall == Some(k) => {
+                    (EnvelopeStage::Sustain, 1.0 / fit.peak)
+                }
+                (EnvPart::Level(_), _) | (EnvPart::Time(_), None) => {
+                    remarks.push(format!(
+                        "`{}`: only the sustain point's level (after a fall from the peak) follows a controller; ignored",
+                        d.opcode
+                    ));
+                    continue;
+                }
+            };
+            match read_controller(cc, d, ctx, remarks) {
+                Some(ControllerInput::Live(input)) => {
+                    live.push(EnvelopeControl { stage, input, amount: d.amount * factor })
+                }
+                Some(ControllerInput::Fixed(x)) => envelope.add(stage, x * d.amount * factor),
+                None => {}
+            }
+        }
+        *envelope = envelope.limited();
+        live
+    }
+}
+
+/// Controller `cc` as `d` reads it ([`controller_input`]), remarking a curve that is not
+/// defined.
+fn read_controller(cc: u16, d: &ControllerDepth, ctx: &Context, remarks: &mut Vec<String>) -> Option<ControllerInput> {
+    if !ctx.curves.contains(d.curve) {
+        remarks.push(format!("`{}`: curve {} is not defined; read as curve 0", d.opcode, d.curve));
+    }
+    controller_input(cc, d.curve, ctx)
 }
 
 /// Places the amplitude factors (controllers, envelopes: they multiply) and tremolo (LFOs: they

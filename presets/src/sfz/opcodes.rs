@@ -19,7 +19,8 @@ use crate::instrument::{
 
 use super::curves::table_from_points;
 use super::modulation::{
-    controller_input, controller_kind, split_cc, CcPart, Context, ControllerInput, ControllerKind, ModulationSettings,
+    controller_input, controller_kind, split_cc, stage_named, CcPart, Context, ControllerInput, ControllerKind,
+    ModulationSettings, VELOCITY_CC,
 };
 use super::parse::is_label;
 
@@ -31,9 +32,6 @@ pub enum KeyCenter {
     /// The MIDI unity note in the sample file's `smpl` chunk (`pitch_keycenter=sample`).
     FromSample,
 }
-
-/// SFZ's controller number for note-on velocity (`ampeg_vel2*` reads it).
-const VELOCITY_CC: u16 = 131;
 
 /// An input's part in a stage of the amplitude envelope, as the opcodes gave it
 /// (`ampeg_<stage>_onccN`, `ampeg_<stage>_curveccN`, `ampeg_vel2<stage>`).
@@ -628,15 +626,7 @@ impl RegionSettings {
             Some(stem) => (stem, CcPart::Depth, VELOCITY_CC),
             None => split_cc(rest)?,
         };
-        let stage = match stem {
-            "delay" => EnvelopeStage::Delay,
-            "attack" => EnvelopeStage::Attack,
-            "hold" => EnvelopeStage::Hold,
-            "decay" => EnvelopeStage::Decay,
-            "sustain" => EnvelopeStage::Sustain,
-            "release" => EnvelopeStage::Release,
-            _ => return None,
-        };
+        let stage = stage_named(stem)?;
         if !matches!(part, CcPart::Depth | CcPart::Curve) {
             return None; // smoothing and steps: the modulation opcodes' remark
         }
@@ -856,7 +846,9 @@ pub fn build_region(
         region.velocity_curve = Some(Arc::new(table_from_points(&settings.velocity_points)));
     }
     region.amp_envelope = mapped.amp_envelope.unwrap_or(settings.envelope);
-    if mapped.amp_envelope.is_none() {
+    if mapped.amp_envelope.is_some() {
+        region.amp_envelope_controls = mapped.amp_envelope_controls;
+    } else {
         // An `egN_ampeg` envelope replaces the `ampeg_*` one, its controls with it. Fixed
         // (ARIA) controllers fold into the stages now; live inputs are read at note-on.
         for c in &settings.envelope_controls {
@@ -953,7 +945,7 @@ mod tests {
 
     // ------------------------------------------------------------ modulation families
 
-    use crate::instrument::{Lfo, LfoWaveform, ModCurve, ModInput, ModRoute, ModTarget};
+    use crate::instrument::{Lfo, LfoParam, LfoWaveform, ModCurve, ModInput, ModRoute, ModTarget};
     use crate::modulation::{MAX_ENVELOPES, MAX_FAST_ROUTES, MAX_LFOS};
     use crate::sample::Sample;
     use std::collections::HashMap;
@@ -1197,9 +1189,8 @@ mod tests {
         // An envelope without depth moves nothing and takes no slot.
         assert!(clean("pitcheg_attack=1").modulation.envelopes.is_empty());
         let (_, warnings) = region("pitcheg_depth=100 pitcheg_start=10 pitcheg_vel2attack=1 fileg_attack_oncc1=1");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("start levels"), "{warnings:?}");
-        assert!(warnings[1].contains("velocity-dependent"), "{warnings:?}");
-        assert!(warnings[2].contains("controller-dependent"), "{warnings:?}");
     }
 
     #[test]
@@ -1225,8 +1216,9 @@ mod tests {
         // pitchlfo_depth_oncc1 is the same as pitchlfo_depthcc1.
         let r = clean("pitchlfo_freq=6 pitchlfo_depth_oncc1=50");
         assert_eq!(r.modulation.routes, [ModRoute::new(lfo(0), 50.0, ModTarget::PitchCents).scaled_by(cc(1))]);
-        let (_, warnings) = region("pitchlfo_depth=10 pitchlfo_freqcc1=2");
-        assert!(warnings[0].contains("LFO rate"), "{warnings:?}");
+        let (_, warnings) = region("pitchlfo_depth=10 pitchlfo_freqcc1=2 pitchlfo_freq_lfo2=1");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("`pitchlfo_freq_lfo2` is not supported"), "{warnings:?}");
     }
 
     #[test]
@@ -1286,8 +1278,8 @@ mod tests {
                 ModRoute::new(lfo(0), 50.0, ModTarget::PitchCents),
             ]
         );
-        let (r, warnings) = region("lfo1_pitch=10 lfo1_freq_oncc1=2 lfo1_wave=12 lfo1_width=10");
-        assert!(warnings[0].contains("rate"), "{warnings:?}");
+        let (r, warnings) = region("lfo1_pitch=10 lfo1_freq_lfo2=2 lfo1_wave=12 lfo1_width=10");
+        assert!(warnings[0].contains("not other LFOs"), "{warnings:?}");
         assert!(warnings[1].contains("sample-and-hold"), "{warnings:?}");
         // Width is a target like the others (10 % = 0.1).
         assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -1414,6 +1406,99 @@ mod tests {
         // An egN_ampeg envelope replaces the ampeg_* one and its controls.
         let r = clean("ampeg_release_oncc72=2 eg1_ampeg=1 eg1_time1=0.05 eg1_level1=1 eg1_sustain=1");
         assert!(r.amp_envelope_controls.is_empty());
+    }
+
+    /// Envelope slot, stage, input and amount of a modulation envelope's control.
+    type StageControl = (u8, EnvelopeStage, ModSource, f32);
+    /// LFO slot, what it moves, input and amount of an LFO's control.
+    type RateControl = (u8, LfoParam, ModSource, f32);
+
+    /// The controls of a region's modulation envelopes and LFOs, by slot and stage or
+    /// parameter.
+    fn controls(r: &Region) -> (Vec<StageControl>, Vec<RateControl>) {
+        let m = &r.modulation;
+        let e = m.envelope_controls.iter();
+        let mut e: Vec<_> =
+            e.map(|c| (c.envelope, c.control.stage, c.control.input.source, c.control.amount)).collect();
+        let mut l: Vec<_> = m.lfo_controls.iter().map(|c| (c.lfo, c.param, c.input.source, c.amount)).collect();
+        e.sort_by_key(|c| (c.0, c.1));
+        l.sort_by_key(|c| (c.0, c.1));
+        (e, l)
+    }
+
+    /// v1 envelope stages by velocity and controller (`pitcheg_vel2attack`,
+    /// `fileg_decay_onccN`, sustain in percent), flex points' times and the sustain point's
+    /// level by controller in the units of the stage each point became, and LFO rates and
+    /// phases by controller and pressure.
+    #[test]
+    fn modulation_envelope_and_lfo_controls_are_read() {
+        use EnvelopeStage::*;
+        let r = clean(
+            "pitcheg_attack=0.5 pitcheg_vel2attack=-0.4 pitcheg_decay_oncc1=2 pitcheg_sustain=50 \
+             pitcheg_vel2sustain=20 pitcheg_depth=1200 fileg_releasecc7=1.5 fileg_depth=600",
+        );
+        let (envelopes, lfos) = controls(&r);
+        assert!(lfos.is_empty());
+        assert_eq!(
+            envelopes,
+            [
+                (0, Attack, ModSource::Velocity, -0.4),
+                (0, Decay, ModSource::Controller(1), 2.0),
+                (0, Sustain, ModSource::Velocity, 0.2),
+                (1, Release, ModSource::Controller(7), 1.5),
+            ]
+        );
+        // Flex: attack 0.1 s, decay to half the peak in 0.5 s (1 s full scale: its control
+        // doubles too), sustain at point 2, release in 0.2 s from half (0.4 s full scale).
+        let r = clean(
+            "eg1_time1=0.1 eg1_level1=1 eg1_time1_oncc2=0.4 eg1_time2=0.5 eg1_level2=0.5 eg1_time2_oncc3=1 \
+             eg1_level2_oncc4=0.25 eg1_sustain=2 eg1_time3=0.2 eg1_level3=0 eg1_time3_oncc5=0.1 eg1_pitch=1200",
+        );
+        assert_eq!(
+            controls(&r).0,
+            [
+                (0, Attack, ModSource::Controller(2), 0.4),
+                (0, Decay, ModSource::Controller(3), 2.0),
+                (0, Sustain, ModSource::Controller(4), 0.25),
+                (0, Release, ModSource::Controller(5), 0.2),
+            ]
+        );
+        // The peak's level is no stage's: remarked, not read.
+        let (r, warnings) = region("eg1_time1=0.1 eg1_level1=1 eg1_level1_oncc1=0.5 eg1_sustain=1 eg1_pitch=100");
+        assert!(controls(&r).0.is_empty());
+        assert!(
+            warnings.iter().any(|w| w.contains("`eg1_level1_oncc1`") && w.contains("sustain point")),
+            "{warnings:?}"
+        );
+        // A flex amplitude envelope's controls go to the amplitude envelope.
+        let r = clean(
+            "eg1_ampeg=1 eg1_time1=0.05 eg1_level1=1 eg1_sustain=1 eg1_time2=0.4 eg1_level2=0 eg1_time2_oncc72=2",
+        );
+        let release: Vec<_> = r.amp_envelope_controls.iter().map(|c| (c.stage, c.input.source, c.amount)).collect();
+        assert_eq!(release, [(Release, ModSource::Controller(72), 2.0)]);
+
+        let r = clean(
+            "lfo1_freq=2 lfo1_freq_oncc1=8 lfo1_phase_oncc2=0.5 lfo1_pitch=100 pitchlfo_freq=5 \
+             pitchlfo_freqcc3=-2 pitchlfo_depth=10 amplfo_freqchanaft=3 amplfo_depth=2 lfo2_freq_oncc1=3",
+        );
+        let (envelopes, lfos) = controls(&r);
+        assert!(envelopes.is_empty());
+        // Slots in the order the LFOs were named; lfo2 moves nothing, so neither it nor its
+        // control is kept.
+        assert_eq!(r.modulation.lfos.len(), 3);
+        assert_eq!(
+            lfos,
+            [
+                (0, LfoParam::FrequencyHz, ModSource::Controller(1), 8.0),
+                (0, LfoParam::PhaseCycles, ModSource::Controller(2), 0.5),
+                (1, LfoParam::FrequencyHz, ModSource::Controller(3), -2.0),
+                (2, LfoParam::FrequencyHz, ModSource::ChannelPressure, 3.0),
+            ]
+        );
+        // ARIA generic controllers fold in at their value (0 here): nothing moves.
+        let r = clean("lfo1_freq=2 lfo1_freq_oncc300=8 lfo1_pitch=100 pitcheg_attack=1 pitcheg_attack_oncc300=2 pitcheg_depth=100");
+        assert_eq!(controls(&r), (vec![], vec![]));
+        assert_eq!((r.modulation.lfos[0].frequency_hz, r.modulation.envelopes[0].attack_seconds), (2.0, 1.0));
     }
 
     #[test]
