@@ -624,6 +624,41 @@ fn modulation_envelope_stages_follow_velocity_and_controllers() {
     }
 }
 
+/// ARIA variables heard: `add` sums two controllers into the pitch, `mult` multiplies them,
+/// and a `mult` variable on amplitude is a gain; also while the note holds.
+#[test]
+fn variables_sum_or_multiply_their_controllers() {
+    let dir = fixture("var");
+    let sum = looped480(&dir, "var01_pitch=1200 var01_oncc1=0.5 var01_oncc2=0.5");
+    let product = looped480(&dir, "var01_pitch=1200 var01_mod=mult var01_oncc1=1 var01_oncc2=1");
+    let at = |built: &Built, ccs: &[(u8, u8)]| mean_cents(&pitch_track(built, 100, ccs, &[], 0.4), 0.2, 0.35);
+    for (cc1, cc2, added, multiplied) in [
+        (127u8, 0u8, 600.0f32, 0.0f32),
+        (0, 127, 600.0, 0.0),
+        (127, 127, 1200.0, 1200.0),
+        (127, 64, 600.0 + 600.0 * 64.0 / 127.0, 1200.0 * 64.0 / 127.0),
+    ] {
+        let (a, m) = (at(&sum, &[(1, cc1), (2, cc2)]), at(&product, &[(1, cc1), (2, cc2)]));
+        assert!((a - added).abs() < 5.0, "add at CC1 = {cc1}, CC2 = {cc2}: {a} cents, {added} expected");
+        assert!((m - multiplied).abs() < 5.0, "mult at CC1 = {cc1}, CC2 = {cc2}: {m} cents, {multiplied} expected");
+    }
+    // A move while the note holds: CC2 from 0 to 127 at 0.3 s takes the sum from 600 to 1200.
+    let track = pitch_track(&sum, 100, &[(1, 127), (2, 0)], &[cc(14_400, 0, 2, 127)], 0.6);
+    let (before, after) = (mean_cents(&track, 0.1, 0.28), mean_cents(&track, 0.35, 0.55));
+    assert!((before - 600.0).abs() < 5.0 && (after - 1200.0).abs() < 5.0, "{before} then {after} cents");
+
+    // Amplitude: CC20 × CC21; half of CC21 is half the level.
+    let gain = looped480(&dir, "var01_amplitude=100 var01_mod=mult var01_oncc20=1 var01_oncc21=1");
+    let level = |cc20: u8, cc21: u8| {
+        let midi = [cc(0, 0, 20, cc20), cc(0, 0, 21, cc21), note_on(0, 0, 69, 100)];
+        rms(&play(&gain, 24_000, &sorted(midi.to_vec()))[9_600..19_200])
+    };
+    let (full, half, none) = (level(127, 127), level(127, 64), level(0, 127));
+    assert!(full > 0.1, "the note sounds at full controllers: {full}");
+    assert!((half / full - 64.0 / 127.0).abs() < 0.01, "CC21 = 64: {} of the level", half / full);
+    assert!(none < 1e-4 * full, "CC20 = 0 silences it: {none}");
+}
+
 /// `width` on a stereo sample (440 Hz left, 660 Hz right): as recorded at 100 %, one mix on
 /// both sides at 0, the sides swapped at −100; `width_onccN` moves it while the note holds.
 #[test]

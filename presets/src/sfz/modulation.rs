@@ -5,7 +5,9 @@
 //! `pan_onccN`, `tune_onccN`/`pitch_onccN`, `cutoff_onccN`/`cutoff_ccN`, `width_onccN`, each
 //! with `*_curveccN`), SFZ v1 envelopes (`pitcheg_*`, `fileg_*`) and LFOs (`amplfo_*`,
 //! `pitchlfo_*`, `fillfo_*`), and ARIA's numbered LFOs (`lfoN_*`) and flex envelopes (`egN_*`)
-//! with their targets. Every target's depth adds up the way sfizz's modulation matrix adds it:
+//! with their targets; envelope stages and flex points by velocity and controller
+//! (`pitcheg_vel2attack`, `egN_timeK_onccN`), LFO rates and phases by controller
+//! (`lfoN_freq_onccN`, `pitchlfo_freqccN`), and ARIA variables (`varNN_*`). Every target's depth adds up the way sfizz's modulation matrix adds it:
 //! a connection's depth, plus `vel2depth` × velocity, plus each `*_onccN` × its controller.
 //!
 //! Controllers 0..=127 are MIDI's; 128 (pitch bend), 129 (channel pressure), 130 (poly
@@ -230,6 +232,19 @@ const CLASSIC_DEFAULT: Envelope = Envelope {
     release_seconds: 0.0,
 };
 
+/// An ARIA variable (`varNN_*`): controllers combined into one value, by `varNN_mod`, that
+/// modulates its targets.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Variable {
+    /// `varNN_mod=mult`: the controllers' weighted values multiply; else (`add`, the default)
+    /// they add.
+    pub multiply: bool,
+    /// Each controller's weight (`varNN_onccX`) and curve (`varNN_curveccX`).
+    pub inputs: BTreeMap<u16, ControllerDepth>,
+    /// Depth per target at a value of 1 (`varNN_cutoff=4800`), SFZ units, with its opcode.
+    pub targets: BTreeMap<Param, (f32, String)>,
+}
+
 /// Everything the modulation opcodes of one region said.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ModulationSettings {
@@ -245,6 +260,8 @@ pub struct ModulationSettings {
     pub envelope_controls: BTreeMap<(EnvKey, EnvPart, u16), ControllerDepth>,
     /// Controls of LFO rates (Hz) and phases (cycles), by LFO, what they move and controller.
     pub lfo_controls: BTreeMap<(LfoKey, LfoParam, u16), ControllerDepth>,
+    /// ARIA variables by number.
+    pub variables: BTreeMap<u32, Variable>,
 }
 
 /// What part of a `*ccN` opcode is given.
@@ -408,8 +425,8 @@ impl ModulationSettings {
         if let Some((n, rest)) = numbered(name, "eg") {
             return Some(self.eg_v2(n, rest, v));
         }
-        if numbered(name, "var").is_some() {
-            return Some(Err(ignored(v, "ARIA variables (varNN_*) are not mapped")));
+        if let Some((n, rest)) = numbered(name, "var") {
+            return Some(self.variable(n, rest, v));
         }
         if let Some(rest) = name.strip_prefix("ampeg_") {
             let reason = if split_cc(name).is_some() {
@@ -512,6 +529,42 @@ impl ModulationSettings {
         controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
         self.envelope(key, v.name);
         controller_part(&mut self.envelope_controls, (key, env_part, cc), part, limit, per_unit, v)
+    }
+
+    /// `varNN_onccX`, `varNN_curveccX`, `varNN_mod`, `varNN_<target>`.
+    fn variable(&mut self, n: u32, rest: &str, v: &mut Value<'_>) -> Result<(), Outcome> {
+        let input = [("oncc", CcPart::Depth), ("curvecc", CcPart::Curve), ("smoothcc", CcPart::Smooth)]
+            .into_iter()
+            .find_map(|(prefix, part)| rest.strip_prefix(prefix).map(|cc| (cc, part)));
+        if let Some((cc, part)) = input {
+            let cc = cc
+                .parse::<u16>()
+                .map_err(|_| Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)))?;
+            controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
+            let variable = self.variables.entry(n).or_default();
+            return controller_part(&mut variable.inputs, cc, part, 100.0, 1.0, v);
+        }
+        if rest == "mod" {
+            let multiply = match v.word().as_str() {
+                "mult" => true,
+                "add" => false,
+                _ => return Err(v.unknown_word()),
+            };
+            self.variables.entry(n).or_default().multiply = multiply;
+            return Ok(());
+        }
+        let param = match rest {
+            "pitch" => Param::Pitch,
+            "cutoff" | "cutoff1" => Param::Cutoff,
+            "volume" => Param::Volume,
+            "amplitude" => Param::Amplitude,
+            "pan" => Param::Pan,
+            "width" => Param::Width,
+            _ => return Err(ignored(v, "variables modulate pitch, cutoff, volume, amplitude, pan and width only")),
+        };
+        let depth = v.float(-param.limit(), param.limit())?;
+        self.variables.entry(n).or_default().targets.insert(param, (depth, v.name.to_string()));
+        Ok(())
     }
 
     /// Controller `cc`'s part in LFO `key`'s rate (Hz) or phase (cycles).
@@ -913,6 +966,92 @@ pub struct Mapped {
     pub amp_envelope_controls: Vec<EnvelopeControl>,
 }
 
+impl Mapped {
+    /// Adds a fixed amount (model units) to `param`'s static value; amplitude multiplies.
+    fn add_fixed(&mut self, param: Param, value: f32) {
+        match param {
+            Param::Pitch => self.pitch_cents += value,
+            Param::Cutoff => self.cutoff_cents += value,
+            Param::Volume => self.volume_db += value,
+            Param::Pan => self.pan += value,
+            Param::Width => self.width += value,
+            Param::Amplitude => self.amplitude *= value,
+        }
+    }
+}
+
+impl Variable {
+    /// The variable's routes: with `add`, one per live controller and target (its weight ×
+    /// the target's depth); with `mult`, one per target reading up to two live controllers
+    /// (input × scale). Fixed (ARIA generic) controllers fold into the amounts, or into the
+    /// static values when no live controller is left. On amplitude the variable is a gain
+    /// factor, as `amplitude_onccN`.
+    fn terms(
+        &self,
+        ctx: &Context,
+        mapped: &mut Mapped,
+        terms: &mut Vec<Term>,
+        amplitude_factors: &mut Vec<Term>,
+        remarks: &mut Vec<String>,
+    ) {
+        let mut live: Vec<(ModInput, f32)> = Vec::new();
+        // A product of no controller reads 0, as a sum of none does.
+        let mut fixed = if self.multiply && !self.inputs.is_empty() { 1.0f32 } else { 0.0 };
+        for (&cc, d) in &self.inputs {
+            match read_controller(cc, d, ctx, remarks) {
+                Some(ControllerInput::Live(input)) => live.push((input, d.amount)),
+                Some(ControllerInput::Fixed(x)) if self.multiply => fixed *= x * d.amount,
+                Some(ControllerInput::Fixed(x)) => fixed += x * d.amount,
+                None => {}
+            }
+        }
+        for (&param, (depth, opcode)) in &self.targets {
+            let depth = param.to_model(*depth);
+            let term = |midi: &ModInput, scale: Option<&ModInput>, amount: f32| Term {
+                signal: None,
+                midi: Some(midi.clone()),
+                scale: scale.cloned(),
+                amount,
+                target: param.target(),
+                opcode: opcode.clone(),
+            };
+            let mut routes = Vec::new();
+            let constant = match (self.multiply, live.as_slice()) {
+                (true, []) => fixed * depth,
+                (true, [(a, wa)]) => {
+                    routes.push(term(a, None, fixed * wa * depth));
+                    0.0
+                }
+                (true, [(a, wa), (b, wb)]) => {
+                    routes.push(term(a, Some(b), fixed * wa * wb * depth));
+                    0.0
+                }
+                (true, _) => {
+                    remarks
+                        .push(format!("`{opcode}`: more than two live controllers multiply in one variable; ignored"));
+                    continue;
+                }
+                (false, inputs) => {
+                    routes.extend(inputs.iter().map(|(a, wa)| term(a, None, wa * depth)));
+                    fixed * depth
+                }
+            };
+            if param != Param::Amplitude {
+                mapped.add_fixed(param, constant);
+                terms.extend(routes);
+                continue;
+            }
+            // A gain factor: one term, or a constant.
+            match (routes.len(), constant) {
+                (0, c) => mapped.add_fixed(param, c),
+                (1, 0.0) => amplitude_factors.extend(routes),
+                _ => remarks
+                    .push(format!("`{opcode}`: a sum of controllers on amplitude is not one gain factor; ignored")),
+            }
+        }
+    }
+}
+
 /// A route before modulators have slots.
 #[derive(Clone, Debug)]
 struct Term {
@@ -1028,15 +1167,7 @@ impl ModulationSettings {
                     }
                 }
                 (Modulator::Direct, _) => {
-                    let fixed = param.to_model(depth);
-                    match param {
-                        Param::Pitch => mapped.pitch_cents += fixed,
-                        Param::Cutoff => mapped.cutoff_cents += fixed,
-                        Param::Volume => mapped.volume_db += fixed,
-                        Param::Pan => mapped.pan += fixed,
-                        Param::Width => mapped.width += fixed,
-                        _ => {}
-                    }
+                    mapped.add_fixed(param, param.to_model(depth));
                     for (input, amount, opcode) in live {
                         terms.push(term(input, None, param.to_model(amount), &opcode));
                     }
@@ -1077,6 +1208,9 @@ impl ModulationSettings {
                     }
                 }
             }
+        }
+        for variable in self.variables.values() {
+            variable.terms(ctx, &mut mapped, &mut terms, &mut amplitude_factors, remarks);
         }
         amplitude_terms(&mut mapped.amplitude, amplitude_factors, tremolo, &mut terms, remarks);
 

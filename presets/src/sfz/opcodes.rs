@@ -1501,11 +1501,48 @@ mod tests {
         assert_eq!((r.modulation.lfos[0].frequency_hz, r.modulation.envelopes[0].attack_seconds), (2.0, 1.0));
     }
 
+    /// ARIA variables: `add` sums its controllers (a route each), `mult` multiplies them (one
+    /// route, input × scale), on every target; fixed controllers fold in; on amplitude the
+    /// variable is a gain factor.
+    #[test]
+    fn variables_combine_their_controllers_into_routes() {
+        let r = clean("cutoff=500 var01_cutoff=4800 var01_mod=mult var01_oncc131=1 var01_oncc111=0.5");
+        let velocity = ModInput::linear(ModSource::Velocity);
+        assert_eq!(r.modulation.routes, [ModRoute::new(cc(111), 2400.0, ModTarget::CutoffCents).scaled_by(velocity)]);
+        let r = clean("var02_pitch=100 var02_oncc1=1 var02_oncc2=0.5 var02_pan=50 var02_mod=add");
+        assert_eq!(
+            r.modulation.routes,
+            [
+                ModRoute::new(cc(1), 100.0, ModTarget::PitchCents),
+                ModRoute::new(cc(2), 50.0, ModTarget::PitchCents),
+                ModRoute::new(cc(1), 0.5, ModTarget::Pan),
+                ModRoute::new(cc(2), 0.25, ModTarget::Pan),
+            ]
+        );
+        // A curve on one input.
+        let r = clean("var01_pitch=100 var01_oncc1=1 var01_curvecc1=4");
+        assert_ne!(r.modulation.routes[0].input.curve, ModCurve::Linear);
+        // A fixed generic controller (set_cc300 = 0 here) multiplies to nothing, adds nothing.
+        let r = clean("var01_pitch=100 var01_mod=mult var01_oncc1=1 var01_oncc300=1");
+        assert_eq!(r.modulation.routes, [ModRoute::new(cc(1), 0.0, ModTarget::PitchCents)]);
+        let r = clean("var01_pitch=100 var01_oncc1=1 var01_oncc300=1");
+        assert_eq!((r.modulation.routes.len(), r.tune_cents), (1, 0.0));
+        // Amplitude: a gain factor (the region's amplitude moves into the route).
+        let r = clean("amplitude=50 var01_amplitude=100 var01_mod=mult var01_oncc20=1 var01_oncc21=1");
+        assert_eq!(r.amplitude, 0.0);
+        assert_eq!(r.modulation.routes, [ModRoute::new(cc(20), 0.5, ModTarget::Amplitude).scaled_by(cc(21))]);
+        // Three live controllers do not multiply into one route.
+        let (r, warnings) = region("var01_pitch=100 var01_mod=mult var01_oncc1=1 var01_oncc2=1 var01_oncc3=1");
+        assert!(r.modulation.routes.is_empty());
+        assert!(warnings.iter().any(|w| w.contains("`var01_pitch`") && w.contains("more than two")), "{warnings:?}");
+    }
+
     #[test]
     fn unmapped_modulation_opcodes_say_why() {
         for (opcode, reason) in [
             ("ampeg_attack_oncc132=1", "note-off velocity"),
-            ("var01_mod=mult", "varNN"),
+            ("var01_resonance=3", "variables modulate"),
+            ("var01_mod=times", "unknown value"),
             ("cutoff2_oncc1=100", "`cutoff2_oncc1` is not supported"),
             ("tune_oncc600=1", "beyond 511"),
             ("pan_smoothcc1=10", "smoothing"),
