@@ -226,10 +226,15 @@ pub enum LfoParam {
     FrequencyHz,
     /// Added to where in its cycle the LFO reads, in cycles: its output shifts at once.
     PhaseCycles,
+    /// Added to [`Lfo::delay_seconds`] when a note starts (the sum is at least 0).
+    DelaySeconds,
+    /// Added to [`Lfo::fade_seconds`] when a note starts (the sum is at least 0).
+    FadeSeconds,
 }
 
-/// An event-rate input moving an LFO's rate or phase while its notes play (SFZ
-/// `lfoN_freq_onccN`, `lfoN_phase_onccN`, v1 `pitchlfo_freqccN`, `amplfo_freqchanaft`).
+/// An event-rate input moving an LFO's rate or phase while its notes play, or setting its
+/// delay or fade-in when a note starts (SFZ `lfoN_freq_onccN`, `lfoN_phase_onccN`, v1
+/// `pitchlfo_freqccN`, `amplfo_freqchanaft`, `lfoN_delay_onccN`, `lfoN_fade_onccN`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LfoControl {
     /// Which of [`Modulation::lfos`].
@@ -239,7 +244,7 @@ pub struct LfoControl {
     /// What is read: a controller, pressure, the wheel, velocity or key, through its curve
     /// (never an envelope or an LFO).
     pub input: ModInput,
-    /// Added at the input's full value: Hz, or cycles.
+    /// Added at the input's full value: Hz, cycles, or seconds.
     pub amount: f32,
 }
 
@@ -254,7 +259,8 @@ pub struct Modulation {
     pub envelope_controls: Vec<ModEnvelopeControl>,
     /// LFOs (at most [`MAX_LFOS`]).
     pub lfos: Vec<Lfo>,
-    /// Inputs that move the LFOs' rates and phases while notes play.
+    /// Inputs that move the LFOs' rates and phases while notes play, and set their delays
+    /// and fades when notes start.
     pub lfo_controls: Vec<LfoControl>,
     /// Routes, in no particular order (their contributions add). At most
     /// [`MAX_FAST_ROUTES`] of them may read an envelope or an LFO.

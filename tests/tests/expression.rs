@@ -298,7 +298,7 @@ fn modulated_bank() -> Bank {
             .scaled_by(ModInput::linear(ModSource::Controller(1))),
     );
     vib.modulation.routes.push(ModRoute::new(ModInput::linear(ModSource::ChannelPressure), 0.5, ModTarget::Pan));
-    // The vibrato's rate follows CC74 and its phase pressure, at every event.
+    // The vibrato's rate follows CC74 and the second LFO's phase pressure, at every event.
     vib.modulation.lfo_controls.push(LfoControl {
         lfo: 0,
         param: LfoParam::FrequencyHz,
@@ -311,6 +311,15 @@ fn modulated_bank() -> Bank {
         input: ModInput::linear(ModSource::ChannelPressure),
         amount: 0.7,
     });
+    // The second LFO's delay and fade follow velocity, at each note's start.
+    for param in [LfoParam::DelaySeconds, LfoParam::FadeSeconds] {
+        vib.modulation.lfo_controls.push(LfoControl {
+            lfo: 1,
+            param,
+            input: ModInput::linear(ModSource::Velocity),
+            amount: -0.05,
+        });
+    }
     let mut swept = buzz110();
     swept.keys = NoteRange { low: 64, high: 127 };
     swept.filter = Some(RegionFilter::low_pass(400.0, 6.0));

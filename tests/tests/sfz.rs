@@ -15,7 +15,9 @@ use noderack_presets::instrument::{
 use noderack_presets::sample::SampleStore;
 use noderack_presets::sfz::generated::CYCLE_FRAMES;
 use noderack_presets::sfz::{load_sfz, Built, SfzError};
-use noderack_tests::analysis::{band_energy, cents, cents_track, peak_frequency_hz, rms, track_period_seconds};
+use noderack_tests::analysis::{
+    band_energy, cents, cents_track, peak_frequency_hz, rms, track_period_seconds, track_swing,
+};
 use noderack_tests::fixtures::{scratch_dir, sine_wave, write_text, write_wav, write_wav_channels, ScratchDir};
 use noderack_tests::midi::{cc, note_off, note_on, sorted};
 use noderack_tests::Rig;
@@ -593,6 +595,27 @@ fn lfo_rate_and_phase_follow_their_controllers() {
     let rising = mean_cents(&pitch_track(&built, 100, &[(2, 0)], &[], 0.6), 0.2, 0.3);
     let falling = mean_cents(&pitch_track(&built, 100, &[(2, 127)], &[], 0.6), 0.2, 0.3);
     assert!(rising > 40.0 && falling < -40.0, "a quarter cycle in: {rising} cents, shifted {falling} cents");
+}
+
+/// `lfoN_delay_onccN` and `lfoN_fade_onccN`: the controller's value when the note starts sets
+/// how long its vibrato waits and how slowly it fades in.
+#[test]
+fn lfo_delay_and_fade_follow_their_controllers_at_note_on() {
+    let dir = fixture("lfo-delay-cc");
+    let swing = |track: &[(f32, f32)], from: f32, to: f32| {
+        let part: Vec<(f32, f32)> = track.iter().copied().filter(|(t, _)| (from..to).contains(t)).collect();
+        track_swing(&part)
+    };
+    let built = looped480(&dir, "lfo1_freq=5 lfo1_pitch=50 lfo1_delay_oncc1=1 lfo1_fade_oncc2=2");
+    let now = pitch_track(&built, 100, &[], &[], 2.0);
+    let waits = pitch_track(&built, 100, &[(1, 127)], &[], 2.0);
+    let fades = pitch_track(&built, 100, &[(2, 127)], &[], 2.0);
+    let (at_once, waiting, fading) = (swing(&now, 0.2, 0.8), swing(&waits, 0.2, 0.8), swing(&fades, 0.2, 0.6));
+    assert!((at_once - 50.0).abs() < 3.0, "no delay: {at_once} cents of vibrato");
+    assert!(waiting < 1.0, "delayed by 1 s: {waiting} cents before it");
+    assert!((swing(&waits, 1.2, 1.9) - 50.0).abs() < 3.0, "after the delay: {}", swing(&waits, 1.2, 1.9));
+    // A 2 s fade: at most 30 % of the depth by 0.6 s.
+    assert!(fading > 3.0 && fading < 16.0, "fading in over 2 s: {fading} cents by 0.6 s");
 }
 
 /// A pitch envelope's stages follow velocity (`pitcheg_vel2attack`) and controllers (a flex

@@ -323,19 +323,24 @@ pub(crate) struct LfoState {
 impl LfoState {
     /// At its note's start: its delay, its start phase, depth 0.
     pub(crate) fn start(shape: &LfoShape) -> Self {
-        Self { phase: shape.phase, delay_left: shape.delay_frames, depth: 0.0 }
+        Self::start_after(shape, shape.delay_frames)
+    }
+
+    /// At its note's start, with a delay of the voice's own.
+    pub(crate) fn start_after(shape: &LfoShape, delay_frames: u32) -> Self {
+        Self { phase: shape.phase, delay_left: delay_frames, depth: 0.0 }
     }
 
     /// Moves `frames` frames on; returns the value there (−1..1 times the faded-in depth).
     #[inline(always)]
     pub(crate) fn advance(&mut self, shape: &LfoShape, frames: u32) -> f32 {
-        self.advance_at(shape, LfoRate::of(shape), frames)
+        self.advance_at(shape, LfoRate::of(shape), shape.fade_step, frames)
     }
 
-    /// [`LfoState::advance`] at a rate and phase offset of the voice's own (an LFO that
-    /// controllers move). Inlined into the tick, so that a voice's LFOs overlap.
+    /// [`LfoState::advance`] at a rate, phase offset and fade-in of the voice's own (an LFO
+    /// that controllers move). Inlined into the tick, so that a voice's LFOs overlap.
     #[inline(always)]
-    pub(crate) fn advance_at(&mut self, shape: &LfoShape, rate: LfoRate, frames: u32) -> f32 {
+    pub(crate) fn advance_at(&mut self, shape: &LfoShape, rate: LfoRate, fade_step: f32, frames: u32) -> f32 {
         let waiting = self.delay_left.min(frames);
         self.delay_left -= waiting;
         let moving = frames - waiting;
@@ -350,7 +355,7 @@ impl LfoState {
             } else {
                 phase.fract()
             };
-            self.depth = (self.depth + shape.fade_step * moving as f32).min(1.0);
+            self.depth = (self.depth + fade_step * moving as f32).min(1.0);
         }
         // The offset is wrapped to 0..1 where it is set, so one subtraction wraps the sum.
         let phase = self.phase as f32 + rate.phase_offset;
@@ -429,8 +434,11 @@ pub(crate) struct ZoneModulation {
     envelope_models: Vec<Envelope>,
     /// Controls of the envelopes' stages, each naming an envelope below `envelope_count`.
     envelope_controls: Vec<ModEnvelopeControl>,
-    /// Controls of the LFOs' rates and phases, each naming an LFO below `lfo_count`.
+    /// Controls of the LFOs' rates, phases, delays and fades, each naming an LFO below
+    /// `lfo_count`.
     lfo_controls: Vec<LfoControl>,
+    /// The LFOs as the region gives them (read only when controls set their delays or fades).
+    lfo_models: Vec<Lfo>,
     sample_rate: f32,
     fast: [Option<FastRoute>; MAX_FAST_ROUTES],
     fast_count: usize,
@@ -464,6 +472,7 @@ impl ZoneModulation {
         m.envelope_controls =
             envelope_controls.iter().filter(|c| (c.envelope as usize) < m.envelope_count).cloned().collect();
         m.lfo_controls = lfo_controls.iter().filter(|c| (c.lfo as usize) < m.lfo_count).cloned().collect();
+        m.lfo_models = lfos.iter().take(MAX_LFOS).copied().collect();
         let signal_of = |source: ModSource| match source {
             ModSource::Envelope(n) if (n as usize) < m.envelope_count => Some(n),
             ModSource::Lfo(n) if (n as usize) < m.lfo_count => Some(lfo_signal(n as usize)),
@@ -542,6 +551,32 @@ impl ZoneModulation {
         shapes
     }
 
+    /// The LFOs' delays (frames) and fade-in steps for a note that starts with `inputs`.
+    fn lfo_starts_for(&self, inputs: &ModInputs<'_>) -> [(u32, f32); MAX_LFOS] {
+        let mut starts = [(0, 1.0); MAX_LFOS];
+        for (start, shape) in starts.iter_mut().zip(&self.lfos) {
+            *start = (shape.delay_frames, shape.fade_step);
+        }
+        let timed = |c: &&LfoControl| matches!(c.param, LfoParam::DelaySeconds | LfoParam::FadeSeconds);
+        if !self.lfo_controls.iter().any(|c| timed(&c)) {
+            return starts;
+        }
+        for (n, (start, model)) in starts.iter_mut().zip(&self.lfo_models).enumerate() {
+            let (mut delay, mut fade) = (model.delay_seconds, model.fade_seconds);
+            for c in self.lfo_controls.iter().filter(timed).filter(|c| c.lfo as usize == n) {
+                let x = c.amount * inputs.value(&c.input).unwrap_or(0.0);
+                match c.param {
+                    LfoParam::DelaySeconds => delay += x,
+                    _ => fade += x,
+                }
+            }
+            let lfo = Lfo { delay_seconds: delay, fade_seconds: fade, ..*model };
+            let shape = LfoShape::new(&lfo, self.sample_rate);
+            *start = (shape.delay_frames, shape.fade_step);
+        }
+        starts
+    }
+
     /// The LFOs' rates and phase offsets at `inputs`.
     fn lfo_rates_for(&self, inputs: &ModInputs<'_>) -> [LfoRate; MAX_LFOS] {
         let mut rates = [LfoRate::default(); MAX_LFOS];
@@ -557,6 +592,7 @@ impl ZoneModulation {
             match c.param {
                 LfoParam::FrequencyHz => rate.increment += x as f64 / self.sample_rate as f64,
                 LfoParam::PhaseCycles => rate.phase_offset += x,
+                LfoParam::DelaySeconds | LfoParam::FadeSeconds => {} // at the note's start
             }
         }
         for rate in &mut rates {
@@ -586,6 +622,8 @@ pub(crate) struct VoiceModulation {
     lfos: [LfoState; MAX_LFOS],
     /// The LFOs' rates and phase offsets (controls on them read at every event).
     lfo_rates: [LfoRate; MAX_LFOS],
+    /// The LFOs' fade-in steps for this note (controls on them read at its start).
+    lfo_fade_steps: [f32; MAX_LFOS],
     /// Amount × scale of each fast route.
     gains: [f32; MAX_FAST_ROUTES],
     /// The region's values plus the event-rate routes.
@@ -633,8 +671,11 @@ impl VoiceModulation {
         for (state, shape) in self.envelopes.iter_mut().zip(&self.envelope_shapes).take(zone.envelope_count) {
             *state = EnvelopeState::start(shape);
         }
-        for (state, shape) in self.lfos.iter_mut().zip(&zone.lfos).take(zone.lfo_count) {
-            *state = LfoState::start(shape);
+        let starts = zone.lfo_starts_for(inputs);
+        let lfos = self.lfos.iter_mut().zip(&mut self.lfo_fade_steps).zip(zone.lfos.iter().zip(starts));
+        for ((state, fade), (shape, (delay_frames, fade_step))) in lfos.take(zone.lfo_count) {
+            *state = LfoState::start_after(shape, delay_frames);
+            *fade = fade_step;
         }
         self.started = false;
         self.until_tick = 0;
@@ -717,9 +758,9 @@ impl VoiceModulation {
         for (signal, (state, shape)) in envelope_signals.iter_mut().zip(envelopes) {
             *signal = state.advance(shape, frames);
         }
-        let lfos = self.lfos.iter_mut().zip(&zone.lfos).zip(&self.lfo_rates).take(zone.lfo_count);
-        for (signal, ((state, shape), rate)) in lfo_signals.iter_mut().zip(lfos) {
-            *signal = state.advance_at(shape, *rate, frames);
+        let lfos = self.lfos.iter_mut().zip(&zone.lfos).zip(self.lfo_rates.iter().zip(&self.lfo_fade_steps));
+        for (signal, ((state, shape), (rate, fade_step))) in lfo_signals.iter_mut().zip(lfos.take(zone.lfo_count)) {
+            *signal = state.advance_at(shape, *rate, *fade_step, frames);
         }
         let mut t = self.base;
         for (route, gain) in zone.fast.iter().take(zone.fast_count).zip(&self.gains) {

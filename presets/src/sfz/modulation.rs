@@ -258,7 +258,8 @@ pub struct ModulationSettings {
     /// velocity); amounts in seconds, or a level (a v1 sustain as a fraction, a flex level
     /// as written).
     pub envelope_controls: BTreeMap<(EnvKey, EnvPart, u16), ControllerDepth>,
-    /// Controls of LFO rates (Hz) and phases (cycles), by LFO, what they move and controller.
+    /// Controls of LFO rates (Hz), phases (cycles), delays and fades (seconds), by LFO, what
+    /// they move and controller.
     pub lfo_controls: BTreeMap<(LfoKey, LfoParam, u16), ControllerDepth>,
     /// ARIA variables by number.
     pub variables: BTreeMap<u32, Variable>,
@@ -579,7 +580,7 @@ impl ModulationSettings {
         controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
         self.lfo(key, v.name);
         let limit = match param {
-            LfoParam::FrequencyHz => 100.0,
+            LfoParam::FrequencyHz | LfoParam::DelaySeconds | LfoParam::FadeSeconds => 100.0,
             LfoParam::PhaseCycles => 1000.0,
         };
         controller_part(&mut self.lfo_controls, (key, param, cc), part, limit, 1.0, v)
@@ -756,6 +757,8 @@ impl ModulationSettings {
                 match split_cc(rest) {
                     Some(("freq", part, cc)) => return self.lfo_control(key, LfoParam::FrequencyHz, part, cc, v),
                     Some(("phase", part, cc)) => return self.lfo_control(key, LfoParam::PhaseCycles, part, cc, v),
+                    Some(("delay", part, cc)) => return self.lfo_control(key, LfoParam::DelaySeconds, part, cc, v),
+                    Some(("fade", part, cc)) => return self.lfo_control(key, LfoParam::FadeSeconds, part, cc, v),
                     _ => {}
                 }
                 if let Some(result) = self.target(Modulator::Lfo(key), rest, v) {
@@ -772,7 +775,6 @@ impl ModulationSettings {
                     }
                     r if r.starts_with("scale") => "LFOs have one waveform (no sub-oscillators)",
                     r if r.starts_with("step") || r == "count" => "step-sequenced and counted LFOs are not supported",
-                    r if r.starts_with("delay_") || r.starts_with("fade_") => "LFO delay and fade are fixed at note-on",
                     _ => "only the pitch, cutoff, volume, amplitude and pan targets are mapped",
                 };
                 return Err(ignored(v, reason));
@@ -1238,6 +1240,8 @@ impl ModulationSettings {
                 Some(ControllerInput::Fixed(x)) => match param {
                     LfoParam::FrequencyHz => lfo.frequency_hz = (lfo.frequency_hz + x * d.amount).max(0.0),
                     LfoParam::PhaseCycles => lfo.phase_cycles = (lfo.phase_cycles + x * d.amount).rem_euclid(1.0),
+                    LfoParam::DelaySeconds => lfo.delay_seconds = (lfo.delay_seconds + x * d.amount).max(0.0),
+                    LfoParam::FadeSeconds => lfo.fade_seconds = (lfo.fade_seconds + x * d.amount).max(0.0),
                 },
                 None => {}
             }

@@ -1479,7 +1479,8 @@ mod tests {
 
         let r = clean(
             "lfo1_freq=2 lfo1_freq_oncc1=8 lfo1_phase_oncc2=0.5 lfo1_pitch=100 pitchlfo_freq=5 \
-             pitchlfo_freqcc3=-2 pitchlfo_depth=10 amplfo_freqchanaft=3 amplfo_depth=2 lfo2_freq_oncc1=3",
+             pitchlfo_freqcc3=-2 pitchlfo_depth=10 amplfo_freqchanaft=3 amplfo_depth=2 lfo2_freq_oncc1=3 \
+             lfo1_delay_oncc4=1.5 lfo1_fade_oncc5=0.5",
         );
         let (envelopes, lfos) = controls(&r);
         assert!(envelopes.is_empty());
@@ -1491,6 +1492,8 @@ mod tests {
             [
                 (0, LfoParam::FrequencyHz, ModSource::Controller(1), 8.0),
                 (0, LfoParam::PhaseCycles, ModSource::Controller(2), 0.5),
+                (0, LfoParam::DelaySeconds, ModSource::Controller(4), 1.5),
+                (0, LfoParam::FadeSeconds, ModSource::Controller(5), 0.5),
                 (1, LfoParam::FrequencyHz, ModSource::Controller(3), -2.0),
                 (2, LfoParam::FrequencyHz, ModSource::ChannelPressure, 3.0),
             ]
