@@ -70,6 +70,19 @@ pub enum Param {
 }
 
 impl Param {
+    /// The parameter a modulator's target opcode names (`lfo1_pitch`, `var01_cutoff` …).
+    fn target_named(name: &str) -> Option<Self> {
+        Some(match name {
+            "pitch" => Param::Pitch,
+            "cutoff" | "cutoff1" => Param::Cutoff,
+            "volume" => Param::Volume,
+            "amplitude" => Param::Amplitude,
+            "pan" => Param::Pan,
+            "width" => Param::Width,
+            _ => return None,
+        })
+    }
+
     /// A value in SFZ units (percent for amplitude, pan, width) in the model's.
     fn to_model(self, value: f32) -> f32 {
         match self {
@@ -554,14 +567,8 @@ impl ModulationSettings {
             self.variables.entry(n).or_default().multiply = multiply;
             return Ok(());
         }
-        let param = match rest {
-            "pitch" => Param::Pitch,
-            "cutoff" | "cutoff1" => Param::Cutoff,
-            "volume" => Param::Volume,
-            "amplitude" => Param::Amplitude,
-            "pan" => Param::Pan,
-            "width" => Param::Width,
-            _ => return Err(ignored(v, "variables modulate pitch, cutoff, volume, amplitude, pan and width only")),
+        let Some(param) = Param::target_named(rest) else {
+            return Err(ignored(v, "variables modulate pitch, cutoff, volume, amplitude, pan and width only"));
         };
         let depth = v.float(-param.limit(), param.limit())?;
         self.variables.entry(n).or_default().targets.insert(param, (depth, v.name.to_string()));
@@ -727,15 +734,7 @@ impl ModulationSettings {
             Some((stem, part, cc)) => (stem, Some((part, cc))),
             None => (rest, None),
         };
-        let param = match stem {
-            "pitch" => Param::Pitch,
-            "cutoff" | "cutoff1" => Param::Cutoff,
-            "volume" => Param::Volume,
-            "amplitude" => Param::Amplitude,
-            "pan" => Param::Pan,
-            "width" => Param::Width,
-            _ => return None,
-        };
+        let param = Param::target_named(stem)?;
         Some(match part {
             None => v.float(-param.limit(), param.limit()).map(|depth| {
                 self.connection(modulator, param, v.name).depth = depth;
