@@ -551,9 +551,7 @@ impl ModulationSettings {
             .into_iter()
             .find_map(|(prefix, part)| rest.strip_prefix(prefix).map(|cc| (cc, part)));
         if let Some((cc, part)) = input {
-            let cc = cc
-                .parse::<u16>()
-                .map_err(|_| Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)))?;
+            let cc = cc.parse::<u16>().map_err(|_| v.unsupported())?;
             controller_kind(cc).map_err(|reason| ignored(v, &reason))?;
             let variable = self.variables.entry(n).or_default();
             return controller_part(&mut variable.inputs, cc, part, 100.0, 1.0, v);
@@ -633,7 +631,7 @@ impl ModulationSettings {
                     self.controller(modulator, param, part, cc, v)?;
                 }
                 Some(("freq", part, cc)) => self.lfo_control(key, LfoParam::FrequencyHz, part, cc, v)?,
-                _ => return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name))),
+                _ => return Err(v.unsupported()),
             },
         }
         Ok(())
@@ -695,35 +693,27 @@ impl ModulationSettings {
                 self.connection(modulator, param, &name).velocity_depth = depth;
             }
             "dynamic" => return Err(ignored(v, "envelopes are set at note-on")),
-            _ => match (rest.strip_prefix("vel2").or_else(|| rest.strip_prefix("velto")), split_cc(rest)) {
-                (Some(stem), _) => {
-                    let Some(stage) = stage_named(stem) else {
-                        return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)));
-                    };
-                    self.envelope_control(
-                        key,
-                        EnvPart::Stage(stage),
-                        CcPart::Depth,
-                        VELOCITY_CC,
-                        stage_unit(stage),
-                        v,
-                    )?;
+            _ => {
+                // `vel2<stage>` is velocity's part in a stage, `<stage>_onccN` a controller's.
+                let control = match rest.strip_prefix("vel2").or_else(|| rest.strip_prefix("velto")) {
+                    Some(stem) => Some((stem, CcPart::Depth, VELOCITY_CC)),
+                    None => split_cc(rest),
+                };
+                match control {
+                    Some(("depth", part, cc)) => {
+                        self.envelope(key, &name);
+                        self.controller(modulator, param, part, cc, v)?;
+                    }
+                    Some((stem, part, cc)) => {
+                        let Some(stage) = stage_named(stem) else { return Err(v.unsupported()) };
+                        self.envelope_control(key, EnvPart::Stage(stage), part, cc, stage_unit(stage), v)?;
+                    }
+                    None if rest.ends_with("_shape") || rest.ends_with("_zero") => {
+                        return Err(ignored(v, "envelope segments are linear"))
+                    }
+                    None => return Err(v.unsupported()),
                 }
-                (None, Some(("depth", part, cc))) => {
-                    self.envelope(key, &name);
-                    self.controller(modulator, param, part, cc, v)?;
-                }
-                (None, Some((stem, part, cc))) => {
-                    let Some(stage) = stage_named(stem) else {
-                        return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)));
-                    };
-                    self.envelope_control(key, EnvPart::Stage(stage), part, cc, stage_unit(stage), v)?;
-                }
-                (None, None) if rest.ends_with("_shape") || rest.ends_with("_zero") => {
-                    return Err(ignored(v, "envelope segments are linear"))
-                }
-                (None, None) => return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name))),
-            },
+            }
         }
         Ok(())
     }

@@ -359,6 +359,11 @@ impl Value<'_> {
         self.text.trim().to_ascii_lowercase()
     }
 
+    /// The opcode is not one the importer reads.
+    pub(super) fn unsupported(&self) -> Outcome {
+        Outcome::Ignored(format!("opcode `{}` is not supported; ignored", self.name))
+    }
+
     pub(super) fn unknown_word(&self) -> Outcome {
         Outcome::Ignored(format!("`{}={}`: unknown value; ignored", self.name, self.text))
     }
@@ -606,7 +611,7 @@ impl RegionSettings {
                 if let Some(result) = self.modulation.apply(v) {
                     return result;
                 }
-                return Err(Outcome::Ignored(format!("opcode `{}` is not supported; ignored", v.name)));
+                return Err(v.unsupported());
             }
         }
         Ok(())
